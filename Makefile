@@ -1,0 +1,64 @@
+# vgt: thin wrapper over meson/ninja. See README.md.
+#   make            install missing packages (as root), configure, build
+#   make demo       build, then run the main job on the simulated platform
+#   make check      build and run every test: normal, ASan+UBSan, fuzz
+#   make cross-arm64  cross-build the programs for aarch64
+
+BUILD       ?= build
+BUILD_ASAN  ?= build-asan
+BUILD_FUZZ  ?= build-fuzz
+BUILD_ARM64 ?= build-arm64
+FUZZ_SECONDS ?= 10
+MESON_TEST_ARGS ?= --print-errorlogs
+NINJA := ninja
+
+.PHONY: all deps build demo check check-unit check-asan check-fuzz cross-arm64 clean
+
+all: build
+
+deps:
+	@sh .ci/install-deps
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+demo: build
+	./$(BUILD)/tools/vgt demo
+
+check: check-unit check-asan check-fuzz
+	@sh .ci/summary $(BUILD) $(BUILD_ASAN)
+
+check-unit: build
+	meson test -C $(BUILD) $(MESON_TEST_ARGS)
+
+$(BUILD_ASAN)/build.ninja: | deps
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dc_args=-fno-sanitize-recover=undefined
+
+check-asan: deps $(BUILD_ASAN)/build.ninja
+	$(NINJA) -C $(BUILD_ASAN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    meson test -C $(BUILD_ASAN) $(MESON_TEST_ARGS) --timeout-multiplier 3
+
+$(BUILD_FUZZ)/build.ninja: | deps
+	CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Dtests=false \
+	    -Db_sanitize=address,undefined -Db_lundef=false \
+	    -Dc_args=-fsanitize=fuzzer-no-link
+
+# Each libFuzzer target runs for FUZZ_SECONDS from its seed corpus.
+check-fuzz: deps
+	@if command -v clang >/dev/null; then \
+	    $(MAKE) --no-print-directory $(BUILD_FUZZ)/build.ninja && \
+	    $(NINJA) -C $(BUILD_FUZZ) && \
+	    sh .ci/run-fuzz $(BUILD_FUZZ) $(FUZZ_SECONDS); \
+	else echo "clang not found: fuzz targets skipped"; fi
+
+cross-arm64:
+	sh cross/setup-arm64 $(BUILD_ARM64)
+	$(NINJA) -C $(BUILD_ARM64) tools/vgtd tools/vgt
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_ARM64) $(BUILD_ARM64)-sysroot

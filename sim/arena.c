@@ -1,0 +1,177 @@
+#include "vgt/sim_arena.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vgt/util.h"
+
+struct sim_arena {
+    uint8_t *base;
+    uint64_t nr_frames;
+    uint64_t free_frames;
+    uint64_t *used; /* bitmap, one bit per frame */
+    uint64_t hint;  /* where the last search ended */
+    pthread_mutex_t lock;
+};
+
+static bool frame_used(const struct sim_arena *a, uint64_t f)
+{
+    return a->used[f / 64] & (1ull << (f % 64));
+}
+
+static void mark(struct sim_arena *a, uint64_t f, uint64_t nr, bool used)
+{
+    for (uint64_t i = f; i < f + nr; i++) {
+        if (used)
+            a->used[i / 64] |= 1ull << (i % 64);
+        else
+            a->used[i / 64] &= ~(1ull << (i % 64));
+    }
+}
+
+int sim_arena_create(uint64_t bytes, struct sim_arena **out)
+{
+    const uint64_t two_mb = 2ull << 20;
+    struct sim_arena *a;
+
+    if (bytes == 0 || bytes > (64ull << 30))
+        return -EINVAL;
+    bytes = (bytes + two_mb - 1) & ~(two_mb - 1);
+    a = calloc(1, sizeof(*a));
+    if (!a)
+        return -ENOMEM;
+    a->nr_frames = bytes >> VGT_PAGE_SHIFT;
+    a->free_frames = a->nr_frames;
+    a->used = calloc((a->nr_frames + 63) / 64, sizeof(uint64_t));
+    if (!a->used)
+        goto free_arena;
+    a->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (a->base == MAP_FAILED)
+        goto free_bitmap;
+    pthread_mutex_init(&a->lock, NULL);
+    *out = a;
+    return 0;
+
+free_bitmap:
+    free(a->used);
+free_arena:
+    free(a);
+    return -ENOMEM;
+}
+
+void sim_arena_destroy(struct sim_arena *a)
+{
+    if (!a)
+        return;
+    munmap(a->base, a->nr_frames << VGT_PAGE_SHIFT);
+    pthread_mutex_destroy(&a->lock);
+    free(a->used);
+    free(a);
+}
+
+/* First fit from the hint, wrapping once. */
+static int find_run(struct sim_arena *a, uint64_t nr, uint64_t align, uint64_t *first)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t f = pass == 0 ? a->hint : 0;
+        uint64_t stop = pass == 0 ? a->nr_frames : a->hint + nr;
+
+        if (stop > a->nr_frames)
+            stop = a->nr_frames;
+        f = (f + align - 1) / align * align;
+        while (f + nr <= stop) {
+            uint64_t i;
+
+            for (i = 0; i < nr && !frame_used(a, f + i); i++)
+                ;
+            if (i == nr) {
+                *first = f;
+                return 0;
+            }
+            f = (f + i + 1 + align - 1) / align * align;
+        }
+    }
+    return -ENOMEM;
+}
+
+int sim_arena_alloc(struct sim_arena *a, uint64_t nr, uint64_t align_frames, uint64_t *hpa)
+{
+    uint64_t first;
+    int ret;
+
+    if (nr == 0 || align_frames == 0)
+        return -EINVAL;
+    pthread_mutex_lock(&a->lock);
+    if (nr > a->free_frames) {
+        ret = -ENOMEM;
+        goto unlock;
+    }
+    ret = find_run(a, nr, align_frames, &first);
+    if (ret)
+        goto unlock;
+    mark(a, first, nr, true);
+    a->free_frames -= nr;
+    a->hint = first + nr;
+    if (a->hint >= a->nr_frames)
+        a->hint = 0;
+    memset(a->base + (first << VGT_PAGE_SHIFT), 0, nr << VGT_PAGE_SHIFT);
+    *hpa = SIM_ARENA_HPA_BASE + (first << VGT_PAGE_SHIFT);
+unlock:
+    pthread_mutex_unlock(&a->lock);
+    return ret;
+}
+
+int sim_arena_free(struct sim_arena *a, uint64_t hpa, uint64_t nr)
+{
+    uint64_t first;
+    int ret = 0;
+
+    if (hpa < SIM_ARENA_HPA_BASE || (hpa & (VGT_PAGE_SIZE - 1)))
+        return -EINVAL;
+    first = (hpa - SIM_ARENA_HPA_BASE) >> VGT_PAGE_SHIFT;
+    if (first >= a->nr_frames || nr > a->nr_frames - first)
+        return -EINVAL;
+    pthread_mutex_lock(&a->lock);
+    for (uint64_t i = first; i < first + nr; i++) {
+        if (!frame_used(a, i)) {
+            ret = -EINVAL; /* double free: refuse the whole call */
+            goto unlock;
+        }
+    }
+    mark(a, first, nr, false);
+    a->free_frames += nr;
+unlock:
+    pthread_mutex_unlock(&a->lock);
+    return ret;
+}
+
+bool sim_arena_contains(const struct sim_arena *a, uint64_t hpa, size_t len)
+{
+    return vgt_range_within(hpa, len, SIM_ARENA_HPA_BASE, a->nr_frames << VGT_PAGE_SHIFT);
+}
+
+void *sim_arena_ptr(struct sim_arena *a, uint64_t hpa, size_t len)
+{
+    if (!sim_arena_contains(a, hpa, len))
+        return NULL;
+    return a->base + (hpa - SIM_ARENA_HPA_BASE);
+}
+
+uint64_t sim_arena_frames_free(struct sim_arena *a)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&a->lock);
+    n = a->free_frames;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+uint64_t sim_arena_size(const struct sim_arena *a)
+{
+    return a->nr_frames << VGT_PAGE_SHIFT;
+}

@@ -1,0 +1,28 @@
+/* Subcommands of the vgt command line. Each lives in its own file
+ * (tools/cmd_NAME.c, tools/demo_NAME.c, bench/bench_NAME.c); meson defines
+ * VGT_HAVE_* for the ones present. Each returns the process exit code. */
+#ifndef VGT_CMDS_H
+#define VGT_CMDS_H
+
+int vgt_cmd_decode(int argc, char **argv);
+int vgt_cmd_native(int argc, char **argv);
+int vgt_cmd_inspect(int argc, char **argv);
+int vgt_cmd_assign(int argc, char **argv);
+int vgt_cmd_up(int argc, char **argv);
+int vgt_cmd_down(int argc, char **argv);
+int vgt_cmd_list(int argc, char **argv);
+
+/* vgt demo --workload W: argv[0] is "demo". */
+int vgt_demo_testdev(int argc, char **argv);
+int vgt_demo_sva(int argc, char **argv);
+int vgt_demo_gpu(int argc, char **argv); /* blit|store|mixed */
+
+/* vgt bench NAME [--json]: argv[0] is NAME. */
+int vgt_bench_ioreq(int argc, char **argv);
+int vgt_bench_gpu(int argc, char **argv);
+int vgt_bench_vgpu(int argc, char **argv);
+int vgt_bench_ppgtt(int argc, char **argv);
+int vgt_bench_svm(int argc, char **argv);
+int vgt_bench_sched(int argc, char **argv);
+
+#endif
