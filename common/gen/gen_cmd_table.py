@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Generate common/cmd_gen9.c (the Gen9 command tables) from Mesa genxml.
+
+Run by hand when the tables change:
+    python3 common/gen/gen_cmd_table.py ../shared/spec/genxml/gen9.xml > common/cmd_gen9.c
+
+What genxml says is taken from genxml (opcode fields = header fields in
+dword 0 with a default; DWord Length width and bias; top-level address
+fields; the address-space selector field). What genxml does not say comes
+from the tables below, each fact with its source: the blitter XY_* commands
+(PRM vol 2a "BLT engine", Linux i915 gt/intel_gpu_commands.h), MI_FLUSH_DW on
+the blitter (i915 emits it on BCS: gen8_emit_flush_xcs), and the direction
+(read/write) of addresses of the commands vgt executes or audits.
+
+tests/sim/gpu_decoder_oracle.c re-derives the genxml part independently and
+checks the generated table against tests/data/gen9.xml."""
+import sys
+import xml.etree.ElementTree as ET
+
+# Header fields that are not part of the opcode even though genxml gives
+# them a default (MI_ARB_ON_OFF enable, MI_CONDITIONAL_BATCH_BUFFER_END
+# compare semaphore).
+NOT_OPCODE = {"DWord Length", "Arbitration Enable", "Compare Semaphore"}
+
+# Fields selecting GGTT vs PPGTT, and the value meaning GGTT (genxml enums).
+ASI_FIELDS = {"Use Global GTT": 1, "Address Space Indicator": 0,
+              "Destination Address Type": 1, "Memory Type": 1}
+
+IDS = {
+    "MI_NOOP": "NOOP", "MI_BATCH_BUFFER_START": "BB_START",
+    "MI_BATCH_BUFFER_END": "BB_END", "MI_STORE_DATA_IMM": "STORE_DATA_IMM",
+    "MI_LOAD_REGISTER_IMM": "LRI", "MI_STORE_REGISTER_MEM": "SRM",
+    "MI_LOAD_REGISTER_MEM": "LRM", "MI_LOAD_REGISTER_REG": "LRR",
+    "MI_FLUSH_DW": "FLUSH_DW", "MI_USER_INTERRUPT": "USER_INTERRUPT",
+    "MI_ARB_CHECK": "ARB_CHECK", "PIPE_CONTROL": "PIPE_CONTROL",
+    "MI_SEMAPHORE_WAIT": "SEMAPHORE_WAIT", "MI_SEMAPHORE_SIGNAL": "SEMAPHORE_SIGNAL",
+    "MI_ATOMIC": "ATOMIC", "MI_COPY_MEM_MEM": "COPY_MEM_MEM",
+    "MI_CONDITIONAL_BATCH_BUFFER_END": "COND_BB_END",
+    "MI_STORE_DATA_INDEX": "STORE_DATA_INDEX", "MI_SET_CONTEXT": "SET_CONTEXT",
+    "MI_DISPLAY_FLIP": "DISPLAY_FLIP", "MI_REPORT_PERF_COUNT": "REPORT_PERF_COUNT",
+    "MI_LOAD_REGISTER_IMM": "LRI", "MI_WAIT_FOR_EVENT": "WAIT_FOR_EVENT",
+    "MI_ARB_ON_OFF": "ARB_ON_OFF", "MI_PREDICATE": "PREDICATE",
+    "PIPELINE_SELECT": "PIPELINE_SELECT",
+    "XY_SRC_COPY_BLT": "XY_SRC_COPY_BLT", "XY_COLOR_BLT": "XY_COLOR_BLT",
+    "XY_FAST_COPY_BLT": "XY_FAST_COPY_BLT",
+}
+
+# Direction of top-level address fields: (instruction, field) -> R/W.
+# Not listed: "RW" (vgt does not know, an auditor must assume both).
+DIRS = {
+    ("MI_BATCH_BUFFER_START", "Batch Buffer Start Address"): "R",
+    ("MI_STORE_DATA_IMM", "Address"): "W",
+    ("MI_STORE_REGISTER_MEM", "Memory Address"): "W",
+    ("MI_LOAD_REGISTER_MEM", "Memory Address"): "R",
+    ("MI_FLUSH_DW", "Address"): "W",
+    ("PIPE_CONTROL", "Address"): "W",
+    ("MI_SEMAPHORE_WAIT", "Semaphore Address"): "R",
+    ("MI_CONDITIONAL_BATCH_BUFFER_END", "Compare Address"): "R",
+    ("MI_COPY_MEM_MEM", "Source Memory Address"): "R",
+    ("MI_COPY_MEM_MEM", "Destination Memory Address"): "W",
+    ("MI_REPORT_PERF_COUNT", "Memory Address"): "W",
+    ("MI_ATOMIC", "Memory Address"): "RW",
+}
+
+# Blitter commands genxml does not describe. Sources: i915
+# gt/intel_gpu_commands.h (XY_SRC_COPY_BLT_CMD 2<<29|0x53<<22,
+# XY_COLOR_BLT_CMD 2<<29|0x50<<22, XY_FAST_COPY_BLT_CMD 2<<29|0x42<<22),
+# gen8+ lengths 10/7/10 dwords as i915 emits them (DWord Length bits 7:0,
+# bias 2), and the PRM vol 2a BLT command layouts: destination address in
+# dwords 4-5, source address in dwords 8-9 (64-bit addresses on gen8+).
+# Also MI_FLUSH_DW on the blitter: same encoding as genxml's (video) one;
+# i915's gen8_emit_flush_xcs emits it on BCS.
+EXTRA_BCS = [
+    # name, opcode value, dword length bits, bias, nominal length, addrs
+    ("XY_COLOR_BLT", (2 << 29) | (0x50 << 22), 8, 2, 7,
+     [(4, 0, 64, "W")]),
+    ("XY_SRC_COPY_BLT", (2 << 29) | (0x53 << 22), 8, 2, 10,
+     [(4, 0, 64, "W"), (8, 0, 64, "R")]),
+    ("XY_FAST_COPY_BLT", (2 << 29) | (0x42 << 22), 8, 2, 10,
+     [(4, 0, 64, "W"), (8, 0, 64, "R")]),
+]
+BLT_MASK = 0xFFC00000  # type 31:29 + opcode 28:22 (PRM BR00)
+
+
+def engines_of(ins):
+    e = ins.get("engine")
+    if e is None:
+        return {"rcs", "bcs", "vcs"}
+    m = {"render": "rcs", "blitter": "bcs", "video": "vcs"}
+    return {m[x] for x in e.split("|")}
+
+
+def parse(path):
+    root = ET.parse(path).getroot()
+    out = []
+    for ins in root.findall("instruction"):
+        name = ins.get("name")
+        bias = int(ins.get("bias"))
+        nominal = int(ins.get("length") or 0)
+        mask = value = 0
+        len_bits = 0
+        addrs = []
+        asi = None
+        for f in ins.findall("field"):
+            s, e, fn = int(f.get("start")), int(f.get("end")), f.get("name")
+            if fn == "DWord Length":
+                assert s == 0
+                len_bits = e - s + 1
+                continue
+            if e < 32 and f.get("default") is not None and fn not in NOT_OPCODE:
+                m = ((1 << (e - s + 1)) - 1) << s
+                mask |= m
+                value |= (int(f.get("default"), 0) << s) & m
+            if f.get("type") == "address":
+                addrs.append((s // 32, s % 32, e - s + 1,
+                              DIRS.get((name, fn), "RW")))
+            if fn in ASI_FIELDS and e == s:
+                asi = (s // 32, s % 32, ASI_FIELDS[fn])
+        fixed = 0 if len_bits else nominal
+        out.append(dict(name=name, mask=mask, value=value, len_bits=len_bits,
+                        bias=bias if len_bits else fixed, nominal=nominal,
+                        addrs=addrs, asi=asi, engines=engines_of(ins),
+                        genxml=True))
+    return out
+
+
+def flagstr(d):
+    f = []
+    if d["genxml"]:
+        f.append("VGT_CMD_F_GENXML")
+    if d["asi"]:
+        f.append("VGT_CMD_F_ASI_GGTT_WHEN_SET" if d["asi"][2] else "VGT_CMD_F_ASI_PPGTT_WHEN_SET")
+    return " | ".join(f) if f else "0"
+
+
+def main():
+    cmds = parse(sys.argv[1])
+    flush = next(c for c in cmds if c["name"] == "MI_FLUSH_DW")
+    bcs_extra = [dict(flush, engines={"bcs"}, genxml=False)]
+    for name, val, bits, bias, nominal, addrs in EXTRA_BCS:
+        bcs_extra.append(dict(name=name, mask=BLT_MASK, value=val, len_bits=bits,
+                              bias=bias, nominal=nominal, addrs=addrs, asi=None,
+                              engines={"bcs"}, genxml=False))
+    print("/* GENERATED by common/gen/gen_cmd_table.py from Mesa genxml gen9.xml")
+    print(" * (../shared/spec/genxml/gen9.xml, MIT) plus the blitter facts listed in")
+    print(" * that script (PRM vol 2a, Linux i915 gt/intel_gpu_commands.h).")
+    print(" * Checked against genxml by tests/sim/gpu_decoder_oracle.c. Do not edit:")
+    print(" * change the script and regenerate. */")
+    print('#include "vgt/cmd_decoder.h"\n')
+    for eng in ("rcs", "bcs", "vcs"):
+        sel = [c for c in cmds if eng in c["engines"]]
+        if eng == "bcs":
+            sel += bcs_extra
+        sel.sort(key=lambda c: c["name"])
+        alist = []
+        rows = []
+        for c in sel:
+            first = len(alist)
+            alist.extend(c["addrs"])
+            asi = c["asi"] or (0, 0, 0)
+            rows.append('    {"%s", 0x%08xu, 0x%08xu, %d, %d, %d, %d, %d, %s, VGT_CMD_ID_%s, %d, %d},'
+                        % (c["name"], c["mask"], c["value"], c["len_bits"], c["bias"],
+                           c["nominal"], first, len(c["addrs"]), flagstr(c),
+                           IDS.get(c["name"], "OTHER"), asi[0], asi[1]))
+        print("static const struct vgt_cmd_addr %s_addrs[] = {" % eng)
+        for dw, lo, bits, d in alist:
+            print("    {%d, %d, %d, %s}," % (dw, lo, bits,
+                  {"R": "VGT_CMD_ADDR_R", "W": "VGT_CMD_ADDR_W",
+                   "RW": "VGT_CMD_ADDR_R | VGT_CMD_ADDR_W"}[d]))
+        if not alist:
+            print("    {0, 0, 0, 0},")
+        print("};\n")
+        print("static const struct vgt_cmd_desc %s_cmds[] = {" % eng)
+        print("    /* name, mask, value, len_bits, bias (fixed length when len_bits is 0),")
+        print("     * nominal length, first address, addresses, flags, id, ASI dword, ASI bit */")
+        print("\n".join(rows))
+        print("};\n")
+        print("const struct vgt_cmd_table vgt_cmd_gen9_%s = {" % eng)
+        print('    "%s", VGT_ENGINE_%s, %s_cmds, VGT_ARRAY_SIZE(%s_cmds), %s_addrs,'
+              % (eng, eng.upper(), eng, eng, eng))
+        print("};\n")
+
+
+main()

@@ -1,0 +1,37 @@
+/* The xen backend's context, shared by xen.c (ioreq server, event
+ * channels) and xen_hv.c (the hv seam: guest memory, MSIs, dirty pages). */
+#ifndef VGT_IOREQ_XEN_INTERNAL_H
+#define VGT_IOREQ_XEN_INTERNAL_H
+
+/* xenctrl.h first: it defines __XEN_TOOLS__, which dm_op.h and the
+ * HVM_IOREQSRV_BUFIOREQ_* constants need with Debian's headers. */
+#include <xenctrl.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xentoollog.h>
+
+#include "vgt/ioreq_backend.h"
+
+struct xen_be {
+    struct vgt_ioreq_backend base;
+    struct xentoollog_logger xtl; /* library messages go to our log, debug */
+    const struct vgt_log *log;
+    uint16_t domid;
+    xendevicemodel_handle *dmod;
+    xenforeignmemory_handle *fmem;
+    xenevtchn_handle *xce;
+    int kick_fd;
+    bool created;
+    ioservid_t id;
+    bool bufioreq;
+    xenforeignmemory_resource_handle *res;
+    void *pages;
+    struct vgt_hv hv;
+};
+
+/* Log "CALL(domN): strerror (errno E)" and return -E. */
+int vgt_xen_fail(struct xen_be *be, const char *call);
+void vgt_xen_hv_init(struct xen_be *be);
+
+#endif

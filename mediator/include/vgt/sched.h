@@ -1,0 +1,112 @@
+/* The vGPU scheduler policy: weighted time slices per engine.
+ *
+ * One scheduler serves every vGPU of one physical GPU. It decides, per
+ * engine, which vGPU's workload goes to the engine next; the submission path
+ * asks it (vgt_sched_pick), tells it when a workload starts and ends
+ * (vgt_sched_begin / vgt_sched_end) and how much work each vGPU has queued
+ * (vgt_sched_set_pending). It never touches hardware, so it is tested with
+ * an injected clock.
+ *
+ * Policy (docs/scheduler.md has the full story):
+ * - Credit per vGPU per engine, in ns. Running charges the busy time. Every
+ *   stage (period / stages, default 100 ms / 10) the engine time used in
+ *   the stage is handed back to the vGPUs active on the engine (work queued,
+ *   or it ran during the stage) in proportion weight / (sum of active
+ *   weights). Credits are zero-sum and clamped to +-period.
+ * - An idle vGPU earns nothing and loses its positive credit: it gives its
+ *   time away instead of hoarding it.
+ * - The engine goes to the pending vGPU with the most credit (ties: the one
+ *   that ran least recently) and stays with it for one slice (default 1 ms)
+ *   while it has work. Work-conserving: a vGPU in debt still runs when no one
+ *   else wants the engine, unless it is capped.
+ * - A newly active vGPU starts at no worse than -slice, so it runs within
+ *   a slice or two of the others' turn; it is never starved.
+ * - Cap (optional, percent): a vGPU gets at most cap% of each balance period
+ *   on each engine, even when the engine is otherwise idle.
+ *
+ * Thread-safe: every call takes the scheduler's lock. */
+#ifndef VGT_SCHED_H
+#define VGT_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgt/hostgpu.h"
+#include "vgt/log.h"
+
+#define VGT_SCHED_MAX_VGPUS 256
+#define VGT_SCHED_MAX_WEIGHT 1000
+#define VGT_SCHED_DEFAULT_SLICE_NS 1000000ull     /* 1 ms, as GVT-g's slice */
+#define VGT_SCHED_DEFAULT_PERIOD_NS 100000000ull  /* 100 ms balance period */
+#define VGT_SCHED_DEFAULT_STAGES 10
+
+typedef uint64_t (*vgt_sched_clock_fn)(void *opaque);
+
+struct vgt_sched_config {
+    uint64_t slice_ns;   /* 0: default */
+    uint64_t period_ns;  /* 0: default */
+    unsigned stages;     /* credit top-ups per period; 0: default */
+    vgt_sched_clock_fn clock; /* NULL: CLOCK_MONOTONIC */
+    void *clock_opaque;
+};
+
+struct vgt_sched_stats {
+    unsigned weight;
+    unsigned cap_pct;                        /* 0: no cap */
+    uint64_t busy_ns[VGT_ENGINE_NUM];        /* time its workloads held the engine */
+    uint64_t completed[VGT_ENGINE_NUM];      /* workloads that ended normally */
+    uint64_t cancelled[VGT_ENGINE_NUM];      /* workloads ended by reset/failsafe */
+    uint64_t switches_in[VGT_ENGINE_NUM];    /* times the engine was handed to it */
+    uint64_t failsafe_events;
+    int64_t credit_ns[VGT_ENGINE_NUM];       /* current credit (diagnostics) */
+    unsigned pending[VGT_ENGINE_NUM];        /* queued workloads */
+};
+
+struct vgt_sched;
+
+/* cfg may be NULL (all defaults). -EINVAL for a slice longer than a stage or
+ * a zero-length stage. */
+int vgt_sched_create(const struct vgt_sched_config *cfg, struct vgt_log *log,
+                     struct vgt_sched **out);
+void vgt_sched_destroy(struct vgt_sched *s);
+
+/* The configuration in effect (defaults filled in). */
+void vgt_sched_get_config(const struct vgt_sched *s, struct vgt_sched_config *cfg);
+
+/* Weight of a GVT-g type name (V5_8 2, V5_4 4, V5_2 8, V5_1 16), or
+ * -EINVAL for an unknown name. */
+int vgt_sched_type_weight(const char *type);
+
+/* Register a vGPU. weight 1..VGT_SCHED_MAX_WEIGHT, cap_pct 0 (none) or
+ * 1..100. *id is the handle for every other call. -ENOSPC when full. */
+int vgt_sched_add(struct vgt_sched *s, unsigned weight, unsigned cap_pct, unsigned *id);
+/* Forget a vGPU (it must have no workload running: -EBUSY otherwise). */
+int vgt_sched_remove(struct vgt_sched *s, unsigned id);
+int vgt_sched_set_weight(struct vgt_sched *s, unsigned id, unsigned weight);
+int vgt_sched_set_cap(struct vgt_sched *s, unsigned id, unsigned cap_pct);
+
+/* How many workloads @id has queued for @engine (0: idle there). */
+int vgt_sched_set_pending(struct vgt_sched *s, unsigned id, unsigned engine, unsigned nr);
+
+/* Who should get @engine now. 0 and *id when some vGPU should run;
+ * -EAGAIN when nobody is eligible (no work, or only capped vGPUs), with
+ * *retry_ns the clock value at which a capped vGPU becomes eligible again
+ * (UINT64_MAX when nobody waits). -EBUSY while a workload is running on
+ * the engine. */
+int vgt_sched_pick(struct vgt_sched *s, unsigned engine, unsigned *id, uint64_t *retry_ns);
+
+/* A workload of @id starts on / leaves @engine. end charges the time since
+ * begin; @completed false means it was cancelled (reset, failsafe). */
+int vgt_sched_begin(struct vgt_sched *s, unsigned id, unsigned engine);
+int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool completed);
+
+int vgt_sched_note_failsafe(struct vgt_sched *s, unsigned id);
+int vgt_sched_get_stats(struct vgt_sched *s, unsigned id, struct vgt_sched_stats *st);
+/* Zero the accounting counters of every vGPU (not the credits). */
+void vgt_sched_reset_stats(struct vgt_sched *s);
+
+/* Jain's fairness index of x[i]/w[i] over n entries: 1.0 is perfectly fair,
+ * 1/n is one entry taking everything. 0 for n == 0 or all-zero input. */
+double vgt_sched_jain(const double *x, const double *w, unsigned n);
+
+#endif

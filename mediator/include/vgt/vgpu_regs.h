@@ -1,0 +1,137 @@
+/* Hardware and guest-contract facts the vGPU device model presents.
+ *
+ * Sources (cited per group): Linux i915 i915_pvinfo.h (struct vgt_if,
+ * VGT_MAGIC, VGT_CAPS_*, enum vgt_g2v_type), i915_reg.h /
+ * gt/intel_gt_regs.h / gt/intel_engine_regs.h (register offsets), PCI Local
+ * Bus spec 3.0 (config header), and the architecture document. */
+#ifndef VGT_VGPU_REGS_H
+#define VGT_VGPU_REGS_H
+
+/* ---- PVINFO page (i915_pvinfo.h: VGT_PVINFO_PAGE, struct vgt_if) ---- */
+#define VGT_PVINFO_PAGE 0x78000u
+#define VGT_PVINFO_SIZE 0x1000u
+#define VGT_MAGIC 0x4776544776544776ull
+#define VGT_VERSION_MAJOR 1
+#define VGT_VERSION_MINOR 0
+#define VGT_CAPS_FULL_PPGTT (1u << 2)
+#define VGT_CAPS_HWSP_EMULATION (1u << 3)
+#define VGT_CAPS_HUGE_GTT (1u << 4)
+/* Offsets inside the page (struct vgt_if field offsets). */
+#define VGT_PV_MAGIC 0x000u
+#define VGT_PV_VERSION_MAJOR 0x008u
+#define VGT_PV_VERSION_MINOR 0x00Au
+#define VGT_PV_VGT_ID 0x00Cu
+#define VGT_PV_CAPS 0x010u
+#define VGT_PV_MAPPABLE_BASE 0x040u
+#define VGT_PV_MAPPABLE_SIZE 0x044u
+#define VGT_PV_NONMAPPABLE_BASE 0x048u
+#define VGT_PV_NONMAPPABLE_SIZE 0x04Cu
+#define VGT_PV_FENCE_NUM 0x050u
+#define VGT_PV_DISPLAY_READY 0x804u
+#define VGT_PV_RSV5 0x808u          /* 4 dwords */
+#define VGT_PV_G2V_NOTIFY 0x818u
+#define VGT_PV_CURSOR_X_HOT 0x830u
+#define VGT_PV_CURSOR_Y_HOT 0x834u
+#define VGT_PV_PDP(i, hi) (0x838u + 8u * (i) + ((hi) ? 4u : 0u))
+#define VGT_PV_EXECLIST_DESC_LO 0x858u
+#define VGT_PV_EXECLIST_DESC_HI 0x85Cu
+/* i915_pvinfo.h VGT_DRV_DISPLAY_NOT_READY / VGT_DRV_DISPLAY_READY */
+#define VGT_DRV_DISPLAY_READY 1u
+/* enum vgt_g2v_type */
+#define VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE 2u
+#define VGT_G2V_PPGTT_L3_PAGE_TABLE_DESTROY 3u
+#define VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE 4u
+#define VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY 5u
+#define VGT_G2V_EXECLIST_CONTEXT_CREATE 6u
+#define VGT_G2V_EXECLIST_CONTEXT_DESTROY 7u
+
+/* ---- BAR0 (GTTMMADR) layout: i915 gen8_gmch_probe maps the GGTT at
+ * half of BAR0 (16 MiB BAR, registers in the first 2 MiB). ---- */
+#define VGT_BAR0_SIZE 0x1000000ull
+#define VGT_MMIO_SIZE 0x200000u
+#define VGT_GGTT_OFFSET 0x800000ull
+
+/* ---- Interrupts (i915_reg.h GEN8_MASTER_IRQ, GEN8_GT_ISR/IMR/IIR/IER) ---- */
+#define GEN8_MASTER_IRQ 0x44200u
+#define GEN8_MASTER_IRQ_CONTROL (1u << 31)
+#define GEN8_GT_RCS_IRQ (1u << 0)
+#define GEN8_GT_BCS_IRQ (1u << 1)
+#define GEN8_GT_VCS0_IRQ (1u << 2)
+#define GEN8_GT_VCS1_IRQ (1u << 3)
+#define GEN8_GT_VECS_IRQ (1u << 6)
+#define GEN8_GT_ISR(n) (0x44300u + 0x10u * (n))
+#define GEN8_GT_IMR(n) (0x44304u + 0x10u * (n))
+#define GEN8_GT_IIR(n) (0x44308u + 0x10u * (n))
+#define GEN8_GT_IER(n) (0x4430Cu + 0x10u * (n))
+/* Bit positions inside GT0..GT3 (GEN8_RCS_IRQ_SHIFT 0, GEN8_BCS_IRQ_SHIFT
+ * 16, GEN8_VCS0_IRQ_SHIFT 0 in GT1, GEN8_VECS_IRQ_SHIFT 0 in GT3). */
+#define GT_RENDER_USER_INTERRUPT (1u << 0)
+#define GT_CONTEXT_SWITCH_INTERRUPT (1u << 8)
+
+/* ---- Reset (i915_reg.h GEN6_GDRST, GEN6_GRDOM_*) ---- */
+#define GEN6_GDRST 0x941Cu
+#define GEN6_GRDOM_FULL (1u << 0)
+#define GEN6_GRDOM_RENDER (1u << 1)
+#define GEN6_GRDOM_MEDIA (1u << 2)
+#define GEN6_GRDOM_BLT (1u << 3)
+#define GEN6_GRDOM_VECS (1u << 4)
+
+/* ---- Fences (i915_reg.h FENCE_REG_GEN6_LO/HI; i915 gt/intel_ggtt_fencing.c
+ * i965_write_fence_reg: start bits 31:12 of LO, end page bits 31:12 of HI,
+ * valid bit 0 of LO) ---- */
+#define FENCE_REG_GEN6_LO(i) (0x100000u + 8u * (i))
+#define FENCE_REG_GEN6_HI(i) (0x100004u + 8u * (i))
+#define VGT_MAX_FENCES 32u /* Gen9: I915_MAX_NUM_FENCES */
+#define I965_FENCE_REG_VALID (1u << 0)
+#define VGT_FENCE_PAGE 4096u
+
+/* ---- Engines (gt/intel_engine_regs.h) ---- */
+#define RENDER_RING_BASE 0x02000u
+#define BLT_RING_BASE 0x22000u
+#define GEN6_BSD_RING_BASE 0x12000u
+#define VEBOX_RING_BASE 0x1A000u
+#define RING_TAIL(b) ((b) + 0x30u)
+#define RING_HEAD(b) ((b) + 0x34u)
+#define RING_START(b) ((b) + 0x38u)
+#define RING_CTL(b) ((b) + 0x3Cu)
+#define RING_HWS_PGA(b) ((b) + 0x80u)
+#define RING_MI_MODE(b) ((b) + 0x9Cu)
+#define RING_IMR(b) ((b) + 0xA8u)
+#define RING_ELSP(b) ((b) + 0x230u)
+#define RING_EXECLIST_STATUS_LO(b) ((b) + 0x234u)
+#define RING_EXECLIST_STATUS_HI(b) ((b) + 0x238u)
+#define RING_CONTEXT_CONTROL(b) ((b) + 0x244u)
+#define GEN8_RING_PDP_UDW(b, n) ((b) + 0x270u + 8u * (n) + 4u)
+#define GEN8_RING_PDP_LDW(b, n) ((b) + 0x270u + 8u * (n))
+#define RING_MODE_GEN7(b) ((b) + 0x29Cu)
+#define RING_CONTEXT_STATUS_BUF_LO(b, i) ((b) + 0x370u + 8u * (i))
+#define RING_CONTEXT_STATUS_PTR(b) ((b) + 0x3A0u)
+#define GFX_MODE 0x2520u
+
+/* ---- Forcewake (gt/intel_gt_regs.h) ---- */
+#define FORCEWAKE_MEDIA_GEN9 0xA270u
+#define FORCEWAKE_RENDER_GEN9 0xA278u
+#define FORCEWAKE_BLITTER_GEN9 0xA188u
+#define FORCEWAKE_ACK_MEDIA_GEN9 0x0D88u
+#define FORCEWAKE_ACK_RENDER_GEN9 0x0D84u
+#define FORCEWAKE_ACK_BLITTER_GEN9 0x130044u
+
+/* ---- PCI config space (PCI 3.0; the SKL iGPU's own layout) ---- */
+#define VGT_PCI_VENDOR_INTEL 0x8086u
+#define VGT_PCI_DEVICE_SKL_GT2 0x1912u
+#define VGT_CFG_SIZE 256u
+#define VGT_CFG_COMMAND 0x04u
+#define VGT_CFG_STATUS 0x06u
+#define VGT_CFG_BAR0 0x10u
+#define VGT_CFG_BAR2 0x18u
+#define VGT_CFG_CAP_PTR 0x34u
+#define VGT_CFG_GMCH_CTRL 0x50u /* i915 intel_gtt SNB_GMCH_CTRL */
+#define VGT_CFG_CAP_VNDR 0x40u
+#define VGT_CFG_CAP_PCIE 0x70u
+#define VGT_CFG_CAP_MSI 0xACu
+#define VGT_CFG_CAP_PM 0xD0u
+#define VGT_CFG_OPREGION 0xFCu /* ASLS: hvmloader writes the OpRegion address */
+#define VGT_CMD_MEMORY (1u << 1)
+#define VGT_MSI_ENABLE (1u << 0)
+
+#endif

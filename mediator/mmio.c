@@ -1,0 +1,477 @@
+/* The vGPU register file: a const table, an O(1) index and the dispatch
+ * rules documented in vgt/mmio_table.h. Offsets are from Linux i915
+ * (i915_reg.h, gt/intel_gt_regs.h, gt/intel_engine_regs.h) and
+ * i915_pvinfo.h, collected in vgt/vgpu_regs.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgpu_priv.h"
+#include "vgt/util.h"
+
+static bool in_failsafe(const struct vgt_vgpu *v)
+{
+    return v->failsafe;
+}
+
+static unsigned engine_of(uint32_t off)
+{
+    switch (off & ~0xfffu) {
+    case BLT_RING_BASE:
+        return VGT_ENGINE_BCS;
+    case GEN6_BSD_RING_BASE:
+        return VGT_ENGINE_VCS;
+    case VEBOX_RING_BASE:
+        return VGT_ENGINE_VECS;
+    default:
+        return VGT_ENGINE_RCS;
+    }
+}
+
+/* ---- handlers ---- */
+
+static int g2v_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    uint64_t pdp[4], desc;
+    int ret;
+
+    v->vreg[off / 4] = val;
+    v->st.g2v_notify++;
+    if (val < VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE || val > VGT_G2V_EXECLIST_CONTEXT_DESTROY) {
+        v->st.g2v_invalid++;
+        vgt_warn(v->log, "vgpu%u: unknown g2v_notify code %u ignored", v->id, val);
+        return 0;
+    }
+    if (in_failsafe(v)) {
+        v->st.failsafe_dropped++;
+        return 0;
+    }
+    if (!v->hooks.g2v_notify)
+        return 0;
+    for (unsigned i = 0; i < 4; i++)
+        pdp[i] = (uint64_t)v->vreg[(VGT_PVINFO_PAGE + VGT_PV_PDP(i, 1)) / 4] << 32 |
+                 v->vreg[(VGT_PVINFO_PAGE + VGT_PV_PDP(i, 0)) / 4];
+    desc = (uint64_t)v->vreg[(VGT_PVINFO_PAGE + VGT_PV_EXECLIST_DESC_HI) / 4] << 32 |
+           v->vreg[(VGT_PVINFO_PAGE + VGT_PV_EXECLIST_DESC_LO) / 4];
+    ret = v->hooks.g2v_notify(v->hooks.opaque, v, val, pdp, desc);
+    if (ret)
+        vgt_vgpu_enter_failsafe(v, VGT_FAILSAFE_GUEST_ERROR, "g2v_notify refused by the submission path");
+    return 0;
+}
+
+/* GT interrupt group of a master bit, and the IIR half it summarises. */
+static const struct {
+    uint32_t master_bit;
+    unsigned gt;
+    uint32_t iir_mask;
+} master_map[] = {
+    {GEN8_GT_RCS_IRQ, 0, 0x0000ffffu},
+    {GEN8_GT_BCS_IRQ, 0, 0xffff0000u},
+    {GEN8_GT_VCS0_IRQ, 1, 0x0000ffffu},
+    {GEN8_GT_VCS1_IRQ, 1, 0xffff0000u},
+    {GEN8_GT_VECS_IRQ, 3, 0x0000ffffu},
+};
+
+static int master_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
+{
+    uint32_t r = v->vreg[off / 4] & GEN8_MASTER_IRQ_CONTROL;
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(master_map); i++)
+        if (v->vreg[GEN8_GT_IIR(master_map[i].gt) / 4] & master_map[i].iir_mask)
+            r |= master_map[i].master_bit;
+    *val = r;
+    return 0;
+}
+
+static int master_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] = val & GEN8_MASTER_IRQ_CONTROL;
+    vgt_vgpu_update_irq(v);
+    return 0;
+}
+
+/* IIR bits are write-one-to-clear. @val here went through ro_mask 0, so it
+ * is the written value itself. */
+static int iir_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] &= ~val;
+    vgt_vgpu_update_irq(v);
+    return 0;
+}
+
+static int irq_reg_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] = val;
+    vgt_vgpu_update_irq(v);
+    return 0;
+}
+
+static int gdrst_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    vgt_vgpu_guest_reset(v, val);
+    v->vreg[off / 4] = 0; /* the hardware clears the bits when done */
+    return 0;
+}
+
+/* The guest's fence i is host fence fence_base + i. A valid fence must
+ * cover graphics memory inside the vGPU's ranges; anything else is
+ * refused and the host fence left disabled. */
+static int fence_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    unsigned i = (off - FENCE_REG_GEN6_LO(0)) / 8;
+    uint32_t lo, hi, host = v->fence_base + i;
+    struct vgt_hostgpu *hw = v->gpu->hw;
+
+    v->vreg[off / 4] = val;
+    if (i >= v->res.fences)
+        return 0; /* not its fence: stays virtual */
+    if (in_failsafe(v)) {
+        v->st.failsafe_dropped++;
+        return 0;
+    }
+    lo = v->vreg[FENCE_REG_GEN6_LO(i) / 4];
+    hi = v->vreg[FENCE_REG_GEN6_HI(i) / 4];
+    if (lo & I965_FENCE_REG_VALID) {
+        uint64_t start = lo & 0xfffff000u, end = (uint64_t)(hi & 0xfffff000u) + VGT_FENCE_PAGE;
+
+        if (end <= start || !vgt_ggtt_gm_valid(v->ggtt, start, end - start)) {
+            v->st.fence_refused++;
+            vgt_warn(v->log, "vgpu%u: fence %u [%#llx, %#llx) outside its graphics memory refused",
+                     v->id, i, (unsigned long long)start, (unsigned long long)end);
+            lo = 0;
+            hi = 0;
+        }
+    }
+    /* Disable first, enable last (i915 i965_write_fence_reg's order). */
+    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(host), 0);
+    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_HI(host), hi);
+    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(host), lo);
+    return 0;
+}
+
+static uint32_t fw_ack_of(uint32_t off)
+{
+    switch (off) {
+    case FORCEWAKE_MEDIA_GEN9:
+        return FORCEWAKE_ACK_MEDIA_GEN9;
+    case FORCEWAKE_BLITTER_GEN9:
+        return FORCEWAKE_ACK_BLITTER_GEN9;
+    default:
+        return FORCEWAKE_ACK_RENDER_GEN9;
+    }
+}
+
+/* A virtual GPU is always awake: the ack follows the request at once. */
+static int forcewake_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] = val;
+    v->vreg[fw_ack_of(off) / 4] = val & 0xffffu;
+    return 0;
+}
+
+static int elsp_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    /* ELSP is write-only on hardware: nothing is stored. */
+    if (in_failsafe(v)) {
+        v->st.failsafe_dropped++;
+        return 0;
+    }
+    if (v->hooks.elsp_write && v->hooks.elsp_write(v->hooks.opaque, v, engine_of(off), val))
+        vgt_vgpu_enter_failsafe(v, VGT_FAILSAFE_GUEST_ERROR, "execlist submission refused");
+    return 0;
+}
+
+static int elsp_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
+{
+    (void)v;
+    (void)off;
+    *val = 0;
+    return 0;
+}
+
+static int execlist_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] = val;
+    if (in_failsafe(v) || !v->hooks.execlist_write)
+        return 0;
+    if (v->hooks.execlist_write(v->hooks.opaque, v, engine_of(off), off, val))
+        vgt_vgpu_enter_failsafe(v, VGT_FAILSAFE_GUEST_ERROR, "execlist register write refused");
+    return 0;
+}
+
+static int execlist_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
+{
+    *val = v->vreg[off / 4];
+    if (!in_failsafe(v) && v->hooks.execlist_read)
+        return v->hooks.execlist_read(v->hooks.opaque, v, engine_of(off), off, val);
+    return 0;
+}
+
+/* ---- the table ---- */
+
+#define RO 0xffffffffu
+#define ALL VGT_PLAT_GEN9
+#define PV(o) (VGT_PVINFO_PAGE + (o))
+#define PVF (VGT_REG_F_PVINFO | VGT_REG_F_BYTE)
+#define EL VGT_REG_F_EXECLIST
+#define MM VGT_REG_F_MODE_MASK
+
+#define ENGINE_ROWS(b)                                                                      \
+    {RING_TAIL(b), 4, 0, 0, 0, ALL, NULL, NULL},                                            \
+    {RING_HEAD(b), 4, 0, 0, 0, ALL, NULL, NULL},                                            \
+    {RING_START(b), 4, 0, 0, VGT_REG_F_GMADR, ALL, NULL, NULL},                             \
+    {RING_CTL(b), 4, 0, 0, 0, ALL, NULL, NULL},                                             \
+    {RING_HWS_PGA(b), 4, 0, 0, VGT_REG_F_GMADR | EL, ALL, execlist_read, execlist_write},   \
+    {RING_MI_MODE(b), 4, 0, 0, MM | VGT_REG_F_CMD_ACCESS, ALL, NULL, NULL},                 \
+    {RING_IMR(b), 4, 0xffffffffu, 0, 0, ALL, NULL, NULL},                                   \
+    {RING_ELSP(b), 4, 0, 0, EL, ALL, elsp_read, elsp_write},                                \
+    {RING_EXECLIST_STATUS_LO(b), 8, 0, RO, EL, ALL, execlist_read, NULL},                   \
+    {RING_CONTEXT_CONTROL(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},        \
+    {GEN8_RING_PDP_LDW(b, 0), 32, 0, 0, EL | VGT_REG_F_CMD_ACCESS, ALL, execlist_read,      \
+     execlist_write},                                                                       \
+    {RING_MODE_GEN7(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},              \
+    {RING_CONTEXT_STATUS_BUF_LO(b, 0), 48, 0, RO, EL, ALL, execlist_read, NULL},            \
+    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write}
+
+static const struct vgt_mmio_reg mmio_table[] = {
+    /* PVINFO: the whole page read-only, then the guest-writable fields
+     * (i915_pvinfo.h struct vgt_if). */
+    {VGT_PVINFO_PAGE, VGT_PVINFO_SIZE, 0, RO, PVF, ALL, NULL, NULL},
+    {PV(VGT_PV_DISPLAY_READY), 4, 0, 0, PVF, ALL, NULL, NULL},
+    {PV(VGT_PV_RSV5), 16, 0, 0, PVF, ALL, NULL, NULL},
+    {PV(VGT_PV_G2V_NOTIFY), 4, 0, 0, PVF, ALL, NULL, g2v_write},
+    {PV(VGT_PV_CURSOR_X_HOT), 8, 0, 0, PVF, ALL, NULL, NULL},
+    {PV(VGT_PV_PDP(0, 0)), 32, 0, 0, PVF, ALL, NULL, NULL},
+    {PV(VGT_PV_EXECLIST_DESC_LO), 8, 0, 0, PVF, ALL, NULL, NULL},
+
+    /* Interrupts */
+    {GEN8_MASTER_IRQ, 4, 0, 0, 0, ALL, master_read, master_write},
+    {GEN8_GT_ISR(0), 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN8_GT_IMR(0), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_IIR(0), 4, 0, 0, 0, ALL, NULL, iir_write},
+    {GEN8_GT_IER(0), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_ISR(1), 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN8_GT_IMR(1), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_IIR(1), 4, 0, 0, 0, ALL, NULL, iir_write},
+    {GEN8_GT_IER(1), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_ISR(2), 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN8_GT_IMR(2), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_IIR(2), 4, 0, 0, 0, ALL, NULL, iir_write},
+    {GEN8_GT_IER(2), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_ISR(3), 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN8_GT_IMR(3), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
+    {GEN8_GT_IIR(3), 4, 0, 0, 0, ALL, NULL, iir_write},
+    {GEN8_GT_IER(3), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
+
+    /* Reset */
+    {GEN6_GDRST, 4, 0, 0xffffffe0u, 0, ALL, NULL, gdrst_write},
+
+    /* Fences: 32 of 64 bits */
+    {FENCE_REG_GEN6_LO(0), VGT_MAX_FENCES * 8, 0, 0, 0, ALL, NULL, fence_write},
+
+    /* Forcewake requests (masked) and their acks */
+    {FORCEWAKE_RENDER_GEN9, 4, 0, 0, MM, ALL, NULL, forcewake_write},
+    {FORCEWAKE_MEDIA_GEN9, 4, 0, 0, MM, ALL, NULL, forcewake_write},
+    {FORCEWAKE_BLITTER_GEN9, 4, 0, 0, MM, ALL, NULL, forcewake_write},
+    {FORCEWAKE_ACK_RENDER_GEN9, 4, 0, RO, 0, ALL, NULL, NULL},
+    {FORCEWAKE_ACK_MEDIA_GEN9, 4, 0, RO, 0, ALL, NULL, NULL},
+    {FORCEWAKE_ACK_BLITTER_GEN9, 4, 0, RO, 0, ALL, NULL, NULL},
+
+    /* Global mode (masked) and the render CS general purpose registers,
+     * which batch buffers load and store (i915 CS_GPR, 16 x 64 bit). */
+    {GFX_MODE, 4, 0, 0, MM, ALL, NULL, NULL},
+    {RENDER_RING_BASE + 0x600, 128, 0, 0, VGT_REG_F_CMD_ACCESS, ALL, NULL, NULL},
+
+    /* Engines */
+    ENGINE_ROWS(RENDER_RING_BASE),
+    ENGINE_ROWS(BLT_RING_BASE),
+    ENGINE_ROWS(GEN6_BSD_RING_BASE),
+    ENGINE_ROWS(VEBOX_RING_BASE),
+};
+
+int vgt_mmio_build_index(struct vgt_gpu *g)
+{
+    g->reg_index = calloc(VGT_MMIO_SIZE / 4, sizeof(*g->reg_index));
+    if (!g->reg_index)
+        return -ENOMEM;
+    for (size_t r = 0; r < VGT_ARRAY_SIZE(mmio_table); r++) {
+        const struct vgt_mmio_reg *e = &mmio_table[r];
+
+        if ((e->offset & 3) || (e->size & 3) || !e->size || e->offset >= VGT_MMIO_SIZE ||
+            e->size > VGT_MMIO_SIZE - e->offset) {
+            vgt_err(g->log, "mmio: bad table row %zu (%#x)", r, e->offset);
+            free(g->reg_index);
+            g->reg_index = NULL;
+            return -EINVAL;
+        }
+        if (!(e->platforms & g->platform))
+            continue;
+        for (uint32_t d = e->offset / 4; d < (e->offset + e->size) / 4; d++)
+            g->reg_index[d] = (uint16_t)(r + 1);
+    }
+    return 0;
+}
+
+const struct vgt_mmio_reg *vgt_mmio_lookup(const struct vgt_gpu *g, uint32_t off)
+{
+    uint16_t r;
+
+    if (off >= VGT_MMIO_SIZE)
+        return NULL;
+    r = g->reg_index[off / 4];
+    return r ? &mmio_table[r - 1] : NULL;
+}
+
+void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to)
+{
+    const uint16_t *idx = v->gpu->reg_index;
+
+    for (uint32_t d = from / 4; d < to / 4; d++)
+        v->vreg[d] = idx[d] ? mmio_table[idx[d] - 1].reset : 0;
+}
+
+/* ---- dispatch ---- */
+
+static int dword_read(struct vgt_vgpu *v, const struct vgt_mmio_reg *r, uint32_t off,
+                      uint32_t *val)
+{
+    if (r && r->read)
+        return r->read(v, off, val);
+    *val = v->vreg[off / 4];
+    return 0;
+}
+
+static int dword_write(struct vgt_vgpu *v, const struct vgt_mmio_reg *r, uint32_t off,
+                       uint32_t val)
+{
+    uint32_t old = v->vreg[off / 4], nv;
+
+    if (!r) {
+        v->vreg[off / 4] = val;
+        return 0;
+    }
+    if (r->flags & VGT_REG_F_MODE_MASK) {
+        /* Bits 31:16 select which of bits 15:0 change (i915
+         * _MASKED_FIELD); the mask half reads back as 0. */
+        uint32_t m = (val >> 16) & ~r->ro_mask & 0xffffu;
+
+        nv = ((old & ~m) | (val & m)) & 0xffffu;
+    } else {
+        nv = (old & r->ro_mask) | (val & ~r->ro_mask);
+    }
+    if (r->write) {
+        int ret = r->write(v, off, nv);
+
+        if (ret)
+            vgt_vgpu_enter_failsafe(v, VGT_FAILSAFE_GUEST_ERROR, "register write handler failed");
+        return 0;
+    }
+    v->vreg[off / 4] = nv;
+    return 0;
+}
+
+static bool size_ok(uint64_t off, unsigned size)
+{
+    return (size == 1 || size == 2 || size == 4 || size == 8) && !(off & (size - 1));
+}
+
+static int regs_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t *val)
+{
+    const struct vgt_mmio_reg *r = vgt_mmio_lookup(v->gpu, off);
+    uint32_t lo, hi;
+    int ret;
+
+    if (size == 8) {
+        const struct vgt_mmio_reg *r2 = vgt_mmio_lookup(v->gpu, off + 4);
+
+        if (!r || !r2)
+            v->st.unlisted++;
+        ret = dword_read(v, r, off, &lo);
+        if (!ret)
+            ret = dword_read(v, r2, off + 4, &hi);
+        *val = (uint64_t)hi << 32 | lo;
+        return ret;
+    }
+    if (size < 4 && r && !(r->flags & VGT_REG_F_BYTE)) {
+        v->st.rejected++;
+        *val = ~0ull;
+        return -EINVAL;
+    }
+    if (!r)
+        v->st.unlisted++;
+    ret = dword_read(v, r, off & ~3u, &lo);
+    if (size < 4)
+        lo = (lo >> (8 * (off & 3))) & ((1u << (8 * size)) - 1);
+    *val = lo;
+    return ret;
+}
+
+static int regs_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t val)
+{
+    const struct vgt_mmio_reg *r = vgt_mmio_lookup(v->gpu, off);
+
+    if (size == 8) {
+        const struct vgt_mmio_reg *r2 = vgt_mmio_lookup(v->gpu, off + 4);
+
+        if (!r || !r2)
+            v->st.unlisted++;
+        dword_write(v, r, off, (uint32_t)val);
+        return dword_write(v, r2, off + 4, (uint32_t)(val >> 32));
+    }
+    if (size < 4) {
+        uint32_t shift = 8 * (off & 3), m = ((1u << (8 * size)) - 1) << shift, cur;
+
+        if (r && !(r->flags & VGT_REG_F_BYTE)) {
+            v->st.rejected++;
+            return -EINVAL;
+        }
+        if (!r)
+            v->st.unlisted++;
+        /* Merge into the stored dword (not a read handler's view). */
+        cur = v->vreg[off / 4];
+        return dword_write(v, r, off & ~3u, (cur & ~m) | (((uint32_t)val << shift) & m));
+    }
+    if (!r)
+        v->st.unlisted++;
+    return dword_write(v, r, off, (uint32_t)val);
+}
+
+int vgt_mmio_read(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t *val)
+{
+    v->st.mmio_reads++;
+    if (!size_ok(off, size) || off >= VGT_BAR0_SIZE) {
+        v->st.rejected++;
+        *val = ~0ull;
+        return -EINVAL;
+    }
+    if (off < VGT_MMIO_SIZE)
+        return regs_read(v, (uint32_t)off, size, val);
+    if (off >= VGT_GGTT_OFFSET) {
+        int ret = vgt_ggtt_guest_read(v->ggtt, off - VGT_GGTT_OFFSET, size, val);
+
+        if (ret)
+            v->st.rejected++;
+        return ret;
+    }
+    *val = 0; /* reserved part of BAR0 */
+    return 0;
+}
+
+int vgt_mmio_write(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t val)
+{
+    v->st.mmio_writes++;
+    if (!size_ok(off, size) || off >= VGT_BAR0_SIZE) {
+        v->st.rejected++;
+        return -EINVAL;
+    }
+    if (off < VGT_MMIO_SIZE)
+        return regs_write(v, (uint32_t)off, size, val);
+    if (off >= VGT_GGTT_OFFSET) {
+        int ret = vgt_ggtt_guest_write(v->ggtt, off - VGT_GGTT_OFFSET, size, val);
+
+        if (ret)
+            v->st.rejected++;
+        return ret;
+    }
+    return 0;
+}

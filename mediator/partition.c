@@ -1,0 +1,354 @@
+/* vGPU types and the partition of one physical GPU.
+ *
+ * Graphics memory (GM) is split the way GVT-g splits it (gvt/aperture_gm.c):
+ * the low part [0, aperture) is CPU-mappable through BAR2, the high part
+ * [aperture, gm_size) is not. The host keeps the bottom of each part and
+ * the first fences; each vGPU gets one contiguous run of low GM, one of
+ * high GM and one of fences, first fit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgpu_priv.h"
+#include "vgt/util.h"
+
+#define MIB (1ull << 20)
+
+/* GVT-g's types (gvt/vgpu.c vgpu_types[]) as the architecture document
+ * lists them: low GM, high GM, fences, weight. */
+static const struct vgt_vgpu_type types[] = {
+    {"V5_8", 64, 384, 4, 2},
+    {"V5_4", 128, 512, 4, 4},
+    {"V5_2", 256, 1024, 4, 8},
+    {"V5_1", 512, 2048, 4, 16},
+};
+
+const struct vgt_vgpu_type *vgt_vgpu_types(size_t *n)
+{
+    *n = VGT_ARRAY_SIZE(types);
+    return types;
+}
+
+const struct vgt_vgpu_type *vgt_vgpu_type_find(const char *name)
+{
+    for (size_t i = 0; name && i < VGT_ARRAY_SIZE(types); i++)
+        if (!strcmp(types[i].name, name))
+            return &types[i];
+    return NULL;
+}
+
+int vgt_vgpu_res_from_type(const char *name, struct vgt_vgpu_res *res)
+{
+    const struct vgt_vgpu_type *t = vgt_vgpu_type_find(name);
+
+    if (!t)
+        return -EINVAL;
+    res->low_size = (uint64_t)t->low_mb * MIB;
+    res->high_size = (uint64_t)t->high_mb * MIB;
+    res->fences = t->fences;
+    res->weight = t->weight;
+    return 0;
+}
+
+int vgt_vgpu_res_custom(uint64_t low_mb, uint64_t high_mb, unsigned fences,
+                        struct vgt_vgpu_res *res, const char **why)
+{
+    const char *dummy;
+
+    if (!why)
+        why = &dummy;
+    /* i915's intel_vgt_balloon refuses a non-mappable range that starts
+     * below the end of the aperture, which an empty one at 0 does: both
+     * ranges must be non-empty. 4 GiB is all a Gen9 GGTT covers. */
+    if (low_mb == 0 || low_mb > 4096) {
+        *why = "vgt_low_gm_sz must be 1..4096 MiB";
+        return -EINVAL;
+    }
+    if (high_mb == 0 || high_mb > 4096) {
+        *why = "vgt_high_gm_sz must be 1..4096 MiB";
+        return -EINVAL;
+    }
+    if (fences > VGT_MAX_FENCES) {
+        *why = "vgt_fence_sz must be 0..32";
+        return -EINVAL;
+    }
+    res->low_size = low_mb * MIB;
+    res->high_size = high_mb * MIB;
+    res->fences = fences;
+    /* Weight in proportion to low GM, as the types do (64 MiB -> 2). */
+    res->weight = (unsigned)VGT_MAX(1, VGT_MIN(low_mb / 32, 1000));
+    return 0;
+}
+
+/* ---- first-fit allocation ---- */
+
+struct span {
+    uint64_t start, len;
+};
+
+static bool overlaps(const struct span *s, unsigned n, uint64_t start, uint64_t len)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (s[i].len && start < s[i].start + s[i].len && s[i].start < start + len)
+            return true;
+    return false;
+}
+
+/* Lowest start in [lo, hi) where @len fits between the used spans. The
+ * candidates are lo and the end of every used span. */
+static int first_fit(const struct span *used, unsigned n, uint64_t lo, uint64_t hi,
+                     uint64_t len, uint64_t *out)
+{
+    uint64_t best = UINT64_MAX;
+
+    if (len == 0) {
+        *out = lo;
+        return 0;
+    }
+    for (unsigned i = 0; i <= n; i++) {
+        uint64_t c = i == n ? lo : used[i].start + used[i].len;
+
+        if (i < n && !used[i].len)
+            continue;
+        if (c < lo || c >= hi || len > hi - c || c >= best)
+            continue;
+        if (!overlaps(used, n, c, len))
+            best = c;
+    }
+    if (best == UINT64_MAX)
+        return -ENOSPC;
+    *out = best;
+    return 0;
+}
+
+struct used_sets {
+    struct span low[VGT_MAX_VGPUS + 64], high[VGT_MAX_VGPUS + 64], fence[VGT_MAX_VGPUS + 64];
+    unsigned n;
+};
+
+static void collect(const struct vgt_gpu *g, struct used_sets *u)
+{
+    u->n = 0;
+    for (unsigned i = 0; i < VGT_MAX_VGPUS; i++) {
+        const struct vgt_vgpu *v = g->vgpus[i];
+
+        if (!v)
+            continue;
+        u->low[u->n] = (struct span){v->low_base, v->res.low_size};
+        u->high[u->n] = (struct span){v->high_base, v->res.high_size};
+        u->fence[u->n] = (struct span){v->fence_base, v->res.fences};
+        u->n++;
+    }
+}
+
+struct placement {
+    uint64_t low, high, fence;
+};
+
+static int place(const struct vgt_gpu *g, const struct used_sets *u,
+                 const struct vgt_vgpu_res *res, struct placement *p)
+{
+    if (first_fit(u->low, u->n, g->low_start, g->low_end, res->low_size, &p->low) ||
+        first_fit(u->high, u->n, g->high_start, g->high_end, res->high_size, &p->high) ||
+        first_fit(u->fence, u->n, g->fence_start, g->fence_end, res->fences, &p->fence))
+        return -ENOSPC;
+    return 0;
+}
+
+/* Called with g->lock held. */
+int vgt_gpu_place_locked(struct vgt_gpu *g, const struct vgt_vgpu_res *res, uint64_t *low,
+                         uint64_t *high, unsigned *fence)
+{
+    struct used_sets *u = malloc(sizeof(*u));
+    struct placement p;
+    int ret;
+
+    if (!u)
+        return -ENOMEM;
+    collect(g, u);
+    ret = place(g, u, res, &p);
+    free(u);
+    if (ret)
+        return ret;
+    *low = p.low;
+    *high = p.high;
+    *fence = (unsigned)p.fence;
+    return 0;
+}
+
+unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
+{
+    struct used_sets *u = malloc(sizeof(*u));
+    struct placement p;
+    unsigned count = 0;
+
+    if (!u)
+        return 0;
+    pthread_mutex_lock(&g->lock);
+    collect(g, u);
+    while (u->n < VGT_ARRAY_SIZE(u->low) && g->nr_vgpus + count < VGT_MAX_VGPUS &&
+           place(g, u, res, &p) == 0) {
+        u->low[u->n] = (struct span){p.low, res->low_size};
+        u->high[u->n] = (struct span){p.high, res->high_size};
+        u->fence[u->n] = (struct span){p.fence, res->fences};
+        u->n++;
+        count++;
+        if (!res->low_size && !res->high_size && !res->fences)
+            break; /* an empty request would fit forever */
+    }
+    pthread_mutex_unlock(&g->lock);
+    free(u);
+    return count;
+}
+
+static uint64_t largest_gap(const struct span *s, unsigned n, uint64_t lo, uint64_t hi,
+                            uint64_t *total)
+{
+    uint64_t best = 0, c = lo;
+
+    *total = 0;
+    /* Walk upwards: next used span at or after c. */
+    while (c < hi) {
+        uint64_t next = hi, next_end = hi;
+
+        for (unsigned i = 0; i < n; i++) {
+            if (!s[i].len)
+                continue;
+            if (s[i].start <= c && c < s[i].start + s[i].len) {
+                next = c;
+                next_end = s[i].start + s[i].len;
+                break;
+            }
+            if (s[i].start > c && s[i].start < next) {
+                next = s[i].start;
+                next_end = s[i].start + s[i].len;
+            }
+        }
+        best = VGT_MAX(best, next - c);
+        *total += next - c;
+        c = next_end;
+    }
+    return best;
+}
+
+void vgt_gpu_get_free(struct vgt_gpu *g, struct vgt_gpu_free *f)
+{
+    struct used_sets *u = malloc(sizeof(*u));
+    uint64_t t;
+
+    memset(f, 0, sizeof(*f));
+    if (!u)
+        return;
+    pthread_mutex_lock(&g->lock);
+    collect(g, u);
+    f->low = largest_gap(u->low, u->n, g->low_start, g->low_end, &f->low_total);
+    f->high = largest_gap(u->high, u->n, g->high_start, g->high_end, &f->high_total);
+    f->fences = (unsigned)largest_gap(u->fence, u->n, g->fence_start, g->fence_end, &t);
+    pthread_mutex_unlock(&g->lock);
+    free(u);
+}
+
+/* ---- the physical GPU object ---- */
+
+int vgt_gpu_create(const struct vgt_gpu_cfg *cfg, struct vgt_gpu **out)
+{
+    struct vgt_hostgpu *hw;
+    struct vgt_gpu *g;
+    uint64_t host_low, host_high;
+    unsigned host_fences;
+    int ret;
+
+    if (!cfg || !cfg->hw || !out)
+        return -EINVAL;
+    hw = cfg->hw;
+    host_low = cfg->host_low ? cfg->host_low : VGT_HOST_LOW_DEFAULT;
+    host_high = cfg->host_high ? cfg->host_high : VGT_HOST_HIGH_DEFAULT;
+    host_fences = cfg->host_fences ? cfg->host_fences : VGT_HOST_FENCES_DEFAULT;
+    if (hw->aperture_size > hw->gm_size || host_low > hw->aperture_size ||
+        host_high > hw->gm_size - hw->aperture_size || host_fences > hw->num_fences ||
+        hw->num_fences > VGT_MAX_FENCES || (hw->gm_size & (VGT_PAGE_SIZE - 1)) ||
+        hw->gm_size > (VGT_GGTT_WINDOW_SIZE / 8) << VGT_PAGE_SHIFT) {
+        vgt_err(cfg->log, "gpu: host reservation or GM layout does not fit the GPU");
+        return -EINVAL;
+    }
+    g = calloc(1, sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    g->hw = hw;
+    g->log = cfg->log;
+    g->platform = VGT_PLAT_SKL; /* 8086:1912 and the sim model are Skylake GT2 */
+    g->low_start = host_low;
+    g->low_end = hw->aperture_size;
+    g->high_start = hw->aperture_size + host_high;
+    g->high_end = hw->gm_size;
+    g->fence_start = host_fences;
+    g->fence_end = hw->num_fences;
+    ret = pthread_mutex_init(&g->lock, NULL);
+    if (ret) {
+        ret = -ret;
+        goto free_gpu;
+    }
+    ret = vgt_mmio_build_index(g);
+    if (ret)
+        goto destroy_lock;
+    *out = g;
+    return 0;
+
+destroy_lock:
+    pthread_mutex_destroy(&g->lock);
+free_gpu:
+    free(g);
+    return ret;
+}
+
+void vgt_gpu_destroy(struct vgt_gpu *g)
+{
+    if (!g)
+        return;
+    for (unsigned i = 0; i < VGT_MAX_VGPUS; i++)
+        if (g->vgpus[i])
+            vgt_vgpu_destroy(g->vgpus[i]);
+    free(g->reg_index);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+struct vgt_hostgpu *vgt_gpu_hw(struct vgt_gpu *g)
+{
+    return g->hw;
+}
+
+unsigned vgt_gpu_list(struct vgt_gpu *g, struct vgt_vgpu **out, unsigned max)
+{
+    unsigned n = 0;
+
+    pthread_mutex_lock(&g->lock);
+    for (unsigned i = 0; i < VGT_MAX_VGPUS && n < max; i++)
+        if (g->vgpus[i])
+            out[n++] = g->vgpus[i];
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
+struct vgt_vgpu *vgt_gpu_find_domid(struct vgt_gpu *g, uint16_t domid)
+{
+    struct vgt_vgpu *v = NULL;
+
+    pthread_mutex_lock(&g->lock);
+    for (unsigned i = 0; i < VGT_MAX_VGPUS && !v; i++)
+        if (g->vgpus[i] && g->vgpus[i]->domid == domid)
+            v = g->vgpus[i];
+    pthread_mutex_unlock(&g->lock);
+    return v;
+}
+
+struct vgt_vgpu *vgt_gpu_find_id(struct vgt_gpu *g, unsigned id)
+{
+    struct vgt_vgpu *v = NULL;
+
+    pthread_mutex_lock(&g->lock);
+    if (id >= 1 && id <= VGT_MAX_VGPUS)
+        v = g->vgpus[id - 1];
+    pthread_mutex_unlock(&g->lock);
+    return v;
+}

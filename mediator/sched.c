@@ -1,0 +1,533 @@
+/* The vGPU scheduler policy (see vgt/sched.h and docs/scheduler.md). */
+#include "vgt/sched.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgt/util.h"
+
+struct sched_eng {
+    int64_t credit;      /* ns; clamped to +-period */
+    unsigned pending;    /* queued workloads */
+    bool ran_in_stage;   /* counts as active for this stage's top-up */
+    bool running;
+    uint64_t run_start;
+    uint64_t last_run;   /* clock at the last begin: LRU tie-break */
+    uint64_t period_busy; /* busy time in the current period (cap) */
+};
+
+struct sched_vgpu {
+    bool used;
+    unsigned weight;
+    unsigned cap_pct;
+    struct sched_eng e[VGT_ENGINE_NUM];
+    struct vgt_sched_stats st;
+};
+
+struct sched_engine_state {
+    int owner;           /* vGPU holding the engine's slice, or -1 */
+    uint64_t slice_end;
+    uint64_t stage_busy; /* busy time charged during this stage */
+    bool busy;           /* a workload is running */
+};
+
+struct vgt_sched {
+    pthread_mutex_t lock;
+    struct vgt_sched_config cfg;
+    uint64_t stage_ns;
+    struct vgt_log *log;
+    uint64_t next_stage;    /* clock value of the next top-up */
+    uint64_t period_start;  /* start of the current cap window */
+    unsigned stage_no;      /* 0..stages-1 inside the period */
+    struct sched_engine_state eng[VGT_ENGINE_NUM];
+    unsigned nr_used;
+    struct sched_vgpu v[VGT_SCHED_MAX_VGPUS];
+};
+
+/* GVT-g's types and weights (architecture document, vGPU types table;
+ * Linux drivers/gpu/drm/i915/gvt/vgpu.c vgpu_types[] .weight). */
+static const struct {
+    const char *name;
+    unsigned weight;
+} type_weights[] = {
+    {"V5_8", 2},
+    {"V5_4", 4},
+    {"V5_2", 8},
+    {"V5_1", 16},
+};
+
+static uint64_t default_clock(void *opaque)
+{
+    (void)opaque;
+    return vgt_now_ns();
+}
+
+static uint64_t now_of(const struct vgt_sched *s)
+{
+    return s->cfg.clock(s->cfg.clock_opaque);
+}
+
+static int64_t clamp_credit(const struct vgt_sched *s, int64_t c)
+{
+    int64_t lim = (int64_t)s->cfg.period_ns;
+
+    return c > lim ? lim : c < -lim ? -lim : c;
+}
+
+int vgt_sched_type_weight(const char *type)
+{
+    if (!type)
+        return -EINVAL;
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(type_weights); i++)
+        if (!strcmp(type, type_weights[i].name))
+            return (int)type_weights[i].weight;
+    return -EINVAL;
+}
+
+int vgt_sched_create(const struct vgt_sched_config *cfg, struct vgt_log *log,
+                     struct vgt_sched **out)
+{
+    struct vgt_sched *s;
+
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    if (cfg)
+        s->cfg = *cfg;
+    if (!s->cfg.slice_ns)
+        s->cfg.slice_ns = VGT_SCHED_DEFAULT_SLICE_NS;
+    if (!s->cfg.period_ns)
+        s->cfg.period_ns = VGT_SCHED_DEFAULT_PERIOD_NS;
+    if (!s->cfg.stages)
+        s->cfg.stages = VGT_SCHED_DEFAULT_STAGES;
+    if (!s->cfg.clock) {
+        s->cfg.clock = default_clock;
+        s->cfg.clock_opaque = NULL;
+    }
+    s->stage_ns = s->cfg.period_ns / s->cfg.stages;
+    /* A slice longer than a stage would let one vGPU outrun the top-ups;
+     * the period is kept below ~9 s so credits fit int64 comfortably. */
+    if (s->stage_ns == 0 || s->cfg.slice_ns > s->stage_ns ||
+        s->cfg.period_ns > (1ull << 62) / VGT_SCHED_MAX_WEIGHT) {
+        vgt_err(log, "sched: bad config: slice %llu ns, period %llu ns, %u stages",
+                (unsigned long long)s->cfg.slice_ns, (unsigned long long)s->cfg.period_ns,
+                s->cfg.stages);
+        free(s);
+        return -EINVAL;
+    }
+    if (pthread_mutex_init(&s->lock, NULL)) {
+        free(s);
+        return -ENOMEM;
+    }
+    s->log = log;
+    s->period_start = now_of(s);
+    s->next_stage = s->period_start + s->stage_ns;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        s->eng[e].owner = -1;
+    *out = s;
+    return 0;
+}
+
+void vgt_sched_destroy(struct vgt_sched *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void vgt_sched_get_config(const struct vgt_sched *s, struct vgt_sched_config *cfg)
+{
+    *cfg = s->cfg;
+}
+
+static bool active(const struct sched_eng *se)
+{
+    return se->pending > 0 || se->ran_in_stage || se->running;
+}
+
+/* One credit top-up on every engine: the engine time used during the stage
+ * is handed out to the active vGPUs by weight. Credits stay zero-sum, so
+ * gaps in which nobody ran do not inflate everyone's credit to the clamp
+ * (which would flatten the weights into round robin). */
+static void top_up(struct vgt_sched *s)
+{
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        uint64_t total = 0;
+        uint64_t pool = s->eng[e].stage_busy;
+
+        for (unsigned i = 0; i < VGT_SCHED_MAX_VGPUS; i++)
+            if (s->v[i].used && active(&s->v[i].e[e]))
+                total += s->v[i].weight;
+        for (unsigned i = 0; i < VGT_SCHED_MAX_VGPUS; i++) {
+            struct sched_eng *se = &s->v[i].e[e];
+
+            if (!s->v[i].used)
+                continue;
+            if (active(se)) {
+                int64_t share = (int64_t)(pool * s->v[i].weight / total);
+
+                se->credit = clamp_credit(s, se->credit + share);
+            } else if (se->credit > 0) {
+                se->credit = 0; /* idle: give the time away */
+            }
+            se->ran_in_stage = se->running;
+        }
+        s->eng[e].stage_busy = 0;
+    }
+}
+
+/* Bring the stages up to @now. After a long idle gap at most one period's
+ * worth of top-ups is applied (credit is clamped to a period anyway). */
+static void advance(struct vgt_sched *s, uint64_t now)
+{
+    unsigned n = 0;
+
+    while (now >= s->next_stage) {
+        if (n++ < s->cfg.stages)
+            top_up(s);
+        s->next_stage += s->stage_ns;
+        if (++s->stage_no >= s->cfg.stages) {
+            s->stage_no = 0;
+            s->period_start = s->next_stage - s->stage_ns;
+            for (unsigned i = 0; i < VGT_SCHED_MAX_VGPUS; i++)
+                for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+                    s->v[i].e[e].period_busy = 0;
+        }
+        if (s->stage_no == 0 && now > s->next_stage &&
+            now - s->next_stage > s->cfg.period_ns) {
+            /* Skip whole idle periods in one step, staying period-aligned. */
+            uint64_t skip = (now - s->next_stage) / s->cfg.period_ns;
+
+            s->next_stage += skip * s->cfg.period_ns;
+            s->period_start += skip * s->cfg.period_ns;
+        }
+    }
+}
+
+static struct sched_vgpu *lookup(struct vgt_sched *s, unsigned id)
+{
+    if (id >= VGT_SCHED_MAX_VGPUS || !s->v[id].used)
+        return NULL;
+    return &s->v[id];
+}
+
+static int check_weight_cap(unsigned weight, unsigned cap_pct)
+{
+    if (weight == 0 || weight > VGT_SCHED_MAX_WEIGHT || cap_pct > 100)
+        return -EINVAL;
+    return 0;
+}
+
+int vgt_sched_add(struct vgt_sched *s, unsigned weight, unsigned cap_pct, unsigned *id)
+{
+    int rc = check_weight_cap(weight, cap_pct);
+
+    if (rc) {
+        vgt_err(s->log, "sched: weight %u (1..%u) or cap %u%% (0..100) out of range",
+                weight, VGT_SCHED_MAX_WEIGHT, cap_pct);
+        return rc;
+    }
+    pthread_mutex_lock(&s->lock);
+    rc = -ENOSPC;
+    for (unsigned i = 0; i < VGT_SCHED_MAX_VGPUS; i++) {
+        if (s->v[i].used)
+            continue;
+        memset(&s->v[i], 0, sizeof(s->v[i]));
+        s->v[i].used = true;
+        s->v[i].weight = weight;
+        s->v[i].cap_pct = cap_pct;
+        s->nr_used++;
+        *id = i;
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vgt_sched_remove(struct vgt_sched *s, unsigned id)
+{
+    struct sched_vgpu *v;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->lock);
+    v = lookup(s, id);
+    if (!v) {
+        rc = -ENOENT;
+        goto unlock;
+    }
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (v->e[e].running) {
+            rc = -EBUSY;
+            goto unlock;
+        }
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (s->eng[e].owner == (int)id)
+            s->eng[e].owner = -1;
+    v->used = false;
+    s->nr_used--;
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vgt_sched_set_weight(struct vgt_sched *s, unsigned id, unsigned weight)
+{
+    struct sched_vgpu *v;
+    int rc = check_weight_cap(weight, 0);
+
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    v = lookup(s, id);
+    if (v)
+        v->weight = weight;
+    pthread_mutex_unlock(&s->lock);
+    return v ? 0 : -ENOENT;
+}
+
+int vgt_sched_set_cap(struct vgt_sched *s, unsigned id, unsigned cap_pct)
+{
+    struct sched_vgpu *v;
+    int rc = check_weight_cap(1, cap_pct);
+
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->lock);
+    v = lookup(s, id);
+    if (v)
+        v->cap_pct = cap_pct;
+    pthread_mutex_unlock(&s->lock);
+    return v ? 0 : -ENOENT;
+}
+
+int vgt_sched_set_pending(struct vgt_sched *s, unsigned id, unsigned engine, unsigned nr)
+{
+    struct sched_vgpu *v;
+    int rc = 0;
+
+    if (engine >= VGT_ENGINE_NUM)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    advance(s, now_of(s));
+    v = lookup(s, id);
+    if (!v) {
+        rc = -ENOENT;
+        goto unlock;
+    }
+    if (nr > 0 && !active(&v->e[engine])) {
+        /* Newly active: old debt is kept only up to one slice, so it gets
+         * the engine soon after the others' current turns. */
+        int64_t floor = -(int64_t)s->cfg.slice_ns;
+
+        if (v->e[engine].credit < floor)
+            v->e[engine].credit = floor;
+    }
+    v->e[engine].pending = nr;
+    v->st.pending[engine] = nr;
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static bool capped(const struct vgt_sched *s, const struct sched_vgpu *v, unsigned engine)
+{
+    if (!v->cap_pct)
+        return false;
+    return v->e[engine].period_busy * 100 >= s->cfg.period_ns * v->cap_pct;
+}
+
+int vgt_sched_pick(struct vgt_sched *s, unsigned engine, unsigned *id, uint64_t *retry_ns)
+{
+    struct sched_engine_state *es;
+    uint64_t now;
+    int best = -1;
+    bool any_capped = false;
+    int rc = 0;
+
+    if (engine >= VGT_ENGINE_NUM)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    now = now_of(s);
+    advance(s, now);
+    es = &s->eng[engine];
+    *retry_ns = UINT64_MAX;
+    if (es->busy) {
+        rc = -EBUSY;
+        goto unlock;
+    }
+    /* The slice owner keeps the engine while it has work. */
+    if (es->owner >= 0 && now < es->slice_end) {
+        struct sched_vgpu *o = &s->v[es->owner];
+
+        if (o->used && o->e[engine].pending > 0 && !capped(s, o, engine)) {
+            *id = (unsigned)es->owner;
+            goto unlock;
+        }
+    }
+    for (unsigned i = 0; i < VGT_SCHED_MAX_VGPUS; i++) {
+        struct sched_vgpu *v = &s->v[i];
+        struct sched_vgpu *b;
+
+        if (!v->used || v->e[engine].pending == 0)
+            continue;
+        if (capped(s, v, engine)) {
+            any_capped = true;
+            continue;
+        }
+        if (best < 0) {
+            best = (int)i;
+            continue;
+        }
+        b = &s->v[best];
+        if (v->e[engine].credit > b->e[engine].credit ||
+            (v->e[engine].credit == b->e[engine].credit &&
+             v->e[engine].last_run < b->e[engine].last_run))
+            best = (int)i;
+    }
+    if (best < 0) {
+        if (any_capped)
+            *retry_ns = s->period_start + s->cfg.period_ns;
+        rc = -EAGAIN;
+        goto unlock;
+    }
+    if (es->owner != best) {
+        s->v[best].st.switches_in[engine]++;
+        es->owner = best;
+    }
+    es->slice_end = now + s->cfg.slice_ns;
+    *id = (unsigned)best;
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vgt_sched_begin(struct vgt_sched *s, unsigned id, unsigned engine)
+{
+    struct sched_vgpu *v;
+    uint64_t now;
+    int rc = 0;
+
+    if (engine >= VGT_ENGINE_NUM)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    now = now_of(s);
+    advance(s, now);
+    v = lookup(s, id);
+    if (!v) {
+        rc = -ENOENT;
+        goto unlock;
+    }
+    if (s->eng[engine].busy) {
+        rc = -EBUSY;
+        goto unlock;
+    }
+    s->eng[engine].busy = true;
+    if (s->eng[engine].owner != (int)id) {
+        v->st.switches_in[engine]++;
+        s->eng[engine].owner = (int)id;
+        s->eng[engine].slice_end = now + s->cfg.slice_ns;
+    }
+    v->e[engine].running = true;
+    v->e[engine].ran_in_stage = true;
+    v->e[engine].run_start = now;
+    v->e[engine].last_run = now;
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool completed)
+{
+    struct sched_vgpu *v;
+    uint64_t now, busy;
+    int rc = 0;
+
+    if (engine >= VGT_ENGINE_NUM)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    now = now_of(s);
+    v = lookup(s, id);
+    if (!v || !v->e[engine].running) {
+        rc = v ? -EINVAL : -ENOENT;
+        goto unlock;
+    }
+    busy = now >= v->e[engine].run_start ? now - v->e[engine].run_start : 0;
+    /* Charge before advancing so the time lands in the stage it was used. */
+    v->e[engine].credit = clamp_credit(s, v->e[engine].credit - (int64_t)VGT_MIN(busy, s->cfg.period_ns));
+    v->e[engine].period_busy += busy;
+    v->e[engine].running = false;
+    v->st.busy_ns[engine] += busy;
+    s->eng[engine].stage_busy += VGT_MIN(busy, s->cfg.period_ns);
+    if (completed)
+        v->st.completed[engine]++;
+    else
+        v->st.cancelled[engine]++;
+    s->eng[engine].busy = false;
+    advance(s, now);
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int vgt_sched_note_failsafe(struct vgt_sched *s, unsigned id)
+{
+    struct sched_vgpu *v;
+
+    pthread_mutex_lock(&s->lock);
+    v = lookup(s, id);
+    if (v)
+        v->st.failsafe_events++;
+    pthread_mutex_unlock(&s->lock);
+    return v ? 0 : -ENOENT;
+}
+
+int vgt_sched_get_stats(struct vgt_sched *s, unsigned id, struct vgt_sched_stats *st)
+{
+    struct sched_vgpu *v;
+
+    pthread_mutex_lock(&s->lock);
+    v = lookup(s, id);
+    if (v) {
+        *st = v->st;
+        st->weight = v->weight;
+        st->cap_pct = v->cap_pct;
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            st->credit_ns[e] = v->e[e].credit;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return v ? 0 : -ENOENT;
+}
+
+void vgt_sched_reset_stats(struct vgt_sched *s)
+{
+    pthread_mutex_lock(&s->lock);
+    for (unsigned i = 0; i < VGT_SCHED_MAX_VGPUS; i++) {
+        struct vgt_sched_stats *st = &s->v[i].st;
+
+        memset(st->busy_ns, 0, sizeof(st->busy_ns));
+        memset(st->completed, 0, sizeof(st->completed));
+        memset(st->cancelled, 0, sizeof(st->cancelled));
+        memset(st->switches_in, 0, sizeof(st->switches_in));
+        st->failsafe_events = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+double vgt_sched_jain(const double *x, const double *w, unsigned n)
+{
+    double sum = 0, sq = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        double r = w && w[i] > 0 ? x[i] / w[i] : x[i];
+
+        sum += r;
+        sq += r * r;
+    }
+    if (n == 0 || sq == 0)
+        return 0;
+    return sum * sum / (n * sq);
+}

@@ -1,0 +1,663 @@
+/* The vGPU device model against the seam doubles: config space, PVINFO at
+ * its byte offsets, register-table semantics, partitioning, GGTT through
+ * BAR0, fences, interrupts -> MSI, failsafe and reset. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_hv.h"
+#include "vgt/gen8_gtt.h"
+#include "vgt/ggtt.h"
+#include "vgt/mmio_table.h"
+#include "vgt/util.h"
+#include "vgt/vgpu.h"
+#include "vgt/vgpu_regs.h"
+
+#define MIB (1ull << 20)
+#define GM_SIZE (4096 * MIB)
+#define APERTURE (1024 * MIB)
+#define FENCES 32u
+
+struct fx {
+    struct sim_arena *arena;
+    struct fake_hv *hv;
+    struct fake_hostgpu *hw;
+    struct vgt_gpu *gpu;
+    struct vgt_vgpu *v;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct vgt_gpu_cfg gc = {0};
+    struct vgt_vgpu_cfg vc = {0};
+
+    assert_int_equal(sim_arena_create(256 * MIB, &f->arena), 0);
+    assert_int_equal(fake_hv_create(f->arena, 7, 64 * MIB, FAKE_HV_SCRAMBLE_4K, 11, &f->hv), 0);
+    assert_int_equal(fake_hostgpu_create(f->arena, GM_SIZE, APERTURE, FENCES, &f->hw), 0);
+    gc.hw = &f->hw->gpu;
+    assert_int_equal(vgt_gpu_create(&gc, &f->gpu), 0);
+    vc.domid = 7;
+    vc.hv = &f->hv->hv;
+    vc.type_name = "V5_4";
+    assert_int_equal(vgt_vgpu_res_from_type("V5_4", &vc.res), 0);
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &f->v), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    vgt_gpu_destroy(f->gpu);
+    fake_hostgpu_destroy(f->hw);
+    fake_hv_destroy(f->hv);
+    sim_arena_destroy(f->arena);
+    free(f);
+    return 0;
+}
+
+static uint32_t cfg(struct fx *f, uint32_t off, unsigned size)
+{
+    uint32_t v = 0;
+
+    assert_int_equal(vgt_vgpu_cfg_read(f->v, off, size, &v), 0);
+    return v;
+}
+
+static uint64_t rd(struct fx *f, uint64_t off, unsigned size)
+{
+    uint64_t v = 0;
+
+    assert_int_equal(vgt_vgpu_mmio_read(f->v, off, size, &v), 0);
+    return v;
+}
+
+static void wr(struct fx *f, uint64_t off, unsigned size, uint64_t val)
+{
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, off, size, val), 0);
+}
+
+/* ---- config space ---- */
+
+static void test_cfg_layout(void **state)
+{
+    struct fx *f = *state;
+    unsigned caps[8], n = 0;
+    uint8_t p;
+
+    assert_int_equal(cfg(f, 0, 2), 0x8086);
+    assert_int_equal(cfg(f, 2, 2), 0x1912);
+    assert_int_equal(cfg(f, 0x0B, 1), 0x03); /* display controller */
+    assert_int_equal(cfg(f, 0x0A, 1), 0x00); /* VGA */
+    assert_int_equal(cfg(f, 0x06, 2) & 0x10, 0x10);
+    /* Walk the capability chain as a guest kernel does. */
+    for (p = (uint8_t)cfg(f, 0x34, 1); p && n < 8; p = (uint8_t)cfg(f, p + 1, 1))
+        caps[n++] = p | cfg(f, p, 1) << 8;
+    assert_int_equal(n, 4);
+    assert_int_equal(caps[0], 0x40 | 0x09 << 8);
+    assert_int_equal(cfg(f, 0x42, 1), 0x0C);
+    assert_int_equal(caps[1], 0x70 | 0x10 << 8);
+    assert_int_equal((cfg(f, 0x72, 2) >> 4) & 0xf, 9); /* RC integrated endpoint */
+    assert_int_equal(caps[2], 0xAC | 0x05 << 8);
+    assert_int_equal(caps[3], 0xD0 | 0x01 << 8);
+    /* Unimplemented space reads zero; past 256 all ones. */
+    assert_int_equal(cfg(f, 0xE0, 4), 0);
+    assert_int_equal(cfg(f, 0x100, 4), 0xffffffffu);
+    /* GGTT size in GMCH control: 4 GiB of GM -> 8 MiB -> GGMS 3 */
+    assert_int_equal((cfg(f, 0x50, 2) >> 6) & 3, 3);
+}
+
+static void test_cfg_bar_sizing_and_ro(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+
+    /* Read-only fields ignore writes. */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0, 4, 0x12345678), 0);
+    assert_int_equal(cfg(f, 0, 4), 0x19128086);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x34, 1, 0x99), 0);
+    assert_int_equal(cfg(f, 0x34, 1), 0x40);
+    /* BAR0: 16 MiB, 64-bit, non-prefetchable */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x10, 4, 0xffffffff), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x14, 4, 0xffffffff), 0);
+    assert_int_equal(cfg(f, 0x10, 4), (uint32_t)~(VGT_BAR0_SIZE - 1) | 0x4);
+    assert_int_equal(cfg(f, 0x14, 4), 0xffffffff);
+    /* BAR2: aperture, 64-bit, prefetchable */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x18, 4, 0xffffffff), 0);
+    assert_int_equal(cfg(f, 0x18, 4), (uint32_t)~(APERTURE - 1) | 0xC);
+    /* Program them; enable memory decoding. */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x10, 4, 0xe1000000u), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x14, 4, 0), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x18, 4, 0x40000000u | 0x123), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x1C, 4, 1), 0);
+    assert_int_equal(cfg(f, 0x18, 4), 0x4000000c);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(info.bar0, 0); /* decoding still off */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0x04, 2, 0xffff), 0);
+    assert_int_equal(cfg(f, 0x04, 2), 0x0406);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(info.bar0, 0xe1000000ull);
+    assert_int_equal(info.bar2, 0x140000000ull);
+    /* OpRegion address is stored. */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0xFC, 4, 0xfed0c000u), 0);
+    assert_int_equal(cfg(f, 0xFC, 4), 0xfed0c000u);
+    /* Unaligned access rejected */
+    uint32_t v;
+    assert_int_equal(vgt_vgpu_cfg_read(f->v, 0x11, 2, &v), -EINVAL);
+}
+
+/* ---- PVINFO ---- */
+
+static void test_pvinfo_fields(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t pv = VGT_PVINFO_PAGE;
+    struct vgt_vgpu_info info;
+
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(rd(f, pv + 0x000, 8), 0x4776544776544776ull);
+    assert_int_equal(rd(f, pv + 0x000, 4), 0x76544776u);
+    assert_int_equal(rd(f, pv + 0x000, 1), 0x76);
+    assert_int_equal(rd(f, pv + 0x008, 2), 1);
+    assert_int_equal(rd(f, pv + 0x00A, 2), 0);
+    assert_int_equal(rd(f, pv + 0x00C, 4), info.id);
+    assert_int_equal(rd(f, pv + 0x010, 4), (1u << 2) | (1u << 3) | (1u << 4));
+    assert_int_equal(rd(f, pv + 0x040, 4), info.low_base);
+    assert_int_equal(rd(f, pv + 0x044, 4), 128 * MIB);
+    assert_int_equal(rd(f, pv + 0x048, 4), info.high_base);
+    assert_int_equal(rd(f, pv + 0x04C, 4), 512 * MIB);
+    assert_int_equal(rd(f, pv + 0x050, 4), 4);
+    /* Read-only: magic and caps ignore writes */
+    wr(f, pv + 0x000, 8, 0);
+    wr(f, pv + 0x010, 4, 0);
+    wr(f, pv + 0x044, 4, 1);
+    assert_int_equal(rd(f, pv + 0x000, 8), VGT_MAGIC);
+    assert_int_equal(rd(f, pv + 0x010, 4), 0x1c);
+    assert_int_equal(rd(f, pv + 0x044, 4), 128 * MIB);
+    /* Writable: display_ready, rsv5, cursor, pdps, execlist descriptor */
+    assert_int_equal(rd(f, pv + 0x804, 4), 0);
+    wr(f, pv + 0x804, 4, 1);
+    assert_int_equal(rd(f, pv + 0x804, 4), 1);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_true(info.display_ready);
+    wr(f, pv + 0x808, 4, 0xa1);
+    wr(f, pv + 0x814, 4, 0xa4);
+    wr(f, pv + 0x830, 4, 0x33);
+    wr(f, pv + 0x834, 4, 0x44);
+    for (unsigned i = 0; i < 8; i++)
+        wr(f, pv + 0x838 + 4 * i, 4, 0x1000u * (i + 1));
+    wr(f, pv + 0x858, 4, 0x55);
+    wr(f, pv + 0x85C, 4, 0x66);
+    assert_int_equal(rd(f, pv + 0x808, 4), 0xa1);
+    assert_int_equal(rd(f, pv + 0x814, 4), 0xa4);
+    assert_int_equal(rd(f, pv + 0x830, 4), 0x33);
+    assert_int_equal(rd(f, pv + 0x834, 4), 0x44);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(rd(f, pv + 0x838 + 4 * i, 4), 0x1000u * (i + 1));
+    assert_int_equal(rd(f, pv + 0x858, 8), 0x6600000055ull);
+    /* Reserved space between fields stays zero. */
+    wr(f, pv + 0x100, 4, 0xffff);
+    assert_int_equal(rd(f, pv + 0x100, 4), 0);
+    wr(f, pv + 0x81C, 4, 0xffff);
+    assert_int_equal(rd(f, pv + 0x81C, 4), 0);
+}
+
+struct hook_log {
+    unsigned calls, code;
+    uint64_t pdp[4], desc;
+    int ret;
+    unsigned elsp, resets, failsafe;
+};
+
+static int on_g2v(void *opaque, struct vgt_vgpu *v, unsigned code, const uint64_t pdp[4],
+                  uint64_t desc)
+{
+    struct hook_log *h = opaque;
+
+    (void)v;
+    h->calls++;
+    h->code = code;
+    memcpy(h->pdp, pdp, sizeof(h->pdp));
+    h->desc = desc;
+    return h->ret;
+}
+
+static int on_elsp(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_t val)
+{
+    struct hook_log *h = opaque;
+
+    (void)v;
+    (void)val;
+    h->elsp += engine == VGT_ENGINE_BCS ? 100 : 1;
+    return 0;
+}
+
+static void on_reset(void *opaque, struct vgt_vgpu *v, unsigned mask, bool dmlr)
+{
+    (void)v;
+    (void)mask;
+    ((struct hook_log *)opaque)->resets += dmlr ? 10 : 1;
+}
+
+static void on_failsafe(void *opaque, struct vgt_vgpu *v)
+{
+    (void)v;
+    ((struct hook_log *)opaque)->failsafe++;
+}
+
+static void test_g2v_notify(void **state)
+{
+    struct fx *f = *state;
+    struct hook_log h = {0};
+    struct vgt_vgpu_hooks hooks = {.opaque = &h, .g2v_notify = on_g2v, .elsp_write = on_elsp};
+    const uint64_t pv = VGT_PVINFO_PAGE;
+    struct vgt_vgpu_info info;
+
+    vgt_vgpu_set_hooks(f->v, &hooks);
+    wr(f, pv + VGT_PV_PDP(0, 0), 4, 0x11000);
+    wr(f, pv + VGT_PV_PDP(0, 1), 4, 0x2);
+    wr(f, pv + VGT_PV_PDP(3, 0), 4, 0x44000);
+    wr(f, pv + 0x818, 4, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.code, 4);
+    assert_int_equal(h.pdp[0], 0x200011000ull);
+    assert_int_equal(h.pdp[3], 0x44000);
+    wr(f, pv + 0x818, 4, 99); /* unknown: ignored */
+    assert_int_equal(h.calls, 1);
+    /* ELSP reaches the hook with the engine, and reads as 0. */
+    wr(f, RING_ELSP(BLT_RING_BASE), 4, 0xabc);
+    assert_int_equal(h.elsp, 100);
+    assert_int_equal(rd(f, RING_ELSP(BLT_RING_BASE), 4), 0);
+    /* A hook refusing puts the vGPU in failsafe. */
+    h.ret = -EINVAL;
+    wr(f, pv + 0x818, 4, VGT_G2V_EXECLIST_CONTEXT_CREATE);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_true(info.failsafe);
+    assert_int_equal(info.failsafe_reason, VGT_FAILSAFE_GUEST_ERROR);
+    assert_int_equal(info.st.g2v_invalid, 1);
+    /* In failsafe the hooks are not called. */
+    wr(f, pv + 0x818, 4, VGT_G2V_EXECLIST_CONTEXT_CREATE);
+    wr(f, RING_ELSP(RENDER_RING_BASE), 4, 1);
+    assert_int_equal(h.calls, 2);
+    assert_int_equal(h.elsp, 100);
+}
+
+/* ---- register table ---- */
+
+static void test_register_semantics(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+    uint64_t v;
+
+    /* O(1) lookup finds rows, and not unlisted offsets. */
+    assert_non_null(vgt_mmio_lookup(f->gpu, GFX_MODE));
+    assert_true(vgt_mmio_lookup(f->gpu, GFX_MODE)->flags & VGT_REG_F_MODE_MASK);
+    assert_true(vgt_mmio_lookup(f->gpu, RING_START(RENDER_RING_BASE))->flags & VGT_REG_F_GMADR);
+    assert_ptr_equal(vgt_mmio_lookup(f->gpu, VGT_PVINFO_PAGE + 0x804),
+                     vgt_mmio_lookup(f->gpu, VGT_PVINFO_PAGE + 0x804));
+    assert_null(vgt_mmio_lookup(f->gpu, 0x4000));
+    assert_null(vgt_mmio_lookup(f->gpu, VGT_MMIO_SIZE));
+
+    /* Mode mask: only bits whose mask bit is set change; mask reads 0. */
+    wr(f, GFX_MODE, 4, 0x00050005);
+    assert_int_equal(rd(f, GFX_MODE, 4), 0x0005);
+    wr(f, GFX_MODE, 4, 0x0001ffff); /* only bit 0 enabled, set to 1 */
+    assert_int_equal(rd(f, GFX_MODE, 4), 0x0005);
+    wr(f, GFX_MODE, 4, 0x00040000); /* clear bit 2 */
+    assert_int_equal(rd(f, GFX_MODE, 4), 0x0001);
+    wr(f, GFX_MODE, 4, 0x0000ffff); /* no mask bits: nothing changes */
+    assert_int_equal(rd(f, GFX_MODE, 4), 0x0001);
+
+    /* Read-only mask: GDRST's upper bits, ISR fully. */
+    wr(f, GEN8_GT_ISR(0), 4, 0xffffffff);
+    assert_int_equal(rd(f, GEN8_GT_ISR(0), 4), 0);
+
+    /* Unaligned and sub-dword on a non-byte register are rejected. */
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GFX_MODE + 2, 2, 0xffff), -EINVAL);
+    assert_int_equal(vgt_vgpu_mmio_read(f->v, GFX_MODE, 1, &v), -EINVAL);
+    assert_int_equal(v, ~0ull);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, 0x4002, 4, 1), -EINVAL);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, 0x4004, 8, 1), -EINVAL);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, 0x4000, 3, 1), -EINVAL);
+    assert_int_equal(rd(f, GFX_MODE, 4), 0x0001);
+
+    /* Unlisted: plain virtual storage, any aligned size, never hardware. */
+    wr(f, 0x4000, 4, 0xa1b2c3d4);
+    wr(f, 0x4001, 1, 0xee);
+    assert_int_equal(rd(f, 0x4000, 4), 0xa1b2eed4);
+    assert_int_equal(rd(f, 0x4002, 2), 0xa1b2);
+    wr(f, 0x4008, 8, 0x1122334455667788ull);
+    assert_int_equal(rd(f, 0x4008, 8), 0x1122334455667788ull);
+    assert_int_equal(f->hw->regs[0x4000 / 4], 0);
+    /* Between the register window and the GGTT: reads zero. */
+    assert_int_equal(rd(f, 0x400000, 4), 0);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_true(info.st.unlisted >= 5);
+    assert_int_equal(info.st.rejected, 5);
+
+    /* Forcewake ack follows the masked request. */
+    wr(f, FORCEWAKE_RENDER_GEN9, 4, 0x00010001);
+    assert_int_equal(rd(f, FORCEWAKE_ACK_RENDER_GEN9, 4) & 1, 1);
+}
+
+/* ---- partitioning ---- */
+
+static unsigned expect_fit(const struct vgt_vgpu_res *r, unsigned used_low_mb, unsigned used_high_mb,
+                           unsigned used_fences)
+{
+    uint64_t low = (APERTURE - VGT_HOST_LOW_DEFAULT) / MIB - used_low_mb;
+    uint64_t high = (GM_SIZE - APERTURE - VGT_HOST_HIGH_DEFAULT) / MIB - used_high_mb;
+    uint64_t fences = FENCES - VGT_HOST_FENCES_DEFAULT - used_fences;
+    uint64_t n = low / (r->low_size / MIB);
+
+    n = VGT_MIN(n, high / (r->high_size / MIB));
+    if (r->fences)
+        n = VGT_MIN(n, fences / r->fences);
+    return (unsigned)n;
+}
+
+static bool disjoint(uint64_t a, uint64_t al, uint64_t b, uint64_t bl)
+{
+    return a + al <= b || b + bl <= a;
+}
+
+static void test_partition_types(void **state)
+{
+    struct fx *f = *state;
+    size_t nt;
+    const struct vgt_vgpu_type *t = vgt_vgpu_types(&nt);
+
+    assert_int_equal(nt, 4);
+    vgt_vgpu_destroy(f->v);
+    f->v = NULL;
+    for (size_t k = 0; k < nt; k++) {
+        struct vgt_vgpu_res r;
+        struct vgt_vgpu *made[64];
+        struct vgt_vgpu_info info[64];
+        struct fake_hv *hvs[64];
+        unsigned fit, n = 0;
+        int ret;
+
+        assert_int_equal(vgt_vgpu_res_from_type(t[k].name, &r), 0);
+        fit = vgt_gpu_avail(f->gpu, &r);
+        assert_int_equal(fit, expect_fit(&r, 0, 0, 0));
+        assert_true(fit >= 1);
+        for (;;) {
+            struct vgt_vgpu_cfg vc = {.domid = (uint16_t)(10 + n), .res = r, .type_name = t[k].name};
+
+            assert_int_equal(fake_hv_create(f->arena, vc.domid, 4 * MIB, FAKE_HV_SCRAMBLE_4K, n, &hvs[n]), 0);
+            vc.hv = &hvs[n]->hv;
+            ret = vgt_vgpu_create(f->gpu, &vc, &made[n]);
+            if (ret) {
+                fake_hv_destroy(hvs[n]);
+                break;
+            }
+            vgt_vgpu_get_info(made[n], &info[n]);
+            n++;
+            assert_int_equal(vgt_gpu_avail(f->gpu, &r),
+                             expect_fit(&r, (unsigned)(n * r.low_size / MIB),
+                                        (unsigned)(n * r.high_size / MIB), n * r.fences));
+        }
+        assert_int_equal(ret, -ENOSPC);
+        assert_int_equal(n, fit);
+        for (unsigned i = 0; i < n; i++) {
+            /* Outside the host's reservation and inside the GM parts. */
+            assert_true(info[i].low_base >= VGT_HOST_LOW_DEFAULT);
+            assert_true(info[i].low_base + info[i].low_size <= APERTURE);
+            assert_true(info[i].high_base >= APERTURE + VGT_HOST_HIGH_DEFAULT);
+            assert_true(info[i].high_base + info[i].high_size <= GM_SIZE);
+            assert_true(info[i].fence_base >= VGT_HOST_FENCES_DEFAULT);
+            for (unsigned j = 0; j < i; j++) {
+                assert_true(disjoint(info[i].low_base, info[i].low_size, info[j].low_base, info[j].low_size));
+                assert_true(disjoint(info[i].high_base, info[i].high_size, info[j].high_base, info[j].high_size));
+                assert_true(disjoint(info[i].fence_base, info[i].fence_num, info[j].fence_base, info[j].fence_num));
+            }
+        }
+        /* Freeing one makes room for exactly one again, in its place. */
+        vgt_vgpu_destroy(made[0]);
+        assert_int_equal(vgt_gpu_avail(f->gpu, &r), 1);
+        {
+            struct vgt_vgpu_cfg vc = {.domid = 10, .hv = &hvs[0]->hv, .res = r};
+            struct vgt_vgpu_info again;
+
+            assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &made[0]), 0);
+            vgt_vgpu_get_info(made[0], &again);
+            assert_int_equal(again.low_base, info[0].low_base);
+        }
+        for (unsigned i = 0; i < n; i++) {
+            vgt_vgpu_destroy(made[i]);
+            fake_hv_destroy(hvs[i]);
+        }
+        assert_int_equal(vgt_gpu_avail(f->gpu, &r), fit);
+    }
+}
+
+static void test_partition_custom_and_errors(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_res r;
+    const char *why = NULL;
+    struct vgt_vgpu_cfg vc = {.domid = 7, .hv = &f->hv->hv};
+    struct vgt_vgpu *v2;
+
+    assert_int_equal(vgt_vgpu_res_custom(0, 512, 4, &r, &why), -EINVAL);
+    assert_non_null(why);
+    assert_int_equal(vgt_vgpu_res_custom(64, 0, 4, &r, &why), -EINVAL);
+    assert_int_equal(vgt_vgpu_res_custom(64, 64, 33, &r, &why), -EINVAL);
+    assert_int_equal(vgt_vgpu_res_from_type("V9_9", &r), -EINVAL);
+    assert_int_equal(vgt_vgpu_res_custom(32, 96, 2, &r, &why), 0);
+    /* One vGPU per domain. */
+    vc.res = r;
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &v2), -EEXIST);
+    vc.domid = 8;
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &v2), 0);
+    assert_ptr_equal(vgt_gpu_find_domid(f->gpu, 8), v2);
+    assert_ptr_equal(vgt_gpu_find_id(f->gpu, vgt_vgpu_id(v2)), v2);
+    /* Too big for what is left. */
+    assert_int_equal(vgt_vgpu_res_custom(1024, 64, 0, &r, &why), 0);
+    vc.res = r;
+    vc.domid = 9;
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &v2), -ENOSPC);
+}
+
+/* ---- GGTT through BAR0 ---- */
+
+static void test_ggtt_via_bar0(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+    uint64_t lo, hi, outside, dma;
+
+    vgt_vgpu_get_info(f->v, &info);
+    lo = info.low_base >> 12;
+    hi = info.high_base >> 12;
+    outside = (info.high_base + info.high_size) >> 12;
+    f->hw->ggtt[outside] = 0x5555000ull;
+    wr(f, VGT_GGTT_OFFSET + lo * 8, 8, (100ull << 12) | 1);
+    wr(f, VGT_GGTT_OFFSET + hi * 8 + 4, 4, 0);
+    wr(f, VGT_GGTT_OFFSET + hi * 8, 4, (101u << 12) | 1);
+    wr(f, VGT_GGTT_OFFSET + outside * 8, 8, (102ull << 12) | 1);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 100, &dma), 0);
+    assert_int_equal(f->hw->ggtt[lo], dma | 1);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 101, &dma), 0);
+    assert_int_equal(f->hw->ggtt[hi], dma | 1);
+    assert_int_equal(f->hw->ggtt[outside], 0x5555000ull);
+    assert_int_equal(rd(f, VGT_GGTT_OFFSET + outside * 8, 8), (102ull << 12) | 1);
+    /* Destroy returns the entries to scratch. */
+    vgt_vgpu_destroy(f->v);
+    f->v = NULL;
+    assert_int_equal(f->hw->ggtt[lo], f->hw->gpu.scratch_dma | 1);
+    assert_int_equal(f->hw->ggtt[hi], f->hw->gpu.scratch_dma | 1);
+}
+
+/* ---- fences ---- */
+
+static void test_fences(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+    uint32_t lo, hi;
+    unsigned host;
+
+    vgt_vgpu_get_info(f->v, &info);
+    host = info.fence_base + 1;
+    /* i915's order: disable, high, then low with valid. */
+    lo = (uint32_t)info.low_base | I965_FENCE_REG_VALID;
+    hi = (uint32_t)(info.low_base + 16 * 4096 - 4096);
+    wr(f, FENCE_REG_GEN6_LO(1), 4, 0);
+    wr(f, FENCE_REG_GEN6_HI(1), 4, hi);
+    wr(f, FENCE_REG_GEN6_LO(1), 4, lo);
+    assert_int_equal(f->hw->regs[FENCE_REG_GEN6_LO(host) / 4], lo);
+    assert_int_equal(f->hw->regs[FENCE_REG_GEN6_HI(host) / 4], hi);
+    assert_int_equal(rd(f, FENCE_REG_GEN6_LO(1), 4), lo);
+    /* Covering graphics memory of the host: refused, host fence off. */
+    wr(f, FENCE_REG_GEN6_LO(1), 4, 0);
+    wr(f, FENCE_REG_GEN6_HI(1), 4, 0x1000);
+    wr(f, FENCE_REG_GEN6_LO(1), 4, 0x0 | I965_FENCE_REG_VALID);
+    assert_int_equal(f->hw->regs[FENCE_REG_GEN6_LO(host) / 4], 0);
+    assert_int_equal(f->hw->regs[FENCE_REG_GEN6_HI(host) / 4], 0);
+    /* Fence beyond its count: virtual only, no host fence touched. */
+    wr(f, FENCE_REG_GEN6_LO(info.fence_num), 4, lo);
+    assert_int_equal(f->hw->regs[FENCE_REG_GEN6_LO(info.fence_base + info.fence_num) / 4], 0);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(info.st.fence_refused, 1);
+}
+
+/* ---- interrupts ---- */
+
+static void enable_msi(struct fx *f, uint32_t addr, uint16_t data)
+{
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0xB0, 4, addr), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0xB4, 2, data), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0xAE, 2, 1), 0);
+}
+
+static void test_irq_to_msi(void **state)
+{
+    struct fx *f = *state;
+
+    /* Nothing enabled: the event is not latched. */
+    assert_int_equal(vgt_vgpu_raise_event(f->v, VGT_ENGINE_RCS, VGT_GPU_EV_USER_INTERRUPT), 0);
+    assert_int_equal(rd(f, GEN8_GT_IIR(0), 4), 0);
+    enable_msi(f, 0xfee00000u, 0x41);
+    wr(f, GEN8_GT_IER(0), 4, 0x01010101);
+    wr(f, GEN8_GT_IMR(0), 4, ~0x01010101u);
+    wr(f, GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
+    assert_int_equal(f->hv->nr_msi, 0);
+    assert_int_equal(vgt_vgpu_raise_event(f->v, VGT_ENGINE_BCS, VGT_GPU_EV_USER_INTERRUPT), 1);
+    assert_int_equal(f->hv->nr_msi, 1);
+    assert_int_equal(f->hv->last_msi_addr, 0xfee00000u);
+    assert_int_equal(f->hv->last_msi_data, 0x41);
+    assert_int_equal(rd(f, GEN8_GT_IIR(0), 4), 1u << 16);
+    assert_int_equal(rd(f, GEN8_MASTER_IRQ, 4), GEN8_MASTER_IRQ_CONTROL | GEN8_GT_BCS_IRQ);
+    /* Still pending: no second message. */
+    assert_int_equal(vgt_vgpu_raise_event(f->v, VGT_ENGINE_RCS, VGT_GPU_EV_USER_INTERRUPT), 0);
+    assert_int_equal(f->hv->nr_msi, 1);
+    /* The guest's handler: master off, ack IIR (W1C), master on. */
+    wr(f, GEN8_MASTER_IRQ, 4, 0);
+    wr(f, GEN8_GT_IIR(0), 4, 1u << 16);
+    assert_int_equal(rd(f, GEN8_GT_IIR(0), 4), 1); /* RCS still pending */
+    wr(f, GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
+    assert_int_equal(f->hv->nr_msi, 2); /* re-enable with pending raises again */
+    wr(f, GEN8_GT_IIR(0), 4, 0xffffffff);
+    assert_int_equal(rd(f, GEN8_MASTER_IRQ, 4), GEN8_MASTER_IRQ_CONTROL);
+    /* Masked events are not latched. */
+    wr(f, GEN8_GT_IMR(0), 4, 0xffffffff);
+    assert_int_equal(vgt_vgpu_raise_event(f->v, VGT_ENGINE_RCS, VGT_GPU_EV_USER_INTERRUPT), 0);
+    assert_int_equal(rd(f, GEN8_GT_IIR(0), 4), 0);
+    /* VECS lands in GT3, context switch on bit 8. */
+    wr(f, GEN8_GT_IER(3), 4, 0x100);
+    wr(f, GEN8_GT_IMR(3), 4, 0);
+    assert_int_equal(vgt_vgpu_raise_event(f->v, VGT_ENGINE_VECS, VGT_GPU_EV_CTX_SWITCH), 1);
+    assert_int_equal(rd(f, GEN8_GT_IIR(3), 4), 0x100);
+    assert_int_equal(rd(f, GEN8_MASTER_IRQ, 4) & GEN8_GT_VECS_IRQ, GEN8_GT_VECS_IRQ);
+    /* MSI disabled: latched but no message. */
+    wr(f, GEN8_GT_IIR(3), 4, 0x100);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, 0xAE, 2, 0), 0);
+    assert_int_equal(vgt_vgpu_raise_event(f->v, VGT_ENGINE_VECS, VGT_GPU_EV_CTX_SWITCH), 0);
+    assert_int_equal(f->hv->nr_msi, 3);
+    assert_int_equal(vgt_vgpu_raise_event(f->v, 9, 1), -EINVAL);
+}
+
+/* ---- failsafe and reset ---- */
+
+static void test_failsafe_and_reset(void **state)
+{
+    struct fx *f = *state;
+    struct hook_log h = {0};
+    struct vgt_vgpu_hooks hooks = {.opaque = &h, .reset = on_reset, .failsafe = on_failsafe};
+    struct vgt_vgpu_info info;
+    uint64_t lo_idx, dma;
+    uint32_t flo;
+
+    vgt_vgpu_set_hooks(f->v, &hooks);
+    vgt_vgpu_get_info(f->v, &info);
+    lo_idx = info.low_base >> 12;
+    wr(f, VGT_PVINFO_PAGE + 0x804, 4, 1);
+    vgt_vgpu_enter_failsafe(f->v, VGT_FAILSAFE_ADMIN, "test");
+    vgt_vgpu_enter_failsafe(f->v, VGT_FAILSAFE_GUEST_ERROR, "second"); /* first kept */
+    assert_int_equal(h.failsafe, 1);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_true(info.failsafe);
+    assert_int_equal(info.failsafe_reason, VGT_FAILSAFE_ADMIN);
+    assert_string_equal(info.failsafe_detail, "test");
+    assert_string_equal(vgt_vgpu_state_name(&info), "failsafe");
+    /* GGTT writes stay virtual, fences never reach the host. */
+    wr(f, VGT_GGTT_OFFSET + lo_idx * 8, 8, (3ull << 12) | 1);
+    assert_int_equal(f->hw->ggtt[lo_idx], f->hw->gpu.scratch_dma | 1);
+    assert_int_equal(rd(f, VGT_GGTT_OFFSET + lo_idx * 8, 8), (3ull << 12) | 1);
+    flo = (uint32_t)info.low_base | 1;
+    wr(f, FENCE_REG_GEN6_HI(0), 4, (uint32_t)info.low_base);
+    wr(f, FENCE_REG_GEN6_LO(0), 4, flo);
+    assert_int_equal(f->hw->regs[FENCE_REG_GEN6_LO(info.fence_base) / 4], 0);
+    /* The guest's own full reset does not clear failsafe. */
+    wr(f, GFX_MODE, 4, 0x00010001);
+    wr(f, GEN6_GDRST, 4, GEN6_GRDOM_FULL);
+    assert_int_equal(rd(f, GEN6_GDRST, 4), 0);
+    assert_int_equal(rd(f, GFX_MODE, 4), 0); /* engine-side registers reset */
+    assert_int_equal(rd(f, VGT_PVINFO_PAGE + 0x804, 4), 1); /* PVINFO kept */
+    assert_int_equal(h.resets, 1);
+    assert_true(vgt_vgpu_in_failsafe(f->v));
+    /* Device-model reset clears it and everything goes back to scratch. */
+    assert_int_equal(vgt_vgpu_reset(f->v), 0);
+    assert_int_equal(h.resets, 11);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
+    assert_int_equal(info.failsafe_reason, VGT_FAILSAFE_NONE);
+    assert_false(info.display_ready);
+    assert_int_equal(rd(f, VGT_GGTT_OFFSET + lo_idx * 8, 8), 0);
+    assert_int_equal(rd(f, VGT_PVINFO_PAGE, 8), VGT_MAGIC);
+    wr(f, VGT_GGTT_OFFSET + lo_idx * 8, 8, (3ull << 12) | 1);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 3, &dma), 0);
+    assert_int_equal(f->hw->ggtt[lo_idx], dma | 1);
+    vgt_vgpu_reset(f->v);
+    assert_int_equal(f->hw->ggtt[lo_idx], f->hw->gpu.scratch_dma | 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cfg_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_g2v_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_semantics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partition_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partition_custom_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ggtt_via_bar0, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_irq_to_msi, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failsafe_and_reset, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,208 @@
+/* GGTT shadow: accepted entries translate gfn -> dma through the hv seam,
+ * refused ones never leave the vGPU's ranges, 4-byte halves are held, the
+ * guest reads its own values, teardown returns entries to scratch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include <cmocka.h>
+
+#include "fake_hv.h"
+#include "vgt/gen8_gtt.h"
+#include "vgt/ggtt.h"
+
+#define MIB (1ull << 20)
+
+struct fx {
+    struct sim_arena *arena;
+    struct fake_hv *hv;
+    struct fake_hostgpu *gpu;
+    struct vgt_ggtt *g;
+    struct vgt_ggtt_cfg cfg;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_int_equal(sim_arena_create(128 * MIB, &f->arena), 0);
+    assert_int_equal(fake_hv_create(f->arena, 1, 32 * MIB, FAKE_HV_SCRAMBLE_4K, 3, &f->hv), 0);
+    assert_int_equal(fake_hostgpu_create(f->arena, 1024 * MIB, 256 * MIB, 32, &f->gpu), 0);
+    /* Poison the host GGTT so that "unchanged" is observable. */
+    for (uint64_t i = 0; i < f->gpu->nr_ggtt; i++)
+        f->gpu->ggtt[i] = 0xdead000ull | (i << 12);
+    f->cfg = (struct vgt_ggtt_cfg){.gpu = &f->gpu->gpu, .hv = &f->hv->hv,
+                                   .low_base = 128 * MIB, .low_size = 64 * MIB,
+                                   .high_base = 512 * MIB, .high_size = 128 * MIB};
+    assert_int_equal(vgt_ggtt_create(&f->cfg, &f->g), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    vgt_ggtt_destroy(f->g);
+    fake_hostgpu_destroy(f->gpu);
+    fake_hv_destroy(f->hv);
+    sim_arena_destroy(f->arena);
+    free(f);
+    return 0;
+}
+
+static uint64_t scratch(struct fx *f)
+{
+    return f->gpu->gpu.scratch_dma | GEN8_PTE_PRESENT;
+}
+
+static void test_create_points_ranges_at_scratch(void **state)
+{
+    struct fx *f = *state;
+    uint64_t lo = f->cfg.low_base >> 12, hi = f->cfg.high_base >> 12;
+
+    assert_int_equal(f->gpu->ggtt[lo], scratch(f));
+    assert_int_equal(f->gpu->ggtt[lo + (f->cfg.low_size >> 12) - 1], scratch(f));
+    assert_int_equal(f->gpu->ggtt[hi + (f->cfg.high_size >> 12) - 1], scratch(f));
+    /* Just outside: untouched. */
+    assert_int_equal(f->gpu->ggtt[lo - 1], 0xdead000ull | ((lo - 1) << 12));
+    assert_int_equal(f->gpu->ggtt[lo + (f->cfg.low_size >> 12)],
+                     0xdead000ull | ((lo + (f->cfg.low_size >> 12)) << 12));
+}
+
+static void test_accept(void **state)
+{
+    struct fx *f = *state;
+    uint64_t i = (f->cfg.high_base >> 12) + 7, gfn = 1234, dma, v;
+    struct vgt_ggtt_stats st;
+
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, (gfn << 12) | GEN8_PTE_PRESENT), 0);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, gfn, &dma), 0);
+    assert_true(dma != gfn << 12);
+    assert_int_equal(f->gpu->ggtt[i], dma | GEN8_PTE_PRESENT);
+    assert_int_equal(vgt_ggtt_guest_read(f->g, i * 8, 8, &v), 0);
+    assert_int_equal(v, (gfn << 12) | GEN8_PTE_PRESENT);
+    /* A non-present entry points at scratch, not refused. */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, gfn << 12), 0);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    vgt_ggtt_get_stats(f->g, &st);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.refused, 0);
+}
+
+static void test_refuse(void **state)
+{
+    struct fx *f = *state;
+    uint64_t out = (f->cfg.low_base >> 12) - 1; /* host's / another vGPU's */
+    uint64_t in = f->cfg.low_base >> 12, v;
+    struct vgt_ggtt_stats st;
+
+    assert_int_equal(vgt_ggtt_guest_write(f->g, out * 8, 8, (5ull << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[out], 0xdead000ull | (out << 12));
+    /* The guest still reads back what it wrote. */
+    assert_int_equal(vgt_ggtt_guest_read(f->g, out * 8, 8, &v), 0);
+    assert_int_equal(v, (5ull << 12) | 1);
+    /* gfn outside guest RAM -> scratch */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, in * 8, 8, (f->hv->hv.max_gfn << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[in], scratch(f));
+    /* reserved bits -> scratch */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, in * 8, 8, (1ull << 62) | (3ull << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[in], scratch(f));
+    vgt_ggtt_get_stats(f->g, &st);
+    assert_int_equal(st.refused, 3);
+    assert_int_equal(st.accepted, 0);
+    /* Accesses the window does not allow */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, 3, 4, 0), -EINVAL);
+    assert_int_equal(vgt_ggtt_guest_write(f->g, 8, 2, 0), -EINVAL);
+    assert_int_equal(vgt_ggtt_guest_write(f->g, VGT_GGTT_WINDOW_SIZE, 8, 0), -EINVAL);
+    assert_int_equal(vgt_ggtt_guest_read(f->g, 4, 8, &v), -EINVAL);
+    assert_int_equal(v, ~0ull);
+}
+
+static void test_partial(void **state)
+{
+    struct fx *f = *state;
+    uint64_t i = (f->cfg.low_base >> 12) + 3, gfn = 0x1ff, dma, v;
+    uint64_t pte = (gfn << 12) | GEN8_PTE_PRESENT;
+    struct vgt_ggtt_stats st;
+
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, gfn, &dma), 0);
+    /* High half first: held. */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8 + 4, 4, pte >> 32), 0);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    /* Same half again: still held. */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8 + 4, 4, pte >> 32), 0);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    assert_int_equal(vgt_ggtt_guest_read(f->g, i * 8 + 4, 4, &v), 0);
+    assert_int_equal(v, pte >> 32);
+    /* Another entry's half does not complete it. */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, (i + 1) * 8, 4, (uint32_t)pte), 0);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    assert_int_equal(f->gpu->ggtt[i + 1], scratch(f));
+    /* Low half: committed. */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 4, (uint32_t)pte), 0);
+    assert_int_equal(f->gpu->ggtt[i], dma | GEN8_PTE_PRESENT);
+    assert_int_equal(vgt_ggtt_guest_read(f->g, i * 8, 8, &v), 0);
+    assert_int_equal(v, pte);
+    vgt_ggtt_get_stats(f->g, &st);
+    assert_int_equal(st.partial_held, 3);
+    assert_int_equal(st.accepted, 1);
+}
+
+static void test_failsafe_and_reset(void **state)
+{
+    struct fx *f = *state;
+    uint64_t i = (f->cfg.low_base >> 12) + 9, v, dma;
+
+    vgt_ggtt_set_failsafe(f->g, true);
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, (77ull << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    assert_int_equal(vgt_ggtt_guest_read(f->g, i * 8, 8, &v), 0);
+    assert_int_equal(v, (77ull << 12) | 1);
+    vgt_ggtt_set_failsafe(f->g, false);
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, (77ull << 12) | 1), 0);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 77, &dma), 0);
+    assert_int_equal(f->gpu->ggtt[i], dma | 1);
+    vgt_ggtt_reset(f->g);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    assert_int_equal(vgt_ggtt_guest_read(f->g, i * 8, 8, &v), 0);
+    assert_int_equal(v, 0);
+}
+
+static void test_destroy_to_scratch_and_bad_cfg(void **state)
+{
+    struct fx *f = *state;
+    uint64_t i = (f->cfg.high_base >> 12) + 1;
+    struct vgt_ggtt_cfg bad = f->cfg;
+    struct vgt_ggtt *g2;
+
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, (9ull << 12) | 1), 0);
+    assert_int_not_equal(f->gpu->ggtt[i], scratch(f));
+    vgt_ggtt_destroy(f->g);
+    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    f->g = NULL;
+    bad.high_base = 1024 * MIB - 4096; /* runs past the GGTT */
+    assert_int_equal(vgt_ggtt_create(&bad, &g2), -EINVAL);
+    bad = f->cfg;
+    bad.low_base += 1; /* unaligned */
+    assert_int_equal(vgt_ggtt_create(&bad, &g2), -EINVAL);
+    assert_int_equal(vgt_ggtt_create(&f->cfg, &f->g), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_points_ranges_at_scratch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failsafe_and_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_to_scratch_and_bad_cfg, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
