@@ -295,6 +295,24 @@ static int seam_mark_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
     return 0;
 }
 
+/* A device's locked read-modify-write of 8 aligned bytes of guest RAM
+ * (hv.h cmpxchg_gpa; the emulated IOMMU sets A/D bits with it). */
+static int seam_cmpxchg(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct sim_guest *g = seam_guest(hv);
+    uint64_t *p;
+
+    if (gpa & 7)
+        return -EINVAL;
+    if (!span_is_ram(g, gpa, 8))
+        return -EFAULT;
+    p = (uint64_t *)((uint8_t *)gfn_ptr(g, gpa >> VGT_PAGE_SHIFT) + (gpa & (VGT_PAGE_SIZE - 1)));
+    if (__atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+        return 0;
+    return -EAGAIN;
+}
+
 static const struct vgt_hv_ops seam_ops = {
     .read_gpa = seam_read,
     .write_gpa = seam_write,
@@ -303,6 +321,7 @@ static const struct vgt_hv_ops seam_ops = {
     .set_wp_handler = seam_set_wp_handler,
     .inject_msi = seam_inject_msi,
     .mark_dirty = seam_mark_dirty,
+    .cmpxchg_gpa = seam_cmpxchg,
 };
 
 struct vgt_hv *sim_guest_hv(struct sim_guest *g)

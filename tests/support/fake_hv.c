@@ -111,6 +111,21 @@ static int op_mark_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
     return 0;
 }
 
+static int op_cmpxchg(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct fake_hv *f = to_fake(hv);
+    uint64_t *p;
+
+    if (gpa & 7)
+        return -EINVAL;
+    if (check_span(f, gpa, 8))
+        return -EFAULT;
+    p = (uint64_t *)((uint8_t *)fake_hv_gfn_ptr(f, gpa >> VGT_PAGE_SHIFT) + (gpa & (VGT_PAGE_SIZE - 1)));
+    if (__atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return 0;
+    return -EAGAIN;
+}
+
 static const struct vgt_hv_ops fake_hv_ops = {
     .read_gpa = op_read,
     .write_gpa = op_write,
@@ -119,6 +134,7 @@ static const struct vgt_hv_ops fake_hv_ops = {
     .set_wp_handler = op_set_wp_handler,
     .inject_msi = op_inject_msi,
     .mark_dirty = op_mark_dirty,
+    .cmpxchg_gpa = op_cmpxchg,
 };
 
 static uint64_t xorshift(uint64_t *s)

@@ -50,6 +50,14 @@ struct vgt_hv_ops {
 
     /* Tell the hypervisor the device wrote guest pages (live migration). */
     int (*mark_dirty)(struct vgt_hv *hv, uint64_t gfn, uint64_t nr);
+
+    /* OPTIONAL (may be NULL): atomic compare-exchange of the naturally
+     * aligned 8 bytes at @gpa, as a device's locked read-modify-write (the
+     * emulated IOMMU sets accessed/dirty bits with it). If the value equals
+     * *expected it becomes @desired and 0 is returned; otherwise *expected
+     * gets the current value and -EAGAIN is returned. -EFAULT outside guest
+     * RAM, -EINVAL when @gpa is not 8-byte aligned. */
+    int (*cmpxchg_gpa)(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint64_t desired);
 };
 
 struct vgt_hv {

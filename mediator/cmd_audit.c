@@ -1,0 +1,768 @@
+/* The command auditor (see vgt/cmd_audit.h and docs/submission.md).
+ *
+ * Field positions below are Mesa genxml gen9.xml (DWord/bit as "start" /
+ * 32 and % 32) unless another source is named; the blitter XY_* layouts are
+ * from the PRM vol 2a BLT chapter and Linux i915 gt/intel_gpu_commands.h, as
+ * the shared decoder's table. */
+#include "vgt/cmd_audit.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vgt/util.h"
+
+/* Engine ring bases (architecture document, Gen9 facts). */
+static const uint32_t engine_base[VGT_ENGINE_NUM] = {
+    [VGT_ENGINE_RCS] = 0x2000,
+    [VGT_ENGINE_BCS] = 0x22000,
+    [VGT_ENGINE_VCS] = 0x12000,
+    [VGT_ENGINE_VECS] = 0x1A000,
+};
+
+/* ---- rule 1: commands rejected outright, by MI opcode (bits 28:23) ----
+ * Matched before the decoder, so a command is rejected with its reason on
+ * every engine, including ones whose genxml table lacks it (MI_UPDATE_GTT
+ * is not in gen9.xml; MI_CLFLUSH and MI_REPORT_PERF_COUNT are render-only
+ * there). Opcodes: genxml gen9.xml "MI Command Opcode" defaults; MI_UPDATE_GTT
+ * from Linux i915 gt/intel_gpu_commands.h MI_INSTR(0x23, 0). */
+struct mi_reject {
+    uint8_t opcode;
+    const char *name;
+    const char *reason;
+};
+
+static const struct mi_reject mi_rejects[] = {
+    {0x07, "MI_REPORT_HEAD", "writes the ring head into the host's hardware status page"},
+    {0x12, "MI_LOAD_SCAN_LINES_INCL", "privileged: programs the host's display scan lines"},
+    {0x13, "MI_LOAD_SCAN_LINES_EXCL", "privileged: programs the host's display scan lines"},
+    {0x14, "MI_DISPLAY_FLIP", "privileged: flips the host's display planes"},
+    {0x18, "MI_SET_CONTEXT", "privileged: legacy context switch outside execlists"},
+    {0x1B, "MI_SEMAPHORE_SIGNAL", "privileged: signals other engines' contexts"},
+    {0x1D, "MI_FORCE_WAKEUP", "privileged: forcewake is host power management"},
+    {0x21, "MI_STORE_DATA_INDEX", "writes the host's hardware status page by index"},
+    {0x23, "MI_UPDATE_GTT", "rewrites GTT entries; only the mediator writes the GTT"},
+    {0x27, "MI_CLFLUSH", "flushes cache lines by GGTT address (privileged)"},
+    {0x28, "MI_REPORT_PERF_COUNT", "reads performance counters shared with other vGPUs"},
+    {0x36, "MI_CONDITIONAL_BATCH_BUFFER_END", "ends batches on a memory compare the auditor cannot bound"},
+};
+
+/* ---- rule 2: registers a command may touch ----
+ * Linux i915 i915_cmd_parser.c gen9_blt_regs[] (RING_TIMESTAMP of the
+ * render engine and of the engine itself, BCS_SWCTRL, RING_CTX_TIMESTAMP,
+ * the 16 64-bit CS GPRs) and gen7_render_regs[] / hsw_render_regs[]
+ * (pipeline statistics, 3DPRIM and GPGPU dispatch, SO counters, predicate
+ * sources). Offsets: i915 i915_reg.h / gt/intel_engine_regs.h
+ * (RING_TIMESTAMP base+0x358, RING_CTX_TIMESTAMP base+0x3a8,
+ * GEN8_RING_CS_GPR base+0x600+8n, BCS_SWCTRL 0x22200, MI_PREDICATE_SRC0/1
+ * 0x2400/0x2408). PDPs (base + 0x270 + 8n, architecture document) are
+ * command-writable in GVT-g (handlers.c F_CMD_ACCESS) because i915 loads them
+ * with LRI; vgt patches the value to the shadow table's. */
+enum reg_kind { REG_NO = 0, REG_OK = 1, REG_PDP = 2 };
+
+struct reg_rule {
+    uint32_t off;    /* absolute, or from the engine's base when rel */
+    uint32_t len;    /* bytes */
+    uint8_t engines; /* bit per VGT_ENGINE_* */
+    uint8_t rel;
+    uint8_t kind;    /* enum reg_kind */
+};
+
+#define ALL_ENGINES 0xf
+#define RCS_ONLY (1u << VGT_ENGINE_RCS)
+#define BCS_ONLY (1u << VGT_ENGINE_BCS)
+
+static const struct reg_rule reg_rules[] = {
+    {0x270, 32, ALL_ENGINES, 1, REG_PDP},   /* PDP0..3 LDW/UDW */
+    {0x358, 8, ALL_ENGINES, 1, REG_OK},     /* RING_TIMESTAMP (+UDW) */
+    {0x3a8, 4, ALL_ENGINES, 1, REG_OK},     /* RING_CTX_TIMESTAMP */
+    {0x600, 128, ALL_ENGINES, 1, REG_OK},   /* GEN8_RING_CS_GPR 0..15 */
+    {0x2358, 8, ALL_ENGINES, 0, REG_OK},    /* render RING_TIMESTAMP */
+    {0x22200, 4, BCS_ONLY, 0, REG_OK},      /* BCS_SWCTRL */
+    {0x2290, 8, RCS_ONLY, 0, REG_OK},       /* GPGPU_THREADS_DISPATCHED */
+    {0x2300, 0x58, RCS_ONLY, 0, REG_OK},    /* HS..PS_DEPTH_COUNT (+UDW) */
+    {0x2400, 16, RCS_ONLY, 0, REG_OK},      /* MI_PREDICATE_SRC0/1 */
+    {0x2420, 4, RCS_ONLY, 0, REG_OK},       /* GEN7_3DPRIM_END_OFFSET */
+    {0x2430, 0x14, RCS_ONLY, 0, REG_OK},    /* 3DPRIM_START_VERTEX..BASE_VERTEX */
+    {0x2500, 12, RCS_ONLY, 0, REG_OK},      /* GPGPU_DISPATCHDIMX/Y/Z */
+    {0x5200, 32, RCS_ONLY, 0, REG_OK},      /* GEN7_SO_NUM_PRIMS_WRITTEN(0..3) */
+    {0x5240, 32, RCS_ONLY, 0, REG_OK},      /* GEN7_SO_PRIM_STORAGE_NEEDED(0..3) */
+    {0x5280, 16, RCS_ONLY, 0, REG_OK},      /* GEN7_SO_WRITE_OFFSET(0..3) */
+};
+
+int vgt_audit_reg_allowed(unsigned engine, uint32_t reg)
+{
+    if (engine >= VGT_ENGINE_NUM || (reg & 3))
+        return REG_NO;
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_rules); i++) {
+        const struct reg_rule *r = &reg_rules[i];
+        uint32_t off = r->rel ? engine_base[engine] + r->off : r->off;
+
+        if (!(r->engines & (1u << engine)))
+            continue;
+        if (reg >= off && reg - off < r->len)
+            return r->kind;
+    }
+    return REG_NO;
+}
+
+/* ---- rule 3: per-command handling, by the decoder's command id ---- */
+enum cmd_act {
+    ACT_GENERIC = 0, /* address audit of the decoder's address fields */
+    ACT_LRI,
+    ACT_LRM,
+    ACT_SRM,
+    ACT_LRR,
+    ACT_SDI,
+    ACT_PIPE_CONTROL,
+    ACT_FLUSH_DW,
+    ACT_BB_START,
+    ACT_BB_END,
+    ACT_USER_INTERRUPT,
+    ACT_COPY_MEM_MEM,
+    ACT_XY_COLOR,
+    ACT_XY_SRC_COPY,
+    ACT_XY_FAST_COPY,
+    ACT_REJECT,
+};
+
+struct cmd_rule {
+    uint8_t act;
+    uint8_t exact_len; /* 0: any the decoder accepts */
+    const char *reason; /* ACT_REJECT */
+};
+
+static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
+    [VGT_CMD_ID_LRI] = {ACT_LRI, 0, NULL},
+    /* i915 gen9_blt_cmds: MI_STORE/LOAD_REGISTER_MEM_GEN8 fixed length 4. */
+    [VGT_CMD_ID_LRM] = {ACT_LRM, 4, NULL},
+    [VGT_CMD_ID_SRM] = {ACT_SRM, 4, NULL},
+    [VGT_CMD_ID_LRR] = {ACT_LRR, 3, NULL},
+    [VGT_CMD_ID_STORE_DATA_IMM] = {ACT_SDI, 0, NULL},
+    [VGT_CMD_ID_PIPE_CONTROL] = {ACT_PIPE_CONTROL, 0, NULL},
+    [VGT_CMD_ID_FLUSH_DW] = {ACT_FLUSH_DW, 0, NULL},
+    /* gen8+ BB_START is 3 dwords (i915 MI_BATCH_BUFFER_START_GEN8 | 1). */
+    [VGT_CMD_ID_BB_START] = {ACT_BB_START, 3, NULL},
+    [VGT_CMD_ID_BB_END] = {ACT_BB_END, 1, NULL},
+    [VGT_CMD_ID_USER_INTERRUPT] = {ACT_USER_INTERRUPT, 1, NULL},
+    [VGT_CMD_ID_COPY_MEM_MEM] = {ACT_COPY_MEM_MEM, 5, NULL},
+    [VGT_CMD_ID_XY_COLOR_BLT] = {ACT_XY_COLOR, 7, NULL},
+    [VGT_CMD_ID_XY_SRC_COPY_BLT] = {ACT_XY_SRC_COPY, 10, NULL},
+    [VGT_CMD_ID_XY_FAST_COPY_BLT] = {ACT_XY_FAST_COPY, 10, NULL},
+    [VGT_CMD_ID_SEMAPHORE_WAIT] = {ACT_GENERIC, 4, NULL},
+};
+
+/* Bits (genxml gen9.xml). */
+#define BB_START_ASI_PPGTT (1u << 8)     /* Address Space Indicator */
+#define BB_START_SECOND_LEVEL (1u << 22)
+#define BB_START_ADD_OFFSET (1u << 16)   /* Add Offset Enable */
+#define BB_START_PREDICATED (1u << 15)
+#define SDI_STORE_QWORD (1u << 21)
+#define USE_GGTT (1u << 22)              /* SDI/LRM/SRM/COND_BB_END Use Global GTT */
+#define CMM_GGTT_DST (1u << 21)          /* MI_COPY_MEM_MEM */
+#define CMM_GGTT_SRC (1u << 22)
+#define PC1_NOTIFY (1u << 8)             /* PIPE_CONTROL dword 1 */
+#define PC1_POST_SYNC_SHIFT 14
+#define PC1_STORE_DATA_INDEX (1u << 21)
+#define PC1_LRI_POST_SYNC (1u << 23)
+#define PC1_DAT_GGTT (1u << 24)
+#define FD0_NOTIFY (1u << 8)             /* MI_FLUSH_DW dword 0 */
+#define FD0_POST_SYNC_SHIFT 14
+#define FD0_STORE_DATA_INDEX (1u << 21)
+#define FD1_DAT_GGTT (1u << 2)
+#define MI_NOOP_DW 0u
+
+static uint64_t addr64(const uint32_t *p, unsigned dw, uint64_t mask)
+{
+    return (((uint64_t)p[dw + 1] << 32) | p[dw]) & mask;
+}
+
+#define ADDR48_MASK 0x0000fffffffffffcull  /* bits 47:2 */
+#define ADDR64_MASK 0xfffffffffffffffcull
+
+struct walk {
+    struct vgt_auditor *a;
+    unsigned engine;
+    const struct vgt_cmd_decoder *dec;
+    struct vgt_audit_result *r;
+    /* the command being audited, for reports */
+    unsigned buf;
+    uint64_t buf_gma;
+    uint32_t off;
+    uint32_t hdr;
+    const char *name;
+};
+
+static int violation(struct walk *w, int err, const char *reason)
+{
+    struct vgt_audit_violation *v = &w->r->viol;
+
+    v->buf = w->buf;
+    v->offset = w->off;
+    v->gma = w->buf_gma + w->off;
+    v->header = w->hdr;
+    v->cmd = w->name ? w->name : "unknown";
+    v->reason = reason;
+    vgt_warn(w->a->log, "audit: %s buffer %u offset 0x%x (gma 0x%llx) header 0x%08x %s: %s",
+             v->buf ? "batch" : "ring", v->buf, v->offset, (unsigned long long)v->gma,
+             v->header, v->cmd, reason);
+    return err;
+}
+
+/* [addr, addr+len) inside one of the vGPU's GGTT ranges. */
+static bool in_ranges(const struct vgt_auditor *a, uint64_t addr, uint64_t len)
+{
+    for (unsigned i = 0; i < a->nr_ranges; i++)
+        if (vgt_range_within(addr, len, a->ranges[i].base, a->ranges[i].size))
+            return true;
+    return false;
+}
+
+static int check_ggtt(struct walk *w, uint64_t addr, uint64_t len, const char *reason)
+{
+    if (!in_ranges(w->a, addr, len))
+        return violation(w, -EACCES, reason);
+    return 0;
+}
+
+/* @reg is the raw operand dword: Register Offset is bits 22:2 (genxml),
+ * anything else set is refused rather than silently masked. */
+static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp)
+{
+    int k;
+
+    if (reg & ~0x007ffffcu)
+        return violation(w, -EACCES, "register operand has bits outside 22:2");
+    k = vgt_audit_reg_allowed(w->engine, reg);
+
+    if (k == REG_OK)
+        return 0;
+    if (k == REG_PDP && lri_ok_for_pdp)
+        return 0;
+    if (k == REG_PDP)
+        return violation(w, -EACCES, "PDP registers may only be loaded by MI_LOAD_REGISTER_IMM");
+    return violation(w, -EACCES, "register is not command-accessible");
+}
+
+static int do_lri(struct walk *w, uint32_t *p, uint32_t len)
+{
+    int rc;
+
+    /* dword 0 then (offset, value) pairs: i915 MI_LOAD_REGISTER_IMM(n) is
+     * 2n+1 dwords. */
+    if (len < 3 || (len - 1) % 2)
+        return violation(w, -EINVAL, "MI_LOAD_REGISTER_IMM length is not 1 + 2n dwords");
+    for (uint32_t i = 1; i < len; i += 2) {
+        uint32_t reg = p[i];
+
+        rc = check_reg(w, reg, true);
+        if (rc)
+            return rc;
+        if (vgt_audit_reg_allowed(w->engine, reg) == REG_PDP) {
+            uint32_t rel = reg - engine_base[w->engine] - 0x270;
+            uint32_t host;
+
+            if (!w->a->ops || !w->a->ops->pdp)
+                return violation(w, -EACCES, "PDP write with no shadow table to patch it to");
+            rc = w->a->ops->pdp(w->a->opaque, w->engine, rel / 8, (rel & 4) != 0, p[i + 1], &host);
+            if (rc)
+                return violation(w, -EACCES, "PDP write names no shadowed page table");
+            p[i + 1] = host;
+            w->r->pdp_patches++;
+        }
+    }
+    return 0;
+}
+
+/* An address operand: GGTT ones are range-checked; PPGTT ones are safe
+ * through the shadow PPGTT, which maps only the guest's own memory. */
+static int check_operand(struct walk *w, bool ggtt, uint64_t addr, uint64_t len, const char *reason)
+{
+    return ggtt ? check_ggtt(w, addr, len, reason) : 0;
+}
+
+/* Extent of a 2D rectangle: [lo, hi) bytes relative to its base, for a
+ * signed 16-bit pitch (PRM BLT: pitch may be negative for bottom-up). */
+static void rect_extent(int32_t pitch, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2,
+                        unsigned bpp, int64_t *lo, int64_t *hi)
+{
+    int64_t a = (int64_t)y1 * pitch + (int64_t)x1 * bpp;
+    int64_t b = (int64_t)(y2 - 1) * pitch + (int64_t)x1 * bpp;
+    int64_t row = (int64_t)(x2 - x1) * bpp;
+
+    *lo = VGT_MIN(a, b);
+    *hi = VGT_MAX(a, b) + row;
+}
+
+static int check_rect(struct walk *w, bool ggtt, uint64_t base, int32_t pitch, uint32_t x1,
+                      uint32_t y1, uint32_t x2, uint32_t y2, unsigned bpp, const char *reason)
+{
+    int64_t lo, hi;
+
+    if (!ggtt)
+        return 0;
+    if (x2 <= x1 || y2 <= y1)
+        return check_ggtt(w, base, 1, reason); /* empty: the engine draws nothing */
+    rect_extent(pitch, x1, y1, x2, y2, bpp, &lo, &hi);
+    if (lo < 0 && (uint64_t)(-lo) > base)
+        return violation(w, -EACCES, reason);
+    return check_ggtt(w, base + (uint64_t)lo, (uint64_t)(hi - lo), reason);
+}
+
+/* Color depth, BR13 bits 25:24 (PRM vol 2a BLT; i915 BLT_DEPTH_32 3<<24):
+ * 0 8 bpp, 1 565, 2 1555, 3 32 bpp. */
+static unsigned blt_bpp(uint32_t br13)
+{
+    static const unsigned b[4] = {1, 2, 2, 4};
+
+    return b[(br13 >> 24) & 3];
+}
+
+struct chain {
+    uint64_t gma[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    uint64_t len[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    bool ppgtt[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    unsigned n;
+};
+
+static int scan_batch(struct walk *w, uint64_t gma, bool ppgtt, unsigned level,
+                      struct vgt_audit_buf *pre);
+
+/* Fetch the batch a BB_START names, remember it, and return its index. */
+static int fetch_batch(struct walk *w, uint64_t gma, bool ppgtt, struct vgt_audit_buf **out)
+{
+    struct vgt_audit_result *r = w->r;
+    struct vgt_audit_buf *b;
+    size_t budget, max_dw;
+    int rc;
+
+    if (r->batches >= w->a->max_batches)
+        return violation(w, -E2BIG, "too many batch buffers in one workload");
+    if (gma & 3)
+        return violation(w, -EINVAL, "batch buffer address is not dword aligned");
+    if (!ppgtt && !in_ranges(w->a, gma, 4))
+        return violation(w, -EACCES, "GGTT batch buffer outside the vGPU's graphics memory");
+    budget = w->a->max_dwords > r->dwords ? w->a->max_dwords - r->dwords : 0;
+    if (budget == 0)
+        return violation(w, -E2BIG, "workload exceeds the command size limit");
+    max_dw = budget;
+    if (!ppgtt) {
+        /* A GGTT batch may not run past the range it starts in. */
+        for (unsigned i = 0; i < w->a->nr_ranges; i++)
+            if (vgt_range_within(gma, 4, w->a->ranges[i].base, w->a->ranges[i].size))
+                max_dw = VGT_MIN(max_dw, (w->a->ranges[i].base + w->a->ranges[i].size - gma) / 4);
+    }
+    if (!w->a->ops || !w->a->ops->fetch)
+        return violation(w, -EACCES, "batch buffers cannot be fetched here");
+    b = &r->bufs[r->batches];
+    memset(b, 0, sizeof(*b));
+    /* Most batches are short: copy a first window, grow it only for a
+     * batch that turns out longer (walk_buf). */
+    b->max_dw = max_dw;
+    b->req_dw = VGT_MIN(max_dw, (size_t)VGT_AUDIT_FIRST_WINDOW);
+    rc = w->a->ops->fetch(w->a->opaque, gma, ppgtt, b->req_dw, b);
+    if (rc || !b->dw || b->ndw == 0)
+        return violation(w, -EFAULT, "batch buffer is not mapped");
+    if (b->ndw > b->req_dw)
+        b->ndw = b->req_dw;
+    b->gma = gma;
+    b->ppgtt = ppgtt;
+    r->batches++;
+    *out = b;
+    return 0;
+}
+
+/* The batch copy ended before its end was found: copy a bigger window
+ * (up to the batch's limit). 1 when grown, 0 when it cannot grow (the copy
+ * already stopped at an unmapped page or the limit), or a violation. */
+static int grow(struct walk *w, struct vgt_audit_buf *b)
+{
+    size_t want, had = b->ndw;
+    int rc;
+
+    if (b->ndw < b->req_dw || b->req_dw >= b->max_dw)
+        return 0;
+    want = VGT_MIN(b->max_dw, b->req_dw * 8);
+    b->req_dw = want;
+    rc = w->a->ops->fetch(w->a->opaque, b->gma, b->ppgtt, want, b);
+    if (rc || !b->dw || b->ndw == 0)
+        return violation(w, -EFAULT, "batch buffer is not mapped");
+    if (b->ndw > want)
+        b->ndw = want;
+    return b->ndw > had;
+}
+
+/* Walk one buffer. @kind ring or batch; on a chained BB_START the target
+ * is returned in *next (and scanning of this buffer stops: what follows is
+ * unreachable). */
+static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum vgt_audit_buf_kind kind,
+                    unsigned level, struct chain *ch, struct vgt_audit_buf **next)
+{
+    bool buf_ggtt = kind == VGT_AUDIT_RING ? true : !b->ppgtt;
+    size_t off = 0;
+    int rc;
+
+    *next = NULL;
+    for (;;) {
+        uint32_t *p;
+        uint32_t hdr;
+        const struct vgt_cmd_desc *desc = NULL;
+        const struct cmd_rule *rule;
+        int len;
+
+        if (off >= b->ndw) {
+            if (kind != VGT_AUDIT_BATCH)
+                break;
+            rc = grow(w, b);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                break;
+            continue;
+        }
+        p = &b->dw[off];
+        hdr = p[0];
+        w->buf = bufi;
+        w->buf_gma = b->gma;
+        w->off = (uint32_t)(off * 4);
+        w->hdr = hdr;
+        w->name = NULL;
+        if ((hdr >> 29) == 0) {
+            unsigned opc = (hdr >> 23) & 0x3f;
+
+            for (size_t i = 0; i < VGT_ARRAY_SIZE(mi_rejects); i++)
+                if (mi_rejects[i].opcode == opc) {
+                    w->name = mi_rejects[i].name;
+                    return violation(w, -EACCES, mi_rejects[i].reason);
+                }
+        }
+        len = vgt_cmd_decode_one(w->dec, p, b->ndw - off, &desc);
+        if (len == -VGT_CMD_E_TRUNCATED && kind == VGT_AUDIT_BATCH) {
+            rc = grow(w, b);
+            if (rc < 0)
+                return rc;
+            if (rc > 0)
+                continue; /* re-read p from the bigger copy */
+        }
+        if (len == -VGT_CMD_E_UNKNOWN)
+            return violation(w, -EACCES, "unknown command for this engine");
+        if (len < 0)
+            return violation(w, -EINVAL, kind == VGT_AUDIT_RING
+                                             ? "command runs past the ring tail"
+                                             : "command runs past the end of the mapped batch buffer");
+        w->name = desc->name;
+        rule = &cmd_rules[desc->id < VGT_CMD_ID_NUM ? desc->id : 0];
+        if (rule->exact_len && (uint32_t)len != rule->exact_len &&
+            !(rule->act == ACT_SDI))
+            return violation(w, -EINVAL, "bad command length");
+        w->r->dwords += (size_t)len;
+        switch ((enum cmd_act)rule->act) {
+        case ACT_REJECT:
+            return violation(w, -EACCES, rule->reason);
+        case ACT_LRI:
+            rc = do_lri(w, p, (uint32_t)len);
+            break;
+        case ACT_LRM:
+            rc = check_reg(w, p[1], false);
+            if (!rc)
+                rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
+                                   "MI_LOAD_REGISTER_MEM reads outside the vGPU");
+            break;
+        case ACT_SRM:
+            rc = check_reg(w, p[1], false);
+            if (!rc)
+                rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
+                                   "MI_STORE_REGISTER_MEM writes outside the vGPU");
+            break;
+        case ACT_LRR:
+            rc = check_reg(w, p[1], false);
+            if (!rc)
+                rc = check_reg(w, p[2], false);
+            break;
+        case ACT_SDI: {
+            /* 4 dwords store a dword, 5 a qword (Store Qword, i915
+             * MI_STORE_DWORD_IMM_GEN4 | 1 for a qword). */
+            uint32_t want = (hdr & SDI_STORE_QWORD) ? 5 : 4;
+
+            if ((uint32_t)len != want && (uint32_t)len != 5)
+                return violation(w, -EINVAL, "bad command length");
+            rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 1, ADDR48_MASK), len == 5 ? 8 : 4,
+                               "MI_STORE_DATA_IMM writes outside the vGPU");
+            break;
+        }
+        case ACT_PIPE_CONTROL: {
+            uint32_t ps;
+
+            if (len < 6)
+                return violation(w, -EINVAL, "bad command length");
+            ps = (p[1] >> PC1_POST_SYNC_SHIFT) & 3;
+            if (p[1] & PC1_LRI_POST_SYNC)
+                return violation(w, -EACCES, "PIPE_CONTROL post-sync register write (LRI post-sync)");
+            if ((p[1] & PC1_STORE_DATA_INDEX) && ps)
+                return violation(w, -EACCES, "PIPE_CONTROL store-data-index writes the host's status page");
+            rc = 0;
+            if (ps)
+                rc = check_operand(w, (p[1] & PC1_DAT_GGTT) != 0, addr64(p, 2, ADDR48_MASK), 8,
+                                   "PIPE_CONTROL post-sync write outside the vGPU");
+            if (!rc && (p[1] & PC1_NOTIFY)) {
+                p[1] &= ~PC1_NOTIFY;
+                w->r->notifies++;
+            }
+            break;
+        }
+        case ACT_FLUSH_DW: {
+            uint32_t ps = (hdr >> FD0_POST_SYNC_SHIFT) & 3;
+
+            if (len < 4)
+                return violation(w, -EINVAL, "bad command length");
+            if ((hdr & FD0_STORE_DATA_INDEX) && ps)
+                return violation(w, -EACCES, "MI_FLUSH_DW store-data-index writes the host's status page");
+            rc = 0;
+            if (ps)
+                rc = check_operand(w, (p[1] & FD1_DAT_GGTT) != 0, addr64(p, 1, ADDR48_MASK), 8,
+                                   "MI_FLUSH_DW post-sync write outside the vGPU");
+            if (!rc && (hdr & FD0_NOTIFY)) {
+                p[0] &= ~FD0_NOTIFY;
+                w->r->notifies++;
+            }
+            break;
+        }
+        case ACT_USER_INTERRUPT:
+            /* GVT-g does the same (cmd_parser.c cmd_handler_mi_user_interrupt):
+             * the interrupt becomes a virtual event delivered at completion. */
+            p[0] = MI_NOOP_DW;
+            w->r->user_interrupts++;
+            rc = 0;
+            break;
+        case ACT_COPY_MEM_MEM:
+            rc = check_operand(w, (hdr & CMM_GGTT_DST) != 0, addr64(p, 1, ADDR64_MASK), 4,
+                               "MI_COPY_MEM_MEM writes outside the vGPU");
+            if (!rc)
+                rc = check_operand(w, (hdr & CMM_GGTT_SRC) != 0, addr64(p, 3, ADDR64_MASK), 4,
+                                   "MI_COPY_MEM_MEM reads outside the vGPU");
+            break;
+        case ACT_XY_COLOR:
+            /* BR13 dw1 (pitch 15:0, depth 25:24), BR22 dw2 (y1 31:16, x1
+             * 15:0), BR23 dw3 (y2, x2), BR09 dw4-5 destination. */
+            rc = check_rect(w, buf_ggtt, addr64(p, 4, ~0ull), (int16_t)(p[1] & 0xffff),
+                            p[2] & 0xffff, p[2] >> 16, p[3] & 0xffff, p[3] >> 16, blt_bpp(p[1]),
+                            "XY_COLOR_BLT writes outside the vGPU");
+            break;
+        case ACT_XY_SRC_COPY:
+            /* as XY_COLOR_BLT, plus BR26 dw6 (src y1, x1), BR11 dw7 (src
+             * pitch 15:0), BR12 dw8-9 source. */
+            rc = check_rect(w, buf_ggtt, addr64(p, 4, ~0ull), (int16_t)(p[1] & 0xffff),
+                            p[2] & 0xffff, p[2] >> 16, p[3] & 0xffff, p[3] >> 16, blt_bpp(p[1]),
+                            "XY_SRC_COPY_BLT writes outside the vGPU");
+            if (!rc && (p[3] & 0xffff) > (p[2] & 0xffff) && (p[3] >> 16) > (p[2] >> 16)) {
+                uint32_t sx = p[6] & 0xffff, sy = p[6] >> 16;
+                uint32_t wdt = (p[3] & 0xffff) - (p[2] & 0xffff), hgt = (p[3] >> 16) - (p[2] >> 16);
+
+                rc = check_rect(w, buf_ggtt, addr64(p, 8, ~0ull), (int16_t)(p[7] & 0xffff), sx, sy,
+                                sx + wdt, sy + hgt, blt_bpp(p[1]),
+                                "XY_SRC_COPY_BLT reads outside the vGPU");
+            } else if (!rc) {
+                rc = check_operand(w, buf_ggtt, addr64(p, 8, ~0ull), 1,
+                                   "XY_SRC_COPY_BLT reads outside the vGPU");
+            }
+            break;
+        case ACT_XY_FAST_COPY:
+            /* Tiled layouts make the extent format-dependent: check both
+             * base addresses only, and only where they are GGTT. */
+            rc = check_operand(w, buf_ggtt, addr64(p, 4, ~0ull), 1,
+                               "XY_FAST_COPY_BLT writes outside the vGPU");
+            if (!rc)
+                rc = check_operand(w, buf_ggtt, addr64(p, 8, ~0ull), 1,
+                                   "XY_FAST_COPY_BLT reads outside the vGPU");
+            break;
+        case ACT_BB_END:
+            if (kind == VGT_AUDIT_RING)
+                return violation(w, -EINVAL, "MI_BATCH_BUFFER_END in the ring");
+            return 0; /* end of this buffer */
+        case ACT_BB_START: {
+            bool ppgtt = (hdr & BB_START_ASI_PPGTT) != 0;
+            bool second = (hdr & BB_START_SECOND_LEVEL) != 0;
+            uint64_t target = addr64(p, 1, ADDR48_MASK);
+            struct vgt_audit_buf *nb = NULL;
+            unsigned nbi;
+
+            if (hdr & (BB_START_ADD_OFFSET | BB_START_PREDICATED))
+                return violation(w, -EACCES, "MI_BATCH_BUFFER_START with add-offset or predication");
+            if (kind == VGT_AUDIT_BATCH && !second) {
+                /* Chained: a jump. Jumping back into what this chain has
+                 * already run is a loop the GPU would never leave. */
+                ch->len[ch->n - 1] = (off + (size_t)len) * 4;
+                for (unsigned i = 0; i < ch->n; i++)
+                    if (ch->ppgtt[i] == ppgtt && target >= ch->gma[i] &&
+                        target - ch->gma[i] < ch->len[i])
+                        return violation(w, -EINVAL, "batch buffer jumps back into its own chain (loop)");
+            }
+            if (kind == VGT_AUDIT_BATCH && second && level >= VGT_AUDIT_MAX_LEVEL)
+                return violation(w, -EINVAL, "batch buffer nesting deeper than two levels");
+            if (kind == VGT_AUDIT_RING && second)
+                return violation(w, -EINVAL, "second-level batch started from the ring");
+            rc = fetch_batch(w, target, ppgtt, &nb);
+            if (rc)
+                return rc;
+            nbi = w->r->batches; /* 1-based index of nb */
+            if (nb->shadow_ggtt) {
+                p[1] = (uint32_t)nb->shadow_ggtt;
+                p[2] = (uint32_t)(nb->shadow_ggtt >> 32);
+                p[0] &= ~BB_START_ASI_PPGTT;
+                w->r->bb_patches++;
+            }
+            if (kind == VGT_AUDIT_BATCH && !second) {
+                *next = nb;
+                return (int)nbi; /* caller continues with the chained batch */
+            }
+            rc = scan_batch(w, target, ppgtt, kind == VGT_AUDIT_RING ? 1 : level + 1, nb);
+            (void)nbi;
+            break;
+        }
+        case ACT_GENERIC:
+        default: {
+            /* Every address the decoder knows: GGTT ones must be the vGPU's. */
+            int sel = vgt_cmd_uses_ggtt(desc, p, (uint32_t)len);
+            bool ggtt = sel < 0 ? buf_ggtt : sel == 1;
+
+            rc = 0;
+            for (unsigned i = 0; i < desc->addr_count && !rc; i++) {
+                const struct vgt_cmd_addr *ad = &w->dec->t->addrs[desc->addr_first + i];
+                uint64_t addr;
+
+                if (vgt_cmd_addr_get(ad, p, (uint32_t)len, &addr))
+                    continue; /* a shorter encoding without this field */
+                rc = check_operand(w, ggtt, addr, 4,
+                                   desc->id == VGT_CMD_ID_SEMAPHORE_WAIT
+                                       ? "MI_SEMAPHORE_WAIT on an address outside the vGPU"
+                                       : "command addresses memory outside the vGPU");
+            }
+            break;
+        }
+        }
+        if (rc)
+            return rc;
+        /* restore the walk position (a nested scan moved it) */
+        w->buf = bufi;
+        w->buf_gma = b->gma;
+        off += (size_t)len;
+    }
+    if (kind == VGT_AUDIT_BATCH) {
+        w->off = (uint32_t)(b->ndw * 4);
+        w->hdr = 0;
+        w->name = NULL;
+        return violation(w, -EINVAL, "batch buffer has no MI_BATCH_BUFFER_END (unterminated)");
+    }
+    return 0;
+}
+
+/* Scan a batch and everything chained from it, at @level. */
+static int scan_batch(struct walk *w, uint64_t gma, bool ppgtt, unsigned level, struct vgt_audit_buf *b)
+{
+    struct chain ch;
+    unsigned bufi = w->r->batches;
+
+    ch.n = 0;
+    for (;;) {
+        struct vgt_audit_buf *next;
+        int rc;
+
+        ch.gma[ch.n] = gma;
+        ch.len[ch.n] = 0; /* set to the part scanned when it jumps */
+        ch.ppgtt[ch.n] = ppgtt;
+        ch.n++;
+        rc = walk_buf(w, b, bufi, VGT_AUDIT_BATCH, level, &ch, &next);
+        if (rc < 0)
+            return rc;
+        if (!next)
+            return 0;
+        if (ch.n >= VGT_AUDIT_DEFAULT_MAX_BATCHES)
+            return violation(w, -E2BIG, "too many chained batch buffers");
+        b = next;
+        bufi = (unsigned)rc;
+        gma = b->gma;
+        ppgtt = b->ppgtt;
+    }
+}
+
+int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, unsigned n,
+                   const struct vgt_audit_ops *ops, void *opaque, struct vgt_log *log)
+{
+    static const unsigned tbl_engine[VGT_ENGINE_NUM] = {
+        [VGT_ENGINE_RCS] = VGT_ENGINE_RCS,
+        [VGT_ENGINE_BCS] = VGT_ENGINE_BCS,
+        [VGT_ENGINE_VCS] = VGT_ENGINE_VCS,
+        [VGT_ENGINE_VECS] = VGT_ENGINE_VCS, /* no VECS table: VCS's MI set */
+    };
+
+    if (!a || n == 0 || n > VGT_AUDIT_MAX_RANGES || !ranges)
+        return -EINVAL;
+    memset(a, 0, sizeof(*a));
+    for (unsigned i = 0; i < n; i++) {
+        if (ranges[i].size == 0 || ranges[i].base + ranges[i].size < ranges[i].base)
+            return -EINVAL;
+        a->ranges[i] = ranges[i];
+    }
+    a->nr_ranges = n;
+    a->ops = ops;
+    a->opaque = opaque;
+    a->log = log;
+    a->max_batches = VGT_AUDIT_DEFAULT_MAX_BATCHES;
+    a->max_dwords = VGT_AUDIT_DEFAULT_MAX_DWORDS;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        const struct vgt_cmd_table *t = vgt_cmd_table_for_engine(tbl_engine[e]);
+
+        if (t && vgt_cmd_decoder_init(&a->dec[e], t) == 0)
+            a->have_dec[e] = true;
+    }
+    return 0;
+}
+
+static int begin(struct vgt_auditor *a, unsigned engine, struct vgt_audit_result *r,
+                 struct walk *w)
+{
+    memset(r, 0, sizeof(*r));
+    if (engine >= VGT_ENGINE_NUM || !a->have_dec[engine])
+        return -EINVAL;
+    memset(w, 0, sizeof(*w));
+    w->a = a;
+    w->engine = engine;
+    w->dec = &a->dec[engine];
+    w->r = r;
+    return 0;
+}
+
+int vgt_audit_ring(struct vgt_auditor *a, unsigned engine, uint32_t *ring, size_t ndw,
+                   uint64_t ring_gma, struct vgt_audit_result *r)
+{
+    struct vgt_audit_buf rb = {.dw = ring, .ndw = ndw, .gma = ring_gma};
+    struct vgt_audit_buf *next;
+    struct walk w;
+    int rc = begin(a, engine, r, &w);
+
+    if (rc)
+        return rc;
+    if (ndw > a->max_dwords) {
+        w.name = "ring";
+        return violation(&w, -E2BIG, "ring contents exceed the command size limit");
+    }
+    return walk_buf(&w, &rb, 0, VGT_AUDIT_RING, 0, NULL, &next);
+}
+
+int vgt_audit_batch(struct vgt_auditor *a, unsigned engine, struct vgt_audit_buf *b,
+                    struct vgt_audit_result *r)
+{
+    struct walk w;
+    int rc = begin(a, engine, r, &w);
+
+    if (rc)
+        return rc;
+    if (!b || !b->dw || b->ndw == 0)
+        return -EINVAL;
+    if (b->ndw > a->max_dwords)
+        b->ndw = a->max_dwords;
+    /* A caller-provided first batch counts as buffer 1, as if fetched. */
+    r->bufs[0] = *b;
+    r->batches = 1;
+    rc = scan_batch(&w, b->gma, b->ppgtt, 1, &r->bufs[0]);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,679 @@
+/* Command auditor tests.
+ *
+ * The oracle cases follow the rules of the Linux i915 command parser for
+ * the Gen9 blitter (drivers/gpu/drm/i915/i915_cmd_parser.c: gen9_blt_cmds[],
+ * gen9_blt_regs[], gen9_blt_get_cmd_length_mask, check_bbstart and the
+ * "Got to the end of the buffer w/o a BBE" / "exceeds batch length"
+ * rejections), restated as accept/reject expectations, plus the places
+ * where vgt is stricter because it, not the hardware, enforces privilege
+ * (docs/submission.md lists them). Encodings are written out from genxml
+ * gen9.xml and i915 gt/intel_gpu_commands.h, independently of the auditor.
+ *
+ * Graphics memory is a page map from graphics address to scattered host
+ * pages, so every batch copy goes through a page walk and commands can
+ * straddle pages that are not adjacent in host memory. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vgt/cmd_audit.h"
+
+#define LOW_BASE 0x08000000ull
+#define LOW_SIZE (64ull << 20)
+#define HIGH_BASE 0x40000000ull
+#define HIGH_SIZE (384ull << 20)
+#define PPGTT_BASE 0x0000100000000000ull /* a PPGTT VA far outside any GGTT range */
+
+/* ---- encodings (genxml gen9.xml opcodes and DWord Length biases) ---- */
+#define NOOP 0x00000000u
+#define BBE 0x05000000u
+#define USER_INT 0x01000000u
+#define ARB_CHECK 0x02800000u
+#define ARB_ON 0x04000001u
+#define SDI(ggtt) (0x10000000u | 2u | ((ggtt) ? 1u << 22 : 0))
+#define SDI_QW(ggtt) (0x10000000u | 3u | (1u << 21) | ((ggtt) ? 1u << 22 : 0))
+#define LRI(n) (0x11000000u | (2u * (n) - 1u))
+#define SRM(ggtt) (0x12000000u | 2u | ((ggtt) ? 1u << 22 : 0))
+#define LRM(ggtt) (0x14800000u | 2u | ((ggtt) ? 1u << 22 : 0))
+#define LRR 0x15000001u
+#define FLUSH_DW(post) (0x13000000u | 2u | ((post) << 14))
+#define BBS(ppgtt, second) (0x18800001u | ((ppgtt) ? 1u << 8 : 0) | ((second) ? 1u << 22 : 0))
+#define SEM_WAIT(ggtt) (0x0e000002u | ((ggtt) ? 1u << 22 : 0))
+#define XY_COLOR 0x54000005u
+#define XY_SRC_COPY 0x54c00008u
+#define PIPE_CONTROL 0x7a000004u
+#define BR13_32BPP (3u << 24)
+
+#define BCS_SWCTRL 0x22200u
+#define BCS_GPR0 0x22600u
+#define RCS_GPR0 0x2600u
+#define BCS_HWS_PGA 0x22080u
+#define BCS_PDP0_LDW 0x22270u
+#define RCS_TIMESTAMP 0x2358u
+
+/* ---- fake graphics memory ---- */
+#define NPAGES 64
+struct gmem {
+    uint64_t gma[NPAGES]; /* page address (GGTT or PPGTT space) */
+    bool ppgtt[NPAGES];
+    uint32_t *page[NPAGES];
+    unsigned n;
+    unsigned fetches;
+    uint64_t next_shadow;
+    bool give_shadow;
+    unsigned pdp_calls;
+};
+
+static uint32_t *gmem_page(struct gmem *m, uint64_t gma, bool ppgtt)
+{
+    for (unsigned i = 0; i < m->n; i++)
+        if (m->gma[i] == (gma & ~0xfffull) && m->ppgtt[i] == ppgtt)
+            return m->page[i];
+    return NULL;
+}
+
+/* Map @npages pages at @gma, in reverse host order (never adjacent). */
+static uint32_t *gmem_map(struct gmem *m, uint64_t gma, bool ppgtt, unsigned npages)
+{
+    for (unsigned i = npages; i-- > 0;) {
+        assert_true(m->n < NPAGES);
+        m->gma[m->n] = gma + i * 4096ull;
+        m->ppgtt[m->n] = ppgtt;
+        m->page[m->n] = calloc(1024, 4);
+        assert_non_null(m->page[m->n]);
+        m->n++;
+    }
+    return gmem_page(m, gma, ppgtt);
+}
+
+static void gmem_write(struct gmem *m, uint64_t gma, bool ppgtt, const uint32_t *dw, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t *pg = gmem_page(m, gma + i * 4, ppgtt);
+
+        assert_non_null(pg);
+        pg[((gma + i * 4) & 0xfff) / 4] = dw[i];
+    }
+}
+
+static void gmem_free(struct gmem *m)
+{
+    for (unsigned i = 0; i < m->n; i++)
+        free(m->page[i]);
+}
+
+static int fetch(void *opaque, uint64_t gma, bool ppgtt, size_t max_dw, struct vgt_audit_buf *out)
+{
+    struct gmem *m = opaque;
+    size_t n = 0;
+
+    free(out->priv);
+    out->dw = NULL;
+    out->priv = NULL;
+    out->dw = calloc(max_dw ? max_dw : 1, 4);
+    if (!out->dw)
+        return -ENOMEM;
+    out->priv = out->dw;
+    while (n < max_dw) {
+        uint32_t *pg = gmem_page(m, gma + n * 4, ppgtt);
+
+        if (!pg)
+            break;
+        out->dw[n] = pg[((gma + n * 4) & 0xfff) / 4];
+        n++;
+    }
+    out->ndw = n;
+    m->fetches++;
+    if (n == 0) {
+        free(out->priv);
+        out->priv = out->dw = NULL;
+        return -EFAULT;
+    }
+    if (m->give_shadow) {
+        out->shadow_ggtt = m->next_shadow;
+        m->next_shadow += 0x10000;
+    }
+    return n ? 0 : -EFAULT;
+}
+
+static int pdp(void *opaque, unsigned engine, unsigned idx, bool upper, uint32_t val, uint32_t *host)
+{
+    struct gmem *m = opaque;
+
+    m->pdp_calls++;
+    if (val == 0xdead0000u)
+        return -ENOENT; /* no shadow for this table */
+    *host = 0x80000000u | (engine << 8) | (idx << 4) | (upper ? 1 : 0);
+    return 0;
+}
+
+static const struct vgt_audit_ops ops = {.fetch = fetch, .pdp = pdp};
+
+struct fx {
+    struct gmem m;
+    struct vgt_auditor a;
+    struct vgt_audit_result r;
+};
+
+static int setup(void **state)
+{
+    static const struct vgt_audit_range ranges[2] = {
+        {LOW_BASE, LOW_SIZE},
+        {HIGH_BASE, HIGH_SIZE},
+    };
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    assert_int_equal(vgt_audit_init(&f->a, ranges, 2, &ops, &f->m, NULL), 0);
+    *state = f;
+    return 0;
+}
+
+static void free_bufs(struct fx *f)
+{
+    for (unsigned i = 0; i < f->r.batches; i++) {
+        free(f->r.bufs[i].priv);
+        f->r.bufs[i].priv = NULL;
+    }
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    free_bufs(f);
+    gmem_free(&f->m);
+    free(f);
+    return 0;
+}
+
+/* Audit a ring copy of @n dwords on @engine. */
+static int ring(struct fx *f, unsigned engine, uint32_t *dw, size_t n)
+{
+    free_bufs(f);
+    return vgt_audit_ring(&f->a, engine, dw, n, 0x1000000, &f->r);
+}
+
+/* Put @dw at a GGTT batch address and start it from a ring. */
+static int batch_at(struct fx *f, unsigned engine, uint64_t gma, bool ppgtt, const uint32_t *dw, size_t n)
+{
+    uint32_t rb[4] = {BBS(ppgtt, 0), (uint32_t)gma, (uint32_t)(gma >> 32), NOOP};
+
+    if (!gmem_page(&f->m, gma, ppgtt))
+        gmem_map(&f->m, gma & ~0xfffull, ppgtt, (unsigned)(((gma & 0xfff) + n * 4 + 4095) / 4096));
+    gmem_write(&f->m, gma, ppgtt, dw, n);
+    return ring(f, engine, rb, 4);
+}
+
+static int bcs_batch(struct fx *f, const uint32_t *dw, size_t n)
+{
+    return batch_at(f, VGT_ENGINE_BCS, LOW_BASE + 0x10000, false, dw, n);
+}
+
+static void assert_reason(struct fx *f, const char *part)
+{
+    assert_non_null(f->r.viol.reason);
+    if (!strstr(f->r.viol.reason, part) && !strstr(f->r.viol.cmd, part))
+        fail_msg("reason '%s' (cmd %s) lacks '%s'", f->r.viol.reason, f->r.viol.cmd, part);
+}
+
+/* i915 gen9_blt_cmds[] lists these as allowed (S): the auditor accepts
+ * them, the blits with in-range GGTT addresses included. */
+static void test_blt_allowed(void **state)
+{
+    struct fx *f = *state;
+    uint64_t dst = LOW_BASE + 0x200000, src = HIGH_BASE + 0x1000;
+    uint32_t b[] = {
+        NOOP, ARB_CHECK, ARB_ON, 0x05800001u /* MI_SUSPEND_FLUSH */,
+        SDI(1), (uint32_t)(LOW_BASE + 0x100), 0, 42,
+        FLUSH_DW(1), (uint32_t)(HIGH_BASE + 0x40) | 4u, 0, 7, 0,
+        XY_COLOR, BR13_32BPP | 1024, (0u << 16) | 0, (16u << 16) | 256, (uint32_t)dst, 0, 0xff00ff00u,
+        XY_SRC_COPY, BR13_32BPP | 1024, 0, (8u << 16) | 128, (uint32_t)dst, 0, 0, 512,
+        (uint32_t)src, (uint32_t)(src >> 32),
+        LRI(2), BCS_SWCTRL, 0x00030003u, BCS_GPR0 + 4, 5,
+        SRM(1), RCS_TIMESTAMP, (uint32_t)(LOW_BASE + 0x300), 0,
+        LRM(0), BCS_GPR0, 0x1000, 0x10,
+        LRR, BCS_GPR0, BCS_GPR0 + 8,
+        BBE,
+    };
+
+    assert_int_equal(bcs_batch(f, b, VGT_ARRAY_SIZE(b)), 0);
+    assert_int_equal(f->r.batches, 1);
+    assert_int_equal(f->r.dwords, VGT_ARRAY_SIZE(b) + 3 + 1);
+}
+
+/* Commands rejected with their reason, on the blitter (and on render for
+ * the render-only ones). */
+static void test_rejected_commands(void **state)
+{
+    static const struct {
+        uint32_t hdr;
+        unsigned len;
+        const char *name;
+    } cases[] = {
+        {0x10800001u, 3, "MI_STORE_DATA_INDEX"},
+        {0x11800000u | 2, 4, "MI_UPDATE_GTT"},     /* MI_INSTR(0x23, ..) */
+        {0x13800000u | 1, 3, "MI_CLFLUSH"},
+        {0x14000000u | 2, 4, "MI_REPORT_PERF_COUNT"},
+        {0x1b000000u | 2, 4, "MI_CONDITIONAL_BATCH_BUFFER_END"},
+        {0x0a000001u, 3, "MI_DISPLAY_FLIP"},
+        {0x0c000000u, 2, "MI_SET_CONTEXT"},
+        {0x0d800000u, 2, "MI_SEMAPHORE_SIGNAL"},
+        {0x03800000u, 1, "MI_REPORT_HEAD"},
+    };
+    struct fx *f = *state;
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(cases); i++) {
+        for (unsigned e = VGT_ENGINE_RCS; e <= VGT_ENGINE_BCS; e++) {
+            uint32_t b[8] = {NOOP, cases[i].hdr, 0, 0, 0, 0, 0, 0};
+
+            b[1 + cases[i].len] = BBE;
+            assert_int_equal(batch_at(f, e, LOW_BASE + 0x20000 + i * 0x100, false, b, 2 + cases[i].len),
+                             -EACCES);
+            assert_string_equal(f->r.viol.cmd, cases[i].name);
+            assert_int_equal(f->r.viol.offset, 4);
+            assert_int_equal(f->r.viol.buf, 1);
+            assert_int_equal(f->r.viol.header, cases[i].hdr);
+        }
+    }
+}
+
+static void test_unknown_command(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[] = {NOOP, NOOP, 0x3f000000u, BBE};  /* no such command */
+    uint32_t r[] = {0xe0000000u};                   /* type 7: reserved */
+
+    assert_int_equal(bcs_batch(f, b, 4), -EACCES);
+    assert_reason(f, "unknown");
+    assert_int_equal(f->r.viol.offset, 8);
+    assert_int_equal(ring(f, VGT_ENGINE_RCS, r, 1), -EACCES);
+}
+
+/* gen9_blt_regs[]: BCS_SWCTRL, the timestamps and the blitter's own GPRs
+ * are allowed; anything else (the render GPRs, the status page address,
+ * ...) is not. LRI, LRM, SRM and LRR are all checked. */
+static void test_register_whitelist(void **state)
+{
+    struct fx *f = *state;
+    const uint32_t ok[] = {BCS_SWCTRL, BCS_GPR0, BCS_GPR0 + 0x7c, RCS_TIMESTAMP, RCS_TIMESTAMP + 4,
+                           0x22358, 0x223a8};
+    const uint32_t bad[] = {RCS_GPR0, BCS_HWS_PGA, 0x22030 /* BCS TAIL */, 0x2080, 0x22680,
+                            0x2229c /* BCS RING_MODE */, 0x00800000u | BCS_SWCTRL /* bit 23 */, 0x100000 /* fence */, 0x22201 /* unaligned */};
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(ok); i++) {
+        uint32_t b[] = {LRI(1), ok[i], 1, SRM(0), ok[i], 0x100, 0, LRM(0), ok[i], 0x100, 0, BBE};
+
+        assert_int_equal(bcs_batch(f, b, VGT_ARRAY_SIZE(b)), 0);
+    }
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(bad); i++) {
+        uint32_t lri[] = {LRI(2), BCS_SWCTRL, 1, bad[i], 1, BBE};
+        uint32_t srm[] = {SRM(0), bad[i], 0x100, 0, BBE};
+        uint32_t lrm[] = {LRM(0), bad[i], 0x100, 0, BBE};
+        uint32_t lrr1[] = {LRR, bad[i], BCS_GPR0, BBE};
+        uint32_t lrr2[] = {LRR, BCS_GPR0, bad[i], BBE};
+
+        assert_int_equal(bcs_batch(f, lri, 6), -EACCES);
+        assert_string_equal(f->r.viol.cmd, "MI_LOAD_REGISTER_IMM");
+        assert_int_equal(bcs_batch(f, srm, 5), -EACCES);
+        assert_int_equal(bcs_batch(f, lrm, 5), -EACCES);
+        assert_int_equal(bcs_batch(f, lrr1, 4), -EACCES);
+        assert_int_equal(bcs_batch(f, lrr2, 4), -EACCES);
+    }
+    /* The render GPRs are fine on the render engine. */
+    {
+        uint32_t b[] = {LRI(1), RCS_GPR0, 1, BBE};
+
+        assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x30000, false, b, 4), 0);
+        b[1] = BCS_GPR0;
+        assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x30000, false, b, 4), -EACCES);
+    }
+}
+
+/* PDP writes are patched to the shadow's value; only LRI may write them. */
+static void test_pdp_patch(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[] = {LRI(2), BCS_PDP0_LDW + 8 + 4, 0x1234, BCS_PDP0_LDW, 0x5000, BBE};
+    uint32_t r[] = {LRI(1), BCS_PDP0_LDW, 0x6000, NOOP};
+    uint32_t bad[] = {LRI(1), BCS_PDP0_LDW, 0xdead0000u, NOOP};
+    uint32_t lrm[] = {LRM(0), BCS_PDP0_LDW, 0x100, 0, BBE};
+
+    assert_int_equal(bcs_batch(f, b, VGT_ARRAY_SIZE(b)), 0);
+    assert_int_equal(f->r.pdp_patches, 2);
+    assert_int_equal(f->r.bufs[0].dw[2], 0x80000000u | (VGT_ENGINE_BCS << 8) | (1u << 4) | 1);
+    assert_int_equal(f->r.bufs[0].dw[4], 0x80000000u | (VGT_ENGINE_BCS << 8));
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, r, 4), 0);
+    assert_int_equal(r[2], 0x80000000u | (VGT_ENGINE_BCS << 8));
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, bad, 4), -EACCES);
+    assert_int_equal(bcs_batch(f, lrm, 5), -EACCES);
+    assert_reason(f, "PDP");
+    /* Another engine's PDPs are not this engine's registers. */
+    r[1] = 0x2270;
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, r, 4), -EACCES);
+}
+
+/* Bad lengths: fixed-length commands with another length (i915: F
+ * entries), an LRI that is not 1 + 2n dwords, a command running past the
+ * end of the ring or batch (i915: "exceeds batch length"). */
+static void test_bad_lengths(void **state)
+{
+    struct fx *f = *state;
+    uint32_t srm5[] = {SRM(0) + 1, BCS_GPR0, 0x100, 0, 0, BBE};
+    uint32_t lri_even[] = {LRI(1) + 1, BCS_GPR0, 1, 2, BBE};
+    uint32_t bbs4[] = {BBS(0, 0) + 1, (uint32_t)LOW_BASE, 0, 0};
+    uint32_t sdi_qw4[] = {SDI(0) | (1u << 21), 0x100, 0, 1, BBE};
+    uint32_t ring_trunc[] = {NOOP, SDI(1), (uint32_t)LOW_BASE};
+
+    assert_int_equal(bcs_batch(f, srm5, 6), -EINVAL);
+    assert_reason(f, "length");
+    assert_int_equal(bcs_batch(f, lri_even, 5), -EINVAL);
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, bbs4, 4), -EINVAL);
+    assert_int_equal(bcs_batch(f, sdi_qw4, 5), -EINVAL);
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, ring_trunc, 3), -EINVAL);
+    assert_reason(f, "ring tail");
+    assert_int_equal(f->r.viol.offset, 4);
+}
+
+/* A batch without MI_BATCH_BUFFER_END is rejected (i915: "Got to the end
+ * of the buffer w/o a BBE cmd!"), also when it would run into unmapped
+ * memory. */
+static void test_unterminated(void **state)
+{
+    struct fx *f = *state;
+    uint32_t *pg = gmem_map(&f->m, LOW_BASE + 0x40000, false, 1);
+
+    for (unsigned i = 0; i < 1024; i++)
+        pg[i] = NOOP;
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, LOW_BASE + 0x40000, false, pg, 0), -EINVAL);
+    assert_reason(f, "unterminated");
+    assert_int_equal(f->r.viol.offset, 4096);
+    /* The same at the very end of the vGPU's range: the copy may not run
+     * past the range even though the next GGTT page belongs to someone. */
+    {
+        uint64_t end = LOW_BASE + LOW_SIZE - 4096;
+        uint32_t *last = gmem_map(&f->m, end, false, 1);
+
+        gmem_map(&f->m, LOW_BASE + LOW_SIZE, false, 1)[0] = BBE;
+        for (unsigned i = 0; i < 1024; i++)
+            last[i] = NOOP;
+        assert_int_equal(batch_at(f, VGT_ENGINE_BCS, end, false, last, 0), -EINVAL);
+        assert_reason(f, "unterminated");
+    }
+}
+
+/* A command straddling two pages that are not adjacent in host memory is
+ * copied whole and accepted; when the second page is not mapped, the
+ * batch is cut there and the command is rejected as truncated. */
+static void test_straddle_pages(void **state)
+{
+    struct fx *f = *state;
+    uint64_t gma = LOW_BASE + 0x50000 + 4096 - 8; /* SDI's dword 2 on page 2 */
+    uint32_t b[] = {SDI(1), (uint32_t)(LOW_BASE + 0x80), 0, 0x77, BBE};
+    uint64_t gma2 = PPGTT_BASE + 4096 - 8;
+
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, gma, false, b, 5), 0);
+    assert_int_equal(f->r.bufs[0].ndw >= 5, 1);
+    assert_int_equal(f->r.bufs[0].dw[3], 0x77);
+    /* PPGTT batch whose second page is missing. */
+    gmem_map(&f->m, PPGTT_BASE, true, 1);
+    gmem_write(&f->m, gma2, true, b, 2);
+    {
+        uint32_t rb[] = {BBS(1, 0), (uint32_t)gma2, (uint32_t)(gma2 >> 32), NOOP};
+
+        assert_int_equal(ring(f, VGT_ENGINE_BCS, rb, 4), -EINVAL);
+        assert_reason(f, "past the end of the mapped batch");
+        assert_int_equal(f->r.viol.buf, 1);
+        assert_int_equal(f->r.viol.offset, 0);
+    }
+}
+
+/* GGTT addresses of every address-carrying command must be the vGPU's;
+ * PPGTT ones go through the shadow PPGTT and are not range-checked. */
+static void test_ggtt_addresses(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t out = 0x20000000ull; /* between the two ranges */
+    const uint64_t edge = LOW_BASE + LOW_SIZE - 4;
+    struct {
+        uint32_t dw[12];
+        unsigned n;
+        int rc;
+    } cases[] = {
+        {{SDI(1), (uint32_t)out, 0, 1, BBE}, 5, -EACCES},
+        {{SDI(0), (uint32_t)out, 0, 1, BBE}, 5, 0},
+        {{SDI(1), (uint32_t)edge, 0, 1, BBE}, 5, 0},
+        {{SDI_QW(1), (uint32_t)edge, 0, 1, 2, BBE}, 6, -EACCES}, /* 8 bytes straddle the end */
+        {{FLUSH_DW(1), (uint32_t)out | 4u, 0, 0, BBE}, 5, -EACCES},
+        {{FLUSH_DW(1), (uint32_t)out, 0, 0, BBE}, 5, 0},         /* PPGTT */
+        {{FLUSH_DW(0), (uint32_t)out | 4u, 0, 0, BBE}, 5, 0},    /* no post-sync write */
+        {{SRM(1), BCS_GPR0, (uint32_t)out, 0, BBE}, 5, -EACCES},
+        {{LRM(1), BCS_GPR0, (uint32_t)out, 0, BBE}, 5, -EACCES},
+        {{LRM(1), BCS_GPR0, (uint32_t)HIGH_BASE, 0, BBE}, 5, 0},
+        {{SEM_WAIT(1), 0, (uint32_t)out, 0, BBE}, 5, -EACCES},
+        {{SEM_WAIT(0), 0, (uint32_t)out, 0, BBE}, 5, 0},
+        {{BBS(0, 1), (uint32_t)out, 0, BBE}, 4, -EACCES},
+    };
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(cases); i++) {
+        int rc = bcs_batch(f, cases[i].dw, cases[i].n);
+
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: rc %d, want %d (%s)", i, rc, cases[i].rc,
+                     f->r.viol.reason ? f->r.viol.reason : "-");
+    }
+    assert_int_equal(bcs_batch(f, cases[10].dw, cases[10].n), -EACCES);
+    assert_reason(f, "MI_SEMAPHORE_WAIT on an address outside");
+}
+
+/* Blits are checked over their whole rectangle, source and destination. */
+static void test_blit_extent(void **state)
+{
+    struct fx *f = *state;
+    uint64_t near_end = LOW_BASE + LOW_SIZE - 64 * 1024;
+    /* 16 rows of 1 KiB pitch fit, 128 rows do not. */
+    uint32_t ok[] = {XY_COLOR, BR13_32BPP | 1024, 0, (16u << 16) | 256, (uint32_t)near_end, 0, 1, BBE};
+    uint32_t over[] = {XY_COLOR, BR13_32BPP | 1024, 0, (128u << 16) | 256, (uint32_t)near_end, 0, 1, BBE};
+    uint32_t neg[] = {XY_COLOR, BR13_32BPP | 0xfc00u /* -1024 */, 0, (16u << 16) | 256,
+                      (uint32_t)(LOW_BASE + 4096), 0, 1, BBE};
+    uint32_t src_over[] = {XY_SRC_COPY, BR13_32BPP | 1024, 0, (8u << 16) | 128, (uint32_t)LOW_BASE, 0,
+                           0, 1024, (uint32_t)(near_end + 60 * 1024), 0, BBE};
+
+    assert_int_equal(bcs_batch(f, ok, 8), 0);
+    assert_int_equal(bcs_batch(f, over, 8), -EACCES);
+    assert_int_equal(bcs_batch(f, neg, 8), -EACCES); /* reaches below the range */
+    assert_int_equal(bcs_batch(f, src_over, 11), -EACCES);
+    assert_reason(f, "reads outside");
+    /* In a PPGTT batch the same addresses are PPGTT: safe by the shadow. */
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, PPGTT_BASE + 0x10000, true, over, 8), 0);
+}
+
+/* MI_USER_INTERRUPT becomes a virtual event; notify bits likewise. */
+static void test_user_interrupt(void **state)
+{
+    struct fx *f = *state;
+    uint32_t r[] = {USER_INT, NOOP, USER_INT, FLUSH_DW(0) | (1u << 8), 0, 0, 0};
+
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, r, 7), 0);
+    assert_int_equal(f->r.user_interrupts, 2);
+    assert_int_equal(f->r.notifies, 1);
+    assert_int_equal(r[0], NOOP);
+    assert_int_equal(r[2], NOOP);
+    assert_int_equal(r[3], FLUSH_DW(0));
+}
+
+/* PIPE_CONTROL on render: post-sync writes checked, register and status
+ * page writes refused. */
+static void test_pipe_control(void **state)
+{
+    struct fx *f = *state;
+    uint32_t ok[] = {PIPE_CONTROL, (1u << 14) | (1u << 24), (uint32_t)(LOW_BASE + 8), 0, 1, 0, BBE};
+    uint32_t out[] = {PIPE_CONTROL, (1u << 14) | (1u << 24), 0x100, 0, 1, 0, BBE};
+    uint32_t lri[] = {PIPE_CONTROL, (1u << 23), RCS_GPR0, 0, 1, 0, BBE};
+    uint32_t sdi[] = {PIPE_CONTROL, (1u << 14) | (1u << 21), 0x100, 0, 1, 0, BBE};
+
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, ok, 7), 0);
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, out, 7), -EACCES);
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, lri, 7), -EACCES);
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, sdi, 7), -EACCES);
+}
+
+/* Chained batches: followed and scanned; a jump back into the chain (a
+ * loop, including a self-jump) is refused. */
+static void test_chained(void **state)
+{
+    struct fx *f = *state;
+    uint64_t a = LOW_BASE + 0x70000, b = HIGH_BASE + 0x70000;
+    uint32_t ba[] = {NOOP, BBS(0, 0), (uint32_t)b, (uint32_t)(b >> 32), USER_INT /* unreachable */};
+    uint32_t bb[] = {USER_INT, BBE};
+    uint32_t self[] = {NOOP, BBS(0, 0), (uint32_t)(a + 4), 0};
+    uint32_t back[] = {BBS(0, 0), (uint32_t)a, 0};
+
+    gmem_map(&f->m, b, false, 1);
+    gmem_write(&f->m, b, false, bb, 2);
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, ba, 5), 0);
+    assert_int_equal(f->r.batches, 2);
+    assert_int_equal(f->r.user_interrupts, 1); /* only the reachable one */
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, self, 4), -EINVAL);
+    assert_reason(f, "loop");
+    gmem_write(&f->m, b, false, back, 3);
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, ba, 5), -EINVAL);
+    assert_reason(f, "loop");
+    assert_int_equal(f->r.viol.buf, 2);
+}
+
+/* Second-level batches return to the first level; a third level is
+ * refused, and so is a second-level start in the ring. */
+static void test_second_level(void **state)
+{
+    struct fx *f = *state;
+    uint64_t a = LOW_BASE + 0x90000, s = PPGTT_BASE + 0x20000, t = PPGTT_BASE + 0x30000;
+    uint32_t ba[] = {BBS(1, 1), (uint32_t)s, (uint32_t)(s >> 32), USER_INT, BBS(1, 1), (uint32_t)s,
+                     (uint32_t)(s >> 32), BBE};
+    uint32_t bs[] = {SDI(1), (uint32_t)LOW_BASE, 0, 9, BBE};
+    uint32_t deep[] = {BBS(1, 1), (uint32_t)t, (uint32_t)(t >> 32), BBE};
+    uint32_t rb[] = {BBS(1, 1), (uint32_t)s, (uint32_t)(s >> 32), NOOP};
+
+    gmem_map(&f->m, s, true, 1);
+    gmem_map(&f->m, t, true, 1);
+    gmem_write(&f->m, s, true, bs, 5);
+    gmem_write(&f->m, t, true, bs, 5);
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, ba, 8), 0);
+    assert_int_equal(f->r.batches, 3); /* the same second-level batch twice */
+    assert_int_equal(f->r.user_interrupts, 1);
+    gmem_write(&f->m, s, true, deep, 4);
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, ba, 8), -EINVAL);
+    assert_reason(f, "two levels");
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, rb, 4), -EINVAL);
+    /* and the ring itself may not hold MI_BATCH_BUFFER_END */
+    rb[0] = BBE;
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, rb, 1), -EINVAL);
+}
+
+/* BB_STARTs are redirected to the shadow copies the fetcher made, so the
+ * GPU runs what was audited, not the guest's pages. */
+static void test_bb_patch(void **state)
+{
+    struct fx *f = *state;
+    uint64_t a = PPGTT_BASE + 0x50000;
+    uint32_t b[] = {BBE};
+    uint32_t rb[] = {BBS(1, 0), (uint32_t)a, (uint32_t)(a >> 32), NOOP};
+
+    gmem_map(&f->m, a, true, 1);
+    gmem_write(&f->m, a, true, b, 1);
+    f->m.give_shadow = true;
+    f->m.next_shadow = 0x1ff0000ull;
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, rb, 4), 0);
+    assert_int_equal(f->r.bb_patches, 1);
+    assert_int_equal(rb[0], BBS(0, 0));
+    assert_int_equal(rb[1], 0x1ff0000u);
+    assert_int_equal(rb[2], 0);
+    f->m.give_shadow = false;
+}
+
+/* A batch longer than the first copy window is copied further and found
+ * terminated; the limits on batches and size hold. */
+static void test_long_batch_and_limits(void **state)
+{
+    struct fx *f = *state;
+    uint64_t a = HIGH_BASE + 0x100000;
+    uint32_t *pg = gmem_map(&f->m, a, false, 3);
+    uint64_t c = HIGH_BASE + 0x200000;
+    uint32_t chain[4];
+
+    (void)pg;
+    for (unsigned i = 0; i < 3 * 1024 - 1; i++)
+        gmem_write(&f->m, a + i * 4, false, &(uint32_t){NOOP}, 1);
+    gmem_write(&f->m, a + (3 * 1024 - 1) * 4, false, &(uint32_t){BBE}, 1);
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), 0);
+    assert_int_equal(f->r.bufs[0].ndw >= 3 * 1024, 1);
+    /* A chain of 65 distinct batches exceeds the batch limit. */
+    gmem_map(&f->m, c, false, 1);
+    for (unsigned i = 0; i < 70; i++) {
+        uint64_t nx = c + (i + 1) * 16;
+
+        chain[0] = BBS(0, 0);
+        chain[1] = (uint32_t)nx;
+        chain[2] = 0;
+        chain[3] = NOOP;
+        gmem_write(&f->m, c + i * 16, false, chain, 4);
+    }
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, c, false, NULL, 0), -E2BIG);
+}
+
+static void test_reg_allowed_api(void **state)
+{
+    (void)state;
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_BCS, BCS_SWCTRL), 1);
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_RCS, BCS_SWCTRL), 0);
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_RCS, 0x2270 + 0x18 + 4), 2);
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_BCS, 0x22270 + 0x20), 0);
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_NUM, BCS_SWCTRL), 0);
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_VCS, 0x12600), 1);
+}
+
+static void test_init_args(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_auditor a;
+    struct vgt_audit_range bad = {LOW_BASE, 0};
+    struct vgt_audit_range wrap = {~0ull - 10, 100};
+    uint32_t r[] = {NOOP};
+
+    assert_int_equal(vgt_audit_init(&a, &bad, 1, &ops, NULL, NULL), -EINVAL);
+    assert_int_equal(vgt_audit_init(&a, &wrap, 1, &ops, NULL, NULL), -EINVAL);
+    assert_int_equal(vgt_audit_init(&a, &bad, 0, &ops, NULL, NULL), -EINVAL);
+    assert_int_equal(vgt_audit_ring(&f->a, VGT_ENGINE_NUM, r, 1, 0, &f->r), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_blt_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_whitelist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pdp_patch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_lengths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unterminated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_straddle_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ggtt_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blit_extent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipe_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chained, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_batch_and_limits, setup, teardown),
+        cmocka_unit_test(test_reg_allowed_api),
+        cmocka_unit_test_setup_teardown(test_init_args, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
