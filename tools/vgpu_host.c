@@ -13,7 +13,7 @@
 #include "vgt/util.h"
 #include "vgt_xenctrl.h"
 
-#if __has_include("vgt/sim_gpu.h")
+#ifdef VGT_HAVE_SIM_GPU
 #include "vgt/sim_gpu.h"
 #define HAVE_SIM_GPU 1
 #endif
