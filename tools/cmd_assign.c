@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vgt/dt_assign.h"
 #include "vgt/log.h"
 #include "vgt/pci_assign.h"
+#include "vgt/util.h"
 #include "vgt_cmds.h"
 
 static void pci_usage(FILE *out)
@@ -122,9 +124,155 @@ free_filter:
     return rc;
 }
 
-#ifdef VGT_HAVE_DT_ASSIGN
-int vgt_assign_dt_main(int argc, char **argv, struct vgt_log *log);
-#endif
+static void dt_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vgt assign dt [--dtb HOST.dtb] --node PATH|ALIAS [--node ...]\n"
+            "                     --out-dtb GUEST.dtb --out-cfg SNIPPET.cfg [--dom0less OUT.dtsi]\n"
+            "                     [--json] [--guest-base ADDR] [--allow-unaligned] [--allow-shared]\n"
+            "                     [--force-no-iommu]\n"
+            "  Reads the host device tree (default /sys/firmware/fdt) and writes the guest's\n"
+            "  partial device tree and the xl lines (device_tree, dtdev, iomem, irqs).\n"
+            "  --dom0less OUT.dtsi  write the dom0less form (xen,reg, xen,path) instead;\n"
+            "                       --out-dtb/--out-cfg are then optional\n"
+            "  --guest-base ADDR    place the regions from ADDR instead of 1:1\n"
+            "  --allow-unaligned    accept regions that are not 4 KiB aligned (warning)\n"
+            "  --allow-shared       accept regions/SPIs shared with other nodes (warning)\n"
+            "  --force-no-iommu     add xen,force-assign-without-iommu (dom0less) when no IOMMU\n");
+}
+
+static int write_file(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f) {
+        fprintf(stderr, "vgt assign dt: %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    if (fwrite(buf, 1, len, f) != len || fclose(f)) {
+        fprintf(stderr, "vgt assign dt: %s: write failed\n", path);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int cmd_dt(int argc, char **argv, struct vgt_log *log)
+{
+    const char **nodes = calloc((size_t)argc + 1, sizeof(*nodes));
+    const char *dtb = NULL, *out_dtb = NULL, *out_cfg = NULL, *dom0less = NULL;
+    struct vgt_dt_opts opts = {0};
+    struct vgt_dt_result *res = NULL;
+    void *blob = NULL, *guest = NULL;
+    size_t len = 0, glen = 0;
+    bool json = false;
+    char err[512];
+    int rc = 2;
+
+    if (!nodes)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool more = i + 1 < argc;
+
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            dt_usage(stdout);
+            rc = 0;
+            goto free_nodes;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "--allow-unaligned")) {
+            opts.allow_unaligned = true;
+        } else if (!strcmp(a, "--allow-shared")) {
+            opts.allow_shared = true;
+        } else if (!strcmp(a, "--force-no-iommu")) {
+            opts.force_no_iommu = true;
+        } else if (!strcmp(a, "--dtb") && more) {
+            dtb = argv[++i];
+        } else if (!strcmp(a, "--node") && more) {
+            nodes[opts.nnodes++] = argv[++i];
+        } else if (!strcmp(a, "--out-dtb") && more) {
+            out_dtb = argv[++i];
+        } else if (!strcmp(a, "--out-cfg") && more) {
+            out_cfg = argv[++i];
+        } else if (!strcmp(a, "--dom0less") && more) {
+            dom0less = argv[++i];
+        } else if (!strcmp(a, "--guest-base") && more) {
+            if (vgt_parse_u64(argv[++i], &opts.guest_base)) {
+                fprintf(stderr, "vgt assign dt: --guest-base '%s' is not a number\n", argv[i]);
+                goto free_nodes;
+            }
+            opts.have_guest_base = true;
+        } else {
+            fprintf(stderr, "vgt assign dt: unknown or incomplete option '%s'\n", a);
+            dt_usage(stderr);
+            goto free_nodes;
+        }
+    }
+    if (!opts.nnodes || (!dom0less && (!out_dtb || !out_cfg))) {
+        fprintf(stderr, "vgt assign dt: need --node and --out-dtb/--out-cfg (or --dom0less)\n");
+        dt_usage(stderr);
+        goto free_nodes;
+    }
+    opts.nodes = nodes;
+    rc = 1;
+    if (vgt_dt_load(dtb, &blob, &len, err, sizeof(err))) {
+        fprintf(stderr, "vgt assign dt: %s\n", err);
+        goto free_nodes;
+    }
+    res = calloc(1, sizeof(*res));
+    if (!res)
+        goto free_blob;
+    if (vgt_dt_analyse(log, blob, &opts, res)) {
+        if (json)
+            vgt_dt_print_json(stdout, res);
+        else
+            vgt_dt_print_text(stderr, res);
+        fprintf(stderr, "vgt assign dt: %u error(s): nothing written\n", res->nerrors);
+        goto free_res;
+    }
+    if (json)
+        vgt_dt_print_json(stdout, res);
+    else
+        vgt_dt_print_text(stdout, res);
+    if (vgt_dt_build_guest(blob, res, &opts, dom0less != NULL, &guest, &glen)) {
+        fprintf(stderr, "vgt assign dt: cannot build the guest device tree\n");
+        goto free_res;
+    }
+    if (out_dtb && write_file(out_dtb, guest, glen))
+        goto free_guest;
+    if (out_cfg) {
+        FILE *f = fopen(out_cfg, "w");
+
+        if (!f) {
+            fprintf(stderr, "vgt assign dt: %s: %s\n", out_cfg, strerror(errno));
+            goto free_guest;
+        }
+        vgt_dt_write_xl(f, res, out_dtb ? out_dtb : "partial.dtb");
+        if (fclose(f))
+            goto free_guest;
+    }
+    if (dom0less) {
+        FILE *f = fopen(dom0less, "w");
+
+        if (!f) {
+            fprintf(stderr, "vgt assign dt: %s: %s\n", dom0less, strerror(errno));
+            goto free_guest;
+        }
+        vgt_dt_write_dts(f, guest, res);
+        if (fclose(f))
+            goto free_guest;
+    }
+    rc = 0;
+free_guest:
+    free(guest);
+free_res:
+    free(res);
+free_blob:
+    free(blob);
+free_nodes:
+    free(nodes);
+    return rc;
+}
 
 int vgt_cmd_assign(int argc, char **argv)
 {
@@ -139,6 +287,8 @@ int vgt_cmd_assign(int argc, char **argv)
     }
     if (!strcmp(argv[1], "pci"))
         return cmd_pci(argc - 1, argv + 1, &log);
+    if (!strcmp(argv[1], "dt"))
+        return cmd_dt(argc - 1, argv + 1, &log);
     fprintf(stderr, "vgt assign: unknown target '%s' (pci or dt)\n", argv[1]);
     return 2;
 }

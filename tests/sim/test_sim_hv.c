@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -193,11 +194,248 @@ static void test_mmio_round_trip(void **state)
     srv_destroy(&sv);
 }
 
+
+/* Xen's rules: highest id wins on overlap, disabled servers are skipped,
+ * at most 8 servers. */
+static void test_server_selection(void **state)
+{
+    struct env *e = *state;
+    struct echo d0 = {.tag = 0x1000000}, d1 = {.tag = 0x2000000};
+    struct srv s0, s1, more[6], extra;
+    struct vgt_ioreq_backend *be;
+    struct vgt_ioreq_server_cfg cfg = {.domid = 3, .log = &e->log};
+    uint64_t v;
+
+    srv_create(e, &s0, false);
+    srv_create(e, &s1, false);
+    assert_int_equal(vgt_ioreq_server_map_range(s0.s, VGT_IO_MMIO, 0xe0000000, 0xe0001fff,
+                                                &echo_ops, &d0, NULL), 0);
+    assert_int_equal(vgt_ioreq_server_map_range(s1.s, VGT_IO_MMIO, 0xe0001000, 0xe0001fff,
+                                                &echo_ops, &d1, NULL), 0);
+    srv_start(&s0);
+    /* s1 is not enabled yet: s0 answers. */
+    assert_int_equal(sim_guest_mmio_read(e->g, 0, 0xe0001004, 4, &v), 0);
+    assert_int_equal(v, 0x1001004);
+    srv_start(&s1);
+    assert_int_equal(sim_guest_mmio_read(e->g, 0, 0xe0001004, 4, &v), 0);
+    assert_int_equal(v, 0x2000004);
+    assert_int_equal(sim_guest_mmio_read(e->g, 0, 0xe0000004, 4, &v), 0);
+    assert_int_equal(v, 0x1000004);
+    for (unsigned i = 0; i < 6; i++)
+        srv_create(e, &more[i], false);
+    assert_int_equal(sim_hv_ioreq_backend_create(e->g, &e->log, &be), 0);
+    assert_int_equal(vgt_ioreq_server_create(&cfg, be, &extra.s), -ENOSPC);
+    for (unsigned i = 0; i < 6; i++)
+        srv_destroy(&more[i]);
+    srv_destroy(&s1);
+    assert_int_equal(sim_guest_mmio_read(e->g, 0, 0xe0001004, 4, &v), 0);
+    assert_int_equal(v, 0x1001004);
+    srv_destroy(&s0);
+    assert_int_equal(sim_guest_mmio_read(e->g, 0, 0xe0001004, 4, &v), 0);
+    assert_int_equal(v, 0xffffffff);
+}
+
+static void test_pio_and_pci(void **state)
+{
+    struct env *e = *state;
+    struct echo port = {.tag = 0x500}, cfg = {.tag = 0xc0de0000};
+    struct srv sv;
+    uint32_t v;
+
+    srv_create(e, &sv, false);
+    assert_int_equal(vgt_ioreq_server_map_range(sv.s, VGT_IO_PORT, 0x3f8, 0x3ff, &echo_ops,
+                                                &port, NULL), 0);
+    assert_int_equal(vgt_ioreq_server_map_range(sv.s, VGT_IO_PCI, VGT_SBDF(0, 0, 3, 0),
+                                                VGT_SBDF(0, 0, 3, 0), &echo_ops, &cfg, NULL), 0);
+    srv_start(&sv);
+    assert_int_equal(sim_guest_pio_read(e->g, 1, 0x3fa, 1, &v), 0);
+    assert_int_equal(v, 0x02);
+    assert_int_equal(sim_guest_pio_write(e->g, 1, 0x3f9, 2, 0xbeef), 0);
+    assert_int_equal(port.last_val, 0xbeef);
+    assert_int_equal(port.last_addr, 0x3f9);
+    assert_int_equal(sim_guest_pio_read(e->g, 1, 0x400, 1, &v), 0);
+    assert_int_equal(v, 0xff);
+    /* Config space through 0xCF8/0xCFC reaches the server as PCI_CONFIG. */
+    assert_int_equal(sim_guest_pci_read(e->g, 2, 0, 3, 0, 0x12, 2, &v), 0);
+    assert_int_equal(v, 0x0012);
+    assert_int_equal(cfg.last_sbdf, VGT_SBDF(0, 0, 3, 0));
+    assert_int_equal(cfg.last_addr, 0x12);
+    assert_int_equal(cfg.last_size, 2);
+    assert_int_equal(sim_guest_pci_write(e->g, 2, 0, 3, 0, 0x3c, 1, 0x0b), 0);
+    assert_int_equal(cfg.last_addr, 0x3c);
+    assert_int_equal(cfg.last_val, 0x0b);
+    /* Another device reads all ones; the host bridge is an i440FX. */
+    assert_int_equal(sim_guest_pci_read(e->g, 2, 0, 4, 0, 0, 4, &v), 0);
+    assert_int_equal(v, 0xffffffff);
+    assert_int_equal(sim_guest_pci_read(e->g, 2, 0, 0, 0, 0, 4, &v), 0);
+    assert_int_equal(v, 0x12378086);
+    /* i440FX: 256 bytes of config space. */
+    assert_int_equal(sim_guest_pci_read(e->g, 2, 0, 3, 0, 0x100, 4, &v), -EINVAL);
+    srv_destroy(&sv);
+}
+
+static int wp_drop(void *opaque, uint64_t gpa, unsigned size, uint64_t val)
+{
+    (void)opaque, (void)gpa, (void)size, (void)val;
+    return 0;
+}
+
+static uint64_t wp_gpa_seen[64];
+static unsigned wp_n;
+
+static int wp_apply(void *opaque, uint64_t gpa, unsigned size, uint64_t val)
+{
+    struct vgt_hv *hv = opaque;
+
+    if (wp_n < 64)
+        wp_gpa_seen[wp_n++] = gpa | ((uint64_t)size << 56);
+    return vgt_hv_write(hv, gpa, &val, size);
+}
+
+static void test_write_protect(void **state)
+{
+    struct env *e = *state;
+    struct srv sv;
+    struct vgt_hv *hv;
+    uint8_t buf[16], back[16];
+    struct sim_guest_stats st;
+
+    srv_create(e, &sv, false);
+    hv = vgt_ioreq_server_hv(sv.s);
+    srv_start(&sv);
+    assert_int_equal(hv->ops->set_wp_handler(hv, wp_apply, hv), 0);
+    assert_int_equal(hv->ops->set_wp(hv, 0x40, 1, true), 0);
+    assert_true(sim_guest_gfn_is_wp(e->g, 0x40));
+    /* A 16-byte store from 0x40ffb: 0x40ffb..0x40fff forwarded as 1+4 bytes
+     * (aligned pieces), the rest applied directly on the next page. */
+    for (unsigned i = 0; i < 16; i++)
+        buf[i] = (uint8_t)(0xa0 + i);
+    wp_n = 0;
+    assert_int_equal(sim_guest_ram_write(e->g, 1, 0x40ffb, buf, 16), 0);
+    assert_int_equal(wp_n, 2);
+    assert_int_equal(wp_gpa_seen[0], 0x40ffb | (1ull << 56));
+    assert_int_equal(wp_gpa_seen[1], 0x40ffc | (4ull << 56));
+    assert_int_equal(sim_guest_ram_read(e->g, 1, 0x40ffb, back, 16), 0);
+    assert_memory_equal(buf, back, 16); /* the handler applied it */
+    /* Without the handler applying, the store is lost: not applied by hv. */
+    assert_int_equal(hv->ops->set_wp_handler(hv, wp_drop, NULL), 0);
+    assert_int_equal(sim_guest_mmio_write(e->g, 0, 0x40010, 8, 0x1122334455667788ull), 0);
+    assert_int_equal(vgt_hv_read(hv, 0x40010, back, 8), 0);
+    assert_int_equal(back[0], 0);
+    sim_guest_get_stats(e->g, &st);
+    assert_int_equal(st.wp_forwarded, 3);
+    assert_int_equal(hv->ops->set_wp(hv, 0x40, 1, false), 0);
+    assert_int_equal(sim_guest_mmio_write(e->g, 0, 0x40010, 1, 0x99), 0);
+    assert_int_equal(vgt_hv_read(hv, 0x40010, back, 1), 0);
+    assert_int_equal(back[0], 0x99);
+    srv_destroy(&sv);
+}
+
+static void test_msi_and_dirty(void **state)
+{
+    struct env *e = *state;
+    struct vgt_hv *hv = sim_guest_hv(e->g);
+    struct sim_msi m;
+
+    assert_int_equal(sim_guest_wait_msi(e->g, 0, &m), -ETIMEDOUT);
+    assert_int_equal(hv->ops->inject_msi(hv, 0xfee00000, 0x4041), 0);
+    assert_int_equal(sim_guest_wait_msi(e->g, 100, &m), 0);
+    assert_int_equal(m.addr, 0xfee00000);
+    assert_int_equal(m.data, 0x4041);
+    assert_int_equal(sim_guest_wait_msi(e->g, 10, &m), -ETIMEDOUT);
+    assert_int_equal(hv->ops->mark_dirty(hv, 5, 2), 0);
+    assert_true(sim_guest_test_and_clear_dirty(e->g, 6));
+    assert_false(sim_guest_test_and_clear_dirty(e->g, 6));
+    assert_false(sim_guest_test_and_clear_dirty(e->g, 7));
+    assert_int_equal(hv->ops->mark_dirty(hv, sim_guest_max_gfn(e->g), 1), -EFAULT);
+}
+
+static void test_invalidate_rep_buffered(void **state)
+{
+    struct env *e = *state;
+    struct echo dev = {.tag = 0x7000}, vga = {.tag = 0};
+    struct srv a, b;
+    struct vgt_ioreq_stats sa, sb;
+    struct sim_rep_io r = {.mmio = true, .read = false, .addr = 0xfe000100, .size = 4,
+                           .count = 4, .buf_gpa = 0x20000};
+    uint32_t words[4] = {1, 2, 3, 4}, got[4];
+
+    srv_create(e, &a, false);
+    srv_create(e, &b, true);
+    assert_int_equal(vgt_ioreq_server_map_range(a.s, VGT_IO_MMIO, 0xfe000000, 0xfe000fff,
+                                                &echo_ops, &dev, NULL), 0);
+    assert_int_equal(vgt_ioreq_server_map_range(b.s, VGT_IO_MMIO, SIM_HV_VGA_START,
+                                                SIM_HV_VGA_END, &echo_ops, &vga, NULL), 0);
+    srv_start(&a);
+    srv_start(&b);
+    assert_int_equal(sim_guest_invalidate(e->g, 3), 0);
+    vgt_ioreq_server_get_stats(a.s, &sa);
+    vgt_ioreq_server_get_stats(b.s, &sb);
+    assert_int_equal(sa.invalidate, 1);
+    assert_int_equal(sb.invalidate, 1);
+    assert_int_equal(sa.bad + sb.bad, 0);
+    /* rep outsd from RAM, then rep insd into RAM. */
+    assert_int_equal(sim_guest_ram_write(e->g, 0, 0x20000, words, sizeof(words)), 0);
+    assert_int_equal(sim_guest_rep_io(e->g, 0, &r), 0);
+    assert_int_equal(dev.writes, 4);
+    assert_int_equal(dev.last_val, 4);
+    assert_int_equal(dev.last_addr, 0xfe00010c);
+    r.read = true;
+    r.buf_gpa = 0x21000;
+    assert_int_equal(sim_guest_rep_io(e->g, 0, &r), 0);
+    assert_int_equal(sim_guest_ram_read(e->g, 0, 0x21000, got, sizeof(got)), 0);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(got[i], 0x7100 + 4 * i);
+    /* 2000 writes to the VGA window go through b's buffered ring (it wraps
+     * a few times); a read after them sees them all done, in order. */
+    for (unsigned i = 0; i < 2000; i++)
+        assert_int_equal(sim_guest_mmio_write(e->g, 1, SIM_HV_VGA_START + (i % 64) * 8,
+                                              (i & 1) ? 8 : 2, i), 0);
+    assert_int_equal(sim_guest_set_timeoffset(e->g, -7200), 0);
+    for (int spin = 0; spin < 2000; spin++) {
+        vgt_ioreq_server_get_stats(b.s, &sb);
+        if (sb.buffered == 2001)
+            break;
+        usleep(1000);
+    }
+    assert_int_equal(sb.buffered, 2001);
+    assert_int_equal(vga.writes, 2000);
+    assert_int_equal(vga.last_val, 1999);
+    assert_int_equal(vga.last_size, 8);
+    vgt_ioreq_server_get_stats(a.s, &sa);
+    assert_int_equal(sa.buffered, 0);
+    srv_destroy(&b);
+    srv_destroy(&a);
+}
+
+/* Right after the binds every port has an event while its slot is NONE
+ * (as on Xen): they are counted as spurious and nothing is answered. */
+static void test_spurious_after_bind(void **state)
+{
+    struct env *e = *state;
+    struct srv sv;
+    struct vgt_ioreq_stats st;
+
+    srv_create(e, &sv, false);
+    assert_int_equal(vgt_ioreq_server_start(sv.s), 0);
+    assert_int_equal(vgt_ioreq_server_poll(sv.s, 100), 0);
+    vgt_ioreq_server_get_stats(sv.s, &st);
+    assert_int_equal(st.spurious, sim_guest_nr_vcpus(e->g));
+    assert_int_equal(st.served, 0);
+    vgt_ioreq_server_destroy(sv.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_p2m_scrambled),
         cmocka_unit_test(test_mmio_round_trip),
+        cmocka_unit_test(test_server_selection),
+        cmocka_unit_test(test_pio_and_pci),
+        cmocka_unit_test(test_write_protect),
+        cmocka_unit_test(test_msi_and_dirty),
+        cmocka_unit_test(test_invalidate_rep_buffered),
+        cmocka_unit_test(test_spurious_after_bind),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,590 @@
+/* vgt assign dt: the QEMU virt trees (PL011, virtio-mmio), crafted trees
+ * for nested ranges, GICv2/GICv3, IOMMU present and absent, every error
+ * case; outputs checked with dtc and fdtget. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libfdt.h>
+
+#include "vgt/dt_assign.h"
+
+static const char *build_dir = ".";
+static char tmp[64];
+
+static const char *data(const char *rel)
+{
+    static char buf[4][512];
+    static int k;
+    const char *base = getenv("VGT_TEST_DATA");
+
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "%s/dt/%s", base ? base : "tests/data", rel);
+    return buf[k];
+}
+
+static const char *built(const char *name)
+{
+    static char buf[512];
+
+    snprintf(buf, sizeof(buf), "%s/%s", build_dir, name);
+    return buf;
+}
+
+static const char *out(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmp, name);
+    return buf[k];
+}
+
+static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *run(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    FILE *p;
+    char *o = malloc(1 << 17);
+    size_t n;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    assert_non_null(o);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(o, 1, (1 << 17) - 1, p);
+    o[n] = 0;
+    pclose(p);
+    while (n && o[n - 1] == '\n')
+        o[--n] = 0;
+    return o;
+}
+
+static void expect(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void expect(const char *want, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    char *got;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    got = run("%s", cmd);
+    if (strcmp(got, want))
+        fail_msg("%s\n  want: '%s'\n  got:  '%s'", cmd, want, got);
+    free(got);
+}
+
+static const char *vgt(void)
+{
+    static char buf[512];
+
+    snprintf(buf, sizeof(buf), "%s/tools/vgt", getenv("VGT_BUILD_ROOT") ? getenv("VGT_BUILD_ROOT") : "build");
+    return buf;
+}
+
+static void *load(const char *path, size_t *len)
+{
+    void *blob = NULL;
+    char err[256];
+
+    if (vgt_dt_load(path, &blob, len, err, sizeof(err)))
+        fail_msg("%s", err);
+    return blob;
+}
+
+static bool has_msg(const struct vgt_dt_result *r, enum vgt_dt_sev sev, const char *needle)
+{
+    for (unsigned i = 0; i < r->nmsgs; i++)
+        if (r->msgs[i].sev == sev && strstr(r->msgs[i].text, needle))
+            return true;
+    return false;
+}
+
+static struct vgt_dt_result *analyse(const char *dtb, const char *const *nodes, unsigned n,
+                                     struct vgt_dt_opts *o, int want_rc)
+{
+    struct vgt_dt_result *r = calloc(1, sizeof(*r));
+    size_t len;
+    void *blob = load(dtb, &len);
+    struct vgt_dt_opts def = {0};
+
+    if (!o)
+        o = &def;
+    o->nodes = nodes;
+    o->nnodes = n;
+    assert_int_equal(vgt_dt_analyse(NULL, blob, o, r), want_rc);
+    free(blob);
+    return r;
+}
+
+static int have_tools(void)
+{
+    return system("command -v dtc >/dev/null 2>&1 && command -v fdtget >/dev/null 2>&1") == 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmp, sizeof(tmp), "/tmp/vgt-dt-XXXXXX");
+    assert_non_null(mkdtemp(tmp));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char *o;
+
+    (void)state;
+    o = run("rm -rf %s", tmp);
+    free(o);
+    return 0;
+}
+
+/* xl parses each iomem entry with "%" SCNx64 ",%" SCNx64 "%n@%" SCNx64
+ * (tools/xl/xl_parse.c): check ours reads back the same way. */
+static void check_iomem(const char *cfg, uint64_t mfn, uint64_t nr, uint64_t gfn)
+{
+    const char *p = strstr(cfg, "iomem = [ \"");
+    uint64_t a = 0, b = 0, c = 0;
+
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + 11, "%" SCNx64 ",%" SCNx64 "@%" SCNx64, &a, &b, &c), 3);
+    assert_int_equal(a, mfn);
+    assert_int_equal(b, nr);
+    assert_int_equal(c, gfn);
+}
+
+static void test_qemu_pl011(void **state)
+{
+    static const char *const nodes[] = {"/pl011@9000000"};
+    struct vgt_dt_result *r;
+    const struct vgt_dt_dev *d;
+    char *o, *cfg;
+
+    (void)state;
+    r = analyse(data("qemu-virt-gicv3-smmuv3.dtb"), nodes, 1, NULL, 0);
+    d = &r->devs[0];
+    assert_int_equal(d->nregs, 1);
+    assert_int_equal(d->regs[0].phys, 0x9000000);
+    assert_int_equal(d->regs[0].size, 0x1000);
+    assert_int_equal(d->regs[0].guest, 0x9000000); /* 1:1 is clear of Xen's map */
+    assert_int_equal(d->nirqs, 1);
+    assert_int_equal(d->irqs[0].num, 1);
+    assert_int_equal(d->irqs[0].irq, 33);
+    assert_int_equal(d->irqs[0].flags, 4);
+    assert_int_equal(d->gic_version, 3);
+    assert_string_equal(d->gic, "/intc@8000000");
+    assert_false(d->iommu);
+    assert_int_equal(d->ndeps, 1);
+    assert_string_equal(d->deps[0].prop, "clocks");
+    assert_string_equal(d->deps[0].provider, "/apb-pclk");
+    assert_true(has_msg(r, VGT_DT_WARN, "clocks depends on clock /apb-pclk"));
+    assert_true(has_msg(r, VGT_DT_WARN, "no IOMMU protects this device"));
+    assert_true(has_msg(r, VGT_DT_WARN, "IRQ 33 is in the range Xen uses for virtio-mmio"));
+    free(r);
+
+    if (!have_tools()) {
+        printf("dtc/fdtget missing: output checks skipped\n");
+        skip();
+    }
+    o = run("%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s; echo rc=$?", vgt(),
+            data("qemu-virt-gicv3-smmuv3.dtb"), out("pl011.dtb"), out("pl011.cfg"));
+    assert_non_null(strstr(o, "rc=0"));
+    assert_non_null(strstr(o, "dropped: clock-names clocks"));
+    free(o);
+    expect("2", "fdtget %s / '#address-cells'", out("pl011.dtb"));
+    expect("2", "fdtget %s / '#size-cells'", out("pl011.dtb"));
+    expect("simple-bus", "fdtget %s /passthrough compatible", out("pl011.dtb"));
+    expect("", "fdtget %s /passthrough ranges", out("pl011.dtb"));
+    expect("2 2", "echo $(fdtget %s /passthrough '#address-cells') $(fdtget %s /passthrough '#size-cells')",
+           out("pl011.dtb"), out("pl011.dtb"));
+    expect("0 9000000 0 1000", "fdtget -t x %s /passthrough/pl011@9000000 reg", out("pl011.dtb"));
+    expect("0 1 4", "fdtget -t x %s /passthrough/pl011@9000000 interrupts", out("pl011.dtb"));
+    expect("65000", "fdtget %s /passthrough/pl011@9000000 interrupt-parent", out("pl011.dtb"));
+    expect("arm,pl011 arm,primecell", "fdtget %s /passthrough/pl011@9000000 compatible", out("pl011.dtb"));
+    expect("compatible\ninterrupt-parent\ninterrupts\nreg",
+           "fdtget -p %s /passthrough/pl011@9000000 | sort", out("pl011.dtb"));
+    o = run("dtc -I dtb -O dts %s 2>/dev/null; echo rc=$?", out("pl011.dtb"));
+    assert_non_null(strstr(o, "pl011@9000000 {"));
+    assert_non_null(strstr(o, "rc=0"));
+    free(o);
+    cfg = run("cat %s", out("pl011.cfg"));
+    assert_non_null(strstr(cfg, "device_tree = \""));
+    assert_null(strstr(cfg, "dtdev"));
+    assert_non_null(strstr(cfg, "irqs = [ 33 ]"));
+    check_iomem(cfg, 0x9000, 1, 0x9000);
+    free(cfg);
+}
+
+static void test_qemu_virtio_gicv2(void **state)
+{
+    static const char *const nodes[] = {"/virtio_mmio@a000000"};
+    struct vgt_dt_opts o = {0};
+    struct vgt_dt_result *r;
+    char *s, *cfg;
+
+    (void)state;
+    /* 0x200 bytes on a page shared with the other virtio-mmio slots. */
+    r = analyse(data("qemu-virt-gicv2.dtb"), nodes, 1, NULL, -EINVAL);
+    assert_true(has_msg(r, VGT_DT_ERR, "reg 0xa000000+0x200 is not page aligned"));
+    assert_true(has_msg(r, VGT_DT_ERR, "shares page(s) 0xa000000-0xa000fff with /virtio_mmio@a000200"));
+    assert_true(has_msg(r, VGT_DT_ERR, "--allow-shared to override"));
+    free(r);
+    o.allow_unaligned = o.allow_shared = true;
+    r = analyse(data("qemu-virt-gicv2.dtb"), nodes, 1, &o, 0);
+    assert_int_equal(r->nerrors, 0);
+    assert_true(has_msg(r, VGT_DT_WARN, "allowed by --allow-unaligned"));
+    assert_int_equal(r->devs[0].gic_version, 2);
+    assert_int_equal(r->devs[0].irqs[0].num, 16);
+    assert_int_equal(r->devs[0].irqs[0].irq, 48);
+    assert_int_equal(r->devs[0].irqs[0].flags, 1); /* edge rising */
+    assert_int_equal(r->nspans, 1);
+    assert_int_equal(r->spans[0].host, 0xa000000);
+    assert_int_equal(r->spans[0].size, 0x1000);
+    free(r);
+
+    if (!have_tools())
+        skip();
+    s = run("%s assign dt --dtb %s --node /virtio_mmio@a000000 --out-dtb %s --out-cfg %s 2>&1; echo rc=$?", vgt(),
+            data("qemu-virt-gicv2.dtb"), out("v.dtb"), out("v.cfg"));
+    assert_non_null(strstr(s, "nothing written"));
+    assert_non_null(strstr(s, "rc=1"));
+    assert_int_equal(access(out("v.dtb"), F_OK), -1);
+    free(s);
+    s = run("%s assign dt --dtb %s --node /virtio_mmio@a000000 --out-dtb %s --out-cfg %s --allow-unaligned"
+            " --allow-shared --dom0less %s >/dev/null 2>&1; echo rc=$?", vgt(), data("qemu-virt-gicv2.dtb"),
+            out("v.dtb"), out("v.cfg"), out("v.dtsi"));
+    assert_string_equal(s, "rc=0");
+    free(s);
+    expect("0 a000000 0 200", "fdtget -t x %s /passthrough/virtio_mmio@a000000 reg", out("v.dtb"));
+    expect("0 10 1", "fdtget -t x %s /passthrough/virtio_mmio@a000000 interrupts", out("v.dtb"));
+    expect("", "fdtget %s /passthrough/virtio_mmio@a000000 dma-coherent", out("v.dtb"));
+    /* The dom0less source compiles, and carries xen,reg and xen,path. */
+    s = run("dtc -q -I dts -O dtb -o %s %s; echo rc=$?", out("v0.dtb"), out("v.dtsi"));
+    assert_string_equal(s, "rc=0");
+    free(s);
+    expect("0 a000000 0 200 0 a000000", "fdtget -t x %s /passthrough/virtio_mmio@a000000 xen,reg", out("v0.dtb"));
+    expect("/virtio_mmio@a000000", "fdtget %s /passthrough/virtio_mmio@a000000 xen,path", out("v0.dtb"));
+    expect("65000", "fdtget %s /passthrough/virtio_mmio@a000000 interrupt-parent", out("v0.dtb"));
+    s = run("cat %s", out("v.dtsi"));
+    assert_non_null(strstr(s, "&{/virtio_mmio@a000000} { xen,passthrough; };"));
+    free(s);
+    cfg = run("cat %s", out("v.cfg"));
+    assert_non_null(strstr(cfg, "irqs = [ 48 ]"));
+    check_iomem(cfg, 0xa000, 1, 0xa000);
+    free(cfg);
+}
+
+static void test_nested_ranges_iommu(void **state)
+{
+    static const char *const nodes[] = {"serial7", "/ethernet@9400000", "/timer@22000000"};
+    struct vgt_dt_result *r;
+    const struct vgt_dt_dev *u, *e, *t;
+    char *cfg, *s;
+
+    (void)state;
+    {
+    struct vgt_dt_opts o = {.allow_shared = true};
+
+    r = analyse(built("nested.dtb"), nodes, 3, &o, 0);
+    /* ethernet's second SPI is also /dma@9500000's. */
+    assert_true(has_msg(r, VGT_DT_WARN, "SPI 91 (IRQ 123) is also used by /dma@9500000 (allowed by --allow-shared)"));
+    u = &r->devs[0];
+    e = &r->devs[1];
+    t = &r->devs[2];
+    /* 0x2000 in bus@100000 -> 0x102000 in soc -> 0x4010_2000 at the CPU. */
+    assert_string_equal(u->path, "/soc/bus@100000/uart@2000");
+    assert_int_equal(u->regs[0].phys, 0x40102000);
+    /* That is GUEST_RAM0 in the guest: moved above the GIC window. */
+    assert_true(u->regs[0].guest < 0x10000000 && u->regs[0].guest >= 0x04020000);
+    assert_true(has_msg(r, VGT_DT_NOTE, "collide with Xen's GUEST_RAM0"));
+    /* GUEST_PL011 at 0x22000000 too. */
+    assert_int_equal(t->regs[0].phys, 0x22000000);
+    assert_true(t->regs[0].guest != 0x22000000 && t->regs[0].guest != u->regs[0].guest);
+    assert_true(has_msg(r, VGT_DT_NOTE, "collide with Xen's GUEST_PL011"));
+    assert_int_equal(e->regs[0].guest, 0x9400000);
+    /* interrupts-extended to the GICv3. */
+    assert_int_equal(u->nirqs, 1);
+    assert_int_equal(u->irqs[0].irq, 92);
+    assert_int_equal(u->gic_version, 3);
+    /* iommus with a stream ID; legacy mmu-masters with two. */
+    assert_true(u->iommu && !u->iommu_legacy);
+    assert_string_equal(u->iommu_node, "/iommu@9200000");
+    assert_int_equal(u->nsids, 1);
+    assert_int_equal(u->sids[0], 0x42);
+    assert_true(e->iommu && e->iommu_legacy);
+    assert_string_equal(e->iommu_node, "/iommu@9300000");
+    assert_int_equal(e->nsids, 2);
+    assert_int_equal(e->sids[1], 0x101);
+    assert_false(t->iommu);
+    /* Every dependency kind, each naming its provider. */
+    assert_true(has_msg(r, VGT_DT_WARN, "clocks depends on clock /clock-controller@9100000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "resets depends on reset controller /reset-controller@9101000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "power-domains depends on power domain /power-controller"));
+    assert_true(has_msg(r, VGT_DT_WARN, "pinctrl-0 depends on pin configuration /soc/pinctrl@50000/uart-pins"));
+    assert_true(has_msg(r, VGT_DT_WARN, "phys depends on PHY /phy@9102000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "enable-gpios depends on GPIO controller /gpio@9103000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "/timer@22000000: no IOMMU"));
+    assert_false(has_msg(r, VGT_DT_WARN, "/ethernet@9400000: no IOMMU"));
+    free(r);
+    }
+
+    if (!have_tools())
+        skip();
+    s = run("%s assign dt --dtb %s --node serial7 --node /ethernet@9400000 --node /timer@22000000"
+            " --allow-shared --out-dtb %s --out-cfg %s >/dev/null; echo rc=$?", vgt(), built("nested.dtb"), out("n.dtb"),
+            out("n.cfg"));
+    assert_string_equal(s, "rc=0");
+    free(s);
+    cfg = run("cat %s", out("n.cfg"));
+    assert_non_null(strstr(cfg, "dtdev = [ \"/soc/bus@100000/uart@2000\", \"/ethernet@9400000\" ]"));
+    assert_non_null(strstr(cfg, "irqs = [ 92, 122, 123, 127 ]"));
+    check_iomem(cfg, 0x9400, 0x10, 0x9400);
+    free(cfg);
+    /* Dropped properties are gone, kept ones and the subtree are there. */
+    expect("compatible\ninterrupt-parent\ninterrupts\nreg\nstatus", "fdtget -p %s /passthrough/uart@4021000 | sort",
+           out("n.dtb"));
+    expect("1", "fdtget %s /passthrough/ethernet@9400000/mdio/ethernet-phy@1 reg", out("n.dtb"));
+    /* phy-handle points at a node that came along: same phandle. */
+    expect("yes", "test $(fdtget %s /passthrough/ethernet@9400000 phy-handle) = "
+           "$(fdtget %s /passthrough/ethernet@9400000/mdio/ethernet-phy@1 phandle) && echo yes",
+           out("n.dtb"), out("n.dtb"));
+    expect("0 4020000 0 1000", "fdtget -t x %s /passthrough/timer@4020000 reg", out("n.dtb"));
+}
+
+static void test_kept_reference(void **state)
+{
+    static const char *const nodes[] = {"/keys", "/gpio@9103000"};
+    struct vgt_dt_result *r;
+
+    (void)state;
+    r = analyse(built("nested.dtb"), nodes, 2, NULL, 0);
+    assert_true(r->devs[0].deps[0].kept);
+    assert_true(has_msg(r, VGT_DT_NOTE, "gpios -> /gpio@9103000 is passed through too"));
+    free(r);
+    if (!have_tools())
+        skip();
+    free(run("%s assign dt --dtb %s --node /keys --node /gpio@9103000 --out-dtb %s --out-cfg %s >/dev/null",
+             vgt(), built("nested.dtb"), out("k.dtb"), out("k.cfg")));
+    expect("yes", "test $(fdtget -t x %s /passthrough/keys/key gpios | cut -d' ' -f1) = "
+           "$(fdtget -t x %s /passthrough/gpio@9103000 phandle) && echo yes", out("k.dtb"), out("k.dtb"));
+}
+
+static void test_gicv2_chain(void **state)
+{
+    static const char *const nodes[] = {"/bus@1000000000/inner@800000/serial@1,4000", "/watchdog@2a440000"};
+    struct vgt_dt_result *r;
+
+    (void)state;
+    r = analyse(built("gicv2-ranges.dtb"), nodes, 2, NULL, 0);
+    /* 0x1_0000_4000 -> 0x804000 in bus -> 0x10_0080_4000 at the CPU. */
+    assert_int_equal(r->devs[0].regs[0].phys, 0x1000804000ull);
+    assert_int_equal(r->devs[0].gic_version, 2);
+    assert_int_equal(r->devs[0].irqs[0].flags, 8); /* level low */
+    assert_int_equal(r->devs[0].irqs[0].irq, 69);
+    assert_int_equal(r->devs[1].irqs[0].irq, 32);
+    assert_true(has_msg(r, VGT_DT_WARN, "IRQ 32 is the SPI Xen gives the emulated PL011"));
+    free(r);
+}
+
+static void test_guest_base(void **state)
+{
+    static const char *const nodes[] = {"/pl011@9000000", "/pl031@9010000"};
+    struct vgt_dt_opts o = {.have_guest_base = true, .guest_base = 0x05000000};
+    struct vgt_dt_result *r;
+
+    (void)state;
+    r = analyse(data("qemu-virt-gicv3-smmuv3.dtb"), nodes, 2, &o, 0);
+    assert_int_equal(r->devs[0].regs[0].guest, 0x05000000);
+    assert_int_equal(r->devs[1].regs[0].guest, 0x05001000);
+    free(r);
+    o.guest_base = 0x40000000; /* GUEST_RAM0 */
+    r = analyse(data("qemu-virt-gicv3-smmuv3.dtb"), nodes, 2, &o, -EINVAL);
+    assert_true(has_msg(r, VGT_DT_ERR, "collides with Xen's GUEST_RAM0"));
+    free(r);
+    o.guest_base = 0x05000800;
+    r = analyse(data("qemu-virt-gicv3-smmuv3.dtb"), nodes, 2, &o, -EINVAL);
+    assert_true(has_msg(r, VGT_DT_ERR, "not page aligned"));
+    free(r);
+}
+
+static void test_force_no_iommu(void **state)
+{
+    static const char *const nodes[] = {"/pl011@9000000"};
+    struct vgt_dt_opts o = {.force_no_iommu = true};
+    struct vgt_dt_result *r;
+    void *blob, *g = NULL;
+    size_t len, glen;
+    int off;
+
+    (void)state;
+    r = analyse(data("qemu-virt-gicv3-smmuv3.dtb"), nodes, 1, &o, 0);
+    blob = load(data("qemu-virt-gicv3-smmuv3.dtb"), &len);
+    assert_int_equal(vgt_dt_build_guest(blob, r, &o, true, &g, &glen), 0);
+    off = fdt_path_offset(g, "/passthrough/pl011@9000000");
+    assert_true(off > 0);
+    assert_non_null(fdt_getprop(g, off, "xen,force-assign-without-iommu", NULL));
+    free(g);
+    o.force_no_iommu = false;
+    assert_int_equal(vgt_dt_build_guest(blob, r, &o, true, &g, &glen), 0);
+    off = fdt_path_offset(g, "/passthrough/pl011@9000000");
+    assert_null(fdt_getprop(g, off, "xen,force-assign-without-iommu", NULL));
+    free(g);
+    free(blob);
+    free(r);
+}
+
+static void test_errors(void **state)
+{
+    static const struct {
+        const char *node, *msg;
+    } cases[] = {
+        {"/pmu", "/pmu: interrupt 0 is a PPI (7): only SPIs can be passed through"},
+        {"/button@9600000", "interrupt controller /gpio@9103000 (vgt,test-gpio) is not a GIC"},
+        {"/nobus/dev@0", "/nobus/dev@0: parent bus /nobus has no ranges"},
+        {"/broken@9700000", "/broken@9700000: clocks refers to phandle 0x999 (cell 0), which no node has"},
+        {"/dma@9500000", "/dma@9500000: SPI 91 (IRQ 123) is also used by /ethernet@9400000"},
+        {"/nothere", "node '/nothere' not found in the host device tree"},
+        {"noalias", "node 'noalias' not found"},
+        {"/", "is the root"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *nodes[] = {cases[i].node};
+        struct vgt_dt_result *r = analyse(built("nested.dtb"), nodes, 1, NULL, -EINVAL);
+
+        if (!has_msg(r, VGT_DT_ERR, cases[i].msg))
+            fail_msg("%s: expected error '%s', got '%s'", cases[i].node, cases[i].msg,
+                     r->nmsgs ? r->msgs[0].text : "(none)");
+        free(r);
+    }
+    {
+        const char *nodes[] = {"/ethernet@9400000", "/ethernet@9400000"};
+        struct vgt_dt_result *r = analyse(built("nested.dtb"), nodes, 2, NULL, -EINVAL);
+
+        assert_true(has_msg(r, VGT_DT_ERR, "selected twice"));
+        free(r);
+    }
+}
+
+static void test_bad_blobs(void **state)
+{
+    size_t len;
+    char *blob = load(data("qemu-virt-gicv2.dtb"), &len);
+    char err[256];
+    FILE *f;
+    char *s;
+
+    (void)state;
+    assert_int_equal(vgt_dt_check_blob(blob, 20, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "truncated device tree: 20 bytes"));
+    assert_int_equal(vgt_dt_check_blob(blob, len / 2, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "truncated device tree: header says"));
+    blob[0] ^= 0xff;
+    assert_int_equal(vgt_dt_check_blob(blob, len, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "not a valid device tree blob"));
+    blob[0] ^= 0xff;
+    /* Corrupt the structure block: the first token after the root's
+     * name becomes garbage. */
+    {
+        uint32_t off = fdt_off_dt_struct(blob);
+        char *p = blob + off + 8;
+
+        memset(p, 0x7f, 4);
+        assert_int_equal(vgt_dt_check_blob(blob, len, err, sizeof(err)), -EINVAL);
+        assert_non_null(strstr(err, "malformed device tree structure"));
+    }
+    /* The command names the file. */
+    f = fopen(out("trunc.dtb"), "wb");
+    assert_non_null(f);
+    fwrite(blob, 1, len / 3, f);
+    fclose(f);
+    s = run("%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s 2>&1; echo rc=$?", vgt(),
+            out("trunc.dtb"), out("x.dtb"), out("x.cfg"));
+    assert_non_null(strstr(s, "trunc.dtb: truncated device tree"));
+    assert_non_null(strstr(s, "rc=1"));
+    free(s);
+    s = run("%s assign dt --dtb %s/none.dtb --node /a --out-dtb %s --out-cfg %s 2>&1; echo rc=$?", vgt(), tmp,
+            out("x.dtb"), out("x.cfg"));
+    assert_non_null(strstr(s, "none.dtb: No such file or directory"));
+    free(s);
+    s = run("%s assign dt --node /a 2>&1; echo rc=$?", vgt());
+    assert_non_null(strstr(s, "need --node and --out-dtb/--out-cfg"));
+    assert_non_null(strstr(s, "rc=2"));
+    free(s);
+    free(blob);
+}
+
+/* Byte flips all over a real tree: every one either loads and analyses
+ * cleanly or is refused with a message; none crashes (ASan checks). */
+static void test_mutations(void **state)
+{
+    static const char *const nodes[] = {"/pl011@9000000", "/virtio_mmio@a000000"};
+    size_t len;
+    char *orig = load(data("qemu-virt-gicv3-smmuv3.dtb"), &len);
+    char *b = malloc(len);
+    struct vgt_dt_result *r = malloc(sizeof(*r));
+    struct vgt_dt_opts o = {.nodes = nodes, .nnodes = 2, .allow_shared = true, .allow_unaligned = true};
+    unsigned loaded = 0;
+    char err[256];
+
+    (void)state;
+    for (size_t pos = 0; pos < len; pos += 19) {
+        void *g = NULL;
+        size_t glen;
+
+        memcpy(b, orig, len);
+        b[pos] ^= (char)(0x5a + pos);
+        if (vgt_dt_check_blob(b, len, err, sizeof(err)))
+            continue;
+        loaded++;
+        if (vgt_dt_analyse(NULL, b, &o, r) == 0 && vgt_dt_build_guest(b, r, &o, true, &g, &glen) == 0) {
+            FILE *f = fopen("/dev/null", "w");
+
+            vgt_dt_write_dts(f, g, r);
+            fclose(f);
+            free(g);
+        }
+    }
+    assert_true(loaded > 0);
+    free(r);
+    free(b);
+    free(orig);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qemu_pl011),
+        cmocka_unit_test(test_qemu_virtio_gicv2),
+        cmocka_unit_test(test_nested_ranges_iommu),
+        cmocka_unit_test(test_kept_reference),
+        cmocka_unit_test(test_gicv2_chain),
+        cmocka_unit_test(test_guest_base),
+        cmocka_unit_test(test_force_no_iommu),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bad_blobs),
+        cmocka_unit_test(test_mutations),
+    };
+
+    if (argc > 1)
+        build_dir = argv[1];
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
