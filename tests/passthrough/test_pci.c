@@ -539,6 +539,7 @@ static void test_sysfs_igd(void **state)
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "gfx_passthru=\"igd\""));
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "RMRR"));
     assert_true(has_reason(&d, VGT_PCI_NOTE, "OpRegion at 0x7a6e8018"));
+    assert_true(has_reason(&d, VGT_PCI_NOTE, "stolen memory at 0x7b800000 (BDSM, config 0x5c)"));
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "also holds 0000:00:1f.3"));
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "bound to host driver i915"));
 
@@ -552,6 +553,22 @@ static void test_sysfs_igd(void **state)
     assert_int_equal(d.verdict, VGT_PCI_ASSIGNABLE_CAVEATS);
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "DRM nodes /dev/dri/"));
     wr("class/drm/card0-eDP-1/status", "connected\n");
+}
+
+/* gen11+ parts report BDSM as a 64-bit register at 0xc0. */
+static void test_igd_gen11_bdsm(void **state)
+{
+    static uint8_t c[4096];
+    static struct vgt_pci_cfg_info info;
+
+    (void)state;
+    craft_igd(c);
+    put32(c, 0x5c, 0);
+    put32(c, 0xc0, 0x80000001);
+    put32(c, 0xc4, 0x1);
+    assert_int_equal(vgt_pci_cfg_parse(c, 256, &info), 0);
+    assert_true(info.igd.bdsm_gen11);
+    assert_int_equal(info.igd.bdsm, 0x180000000ull);
 }
 
 static void test_sysfs_clean_device(void **state)
@@ -848,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_lspci_fixture),
         cmocka_unit_test(test_lspci_format),
         cmocka_unit_test(test_sysfs_igd),
+        cmocka_unit_test(test_igd_gen11_bdsm),
         cmocka_unit_test(test_sysfs_clean_device),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_live_vs_lspci),
