@@ -490,10 +490,11 @@ int vgt_pci_cfg_parse(const uint8_t *cfg, size_t len, struct vgt_pci_cfg_info *i
     }
     decode_bars(&p);
     if (info->status & CFG_STATUS_CAP_LIST) {
-        if (len < VGT_PCI_CFG_LEN)
+        if (len < VGT_PCI_CFG_LEN && len <= rd8(&p, CFG_CAP_PTR))
             problem(&p, "only %zu bytes of config space: capabilities not readable"
                         " (the kernel shows 64 bytes to non-root users)", len);
-        walk_std(&p);
+        else
+            walk_std(&p);
     }
     walk_ext(&p);
 

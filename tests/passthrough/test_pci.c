@@ -209,7 +209,12 @@ static void test_bad_pointers(void **state)
 
     header(c, 0x1234, 0x5678, 0x020000, 0xc0); /* past a 128-byte dump */
     assert_int_equal(vgt_pci_cfg_parse(c, 128, &info), 0);
-    assert_true(has_problem(&info, "beyond the end of the dump"));
+    assert_true(has_problem(&info, "only 128 bytes of config space"));
+    header(c, 0x1234, 0x5678, 0x020000, 0x40); /* the next one is */
+    std_cap(c, 0x40, 0x01, 0xf0);
+    assert_int_equal(vgt_pci_cfg_parse(c, 200, &info), 0);
+    assert_int_equal(info.ncaps, 1);
+    assert_true(has_problem(&info, "capability pointer 0xf0 is beyond the end of the dump (0xc8 bytes)"));
 
     header(c, 0x1234, 0x5678, 0x020000, 0);
     ext_cap(c, 0x100, 0x0001, 1, 0x0fc);   /* next below 0x100 */

@@ -1,0 +1,327 @@
+/* vgt bench gpu [--json] [--seconds S]
+ *
+ * - decoder throughput on a realistic mixed RCS stream (3D state, draws,
+ *   pipe controls, register loads, stores), against a plain sequential
+ *   read of the same buffer in the same run (target: ratio >= 0.2);
+ * - the same walk also extracting every graphics address (what an
+ *   auditor does);
+ * - native blit throughput (fill + copy through the GTT, checked),
+ *   against CPU memcpy of the same size in the same run;
+ * - native store-dword submissions per second, against a bare two-thread
+ *   condition-variable ping-pong (the floor of any cross-thread
+ *   submit/complete round trip). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgt/bench.h"
+#include "vgt/cmd_decoder.h"
+#include "vgt/gpu_workload.h"
+#include "vgt/sim_gpu.h"
+#include "vgt/sim_native.h"
+#include "vgt/util.h"
+#include "vgt_cmds.h"
+
+#define STREAM_DW (4u << 20) /* 16 MiB of commands */
+
+static const struct vgt_cmd_desc *find(const struct vgt_cmd_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (!strcmp(t->cmds[i].name, name))
+            return &t->cmds[i];
+    return NULL;
+}
+
+/* One draw's worth of commands, in the proportions a Mesa 3D batch has:
+ * mostly short 3DSTATE packets, pointers, a primitive, a pipe control,
+ * the odd register load and store. Lengths are genxml's nominal ones. */
+static size_t build_stream(uint32_t *buf, size_t cap)
+{
+    static const char *const draw[] = {
+        "3DSTATE_VIEWPORT_STATE_POINTERS_CC", "3DSTATE_VIEWPORT_STATE_POINTERS_SF_CLIP",
+        "3DSTATE_SCISSOR_STATE_POINTERS", "3DSTATE_BLEND_STATE_POINTERS",
+        "3DSTATE_CC_STATE_POINTERS", "3DSTATE_BINDING_TABLE_POINTERS_VS",
+        "3DSTATE_BINDING_TABLE_POINTERS_PS", "3DSTATE_SAMPLER_STATE_POINTERS_PS",
+        "3DSTATE_VS", "3DSTATE_HS", "3DSTATE_DS", "3DSTATE_GS", "3DSTATE_PS",
+        "3DSTATE_PS_EXTRA", "3DSTATE_PS_BLEND", "3DSTATE_WM", "3DSTATE_SF", "3DSTATE_CLIP",
+        "3DSTATE_RASTER", "3DSTATE_SBE", "3DSTATE_SBE_SWIZ", "3DSTATE_CONSTANT_VS",
+        "3DSTATE_CONSTANT_PS", "3DSTATE_VF_TOPOLOGY", "3DSTATE_INDEX_BUFFER",
+        "3DSTATE_VF", "3DSTATE_URB_VS", "3DSTATE_DEPTH_BUFFER", "3DPRIMITIVE",
+        "PIPE_CONTROL", "MI_LOAD_REGISTER_IMM", "MI_STORE_REGISTER_MEM",
+        "MI_STORE_DATA_IMM", "MI_NOOP", "MI_ARB_CHECK", "MI_BATCH_BUFFER_START",
+    };
+    const struct vgt_cmd_table *t = &vgt_cmd_gen9_rcs;
+    size_t n = 0;
+
+    while (n + 64 < cap) {
+        for (size_t i = 0; i < VGT_ARRAY_SIZE(draw) && n + 64 < cap; i++) {
+            const struct vgt_cmd_desc *c = find(t, draw[i]);
+            uint32_t len;
+
+            if (!c)
+                continue;
+            len = c->len_bits ? (c->nominal_len ? c->nominal_len : c->bias) : c->bias;
+            buf[n] = c->value | (c->len_bits ? len - c->bias : 0);
+            for (uint32_t k = 1; k < len; k++)
+                buf[n + k] = (uint32_t)(n + k) * 2654435761u; /* payload */
+            n += len;
+        }
+    }
+    return n;
+}
+
+static int bench_decoder(int json, double seconds)
+{
+    struct vgt_cmd_decoder *d = malloc(sizeof(*d));
+    uint32_t *buf = malloc(STREAM_DW * sizeof(uint32_t));
+    size_t n;
+    uint64_t reps_read = 0, reps_dec = 0, reps_addr = 0, t0, ns_read, ns_dec, ns_addr;
+    volatile uint64_t sink = 0;
+    int ret = 1;
+
+    if (!d || !buf || vgt_cmd_decoder_init(d, &vgt_cmd_gen9_rcs))
+        goto out;
+    n = build_stream(buf, STREAM_DW);
+
+    /* Baseline: a plain sequential read of the same buffer. */
+    t0 = vgt_now_ns();
+    do {
+        uint64_t s = 0;
+
+        for (size_t i = 0; i < n; i++)
+            s += buf[i];
+        sink += s;
+        reps_read++;
+    } while ((ns_read = vgt_now_ns() - t0) < seconds * 1e9);
+
+    /* The decoder: lookup and length of every command. */
+    t0 = vgt_now_ns();
+    do {
+        size_t i = 0;
+        uint64_t s = 0;
+
+        while (i < n) {
+            const struct vgt_cmd_desc *c;
+            int len = vgt_cmd_decode_one(d, buf + i, n - i, &c);
+
+            if (len < 0) {
+                fprintf(stderr, "bench gpu: decoder failed at %zu: %s\n", i, vgt_cmd_strerror(len));
+                goto out;
+            }
+            s += c->id;
+            i += (size_t)len;
+        }
+        sink += s;
+        reps_dec++;
+    } while ((ns_dec = vgt_now_ns() - t0) < seconds * 1e9);
+
+    /* Decoder plus every graphics address (an auditor's walk). */
+    t0 = vgt_now_ns();
+    do {
+        size_t i = 0;
+        uint64_t s = 0;
+
+        while (i < n) {
+            const struct vgt_cmd_desc *c;
+            int len = vgt_cmd_decode_one(d, buf + i, n - i, &c);
+
+            if (len < 0)
+                goto out;
+            for (unsigned a = 0; a < c->addr_count; a++) {
+                uint64_t ga;
+
+                if (!vgt_cmd_addr_get(&d->t->addrs[c->addr_first + a], buf + i, (uint32_t)len, &ga))
+                    s += ga;
+            }
+            i += (size_t)len;
+        }
+        sink += s;
+        reps_addr++;
+    } while ((ns_addr = vgt_now_ns() - t0) < seconds * 1e9);
+
+    {
+        double bytes = (double)n * 4;
+        double read_bps = bytes * reps_read / (ns_read / 1e9);
+        struct vgt_bench_fig f1 = {"gpu", "decoder_throughput", bytes * reps_dec / (ns_dec / 1e9),
+                                   "B/s", read_bps, "plain sequential read of the same stream",
+                                   "ratio>=0.2"};
+        struct vgt_bench_fig f2 = {"gpu", "decoder_with_addresses_throughput",
+                                   bytes * reps_addr / (ns_addr / 1e9), "B/s", read_bps,
+                                   "plain sequential read of the same stream", NULL};
+
+        vgt_bench_emit(stdout, json, &f1);
+        vgt_bench_emit(stdout, json, &f2);
+    }
+    ret = 0;
+out:
+    free(buf);
+    free(d);
+    return ret;
+}
+
+/* --- native figures ---------------------------------------------------- */
+
+struct pingpong {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t req, done;
+    bool stop;
+};
+
+static void *pong(void *arg)
+{
+    struct pingpong *p = arg;
+
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        if (p->done < p->req) {
+            p->done = p->req;
+            pthread_cond_broadcast(&p->cv);
+        } else {
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static double pingpong_rate(double seconds)
+{
+    struct pingpong p = {.req = 0};
+    pthread_t th;
+    uint64_t t0, n = 0, ns;
+
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    if (pthread_create(&th, NULL, pong, &p))
+        return 0;
+    t0 = vgt_now_ns();
+    do {
+        pthread_mutex_lock(&p.mu);
+        p.req++;
+        pthread_cond_broadcast(&p.cv);
+        while (p.done < p.req)
+            pthread_cond_wait(&p.cv, &p.mu);
+        pthread_mutex_unlock(&p.mu);
+        n++;
+    } while ((ns = vgt_now_ns() - t0) < seconds * 1e9);
+    pthread_mutex_lock(&p.mu);
+    p.stop = true;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    pthread_join(th, NULL);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    return n / (ns / 1e9);
+}
+
+static double memcpy_rate(size_t bytes, double seconds)
+{
+    uint8_t *a = malloc(bytes), *b = malloc(bytes);
+    uint64_t t0, n = 0, ns;
+
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return 0;
+    }
+    memset(a, 1, bytes);
+    memset(b, 2, bytes);
+    t0 = vgt_now_ns();
+    do {
+        memcpy(n & 1 ? a : b, n & 1 ? b : a, bytes);
+        n++;
+    } while ((ns = vgt_now_ns() - t0) < seconds * 1e9);
+    free(a);
+    free(b);
+    return (double)bytes * n / (ns / 1e9);
+}
+
+static int bench_native(int json, double seconds)
+{
+    struct vgt_log log;
+    struct sim_arena *arena;
+    struct sim_gpu *gpu;
+    struct sim_native *n;
+    struct sim_native_result res;
+    struct sim_native_run_cfg rc = {.seconds = seconds, .blit_w = 1024, .blit_h = 1024};
+    int ret;
+
+    vgt_log_init(&log, "bench", VGT_LOG_WARN);
+    ret = sim_arena_create(1ull << 30, &arena);
+    if (ret)
+        return 1;
+    ret = sim_gpu_create(arena, NULL, &log, &gpu);
+    if (ret)
+        goto destroy_arena;
+    ret = sim_native_create(sim_gpu_hostgpu(gpu), &log, NULL, &n);
+    if (ret)
+        goto destroy_gpu;
+
+    rc.workload = SIM_WL_BLIT;
+    ret = sim_native_run(n, &rc, &res);
+    if (ret || res.failures) {
+        fprintf(stderr, "bench gpu: blit workload failed (%d, %llu wrong)\n", ret,
+                (unsigned long long)res.failures);
+        ret = 1;
+        goto destroy_native;
+    }
+    {
+        /* Each blit writes 4 MiB twice (fill, copy): compare with copying
+         * 4 MiB on the CPU. */
+        struct vgt_bench_fig f = {"gpu", "native_blit_throughput", res.blit_bytes / res.gpu_s,
+                                  "B/s", memcpy_rate(4u << 20, seconds),
+                                  "CPU memcpy of 4 MiB buffers", NULL};
+
+        vgt_bench_emit(stdout, json, &f);
+    }
+    rc.workload = SIM_WL_STORE;
+    ret = sim_native_run(n, &rc, &res);
+    if (ret || res.failures) {
+        fprintf(stderr, "bench gpu: store workload failed (%d, %llu wrong)\n", ret,
+                (unsigned long long)res.failures);
+        ret = 1;
+        goto destroy_native;
+    }
+    {
+        struct vgt_bench_fig f = {"gpu", "native_store_submissions", res.submissions / res.elapsed_s,
+                                  "1/s", pingpong_rate(seconds),
+                                  "two-thread condvar ping-pong round trips", NULL};
+
+        vgt_bench_emit(stdout, json, &f);
+    }
+destroy_native:
+    sim_native_destroy(n);
+destroy_gpu:
+    sim_gpu_destroy(gpu);
+destroy_arena:
+    sim_arena_destroy(arena);
+    return ret ? 1 : 0;
+}
+
+int vgt_bench_gpu(int argc, char **argv)
+{
+    int json = 0;
+    double seconds = 1.0;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            char *end;
+
+            seconds = strtod(argv[++i], &end);
+            if (*end || !(seconds > 0 && seconds <= 60)) {
+                fprintf(stderr, "vgt bench gpu: --seconds wants 0..60\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: vgt bench gpu [--json] [--seconds S]\n");
+            return 2;
+        }
+    }
+    if (bench_decoder(json, seconds))
+        return 1;
+    return bench_native(json, seconds);
+}

@@ -1,0 +1,132 @@
+/* Internals of the simulated Gen9 GPU shared by gpu.c (registers, GGTT,
+ * interrupts, the seam) and engine.c (command streamers). */
+#ifndef VGT_SIM_GPU_PRIV_H
+#define VGT_SIM_GPU_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgt/cmd_decoder.h"
+#include "vgt/gen8_gtt.h"
+#include "vgt/hostgpu.h"
+#include "vgt/log.h"
+#include "vgt/sim_arena.h"
+#include "vgt/sim_gpu.h"
+#include "vgt/sim_gpu_regs.h"
+
+#define SIM_GPU_NUM_ENGINES 3 /* RCS, BCS, VCS (VGT_ENGINE_* order) */
+#define SIM_GPU_GM_SIZE (4ull << 30)
+#define SIM_GPU_GGTT_ENTRIES (SIM_GPU_GM_SIZE >> 12)
+#define SIM_GPU_TLB_SIZE 64
+#define SIM_GPU_MAX_CMD_DWORDS 1100 /* longest encodable: 10-bit length + 2 */
+
+enum sim_space { SPACE_GGTT = 0, SPACE_PPGTT = 1 };
+
+struct sim_gpu;
+
+/* The context an engine runs (engine thread only). */
+struct sim_ctx {
+    uint64_t desc;
+    uint32_t id;        /* upper dword of the descriptor */
+    uint64_t lrca;      /* GGTT address of the context image */
+    uint64_t regs_hpa;  /* host address of the register state page */
+    uint32_t head, tail, start, ctl;
+    uint64_t ring_size;
+    uint64_t pml4;
+};
+
+struct sim_tlb_entry {
+    uint64_t tag;  /* (va >> 12) + 1, 0 = empty */
+    uint64_t hpa;  /* page base */
+    bool writable;
+};
+
+/* Where a command streamer fetches from: the ring or a batch buffer. */
+struct cs_stream {
+    int space;          /* enum sim_space */
+    uint64_t ga;        /* next dword */
+    bool ring;          /* wraps inside [ring_start, ring_start + ring_size) */
+    uint64_t ring_start, ring_size;
+    uint64_t page_tag;  /* (ga >> 12) + 1 of the cached page, 0 none */
+    const uint8_t *page;
+};
+
+struct sim_engine {
+    struct sim_gpu *gpu;
+    unsigned id;        /* VGT_ENGINE_* */
+    uint32_t base;      /* MMIO base */
+    const char *name;
+    pthread_t thread;
+    bool thread_started;
+    pthread_cond_t wake;
+
+    /* Execlist state, under gpu->lock. */
+    uint32_t elsp[4];
+    unsigned elsp_n;
+    uint64_t submitted[2];   /* last ELSP write, not yet taken */
+    bool has_submission;
+    uint64_t port[2];        /* the running execlist */
+    unsigned port_idx;       /* element running (0 or 1) */
+    bool active;             /* a context is loaded */
+    unsigned csb_wp;         /* hardware write pointer (0..5) */
+    uint32_t csb_rp;         /* software read pointer (register bits 10:8) */
+    uint64_t csb[GEN8_CSB_ENTRIES];
+    uint32_t ring_mode;      /* RING_MODE_GEN7 value */
+    struct sim_gpu_engine_stats stats;
+
+    /* Engine-thread state. */
+    struct vgt_cmd_decoder dec;
+    struct sim_ctx ctx;
+    struct sim_tlb_entry tlb[SIM_GPU_TLB_SIZE];
+    uint32_t cmd[SIM_GPU_MAX_CMD_DWORDS];
+    uint64_t cmds_this_run;
+    double cost_debt_ns;
+    /* The fault that stopped the current context. */
+    bool faulted;
+};
+
+struct sim_gpu {
+    struct vgt_hostgpu hg; /* the seam; first */
+    struct sim_arena *arena;
+    struct vgt_log *log;
+    struct sim_gpu_config cfg;
+    double ns_per_byte;    /* atomically read by engines */
+
+    pthread_mutex_t lock;  /* registers, execlist state, irq state */
+    bool stopping;
+    uint32_t *regs;        /* GEN9_MMIO_SIZE bytes of plain registers */
+    uint64_t *ggtt;        /* SIM_GPU_GGTT_ENTRIES, accessed atomically */
+    uint8_t *dma_owned;    /* bit per arena frame: allocated by alloc_page */
+    uint64_t arena_frames;
+    uint64_t scratch_hpa;
+
+    vgt_hostgpu_irq_fn irq_fn;
+    void *irq_opaque;
+
+    struct sim_engine eng[SIM_GPU_NUM_ENGINES];
+};
+
+/* gpu.c */
+uint32_t sim_gpu_reg_read_locked(struct sim_gpu *g, uint32_t off);
+void sim_gpu_reg_write_locked(struct sim_gpu *g, uint32_t off, uint32_t val, bool from_cs);
+/* Latch GT interrupt bits (GT_* of the engine's 16-bit field) and compute
+ * what to deliver; call sim_gpu_deliver with the result after unlocking. */
+uint32_t sim_gpu_raise_locked(struct sim_gpu *g, unsigned engine, uint32_t gt_bits);
+void sim_gpu_deliver(struct sim_gpu *g, unsigned engine, uint32_t events);
+static inline uint64_t sim_gpu_ggtt_pte(struct sim_gpu *g, uint64_t idx)
+{
+    return __atomic_load_n(&g->ggtt[idx], __ATOMIC_ACQUIRE);
+}
+
+/* engine.c */
+int sim_engine_start(struct sim_engine *e);
+void sim_engine_stop(struct sim_engine *e);
+/* MMIO of the engine's execlist registers, under gpu->lock. */
+void sim_engine_elsp_write_locked(struct sim_engine *e, uint32_t val);
+uint32_t sim_engine_csb_read_locked(struct sim_engine *e, uint32_t rel);
+void sim_engine_csb_ptr_write_locked(struct sim_engine *e, uint32_t val);
+uint32_t sim_engine_status_read_locked(struct sim_engine *e, bool hi);
+uint64_t sim_gpu_timestamp(void);
+
+#endif
