@@ -380,8 +380,8 @@ static void judge_igd(struct vgt_pci_dev *d)
         reason(d, VGT_PCI_CAVEAT, "ASLS (config 0xfc) is 0: the firmware set up no OpRegion, the"
                " guest driver will find no VBT");
     if (c->igd.bdsm)
-        reason(d, VGT_PCI_NOTE, "stolen memory at 0x%08llx (BDSM, config 0x5c)",
-               (unsigned long long)c->igd.bdsm);
+        reason(d, VGT_PCI_NOTE, "stolen memory at 0x%08llx (BDSM, config %s)",
+               (unsigned long long)c->igd.bdsm, c->igd.bdsm_gen11 ? "0xc0, gen11+" : "0x5c");
     reason(d, VGT_PCI_CAVEAT, "the IGD is covered by an RMRR (reserved memory region) that Xen must"
            " identity-map in the guest: add rdm = \"strategy=host,policy=relaxed\" if the domain fails"
            " to start with an RMRR conflict");

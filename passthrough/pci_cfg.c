@@ -37,6 +37,8 @@
  * INTEL_GEN11_BSM_DW0. */
 #define IGD_ASLS 0xfc
 #define IGD_BSM 0x5c
+#define IGD_GEN11_BSM_DW0 0xc0
+#define IGD_GEN11_BSM_DW1 0xc4
 #define IGD_BSM_MASK 0xfff00000u
 
 struct parse {
@@ -503,6 +505,13 @@ int vgt_pci_cfg_parse(const uint8_t *cfg, size_t len, struct vgt_pci_cfg_info *i
         info->igd.present = true;
         info->igd.asls = rd32(&p, IGD_ASLS);
         info->igd.bdsm = rd32(&p, IGD_BSM) & IGD_BSM_MASK;
+        /* gen11+ moved BDSM to a 64-bit register at 0xc0; older parts
+         * read 0 there. */
+        if (rd32(&p, IGD_GEN11_BSM_DW0) & IGD_BSM_MASK || rd32(&p, IGD_GEN11_BSM_DW1)) {
+            info->igd.bdsm = (uint64_t)rd32(&p, IGD_GEN11_BSM_DW1) << 32 |
+                             (rd32(&p, IGD_GEN11_BSM_DW0) & IGD_BSM_MASK);
+            info->igd.bdsm_gen11 = true;
+        }
         info->igd.bdsm_known = true;
     }
     return 0;
