@@ -136,7 +136,7 @@ int vgt_cmd_up(int argc, char **argv)
     struct vgt_xl_keys k;
     bool sim = getenv("VGT_SIM") != NULL, started = false;
     pid_t child = -1;
-    uint64_t domid;
+    uint64_t domid = 0; /* 0: no vGPU was asked for yet */
     int ret;
 
     for (int i = 1; i < argc; i++) {
@@ -244,8 +244,10 @@ int vgt_cmd_up(int argc, char **argv)
     return 0;
 
 destroy:
-    snprintf(req, sizeof(req), "{\"cmd\":\"remove\",\"domid\":%" PRIu64 "}", domid);
-    vgpu_ctl_request(control, req, ans, sizeof(ans));
+    if (domid) {
+        snprintf(req, sizeof(req), "{\"cmd\":\"remove\",\"domid\":%" PRIu64 "}", domid);
+        vgpu_ctl_request(control, req, ans, sizeof(ans));
+    }
     vgt_run((char *[]){"xl", "destroy", k.name, NULL}, NULL, 0);
     fprintf(stderr, "vgt up: domain %s destroyed\n", k.name);
     return 1;
