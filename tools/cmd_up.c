@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vgt_cmds.h"
@@ -81,7 +80,7 @@ static const char *find_vgtd(char *buf, size_t len)
 }
 
 static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned domid,
-                      const struct vgt_xl_keys *k, pid_t *child)
+                      const struct vgt_xl_keys *k)
 {
     char dom[16], low[32], high[32], fen[32], ram[32];
     char *argv[16];
@@ -114,18 +113,12 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
         return -errno;
     if (pid == 0) {
         /* Detached: it outlives this command. */
-        char logpath[4200];
-
         setsid();
-        /* Its log goes beside the control socket (CONTROL.log). */
-        snprintf(logpath, sizeof(logpath), "%s.log", control);
-        if (!freopen("/dev/null", "r", stdin) || !freopen(logpath, "a", stdout) ||
-            !freopen(logpath, "a", stderr))
+        if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
             _exit(126);
         execvp(argv[0], argv);
         _exit(127);
     }
-    *child = pid;
     return 0;
 }
 
@@ -135,7 +128,6 @@ int vgt_cmd_up(int argc, char **argv)
     char req[256], ans[4096], out[256], exe[PATH_MAX];
     struct vgt_xl_keys k;
     bool sim = getenv("VGT_SIM") != NULL, started = false;
-    pid_t child = -1;
     uint64_t domid;
     int ret;
 
@@ -204,7 +196,7 @@ int vgt_cmd_up(int argc, char **argv)
         /* No vgtd yet: start one with this domain's vGPU. */
         if (!vgtd)
             vgtd = find_vgtd(exe, sizeof(exe));
-        ret = start_vgtd(vgtd, control, sim, (unsigned)domid, &k, &child);
+        ret = start_vgtd(vgtd, control, sim, (unsigned)domid, &k);
         if (ret) {
             fprintf(stderr, "vgt up: starting %s: %s\n", vgtd, strerror(-ret));
             goto destroy;
@@ -223,11 +215,6 @@ int vgt_cmd_up(int argc, char **argv)
         ret = vgpu_ctl_request(control, req, ans, sizeof(ans));
         if (!ret && vgpu_ctl_ok(ans) && !strstr(ans, "\"state\":\"created\""))
             break;
-        if (started && child > 0 && waitpid(child, NULL, WNOHANG) == child) {
-            fprintf(stderr, "vgt up: %s exited before the vGPU of domain %" PRIu64 " attached\n",
-                    vgtd, domid);
-            goto destroy;
-        }
         if (t >= 15000 || (!ret && !started)) {
             fprintf(stderr, "vgt up: the vGPU of domain %" PRIu64 " did not attach: %s\n", domid,
                     ret ? strerror(-ret) : ans);

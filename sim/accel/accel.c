@@ -392,7 +392,7 @@ static int xlate(struct sim_accel *a, struct op_ctx *o, uint64_t va, bool write,
 
     for (;;) {
         struct sim_accel_xlate x = {
-            .rid = a->rid, .has_pasid = true, .pasid = o->pasid, .priv = o->priv,
+            .rid = a->rid, .pasid = o->pasid, .priv = o->priv,
             .write = write, .addr = va & VGT_PAGE_MASK,
         };
         struct sim_accel_xlate_res r = {0};
@@ -406,8 +406,13 @@ static int xlate(struct sim_accel *a, struct op_ctx *o, uint64_t va, bool write,
         pasid_on = cfg_get(a, SIM_ACCEL_ECAP_PASID + PCI_PASID_CTRL, 2) & PCI_PASID_CTRL_ENABLE;
         pri_on = cfg_get(a, SIM_ACCEL_ECAP_PRI + PCI_PRI_CTRL, 2) & PCI_PRI_CTRL_ENABLE;
         pri_failed = pri_status(a) & PCI_PRI_STATUS_RF;
+        /* Without the PASID capability enabled, requests carry no PASID
+         * (the descriptor's PASID field is ignored). */
+        x.has_pasid = pasid_on;
+        if (!pasid_on)
+            o->pasid = 0;
         e = &a->atc[atc_slot(o->pasid, vpn)];
-        if (ats && e->valid && e->has_pasid && e->pasid == o->pasid && e->vpn == vpn &&
+        if (ats && e->valid && e->has_pasid == pasid_on && e->pasid == o->pasid && e->vpn == vpn &&
             (!write || e->writable)) {
             *gpa = (e->gfn << 12) | (va & 0xfff);
             a->st.atc_hits++;
@@ -419,10 +424,6 @@ static int xlate(struct sim_accel *a, struct op_ctx *o, uint64_t va, bool write,
             a->st.atc_misses++;
         pthread_mutex_unlock(&a->lock);
 
-        if (!pasid_on) {
-            o->status = SIM_ACCEL_ST_DMA_ERROR;
-            return -EPERM;
-        }
         x.ats = ats;
         ret = a->port->translate(a->port_opaque, &x, &r);
         if (ret == 0 && (!write || r.writable)) {
@@ -432,7 +433,7 @@ static int xlate(struct sim_accel *a, struct op_ctx *o, uint64_t va, bool write,
                 /* An invalidation since the request: do not cache. */
                 if (gen == a->atc_gen) {
                     e->valid = true;
-                    e->has_pasid = true;
+                    e->has_pasid = pasid_on;
                     e->pasid = o->pasid;
                     e->vpn = vpn;
                     e->gfn = r.gpa >> 12;
@@ -449,14 +450,13 @@ static int xlate(struct sim_accel *a, struct op_ctx *o, uint64_t va, bool write,
         }
         /* A recoverable fault: ask the guest through PRI. */
         if (!o->bof || !pri_on || pri_failed || nreq >= MAX_PRQ_PER_PAGE) {
-            o->status = (!pri_on || pri_failed) && o->bof ? SIM_ACCEL_ST_PRI_STOPPED
-                                                         : SIM_ACCEL_ST_PAGE_FAULT;
+            o->status = pri_failed && o->bof ? SIM_ACCEL_ST_PRI_STOPPED : SIM_ACCEL_ST_PAGE_FAULT;
             o->fault_addr = va;
             return -EFAULT;
         }
         {
             struct sim_accel_prq p = {
-                .rid = a->rid, .has_pasid = true, .pasid = o->pasid, .priv = o->priv,
+                .rid = a->rid, .has_pasid = pasid_on, .pasid = o->pasid, .priv = o->priv,
                 .read = !write, .write = write, .lpig = true, .addr = va & VGT_PAGE_MASK,
             };
             unsigned code = 0;

@@ -12,7 +12,8 @@
  *   that range; the device answers it only while memory decode is on. A descriptor is 64 bytes; an ioreq carries at most 8, so the
  *   MOVDIR64B-style write arrives as 8 qword writes and the one to the
  *   last qword submits.
- * - Descriptors name a PASID and guest virtual addresses; the device
+ * - Descriptors name a PASID and guest virtual addresses (with the PASID
+ *   capability disabled, requests carry no PASID: IOVAs); the device
  *   translates them with ATS through its DMA port (the IOMMU), caches
  *   translations in its ATC, and on a translation fault sends a PRI page
  *   request and waits for the page group response, then retries or
