@@ -128,7 +128,7 @@ int vgt_cmd_up(int argc, char **argv)
     char req[256], ans[4096], out[256], exe[PATH_MAX];
     struct vgt_xl_keys k;
     bool sim = getenv("VGT_SIM") != NULL, started = false;
-    uint64_t domid;
+    uint64_t domid = 0; /* 0: no vGPU was asked for yet */
     int ret;
 
     for (int i = 1; i < argc; i++) {
@@ -231,8 +231,10 @@ int vgt_cmd_up(int argc, char **argv)
     return 0;
 
 destroy:
-    snprintf(req, sizeof(req), "{\"cmd\":\"remove\",\"domid\":%" PRIu64 "}", domid);
-    vgpu_ctl_request(control, req, ans, sizeof(ans));
+    if (domid) {
+        snprintf(req, sizeof(req), "{\"cmd\":\"remove\",\"domid\":%" PRIu64 "}", domid);
+        vgpu_ctl_request(control, req, ans, sizeof(ans));
+    }
     vgt_run((char *[]){"xl", "destroy", k.name, NULL}, NULL, 0);
     fprintf(stderr, "vgt up: domain %s destroyed\n", k.name);
     return 1;
