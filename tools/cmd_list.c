@@ -68,7 +68,7 @@ int vgt_cmd_list(int argc, char **argv)
         end = strchr(p, '}');
         if (!end || vgt_ctl_parse(p, (size_t)(end - p + 1), &m, NULL))
             break;
-        printf("%-4llu %-6llu %-6s %-10s %#010llx+%-4lluMiB %#010llx+%-4lluMiB %2llu..%-3llu %s%s%s\n",
+        printf("%-4llu %-6llu %-6s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %s%s%s\n",
                num(&m, "id"), num(&m, "domid"), str(&m, "type"), str(&m, "state"),
                num(&m, "low_gm_base"), num(&m, "low_gm_size") >> 20, num(&m, "high_gm_base"),
                num(&m, "high_gm_size") >> 20, num(&m, "fence_base"),

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vgt_cmds.h"
@@ -80,7 +81,7 @@ static const char *find_vgtd(char *buf, size_t len)
 }
 
 static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned domid,
-                      const struct vgt_xl_keys *k)
+                      const struct vgt_xl_keys *k, pid_t *child)
 {
     char dom[16], low[32], high[32], fen[32], ram[32];
     char *argv[16];
@@ -113,12 +114,18 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
         return -errno;
     if (pid == 0) {
         /* Detached: it outlives this command. */
+        char logpath[4200];
+
         setsid();
-        if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
+        /* Its log goes beside the control socket (CONTROL.log). */
+        snprintf(logpath, sizeof(logpath), "%s.log", control);
+        if (!freopen("/dev/null", "r", stdin) || !freopen(logpath, "a", stdout) ||
+            !freopen(logpath, "a", stderr))
             _exit(126);
         execvp(argv[0], argv);
         _exit(127);
     }
+    *child = pid;
     return 0;
 }
 
@@ -128,6 +135,7 @@ int vgt_cmd_up(int argc, char **argv)
     char req[256], ans[4096], out[256], exe[PATH_MAX];
     struct vgt_xl_keys k;
     bool sim = getenv("VGT_SIM") != NULL, started = false;
+    pid_t child = -1;
     uint64_t domid = 0; /* 0: no vGPU was asked for yet */
     int ret;
 
@@ -196,7 +204,7 @@ int vgt_cmd_up(int argc, char **argv)
         /* No vgtd yet: start one with this domain's vGPU. */
         if (!vgtd)
             vgtd = find_vgtd(exe, sizeof(exe));
-        ret = start_vgtd(vgtd, control, sim, (unsigned)domid, &k);
+        ret = start_vgtd(vgtd, control, sim, (unsigned)domid, &k, &child);
         if (ret) {
             fprintf(stderr, "vgt up: starting %s: %s\n", vgtd, strerror(-ret));
             goto destroy;
@@ -215,6 +223,11 @@ int vgt_cmd_up(int argc, char **argv)
         ret = vgpu_ctl_request(control, req, ans, sizeof(ans));
         if (!ret && vgpu_ctl_ok(ans) && !strstr(ans, "\"state\":\"created\""))
             break;
+        if (started && child > 0 && waitpid(child, NULL, WNOHANG) == child) {
+            fprintf(stderr, "vgt up: %s exited before the vGPU of domain %" PRIu64 " attached\n",
+                    vgtd, domid);
+            goto destroy;
+        }
         if (t >= 15000 || (!ret && !started)) {
             fprintf(stderr, "vgt up: the vGPU of domain %" PRIu64 " did not attach: %s\n", domid,
                     ret ? strerror(-ret) : ans);

@@ -206,7 +206,20 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     for (slot = 0; slot < MAX_DOMS && h->doms[slot]; slot++)
         ;
     if (slot == MAX_DOMS || vgt_gpu_avail(h->gpu, &vc.res) == 0) {
-        snprintf(err, errlen, "no room on the GPU for a %s vGPU", req->type ? req->type : "custom");
+        struct vgt_gpu_free fr;
+
+        vgt_gpu_get_free(h->gpu, &fr);
+        if (vc.res.low_size > fr.low)
+            snprintf(err, errlen, "no room on the GPU: vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
+                     (unsigned long long)(vc.res.low_size >> 20), (unsigned long long)(fr.low >> 20));
+        else if (vc.res.high_size > fr.high)
+            snprintf(err, errlen, "no room on the GPU: vgt_high_gm_sz %llu MiB asked, largest free high GM run %llu MiB",
+                     (unsigned long long)(vc.res.high_size >> 20), (unsigned long long)(fr.high >> 20));
+        else if (vc.res.fences > fr.fences)
+            snprintf(err, errlen, "no room on the GPU: vgt_fence_sz %u asked, %u free in a row",
+                     vc.res.fences, fr.fences);
+        else
+            snprintf(err, errlen, "no room on the GPU: %u vGPUs at most", MAX_DOMS);
         ret = -ENOSPC;
         goto unlock;
     }
