@@ -729,20 +729,24 @@ static uint64_t parse_size(const char *s)
     }
 }
 
-static void lspci_read(const char *bdf, struct lspci_dev *ld)
+/* One device's `lspci -vvv` block from @p: stops at the blank line. */
+static void lspci_parse(FILE *p, struct lspci_dev *ld)
 {
-    char cmd[128], line[512];
-    FILE *p;
+    char line[512];
+    bool seen = false;
 
     memset(ld, 0, sizeof(*ld));
-    snprintf(cmd, sizeof(cmd), "lspci -vvv -s %s 2>/dev/null", bdf);
-    p = popen(cmd, "r");
-    assert_non_null(p);
     while (fgets(line, sizeof(line), p)) {
         const char *s = line;
         unsigned off, ver, idx;
         int n = 0;
 
+        if (line[0] == '\n') {
+            if (seen)
+                break;
+            continue;
+        }
+        seen = true;
         while (*s == '\t' || *s == ' ')
             s++;
         if (strstr(s, "<access denied>"))
@@ -773,6 +777,17 @@ static void lspci_read(const char *bdf, struct lspci_dev *ld)
         if (ld->ncaps >= 64)
             break;
     }
+}
+
+static void lspci_read(const char *bdf, struct lspci_dev *ld)
+{
+    char cmd[128];
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "lspci -vvv -s %s 2>/dev/null", bdf);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    lspci_parse(p, ld);
     pclose(p);
 }
 
@@ -787,6 +802,55 @@ static const struct { const char *prefix; bool ext; uint16_t id; } lspci_names[]
     {"Device Serial Number", true, 0x03}, {"Alternative Routing-ID", true, 0x0e},
     {"Latency Tolerance Reporting", true, 0x18}, {"L1 PM Substates", true, 0x1e},
 };
+
+static void compare_caps(const char *bdf, const struct vgt_pci_cfg_info *c, const struct lspci_dev *ld)
+{
+    assert_int_equal(c->ncaps, ld->ncaps);
+    for (unsigned i = 0; i < ld->ncaps; i++) {
+        assert_int_equal(c->caps[i].offset, ld->caps[i].off);
+        assert_int_equal(c->caps[i].ext, ld->caps[i].ext);
+        for (size_t t = 0; t < sizeof(lspci_names) / sizeof(lspci_names[0]); t++) {
+            if (strncmp(ld->caps[i].name, lspci_names[t].prefix, strlen(lspci_names[t].prefix)))
+                continue;
+            if (lspci_names[t].ext != c->caps[i].ext || lspci_names[t].id != c->caps[i].id)
+                fail_msg("%s cap [%x]: lspci says '%s', vgt says %s (0x%x)", bdf, ld->caps[i].off,
+                         ld->caps[i].name, c->caps[i].name, c->caps[i].id);
+        }
+    }
+}
+
+/* Offline: the saved `lspci -xxxx` and `lspci -vvv` of the same machine
+ * (the Firecracker VM the project was built on) must agree. */
+static void test_fixture_vs_lspci_vvv(void **state)
+{
+    size_t len;
+    char *buf = slurp(data_path("pci/lspci-xxxx-firecracker.txt"), &len);
+    struct vgt_pci_dump_dev *devs = calloc(16, sizeof(*devs));
+    static struct vgt_pci_cfg_info info;
+    static struct lspci_dev ld;
+    FILE *vvv = fopen(data_path("pci/lspci-vvv-firecracker.txt"), "r");
+    char err[256];
+    int n;
+
+    (void)state;
+    assert_non_null(vvv);
+    n = vgt_pci_dump_parse(buf, len, devs, 16, err, sizeof(err));
+    assert_int_equal(n, 6);
+    for (int i = 0; i < n; i++) {
+        lspci_parse(vvv, &ld);
+        assert_int_equal(vgt_pci_cfg_parse(devs[i].cfg, devs[i].len, &info), 0);
+        compare_caps("fixture", &info, &ld);
+        /* BAR types from config space; sizes need the live bus. */
+        for (unsigned k = 0; k < ld.nbars; k++) {
+            assert_true(info.bars[ld.bars[k].idx].present);
+            assert_int_equal(info.bars[ld.bars[k].idx].is64, ld.bars[k].is64);
+            assert_int_equal(info.bars[ld.bars[k].idx].base, ld.bars[k].base);
+        }
+    }
+    fclose(vvv);
+    free(devs);
+    free(buf);
+}
 
 static void test_live_vs_lspci(void **state)
 {
@@ -816,20 +880,8 @@ static void test_live_vs_lspci(void **state)
 
         vgt_pci_format_bdf(d, bdf, sizeof(bdf));
         lspci_read(bdf, &ld);
-        if (!ld.denied && d->cfg.cfg_len >= 256) {
-            assert_int_equal(d->cfg.ncaps, ld.ncaps);
-            for (unsigned i = 0; i < ld.ncaps; i++) {
-                assert_int_equal(d->cfg.caps[i].offset, ld.caps[i].off);
-                assert_int_equal(d->cfg.caps[i].ext, ld.caps[i].ext);
-                for (size_t t = 0; t < sizeof(lspci_names) / sizeof(lspci_names[0]); t++) {
-                    if (strncmp(ld.caps[i].name, lspci_names[t].prefix, strlen(lspci_names[t].prefix)))
-                        continue;
-                    if (lspci_names[t].ext != d->cfg.caps[i].ext || lspci_names[t].id != d->cfg.caps[i].id)
-                        fail_msg("%s cap [%x]: lspci says '%s', vgt says %s (0x%x)", bdf, ld.caps[i].off,
-                                 ld.caps[i].name, d->cfg.caps[i].name, d->cfg.caps[i].id);
-                }
-            }
-        }
+        if (!ld.denied && d->cfg.cfg_len >= 256)
+            compare_caps(bdf, &d->cfg, &ld);
         for (unsigned i = 0; i < 6; i++) {
             const struct vgt_pci_bar *b = &d->cfg.bars[i];
 
@@ -868,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_igd_gen11_bdsm),
         cmocka_unit_test(test_sysfs_clean_device),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_fixture_vs_lspci_vvv),
         cmocka_unit_test(test_live_vs_lspci),
     };
 
