@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sim_gpu *gpu;
     struct sim_native *n;
     struct sim_native_ctx *c;
-    struct sim_native_bo *batch, *buf;
+    struct sim_native_bo *batch = NULL, *buf = NULL;
     uint32_t ring[4];
     size_t k, len;
 
@@ -39,12 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * it, the batch itself, contexts, or nothing. */
     len = size - 1;
     if (sim_native_bo_create(n, 16384, &batch) || sim_native_bo_create(n, 16384, &buf))
-        goto destroy_native;
+        goto destroy_bos;
     sim_native_bo_write(batch, 0, data + 1, len & ~(size_t)3);
     k = gwl_emit_bb_start(ring, batch->va, true, false);
     k += gwl_emit_noop(ring + k);
     if (!sim_native_submit(n, c, ring, k))
         (void)sim_native_wait(n, c, 10000);
+destroy_bos:
     sim_native_bo_destroy(n, buf);
     sim_native_bo_destroy(n, batch);
 destroy_native:
