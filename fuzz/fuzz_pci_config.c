@@ -12,14 +12,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct vgt_pci_dump_dev devs[8];
+    struct vgt_pci_dump_dev *devs = calloc(8, sizeof(*devs));
     struct vgt_pci_ctx ctx = {.sysfs_root = "/nonexistent-vgt-fuzz"};
     struct vgt_pci_dev *d = calloc(1, sizeof(*d));
     char err[256];
     FILE *null = fopen("/dev/null", "w");
     int n;
 
-    if (!d || !null)
+    if (!d || !null || !devs)
         goto out;
     /* The bytes as config space directly. */
     vgt_pci_analyse(&ctx, d, data, size);
@@ -42,5 +42,6 @@ out:
     if (null)
         fclose(null);
     free(d);
+    free(devs);
     return 0;
 }

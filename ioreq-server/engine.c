@@ -86,22 +86,25 @@ static bool size_ok(uint32_t size)
 
 /* ---- range registry ---- */
 
-/* Index of the range containing @addr, or -1. Binary search: O(log n). */
+/* Index of the range containing @addr, or -1. Binary search over the
+ * sorted starts, branch-free (cmov) because guest addresses are not
+ * predictable: O(log n), 8 steps for 256 ranges. */
 static int find_range(const struct vgt_ioreq_server *s, int t, uint64_t addr)
 {
     const struct range *r = s->ranges[t];
-    unsigned lo = 0, hi = s->nr_ranges[t];
+    const struct range *base = r;
+    unsigned n = s->nr_ranges[t];
 
-    while (lo < hi) {
-        unsigned mid = lo + (hi - lo) / 2;
+    if (n == 0)
+        return -1;
+    while (n > 1) {
+        unsigned half = n / 2;
 
-        if (addr < r[mid].start)
-            hi = mid;
-        else if (addr > r[mid].end)
-            lo = mid + 1;
-        else
-            return (int)mid;
+        base = base[half].start <= addr ? base + half : base;
+        n -= half;
     }
+    if (base->start <= addr && addr <= base->end)
+        return (int)(base - r);
     return -1;
 }
 
@@ -271,34 +274,48 @@ static int hv_gfn_to_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
     return b ? b->ops->gfn_to_dma(b, gfn, dma) : -EOPNOTSUPP;
 }
 
+static int claim_wp(struct vgt_ioreq_server *s)
+{
+    int ret = 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (!s->wp_claimed) {
+        ret = s->be->ops->claim_wp(s->be);
+        if (ret == 0)
+            s->wp_claimed = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ret;
+}
+
+/* Protecting pages claims HVMMEM_ioreq_server for this server if that was
+ * not done yet: trapped writes then reach this server, and are dropped
+ * (not applied, logged) until a handler is set. */
 static int hv_set_wp(struct vgt_hv *hv, uint64_t gfn, uint64_t nr, bool protect)
 {
     struct vgt_ioreq_server *s = hv_server(hv);
+    int ret;
 
-    if (!s->wp_claimed)
-        return -EINVAL; /* set_wp_handler first: nobody would get the writes */
     if (nr == 0 || gfn >= s->hv.max_gfn || nr > s->hv.max_gfn - gfn)
         return -EFAULT;
+    ret = claim_wp(s);
+    if (ret < 0)
+        return ret;
     return s->be->ops->set_wp(s->be, gfn, nr, protect);
 }
 
 static int hv_set_wp_handler(struct vgt_hv *hv, vgt_hv_wp_fn fn, void *opaque)
 {
     struct vgt_ioreq_server *s = hv_server(hv);
-    int ret = 0;
+    int ret = fn ? claim_wp(s) : 0;
 
+    if (ret < 0)
+        return ret;
     pthread_mutex_lock(&s->lock);
-    if (fn && !s->wp_claimed) {
-        ret = s->be->ops->claim_wp(s->be);
-        if (ret == 0)
-            s->wp_claimed = true;
-    }
-    if (ret == 0) {
-        s->wp_fn = fn;
-        s->wp_opaque = opaque;
-    }
+    s->wp_fn = fn;
+    s->wp_opaque = opaque;
     pthread_mutex_unlock(&s->lock);
-    return ret;
+    return 0;
 }
 
 static int hv_inject_msi(struct vgt_hv *hv, uint64_t addr, uint32_t data)
@@ -381,8 +398,13 @@ static bool wp_write(struct vgt_ioreq_server *s, unsigned vcpu, uint64_t gpa, ui
 {
     int ret;
 
-    if (!s->wp_fn)
+    /* Held across the handler, as for ranges: a handler change from
+     * another thread waits for the running call. */
+    pthread_mutex_lock(&s->lock);
+    if (!s->wp_fn) {
+        pthread_mutex_unlock(&s->lock);
         return false;
+    }
     STAT_INC(s, st_wp);
     if ((gpa & (VGT_PAGE_SIZE - 1)) + size > VGT_PAGE_SIZE) {
         /* Split at the page boundary, byte by byte (the seam promises
@@ -393,12 +415,13 @@ static bool wp_write(struct vgt_ioreq_server *s, unsigned vcpu, uint64_t gpa, ui
                 vgt_warn(s->log, "dom%u vcpu%u: wp write at %#llx: %s", s->domid, vcpu,
                          (unsigned long long)(gpa + i), strerror(-ret));
         }
-        return true;
+    } else {
+        ret = s->wp_fn(s->wp_opaque, gpa, size, val & size_mask(size));
+        if (ret < 0)
+            vgt_warn(s->log, "dom%u vcpu%u: wp write of %u bytes at %#llx: %s", s->domid, vcpu,
+                     size, (unsigned long long)gpa, strerror(-ret));
     }
-    ret = s->wp_fn(s->wp_opaque, gpa, size, val & size_mask(size));
-    if (ret < 0)
-        vgt_warn(s->log, "dom%u vcpu%u: wp write of %u bytes at %#llx: %s", s->domid, vcpu,
-                 size, (unsigned long long)gpa, strerror(-ret));
+    pthread_mutex_unlock(&s->lock);
     return true;
 }
 
@@ -579,21 +602,21 @@ struct req_kind {
     void (*handle)(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req);
 };
 
+/* Indexed by the ioreq type (<xen/hvm/ioreq.h>); holes are unknown types. */
 static const struct req_kind req_kinds[] = {
-    {IOREQ_TYPE_PIO, true, handle_pio},
-    {IOREQ_TYPE_COPY, true, handle_copy},
-    {IOREQ_TYPE_PCI_CONFIG, true, handle_pci},
-    {IOREQ_TYPE_TIMEOFFSET, false, handle_timeoffset},
-    {IOREQ_TYPE_INVALIDATE, false, handle_invalidate},
+    [IOREQ_TYPE_PIO] = {IOREQ_TYPE_PIO, true, handle_pio},
+    [IOREQ_TYPE_COPY] = {IOREQ_TYPE_COPY, true, handle_copy},
+    [IOREQ_TYPE_PCI_CONFIG] = {IOREQ_TYPE_PCI_CONFIG, true, handle_pci},
+    [IOREQ_TYPE_TIMEOFFSET] = {IOREQ_TYPE_TIMEOFFSET, true, handle_timeoffset},
+    [IOREQ_TYPE_INVALIDATE] = {IOREQ_TYPE_INVALIDATE, false, handle_invalidate},
 };
 
 void vgt_ioreq_server_process(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req)
 {
     const struct req_kind *k = NULL;
 
-    for (size_t i = 0; i < VGT_ARRAY_SIZE(req_kinds); i++)
-        if (req_kinds[i].type == req->type)
-            k = &req_kinds[i];
+    if (req->type < VGT_ARRAY_SIZE(req_kinds) && req_kinds[req->type].handle)
+        k = &req_kinds[req->type];
     STAT_INC(s, st_served);
     if (!k) {
         reject(s, vcpu, req, "unknown type");

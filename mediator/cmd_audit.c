@@ -398,6 +398,7 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
                     unsigned level, struct chain *ch, struct vgt_audit_buf **next)
 {
     bool buf_ggtt = kind == VGT_AUDIT_RING ? true : !b->ppgtt;
+    bool no_selectorless = !buf_ggtt && w->a->refuse_ppgtt_selectorless;
     size_t off = 0;
     int rc;
 
@@ -455,6 +456,11 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
             !(rule->act == ACT_SDI))
             return violation(w, -EINVAL, "bad command length");
         w->r->dwords += (size_t)len;
+        if (no_selectorless && desc->addr_count &&
+            !(desc->flags & (VGT_CMD_F_ASI_GGTT_WHEN_SET | VGT_CMD_F_ASI_PPGTT_WHEN_SET)) &&
+            desc->id != VGT_CMD_ID_COPY_MEM_MEM && desc->id != VGT_CMD_ID_BB_START)
+            return violation(w, -EACCES, "command without address-space selector in a PPGTT batch "
+                                         "(batch copies run from the GGTT)");
         switch ((enum cmd_act)rule->act) {
         case ACT_REJECT:
             return violation(w, -EACCES, rule->reason);
@@ -604,6 +610,10 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
             if (rc)
                 return rc;
             nbi = w->r->batches; /* 1-based index of nb */
+            w->r->sites[w->r->nr_sites].buf = (uint16_t)bufi;
+            w->r->sites[w->r->nr_sites].target = (uint16_t)(nbi - 1);
+            w->r->sites[w->r->nr_sites].dw = (uint32_t)off;
+            w->r->nr_sites++;
             if (nb->shadow_ggtt) {
                 p[1] = (uint32_t)nb->shadow_ggtt;
                 p[2] = (uint32_t)(nb->shadow_ggtt >> 32);

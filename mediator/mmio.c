@@ -378,7 +378,7 @@ static bool size_ok(uint64_t off, unsigned size)
 static int regs_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t *val)
 {
     const struct vgt_mmio_reg *r = vgt_mmio_lookup(v->gpu, off);
-    uint32_t lo, hi;
+    uint32_t lo = ~0u, hi = ~0u; /* all ones if a half fails */
     int ret;
 
     if (size == 8) {

@@ -73,20 +73,30 @@ struct dep_prop {
     enum match_kind kind;
     const char *cells;
     const char *what;
+    bool cells_optional; /* a missing cell-count property means 0 */
 };
 
 static const struct dep_prop dep_props[] = {
-    {"clocks", M_EXACT, "#clock-cells", "clock"},
-    {"assigned-clocks", M_EXACT, "#clock-cells", "clock"},
-    {"assigned-clock-parents", M_EXACT, "#clock-cells", "clock"},
-    {"resets", M_EXACT, "#reset-cells", "reset controller"},
-    {"power-domains", M_EXACT, "#power-domain-cells", "power domain"},
-    {"phys", M_EXACT, "#phy-cells", "PHY"},
-    {"dmas", M_EXACT, "#dma-cells", "DMA controller"},
-    {"gpios", M_EXACT, "#gpio-cells", "GPIO controller"},
-    {"-gpios", M_SUFFIX, "#gpio-cells", "GPIO controller"},
-    {"-gpio", M_SUFFIX, "#gpio-cells", "GPIO controller"},
-    {"pinctrl-", M_PREFIX, NULL, "pin configuration"},
+    {"clocks", M_EXACT, "#clock-cells", "clock", false},
+    {"assigned-clocks", M_EXACT, "#clock-cells", "clock", false},
+    {"assigned-clock-parents", M_EXACT, "#clock-cells", "clock", false},
+    {"resets", M_EXACT, "#reset-cells", "reset controller", false},
+    {"power-domains", M_EXACT, "#power-domain-cells", "power domain", false},
+    {"phys", M_EXACT, "#phy-cells", "PHY", false},
+    {"dmas", M_EXACT, "#dma-cells", "DMA controller", false},
+    {"gpios", M_EXACT, "#gpio-cells", "GPIO controller", false},
+    {"-gpios", M_SUFFIX, "#gpio-cells", "GPIO controller", false},
+    {"-gpio", M_SUFFIX, "#gpio-cells", "GPIO controller", false},
+    {"pinctrl-", M_PREFIX, NULL, "pin configuration", false},
+    {"mboxes", M_EXACT, "#mbox-cells", "mailbox", false},
+    {"pwms", M_EXACT, "#pwm-cells", "PWM controller", false},
+    {"interconnects", M_EXACT, "#interconnect-cells", "interconnect", false},
+    {"io-channels", M_EXACT, "#io-channel-cells", "ADC", false},
+    {"msi-parent", M_EXACT, "#msi-cells", "MSI controller", true},
+    {"phy-handle", M_EXACT, NULL, "PHY", false},
+    {"memory-region", M_EXACT, NULL, "reserved memory", false},
+    {"nvmem-cells", M_EXACT, NULL, "NVMEM cell", false},
+    {"sram", M_EXACT, NULL, "SRAM", false},
 };
 
 static const struct {
@@ -542,12 +552,15 @@ static int walk_phandles(struct dt_ctx *c, struct vgt_dt_dev *d, int node, const
             const void *cp = fdt_getprop(c->fdt, prov, dp->cells, &cl);
             char pp[VGT_DT_PATH_LEN];
 
-            if (!cp || cl != 4 || cell(cp, 0) > 16) {
+            if (!cp && dp->cells_optional) {
+                nargs = 0;
+            } else if (!cp || cl != 4 || cell(cp, 0) > 16) {
                 node_path(c->fdt, prov, pp, sizeof(pp));
                 msg(c, VGT_DT_ERR, "%s: %s provider %s has no valid %s", np, prop, pp, dp->cells);
                 return -EINVAL;
+            } else {
+                nargs = (int)cell(cp, 0);
             }
-            nargs = (int)cell(cp, 0);
         }
         if (pos + 1 + nargs > ncells) {
             msg(c, VGT_DT_ERR, "%s: %s is truncated at cell %d", np, prop, pos);
@@ -660,7 +673,7 @@ static void set_iommu(struct dt_ctx *c, struct vgt_dt_dev *d, const char *prop, 
 
 static int scan_iommu(struct dt_ctx *c, struct vgt_dt_dev *d)
 {
-    static const struct dep_prop iommu_prop = {"iommus", M_EXACT, "#iommu-cells", "IOMMU"};
+    static const struct dep_prop iommu_prop = {"iommus", M_EXACT, "#iommu-cells", "IOMMU", false};
     int len, off, depth = 0;
     const void *p = fdt_getprop(c->fdt, d->offset, "iommus", &len);
 

@@ -346,6 +346,11 @@ static void judge_reset(struct vgt_pci_dev *d)
     bool flr = c->pcie.flr || c->af.flr;
     bool pm = c->pm.present && !c->pm.no_soft_reset;
 
+    if (!d->reset_file && c->cfg_len < VGT_PCI_CFG_LEN) {
+        reason(d, VGT_PCI_CAVEAT, "reset methods unknown: the kernel lists none and the capabilities"
+               " are not readable");
+        return;
+    }
     if (d->reset_file) {
         if (!d->reset_methods[0])
             reason(d, VGT_PCI_CAVEAT, "the kernel offers no reset method: device state may leak"
@@ -375,8 +380,8 @@ static void judge_igd(struct vgt_pci_dev *d)
         reason(d, VGT_PCI_CAVEAT, "ASLS (config 0xfc) is 0: the firmware set up no OpRegion, the"
                " guest driver will find no VBT");
     if (c->igd.bdsm)
-        reason(d, VGT_PCI_NOTE, "stolen memory at 0x%08llx (BDSM, config 0x5c)",
-               (unsigned long long)c->igd.bdsm);
+        reason(d, VGT_PCI_NOTE, "stolen memory at 0x%08llx (BDSM, config %s)",
+               (unsigned long long)c->igd.bdsm, c->igd.bdsm_gen11 ? "0xc0, gen11+" : "0x5c");
     reason(d, VGT_PCI_CAVEAT, "the IGD is covered by an RMRR (reserved memory region) that Xen must"
            " identity-map in the guest: add rdm = \"strategy=host,policy=relaxed\" if the domain fails"
            " to start with an RMRR conflict");
@@ -452,10 +457,7 @@ void vgt_pci_judge(struct vgt_pci_dev *d)
             reason(d, VGT_PCI_CAVEAT, "bound to host driver %s: it must be released first (--prepare)",
                    d->driver);
     }
-    if (d->sysfs)
-        judge_reset(d);
-    else if (c->cfg_len >= VGT_PCI_CFG_LEN)
-        judge_reset(d);
+    judge_reset(d);
     judge_bars(d);
     judge_msix(d);
     judge_igd(d);
@@ -597,10 +599,8 @@ int vgt_pci_scan_live(const struct vgt_pci_ctx *ctx, const char *const *filter, 
         if (rc && got == 0) {
             snprintf(d->dump_note, sizeof(d->dump_note), "config space not readable: %s", strerror(rc));
             got = 0;
-        } else if (got < VGT_PCI_CFG_LEN) {
-            snprintf(d->dump_note, sizeof(d->dump_note), "only %u bytes of config space readable%s",
-                     (unsigned)got, geteuid() ? " (run as root for the capabilities)" : "");
         }
+        /* A short read (64 bytes for non-root) is reported by the parser. */
         vgt_pci_analyse(ctx, d, cfg, (size_t)got);
         if (pci_device_probe(pdev) == 0) {
             for (unsigned i = 0; i < 6; i++) {

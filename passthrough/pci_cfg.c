@@ -37,6 +37,8 @@
  * INTEL_GEN11_BSM_DW0. */
 #define IGD_ASLS 0xfc
 #define IGD_BSM 0x5c
+#define IGD_GEN11_BSM_DW0 0xc0
+#define IGD_GEN11_BSM_DW1 0xc4
 #define IGD_BSM_MASK 0xfff00000u
 
 struct parse {
@@ -490,10 +492,11 @@ int vgt_pci_cfg_parse(const uint8_t *cfg, size_t len, struct vgt_pci_cfg_info *i
     }
     decode_bars(&p);
     if (info->status & CFG_STATUS_CAP_LIST) {
-        if (len < VGT_PCI_CFG_LEN)
+        if (len < VGT_PCI_CFG_LEN && len <= rd8(&p, CFG_CAP_PTR))
             problem(&p, "only %zu bytes of config space: capabilities not readable"
                         " (the kernel shows 64 bytes to non-root users)", len);
-        walk_std(&p);
+        else
+            walk_std(&p);
     }
     walk_ext(&p);
 
@@ -502,6 +505,13 @@ int vgt_pci_cfg_parse(const uint8_t *cfg, size_t len, struct vgt_pci_cfg_info *i
         info->igd.present = true;
         info->igd.asls = rd32(&p, IGD_ASLS);
         info->igd.bdsm = rd32(&p, IGD_BSM) & IGD_BSM_MASK;
+        /* gen11+ moved BDSM to a 64-bit register at 0xc0; older parts
+         * read 0 there. */
+        if (rd32(&p, IGD_GEN11_BSM_DW0) & IGD_BSM_MASK || rd32(&p, IGD_GEN11_BSM_DW1)) {
+            info->igd.bdsm = (uint64_t)rd32(&p, IGD_GEN11_BSM_DW1) << 32 |
+                             (rd32(&p, IGD_GEN11_BSM_DW0) & IGD_BSM_MASK);
+            info->igd.bdsm_gen11 = true;
+        }
         info->igd.bdsm_known = true;
     }
     return 0;

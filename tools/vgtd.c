@@ -26,6 +26,9 @@
 #include "vgt/testdev.h"
 #include "vgt/util.h"
 #include "vgt_config.h"
+#ifdef VGT_HAVE_VGPU_HOST
+#include "vgtd_vgpu.h"
+#endif
 
 struct vgtd_opts {
     bool sim;
@@ -201,6 +204,10 @@ static void usage(FILE *out)
             "  --domid N       guest domain to serve (Xen; 1 by default with --sim)\n"
             "  --sim           serve a guest of the simulated platform instead of Xen\n"
             "  --device KIND   device to attach:\n");
+#ifdef VGT_HAVE_VGPU_HOST
+    fprintf(out, "                    %-8s %s\n", "vgpu",
+            "a vGPU per domain with a control socket (vgtd --device vgpu --help)");
+#endif
     for (size_t i = 0; i < VGT_ARRAY_SIZE(device_kinds); i++)
         fprintf(out, "                    %-8s %s\n", device_kinds[i].name, device_kinds[i].help);
     fprintf(out,
@@ -326,6 +333,12 @@ int main(int argc, char **argv)
     void *res;
     int ret, rc = 1;
 
+#ifdef VGT_HAVE_VGPU_HOST
+    /* The vgpu kind serves many domains with a control socket: its own
+     * main loop (tools/vgtd_vgpu.c). */
+    if (vgtd_vgpu_wanted(argc, argv))
+        return vgtd_vgpu_main(argc, argv);
+#endif
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
     ret = parse(argc, argv, &d);
     if (ret)

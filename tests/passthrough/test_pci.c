@@ -209,7 +209,12 @@ static void test_bad_pointers(void **state)
 
     header(c, 0x1234, 0x5678, 0x020000, 0xc0); /* past a 128-byte dump */
     assert_int_equal(vgt_pci_cfg_parse(c, 128, &info), 0);
-    assert_true(has_problem(&info, "beyond the end of the dump"));
+    assert_true(has_problem(&info, "only 128 bytes of config space"));
+    header(c, 0x1234, 0x5678, 0x020000, 0x40); /* the next one is */
+    std_cap(c, 0x40, 0x01, 0xf0);
+    assert_int_equal(vgt_pci_cfg_parse(c, 200, &info), 0);
+    assert_int_equal(info.ncaps, 1);
+    assert_true(has_problem(&info, "capability pointer 0xf0 is beyond the end of the dump (0xc8 bytes)"));
 
     header(c, 0x1234, 0x5678, 0x020000, 0);
     ext_cap(c, 0x100, 0x0001, 1, 0x0fc);   /* next below 0x100 */
@@ -534,6 +539,7 @@ static void test_sysfs_igd(void **state)
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "gfx_passthru=\"igd\""));
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "RMRR"));
     assert_true(has_reason(&d, VGT_PCI_NOTE, "OpRegion at 0x7a6e8018"));
+    assert_true(has_reason(&d, VGT_PCI_NOTE, "stolen memory at 0x7b800000 (BDSM, config 0x5c)"));
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "also holds 0000:00:1f.3"));
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "bound to host driver i915"));
 
@@ -547,6 +553,22 @@ static void test_sysfs_igd(void **state)
     assert_int_equal(d.verdict, VGT_PCI_ASSIGNABLE_CAVEATS);
     assert_true(has_reason(&d, VGT_PCI_CAVEAT, "DRM nodes /dev/dri/"));
     wr("class/drm/card0-eDP-1/status", "connected\n");
+}
+
+/* gen11+ parts report BDSM as a 64-bit register at 0xc0. */
+static void test_igd_gen11_bdsm(void **state)
+{
+    static uint8_t c[4096];
+    static struct vgt_pci_cfg_info info;
+
+    (void)state;
+    craft_igd(c);
+    put32(c, 0x5c, 0);
+    put32(c, 0xc0, 0x80000001);
+    put32(c, 0xc4, 0x1);
+    assert_int_equal(vgt_pci_cfg_parse(c, 256, &info), 0);
+    assert_true(info.igd.bdsm_gen11);
+    assert_int_equal(info.igd.bdsm, 0x180000000ull);
 }
 
 static void test_sysfs_clean_device(void **state)
@@ -707,20 +729,24 @@ static uint64_t parse_size(const char *s)
     }
 }
 
-static void lspci_read(const char *bdf, struct lspci_dev *ld)
+/* One device's `lspci -vvv` block from @p: stops at the blank line. */
+static void lspci_parse(FILE *p, struct lspci_dev *ld)
 {
-    char cmd[128], line[512];
-    FILE *p;
+    char line[512];
+    bool seen = false;
 
     memset(ld, 0, sizeof(*ld));
-    snprintf(cmd, sizeof(cmd), "lspci -vvv -s %s 2>/dev/null", bdf);
-    p = popen(cmd, "r");
-    assert_non_null(p);
     while (fgets(line, sizeof(line), p)) {
         const char *s = line;
         unsigned off, ver, idx;
         int n = 0;
 
+        if (line[0] == '\n') {
+            if (seen)
+                break;
+            continue;
+        }
+        seen = true;
         while (*s == '\t' || *s == ' ')
             s++;
         if (strstr(s, "<access denied>"))
@@ -751,6 +777,17 @@ static void lspci_read(const char *bdf, struct lspci_dev *ld)
         if (ld->ncaps >= 64)
             break;
     }
+}
+
+static void lspci_read(const char *bdf, struct lspci_dev *ld)
+{
+    char cmd[128];
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "lspci -vvv -s %s 2>/dev/null", bdf);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    lspci_parse(p, ld);
     pclose(p);
 }
 
@@ -765,6 +802,55 @@ static const struct { const char *prefix; bool ext; uint16_t id; } lspci_names[]
     {"Device Serial Number", true, 0x03}, {"Alternative Routing-ID", true, 0x0e},
     {"Latency Tolerance Reporting", true, 0x18}, {"L1 PM Substates", true, 0x1e},
 };
+
+static void compare_caps(const char *bdf, const struct vgt_pci_cfg_info *c, const struct lspci_dev *ld)
+{
+    assert_int_equal(c->ncaps, ld->ncaps);
+    for (unsigned i = 0; i < ld->ncaps; i++) {
+        assert_int_equal(c->caps[i].offset, ld->caps[i].off);
+        assert_int_equal(c->caps[i].ext, ld->caps[i].ext);
+        for (size_t t = 0; t < sizeof(lspci_names) / sizeof(lspci_names[0]); t++) {
+            if (strncmp(ld->caps[i].name, lspci_names[t].prefix, strlen(lspci_names[t].prefix)))
+                continue;
+            if (lspci_names[t].ext != c->caps[i].ext || lspci_names[t].id != c->caps[i].id)
+                fail_msg("%s cap [%x]: lspci says '%s', vgt says %s (0x%x)", bdf, ld->caps[i].off,
+                         ld->caps[i].name, c->caps[i].name, c->caps[i].id);
+        }
+    }
+}
+
+/* Offline: the saved `lspci -xxxx` and `lspci -vvv` of the same machine
+ * (the Firecracker VM the project was built on) must agree. */
+static void test_fixture_vs_lspci_vvv(void **state)
+{
+    size_t len;
+    char *buf = slurp(data_path("pci/lspci-xxxx-firecracker.txt"), &len);
+    struct vgt_pci_dump_dev *devs = calloc(16, sizeof(*devs));
+    static struct vgt_pci_cfg_info info;
+    static struct lspci_dev ld;
+    FILE *vvv = fopen(data_path("pci/lspci-vvv-firecracker.txt"), "r");
+    char err[256];
+    int n;
+
+    (void)state;
+    assert_non_null(vvv);
+    n = vgt_pci_dump_parse(buf, len, devs, 16, err, sizeof(err));
+    assert_int_equal(n, 6);
+    for (int i = 0; i < n; i++) {
+        lspci_parse(vvv, &ld);
+        assert_int_equal(vgt_pci_cfg_parse(devs[i].cfg, devs[i].len, &info), 0);
+        compare_caps("fixture", &info, &ld);
+        /* BAR types from config space; sizes need the live bus. */
+        for (unsigned k = 0; k < ld.nbars; k++) {
+            assert_true(info.bars[ld.bars[k].idx].present);
+            assert_int_equal(info.bars[ld.bars[k].idx].is64, ld.bars[k].is64);
+            assert_int_equal(info.bars[ld.bars[k].idx].base, ld.bars[k].base);
+        }
+    }
+    fclose(vvv);
+    free(devs);
+    free(buf);
+}
 
 static void test_live_vs_lspci(void **state)
 {
@@ -794,20 +880,8 @@ static void test_live_vs_lspci(void **state)
 
         vgt_pci_format_bdf(d, bdf, sizeof(bdf));
         lspci_read(bdf, &ld);
-        if (!ld.denied && d->cfg.cfg_len >= 256) {
-            assert_int_equal(d->cfg.ncaps, ld.ncaps);
-            for (unsigned i = 0; i < ld.ncaps; i++) {
-                assert_int_equal(d->cfg.caps[i].offset, ld.caps[i].off);
-                assert_int_equal(d->cfg.caps[i].ext, ld.caps[i].ext);
-                for (size_t t = 0; t < sizeof(lspci_names) / sizeof(lspci_names[0]); t++) {
-                    if (strncmp(ld.caps[i].name, lspci_names[t].prefix, strlen(lspci_names[t].prefix)))
-                        continue;
-                    if (lspci_names[t].ext != d->cfg.caps[i].ext || lspci_names[t].id != d->cfg.caps[i].id)
-                        fail_msg("%s cap [%x]: lspci says '%s', vgt says %s (0x%x)", bdf, ld.caps[i].off,
-                                 ld.caps[i].name, d->cfg.caps[i].name, d->cfg.caps[i].id);
-                }
-            }
-        }
+        if (!ld.denied && d->cfg.cfg_len >= 256)
+            compare_caps(bdf, &d->cfg, &ld);
         for (unsigned i = 0; i < 6; i++) {
             const struct vgt_pci_bar *b = &d->cfg.bars[i];
 
@@ -843,8 +917,10 @@ int main(void)
         cmocka_unit_test(test_lspci_fixture),
         cmocka_unit_test(test_lspci_format),
         cmocka_unit_test(test_sysfs_igd),
+        cmocka_unit_test(test_igd_gen11_bdsm),
         cmocka_unit_test(test_sysfs_clean_device),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_fixture_vs_lspci_vvv),
         cmocka_unit_test(test_live_vs_lspci),
     };
 

@@ -72,6 +72,15 @@ struct vgt_audit_violation {
     const char *reason;
 };
 
+/* A MI_BATCH_BUFFER_START the caller relocates after the audit, once it
+ * knows where each copy will live: dword @dw of buffer @buf (0 the ring,
+ * i + 1 batch bufs[i]) starts batch bufs[@target]. */
+struct vgt_audit_bb_site {
+    uint16_t buf;
+    uint16_t target;
+    uint32_t dw;
+};
+
 struct vgt_audit_result {
     unsigned batches;          /* batch buffers fetched and scanned */
     size_t dwords;             /* dwords scanned */
@@ -80,6 +89,8 @@ struct vgt_audit_result {
     unsigned pdp_patches;      /* LRI PDP writes rewritten to shadow values */
     unsigned bb_patches;       /* BB_STARTs redirected to shadow copies */
     struct vgt_audit_buf bufs[VGT_AUDIT_DEFAULT_MAX_BATCHES]; /* fetched copies */
+    struct vgt_audit_bb_site sites[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    unsigned nr_sites;
     struct vgt_audit_violation viol;
 };
 
@@ -95,6 +106,10 @@ struct vgt_auditor {
     unsigned nr_ranges;
     unsigned max_batches;      /* <= VGT_AUDIT_DEFAULT_MAX_BATCHES */
     size_t max_dwords;
+    /* Refuse commands without an address-space selector (the blits) that
+     * carry an address in a PPGTT batch: set when batch copies are run
+     * from the GGTT, where the GPU would take those addresses as GGTT. */
+    bool refuse_ppgtt_selectorless;
     struct vgt_cmd_decoder dec[VGT_ENGINE_NUM]; /* RCS, BCS, VCS (VECS uses VCS's) */
     bool have_dec[VGT_ENGINE_NUM];
 };

@@ -75,7 +75,7 @@ struct vgt_pci_cfg_info {
         uint16_t initial_vfs, total_vfs, num_vfs, vf_offset, vf_stride, vf_device;
     } sriov;
     /* Intel graphics (vendor 0x8086, display class) only. */
-    struct { bool present; uint32_t asls; uint64_t bdsm; bool bdsm_known; } igd;
+    struct { bool present; uint32_t asls; uint64_t bdsm; bool bdsm_known, bdsm_gen11; } igd;
 
     unsigned nproblems;
     char problems[VGT_PCI_MAX_PROBLEMS][VGT_PCI_PROBLEM_LEN];

@@ -1,0 +1,421 @@
+/* Guest i915 probe of a GVT-g vGPU (see vgt/sim_i915.h).
+ *
+ * Facts used, as the guest driver knows them (it cannot include the
+ * mediator): i915_pvinfo.h (VGT_PVINFO_PAGE 0x78000, struct vgt_if
+ * offsets, VGT_MAGIC, VGT_CAPS_*), i915_vgpu.c (intel_vgpu_detect reads
+ * the magic with readq and the version with readw; intel_vgt_balloon and
+ * vgt_balloon_space), intel_ggtt.c (gen8_gmch_probe: GGTT at BAR0 + half
+ * of its size, GGMS in GMCH control bits 7:6, mappable_end = BAR2 size;
+ * gen8_set_pte is one 64-bit write; gen8_ggtt_pte_encode = addr |
+ * GEN8_PAGE_PRESENT), and PCI 3.0 for discovery and BAR sizing. */
+#include "vgt/sim_i915.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PVINFO 0x78000u
+#define PV_MAGIC 0x000u
+#define PV_VERSION_MAJOR 0x008u
+#define PV_VERSION_MINOR 0x00Au
+#define PV_VGT_ID 0x00Cu
+#define PV_CAPS 0x010u
+#define PV_MAPPABLE_BASE 0x040u
+#define PV_MAPPABLE_SIZE 0x044u
+#define PV_UNMAPPABLE_BASE 0x048u
+#define PV_UNMAPPABLE_SIZE 0x04Cu
+#define PV_FENCE_NUM 0x050u
+#define PV_DISPLAY_READY 0x804u
+#define VGT_MAGIC 0x4776544776544776ull
+#define VGT_VERSION_MAJOR 1
+#define VGT_CAPS_FULL_PPGTT (1u << 2)
+#define VGT_CAPS_HWSP_EMULATION (1u << 3)
+#define VGT_DRV_DISPLAY_READY 1u
+#define SNB_GMCH_CTRL 0x50u
+#define BDW_GMCH_GGMS_SHIFT 6
+#define BDW_GMCH_GGMS_MASK 0x3u
+#define GEN8_PAGE_PRESENT 1ull
+#define GEN8_MASTER_IRQ 0x44200u
+#define GEN8_MASTER_IRQ_CONTROL (1u << 31)
+#define GEN8_GT_IMR(n) (0x44304u + 0x10u * (n))
+#define GEN8_GT_IER(n) (0x4430Cu + 0x10u * (n))
+#define GT_RENDER_USER_INTERRUPT (1u << 0)
+#define GT_CONTEXT_SWITCH_INTERRUPT (1u << 8)
+#define PCI_COMMAND_MEMORY 0x2u
+#define PCI_COMMAND_MASTER 0x4u
+#define PAGE 4096ull
+
+struct node {
+    uint64_t start, end;
+};
+
+struct sim_i915 {
+    struct sim_guest *g;
+    unsigned vcpu;
+    const struct vgt_log *log;
+    struct sim_i915_info info;
+    uint64_t bar0, bar2;
+    uint64_t ggtt_off; /* GGTT inside BAR0 */
+    /* GM allocator: reserved nodes (balloons and buffers), as drm_mm. */
+    struct node *nodes;
+    unsigned nr_nodes, cap_nodes;
+    unsigned msi_cap;
+};
+
+static int cfg_rd(struct sim_i915 *d, unsigned reg, unsigned size, uint32_t *v)
+{
+    return sim_guest_pci_read(d->g, d->vcpu, d->info.bus, d->info.dev, d->info.fn, reg, size, v);
+}
+
+static int cfg_wr(struct sim_i915 *d, unsigned reg, unsigned size, uint32_t v)
+{
+    return sim_guest_pci_write(d->g, d->vcpu, d->info.bus, d->info.dev, d->info.fn, reg, size, v);
+}
+
+int sim_i915_mmio_read(struct sim_i915 *d, uint32_t off, unsigned size, uint64_t *val)
+{
+    return sim_guest_mmio_read(d->g, d->vcpu, d->bar0 + off, size, val);
+}
+
+int sim_i915_mmio_write(struct sim_i915 *d, uint32_t off, unsigned size, uint64_t val)
+{
+    return sim_guest_mmio_write(d->g, d->vcpu, d->bar0 + off, size, val);
+}
+
+static uint32_t rd32(struct sim_i915 *d, uint32_t off, int *err)
+{
+    uint64_t v = ~0ull;
+    int ret = sim_i915_mmio_read(d, off, 4, &v);
+
+    if (ret && !*err)
+        *err = ret;
+    return (uint32_t)v;
+}
+
+/* Find the first Intel display-class function on bus 0. */
+static int find_device(struct sim_i915 *d)
+{
+    for (unsigned dev = 0; dev < 32; dev++) {
+        uint32_t id, class;
+
+        d->info.bus = 0;
+        d->info.dev = (uint8_t)dev;
+        d->info.fn = 0;
+        if (cfg_rd(d, 0, 4, &id) || (id & 0xffff) != 0x8086)
+            continue;
+        if (cfg_rd(d, 0x08, 4, &class) || (class >> 24) != 0x03)
+            continue;
+        d->info.vendor = 0x8086;
+        d->info.device = (uint16_t)(id >> 16);
+        return 0;
+    }
+    return -ENODEV;
+}
+
+/* Size a 64-bit memory BAR with decoding off, then place it at @gpa. */
+static int size_and_place(struct sim_i915 *d, unsigned bar, uint64_t gpa, uint64_t *size)
+{
+    uint32_t lo, hi, flo;
+    uint64_t mask;
+    int ret;
+
+    ret = cfg_rd(d, bar, 4, &flo);
+    if (ret)
+        return ret;
+    if ((flo & 0x7) != 0x4)
+        return -ENXIO; /* i915 expects 64-bit memory BARs */
+    if ((ret = cfg_wr(d, bar, 4, 0xffffffffu)) || (ret = cfg_wr(d, bar + 4, 4, 0xffffffffu)) ||
+        (ret = cfg_rd(d, bar, 4, &lo)) || (ret = cfg_rd(d, bar + 4, 4, &hi)))
+        return ret;
+    mask = ((uint64_t)hi << 32) | (lo & ~0xfu);
+    if (!mask)
+        return -ENXIO;
+    *size = ~mask + 1;
+    if (gpa & (*size - 1))
+        return -EINVAL;
+    if ((ret = cfg_wr(d, bar, 4, (uint32_t)gpa)) || (ret = cfg_wr(d, bar + 4, 4, (uint32_t)(gpa >> 32))))
+        return ret;
+    return 0;
+}
+
+static int find_msi(struct sim_i915 *d)
+{
+    uint32_t p = 0, id;
+
+    if (cfg_rd(d, 0x34, 1, &p))
+        return -EIO;
+    for (unsigned n = 0; p && n < 48; n++) {
+        if (cfg_rd(d, p, 1, &id))
+            return -EIO;
+        if (id == 0x05) {
+            d->msi_cap = p;
+            return 0;
+        }
+        if (cfg_rd(d, p + 1, 1, &p))
+            return -EIO;
+    }
+    return -ENOENT;
+}
+
+/* ---- GM nodes (i915_gem_gtt_reserve semantics: inside the GGTT, no
+ * overlap with an existing node) ---- */
+
+static int reserve(struct sim_i915 *d, uint64_t start, uint64_t end)
+{
+    if (start >= end || end > d->info.ggtt_total)
+        return -EINVAL;
+    for (unsigned i = 0; i < d->nr_nodes; i++)
+        if (start < d->nodes[i].end && d->nodes[i].start < end)
+            return -ENOSPC;
+    if (d->nr_nodes == d->cap_nodes) {
+        unsigned cap = d->cap_nodes ? 2 * d->cap_nodes : 16;
+        struct node *n = realloc(d->nodes, cap * sizeof(*n));
+
+        if (!n)
+            return -ENOMEM;
+        d->nodes = n;
+        d->cap_nodes = cap;
+    }
+    d->nodes[d->nr_nodes++] = (struct node){start, end};
+    return 0;
+}
+
+/* vgt_balloon_space: reserve [start, end) as unusable. */
+static int balloon_space(struct sim_i915 *d, unsigned slot, uint64_t start, uint64_t end)
+{
+    int ret;
+
+    if (start >= end)
+        return -EINVAL;
+    ret = reserve(d, start, end);
+    if (ret)
+        return ret;
+    d->info.balloon_start[slot] = start;
+    d->info.balloon_end[slot] = end;
+    vgt_debug(d->log, "i915: balloon space: [%#llx, %#llx) %llu KiB", (unsigned long long)start,
+              (unsigned long long)end, (unsigned long long)((end - start) >> 10));
+    return 0;
+}
+
+/* intel_vgt_balloon, check for check, reservation for reservation. */
+static int balloon(struct sim_i915 *d)
+{
+    uint64_t ggtt_end = d->info.ggtt_total, mappable_end = d->info.mappable_end;
+    uint64_t mappable_base = d->info.mappable_base, mappable_size = d->info.mappable_size;
+    uint64_t unmappable_base = d->info.unmappable_base, unmappable_size = d->info.unmappable_size;
+    uint64_t m_end = mappable_base + mappable_size, u_end = unmappable_base + unmappable_size;
+    int ret;
+
+    vgt_info(d->log, "i915: VGT ballooning configuration: mappable [%#llx, %#llx) unmappable [%#llx, %#llx)",
+             (unsigned long long)mappable_base, (unsigned long long)m_end,
+             (unsigned long long)unmappable_base, (unsigned long long)u_end);
+    if (m_end > mappable_end || unmappable_base < mappable_end || u_end > ggtt_end) {
+        vgt_err(d->log, "i915: Invalid ballooning configuration!");
+        return -EINVAL;
+    }
+    /* Unmappable graphic memory ballooning */
+    if (unmappable_base > mappable_end && (ret = balloon_space(d, 2, mappable_end, unmappable_base)))
+        goto err;
+    if (u_end < ggtt_end && (ret = balloon_space(d, 3, u_end, ggtt_end)))
+        goto err;
+    /* Mappable graphic memory ballooning */
+    if (mappable_base && (ret = balloon_space(d, 0, 0, mappable_base)))
+        goto err;
+    if (m_end < mappable_end && (ret = balloon_space(d, 1, m_end, mappable_end)))
+        goto err;
+    vgt_info(d->log, "i915: VGT balloon successfully");
+    return 0;
+
+err:
+    vgt_err(d->log, "i915: VGT balloon fail");
+    d->nr_nodes = 0;
+    memset(d->info.balloon_start, 0, sizeof(d->info.balloon_start));
+    memset(d->info.balloon_end, 0, sizeof(d->info.balloon_end));
+    return ret;
+}
+
+/* intel_vgpu_detect + the checks i915_driver_hw_probe makes of a vGPU. */
+static int detect(struct sim_i915 *d)
+{
+    uint64_t magic = 0, v = 0;
+    int err = 0;
+
+    if (sim_i915_mmio_read(d, PVINFO + PV_MAGIC, 8, &magic))
+        return -EIO;
+    d->info.magic = magic;
+    if (magic != VGT_MAGIC) {
+        vgt_err(d->log, "i915: no VGT magic (%#llx): not a vGPU", (unsigned long long)magic);
+        return -ENXIO;
+    }
+    if (sim_i915_mmio_read(d, PVINFO + PV_VERSION_MAJOR, 2, &v))
+        return -EIO;
+    d->info.version_major = (uint16_t)v;
+    if (sim_i915_mmio_read(d, PVINFO + PV_VERSION_MINOR, 2, &v))
+        return -EIO;
+    d->info.version_minor = (uint16_t)v;
+    if (d->info.version_major < VGT_VERSION_MAJOR) {
+        vgt_err(d->log, "i915: VGT interface version mismatch!");
+        return -ENXIO;
+    }
+    d->info.caps = rd32(d, PVINFO + PV_CAPS, &err);
+    d->info.vgt_id = rd32(d, PVINFO + PV_VGT_ID, &err);
+    if (!(d->info.caps & VGT_CAPS_HWSP_EMULATION)) {
+        vgt_err(d->log, "i915: old vGPU host found, support for HWSP emulation required");
+        return -ENXIO;
+    }
+    if (!(d->info.caps & VGT_CAPS_FULL_PPGTT)) {
+        vgt_err(d->log, "i915: incompatible vGPU found, support for isolated ppGTT required");
+        return -ENXIO;
+    }
+    d->info.mappable_base = rd32(d, PVINFO + PV_MAPPABLE_BASE, &err);
+    d->info.mappable_size = rd32(d, PVINFO + PV_MAPPABLE_SIZE, &err);
+    d->info.unmappable_base = rd32(d, PVINFO + PV_UNMAPPABLE_BASE, &err);
+    d->info.unmappable_size = rd32(d, PVINFO + PV_UNMAPPABLE_SIZE, &err);
+    d->info.fence_num = rd32(d, PVINFO + PV_FENCE_NUM, &err);
+    return err ? -EIO : 0;
+}
+
+int sim_i915_probe(const struct sim_i915_cfg *cfg, struct sim_i915 **out)
+{
+    struct sim_i915 *d;
+    uint32_t gmch = 0, cmd = 0;
+    unsigned ggms;
+    int ret;
+
+    if (!cfg || !cfg->guest || !out)
+        return -EINVAL;
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d->g = cfg->guest;
+    d->vcpu = cfg->vcpu;
+    d->log = cfg->log;
+    d->bar0 = cfg->bar0_gpa ? cfg->bar0_gpa : 0xF1000000ull;
+    d->bar2 = cfg->bar2_gpa ? cfg->bar2_gpa : 1ull << 36;
+    ret = find_device(d);
+    if (ret)
+        goto free_dev;
+    /* Decoding off while sizing (as the PCI core does). */
+    if ((ret = cfg_rd(d, 0x04, 2, &cmd)) || (ret = cfg_wr(d, 0x04, 2, cmd & ~PCI_COMMAND_MEMORY)))
+        goto free_dev;
+    if ((ret = size_and_place(d, 0x10, d->bar0, &d->info.bar0_size)) ||
+        (ret = size_and_place(d, 0x18, d->bar2, &d->info.bar2_size)))
+        goto free_dev;
+    if ((ret = cfg_wr(d, 0x04, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)))
+        goto free_dev;
+    /* gen8_gmch_probe: GGTT size from GGMS; the GGTT is the top half of
+     * BAR0; the mappable aperture is BAR2. */
+    if ((ret = cfg_rd(d, SNB_GMCH_CTRL, 2, &gmch)))
+        goto free_dev;
+    ggms = (gmch >> BDW_GMCH_GGMS_SHIFT) & BDW_GMCH_GGMS_MASK;
+    d->info.ggtt_total = ggms ? ((1ull << ggms) << 20) / 8 * PAGE : 0;
+    d->info.mappable_end = d->info.bar2_size;
+    d->ggtt_off = d->info.bar0_size / 2;
+    ret = detect(d);
+    if (ret)
+        goto disable_decode;
+    ret = balloon(d);
+    if (ret)
+        goto disable_decode;
+    find_msi(d);
+    *out = d;
+    return 0;
+
+disable_decode:
+    cfg_wr(d, 0x04, 2, cmd & ~PCI_COMMAND_MEMORY);
+free_dev:
+    free(d->nodes);
+    free(d);
+    return ret;
+}
+
+void sim_i915_remove(struct sim_i915 *d)
+{
+    if (!d)
+        return;
+    free(d->nodes);
+    free(d);
+}
+
+void sim_i915_get_info(const struct sim_i915 *d, struct sim_i915_info *info)
+{
+    *info = d->info;
+}
+
+int sim_i915_ggtt_write(struct sim_i915 *d, uint64_t index, uint64_t pte)
+{
+    if (index >= d->ggtt_off / 8)
+        return -EINVAL;
+    return sim_guest_mmio_write(d->g, d->vcpu, d->bar0 + d->ggtt_off + index * 8, 8, pte);
+}
+
+int sim_i915_ggtt_read(struct sim_i915 *d, uint64_t index, uint64_t *pte)
+{
+    if (index >= d->ggtt_off / 8)
+        return -EINVAL;
+    return sim_guest_mmio_read(d->g, d->vcpu, d->bar0 + d->ggtt_off + index * 8, 8, pte);
+}
+
+/* First fit among the free GM (drm_mm's default). */
+static int alloc_gm(struct sim_i915 *d, uint64_t size, uint64_t *start)
+{
+    uint64_t c = 0;
+
+    while (c + size <= d->info.ggtt_total) {
+        uint64_t next = c;
+
+        for (unsigned i = 0; i < d->nr_nodes; i++)
+            if (c < d->nodes[i].end && d->nodes[i].start < c + size && d->nodes[i].end > next)
+                next = d->nodes[i].end;
+        if (next == c) {
+            *start = c;
+            return reserve(d, c, c + size);
+        }
+        c = next;
+    }
+    return -ENOSPC;
+}
+
+int sim_i915_map_buffer(struct sim_i915 *d, uint64_t gpa, uint64_t npages, uint64_t *gm)
+{
+    uint64_t start;
+    int ret;
+
+    if (!npages || (gpa & (PAGE - 1)))
+        return -EINVAL;
+    ret = alloc_gm(d, npages * PAGE, &start);
+    if (ret)
+        return ret;
+    for (uint64_t i = 0; i < npages; i++) {
+        ret = sim_i915_ggtt_write(d, start / PAGE + i, (gpa + i * PAGE) | GEN8_PAGE_PRESENT);
+        if (ret)
+            return ret;
+    }
+    *gm = start;
+    return 0;
+}
+
+int sim_i915_set_display_ready(struct sim_i915 *d)
+{
+    return sim_i915_mmio_write(d, PVINFO + PV_DISPLAY_READY, 4, VGT_DRV_DISPLAY_READY);
+}
+
+int sim_i915_enable_irq(struct sim_i915 *d, uint8_t vector)
+{
+    const uint32_t bits = (GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT) * 0x10001u;
+    uint32_t ctrl = 0;
+    int ret;
+
+    if (!d->msi_cap)
+        return -ENOENT;
+    if ((ret = cfg_wr(d, d->msi_cap + 4, 4, 0xFEE00000u)) ||
+        (ret = cfg_wr(d, d->msi_cap + 8, 2, vector)) ||
+        (ret = cfg_rd(d, d->msi_cap + 2, 2, &ctrl)) ||
+        (ret = cfg_wr(d, d->msi_cap + 2, 2, ctrl | 1)))
+        return ret;
+    if ((ret = sim_i915_mmio_write(d, GEN8_GT_IER(0), 4, bits)) ||
+        (ret = sim_i915_mmio_write(d, GEN8_GT_IMR(0), 4, ~bits)) ||
+        (ret = sim_i915_mmio_write(d, GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL)))
+        return ret;
+    return 0;
+}

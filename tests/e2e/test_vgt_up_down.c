@@ -1,0 +1,170 @@
+/* vgt up / vgt list / vgt down against vgtd --sim, with `xl` replaced by a
+ * stand-in script on PATH that logs its calls (no Xen host here). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char dir[256], vgt[512], xllog[300], sock[300];
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+
+    buf[0] = 0;
+    if (f) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+static int run(const char *args, char *out, size_t outlen)
+{
+    char cmd[2048];
+    FILE *p;
+    size_t n = 0;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "%s %s 2>&1", vgt, args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    if (out) {
+        n = fread(out, 1, outlen - 1, p);
+        out[n] = 0;
+    } else {
+        char sink[4096];
+
+        while (fread(sink, 1, sizeof(sink), p) > 0)
+            ;
+    }
+    st = pclose(p);
+    return WEXITSTATUS(st);
+}
+
+static int setup(void **state)
+{
+    const char *root = getenv("VGT_BUILD_ROOT");
+    char path[2048], xl[300];
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/vgt-updown-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(vgt, sizeof(vgt), "%s/tools/vgt", root ? root : "build");
+    snprintf(xllog, sizeof(xllog), "%s/xl.log", dir);
+    snprintf(sock, sizeof(sock), "%s/vgtd.sock", dir);
+    snprintf(xl, sizeof(xl), "%s/xl", dir);
+    /* xl stand-in: domain ids by name, every call logged. */
+    snprintf(path, sizeof(path),
+             "#!/bin/sh\n"
+             "echo \"$*\" >> %s\n"
+             "case \"$1\" in\n"
+             "  create) exit 0 ;;\n"
+             "  domid) case \"$2\" in g1) echo 7 ;; g2) echo 8 ;; *) exit 1 ;; esac ;;\n"
+             "  unpause|destroy) exit 0 ;;\n"
+             "  *) exit 1 ;;\n"
+             "esac\n",
+             xllog);
+    write_file(xl, path, 0755);
+    snprintf(path, sizeof(path), "%s:%s", dir, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    setenv("PATH", path, 1);
+    setenv("VGT_CONTROL", sock, 1);
+    setenv("VGT_SIM", "1", 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[1200];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "%s down g1 >/dev/null 2>&1; rm -rf %s", vgt, dir);
+    if (system(cmd) < 0)
+        return 1;
+    return 0;
+}
+
+static void test_up_list_down(void **state)
+{
+    char cfg[300], cfg2[300], out[8192];
+
+    (void)state;
+    snprintf(cfg, sizeof(cfg), "%s/g1.cfg", dir);
+    write_file(cfg,
+               "# a vgt guest\nname = \"g1\"\nbuilder = 'hvm'\nmemory = 64\nvgt = 1\n"
+               "vgt_low_gm_sz = 64\nvgt_high_gm_sz = 384 # MiB\nvgt_fence_sz = 2\n"
+               "disk = [ 'file:/x.img,xvda,w',\n  'file:/y.img,xvdb,w' ]\n",
+               0644);
+    snprintf(cfg2, sizeof(cfg2), "%s/g2.cfg", dir);
+    write_file(cfg2, "name = \"g2\"\nvgt = 1\nvgt_low_gm_sz = 4096\nvgt_high_gm_sz = 64\n", 0644);
+
+    snprintf(out, sizeof(out), "up %s", cfg);
+    assert_int_equal(run(out, out, sizeof(out)), 0);
+    assert_non_null(strstr(slurp(xllog), "create -p"));
+    assert_non_null(strstr(slurp(xllog), "unpause g1"));
+    assert_null(strstr(slurp(xllog), "destroy"));
+
+    assert_int_equal(run("list --json", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"domid\":7"));
+    assert_non_null(strstr(out, "\"low_gm_size\":67108864"));
+    assert_non_null(strstr(out, "\"high_gm_size\":402653184"));
+    assert_non_null(strstr(out, "\"fence_num\":2"));
+    assert_non_null(strstr(out, "\"state\":\"attached\""));
+    assert_int_equal(run("list", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "custom"));
+
+    /* No room for g2's aperture: refused, its half-made domain destroyed,
+     * g1 keeps running. */
+    snprintf(out, sizeof(out), "up %s", cfg2);
+    assert_int_equal(run(out, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "vgt_low_gm_sz"));
+    assert_non_null(strstr(slurp(xllog), "destroy g2"));
+    assert_int_equal(run("list --json", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"domid\":7"));
+    assert_null(strstr(out, "\"domid\":8"));
+
+    /* A config without vgt=1 is not ours. */
+    write_file(cfg2, "name = \"g2\"\n", 0644);
+    snprintf(out, sizeof(out), "up %s", cfg2);
+    assert_int_equal(run(out, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "vgt=1"));
+
+    assert_int_equal(run("down g1", out, sizeof(out)), 0);
+    assert_non_null(strstr(slurp(xllog), "destroy g1"));
+    /* vgtd stopped with its last vGPU: nobody answers any more. */
+    for (int i = 0; i < 50 && access(sock, F_OK) == 0; i++)
+        usleep(100000);
+    assert_int_not_equal(access(sock, F_OK), 0);
+    assert_int_equal(run("list", out, sizeof(out)), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_up_list_down, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,333 @@
+/* The simulated GPU platform (see gpu_platform.h). */
+#include "gpu_platform.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgt/hostgpu.h"
+#include "vgt/ioreq_server.h"
+#include "vgt/sim_arena.h"
+#include "vgt/sim_gpu.h"
+#include "vgt/util.h"
+
+#if __has_include("vgt/ppgtt.h")
+#include "vgt/ppgtt.h"
+#define GP_HAVE_PPGTT 1
+#endif
+
+#define GP_BAR0 0xF0000000ull       /* in the MMIO hole below 4 GiB */
+#define GP_DEV 2                    /* 00:02.0, where an Intel iGPU sits */
+#define GP_RAM_DRIVER_BASE (16ull << 20)
+
+#ifdef GP_HAVE_PPGTT
+/* The PPGTT shadow belongs to one thread at a time: the adapter serialises
+ * the submission path (ioreq thread, dispatcher) and the write-protect
+ * handler (ioreq thread) on one lock. */
+struct pp_adapter {
+    pthread_mutex_t mu;
+    struct vgt_ppgtt *p;
+};
+
+static int pp_pin(void *o, uint64_t pml4, uint64_t *root)
+{
+    struct pp_adapter *a = o;
+    int rc;
+
+    pthread_mutex_lock(&a->mu);
+    rc = vgt_ppgtt_pin(a->p, pml4, root);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static int pp_unpin(void *o, uint64_t pml4)
+{
+    struct pp_adapter *a = o;
+    int rc;
+
+    pthread_mutex_lock(&a->mu);
+    rc = vgt_ppgtt_unpin(a->p, pml4);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static int pp_sync(void *o, uint64_t pml4)
+{
+    struct pp_adapter *a = o;
+    int rc;
+
+    pthread_mutex_lock(&a->mu);
+    rc = vgt_ppgtt_sync(a->p, pml4);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static int pp_g2v(void *o, bool create, uint64_t pml4)
+{
+    struct pp_adapter *a = o;
+    int rc;
+
+    pthread_mutex_lock(&a->mu);
+    rc = create ? vgt_ppgtt_g2v_create(a->p, pml4) : vgt_ppgtt_g2v_destroy(a->p, pml4);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static void pp_reset(void *o)
+{
+    struct pp_adapter *a = o;
+
+    pthread_mutex_lock(&a->mu);
+    vgt_ppgtt_reset(a->p);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static int pp_wp(void *o, uint64_t gpa, unsigned size, uint64_t val)
+{
+    struct pp_adapter *a = o;
+    int rc;
+
+    pthread_mutex_lock(&a->mu);
+    rc = vgt_ppgtt_wp_write(a->p, gpa, size, val);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static const struct vgt_submit_ppgtt_ops pp_ops = {
+    .pin = pp_pin, .unpin = pp_unpin, .sync = pp_sync, .g2v = pp_g2v, .reset = pp_reset,
+};
+
+static int pp_create(struct vgt_hv *hv, struct vgt_hostgpu *hw, struct vgt_log *log, void **out)
+{
+    struct vgt_ppgtt_config pc;
+    struct pp_adapter *a = calloc(1, sizeof(*a));
+    int rc;
+
+    if (!a)
+        return -ENOMEM;
+    pthread_mutex_init(&a->mu, NULL);
+    vgt_ppgtt_config_default(&pc);
+    pc.no_wp_handler = true;
+    pc.log = log;
+    rc = vgt_ppgtt_create(hv, hw, &pc, &a->p);
+    if (!rc)
+        rc = hv->ops->set_wp_handler(hv, pp_wp, a);
+    if (rc) {
+        vgt_ppgtt_destroy(a->p);
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static void pp_destroy(void *o)
+{
+    struct pp_adapter *a = o;
+
+    if (!a)
+        return;
+    vgt_ppgtt_destroy(a->p);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+#endif
+
+static void *srv_main(void *arg)
+{
+    struct gp_guest *gg = arg;
+
+    vgt_ioreq_server_run(gg->srv);
+    return NULL;
+}
+
+unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture)
+{
+    /* The partition arithmetic of a fresh GPU: the host keeps its share,
+     * every vGPU takes its low range out of the aperture and its high
+     * range out of the rest of the 4 GiB (vgt_gpu_avail does the same
+     * first-fit). */
+    uint64_t gm = 4ull << 30;
+    uint64_t low = aperture - VGT_HOST_LOW_DEFAULT;
+    uint64_t high = gm - aperture - VGT_HOST_HIGH_DEFAULT;
+    unsigned fences = 32 - VGT_HOST_FENCES_DEFAULT; /* Gen9: 32 fence registers */
+    unsigned n = (unsigned)VGT_MIN(low / res->low_size, high / res->high_size);
+
+    if (res->fences)
+        n = VGT_MIN(n, fences / res->fences);
+    return n;
+}
+
+static void guest_down(struct gp *p, struct gp_guest *gg)
+{
+    gg_destroy(gg->drv);
+    gg->drv = NULL;
+    vgt_submit_detach(gg->sv);
+    gg->sv = NULL;
+    if (gg->srv_running) {
+        vgt_ioreq_server_stop(gg->srv);
+        pthread_join(gg->srv_thread, NULL);
+        gg->srv_running = false;
+    }
+    vgt_vgpu_destroy(gg->v);
+    gg->v = NULL;
+#ifdef GP_HAVE_PPGTT
+    pp_destroy(gg->pp);
+#endif
+    gg->pp = NULL;
+    vgt_ioreq_server_destroy(gg->srv);
+    gg->srv = NULL;
+    if (gg->g)
+        sim_guest_destroy(gg->g);
+    gg->g = NULL;
+    (void)p;
+}
+
+static int guest_up(struct gp *p, unsigned i)
+{
+    struct gp_guest *gg = &p->guest[i];
+    struct sim_guest_cfg gc = {.domid = (uint16_t)(i + 1), .nr_vcpus = 1};
+    struct vgt_ioreq_server_cfg sc = {.domid = (uint16_t)(i + 1), .log = p->cfg.log};
+    struct vgt_vgpu_cfg vc;
+    struct vgt_ioreq_backend *be;
+    struct gg_cfg dc;
+    unsigned weight = p->cfg.weights[i] ? p->cfg.weights[i] : p->cfg.res.weight;
+    int rc;
+
+    gg->idx = i;
+    gc.ram_bytes = p->cfg.guest_ram ? p->cfg.guest_ram : 64ull << 20;
+    rc = sim_guest_create(p->hv, &gc, &gg->g);
+    if (rc)
+        return rc;
+    rc = sim_hv_ioreq_backend_create(gg->g, p->cfg.log, &be);
+    if (rc)
+        return rc;
+    rc = vgt_ioreq_server_create(&sc, be, &gg->srv);
+    if (rc)
+        return rc;
+    memset(&vc, 0, sizeof(vc));
+    vc.domid = gc.domid;
+    vc.hv = vgt_ioreq_server_hv(gg->srv);
+    vc.res = p->cfg.res;
+    vc.type_name = p->cfg.type_name;
+    rc = vgt_vgpu_create(p->vg, &vc, &gg->v);
+    if (rc)
+        return rc;
+#ifdef GP_HAVE_PPGTT
+    rc = pp_create(vc.hv, sim_gpu_hostgpu(p->gpu), p->cfg.log, &gg->pp);
+    if (rc)
+        return rc;
+    rc = vgt_submit_attach(p->sub, gg->v, weight, 0, &pp_ops, gg->pp, &gg->sv);
+#else
+    (void)weight;
+    rc = -ENOTSUP;
+#endif
+    if (rc)
+        return rc;
+    rc = vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0), NULL);
+    if (rc)
+        return rc;
+    rc = vgt_ioreq_server_start(gg->srv);
+    if (rc)
+        return rc;
+    if (pthread_create(&gg->srv_thread, NULL, srv_main, gg))
+        return -EAGAIN;
+    gg->srv_running = true;
+    memset(&dc, 0, sizeof(dc));
+    dc.g = gg->g;
+    dc.vcpu = 0;
+    dc.dev = GP_DEV;
+    dc.bar0_gpa = GP_BAR0;
+    dc.ram_base = GP_RAM_DRIVER_BASE;
+    dc.ram_size = gc.ram_bytes - GP_RAM_DRIVER_BASE;
+    dc.msi_data = 0x40 + i;
+    return gg_probe(&dc, &gg->drv);
+}
+
+int gp_create(const struct gp_cfg *cfg, struct gp **out)
+{
+    struct sim_hv_cfg hc = {0};
+    struct sim_gpu_config gcfg = {0};
+    struct vgt_gpu_cfg vcfg = {0};
+    struct vgt_submit_cfg scfg = {0};
+    struct gp *p;
+    uint64_t ram = cfg->guest_ram ? cfg->guest_ram : 64ull << 20;
+    int rc;
+
+    if (!cfg->guests || cfg->guests > GP_MAX_GUESTS)
+        return -EINVAL;
+#ifndef GP_HAVE_PPGTT
+    return -ENOTSUP;
+#endif
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->cfg = *cfg;
+    /* Guest RAM, shadow pages and GPU structures all come from one arena. */
+    rc = sim_arena_create(cfg->guests * ram + (512ull << 20), &p->arena);
+    if (rc)
+        goto free_p;
+    hc.arena = p->arena;
+    hc.log = cfg->log;
+    rc = sim_hv_create(&hc, &p->hv);
+    if (rc)
+        goto free_arena;
+    gcfg.aperture_size = cfg->aperture;
+    gcfg.ns_per_byte = cfg->ns_per_byte;
+    rc = sim_gpu_create(p->arena, &gcfg, cfg->log, &p->gpu);
+    if (rc)
+        goto free_hv;
+    vcfg.hw = sim_gpu_hostgpu(p->gpu);
+    vcfg.log = cfg->log;
+    rc = vgt_gpu_create(&vcfg, &p->vg);
+    if (rc)
+        goto free_gpu;
+    if (vgt_gpu_avail(p->vg, &cfg->res) < cfg->guests) {
+        rc = -ENOSPC;
+        goto free_vg;
+    }
+    scfg.hw = vcfg.hw;
+    scfg.log = cfg->log;
+    rc = vgt_submit_create(&scfg, &p->sub);
+    if (rc)
+        goto free_vg;
+    for (unsigned i = 0; i < cfg->guests; i++) {
+        p->nr = i + 1;
+        rc = guest_up(p, i);
+        if (rc)
+            goto down_guests;
+    }
+    *out = p;
+    return 0;
+
+down_guests:
+    for (unsigned i = p->nr; i-- > 0;)
+        guest_down(p, &p->guest[i]);
+    vgt_submit_destroy(p->sub);
+free_vg:
+    vgt_gpu_destroy(p->vg);
+free_gpu:
+    sim_gpu_destroy(p->gpu);
+free_hv:
+    sim_hv_destroy(p->hv);
+free_arena:
+    sim_arena_destroy(p->arena);
+free_p:
+    free(p);
+    return rc;
+}
+
+void gp_destroy(struct gp *p)
+{
+    if (!p)
+        return;
+    for (unsigned i = p->nr; i-- > 0;)
+        guest_down(p, &p->guest[i]);
+    vgt_submit_destroy(p->sub);
+    vgt_gpu_destroy(p->vg);
+    sim_gpu_destroy(p->gpu);
+    sim_hv_destroy(p->hv);
+    sim_arena_destroy(p->arena);
+    free(p);
+}

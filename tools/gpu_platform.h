@@ -1,0 +1,64 @@
+/* The simulated platform for the GPU demo, benchmark and end-to-end tests:
+ * one simulated GPU, N guests, each with an ioreq server (its own thread),
+ * a vGPU, a PPGTT shadow and the submission path, and a guest driver that
+ * reaches its vGPU only through MMIO, config space, its RAM and MSIs.
+ * This is what vgtd does on a real host, assembled in one process. */
+#ifndef VGT_GPU_PLATFORM_H
+#define VGT_GPU_PLATFORM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgt/log.h"
+#include "vgt/sim_gpu_guest.h"
+#include "vgt/sim_hv.h"
+#include "vgt/submit.h"
+#include "vgt/vgpu.h"
+
+#define GP_MAX_GUESTS 64
+
+struct gp_cfg {
+    unsigned guests;
+    struct vgt_vgpu_res res;       /* per guest */
+    const char *type_name;         /* "V5_4", or "custom" */
+    unsigned weights[GP_MAX_GUESTS]; /* 0: res.weight */
+    uint64_t guest_ram;            /* bytes per guest (0: 64 MiB) */
+    uint64_t aperture;             /* simulated GPU aperture (0: 512 MiB) */
+    double ns_per_byte;            /* GPU cost model (0: CPU cost) */
+    struct vgt_log *log;
+};
+
+struct gp_guest {
+    unsigned idx;
+    struct sim_guest *g;
+    struct vgt_ioreq_server *srv;
+    pthread_t srv_thread;
+    bool srv_running;
+    struct vgt_vgpu *v;
+    void *pp;                      /* the PPGTT adapter */
+    struct vgt_submit_vgpu *sv;
+    struct gg *drv;
+};
+
+struct gp {
+    struct gp_cfg cfg;
+    struct sim_arena *arena;
+    struct sim_hv *hv;
+    struct sim_gpu *gpu;
+    struct vgt_gpu *vg;
+    struct vgt_submit *sub;
+    struct gp_guest guest[GP_MAX_GUESTS];
+    unsigned nr;
+};
+
+/* How many guests of @res fit on the default simulated GPU with @aperture
+ * (0: 512 MiB): the answer vgt_gpu_avail gives on a fresh GPU. */
+unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture);
+
+/* Brings everything up and probes every guest's driver. -ENOSPC when the
+ * guests do not fit, -ENOTSUP when PPGTT shadowing is not built. */
+int gp_create(const struct gp_cfg *cfg, struct gp **out);
+void gp_destroy(struct gp *p);
+
+#endif

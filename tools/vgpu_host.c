@@ -1,0 +1,412 @@
+/* The vGPU daemon core (see vgpu_host.h). */
+#include "vgpu_host.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgt/ioreq_backend.h"
+#include "vgt/ioreq_server.h"
+#include "vgt/sim_hv.h"
+#include "vgt/util.h"
+#include "vgt_xenctrl.h"
+
+#ifdef VGT_HAVE_SIM_GPU
+#include "vgt/sim_gpu.h"
+#define HAVE_SIM_GPU 1
+#endif
+
+#define MAX_DOMS 64
+
+struct vgpu_dom {
+    uint16_t domid;
+    bool dead; /* sim: the toolstack destroyed the domain */
+    struct sim_guest *guest; /* sim only */
+    struct vgt_ioreq_server *srv;
+    pthread_t thread;
+    bool running;
+    struct vgt_vgpu *vgpu;
+};
+
+struct vgpu_host {
+    struct vgpu_host_cfg cfg;
+    const struct vgt_log *log;
+    struct vgt_log gpu_log;
+    pthread_mutex_t lock;
+    struct sim_arena *arena;
+    struct sim_hv *hv;
+    void *sim_gpu;
+    struct vgt_hostgpu *hw;
+    struct vgt_gpu *gpu;
+    struct vgpu_dom *doms[MAX_DOMS];
+};
+
+int vgpu_parse_bdf(const char *s, uint32_t *sbdf)
+{
+    unsigned bus, dev, fn;
+    char tail;
+
+    if (!s || sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3 || bus > 0xff || dev > 0x1f ||
+        fn > 7)
+        return -EINVAL;
+    *sbdf = VGT_SBDF(0, bus, dev, fn);
+    return 0;
+}
+
+int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
+{
+    struct vgpu_host *h = calloc(1, sizeof(*h));
+    struct vgt_gpu_cfg gc = {0};
+    int ret;
+
+    if (!h)
+        return -ENOMEM;
+    h->cfg = *cfg;
+    h->log = cfg->log;
+    h->gpu_log = cfg->log ? *cfg->log : (struct vgt_log){.level = VGT_LOG_ERR};
+    pthread_mutex_init(&h->lock, NULL);
+    if (!cfg->sim) {
+        /* A real Intel GPU needs a host GPU backend (the i915-released
+         * device through its BARs), which this build does not have. */
+        vgt_err(h->log, "no host GPU backend for a real Intel GPU in this build: use --sim");
+        ret = -ENODEV;
+        goto free_host;
+    }
+#ifdef HAVE_SIM_GPU
+    {
+        struct sim_hv_cfg hc = {0};
+
+        ret = sim_arena_create(cfg->sim_arena_bytes ? cfg->sim_arena_bytes : 1ull << 30, &h->arena);
+        if (ret)
+            goto free_host;
+        hc.arena = h->arena;
+        hc.log = h->log;
+        ret = sim_hv_create(&hc, &h->hv);
+        if (ret)
+            goto destroy_arena;
+        ret = sim_gpu_create(h->arena, NULL, &h->gpu_log, (struct sim_gpu **)&h->sim_gpu);
+        if (ret)
+            goto destroy_hv;
+        h->hw = sim_gpu_hostgpu(h->sim_gpu);
+    }
+#else
+    vgt_err(h->log, "built without the simulated GPU (sim/gpu)");
+    ret = -ENODEV;
+    goto free_host;
+#endif
+    gc.hw = h->hw;
+    gc.log = h->log;
+    ret = vgt_gpu_create(&gc, &h->gpu);
+    if (ret)
+        goto destroy_gpu;
+    *out = h;
+    return 0;
+
+destroy_gpu:
+#ifdef HAVE_SIM_GPU
+    sim_gpu_destroy(h->sim_gpu);
+destroy_hv:
+    sim_hv_destroy(h->hv);
+destroy_arena:
+    sim_arena_destroy(h->arena);
+#endif
+free_host:
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+    return ret;
+}
+
+static void *serve(void *p)
+{
+    vgt_ioreq_server_run(p);
+    return NULL;
+}
+
+/* Staged teardown of one domain's vGPU: stop the loop, destroy the vGPU
+ * (detach, GGTT to scratch, resources back), destroy the server, and on
+ * the simulated platform the guest. */
+static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
+{
+    if (d->running) {
+        vgt_ioreq_server_stop(d->srv);
+        pthread_join(d->thread, NULL);
+    }
+    vgt_vgpu_destroy(d->vgpu);
+    vgt_ioreq_server_destroy(d->srv);
+    if (d->guest)
+        sim_guest_destroy(d->guest);
+    vgt_info(h->log, "dom%u: vGPU removed", d->domid);
+    free(d);
+}
+
+void vgpu_host_destroy(struct vgpu_host *h)
+{
+    if (!h)
+        return;
+    for (unsigned i = 0; i < MAX_DOMS; i++)
+        if (h->doms[i])
+            dom_destroy(h, h->doms[i]);
+    vgt_gpu_destroy(h->gpu);
+#ifdef HAVE_SIM_GPU
+    sim_gpu_destroy(h->sim_gpu);
+    sim_hv_destroy(h->hv);
+    sim_arena_destroy(h->arena);
+#endif
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+static struct vgpu_dom **find_slot(struct vgpu_host *h, uint16_t domid)
+{
+    for (unsigned i = 0; i < MAX_DOMS; i++)
+        if (h->doms[i] && h->doms[i]->domid == domid)
+            return &h->doms[i];
+    return NULL;
+}
+
+static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res, char *err,
+                       size_t errlen)
+{
+    const char *why = NULL;
+
+    if (req->type) {
+        if (vgt_vgpu_res_from_type(req->type, res) == 0)
+            return 0;
+        snprintf(err, errlen, "unknown vGPU type '%s' (V5_1, V5_2, V5_4, V5_8)", req->type);
+        return -EINVAL;
+    }
+    if (vgt_vgpu_res_custom(req->low_gm_mb, req->high_gm_mb, req->fences, res, &why)) {
+        snprintf(err, errlen, "%s", why);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err, size_t errlen)
+{
+    struct vgt_ioreq_server_cfg sc = {.domid = req->domid, .log = h->log};
+    struct vgt_vgpu_cfg vc = {.domid = req->domid, .type_name = req->type, .log = h->log};
+    struct vgt_ioreq_backend *be = NULL;
+    struct vgpu_dom *d;
+    unsigned slot;
+    int ret;
+
+    err[0] = 0;
+    ret = resolve_res(req, &vc.res, err, errlen);
+    if (ret)
+        return ret;
+    pthread_mutex_lock(&h->lock);
+    if (find_slot(h, req->domid)) {
+        snprintf(err, errlen, "domain %u already has a vGPU", req->domid);
+        ret = -EEXIST;
+        goto unlock;
+    }
+    for (slot = 0; slot < MAX_DOMS && h->doms[slot]; slot++)
+        ;
+    if (slot == MAX_DOMS || vgt_gpu_avail(h->gpu, &vc.res) == 0) {
+        struct vgt_gpu_free fr;
+
+        vgt_gpu_get_free(h->gpu, &fr);
+        if (vc.res.low_size > fr.low)
+            snprintf(err, errlen, "no room on the GPU: vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
+                     (unsigned long long)(vc.res.low_size >> 20), (unsigned long long)(fr.low >> 20));
+        else if (vc.res.high_size > fr.high)
+            snprintf(err, errlen, "no room on the GPU: vgt_high_gm_sz %llu MiB asked, largest free high GM run %llu MiB",
+                     (unsigned long long)(vc.res.high_size >> 20), (unsigned long long)(fr.high >> 20));
+        else if (vc.res.fences > fr.fences)
+            snprintf(err, errlen, "no room on the GPU: vgt_fence_sz %u asked, %u free in a row",
+                     vc.res.fences, fr.fences);
+        else
+            snprintf(err, errlen, "no room on the GPU: %u vGPUs at most", MAX_DOMS);
+        ret = -ENOSPC;
+        goto unlock;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) {
+        ret = -ENOMEM;
+        goto unlock;
+    }
+    d->domid = req->domid;
+    if (h->cfg.sim) {
+        struct sim_guest_cfg gc = {.domid = req->domid,
+                                   .ram_bytes = req->sim_ram ? req->sim_ram : 64ull << 20,
+                                   .nr_vcpus = req->sim_vcpus ? req->sim_vcpus : 1};
+
+        ret = sim_guest_create(h->hv, &gc, &d->guest);
+        if (ret) {
+            snprintf(err, errlen, "simulated domain %u: %s", req->domid, strerror(-ret));
+            goto free_dom;
+        }
+        ret = sim_hv_ioreq_backend_create(d->guest, h->log, &be);
+    } else {
+        ret = -EOPNOTSUPP;
+    }
+    if (ret) {
+        if (!err[0])
+            snprintf(err, errlen, "ioreq backend for domain %u: %s", req->domid, strerror(-ret));
+        goto destroy_guest;
+    }
+    ret = vgt_ioreq_server_create(&sc, be, &d->srv);
+    if (ret) {
+        snprintf(err, errlen, "ioreq server for domain %u: %s", req->domid, strerror(-ret));
+        goto destroy_guest;
+    }
+    vc.hv = vgt_ioreq_server_hv(d->srv);
+    ret = vgt_vgpu_create(h->gpu, &vc, &d->vgpu);
+    if (ret) {
+        snprintf(err, errlen, "vGPU for domain %u: %s", req->domid,
+                 ret == -ENOSPC ? "no room on the GPU" : strerror(-ret));
+        goto destroy_server;
+    }
+    ret = vgt_vgpu_attach(d->vgpu, d->srv, req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0), NULL);
+    if (ret) {
+        snprintf(err, errlen, "attaching the vGPU of domain %u: %s", req->domid, strerror(-ret));
+        goto destroy_vgpu;
+    }
+    ret = vgt_ioreq_server_start(d->srv);
+    if (ret) {
+        snprintf(err, errlen, "starting the ioreq server of domain %u: %s", req->domid,
+                 strerror(-ret));
+        goto destroy_vgpu;
+    }
+    ret = -pthread_create(&d->thread, NULL, serve, d->srv);
+    if (ret) {
+        snprintf(err, errlen, "event loop thread: %s", strerror(-ret));
+        goto destroy_vgpu;
+    }
+    d->running = true;
+    h->doms[slot] = d;
+    pthread_mutex_unlock(&h->lock);
+    vgt_info(h->log, "dom%u: vGPU %u attached", d->domid, vgt_vgpu_id(d->vgpu));
+    return 0;
+
+destroy_vgpu:
+    vgt_vgpu_destroy(d->vgpu);
+destroy_server:
+    vgt_ioreq_server_destroy(d->srv);
+    be = NULL;
+destroy_guest:
+    if (be)
+        be->ops->destroy(be);
+    if (d->guest)
+        sim_guest_destroy(d->guest);
+free_dom:
+    free(d);
+unlock:
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+int vgpu_host_remove(struct vgpu_host *h, uint16_t domid)
+{
+    struct vgpu_dom **p, *d;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (!p) {
+        pthread_mutex_unlock(&h->lock);
+        return -ENOENT;
+    }
+    d = *p;
+    *p = NULL;
+    pthread_mutex_unlock(&h->lock);
+    dom_destroy(h, d);
+    return 0;
+}
+
+int vgpu_host_reset(struct vgpu_host *h, uint16_t domid)
+{
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p)
+        ret = vgt_vgpu_reset((*p)->vgpu);
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid)
+{
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p && h->cfg.sim) {
+        (*p)->dead = true;
+        ret = 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+static bool domain_gone(struct vgpu_host *h, const struct vgpu_dom *d)
+{
+    if (h->cfg.sim)
+        return d->dead;
+    return vgt_xc_domain_exists(d->domid) == 0;
+}
+
+int vgpu_host_reap(struct vgpu_host *h)
+{
+    struct vgpu_dom *gone[MAX_DOMS];
+    int n = 0;
+
+    pthread_mutex_lock(&h->lock);
+    for (unsigned i = 0; i < MAX_DOMS; i++)
+        if (h->doms[i] && domain_gone(h, h->doms[i])) {
+            gone[n++] = h->doms[i];
+            h->doms[i] = NULL;
+        }
+    pthread_mutex_unlock(&h->lock);
+    for (int i = 0; i < n; i++) {
+        vgt_info(h->log, "dom%u: domain gone, tearing its vGPU down", gone[i]->domid);
+        dom_destroy(h, gone[i]);
+    }
+    return n;
+}
+
+struct vgt_gpu *vgpu_host_gpu(struct vgpu_host *h)
+{
+    return h->gpu;
+}
+
+struct vgt_hostgpu *vgpu_host_hostgpu(struct vgpu_host *h)
+{
+    return h->hw;
+}
+
+void *vgpu_host_sim_gpu(struct vgpu_host *h)
+{
+    return h->sim_gpu;
+}
+
+struct sim_guest *vgpu_host_sim_guest(struct vgpu_host *h, uint16_t domid)
+{
+    struct vgpu_dom **p;
+    struct sim_guest *g = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p)
+        g = (*p)->guest;
+    pthread_mutex_unlock(&h->lock);
+    return g;
+}
+
+struct vgt_vgpu *vgpu_host_vgpu(struct vgpu_host *h, uint16_t domid)
+{
+    struct vgpu_dom **p;
+    struct vgt_vgpu *v = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p)
+        v = (*p)->vgpu;
+    pthread_mutex_unlock(&h->lock);
+    return v;
+}

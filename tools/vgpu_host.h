@@ -1,0 +1,64 @@
+/* The vGPU daemon core shared by vgtd, vgt inspect and the end-to-end
+ * tests: one physical GPU (struct vgt_gpu) and, per guest domain, an ioreq
+ * server with its event-loop thread and one vGPU attached to it.
+ *
+ * On the simulated platform (sim = true) it also owns the machine: the
+ * host-memory arena, the simulated hypervisor and GPU, and each guest
+ * domain (created on add, with @sim_ram bytes of RAM). On Xen the domain
+ * must exist (HVM, paused) and the privileged checks run first
+ * (vgt_xenctrl.h).
+ *
+ * Thread-safe: add/remove/reset/list are serialised by the host lock. */
+#ifndef VGT_TOOLS_VGPU_HOST_H
+#define VGT_TOOLS_VGPU_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vgt/log.h"
+#include "vgt/vgpu.h"
+
+struct vgpu_host;
+struct sim_guest;
+
+struct vgpu_host_cfg {
+    bool sim;
+    const struct vgt_log *log;
+    uint64_t sim_arena_bytes; /* 0: 1 GiB (lazily backed) */
+};
+
+struct vgpu_add_req {
+    uint16_t domid;
+    const char *type;       /* V5_x, or NULL for custom sizes below */
+    uint64_t low_gm_mb, high_gm_mb;
+    unsigned fences;
+    uint32_t sbdf;          /* 0: 00:02.0 */
+    uint64_t sim_ram;       /* sim only: guest RAM bytes (0: 64 MiB) */
+    unsigned sim_vcpus;     /* sim only: 0 -> 1 */
+};
+
+int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out);
+void vgpu_host_destroy(struct vgpu_host *h);
+
+/* Returns 0 or -errno with a sentence naming the problem in @err. */
+int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err, size_t errlen);
+int vgpu_host_remove(struct vgpu_host *h, uint16_t domid);
+int vgpu_host_reset(struct vgpu_host *h, uint16_t domid);
+/* Sim only: the toolstack destroyed the domain. Its vGPU is torn down by
+ * vgpu_host_reap() like a real domain that went away. */
+int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid);
+/* Tear down vGPUs whose domain no longer exists; returns how many. */
+int vgpu_host_reap(struct vgpu_host *h);
+
+struct vgt_gpu *vgpu_host_gpu(struct vgpu_host *h);
+struct sim_guest *vgpu_host_sim_guest(struct vgpu_host *h, uint16_t domid);
+struct vgt_vgpu *vgpu_host_vgpu(struct vgpu_host *h, uint16_t domid);
+struct vgt_hostgpu *vgpu_host_hostgpu(struct vgpu_host *h);
+/* The simulated GPU (struct sim_gpu *), NULL on Xen. */
+void *vgpu_host_sim_gpu(struct vgpu_host *h);
+
+/* Parse "BB:DD.F" (bus:device.function, hex) into an SBDF (segment 0). */
+int vgpu_parse_bdf(const char *s, uint32_t *sbdf);
+
+#endif

@@ -1,0 +1,546 @@
+/* vgtd's vgpu kind (see vgtd_vgpu.h and docs/operator-guide.md).
+ *
+ *   vgtd --domid N --type V5_4 [--bdf 00:02.0] [--sim] [--control PATH]
+ *   vgtd --domid N --vgt_low_gm_sz MB --vgt_high_gm_sz MB --vgt_fence_sz N
+ *   vgtd --domid N --xl-config FILE
+ *   vgtd --sim                      (no first vGPU; add them over the socket)
+ *
+ * The control socket takes one JSON object per line and answers one per
+ * line: {"cmd":"add"|"list"|"status"|"reset"|"remove"|"stop", ...}; with
+ * --sim also "kill-domain" (the toolstack destroyed a simulated domain).
+ * Only root (SO_PEERCRED uid 0) may use it. */
+#include "vgtd_vgpu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vgpu_host.h"
+#include "vgt/util.h"
+#include "vgt/vgt_ctl.h"
+#include "vgt/vgpu.h"
+#include "vgt_config.h"
+
+struct vgtd_vgpu {
+    struct vgt_log log;
+    struct vgpu_host *host;
+    const char *control;
+    bool sim;
+    int lfd, sfd;
+    bool stop;
+};
+
+static bool is_xl_key(const char *a)
+{
+    return !strncmp(a, "--vgt_low_gm_sz", 15) || !strncmp(a, "--vgt_high_gm_sz", 16) ||
+           !strncmp(a, "--vgt_fence_sz", 14) || !strncmp(a, "vgt_low_gm_sz=", 14) ||
+           !strncmp(a, "vgt_high_gm_sz=", 15) || !strncmp(a, "vgt_fence_sz=", 13);
+}
+
+bool vgtd_vgpu_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--type") || !strncmp(argv[i], "--type=", 7) ||
+            !strcmp(argv[i], "--xl-config") || !strncmp(argv[i], "--xl-config=", 12) ||
+            !strcmp(argv[i], "--device=vgpu") || is_xl_key(argv[i]) ||
+            !strcmp(argv[i], "--control") ||
+            (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "vgpu")))
+            return true;
+    }
+    return false;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vgtd [--sim] [--domid N (--type V5_1|V5_2|V5_4|V5_8 | xl keys | --xl-config FILE)]\n"
+            "            [--bdf BB:DD.F] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
+            "  --domid N           first guest domain to give a vGPU\n"
+            "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
+            "  --vgt_low_gm_sz MB  --vgt_high_gm_sz MB  --vgt_fence_sz N   custom sizes (xl keys;\n"
+            "                      also accepted as KEY=VALUE)\n"
+            "  --xl-config FILE    read vgt_low_gm_sz/vgt_high_gm_sz/vgt_fence_sz from an xl config\n"
+            "  --bdf BB:DD.F       guest PCI address of the vGPU (default 00:02.0)\n"
+            "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
+            "  --sim               serve guests of the simulated platform\n"
+            "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
+            "  --log LEVEL         err|warn|info|debug\n");
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    if (!f)
+        return -errno;
+    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) || fseek(f, 0, SEEK_SET)) {
+        fclose(f);
+        return -EFBIG;
+    }
+    buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        fclose(f);
+        return -EIO;
+    }
+    buf[n] = 0;
+    fclose(f);
+    *out = buf;
+    *len = (size_t)n;
+    return 0;
+}
+
+/* ---- answers ---- */
+
+static void json_vgpu(FILE *o, struct vgt_vgpu *v)
+{
+    struct vgt_vgpu_info i;
+
+    vgt_vgpu_get_info(v, &i);
+    fprintf(o,
+            "{\"id\":%u,\"domid\":%u,\"type\":\"%s\",\"state\":\"%s\",\"failsafe\":%s,"
+            "\"failsafe_reason\":\"%s\",\"failsafe_detail\":\"%s\","
+            "\"low_gm_base\":%" PRIu64 ",\"low_gm_size\":%" PRIu64 ",\"high_gm_base\":%" PRIu64
+            ",\"high_gm_size\":%" PRIu64 ",\"fence_base\":%u,\"fence_num\":%u,"
+            "\"display_ready\":%s,\"mmio_reads\":%" PRIu64 ",\"mmio_writes\":%" PRIu64 "}",
+            i.id, i.domid, i.type, vgt_vgpu_state_name(&i), i.failsafe ? "true" : "false",
+            vgt_failsafe_reason_name(i.failsafe_reason), i.failsafe_detail, i.low_base, i.low_size,
+            i.high_base, i.high_size, i.fence_base, i.fence_num, i.display_ready ? "true" : "false",
+            i.st.mmio_reads, i.st.mmio_writes);
+}
+
+static void answer_list(struct vgtd_vgpu *d, FILE *o)
+{
+    struct vgt_gpu *g = vgpu_host_gpu(d->host);
+    struct vgt_vgpu *vs[64];
+    unsigned n = vgt_gpu_list(g, vs, 64);
+    size_t nt;
+    const struct vgt_vgpu_type *t = vgt_vgpu_types(&nt);
+
+    fprintf(o, "{\"ok\":true,\"avail\":{");
+    for (size_t k = 0; k < nt; k++) {
+        struct vgt_vgpu_res r;
+
+        vgt_vgpu_res_from_type(t[k].name, &r);
+        fprintf(o, "%s\"%s\":%u", k ? "," : "", t[k].name, vgt_gpu_avail(g, &r));
+    }
+    fprintf(o, "},\"vgpus\":[");
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            fputc(',', o);
+        json_vgpu(o, vs[i]);
+    }
+    fprintf(o, "]}\n");
+}
+
+static void answer_err(FILE *o, const char *msg)
+{
+    fputs("{\"ok\":false,\"error\":\"", o);
+    for (const char *p = msg; *p; p++)
+        if (*p == '"' || *p == '\\')
+            fprintf(o, "\\%c", *p);
+        else if ((unsigned char)*p >= 0x20)
+            fputc(*p, o);
+    fputs("\"}\n", o);
+}
+
+static int get_domid(const struct vgt_ctl_msg *m, uint16_t *domid)
+{
+    uint64_t n;
+
+    if (vgt_ctl_num(m, "domid", &n) || n == 0 || n >= 0x7ff0)
+        return -EINVAL;
+    *domid = (uint16_t)n;
+    return 0;
+}
+
+static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
+{
+    struct vgt_ctl_msg m;
+    const char *why = NULL, *cmd;
+    char err[256];
+    uint16_t domid = 0;
+    int ret;
+
+    if (vgt_ctl_parse(line, len, &m, &why)) {
+        snprintf(err, sizeof(err), "bad request: %s", why);
+        answer_err(o, err);
+        return;
+    }
+    cmd = vgt_ctl_str(&m, "cmd");
+    if (!cmd) {
+        answer_err(o, "bad request: \"cmd\" (a string) is required");
+        return;
+    }
+    if (!strcmp(cmd, "list")) {
+        answer_list(d, o);
+        return;
+    }
+    if (!strcmp(cmd, "stop")) {
+        d->stop = true;
+        fprintf(o, "{\"ok\":true}\n");
+        return;
+    }
+    if (get_domid(&m, &domid)) {
+        answer_err(o, "bad request: \"domid\" must be a guest domain id (1..32751)");
+        return;
+    }
+    if (!strcmp(cmd, "add")) {
+        struct vgpu_add_req req = {.domid = domid, .type = vgt_ctl_str(&m, "type")};
+        const char *bdf = vgt_ctl_str(&m, "bdf");
+        uint64_t n;
+
+        if (!vgt_ctl_num(&m, "vgt_low_gm_sz", &n) || !vgt_ctl_num(&m, "vgt_high_gm_sz", &n) ||
+            !vgt_ctl_num(&m, "vgt_fence_sz", &n)) {
+            if (req.type) {
+                answer_err(o, "give either \"type\" or the vgt_*_sz sizes, not both");
+                return;
+            }
+            if (vgt_ctl_num(&m, "vgt_low_gm_sz", &req.low_gm_mb) ||
+                vgt_ctl_num(&m, "vgt_high_gm_sz", &req.high_gm_mb) ||
+                vgt_ctl_num(&m, "vgt_fence_sz", &n) || n > 32) {
+                answer_err(o, "custom sizes need vgt_low_gm_sz, vgt_high_gm_sz and vgt_fence_sz (0..32)");
+                return;
+            }
+            req.fences = (unsigned)n;
+        } else if (!req.type) {
+            req.type = "V5_4";
+        }
+        if (bdf && vgpu_parse_bdf(bdf, &req.sbdf)) {
+            answer_err(o, "\"bdf\" must be BB:DD.F");
+            return;
+        }
+        if (!vgt_ctl_num(&m, "ram_mb", &n))
+            req.sim_ram = n << 20;
+        ret = vgpu_host_add(d->host, &req, err, sizeof(err));
+        if (ret) {
+            answer_err(o, err);
+            return;
+        }
+        fprintf(o, "{\"ok\":true,\"vgpu\":");
+        json_vgpu(o, vgpu_host_vgpu(d->host, domid));
+        fprintf(o, "}\n");
+        return;
+    }
+    if (!strcmp(cmd, "status")) {
+        struct vgt_vgpu *v = vgpu_host_vgpu(d->host, domid);
+
+        if (!v) {
+            snprintf(err, sizeof(err), "domain %u has no vGPU", domid);
+            answer_err(o, err);
+            return;
+        }
+        fprintf(o, "{\"ok\":true,\"vgpu\":");
+        json_vgpu(o, v);
+        fprintf(o, "}\n");
+        return;
+    }
+    if (!strcmp(cmd, "reset"))
+        ret = vgpu_host_reset(d->host, domid);
+    else if (!strcmp(cmd, "remove"))
+        ret = vgpu_host_remove(d->host, domid);
+    else if (!strcmp(cmd, "kill-domain") && d->sim)
+        ret = vgpu_host_sim_kill_domain(d->host, domid);
+    else {
+        snprintf(err, sizeof(err), "unknown command '%s' (add, list, status, reset, remove, stop%s)",
+                 cmd, d->sim ? ", kill-domain" : "");
+        answer_err(o, err);
+        return;
+    }
+    if (ret) {
+        snprintf(err, sizeof(err), "domain %u: %s", domid,
+                 ret == -ENOENT ? "has no vGPU" : strerror(-ret));
+        answer_err(o, err);
+        return;
+    }
+    fprintf(o, "{\"ok\":true}\n");
+}
+
+/* One client: requests line by line until EOF (at most 4 KiB a line). */
+static void serve_client(struct vgtd_vgpu *d, int fd)
+{
+    struct ucred cred;
+    socklen_t cl = sizeof(cred);
+    char line[4096];
+    size_t n = 0;
+    FILE *o = fdopen(dup(fd), "w");
+
+    if (!o)
+        return;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) || cred.uid != 0) {
+        answer_err(o, "permission denied: only root may use the vgtd control socket");
+        fclose(o);
+        return;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+        char *nl;
+
+        if (poll(&p, 1, 5000) <= 0)
+            break;
+        r = read(fd, line + n, sizeof(line) - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        while ((nl = memchr(line, '\n', n))) {
+            size_t l = (size_t)(nl - line);
+
+            handle(d, line, l, o);
+            fflush(o);
+            memmove(line, nl + 1, n - l - 1);
+            n -= l + 1;
+        }
+        if (n == sizeof(line) - 1) {
+            answer_err(o, "request line too long");
+            break;
+        }
+    }
+    fclose(o);
+}
+
+static int control_up(struct vgtd_vgpu *d)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char dir[sizeof(sa.sun_path)];
+    char *slash;
+
+    if (strlen(d->control) >= sizeof(sa.sun_path)) {
+        vgt_err(&d->log, "control socket path too long: %s", d->control);
+        return -ENAMETOOLONG;
+    }
+    strcpy(sa.sun_path, d->control);
+    strcpy(dir, d->control);
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        mkdir(dir, 0700); /* /run/vgt: may exist already */
+    }
+    d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (d->lfd < 0)
+        return -errno;
+    unlink(d->control); /* a stale socket of a previous run */
+    if (bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(d->control, 0600) ||
+        listen(d->lfd, 8)) {
+        int e = errno;
+
+        vgt_err(&d->log, "control socket %s: %s", d->control, strerror(e));
+        close(d->lfd);
+        return -e;
+    }
+    return 0;
+}
+
+int vgtd_vgpu_main(int argc, char **argv)
+{
+    struct vgtd_vgpu d = {.control = VGTD_CONTROL_DEFAULT, .lfd = -1, .sfd = -1};
+    struct vgpu_add_req req = {0};
+    struct vgpu_host_cfg hc = {0};
+    bool have_domid = false, have_sizes = false;
+    const char *xlcfg = NULL;
+    char err[256];
+    sigset_t set;
+    int rc = 1, level;
+    uint64_t n;
+
+    vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        char key[32] = "";
+
+        /* --opt VALUE, --opt=VALUE and KEY=VALUE for the xl keys */
+        if (!strncmp(a, "--", 2)) {
+            const char *eq = strchr(a, '=');
+            size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+            if (kl >= sizeof(key))
+                goto bad;
+            memcpy(key, a + 2, kl);
+            key[kl] = 0;
+            val = eq ? eq + 1 : NULL;
+        } else if (is_xl_key(a)) {
+            const char *eq = strchr(a, '=');
+
+            memcpy(key, a, (size_t)(eq - a));
+            key[eq - a] = 0;
+            val = eq + 1;
+        } else {
+            goto bad;
+        }
+        if (!strcmp(key, "sim")) {
+            d.sim = true;
+            continue;
+        }
+        if (!strcmp(key, "help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!val) {
+            if (i + 1 >= argc)
+                goto bad;
+            val = argv[++i];
+        }
+        if (!strcmp(key, "domid")) {
+            if (vgt_parse_u64(val, &n) || n == 0 || n >= 0x7ff0) {
+                fprintf(stderr, "vgtd: --domid: '%s' is not a guest domain id (1..32751)\n", val);
+                return 2;
+            }
+            req.domid = (uint16_t)n;
+            have_domid = true;
+        } else if (!strcmp(key, "type")) {
+            if (!vgt_vgpu_type_find(val)) {
+                fprintf(stderr, "vgtd: --type: unknown vGPU type '%s' (V5_1, V5_2, V5_4, V5_8)\n", val);
+                return 2;
+            }
+            req.type = val;
+        } else if (!strcmp(key, "device")) {
+            if (strcmp(val, "vgpu"))
+                goto bad;
+        } else if (!strcmp(key, "bdf")) {
+            if (vgpu_parse_bdf(val, &req.sbdf)) {
+                fprintf(stderr, "vgtd: --bdf: '%s' is not BB:DD.F\n", val);
+                return 2;
+            }
+        } else if (!strcmp(key, "control")) {
+            d.control = val;
+        } else if (!strcmp(key, "xl-config")) {
+            xlcfg = val;
+        } else if (!strcmp(key, "ram-mb")) {
+            if (vgt_parse_u64(val, &n) || n < 2 || n > 16384) {
+                fprintf(stderr, "vgtd: --ram-mb: '%s' is not 2..16384\n", val);
+                return 2;
+            }
+            req.sim_ram = n << 20;
+        } else if (!strcmp(key, "log")) {
+            if (vgt_log_parse_level(val, &level)) {
+                fprintf(stderr, "vgtd: --log: '%s' is not err|warn|info|debug\n", val);
+                return 2;
+            }
+            d.log.level = level;
+        } else if (!strcmp(key, "vgt_low_gm_sz") || !strcmp(key, "vgt_high_gm_sz") ||
+                   !strcmp(key, "vgt_fence_sz")) {
+            if (vgt_parse_u64(val, &n)) {
+                fprintf(stderr, "vgtd: %s: '%s' is not a number\n", key, val);
+                return 2;
+            }
+            if (key[4] == 'l')
+                req.low_gm_mb = n;
+            else if (key[4] == 'h')
+                req.high_gm_mb = n;
+            else
+                req.fences = n > 32 ? 33 : (unsigned)n;
+            have_sizes = true;
+        } else {
+            goto bad;
+        }
+    }
+    if (xlcfg) {
+        struct vgt_xl_keys k;
+        char *text = NULL;
+        size_t len = 0;
+        int ret = read_file(xlcfg, &text, &len);
+
+        if (ret) {
+            fprintf(stderr, "vgtd: --xl-config %s: %s\n", xlcfg, strerror(-ret));
+            return 2;
+        }
+        ret = vgt_xl_parse(text, len, &k, err, sizeof(err));
+        free(text);
+        if (ret) {
+            fprintf(stderr, "vgtd: %s: %s\n", xlcfg, err);
+            return 2;
+        }
+        if (k.have_low || k.have_high || k.have_fence) {
+            req.low_gm_mb = k.have_low ? k.low_mb : req.low_gm_mb;
+            req.high_gm_mb = k.have_high ? k.high_mb : req.high_gm_mb;
+            req.fences = k.have_fence ? (k.fences > 32 ? 33 : (unsigned)k.fences) : req.fences;
+            have_sizes = true;
+        }
+        if (k.have_memory && d.sim && !req.sim_ram)
+            req.sim_ram = k.memory_mb << 20;
+    }
+    if (have_sizes && req.type) {
+        fprintf(stderr, "vgtd: give either --type or the vgt_*_sz sizes, not both\n");
+        return 2;
+    }
+    if (have_sizes && (!req.low_gm_mb || !req.high_gm_mb)) {
+        fprintf(stderr, "vgtd: custom sizes need both vgt_low_gm_sz and vgt_high_gm_sz\n");
+        return 2;
+    }
+    if (!have_sizes && !req.type)
+        req.type = "V5_4";
+    if (!have_domid && !d.sim) {
+        fprintf(stderr, "vgtd: --domid N is required (or --sim)\n");
+        return 2;
+    }
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    d.sfd = signalfd(-1, &set, SFD_CLOEXEC);
+
+    hc.sim = d.sim;
+    hc.log = &d.log;
+    if (vgpu_host_create(&hc, &d.host))
+        goto close_signals;
+    if (have_domid && vgpu_host_add(d.host, &req, err, sizeof(err))) {
+        vgt_err(&d.log, "%s", err);
+        goto destroy_host;
+    }
+    if (control_up(&d))
+        goto destroy_host;
+    vgt_info(&d.log, "serving vGPUs on %s; control socket %s",
+             d.sim ? "the simulated GPU" : "the host GPU", d.control);
+    printf("vgtd: ready, control socket %s\n", d.control);
+    fflush(stdout);
+    while (!d.stop) {
+        struct pollfd p[2] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN}};
+
+        if (poll(p, 2, 200) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+
+            if (read(d.sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGPIPE)
+                break;
+        }
+        if (p[0].revents & POLLIN) {
+            int c = accept4(d.lfd, NULL, NULL, SOCK_CLOEXEC);
+
+            if (c >= 0) {
+                serve_client(&d, c);
+                close(c);
+            }
+        }
+        vgpu_host_reap(d.host);
+    }
+    vgt_info(&d.log, "stopping: tearing every vGPU down");
+    rc = 0;
+    close(d.lfd);
+    unlink(d.control);
+destroy_host:
+    vgpu_host_destroy(d.host);
+close_signals:
+    if (d.sfd >= 0)
+        close(d.sfd);
+    return rc;
+
+bad:
+    fprintf(stderr, "vgtd: bad or incomplete arguments\n");
+    usage(stderr);
+    return 2;
+}
