@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vgt/gen8_gtt.h"
 #include "vgt/util.h"
@@ -96,6 +97,7 @@ struct vgt_ppgtt {
     struct root *roots;
     unsigned nr_roots;
     uint64_t clock;
+    bool revalidating; /* split tables are rebuilt, not reused */
     struct vgt_ppgtt_stats st;
 };
 
@@ -432,7 +434,8 @@ static int split_get(struct vgt_ppgtt *p, struct spt *old, uint64_t base_gfn, ui
     struct spt *s;
     int ret;
 
-    if (old && old->type == SPT_SPLIT && old->split_base == base_gfn && old->split_flags == flags) {
+    if (old && old->type == SPT_SPLIT && old->split_base == base_gfn && old->split_flags == flags &&
+        !p->revalidating) {
         old->refs++;
         *out = old;
         return 0;
@@ -626,9 +629,18 @@ static int read_entry(struct vgt_ppgtt *p, struct gpage *g, unsigned i, uint64_t
 
 /* ------------------------------------------------------ out-of-sync pages */
 
+/* Thread CPU time: sync cost is accounted as work done, not as time the
+ * vGPU thread spent descheduled. Read once per sync or eviction. */
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int oos_resync(struct vgt_ppgtt *p, struct gpage *g)
 {
-    uint64_t t0 = vgt_now_ns();
     uint64_t buf[NENT];
     int err = 0;
 
@@ -645,13 +657,14 @@ static int oos_resync(struct vgt_ppgtt *p, struct gpage *g)
             err = ret;
     }
     p->st.oos_syncs++;
-    p->st.oos_sync_ns += vgt_now_ns() - t0;
     return err;
 }
 
 /* Back in sync: protect, then diff, so no write is missed in between. */
 static void oos_leave(struct vgt_ppgtt *p, struct gpage *g)
 {
+    uint64_t t0 = cpu_ns();
+
     gpage_protect(p, g, true);
     oos_resync(p, g); /* even if still unprotected: reflect it now */
     if (g->wp) {
@@ -659,6 +672,7 @@ static void oos_leave(struct vgt_ppgtt *p, struct gpage *g)
         g->writes = 0;
     }
     p->st.oos_evict++;
+    p->st.oos_sync_ns += cpu_ns() - t0;
 }
 
 static int reconcile_pending(struct vgt_ppgtt *p, struct gpage *g);
@@ -947,10 +961,15 @@ int vgt_ppgtt_sync(struct vgt_ppgtt *p, uint64_t pml4)
             err = ret;
         gpage_unhold(p, g);
     }
-    for (struct gpage *g = p->oos_head; g; g = g->oos_next) {
-        ret = oos_resync(p, g);
-        if (ret && !err)
-            err = ret;
+    if (p->oos_head) {
+        uint64_t t0 = cpu_ns();
+
+        for (struct gpage *g = p->oos_head; g; g = g->oos_next) {
+            ret = oos_resync(p, g);
+            if (ret && !err)
+                err = ret;
+        }
+        p->st.oos_sync_ns += cpu_ns() - t0;
     }
     r->stamp = ++p->clock;
     return err;
@@ -979,6 +998,52 @@ int vgt_ppgtt_g2v_destroy(struct vgt_ppgtt *p, uint64_t pml4)
     if (!r->pins)
         root_remove(p, r);
     return 0;
+}
+
+int vgt_ppgtt_revalidate(struct vgt_ppgtt *p)
+{
+    uint64_t *gfns, *buf, n = 0;
+    int err = 0;
+
+    gfns = malloc((p->nr_gpages + 1) * sizeof(*gfns));
+    buf = malloc(VGT_PAGE_SIZE);
+    if (!gfns || !buf) {
+        free(gfns);
+        free(buf);
+        return -ENOMEM;
+    }
+    /* The pages tracked now; pages shadowed while we go are built fresh
+     * and pages freed while we go are skipped. */
+    for (size_t h = 0; h < p->hash_size; h++)
+        for (struct gpage *g = p->hash[h]; g; g = g->hnext)
+            gfns[n++] = g->gfn;
+    p->revalidating = true;
+    for (uint64_t k = 0; k < n; k++) {
+        struct gpage *g = gpage_find(p, gfns[k]);
+
+        if (!g)
+            continue;
+        g->hold++;
+        if (vgt_hv_read(p->hv, g->gfn << VGT_PAGE_SHIFT, buf, VGT_PAGE_SIZE))
+            memset(buf, 0, VGT_PAGE_SIZE);
+        /* Every entry from the current guest value and the current p2m;
+         * pending halves and snapshots are thereby settled too. */
+        if (g->dirty)
+            dirty_unlink(p, g);
+        if (g->oos)
+            memcpy(g->snap, buf, VGT_PAGE_SIZE);
+        for (unsigned i = 0; i < NENT; i++) {
+            int ret = gpage_update_entry(p, g, i, buf[i]);
+
+            if (ret && !err)
+                err = ret;
+        }
+        gpage_unhold(p, g);
+    }
+    p->revalidating = false;
+    free(gfns);
+    free(buf);
+    return err;
 }
 
 void vgt_ppgtt_reset(struct vgt_ppgtt *p)

@@ -382,6 +382,31 @@ static void test_oos(void **state)
     fx_fini(&x);
 }
 
+/* The hypervisor moves guest frames (ballooning, p2m change): after a
+ * revalidate no shadow entry keeps the old host frame. */
+static void test_p2m_change(void **state)
+{
+    struct fx x;
+    uint64_t root, t;
+
+    (void)state;
+    assert_int_equal(fx_init(&x, 32, FAKE_HV_SCRAMBLE_2M, 12, NULL), 0);
+    build_chain(&x);
+    gw64(&x, fx_gpa(PD, 1), fx_pte(1024, PTE_PRW | GEN8_PDE_PS_2M));
+    gw64(&x, fx_gpa(PD, 2), fx_pte(1536, PTE_PRW | GEN8_PDE_PS_2M));
+    assert_int_equal(vgt_ppgtt_pin(x.p, ROOT << 12, &root), 0);
+    oracle_ok(&x, ROOT, root);
+    assert_int_equal(stats(&x).huge_2m_kept, 2);
+    /* Swap two 4 KiB frames (breaking one 2 MiB run) and two more. */
+    t = x.f->p2m[500], x.f->p2m[500] = x.f->p2m[1100], x.f->p2m[1100] = t;
+    t = x.f->p2m[501], x.f->p2m[501] = x.f->p2m[2000], x.f->p2m[2000] = t;
+    assert_int_equal(ppgtt_oracle_check(&x.o, ROOT << 12, root), -1);
+    assert_int_equal(vgt_ppgtt_revalidate(x.p), 0);
+    oracle_ok(&x, ROOT, root);
+    assert_int_equal(stats(&x).huge_2m_split, 2); /* both runs broken */
+    fx_fini(&x);
+}
+
 static void build_small(struct fx *x, uint64_t base)
 {
     gw64(x, fx_gpa(base, 0), fx_pte(base + 1, PTE_PRW));
@@ -449,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_hostile_tables),
         cmocka_unit_test(test_oos),
         cmocka_unit_test(test_lru_reset),
+        cmocka_unit_test(test_p2m_change),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

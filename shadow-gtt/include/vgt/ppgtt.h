@@ -51,7 +51,7 @@ struct vgt_ppgtt_stats {
     uint64_t oos_evict;        /* forced back in sync (pool full/retype) */
     uint64_t oos_syncs;        /* page resyncs */
     uint64_t oos_sync_entries; /* entries found changed by a resync */
-    uint64_t oos_sync_ns;      /* time spent resyncing */
+    uint64_t oos_sync_ns;      /* CPU time spent resyncing (sync + evictions) */
     uint64_t half_reconciled;  /* half-written entries fixed at sync */
     uint64_t reclaims;         /* root shadows reclaimed by the LRU */
     uint64_t alloc_failures;
@@ -87,6 +87,12 @@ int vgt_ppgtt_sync(struct vgt_ppgtt *p, uint64_t pml4);
  * drops it (at the last unpin if it is still pinned). */
 int vgt_ppgtt_g2v_create(struct vgt_ppgtt *p, uint64_t pml4);
 int vgt_ppgtt_g2v_destroy(struct vgt_ppgtt *p, uint64_t pml4);
+
+/* The guest's p2m changed (Xen: an IOREQ_TYPE_INVALIDATE): recompute
+ * every shadow entry from the guest's tables and the current gfn_to_dma,
+ * so no entry keeps a frame that is no longer the guest's. Roots and pins
+ * stay; root DMA addresses do not change. */
+int vgt_ppgtt_revalidate(struct vgt_ppgtt *p);
 
 /* vGPU reset: drop every shadow and pin, unprotect every page. */
 void vgt_ppgtt_reset(struct vgt_ppgtt *p);

@@ -1,0 +1,138 @@
+/* Fuzz target: a stream of guest page-table writes against the PPGTT
+ * shadow. The guest owns 2 MiB; 32 of its pages are candidate tables and
+ * entry values are steered towards them so that cycles, self-references
+ * and pages used at several levels come up often. After every sync and at
+ * the end the oracle must hold; any host fault or oracle miss aborts.
+ *
+ * Input: byte 0 = config (bit 0 OOS, bits 2..1 threshold-1, bit 3 2 MiB
+ * host backing, bits 5..4 OOS pool 1..4), then 12-byte records:
+ *   op, page, index lo, index hi, value (8 bytes little endian). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The test doubles and the oracle are compiled in: fuzz targets link only
+ * the component libraries. */
+#include "../tests/shadow-gtt/oracle.c"
+#include "../tests/support/fake_hv.c"
+#include "vgt/ppgtt.h"
+
+#define NPAGES 32
+#define REC 12
+
+struct fz {
+    struct sim_arena *a;
+    struct fake_hv *f;
+    struct fake_hostgpu *g;
+    struct vgt_ppgtt *p;
+    struct ppgtt_oracle o;
+    uint64_t root_dma[2];
+    int pinned[2];
+};
+
+static uint64_t page_gfn(unsigned i)
+{
+    return 16 + (i % NPAGES) * 3; /* spread out, not adjacent */
+}
+
+/* Steer a raw value: keep the flag bits, point the address at one of the
+ * candidate pages unless the top bit asks for the raw value. */
+static uint64_t steer(uint64_t v)
+{
+    if (v >> 63)
+        return v & ~(1ull << 63);
+    return (page_gfn((unsigned)(v >> 12)) << 12) | (v & 0xfff);
+}
+
+static void check(struct fz *z, int r)
+{
+    if (!z->pinned[r])
+        return;
+    if (vgt_ppgtt_sync(z->p, page_gfn(r) << 12))
+        abort();
+    z->o.max_frames = 1u << 12; /* the guest can map a lot through cycles */
+    if (ppgtt_oracle_check(&z->o, page_gfn(r) << 12, z->root_dma[r]) < 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct vgt_ppgtt_config c;
+    struct fz z;
+
+    if (size < 1)
+        return 0;
+    memset(&z, 0, sizeof(z));
+    vgt_ppgtt_config_default(&c);
+    c.oos = data[0] & 1;
+    c.oos_threshold = 1 + ((data[0] >> 1) & 3);
+    c.oos_pool = 1 + ((data[0] >> 4) & 3);
+    if (sim_arena_create(8ull << 20, &z.a))
+        return 0;
+    if (fake_hv_create(z.a, 1, 2ull << 20, (data[0] & 8) ? FAKE_HV_SCRAMBLE_2M : FAKE_HV_SCRAMBLE_4K,
+                       7, &z.f))
+        goto destroy_arena;
+    if (fake_hostgpu_create(z.a, 1ull << 20, 1ull << 20, 4, &z.g))
+        goto destroy_hv;
+    if (vgt_ppgtt_create(&z.f->hv, &z.g->gpu, &c, &z.p))
+        goto destroy_gpu;
+    z.o.hv = &z.f->hv;
+    z.o.arena = z.a;
+    z.o.scratch_dma = z.g->gpu.scratch_dma;
+    if (vgt_ppgtt_pin(z.p, page_gfn(0) << 12, &z.root_dma[0]) == 0)
+        z.pinned[0] = 1;
+
+    for (size_t off = 1; off + REC <= size; off += REC) {
+        const uint8_t *r = data + off;
+        uint64_t v, gpa = (page_gfn(r[1]) << 12) | (((unsigned)r[2] | (unsigned)r[3] << 8) & 0xff8);
+
+        memcpy(&v, r + 4, 8);
+        switch (r[0] % 8) {
+        case 0: case 1: case 2: case 3:
+            fake_hv_guest_write64(z.f, gpa, steer(v));
+            break;
+        case 4:
+            fake_hv_guest_write32(z.f, gpa + (r[2] & 4), (uint32_t)steer(v));
+            break;
+        case 5:
+            check(&z, r[1] & 1);
+            break;
+        case 6: {
+            int k = r[1] & 1;
+
+            if (z.pinned[k]) {
+                vgt_ppgtt_unpin(z.p, page_gfn(k) << 12);
+                z.pinned[k] = 0;
+            } else if (vgt_ppgtt_pin(z.p, page_gfn(k) << 12, &z.root_dma[k]) == 0) {
+                z.pinned[k] = 1;
+            }
+            break;
+        }
+        default:
+            if (r[1] == 0xff) {
+                vgt_ppgtt_reset(z.p);
+                z.pinned[0] = z.pinned[1] = 0;
+            } else if (r[1] & 1) {
+                vgt_ppgtt_g2v_create(z.p, page_gfn(r[2]) << 12);
+            } else {
+                vgt_ppgtt_g2v_destroy(z.p, page_gfn(r[2]) << 12);
+            }
+            break;
+        }
+    }
+    check(&z, 0);
+    check(&z, 1);
+    vgt_ppgtt_destroy(z.p);
+    /* Every shadow page went back. */
+    if (z.g->pages_live)
+        abort();
+destroy_gpu:
+    fake_hostgpu_destroy(z.g);
+destroy_hv:
+    fake_hv_destroy(z.f);
+destroy_arena:
+    sim_arena_destroy(z.a);
+    return 0;
+}
