@@ -607,7 +607,7 @@ static const struct req_kind req_kinds[] = {
     [IOREQ_TYPE_PIO] = {IOREQ_TYPE_PIO, true, handle_pio},
     [IOREQ_TYPE_COPY] = {IOREQ_TYPE_COPY, true, handle_copy},
     [IOREQ_TYPE_PCI_CONFIG] = {IOREQ_TYPE_PCI_CONFIG, true, handle_pci},
-    [IOREQ_TYPE_TIMEOFFSET] = {IOREQ_TYPE_TIMEOFFSET, false, handle_timeoffset},
+    [IOREQ_TYPE_TIMEOFFSET] = {IOREQ_TYPE_TIMEOFFSET, true, handle_timeoffset},
     [IOREQ_TYPE_INVALIDATE] = {IOREQ_TYPE_INVALIDATE, false, handle_invalidate},
 };
 

@@ -111,6 +111,9 @@ struct vengine {
     unsigned csb_wp;          /* virtual CSB write index */
     struct workload *q_head, *q_tail; /* queued, in order */
     unsigned queued;
+    unsigned outstanding;     /* queued + running */
+    uint64_t last_lrca;       /* the newest submission's context */
+    uint32_t last_tail;       /* and where its ring copy ended */
     bool active;              /* virtual engine active (between IDLE_ACTIVE and ACTIVE_IDLE) */
 };
 
@@ -443,6 +446,11 @@ static int shadow_workload(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t
     }
     head = regs[CTX_RING_HEAD] & RING_HEAD_ADDR;
     tail = regs[CTX_RING_TAIL] & RING_TAIL_ADDR;
+    /* The same context submitted again before its previous workload
+     * completed: its RING_HEAD has not moved yet, so continue where the
+     * previous copy ended (the hardware would have too). */
+    if (sv->eng[engine].outstanding && sv->eng[engine].last_lrca == lrca)
+        head = sv->eng[engine].last_tail;
     start = regs[CTX_RING_START] & 0xfffff000u;
     ctl = regs[CTX_RING_CTL];
     size = (ctl & RING_NR_PAGES) + (uint32_t)VGT_PAGE_SIZE;
@@ -480,6 +488,8 @@ static int shadow_workload(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t
     wl->pml4 = pml4;
     wl->pinned = true;
     wl->guest_tail = tail;
+    sv->eng[engine].last_lrca = lrca;
+    sv->eng[engine].last_tail = tail;
     wl->head_gpa = gpa;
     hws = vgt_vgpu_vreg(sv->v, RING_HWS_PGA(ring_base[engine])) & 0xfffff000u;
     if (hws && !gm_to_gpa(sv, hws, &gpa))
@@ -692,6 +702,7 @@ static int elsp_write(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_
             ve->q_head = wl[i];
         ve->q_tail = wl[i];
         ve->queued++;
+        ve->outstanding++;
         sv->st.submitted++;
     }
     vgt_sched_set_pending(s->sched, sv->sched_id, engine, ve->queued);
@@ -721,6 +732,7 @@ static void cancel(struct vgt_submit_vgpu *sv, unsigned mask)
             drop = wl;
         }
         ve->q_tail = NULL;
+        ve->outstanding -= ve->queued;
         ve->queued = 0;
         ve->elsp_n = 0;
         ve->active = false;
@@ -845,6 +857,8 @@ static void deliver(struct vgt_submit *s, struct workload *wl)
     pthread_mutex_unlock(&sv->v->lock);
     pthread_mutex_lock(&s->lock);
     sv->running--;
+    if (ve->outstanding)
+        ve->outstanding--;
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->lock);
     free_workload(s, wl);

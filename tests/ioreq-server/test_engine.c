@@ -449,6 +449,10 @@ static void test_bad_requests(void **state)
         {.type = IOREQ_TYPE_COPY, .addr = 0xfe000000, .size = 16, .count = 1, .dir = IOREQ_READ},
         {.type = IOREQ_TYPE_COPY, .addr = 0xfe000000, .size = 4, .count = 0, .dir = IOREQ_READ},
         {.type = IOREQ_TYPE_PIO, .addr = 0x3f8, .size = 0, .count = 1, .dir = IOREQ_READ},
+        /* count 0 is valid for INVALIDATE only */
+        {.type = IOREQ_TYPE_TIMEOFFSET, .size = 8, .count = 0, .dir = IOREQ_WRITE},
+        {.type = IOREQ_TYPE_PCI_CONFIG, .addr = (uint64_t)VGT_SBDF(0, 0, 2, 0) << 32, .size = 4,
+         .count = 0, .dir = IOREQ_READ},
         /* span leaves the range */
         {.type = IOREQ_TYPE_COPY, .addr = 0xfe000ffc, .size = 8, .count = 1, .dir = IOREQ_READ},
         {.type = IOREQ_TYPE_COPY, .addr = 0xfe000ff0, .size = 4, .count = 8, .dir = IOREQ_READ,
