@@ -15,8 +15,8 @@
 #include "vgt/vgpu.h"
 #include "vgt/vgpu_regs.h"
 
-#define GM (1024ull << 20)
-#define APERTURE (256ull << 20)
+#define GM (128ull << 20)
+#define APERTURE (64ull << 20)
 #define NR_GGTT (GM >> 12)
 #define GUEST_PAGES 4096ull
 #define DMA_BASE 0x2000000000ull
@@ -88,14 +88,14 @@ static const struct vgt_hv_ops hv_ops = {.gfn_to_dma = h_dma, .inject_msi = h_ms
 
 static struct fz_gpu *fg;
 static uint64_t *initial;
+static struct vgt_gpu *gpu; /* the partition outlives inputs; vGPUs do not */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_hv hv = {.hv = {.ops = &hv_ops, .domid = 1, .max_gfn = GUEST_PAGES}};
     struct vgt_gpu_cfg gc = {0};
-    struct vgt_vgpu_cfg vc = {.domid = 1, .hv = &hv.hv, .type_name = "V5_8"};
+    struct vgt_vgpu_cfg vc = {.domid = 1, .hv = &hv.hv};
     struct vgt_vgpu_info info;
-    struct vgt_gpu *gpu;
     struct vgt_vgpu *v;
     uint32_t fences_before[64];
 
@@ -107,13 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fg->hw = (struct vgt_hostgpu){.ops = &gpu_ops, .vendor = 0x8086, .device = 0x1912,
                                       .gm_size = GM, .aperture_size = APERTURE,
                                       .num_fences = 32, .scratch_dma = SCRATCH};
+        gc.hw = &fg->hw;
+        /* A small host reservation keeps the GGTT (and each input) small. */
+        gc.host_low = 8ull << 20;
+        gc.host_high = 8ull << 20;
+        if (vgt_gpu_create(&gc, &gpu))
+            abort();
     }
     memcpy(fg->ggtt, initial, sizeof(fg->ggtt));
     memset(fg->regs, 0, sizeof(fg->regs));
-    gc.hw = &fg->hw;
-    if (vgt_gpu_create(&gc, &gpu))
+    /* Small ranges keep an input fast; the rules are the same. */
+    if (vgt_vgpu_res_custom(16, 16, 2, &vc.res, NULL))
         abort();
-    vgt_vgpu_res_from_type("V5_8", &vc.res);
     if (vgt_vgpu_create(gpu, &vc, &v))
         abort();
     vgt_vgpu_get_info(v, &info);
@@ -139,8 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             vgt_vgpu_mmio_write(v, (op & 8 ? VGT_PVINFO_PAGE : (op & 16 ? 0x100000u : 0x44200u)) + (off & 0xfff), sz, val);
             break;
         case 3: /* GGTT window, entries near the vGPU's ranges */
-            vgt_vgpu_mmio_write(v, VGT_GGTT_OFFSET + (((op & 8 ? info.low_base : info.high_base) >> 9) +
-                                                      (int32_t)off % 4096) % (8ull << 20),
+            vgt_vgpu_mmio_write(v, VGT_GGTT_OFFSET + ((((op & 8 ? info.low_base : info.high_base) >> 9) +
+                                                       (uint64_t)(int64_t)((int32_t)off % 4096)) % (8ull << 20)),
                                 sz, val);
             break;
         case 4: /* anywhere in BAR0 and beyond */
@@ -176,6 +181,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((i < info.fence_base || i >= info.fence_base + info.fence_num) &&
             fg->regs[FENCE_REG_GEN6_LO(i) / 4] != fences_before[i])
             abort();
-    vgt_gpu_destroy(gpu);
+    vgt_vgpu_destroy(v);
     return 0;
 }

@@ -326,8 +326,18 @@ void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to)
 {
     const uint16_t *idx = v->gpu->reg_index;
 
-    for (uint32_t d = from / 4; d < to / 4; d++)
-        v->vreg[d] = idx[d] ? mmio_table[idx[d] - 1].reset : 0;
+    /* Zero, then the rows with a non-zero reset value (few): a loop over
+     * every dword would cost more than the vGPU's whole bring-up. */
+    memset(v->vreg + from / 4, 0, (size_t)(to - from));
+    for (size_t r = 0; r < VGT_ARRAY_SIZE(mmio_table); r++) {
+        const struct vgt_mmio_reg *e = &mmio_table[r];
+
+        if (!e->reset || e->offset >= to || e->offset + e->size <= from)
+            continue;
+        for (uint32_t d = VGT_MAX(e->offset, from) / 4; d < VGT_MIN(e->offset + e->size, to) / 4; d++)
+            if (idx[d] == r + 1) /* a later row may own this dword */
+                v->vreg[d] = e->reset;
+    }
 }
 
 /* ---- dispatch ---- */

@@ -111,6 +111,9 @@ struct vengine {
     unsigned csb_wp;          /* virtual CSB write index */
     struct workload *q_head, *q_tail; /* queued, in order */
     unsigned queued;
+    unsigned outstanding;     /* queued + running */
+    uint64_t last_lrca;       /* the newest submission's context */
+    uint32_t last_tail;       /* and where its ring copy ended */
     bool active;              /* virtual engine active (between IDLE_ACTIVE and ACTIVE_IDLE) */
 };
 
@@ -153,6 +156,7 @@ struct vgt_submit {
     unsigned irq_pending;       /* engine bits */
     bool kick;
     bool stop;
+    unsigned in_irq;            /* interrupt callbacks running now */
     pthread_t thread;
 };
 
@@ -174,17 +178,28 @@ static void kick(struct vgt_submit *s)
     pthread_mutex_unlock(&s->irq_mu);
 }
 
+static void service(struct vgt_submit *s, uint64_t *retry);
+static void dispatch(struct vgt_submit *s, unsigned e, uint64_t *retry);
+
+/* The GPU calls this from its engine thread with none of its locks held:
+ * retire and deliver there, and start the next workload at once, so the
+ * hot path has no extra thread hand-off. The dispatcher thread is the
+ * safety net (coalesced interrupts, cap periods). */
 static void on_irq(void *opaque, unsigned engine, uint32_t events)
 {
     struct vgt_submit *s = opaque;
+    uint64_t retry = UINT64_MAX;
 
     (void)events;
     if (engine >= VGT_ENGINE_NUM)
         return;
-    pthread_mutex_lock(&s->irq_mu);
-    s->irq_pending |= 1u << engine;
-    pthread_cond_signal(&s->irq_cv);
-    pthread_mutex_unlock(&s->irq_mu);
+    __atomic_add_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
+    if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        service(s, &retry);
+        if (retry != UINT64_MAX)
+            kick(s);
+    }
+    __atomic_sub_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ---- slots ---- */
@@ -443,6 +458,11 @@ static int shadow_workload(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t
     }
     head = regs[CTX_RING_HEAD] & RING_HEAD_ADDR;
     tail = regs[CTX_RING_TAIL] & RING_TAIL_ADDR;
+    /* The same context submitted again before its previous workload
+     * completed: its RING_HEAD has not moved yet, so continue where the
+     * previous copy ended (the hardware would have too). */
+    if (sv->eng[engine].outstanding && sv->eng[engine].last_lrca == lrca)
+        head = sv->eng[engine].last_tail;
     start = regs[CTX_RING_START] & 0xfffff000u;
     ctl = regs[CTX_RING_CTL];
     size = (ctl & RING_NR_PAGES) + (uint32_t)VGT_PAGE_SIZE;
@@ -480,6 +500,8 @@ static int shadow_workload(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t
     wl->pml4 = pml4;
     wl->pinned = true;
     wl->guest_tail = tail;
+    sv->eng[engine].last_lrca = lrca;
+    sv->eng[engine].last_tail = tail;
     wl->head_gpa = gpa;
     hws = vgt_vgpu_vreg(sv->v, RING_HWS_PGA(ring_base[engine])) & 0xfffff000u;
     if (hws && !gm_to_gpa(sv, hws, &gpa))
@@ -692,11 +714,20 @@ static int elsp_write(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_
             ve->q_head = wl[i];
         ve->q_tail = wl[i];
         ve->queued++;
+        ve->outstanding++;
         sv->st.submitted++;
     }
     vgt_sched_set_pending(s->sched, sv->sched_id, engine, ve->queued);
-    pthread_mutex_unlock(&s->lock);
-    kick(s);
+    {
+        /* Start it now if the engine is idle (no hand-off to the
+         * dispatcher); only retiring needs the other vGPUs' locks. */
+        uint64_t retry = UINT64_MAX;
+
+        dispatch(s, engine, &retry);
+        pthread_mutex_unlock(&s->lock);
+        if (retry != UINT64_MAX)
+            kick(s);
+    }
     return 0;
 }
 
@@ -721,6 +752,7 @@ static void cancel(struct vgt_submit_vgpu *sv, unsigned mask)
             drop = wl;
         }
         ve->q_tail = NULL;
+        ve->outstanding -= ve->queued;
         ve->queued = 0;
         ve->elsp_n = 0;
         ve->active = false;
@@ -845,6 +877,8 @@ static void deliver(struct vgt_submit *s, struct workload *wl)
     pthread_mutex_unlock(&sv->v->lock);
     pthread_mutex_lock(&s->lock);
     sv->running--;
+    if (ve->outstanding)
+        ve->outstanding--;
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->lock);
     free_workload(s, wl);
@@ -895,13 +929,36 @@ static void dispatch(struct vgt_submit *s, unsigned e, uint64_t *retry)
     wr(s, RING_ELSP(b), (uint32_t)desc);
 }
 
+/* Retire finished workloads, deliver them, and start the next ones.
+ * Called with no lock held (it takes vGPU locks to deliver). */
+static void service(struct vgt_submit *s, uint64_t *retry)
+{
+    struct workload *done[VGT_ENGINE_NUM];
+    unsigned nd = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        if (s->eng[e].present && s->eng[e].running) {
+            struct workload *wl = hw_csb(s, e);
+
+            if (wl)
+                done[nd++] = wl;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (unsigned i = 0; i < nd; i++)
+        deliver(s, done[i]);
+    pthread_mutex_lock(&s->lock);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        dispatch(s, e, retry);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void *dispatcher(void *arg)
 {
     struct vgt_submit *s = arg;
 
     for (;;) {
-        struct workload *done[VGT_ENGINE_NUM];
-        unsigned nd = 0;
         uint64_t retry = UINT64_MAX;
         bool busy = false;
 
@@ -914,23 +971,10 @@ static void *dispatcher(void *arg)
         }
         pthread_mutex_unlock(&s->irq_mu);
 
+        service(s, &retry);
         pthread_mutex_lock(&s->lock);
-        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
-            if (s->eng[e].present && s->eng[e].running) {
-                struct workload *wl = hw_csb(s, e);
-
-                if (wl)
-                    done[nd++] = wl;
-            }
-        }
-        pthread_mutex_unlock(&s->lock);
-        for (unsigned i = 0; i < nd; i++)
-            deliver(s, done[i]);
-        pthread_mutex_lock(&s->lock);
-        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
-            dispatch(s, e, &retry);
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             busy |= s->eng[e].running != NULL;
-        }
         pthread_mutex_unlock(&s->lock);
 
         pthread_mutex_lock(&s->irq_mu);
@@ -1049,11 +1093,17 @@ void vgt_submit_destroy(struct vgt_submit *s)
     if (!s)
         return;
     pthread_mutex_lock(&s->irq_mu);
-    s->stop = true;
+    __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
     pthread_cond_signal(&s->irq_cv);
     pthread_mutex_unlock(&s->irq_mu);
     pthread_join(s->thread, NULL);
     s->hw->ops->set_irq_handler(s->hw, NULL, NULL);
+    /* A callback the GPU started before the handler went away. */
+    while (__atomic_load_n(&s->in_irq, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = {0, 100000};
+
+        nanosleep(&ts, NULL);
+    }
     wr(s, GEN8_MASTER_IRQ, 0);
     for (unsigned i = 0; i < s->nr_slots; i++)
         slot_free_pages(s, s->slots[i]);

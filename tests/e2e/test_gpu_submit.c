@@ -1,0 +1,385 @@
+/* End to end: guests on one simulated GPU through the whole stack (guest
+ * driver -> ioreq -> vGPU model -> shadowing and audit -> scheduler ->
+ * simulated GPU -> completion -> guest), every result checked in guest
+ * memory.
+ *
+ * Fairness checks run with the GPU's cost model on (simulated GPU time per
+ * byte) so the engines, not the guests' CPU loops, are the bottleneck; the
+ * limits are looser than the benchmark's because the test machine is
+ * shared. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gpu_platform.h"
+#include "vgt/gpu_workload.h"
+#include "vgt/sim_gpu_regs.h"
+#include "vgt/util.h"
+
+#define BLIT 128
+
+struct worker {
+    struct gp *p;
+    unsigned idx;
+    enum gg_workload wl;
+    struct gg_run run;
+    uint64_t stop_ns;
+    uint64_t done;
+    int rc;
+    pthread_t thr;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    while (vgt_now_ns() < w->stop_ns) {
+        w->rc = gg_run_step(&w->run, 10000);
+        if (w->rc)
+            break;
+        __atomic_add_fetch(&w->done, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+static struct gp *platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte)
+{
+    struct gp_cfg cfg;
+    struct gp *p = NULL;
+    static struct vgt_log log;
+
+    memset(&cfg, 0, sizeof(cfg));
+    vgt_log_init(&log, "e2e", VGT_LOG_OFF);
+    assert_int_equal(vgt_vgpu_res_from_type(type, &cfg.res), 0);
+    cfg.type_name = type;
+    cfg.guests = n;
+    cfg.guest_ram = 48ull << 20;
+    cfg.ns_per_byte = ns_per_byte;
+    cfg.log = &log;
+    if (weights)
+        memcpy(cfg.weights, weights, n * sizeof(*weights));
+    assert_int_equal(gp_create(&cfg, &p), 0);
+    return p;
+}
+
+static void start(struct worker *w, struct gp *p, unsigned idx, enum gg_workload wl, double seconds)
+{
+    memset(w, 0, sizeof(*w));
+    w->p = p;
+    w->idx = idx;
+    w->wl = wl;
+    assert_int_equal(gg_run_init(&w->run, p->guest[idx].drv, wl, BLIT, BLIT, 0x77 + idx), 0);
+    w->stop_ns = vgt_now_ns() + (uint64_t)(seconds * 1e9);
+    assert_int_equal(pthread_create(&w->thr, NULL, worker_main, w), 0);
+}
+
+static void finish(struct worker *w)
+{
+    pthread_join(w->thr, NULL);
+    if (w->rc || w->run.failures)
+        fail_msg("guest %u: rc %d, %llu failures (%s)", w->idx, w->rc,
+                 (unsigned long long)w->run.failures, w->run.first_failure);
+    gg_run_fini(&w->run);
+}
+
+static double busy(struct gp *p, unsigned i, int engine)
+{
+    struct vgt_submit_stats st;
+    double b = 0;
+
+    assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (engine < 0 || (unsigned)engine == e)
+            b += (double)st.sched.busy_ns[e];
+    return b;
+}
+
+static bool failsafe(struct gp *p, unsigned i)
+{
+    return vgt_vgpu_in_failsafe(p->guest[i].v);
+}
+
+/* Four guests with equal weights share the GPU evenly, all correct. */
+static void test_equal_four(void **state)
+{
+    struct gp *p = platform(4, "V5_8", NULL, 4.0);
+    struct worker w[4];
+    double x[4], wt[4] = {1, 1, 1, 1};
+
+    (void)state;
+    for (unsigned i = 0; i < 4; i++)
+        start(&w[i], p, i, GG_WL_BLIT, 2.0);
+    for (unsigned i = 0; i < 4; i++)
+        finish(&w[i]);
+    for (unsigned i = 0; i < 4; i++) {
+        x[i] = busy(p, i, VGT_ENGINE_BCS);
+        assert_true(w[i].done > 10);
+        assert_false(failsafe(p, i));
+    }
+    if (vgt_sched_jain(x, wt, 4) < 0.95)
+        fail_msg("Jain index %.3f", vgt_sched_jain(x, wt, 4));
+    gp_destroy(p);
+}
+
+/* Weights 1:2:4 give GPU time 1/7, 2/7, 4/7 when the engine is contended. */
+static void test_weighted(void **state)
+{
+    const unsigned weights[3] = {1, 2, 4};
+    struct gp *p = platform(3, "V5_8", weights, 20.0);
+    struct worker w[3];
+    double tot = 0, b[3];
+
+    (void)state;
+    for (unsigned i = 0; i < 3; i++)
+        start(&w[i], p, i, GG_WL_BLIT, 2.5);
+    for (unsigned i = 0; i < 3; i++)
+        finish(&w[i]);
+    for (unsigned i = 0; i < 3; i++)
+        tot += b[i] = busy(p, i, VGT_ENGINE_BCS);
+    for (unsigned i = 0; i < 3; i++) {
+        double share = b[i] / tot, want = weights[i] / 7.0;
+
+        if (share < want * 0.75 || share > want * 1.25)
+            fail_msg("guest %u share %.3f, weight share %.3f", i, share, want);
+    }
+    gp_destroy(p);
+}
+
+/* A render-only guest and a blit-only guest do not wait for each other:
+ * per-engine switching. Each gets (nearly) its whole engine. */
+static void test_render_and_blit(void **state)
+{
+    struct gp *p = platform(3, "V5_8", NULL, 4.0);
+    struct worker w[3];
+    double rcs0, bcs1, rcs2, bcs2;
+
+    (void)state;
+    start(&w[0], p, 0, GG_WL_STORE, 1.5);
+    start(&w[1], p, 1, GG_WL_BLIT, 1.5);
+    start(&w[2], p, 2, GG_WL_MIXED, 1.5);
+    for (unsigned i = 0; i < 3; i++)
+        finish(&w[i]);
+    rcs0 = busy(p, 0, VGT_ENGINE_RCS);
+    bcs1 = busy(p, 1, VGT_ENGINE_BCS);
+    rcs2 = busy(p, 2, VGT_ENGINE_RCS);
+    bcs2 = busy(p, 2, VGT_ENGINE_BCS);
+    assert_true(w[0].done > 50 && w[1].done > 10 && w[2].done > 10);
+    assert_true(busy(p, 0, VGT_ENGINE_BCS) == 0 && busy(p, 1, VGT_ENGINE_RCS) == 0);
+    /* The blit guest shares the blitter only with guest 2, whatever the
+     * render engine does. */
+    assert_true(bcs1 > 0 && bcs2 > 0 && rcs0 > 0 && rcs2 > 0);
+    gp_destroy(p);
+}
+
+/* A guest that stops mid-run gives its time to the others. */
+static void test_guest_stops(void **state)
+{
+    struct gp *p = platform(3, "V5_8", NULL, 4.0);
+    struct worker w[3];
+    uint64_t d0, d1, before, after;
+
+    (void)state;
+    start(&w[0], p, 0, GG_WL_BLIT, 2.0);
+    start(&w[1], p, 1, GG_WL_BLIT, 2.0);
+    start(&w[2], p, 2, GG_WL_BLIT, 0.7);
+    finish(&w[2]);
+    d0 = __atomic_load_n(&w[0].done, __ATOMIC_RELAXED);
+    d1 = __atomic_load_n(&w[1].done, __ATOMIC_RELAXED);
+    before = d0 + d1;
+    {
+        struct timespec ts = {0, 700000000L};
+
+        nanosleep(&ts, NULL);
+    }
+    after = __atomic_load_n(&w[0].done, __ATOMIC_RELAXED) + __atomic_load_n(&w[1].done, __ATOMIC_RELAXED) -
+            before;
+    finish(&w[0]);
+    finish(&w[1]);
+    assert_false(failsafe(p, 2));
+    /* 0.7 s with two guests sharing: at least as much work as the first
+     * 0.7 s with three (it should be ~1.5x; a loose bound for a busy box). */
+    if (after * 10 < before * 9)
+        fail_msg("two guests did %llu after the third stopped, %llu before",
+                 (unsigned long long)after, (unsigned long long)before);
+    gp_destroy(p);
+}
+
+/* ---- isolation: one hostile guest out of four ---- */
+
+static void reprobe(struct gp *p, unsigned i)
+{
+    struct gg_cfg dc;
+
+    /* Host-side device-model reset (the only way out of failsafe), then
+     * the guest starts over. */
+    assert_true(failsafe(p, i));
+    assert_int_equal(vgt_vgpu_reset(p->guest[i].v), 0);
+    assert_false(failsafe(p, i));
+    gg_destroy(p->guest[i].drv);
+    memset(&dc, 0, sizeof(dc));
+    dc.g = p->guest[i].g;
+    dc.dev = 2;
+    dc.bar0_gpa = 0xF0000000ull;
+    dc.ram_base = 16ull << 20;
+    dc.ram_size = (48ull << 20) - dc.ram_base;
+    dc.msi_data = 0x40 + i;
+    assert_int_equal(gg_probe(&dc, &p->guest[i].drv), 0);
+}
+
+/* Submit @cmds on a fresh context of @engine and wait: the vGPU must end
+ * in failsafe and the submission never completes. */
+static void expect_failsafe(struct gp *p, unsigned i, unsigned engine, const uint32_t *cmds, size_t n,
+                            const char *what)
+{
+    struct gg *d = p->guest[i].drv;
+    struct gg_ctx *c;
+
+    assert_int_equal(gg_ctx_create(d, engine, &c), 0);
+    assert_int_equal(gg_submit(d, c, cmds, n), 0);
+    if (!failsafe(p, i))
+        fail_msg("%s: not in failsafe", what);
+    assert_int_equal(gg_wait(d, c, 50), -ETIMEDOUT);
+    reprobe(p, i);
+}
+
+static void test_hostile_guest(void **state)
+{
+    struct gp *p = platform(4, "V5_8", NULL, 1.0);
+    struct worker w[3];
+    struct gg *d;
+    struct gg_ctx *c;
+    struct gg_bo bo, victim_bo;
+    uint64_t lb, ls, hb, hs, vlb, vls, vhb, vhs;
+    uint32_t cs[32];
+    size_t k;
+
+    (void)state;
+    for (unsigned i = 0; i < 3; i++)
+        start(&w[i], p, i, GG_WL_MIXED, 4.0);
+    d = p->guest[3].drv;
+    gg_ranges(d, &lb, &ls, &hb, &hs);
+    gg_ranges(p->guest[0].drv, &vlb, &vls, &vhb, &vhs);
+
+    /* 1. Bad descriptors: 32-bit (3-level) mode; context outside the
+     * vGPU (the victim's range); context inside but not mapped. */
+    assert_int_equal(gg_ctx_create(d, VGT_ENGINE_RCS, &c), 0);
+    assert_int_equal(gg_elsp(d, VGT_ENGINE_RCS, (gg_ctx_desc(c) & ~(3ull << 3)) | (1ull << 3), 0), 0);
+    assert_true(failsafe(p, 3));
+    reprobe(p, 3);
+    d = p->guest[3].drv;
+    assert_int_equal(gg_ctx_create(d, VGT_ENGINE_RCS, &c), 0);
+    assert_int_equal(gg_elsp(d, VGT_ENGINE_RCS, (gg_ctx_desc(c) & ~0xfffff000ull) | vlb, 0), 0);
+    assert_true(failsafe(p, 3));
+    reprobe(p, 3);
+    d = p->guest[3].drv;
+    assert_int_equal(gg_ctx_create(d, VGT_ENGINE_RCS, &c), 0);
+    assert_int_equal(gg_elsp(d, VGT_ENGINE_RCS, (gg_ctx_desc(c) & ~0xfffff000ull) | (lb + ls - 0x10000), 0), 0);
+    assert_true(failsafe(p, 3));
+    reprobe(p, 3);
+
+    /* 2. A privileged LRI (the render status-page address) in the ring. */
+    k = gwl_emit_lri(cs, GEN9_RCS_BASE + RING_HWS_PGA, 0);
+    k += gwl_emit_noop(cs + k);
+    expect_failsafe(p, 3, VGT_ENGINE_RCS, cs, k, "privileged LRI");
+    /* ... and a GGTT store into another guest's memory, from a batch. */
+    d = p->guest[3].drv;
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &bo), 0);
+    k = gwl_emit_sdi(cs, vlb + 0x1000, true, 0xbadbad);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(gg_bo_write(d, &bo, 0, cs, k * 4), 0);
+    k = gwl_emit_bb_start(cs, bo.gm, false, false);
+    k += gwl_emit_noop(cs + k);
+    expect_failsafe(p, 3, VGT_ENGINE_RCS, cs, k, "GGTT store outside the vGPU");
+
+    /* 3. An unterminated batch, and a batch jumping to itself. */
+    d = p->guest[3].drv;
+    assert_int_equal(gg_bo_create(d, 8192, true, false, false, &bo), 0);
+    {
+        uint32_t noops[2048] = {0};
+
+        assert_int_equal(gg_bo_write(d, &bo, 0, noops, sizeof(noops)), 0);
+    }
+    k = gwl_emit_bb_start(cs, bo.gm, false, false);
+    k += gwl_emit_noop(cs + k);
+    expect_failsafe(p, 3, VGT_ENGINE_BCS, cs, k, "unterminated batch");
+    d = p->guest[3].drv;
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &bo), 0);
+    k = gwl_emit_noop(cs);
+    k += gwl_emit_bb_start(cs + k, bo.gm, false, false); /* chained to its own start */
+    assert_int_equal(gg_bo_write(d, &bo, 0, cs, k * 4), 0);
+    k = gwl_emit_bb_start(cs, bo.gm, false, false);
+    k += gwl_emit_noop(cs + k);
+    expect_failsafe(p, 3, VGT_ENGINE_BCS, cs, k, "self-looping batch");
+
+    /* 4. Rewriting the ring and the context image right after submitting:
+     * what runs is the copy taken at submission. The rewrite would store
+     * into the victim's memory if it ran. */
+    d = p->guest[3].drv;
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &bo), 0);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &victim_bo), 0);
+    assert_int_equal(gg_ctx_create(d, VGT_ENGINE_RCS, &c), 0);
+    k = gwl_emit_sdi(cs, bo.gm, true, 0x600d);
+    k += gwl_emit_noop(cs + k);
+    assert_int_equal(gg_submit(d, c, cs, k), 0);
+    {
+        struct gg_bo ring = gg_ctx_ring(c);
+        uint32_t evil[8], start = 0;
+        size_t m = gwl_emit_sdi(evil, vlb + 0x2000, true, 0xbadbad);
+
+        m += gwl_emit_noop(evil + m);
+        assert_int_equal(gg_bo_write(d, &ring, 0, evil, m * 4), 0);
+        /* and point the context's ring at the victim */
+        start = (uint32_t)vlb;
+        assert_int_equal(gg_ctx_reg(d, c, CTX_RING_START, &start, true), 0);
+    }
+    assert_int_equal(gg_wait(d, c, 5000), 0);
+    {
+        uint32_t v = 0;
+
+        assert_int_equal(gg_bo_read(d, &bo, 0, &v, 4), 0);
+        assert_int_equal(v, 0x600d);
+    }
+    assert_false(failsafe(p, 3));
+
+    for (unsigned i = 0; i < 3; i++) {
+        finish(&w[i]);
+        assert_false(failsafe(p, i));
+        assert_true(w[i].done > 20);
+    }
+    /* The well-behaved guests kept their share: each did at least half of
+     * the average. */
+    {
+        uint64_t sum = w[0].done + w[1].done + w[2].done;
+
+        for (unsigned i = 0; i < 3; i++)
+            assert_true(w[i].done * 6 >= sum);
+    }
+    {
+        struct vgt_submit_stats st;
+
+        assert_int_equal(vgt_submit_get_stats(p->guest[3].sv, &st), 0);
+        assert_true(st.refused >= 7);
+        assert_true(st.sched.failsafe_events >= 7);
+    }
+    gp_destroy(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_equal_four),
+        cmocka_unit_test(test_weighted),
+        cmocka_unit_test(test_render_and_blit),
+        cmocka_unit_test(test_guest_stops),
+        cmocka_unit_test(test_hostile_guest),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
