@@ -672,6 +672,10 @@ static enum run_result run_context(struct sim_engine *e)
                 return RUN_FAULT;
             }
             len = vgt_cmd_len(d, e->cmd[0]);
+            if (len > SIM_GPU_MAX_CMD_DWORDS) {
+                gpu_fault(e, s->space, at, VGT_FAULT_BAD_COMMAND, "command longer than the model fetches");
+                return RUN_FAULT;
+            }
             if (cs.depth == 0) {
                 uint64_t left = (x->tail + x->ring_size - x->head) % x->ring_size / 4;
 
@@ -843,7 +847,7 @@ static void *engine_main(void *arg)
                 continue;
             }
             pthread_cond_wait(&e->wake, &g->lock);
-            continue;
+            continue; /* stopping and submissions are re-checked above */
         }
         desc = e->port[e->port_idx];
         pthread_mutex_unlock(&g->lock);

@@ -252,9 +252,16 @@ void sim_gpu_deliver(struct sim_gpu *g, unsigned engine, uint32_t events)
     pthread_mutex_lock(&g->lock);
     fn = g->irq_fn;
     opaque = g->irq_opaque;
-    pthread_mutex_unlock(&g->lock);
     if (fn)
-        fn(opaque, engine, events);
+        g->irq_busy++;
+    pthread_mutex_unlock(&g->lock);
+    if (!fn)
+        return;
+    fn(opaque, engine, events);
+    pthread_mutex_lock(&g->lock);
+    if (--g->irq_busy == 0)
+        pthread_cond_broadcast(&g->irq_idle);
+    pthread_mutex_unlock(&g->lock);
 }
 
 /* --- the host GPU seam ------------------------------------------------- */
@@ -382,13 +389,26 @@ static void *op_dma_to_va(struct vgt_hostgpu *hg, uint64_t dma)
     return ok ? sim_arena_ptr(g->arena, dma, 1) : NULL;
 }
 
+static bool on_engine_thread(struct sim_gpu *g)
+{
+    for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+        if (g->eng[i].thread_started && pthread_equal(pthread_self(), g->eng[i].thread))
+            return true;
+    return false;
+}
+
+/* When this returns, no callback to the old handler is still running
+ * (unless called from a callback itself), so its owner may free it. */
 static int op_set_irq_handler(struct vgt_hostgpu *hg, vgt_hostgpu_irq_fn fn, void *opaque)
 {
     struct sim_gpu *g = to_gpu(hg);
+    bool wait = !on_engine_thread(g);
 
     pthread_mutex_lock(&g->lock);
     g->irq_fn = fn;
     g->irq_opaque = opaque;
+    while (wait && g->irq_busy)
+        pthread_cond_wait(&g->irq_idle, &g->lock);
     pthread_mutex_unlock(&g->lock);
     return 0;
 }
@@ -456,6 +476,12 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         ret = -ret;
         goto free_gpu;
     }
+    ret = pthread_cond_init(&g->irq_idle, NULL);
+    if (ret) {
+        ret = -ret;
+        pthread_mutex_destroy(&g->lock);
+        goto free_gpu;
+    }
     g->regs = calloc(GEN9_MMIO_SIZE / 4, sizeof(uint32_t));
     g->ggtt = calloc(SIM_GPU_GGTT_ENTRIES, sizeof(uint64_t));
     g->arena_frames = sim_arena_size(arena) >> 12;
@@ -511,6 +537,7 @@ free_tables:
     free(g->dma_owned);
     free(g->ggtt);
     free(g->regs);
+    pthread_cond_destroy(&g->irq_idle);
     pthread_mutex_destroy(&g->lock);
 free_gpu:
     free(g);
@@ -534,6 +561,7 @@ void sim_gpu_destroy(struct sim_gpu *g)
     free(g->dma_owned);
     free(g->ggtt);
     free(g->regs);
+    pthread_cond_destroy(&g->irq_idle);
     pthread_mutex_destroy(&g->lock);
     free(g);
 }

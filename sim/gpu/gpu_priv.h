@@ -19,7 +19,9 @@
 #define SIM_GPU_GM_SIZE (4ull << 30)
 #define SIM_GPU_GGTT_ENTRIES (SIM_GPU_GM_SIZE >> 12)
 #define SIM_GPU_TLB_SIZE 64
-#define SIM_GPU_MAX_CMD_DWORDS 1100 /* longest encodable: 10-bit length + 2 */
+/* Longest command the tables can encode: a 16-bit DWord Length (genxml
+ * MEDIA_* commands) + bias 2 (256 KiB per engine). */
+#define SIM_GPU_MAX_CMD_DWORDS ((1u << 16) + 2)
 
 enum sim_space { SPACE_GGTT = 0, SPACE_PPGTT = 1 };
 
@@ -103,6 +105,8 @@ struct sim_gpu {
 
     vgt_hostgpu_irq_fn irq_fn;
     void *irq_opaque;
+    unsigned irq_busy;        /* callbacks running now */
+    pthread_cond_t irq_idle;  /* signalled when irq_busy drops to 0 */
 
     struct sim_engine eng[SIM_GPU_NUM_ENGINES];
 };

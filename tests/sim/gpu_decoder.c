@@ -150,6 +150,30 @@ static void test_lookup_agrees_with_scan(void **state)
     }
 }
 
+/* The GPU model fetches commands into a buffer sized for a 16-bit DWord
+ * Length (sim/gpu/gpu_priv.h): no table may encode longer ones, and the
+ * table data must be self-consistent. */
+static void test_table_invariants(void **state)
+{
+    (void)state;
+    for (unsigned e = VGT_ENGINE_RCS; e <= VGT_ENGINE_VCS; e++) {
+        const struct vgt_cmd_table *t = vgt_cmd_table_for_engine(e);
+
+        for (size_t i = 0; i < t->count; i++) {
+            const struct vgt_cmd_desc *c = &t->cmds[i];
+
+            assert_true(c->len_bits <= 16);
+            assert_true(c->bias >= 1);
+            assert_int_equal(c->value & ~c->mask, 0);
+            for (unsigned a = 0; a < c->addr_count; a++) {
+                const struct vgt_cmd_addr *ad = &t->addrs[c->addr_first + a];
+
+                assert_true(ad->lo_bit < 32 && ad->bits > 0 && ad->lo_bit + ad->bits <= 64);
+            }
+        }
+    }
+}
+
 /* --- vgt decode on files ------------------------------------------------ */
 
 static int run_decode(const char *engine, const uint32_t *dw, size_t n, const char *extra,
@@ -214,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_blitter_commands),
         cmocka_unit_test(test_bad_streams),
         cmocka_unit_test(test_lookup_agrees_with_scan),
+        cmocka_unit_test(test_table_invariants),
         cmocka_unit_test(test_cli),
     };
 

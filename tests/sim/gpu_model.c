@@ -64,6 +64,9 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
 
+    sim_native_bo_destroy(f->n, f->batch2);
+    sim_native_bo_destroy(f->n, f->batch);
+    sim_native_bo_destroy(f->n, f->data);
     sim_native_destroy(f->n);
     sim_gpu_destroy(f->gpu);
     sim_arena_destroy(f->arena);
