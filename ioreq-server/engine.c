@@ -474,12 +474,13 @@ static void handle_io(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req, i
     idx = find_range(s, t, lo);
     if (idx < 0 || hi > s->ranges[t][idx].end) {
         bool handled = false;
+        bool nowhere = idx < 0 && find_range(s, t, hi) < 0;
 
         pthread_mutex_unlock(&s->lock);
         if (t == VGT_IO_MMIO && !read && !req->data_is_ptr)
             handled = wp_write(s, vcpu, req->addr, req->size, req->data);
         if (!handled) {
-            if (idx < 0 && find_range(s, t, hi) < 0) {
+            if (nowhere) {
                 STAT_INC(s, st_bad);
                 vgt_warn(s->log, "dom%u vcpu%u: %s %s at %#llx: no range", s->domid, vcpu,
                          type_names[t], read ? "read" : "write",

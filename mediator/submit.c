@@ -156,6 +156,7 @@ struct vgt_submit {
     unsigned irq_pending;       /* engine bits */
     bool kick;
     bool stop;
+    unsigned in_irq;            /* interrupt callbacks running now */
     pthread_t thread;
 };
 
@@ -177,17 +178,28 @@ static void kick(struct vgt_submit *s)
     pthread_mutex_unlock(&s->irq_mu);
 }
 
+static void service(struct vgt_submit *s, uint64_t *retry);
+static void dispatch(struct vgt_submit *s, unsigned e, uint64_t *retry);
+
+/* The GPU calls this from its engine thread with none of its locks held:
+ * retire and deliver there, and start the next workload at once, so the
+ * hot path has no extra thread hand-off. The dispatcher thread is the
+ * safety net (coalesced interrupts, cap periods). */
 static void on_irq(void *opaque, unsigned engine, uint32_t events)
 {
     struct vgt_submit *s = opaque;
+    uint64_t retry = UINT64_MAX;
 
     (void)events;
     if (engine >= VGT_ENGINE_NUM)
         return;
-    pthread_mutex_lock(&s->irq_mu);
-    s->irq_pending |= 1u << engine;
-    pthread_cond_signal(&s->irq_cv);
-    pthread_mutex_unlock(&s->irq_mu);
+    __atomic_add_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
+    if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        service(s, &retry);
+        if (retry != UINT64_MAX)
+            kick(s);
+    }
+    __atomic_sub_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
 }
 
 /* ---- slots ---- */
@@ -706,8 +718,16 @@ static int elsp_write(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_
         sv->st.submitted++;
     }
     vgt_sched_set_pending(s->sched, sv->sched_id, engine, ve->queued);
-    pthread_mutex_unlock(&s->lock);
-    kick(s);
+    {
+        /* Start it now if the engine is idle (no hand-off to the
+         * dispatcher); only retiring needs the other vGPUs' locks. */
+        uint64_t retry = UINT64_MAX;
+
+        dispatch(s, engine, &retry);
+        pthread_mutex_unlock(&s->lock);
+        if (retry != UINT64_MAX)
+            kick(s);
+    }
     return 0;
 }
 
@@ -909,13 +929,36 @@ static void dispatch(struct vgt_submit *s, unsigned e, uint64_t *retry)
     wr(s, RING_ELSP(b), (uint32_t)desc);
 }
 
+/* Retire finished workloads, deliver them, and start the next ones.
+ * Called with no lock held (it takes vGPU locks to deliver). */
+static void service(struct vgt_submit *s, uint64_t *retry)
+{
+    struct workload *done[VGT_ENGINE_NUM];
+    unsigned nd = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        if (s->eng[e].present && s->eng[e].running) {
+            struct workload *wl = hw_csb(s, e);
+
+            if (wl)
+                done[nd++] = wl;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (unsigned i = 0; i < nd; i++)
+        deliver(s, done[i]);
+    pthread_mutex_lock(&s->lock);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        dispatch(s, e, retry);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void *dispatcher(void *arg)
 {
     struct vgt_submit *s = arg;
 
     for (;;) {
-        struct workload *done[VGT_ENGINE_NUM];
-        unsigned nd = 0;
         uint64_t retry = UINT64_MAX;
         bool busy = false;
 
@@ -928,23 +971,10 @@ static void *dispatcher(void *arg)
         }
         pthread_mutex_unlock(&s->irq_mu);
 
+        service(s, &retry);
         pthread_mutex_lock(&s->lock);
-        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
-            if (s->eng[e].present && s->eng[e].running) {
-                struct workload *wl = hw_csb(s, e);
-
-                if (wl)
-                    done[nd++] = wl;
-            }
-        }
-        pthread_mutex_unlock(&s->lock);
-        for (unsigned i = 0; i < nd; i++)
-            deliver(s, done[i]);
-        pthread_mutex_lock(&s->lock);
-        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
-            dispatch(s, e, &retry);
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             busy |= s->eng[e].running != NULL;
-        }
         pthread_mutex_unlock(&s->lock);
 
         pthread_mutex_lock(&s->irq_mu);
@@ -1063,11 +1093,17 @@ void vgt_submit_destroy(struct vgt_submit *s)
     if (!s)
         return;
     pthread_mutex_lock(&s->irq_mu);
-    s->stop = true;
+    __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
     pthread_cond_signal(&s->irq_cv);
     pthread_mutex_unlock(&s->irq_mu);
     pthread_join(s->thread, NULL);
     s->hw->ops->set_irq_handler(s->hw, NULL, NULL);
+    /* A callback the GPU started before the handler went away. */
+    while (__atomic_load_n(&s->in_irq, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = {0, 100000};
+
+        nanosleep(&ts, NULL);
+    }
     wr(s, GEN8_MASTER_IRQ, 0);
     for (unsigned i = 0; i < s->nr_slots; i++)
         slot_free_pages(s, s->slots[i]);

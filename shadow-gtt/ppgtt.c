@@ -65,6 +65,7 @@ struct gpage {
     unsigned writes; /* trapped writes, for the OOS threshold */
     bool oos;
     uint64_t *snap;  /* OOS: guest entries the shadows reflect */
+    unsigned clean;  /* OOS: resyncs in a row that found nothing */
     struct gpage *oos_prev, *oos_next;
     bool dirty;      /* on the pending list */
     struct gpage *dirty_next;
@@ -646,31 +647,42 @@ static int oos_resync(struct vgt_ppgtt *p, struct gpage *g)
 
     if (vgt_hv_read(p->hv, g->gfn << VGT_PAGE_SHIFT, buf, sizeof(buf)))
         memset(buf, 0, sizeof(buf));
+    unsigned changed = 0;
+
     for (unsigned i = 0; i < NENT; i++) {
         if (buf[i] == g->snap[i])
             continue;
         g->snap[i] = buf[i];
-        p->st.oos_sync_entries++;
+        changed++;
         int ret = gpage_update_entry(p, g, i, buf[i]);
 
         if (ret && !err)
             err = ret;
     }
+    g->clean = changed ? 0 : g->clean + 1;
+    p->st.oos_sync_entries += changed;
     p->st.oos_syncs++;
     return err;
 }
 
 /* Back in sync: protect, then diff, so no write is missed in between. */
-static void oos_leave(struct vgt_ppgtt *p, struct gpage *g)
+static void oos_back_in_sync(struct vgt_ppgtt *p, struct gpage *g)
 {
-    uint64_t t0 = cpu_ns();
-
     gpage_protect(p, g, true);
     oos_resync(p, g); /* even if still unprotected: reflect it now */
     if (g->wp) {
         oos_unlink(p, g);
         g->writes = 0;
+        g->clean = 0;
     }
+}
+
+/* Forced back in sync (pool full, a new interpretation of the page). */
+static void oos_leave(struct vgt_ppgtt *p, struct gpage *g)
+{
+    uint64_t t0 = cpu_ns();
+
+    oos_back_in_sync(p, g);
     p->st.oos_evict++;
     p->st.oos_sync_ns += cpu_ns() - t0;
 }
@@ -964,7 +976,15 @@ int vgt_ppgtt_sync(struct vgt_ppgtt *p, uint64_t pml4)
     if (p->oos_head) {
         uint64_t t0 = cpu_ns();
 
-        for (struct gpage *g = p->oos_head; g; g = g->oos_next) {
+        for (struct gpage *g = p->oos_head, *next; g; g = next) {
+            next = g->oos_next;
+            /* A page the guest stopped writing costs a diff per
+             * submission for nothing: protect it again and free its slot. */
+            if (p->cfg.oos_cold && g->clean >= p->cfg.oos_cold) {
+                oos_back_in_sync(p, g);
+                p->st.oos_cold++;
+                continue;
+            }
             ret = oos_resync(p, g);
             if (ret && !err)
                 err = ret;
@@ -1060,6 +1080,7 @@ void vgt_ppgtt_config_default(struct vgt_ppgtt_config *cfg)
     cfg->oos = true;
     cfg->oos_threshold = 2;
     cfg->oos_pool = 64;
+    cfg->oos_cold = 2;
     cfg->budget_bytes = 64ull << 20;
     cfg->max_roots = 256;
 }

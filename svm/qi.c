@@ -141,78 +141,123 @@ static int desc_page_response(struct vgt_iommu *m, const uint64_t d[4])
     return 0;
 }
 
-/* 0, or -EINVAL for a descriptor the unit rejects (IQE). */
-static int exec_desc(struct vgt_iommu *m, const uint64_t d[4], bool wide)
+static int desc_cc(struct vgt_iommu *m, const uint64_t d[4])
 {
-    unsigned type = VTD_INV_TYPE(d[0]);
+    /* FM masks 0, 1, 2 or 3 low function bits. */
+    static const uint16_t fm_mask[4] = {0, 4, 6, 7};
     unsigned g = VTD_INV_G(d[0]);
+
+    if (g == VTD_CC_G_GLOBAL || g == VTD_CC_G_DOMAIN)
+        /* Domain-selective: scalable context entries carry no DID, so
+         * the model invalidates them all (over-invalidation). */
+        vtd_flush_ctx(m, true, 0, 0);
+    else if (g == VTD_CC_G_DEVICE)
+        vtd_flush_ctx(m, false, VTD_CC_SID(d[0]), fm_mask[VTD_CC_FM(d[0])]);
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int desc_iotlb(struct vgt_iommu *m, const uint64_t d[4])
+{
+    unsigned g = VTD_INV_G(d[0]), am = VTD_INV_AM(d[1]);
+    uint16_t did = VTD_INV_DID(d[0]);
+
+    if (g == VTD_IOTLB_G_GLOBAL)
+        vtd_flush_iotlb(m, true, 0, false, 0, false, 0, 0);
+    else if (g == VTD_IOTLB_G_DOMAIN)
+        vtd_flush_iotlb(m, false, did, false, 0, false, 0, 0);
+    else if (g == VTD_IOTLB_G_PAGE && am <= VTD_MAMV)
+        vtd_flush_iotlb(m, false, did, false, 0, true, VTD_INV_ADDR(d[1]), am);
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int desc_piotlb(struct vgt_iommu *m, const uint64_t d[4])
+{
+    unsigned g = VTD_INV_G(d[0]), am = VTD_INV_AM(d[1]);
     uint16_t did = VTD_INV_DID(d[0]);
     uint32_t pasid = VTD_INV_PASID(d[0]);
-    unsigned am = VTD_INV_AM(d[1]);
+
+    if (g == VTD_PIOTLB_G_PASID)
+        vtd_flush_iotlb(m, false, did, true, pasid, false, 0, 0);
+    else if (g == VTD_PIOTLB_G_PAGE && am <= VTD_MAMV)
+        vtd_flush_iotlb(m, false, did, true, pasid, true, VTD_INV_ADDR(d[1]), am);
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int desc_pc(struct vgt_iommu *m, const uint64_t d[4])
+{
+    unsigned g = VTD_INV_G(d[0]);
+    uint16_t did = VTD_INV_DID(d[0]);
+
+    if (g == VTD_PC_G_GLOBAL)
+        vtd_flush_pasid(m, true, false, 0, false, 0);
+    else if (g == VTD_PC_G_DOMAIN)
+        vtd_flush_pasid(m, false, true, did, false, 0);
+    else if (g == VTD_PC_G_PASID)
+        vtd_flush_pasid(m, false, true, did, true, VTD_INV_PASID(d[0]));
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int desc_iec(struct vgt_iommu *m, const uint64_t d[4])
+{
+    (void)m;
+    (void)d;
+    return 0; /* no interrupt remapping: nothing cached */
+}
+
+static int desc_dev(struct vgt_iommu *m, const uint64_t d[4])
+{
+    return desc_devtlb(m, d, false);
+}
+
+static int desc_pdev(struct vgt_iommu *m, const uint64_t d[4])
+{
+    return desc_devtlb(m, d, true);
+}
+
+static int desc_wait_fn(struct vgt_iommu *m, const uint64_t d[4])
+{
+    return desc_wait(m, d) ? -EFAULT : 0;
+}
+
+/* Descriptor types (SVM.md: type in bits 0-3), indexed by type. */
+static const struct vtd_desc_type {
+    const char *name;
+    bool wide_data; /* uses qw2-3 */
+    int (*exec)(struct vgt_iommu *m, const uint64_t d[4]);
+} vtd_desc_types[16] = {
+    [VTD_INV_CC] = {"context-cache", false, desc_cc},
+    [VTD_INV_IOTLB] = {"iotlb", false, desc_iotlb},
+    [VTD_INV_DEVTLB] = {"device-tlb", false, desc_dev},
+    [VTD_INV_IEC] = {"iec", false, desc_iec},
+    [VTD_INV_WAIT] = {"wait", false, desc_wait_fn},
+    [VTD_INV_PIOTLB] = {"pasid-iotlb", false, desc_piotlb},
+    [VTD_INV_PC] = {"pasid-cache", false, desc_pc},
+    [VTD_INV_PDEVTLB] = {"pasid-device-tlb", false, desc_pdev},
+    [VTD_INV_PGRP_RESP] = {"page-group-response", true, desc_page_response},
+};
+
+/* 0, -EINVAL for a descriptor the unit rejects, -EFAULT for a status
+ * write outside guest RAM (both: IQE). */
+static int exec_desc(struct vgt_iommu *m, const uint64_t d[4], bool wide)
+{
+    const struct vtd_desc_type *t = &vtd_desc_types[VTD_INV_TYPE(d[0])];
 
     /* Bits 9-11 of qw0 extend the type in VT-d 3.x: none we know. */
-    if (d[0] & VGT_GENMASK(11, 9))
+    if (!t->exec || (d[0] & VGT_GENMASK(11, 9)))
         return -EINVAL;
-    /* Only page group responses carry data in the upper 128 bits. */
-    if (wide && type != VTD_INV_PGRP_RESP && (d[2] || d[3]))
+    if (wide && !t->wide_data && (d[2] || d[3]))
         return -EINVAL;
-    switch (type) {
-    case VTD_INV_CC:
-        if (g == VTD_CC_G_GLOBAL || g == VTD_CC_G_DOMAIN) {
-            /* Domain-selective: scalable context entries carry no DID,
-             * so the model invalidates them all (over-invalidation). */
-            vtd_flush_ctx(m, true, 0, 0);
-        } else if (g == VTD_CC_G_DEVICE) {
-            /* FM masks 0, 1, 2 or 3 low function bits. */
-            static const uint16_t fm_mask[4] = {0, 4, 6, 7};
-
-            vtd_flush_ctx(m, false, VTD_CC_SID(d[0]), fm_mask[VTD_CC_FM(d[0])]);
-        } else {
-            return -EINVAL;
-        }
-        break;
-    case VTD_INV_IOTLB:
-        if (g == VTD_IOTLB_G_GLOBAL)
-            vtd_flush_iotlb(m, true, 0, false, 0, false, 0, 0);
-        else if (g == VTD_IOTLB_G_DOMAIN)
-            vtd_flush_iotlb(m, false, did, false, 0, false, 0, 0);
-        else if (g == VTD_IOTLB_G_PAGE && am <= VTD_MAMV)
-            vtd_flush_iotlb(m, false, did, false, 0, true, VTD_INV_ADDR(d[1]), am);
-        else
-            return -EINVAL;
-        break;
-    case VTD_INV_DEVTLB:
-        return desc_devtlb(m, d, false);
-    case VTD_INV_IEC:
-        break; /* no interrupt remapping: nothing cached */
-    case VTD_INV_WAIT:
-        return desc_wait(m, d) ? -EFAULT : 0;
-    case VTD_INV_PIOTLB:
-        if (g == VTD_PIOTLB_G_PASID)
-            vtd_flush_iotlb(m, false, did, true, pasid, false, 0, 0);
-        else if (g == VTD_PIOTLB_G_PAGE && am <= VTD_MAMV)
-            vtd_flush_iotlb(m, false, did, true, pasid, true, VTD_INV_ADDR(d[1]), am);
-        else
-            return -EINVAL;
-        break;
-    case VTD_INV_PC:
-        if (g == VTD_PC_G_GLOBAL)
-            vtd_flush_pasid(m, true, false, 0, false, 0);
-        else if (g == VTD_PC_G_DOMAIN)
-            vtd_flush_pasid(m, false, true, did, false, 0);
-        else if (g == VTD_PC_G_PASID)
-            vtd_flush_pasid(m, false, true, did, true, pasid);
-        else
-            return -EINVAL;
-        break;
-    case VTD_INV_PDEVTLB:
-        return desc_devtlb(m, d, true);
-    case VTD_INV_PGRP_RESP:
-        return desc_page_response(m, d);
-    default:
-        return -EINVAL;
-    }
-    return 0;
+    vgt_debug(m->log, "vtd: %s %016llx %016llx", t->name, (unsigned long long)d[0],
+              (unsigned long long)d[1]);
+    return t->exec(m, d);
 }
 
 void vtd_iq_process(struct vgt_iommu *m)

@@ -196,6 +196,65 @@ const struct vgt_io_ops sim_accel_cfg_ops = {io_cfg_read, io_cfg_write};
 
 /* ---- BAR0 ---- */
 
+/* BAR0 registers read as qwords (the 32-bit registers pair up:
+ * CTRL/STATUS, WQ_OCC/SWERR, INT_DATA/INT_CTRL). Lock held. */
+static uint64_t r_version(const struct sim_accel *a)
+{
+    (void)a;
+    return 0x100;
+}
+
+static uint64_t r_cap(const struct sim_accel *a)
+{
+    return a->wq_depth | (1ull << (16 + SIM_ACCEL_OP_NOOP)) | (1ull << (16 + SIM_ACCEL_OP_MEMMOVE)) |
+           (1ull << (16 + SIM_ACCEL_OP_FILL)) | (1ull << (16 + SIM_ACCEL_OP_COMPARE));
+}
+
+static uint64_t r_ctrl(const struct sim_accel *a)
+{
+    return a->ctrl | (uint64_t)(a->ctrl & SIM_ACCEL_CTRL_ENABLE) << 32;
+}
+
+static uint64_t r_wq(const struct sim_accel *a)
+{
+    return (a->wq_count + a->busy) | (a->st.dropped & 0xffffffffull) << 32;
+}
+
+static uint64_t r_int_addr(const struct sim_accel *a)
+{
+    return a->int_addr;
+}
+
+static uint64_t r_int_data(const struct sim_accel *a)
+{
+    return a->int_data | (uint64_t)a->int_ctrl << 32;
+}
+
+static uint64_t r_ops(const struct sim_accel *a)
+{
+    return a->st.completed;
+}
+
+static uint64_t r_prqs(const struct sim_accel *a)
+{
+    return a->st.page_requests;
+}
+
+static const struct accel_reg {
+    uint16_t off;
+    const char *name;
+    uint64_t (*read)(const struct sim_accel *a);
+} accel_regs[] = {
+    {SIM_ACCEL_REG_VERSION, "VERSION", r_version},
+    {SIM_ACCEL_REG_CAP, "CAP", r_cap},
+    {SIM_ACCEL_REG_CTRL, "CTRL/STATUS", r_ctrl},
+    {SIM_ACCEL_REG_WQ_OCC, "WQ_OCC/SWERR", r_wq},
+    {SIM_ACCEL_REG_INT_ADDR, "INT_ADDR", r_int_addr},
+    {SIM_ACCEL_REG_INT_DATA, "INT_DATA/INT_CTRL", r_int_data},
+    {SIM_ACCEL_REG_OPS, "OPS", r_ops},
+    {SIM_ACCEL_REG_PRQS, "PRQS", r_prqs},
+};
+
 int sim_accel_mmio_read(struct sim_accel *a, uint64_t off, unsigned size, uint64_t *val)
 {
     uint64_t v = 0;
@@ -209,36 +268,9 @@ int sim_accel_mmio_read(struct sim_accel *a, uint64_t off, unsigned size, uint64
         *val = size == 8 ? ~0ull : 0xffffffffu;
         return 0;
     }
-    switch (off & ~7ull) {
-    case SIM_ACCEL_REG_VERSION:
-        v = 0x100;
-        break;
-    case SIM_ACCEL_REG_CAP:
-        v = a->wq_depth | (1ull << (16 + SIM_ACCEL_OP_NOOP)) |
-            (1ull << (16 + SIM_ACCEL_OP_MEMMOVE)) | (1ull << (16 + SIM_ACCEL_OP_FILL)) |
-            (1ull << (16 + SIM_ACCEL_OP_COMPARE));
-        break;
-    case SIM_ACCEL_REG_CTRL:
-        v = a->ctrl | (uint64_t)(a->ctrl & SIM_ACCEL_CTRL_ENABLE) << 32;
-        break;
-    case SIM_ACCEL_REG_WQ_OCC:
-        v = (a->wq_count + a->busy) | (a->st.dropped & 0xffffffffull) << 32;
-        break;
-    case SIM_ACCEL_REG_INT_ADDR:
-        v = a->int_addr;
-        break;
-    case SIM_ACCEL_REG_INT_DATA:
-        v = a->int_data | (uint64_t)a->int_ctrl << 32;
-        break;
-    case SIM_ACCEL_REG_OPS:
-        v = a->st.completed;
-        break;
-    case SIM_ACCEL_REG_PRQS:
-        v = a->st.page_requests;
-        break;
-    default:
-        break;
-    }
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(accel_regs); i++)
+        if (accel_regs[i].off == (off & ~7ull))
+            v = accel_regs[i].read(a);
     pthread_mutex_unlock(&a->lock);
     *val = size == 8 ? v : (v >> (8 * (off & 4))) & 0xffffffffu;
     return 0;

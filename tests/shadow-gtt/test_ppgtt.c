@@ -379,6 +379,20 @@ static void test_oos(void **state)
     assert_true(fake_hv_is_wp(x.f, PT + 3));
     assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), 0);
     oracle_ok(&x, ROOT, root);
+    /* Pages the guest stopped writing go back in sync after oos_cold (2)
+     * resyncs that found nothing. */
+    assert_true(stats(&x).oos_pages > 0);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), 0);
+    st = stats(&x);
+    assert_int_equal(st.oos_pages, 0);
+    assert_true(st.oos_cold > 0);
+    for (unsigned k = 0; k < 4; k++)
+        assert_true(fake_hv_is_wp(x.f, PT + k));
+    t0 = x.f->wp_traps;
+    gw64(&x, fx_gpa(PT, 1), fx_pte(3001, PTE_PRW));
+    assert_int_equal(x.f->wp_traps - t0, 1);
+    oracle_ok(&x, ROOT, root);
     fx_fini(&x);
 }
 

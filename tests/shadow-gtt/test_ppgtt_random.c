@@ -361,7 +361,7 @@ static void test_random_oos_on_off(void **state)
             fail();
         }
     /* The model must have exercised what it claims to. */
-    assert_true(on.oos_enter > 0 && on.oos_evict > 0 && on.oos_sync_entries > 0);
+    assert_true(on.oos_enter > 0 && on.oos_evict > 0 && on.oos_sync_entries > 0 && on.oos_cold > 0);
     assert_true(off.huge_2m_split > 0 && off.scratch_entries > 0 && off.rejected_1g > 0);
     assert_true(off.half_reconciled > 0 && off.traps_partial > 0);
     assert_int_equal(off.oos_enter, 0);

@@ -28,6 +28,9 @@ struct vgt_ppgtt_config {
     bool oos;               /* out-of-sync pages (gHyvi) on/off */
     unsigned oos_threshold; /* trapped writes before a PT page goes OOS (default 2) */
     unsigned oos_pool;      /* at most this many pages out of sync (default 64) */
+    /* An out-of-sync page whose resyncs found no change this many times in
+     * a row is protected again (default 2 from config_default; 0 never). */
+    unsigned oos_cold;
     /* Shadow memory budget (bytes). Above it the LRU reclaims unpinned
      * shadows at pin/unpin/g2v time; allocation fails beyond twice the
      * budget. 0 means the default (64 MiB). */
@@ -49,6 +52,7 @@ struct vgt_ppgtt_stats {
     uint64_t huge_2m_split;    /* 2 MiB entries split into 4 KiB */
     uint64_t oos_enter;        /* pages that went out of sync */
     uint64_t oos_evict;        /* forced back in sync (pool full/retype) */
+    uint64_t oos_cold;         /* back in sync because not written any more */
     uint64_t oos_syncs;        /* page resyncs */
     uint64_t oos_sync_entries; /* entries found changed by a resync */
     uint64_t oos_sync_ns;      /* CPU time spent resyncing (sync + evictions) */

@@ -1,0 +1,249 @@
+/* vgt bench sched [--json] [--seconds S]
+ *
+ * Guests on one simulated GPU through the whole mediated path, against
+ * baselines measured in the same run:
+ *  - mediated vs native throughput, one guest, blit and store workloads
+ *    (native: the host driver on a GPU of its own, no mediator);
+ *  - Jain's fairness index of GPU time over weight for 4 and 16 equal
+ *    guests (16 with custom sizes: 16 MiB low, 128 MiB high, 1 fence),
+ *    against the ideal 1.0;
+ *  - weighted shares for weights 1:2:4, each against its weight share;
+ *  - aggregate throughput of 16 guests against 1 guest.
+ * Fairness runs use the GPU cost model (simulated GPU time per byte) so
+ * the engine is the bottleneck, as on a loaded host. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_platform.h"
+#include "vgt/bench.h"
+#include "vgt/sim_arena.h"
+#include "vgt/sim_gpu.h"
+#include "vgt/sim_native.h"
+#include "vgt/util.h"
+#include "vgt_cmds.h"
+
+#define BLIT 256
+#define FAIR_NS_PER_BYTE 8.0
+
+struct bw {
+    struct gg_run run;
+    uint64_t stop;
+    int rc;
+    pthread_t thr;
+};
+
+static void *bw_main(void *arg)
+{
+    struct bw *w = arg;
+
+    while (vgt_now_ns() < w->stop && !(w->rc = gg_run_step(&w->run, 10000)))
+        ;
+    return NULL;
+}
+
+struct result {
+    double per_s;                  /* checked workloads per second, all guests */
+    double busy[GP_MAX_GUESTS];    /* GPU ns per guest */
+    double weight[GP_MAX_GUESTS];
+    uint64_t failures;
+};
+
+static int run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *type, const unsigned *weights,
+                      enum gg_workload wl, double ns_per_byte, double seconds, struct vgt_log *log,
+                      struct result *out)
+{
+    struct gp_cfg cfg;
+    struct gp *p;
+    struct bw *w;
+    uint64_t t0, total = 0;
+    double el;
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(out, 0, sizeof(*out));
+    cfg.guests = n;
+    cfg.res = *res;
+    cfg.type_name = type;
+    cfg.guest_ram = 32ull << 20;
+    cfg.ns_per_byte = ns_per_byte;
+    cfg.log = log;
+    if (weights)
+        memcpy(cfg.weights, weights, n * sizeof(*weights));
+    rc = gp_create(&cfg, &p);
+    if (rc)
+        return rc;
+    w = calloc(n, sizeof(*w));
+    if (!w) {
+        gp_destroy(p);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < n && !rc; i++)
+        rc = gg_run_init(&w[i].run, p->guest[i].drv, wl, BLIT, BLIT, 0x500 + i);
+    if (!rc) {
+        vgt_sched_reset_stats(vgt_submit_sched(p->sub));
+        t0 = vgt_now_ns();
+        for (unsigned i = 0; i < n; i++) {
+            w[i].stop = t0 + (uint64_t)(seconds * 1e9);
+            pthread_create(&w[i].thr, NULL, bw_main, &w[i]);
+        }
+        for (unsigned i = 0; i < n; i++)
+            pthread_join(w[i].thr, NULL);
+        el = (double)(vgt_now_ns() - t0) / 1e9;
+        for (unsigned i = 0; i < n; i++) {
+            struct vgt_submit_stats st;
+
+            vgt_submit_get_stats(p->guest[i].sv, &st);
+            for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+                out->busy[i] += (double)st.sched.busy_ns[e];
+            out->weight[i] = st.sched.weight;
+            total += w[i].run.blits + w[i].run.stores;
+            out->failures += w[i].run.failures + (w[i].rc ? 1 : 0);
+        }
+        out->per_s = (double)total / el;
+    }
+    for (unsigned i = 0; i < n; i++)
+        gg_run_fini(&w[i].run);
+    free(w);
+    gp_destroy(p);
+    return rc;
+}
+
+static int native_per_s(enum sim_native_workload wl, double seconds, struct vgt_log *log, double *per_s)
+{
+    struct sim_arena *a;
+    struct sim_gpu *gpu;
+    struct sim_native *n;
+    struct sim_native_run_cfg rc = {.workload = wl, .seconds = seconds, .blit_w = BLIT, .blit_h = BLIT};
+    struct sim_native_result res;
+    int ret = sim_arena_create(256ull << 20, &a);
+
+    if (ret)
+        return ret;
+    ret = sim_gpu_create(a, NULL, log, &gpu);
+    if (!ret) {
+        ret = sim_native_create(sim_gpu_hostgpu(gpu), log, NULL, &n);
+        if (!ret) {
+            ret = sim_native_run(n, &rc, &res);
+            if (!ret && res.failures)
+                ret = -EIO;
+            if (!ret)
+                *per_s = (double)(res.blits + res.stores) / res.elapsed_s;
+            sim_native_destroy(n);
+        }
+        sim_gpu_destroy(gpu);
+    }
+    sim_arena_destroy(a);
+    return ret;
+}
+
+static void emit(int json, const char *metric, double v, const char *unit, double base,
+                 const char *base_desc, const char *target)
+{
+    struct vgt_bench_fig f = {"sched", metric, v, unit, base, base_desc, target};
+
+    vgt_bench_emit(stdout, json, &f);
+    fflush(stdout);
+}
+
+int vgt_bench_sched(int argc, char **argv)
+{
+    struct vgt_log log;
+    struct vgt_vgpu_res v58, small;
+    struct result r, r1;
+    double s = 2.0, nat;
+    int json = 0, rc;
+    const char *why = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            s = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: vgt bench sched [--json] [--seconds S]\n");
+            return 2;
+        }
+    }
+    if (s <= 0 || s > 60) {
+        fprintf(stderr, "vgt bench sched: --seconds must be in (0, 60]\n");
+        return 2;
+    }
+    vgt_log_init(&log, "bench", VGT_LOG_ERR);
+    if (vgt_vgpu_res_from_type("V5_8", &v58) || vgt_vgpu_res_custom(16, 128, 1, &small, &why)) {
+        fprintf(stderr, "vgt bench sched: vGPU sizes refused: %s\n", why ? why : "V5_8");
+        return 1;
+    }
+    small.weight = v58.weight;
+
+    /* 1. mediated vs native, one guest */
+    {
+        static const struct { enum gg_workload g; enum sim_native_workload n; const char *m; } wls[] = {
+            {GG_WL_BLIT, SIM_WL_BLIT, "mediated_vs_native_blit_1guest"},
+            {GG_WL_STORE, SIM_WL_STORE, "mediated_vs_native_store_1guest"},
+        };
+
+        for (size_t i = 0; i < VGT_ARRAY_SIZE(wls); i++) {
+            rc = native_per_s(wls[i].n, s, &log, &nat);
+            if (!rc)
+                rc = run_guests(1, &v58, "V5_8", NULL, wls[i].g, 0, s, &log, &r);
+            if (rc || r.failures) {
+                fprintf(stderr, "vgt bench sched: %s failed: %s\n", wls[i].m, rc ? strerror(-rc) : "wrong results");
+                return 1;
+            }
+            emit(json, wls[i].m, r.per_s, "workloads/s", nat, "native driver, same workload, same run",
+                 "ratio>=0.95");
+        }
+    }
+    /* 2. fairness, equal weights */
+    {
+        static const unsigned ns[2] = {4, 16};
+
+        for (unsigned i = 0; i < 2; i++) {
+            const struct vgt_vgpu_res *res = ns[i] == 16 ? &small : &v58;
+            char m[64];
+
+            rc = run_guests(ns[i], res, ns[i] == 16 ? "custom" : "V5_8", NULL, GG_WL_BLIT,
+                            FAIR_NS_PER_BYTE, s * (ns[i] == 16 ? 1.5 : 1), &log, &r);
+            if (rc || r.failures) {
+                fprintf(stderr, "vgt bench sched: %u guests failed: %s\n", ns[i], rc ? strerror(-rc) : "wrong results");
+                return 1;
+            }
+            snprintf(m, sizeof(m), "jain_fairness_%u_equal_guests", ns[i]);
+            emit(json, m, vgt_sched_jain(r.busy, r.weight, ns[i]), "index", 1.0, "perfect fairness",
+                 "ratio>=0.98");
+        }
+    }
+    /* 3. weighted shares 1:2:4 */
+    {
+        static const unsigned wt[3] = {1, 2, 4};
+        double tot = 0;
+
+        rc = run_guests(3, &v58, "V5_8", wt, GG_WL_BLIT, FAIR_NS_PER_BYTE, s * 1.5, &log, &r);
+        if (rc || r.failures) {
+            fprintf(stderr, "vgt bench sched: weighted run failed: %s\n", rc ? strerror(-rc) : "wrong results");
+            return 1;
+        }
+        for (unsigned i = 0; i < 3; i++)
+            tot += r.busy[i];
+        for (unsigned i = 0; i < 3; i++) {
+            char m[64];
+
+            snprintf(m, sizeof(m), "gpu_share_weight_%u_of_1_2_4", wt[i]);
+            emit(json, m, tot ? r.busy[i] / tot : 0, "share", wt[i] / 7.0, "weight share",
+                 "0.9<=ratio<=1.1");
+        }
+    }
+    /* 4. aggregate throughput, 16 guests against 1 (CPU cost model) */
+    rc = run_guests(1, &small, "custom", NULL, GG_WL_STORE, 0, s, &log, &r1);
+    if (!rc)
+        rc = run_guests(16, &small, "custom", NULL, GG_WL_STORE, 0, s, &log, &r);
+    if (rc || r.failures || r1.failures) {
+        fprintf(stderr, "vgt bench sched: aggregate runs failed: %s\n", rc ? strerror(-rc) : "wrong results");
+        return 1;
+    }
+    emit(json, "aggregate_store_16_guests", r.per_s, "workloads/s", r1.per_s, "1 guest, same run", NULL);
+    return 0;
+}
