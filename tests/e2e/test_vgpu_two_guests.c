@@ -240,6 +240,27 @@ static void test_interrupt_reaches_guest(void **state)
     assert_int_equal(sim_guest_wait_msi(e->gs[0].g, 0, &msi), -ETIMEDOUT);
 }
 
+/* The guest moves BAR0: the ioreq range follows, the old place is
+ * unclaimed (reads all ones). Decoding off unmaps it. */
+static void test_bar0_move(void **state)
+{
+    struct env *e = *state;
+    struct sim_guest *g = e->gs[0].g;
+    const uint64_t old = 0xF1000000ull, moved = 0xE2000000ull;
+    uint64_t v = 0;
+
+    assert_int_equal(sim_guest_mmio_read(g, 0, old + 0x78000, 8, &v), 0);
+    assert_int_equal(v, 0x4776544776544776ull);
+    assert_int_equal(sim_guest_pci_write(g, 0, 0, 2, 0, 0x10, 4, (uint32_t)moved), 0);
+    assert_int_equal(sim_guest_mmio_read(g, 0, moved + 0x78000, 8, &v), 0);
+    assert_int_equal(v, 0x4776544776544776ull);
+    assert_int_equal(sim_guest_mmio_read(g, 0, old + 0x78000, 8, &v), 0);
+    assert_int_equal(v, ~0ull);
+    assert_int_equal(sim_guest_pci_write(g, 0, 0, 2, 0, 0x04, 2, 0), 0);
+    assert_int_equal(sim_guest_mmio_read(g, 0, moved + 0x78000, 8, &v), 0);
+    assert_int_equal(v, ~0ull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_buffers_and_display_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_ggtt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_reaches_guest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bar0_move, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

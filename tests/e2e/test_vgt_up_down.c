@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,8 +100,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     char cmd[1200];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd;
 
     (void)state;
+    /* Whatever happened, no vgtd of this test may outlive it. */
+    strcpy(sa.sun_path, sock);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        write(fd, "{\"cmd\":\"stop\"}\n", 16) == 16)
+        (void)!read(fd, cmd, sizeof(cmd));
+    if (fd >= 0)
+        close(fd);
     snprintf(cmd, sizeof(cmd), "%s down g1 >/dev/null 2>&1; rm -rf %s", vgt, dir);
     if (system(cmd) < 0)
         return 1;
@@ -160,10 +172,85 @@ static void test_up_list_down(void **state)
     assert_int_equal(run("list", out, sizeof(out)), 1);
 }
 
+/* One request on the control socket, one answer line. */
+static void ctl(const char *req, char *ans, size_t len)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    size_t n = 0;
+    ssize_t r;
+
+    assert_true(fd >= 0);
+    strcpy(sa.sun_path, sock);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    assert_int_equal(write(fd, "\n", 1), 1);
+    while (n + 1 < len && (r = read(fd, ans + n, len - 1 - n)) > 0) {
+        n += (size_t)r;
+        ans[n] = 0;
+        if (strchr(ans, '\n'))
+            break;
+    }
+    ans[n] = 0;
+    close(fd);
+}
+
+/* The toolstack destroys the domain behind vgtd's back: its vGPU is torn
+ * down and the room comes back. */
+static void test_domain_gone(void **state)
+{
+    char cfg[300], out[8192], before[8192];
+
+    (void)state;
+    snprintf(cfg, sizeof(cfg), "%s/g1.cfg", dir);
+    write_file(cfg, "name = \"g1\"\nvgt = 1\n", 0644);
+    snprintf(out, sizeof(out), "up %s", cfg);
+    assert_int_equal(run(out, out, sizeof(out)), 0);
+    ctl("{\"cmd\":\"add\",\"domid\":9,\"type\":\"V5_8\"}", out, sizeof(out));
+    assert_non_null(strstr(out, "\"ok\":true"));
+    ctl("{\"cmd\":\"list\"}", before, sizeof(before));
+    assert_non_null(strstr(before, "\"domid\":9"));
+    ctl("{\"cmd\":\"kill-domain\",\"domid\":9}", out, sizeof(out));
+    assert_non_null(strstr(out, "\"ok\":true"));
+    for (int i = 0; i < 50; i++) {
+        ctl("{\"cmd\":\"list\"}", out, sizeof(out));
+        if (!strstr(out, "\"domid\":9"))
+            break;
+        usleep(100000);
+    }
+    assert_null(strstr(out, "\"domid\":9"));
+    assert_non_null(strstr(out, "\"domid\":7"));
+    /* Its V5_8 room is back: one more V5_8 fits than while it lived. */
+    assert_non_null(strstr(before, "\"V5_8\":3"));
+    assert_non_null(strstr(out, "\"V5_8\":4"));
+    /* Bad requests are refused with a reason. */
+    ctl("{\"cmd\":\"add\",\"domid\":0}", out, sizeof(out));
+    assert_non_null(strstr(out, "domid"));
+    ctl("not json", out, sizeof(out));
+    assert_non_null(strstr(out, "\"ok\":false"));
+}
+
+static void test_inspect_magic(void **state)
+{
+    char out[4096];
+
+    (void)state;
+    assert_int_equal(run("inspect --read-mmio 0x78000:8 --read-cfg 0:4 --read-mmio 0x78010", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "0x4776544776544776"));
+    assert_non_null(strstr(out, "0x19128086"));
+    assert_non_null(strstr(out, "0x0000001c"));
+    assert_int_equal(run("inspect --json --write-mmio 0x78804:4=1 --read-mmio 0x78804:4", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"op\":\"read-mmio\",\"offset\":\"0x78804\",\"size\":4,\"value\":\"0x00000001\""));
+    assert_int_equal(run("inspect --read-mmio 0x78001:4", out, sizeof(out)), 2);
+    assert_int_equal(run("inspect --type V9_9", out, sizeof(out)), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_up_list_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inspect_magic, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
