@@ -16,9 +16,9 @@
 #if defined(__aarch64__) || defined(__arm__)
 /* Xen on Arm: ioreq servers emulate MMIO only; no buffered ring, no port
  * I/O, no PCI config forwarding, no HVMMEM_ioreq_server. */
-#define XEN_ARM 1
+#define XEN_NATIVE_ARM true
 #else
-#define XEN_ARM 0
+#define XEN_NATIVE_ARM false
 #endif
 
 static struct xen_be *to_be(struct vgt_ioreq_backend *b)
@@ -57,7 +57,7 @@ static int xen_create(struct vgt_ioreq_backend *b, bool bufioreq, unsigned *nr_v
 {
     struct xen_be *be = to_be(b);
 
-    if (XEN_ARM && bufioreq) {
+    if (be->arm && bufioreq) {
         vgt_err(be->log, "dom%u: buffered ioreqs do not exist on Xen on Arm", be->domid);
         return -EOPNOTSUPP;
     }
@@ -127,7 +127,7 @@ static int xen_map_range(struct vgt_ioreq_backend *b, enum vgt_io_type type, uin
 {
     struct xen_be *be = to_be(b);
 
-    if (XEN_ARM && type != VGT_IO_MMIO) {
+    if (be->arm && type != VGT_IO_MMIO) {
         vgt_err(be->log, "dom%u: Xen on Arm forwards MMIO only", be->domid);
         return -EOPNOTSUPP;
     }
@@ -275,7 +275,7 @@ static int xen_claim_wp(struct vgt_ioreq_backend *b)
 {
     struct xen_be *be = to_be(b);
 
-    if (XEN_ARM) {
+    if (be->arm) {
         vgt_err(be->log, "dom%u: Xen on Arm has no HVMMEM_ioreq_server", be->domid);
         return -EOPNOTSUPP;
     }
@@ -359,13 +359,15 @@ int vgt_ioreq_xen_backend_create(const struct vgt_ioreq_xen_cfg *cfg,
     struct xen_be *be;
     int ret;
 
-    if (!cfg || !out || cfg->domid == 0)
+    if (!cfg || !out || cfg->domid == 0 || cfg->arch > VGT_XEN_ARCH_ARM)
         return -EINVAL;
     be = calloc(1, sizeof(*be));
     if (!be)
         return -ENOMEM;
     be->log = cfg->log;
     be->domid = cfg->domid;
+    be->arm = cfg->arch == VGT_XEN_ARCH_ARM ||
+              (cfg->arch == VGT_XEN_ARCH_NATIVE && XEN_NATIVE_ARM);
     be->xtl.vmessage = xtl_vmessage;
     be->xtl.destroy = xtl_destroy;
     be->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

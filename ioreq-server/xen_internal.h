@@ -18,6 +18,7 @@ struct xen_be {
     struct xentoollog_logger xtl; /* library messages go to our log, debug */
     const struct vgt_log *log;
     uint16_t domid;
+    bool arm; /* Xen on Arm rules */
     xendevicemodel_handle *dmod;
     xenforeignmemory_handle *fmem;
     xenevtchn_handle *xce;

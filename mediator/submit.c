@@ -856,8 +856,14 @@ static void deliver(struct vgt_submit *s, struct workload *wl)
         uint32_t head;
 
         if (!vgt_hv_read(sv->v->hv, wl->head_gpa, &head, 4)) {
+            /* The context-owned engine state the GPU saved into the shadow
+             * image goes back to the guest's: the ring head (as the
+             * guest's ring offset) and the context timestamp. */
+            uint32_t ts = ((uint32_t *)wl->slot->va[LRC_STATE_PN])[CTX_TIMESTAMP];
+
             head = (head & ~RING_HEAD_ADDR) | (wl->guest_tail & RING_HEAD_ADDR);
             vgt_hv_write(sv->v->hv, wl->head_gpa, &head, 4);
+            vgt_hv_write(sv->v->hv, wl->head_gpa + (CTX_TIMESTAMP - CTX_RING_HEAD) * 4, &ts, 4);
         }
         if (wl->error) {
             vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GUEST_ERROR, "GPU fault in a workload");

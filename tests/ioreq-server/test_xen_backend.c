@@ -443,7 +443,7 @@ static const struct vgt_io_ops nop_ops;
 static int bring_up_and_down(bool buf, FILE *logf)
 {
     struct vgt_log log = {.level = VGT_LOG_ERR, .out = logf, .prefix = "t"};
-    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log};
+    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log, .arch = VGT_XEN_ARCH_X86};
     struct vgt_ioreq_server_cfg cfg = {.domid = DOMID, .bufioreq = buf, .log = &log};
     struct vgt_ioreq_backend *be;
     struct vgt_ioreq_server *s;
@@ -579,7 +579,7 @@ static void test_fail_each_stage(void **state)
 static void test_hv_seam(void **state)
 {
     struct vgt_log log = {.level = VGT_LOG_OFF};
-    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log};
+    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log, .arch = VGT_XEN_ARCH_X86};
     struct vgt_ioreq_server_cfg cfg = {.domid = DOMID, .log = &log};
     struct vgt_ioreq_backend *be;
     struct vgt_ioreq_server *s;
@@ -605,6 +605,44 @@ static void test_hv_seam(void **state)
     assert_balanced();
 }
 
+/* Xen on Arm (as observed on 4.17 arm64): MMIO only, no buffering, frame
+ * 1 alone, get_ioreq_server_info never needed, no HVMMEM_ioreq_server. */
+static void test_arm_rules(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log, .arch = VGT_XEN_ARCH_ARM};
+    struct vgt_ioreq_server_cfg cfg = {.domid = DOMID, .bufioreq = true, .log = &log};
+    struct vgt_ioreq_backend *be;
+    struct vgt_ioreq_server *s;
+    struct vgt_hv *hv;
+
+    (void)state;
+    reset(NULL, 0, 0);
+    assert_int_equal(vgt_ioreq_xen_backend_create(&xc, &be), 0);
+    assert_int_equal(vgt_ioreq_server_create(&cfg, be, &s), -EOPNOTSUPP);
+    assert_int_equal(count("xendevicemodel_create_ioreq_server"), 0);
+    assert_balanced();
+
+    reset(NULL, 0, 0);
+    cfg.bufioreq = false;
+    assert_int_equal(vgt_ioreq_xen_backend_create(&xc, &be), 0);
+    assert_int_equal(vgt_ioreq_server_create(&cfg, be, &s), 0);
+    assert_true(find("xenforeignmemory_map_resource frame1 nr1") >= 0);
+    assert_int_equal(vgt_ioreq_server_map_range(s, VGT_IO_PORT, 0x3f8, 0x3ff, &nop_ops, NULL,
+                                                NULL), -EOPNOTSUPP);
+    assert_int_equal(vgt_ioreq_server_map_range(s, VGT_IO_PCI, 8, 8, &nop_ops, NULL, NULL),
+                     -EOPNOTSUPP);
+    assert_int_equal(vgt_ioreq_server_map_range(s, VGT_IO_MMIO, 0x10000000, 0x10000fff,
+                                                &nop_ops, NULL, NULL), 0);
+    hv = vgt_ioreq_server_hv(s);
+    assert_int_equal(hv->ops->set_wp_handler(hv, (vgt_hv_wp_fn)1, NULL), -EOPNOTSUPP);
+    assert_int_equal(vgt_ioreq_server_start(s), 0);
+    assert_int_equal(count("xendevicemodel_get_ioreq_server_info"), 0);
+    assert_int_equal(count("xendevicemodel_map_io_range_to_ioreq_server"), 1);
+    vgt_ioreq_server_destroy(s);
+    assert_balanced();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_start_buffered),
         cmocka_unit_test(test_fail_each_stage),
         cmocka_unit_test(test_hv_seam),
+        cmocka_unit_test(test_arm_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

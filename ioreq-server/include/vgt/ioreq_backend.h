@@ -95,9 +95,20 @@ struct vgt_ioreq_backend {
 void vgt_ioreq_server_process(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req);
 
 #ifdef VGT_HAVE_XEN_BACKEND
+/* Which Xen the backend talks to. NATIVE is the build's architecture;
+ * the others exist so that both flavours' rules are tested on one host.
+ * Xen on Arm forwards MMIO only: no port I/O, no PCI config, no buffered
+ * ring, no HVMMEM_ioreq_server. */
+enum vgt_xen_arch {
+    VGT_XEN_ARCH_NATIVE = 0,
+    VGT_XEN_ARCH_X86 = 1,
+    VGT_XEN_ARCH_ARM = 2,
+};
+
 struct vgt_ioreq_xen_cfg {
     uint16_t domid;
     const struct vgt_log *log;
+    enum vgt_xen_arch arch;
 };
 /* The xen backend: opens the three library handles. Nothing is created in
  * the hypervisor until the engine calls create. */
