@@ -227,23 +227,34 @@ static void test_pasid_cache(void **state)
     assert_true(vtd_mr(e, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
 }
 
+/* Context-cache G=0 does not exist: IQE. */
+static void test_context_cache_bad_granularity(void **state)
+{
+    struct fixture *fx = *state;
+
+    vtd_qi(&fx->e, VTD_INV_CC, 0, 0, 0);
+    assert_true(vtd_mr(&fx->e, VTD_REG_FSTS, 4) & VTD_FSTS_IQE);
+    assert_int_equal(vtd_mr(&fx->e, VTD_REG_IQERCD, 8) & 0xf, VTD_IQEI_DESC);
+}
+
 static void test_context_cache(void **state)
 {
     struct fixture *fx = *state;
     struct vtd_env *e = &fx->e;
     uint64_t ct = vtd_r64(e, e->root + 16 * (RID >> 8)) & VTD_ADDR_MASK;
     uint64_t ce = ct + 32 * (RID & 0x7f), dir2 = vtd_alloc(e), old = vtd_r64(e, ce);
-    static const uint64_t cc[3] = {
+    static const uint64_t cc[4] = {
         /* device-selective with FM=3 (any function of 01:01), exact SID,
-         * then global */
+         * domain-selective (scalable entries have no DID: all), global */
         VTD_INV_CC | (VTD_CC_G_DEVICE << 4) | ((uint64_t)(RID | 7) << 32) | (3ull << 48),
         VTD_INV_CC | (VTD_CC_G_DEVICE << 4) | ((uint64_t)RID << 32),
+        VTD_INV_CC | (VTD_CC_G_DOMAIN << 4) | (DID << 16),
         VTD_INV_CC | (VTD_CC_G_GLOBAL << 4),
     };
 
     /* A second directory whose PASID 5 maps VA -> C. */
     vtd_pasid_entry(e, dir2, PASID, VTD_PE0_P | ((uint64_t)VTD_PGTT_FS << 6), DID, fx->pml4b);
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < 4; i++) {
         vtd_w64(e, ce, old);
         vtd_qi(e, VTD_INV_CC | (VTD_CC_G_GLOBAL << 4), 0, 0, 0);
         vtd_qi(e, VTD_INV_IOTLB | (VTD_IOTLB_G_GLOBAL << 4), 0, 0, 0);
@@ -557,7 +568,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_piotlb_page), T(test_piotlb_pasid), T(test_iotlb_granularities),
-        T(test_iotlb_global), T(test_pasid_cache), T(test_context_cache), T(test_devtlb),
+        T(test_iotlb_global), T(test_pasid_cache), T(test_context_cache),
+        T(test_context_cache_bad_granularity), T(test_devtlb),
         T(test_wait_and_errors), T(test_narrow_queue), T(test_prq_basic),
         T(test_prq_private_data), T(test_prq_failure_resets), T(test_prq_overflow),
         T(test_prq_without_pre),
