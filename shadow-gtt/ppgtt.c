@@ -16,6 +16,7 @@
 #include "vgt/ppgtt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +101,9 @@ struct vgt_ppgtt {
     uint64_t clock;
     bool revalidating; /* split tables are rebuilt, not reused */
     struct vgt_ppgtt_stats st;
+    /* Every public entry point takes it: the write-protect handler runs on
+     * the ioreq thread, pins and syncs on whichever thread submits. */
+    pthread_mutex_t lock;
 };
 
 static const uint64_t gpage_bytes = sizeof(struct gpage);
@@ -767,7 +771,7 @@ static int reconcile_pending(struct vgt_ppgtt *p, struct gpage *g)
     return err;
 }
 
-int vgt_ppgtt_wp_write(void *opaque, uint64_t gpa, unsigned size, uint64_t val)
+static int wp_write_locked(void *opaque, uint64_t gpa, unsigned size, uint64_t val)
 {
     struct vgt_ppgtt *p = opaque;
     uint64_t gfn = gpa >> VGT_PAGE_SHIFT;
@@ -928,7 +932,7 @@ static int root_get(struct vgt_ppgtt *p, uint64_t pml4, struct root **out)
     return 0;
 }
 
-int vgt_ppgtt_pin(struct vgt_ppgtt *p, uint64_t pml4, uint64_t *root_dma)
+static int pin_locked(struct vgt_ppgtt *p, uint64_t pml4, uint64_t *root_dma)
 {
     struct root *r;
     int ret = root_get(p, pml4, &r);
@@ -940,7 +944,7 @@ int vgt_ppgtt_pin(struct vgt_ppgtt *p, uint64_t pml4, uint64_t *root_dma)
     return 0;
 }
 
-int vgt_ppgtt_unpin(struct vgt_ppgtt *p, uint64_t pml4)
+static int unpin_locked(struct vgt_ppgtt *p, uint64_t pml4)
 {
     struct root *r = (pml4 & (VGT_PAGE_SIZE - 1)) ? NULL : root_find(p, pml4 >> VGT_PAGE_SHIFT);
 
@@ -952,7 +956,7 @@ int vgt_ppgtt_unpin(struct vgt_ppgtt *p, uint64_t pml4)
     return 0;
 }
 
-int vgt_ppgtt_sync(struct vgt_ppgtt *p, uint64_t pml4)
+static int sync_locked(struct vgt_ppgtt *p, uint64_t pml4)
 {
     struct root *r = (pml4 & (VGT_PAGE_SIZE - 1)) ? NULL : root_find(p, pml4 >> VGT_PAGE_SHIFT);
     int err = 0, ret;
@@ -995,7 +999,7 @@ int vgt_ppgtt_sync(struct vgt_ppgtt *p, uint64_t pml4)
     return err;
 }
 
-int vgt_ppgtt_g2v_create(struct vgt_ppgtt *p, uint64_t pml4)
+static int g2v_create_locked(struct vgt_ppgtt *p, uint64_t pml4)
 {
     struct root *r;
     int ret = root_get(p, pml4, &r);
@@ -1007,7 +1011,7 @@ int vgt_ppgtt_g2v_create(struct vgt_ppgtt *p, uint64_t pml4)
     return 0;
 }
 
-int vgt_ppgtt_g2v_destroy(struct vgt_ppgtt *p, uint64_t pml4)
+static int g2v_destroy_locked(struct vgt_ppgtt *p, uint64_t pml4)
 {
     struct root *r = (pml4 & (VGT_PAGE_SIZE - 1)) ? NULL : root_find(p, pml4 >> VGT_PAGE_SHIFT);
 
@@ -1020,7 +1024,7 @@ int vgt_ppgtt_g2v_destroy(struct vgt_ppgtt *p, uint64_t pml4)
     return 0;
 }
 
-int vgt_ppgtt_revalidate(struct vgt_ppgtt *p)
+static int revalidate_locked(struct vgt_ppgtt *p)
 {
     uint64_t *gfns, *buf, n = 0;
     int err = 0;
@@ -1066,7 +1070,7 @@ int vgt_ppgtt_revalidate(struct vgt_ppgtt *p)
     return err;
 }
 
-void vgt_ppgtt_reset(struct vgt_ppgtt *p)
+static void reset_locked(struct vgt_ppgtt *p)
 {
     while (p->roots)
         root_remove(p, p->roots);
@@ -1112,6 +1116,7 @@ int vgt_ppgtt_create(struct vgt_hv *hv, struct vgt_hostgpu *gpu,
     p->hv = hv;
     p->gpu = gpu;
     p->log = p->cfg.log;
+    pthread_mutex_init(&p->lock, NULL);
     p->hash_size = 256;
     p->hash = calloc(p->hash_size, sizeof(*p->hash));
     if (!p->hash) {
@@ -1135,6 +1140,7 @@ free_scratch:
 free_hash:
     free(p->hash);
 free_p:
+    pthread_mutex_destroy(&p->lock);
     free(p);
     return ret;
 }
@@ -1143,17 +1149,73 @@ void vgt_ppgtt_destroy(struct vgt_ppgtt *p)
 {
     if (!p)
         return;
-    vgt_ppgtt_reset(p);
+    reset_locked(p);
     if (!p->cfg.no_wp_handler)
         p->hv->ops->set_wp_handler(p->hv, NULL, NULL);
     p->gpu->ops->free_page(p->gpu, p->scratch_table_dma);
     free(p->hash);
+    pthread_mutex_destroy(&p->lock);
     free(p);
 }
 
-void vgt_ppgtt_get_stats(const struct vgt_ppgtt *p, struct vgt_ppgtt_stats *st)
+void vgt_ppgtt_get_stats(struct vgt_ppgtt *p, struct vgt_ppgtt_stats *st)
 {
+    pthread_mutex_lock(&p->lock);
     *st = p->st;
+    pthread_mutex_unlock(&p->lock);
+}
+
+#define LOCKED(p, call)                 \
+    do {                                \
+        int ret_;                       \
+        pthread_mutex_lock(&(p)->lock); \
+        ret_ = (call);                  \
+        pthread_mutex_unlock(&(p)->lock); \
+        return ret_;                    \
+    } while (0)
+
+int vgt_ppgtt_wp_write(void *opaque, uint64_t gpa, unsigned size, uint64_t val)
+{
+    struct vgt_ppgtt *p = opaque;
+
+    LOCKED(p, wp_write_locked(p, gpa, size, val));
+}
+
+int vgt_ppgtt_pin(struct vgt_ppgtt *p, uint64_t pml4, uint64_t *root_dma)
+{
+    LOCKED(p, pin_locked(p, pml4, root_dma));
+}
+
+int vgt_ppgtt_unpin(struct vgt_ppgtt *p, uint64_t pml4)
+{
+    LOCKED(p, unpin_locked(p, pml4));
+}
+
+int vgt_ppgtt_sync(struct vgt_ppgtt *p, uint64_t pml4)
+{
+    LOCKED(p, sync_locked(p, pml4));
+}
+
+int vgt_ppgtt_g2v_create(struct vgt_ppgtt *p, uint64_t pml4)
+{
+    LOCKED(p, g2v_create_locked(p, pml4));
+}
+
+int vgt_ppgtt_g2v_destroy(struct vgt_ppgtt *p, uint64_t pml4)
+{
+    LOCKED(p, g2v_destroy_locked(p, pml4));
+}
+
+int vgt_ppgtt_revalidate(struct vgt_ppgtt *p)
+{
+    LOCKED(p, revalidate_locked(p));
+}
+
+void vgt_ppgtt_reset(struct vgt_ppgtt *p)
+{
+    pthread_mutex_lock(&p->lock);
+    reset_locked(p);
+    pthread_mutex_unlock(&p->lock);
 }
 
 uint64_t vgt_ppgtt_scratch_table(const struct vgt_ppgtt *p)

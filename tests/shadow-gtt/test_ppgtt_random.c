@@ -5,7 +5,7 @@
  * walk. The same run with out-of-sync pages on and off must give the same
  * GPU-visible translation at every step.
  *
- * Steps per run: VGT_PPGTT_STEPS, else 2000 (1000 under ASan; 2.5 runs). */
+ * Steps per run: VGT_PPGTT_STEPS, else 2000 (800 under ASan); 2.5 runs. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +21,14 @@
 #include "vgt/util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define DEFAULT_STEPS 1000
+#define PPGTT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PPGTT_ASAN 1
+#endif
+#endif
+#ifdef PPGTT_ASAN
+#define DEFAULT_STEPS 800
 #else
 #define DEFAULT_STEPS 2000
 #endif

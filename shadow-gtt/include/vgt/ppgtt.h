@@ -7,9 +7,11 @@
  * the hv seam (HVMMEM_ioreq_server semantics: trapped writes are applied
  * here). Design, invariants and tunables: docs/shadow-gtt.md.
  *
- * One manager per vGPU; not thread-safe (the vGPU's ioreq thread owns it,
- * including the write-protect handler it installs). Every function
- * returns 0 or a negative errno. A "pml4" is the guest-physical address of
+ * One manager per vGPU. Thread-safe: one internal lock serialises the
+ * write-protect handler (ioreq thread) and the submission path's calls.
+ * Nothing in here calls back into the caller, so the caller may hold its
+ * own locks around these calls. Every function returns 0 or a negative
+ * errno. A "pml4" is the guest-physical address of
  * a 4 KiB aligned guest PML4 page, as found in PVINFO pdp[0] (g2v L4
  * create/destroy) or in a context's PDP0 register. */
 #ifndef VGT_PPGTT_H
@@ -104,7 +106,7 @@ void vgt_ppgtt_reset(struct vgt_ppgtt *p);
 /* The write-protect handler (a vgt_hv_wp_fn; opaque is the manager). */
 int vgt_ppgtt_wp_write(void *opaque, uint64_t gpa, unsigned size, uint64_t val);
 
-void vgt_ppgtt_get_stats(const struct vgt_ppgtt *p, struct vgt_ppgtt_stats *st);
+void vgt_ppgtt_get_stats(struct vgt_ppgtt *p, struct vgt_ppgtt_stats *st);
 
 /* The zeroed host page that refused table pointers point at (a walk
  * through it ends "not present"); leaf refusals use gpu->scratch_dma. */
