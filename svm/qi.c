@@ -362,9 +362,9 @@ int vgt_iommu_page_request(struct vgt_iommu *m, const struct vgt_iommu_prq *r)
         respond_now(m, r, VTD_PRESP_SUCCESS);
         goto unlock;
     }
-    desc[0] = VTD_PRQ_TYPE_PAGE_REQ | ((uint64_t)r->rid << 16) | ((uint64_t)r->pasid << 32);
+    desc[0] = VTD_PRQ_TYPE_PAGE_REQ | ((uint64_t)r->rid << 16);
     if (r->has_pasid)
-        desc[0] |= VTD_PRQ0_PP;
+        desc[0] |= VTD_PRQ0_PP | ((uint64_t)r->pasid << 32);
     if (r->has_priv_data)
         desc[0] |= VTD_PRQ0_PDP;
     if (r->exec)

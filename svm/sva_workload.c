@@ -230,6 +230,7 @@ int vgt_sva_run(const struct vgt_sva_opts *oin, struct vgt_sva_report *r)
     r->atc_misses = as.atc_misses;
     r->atc_invalidations = as.atc_invalidations;
     r->ioreqs = gs.ioreqs;
+    r->msis = ds.msi_seen;
     sim_sva_remove(drv, 0);
     if (!ret && (r->ops_bad || r->mismatches || r->ops == 0))
         ret = -EIO;

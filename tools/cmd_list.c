@@ -31,7 +31,7 @@ static const char *str(const struct vgt_ctl_msg *m, const char *k)
 int vgt_cmd_list(int argc, char **argv)
 {
     const char *control = NULL;
-    static char ans[1 << 16];
+    char ans[1 << 16];
     struct vgt_ctl_msg m;
     bool json = false;
     char *p, *end;

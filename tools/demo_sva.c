@@ -56,11 +56,11 @@ int vgt_demo_sva(int argc, char **argv)
            (unsigned long long)r.page_requests, (unsigned long long)r.prq_served,
            (unsigned long long)r.prq_refused, (unsigned long long)r.faults_recorded);
     printf("sva: IOTLB %llu hits / %llu misses; device ATC %llu hits / %llu misses / %llu "
-           "invalidations; %llu invalidation descriptors; %llu ioreqs; %.2f s\n",
+           "invalidations; %llu invalidation descriptors; %llu ioreqs; %llu interrupts; %.2f s\n",
            (unsigned long long)r.iotlb_hits, (unsigned long long)r.iotlb_misses,
            (unsigned long long)r.atc_hits, (unsigned long long)r.atc_misses,
            (unsigned long long)r.atc_invalidations, (unsigned long long)r.invalidations,
-           (unsigned long long)r.ioreqs, r.seconds);
+           (unsigned long long)r.ioreqs, (unsigned long long)r.msis, r.seconds);
     printf("sva: %llu bytes verified, %llu mismatches: %s\n", (unsigned long long)r.bytes_verified,
            (unsigned long long)r.mismatches, ret ? "FAILED" : "all results verified");
     if (ret)

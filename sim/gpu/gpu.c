@@ -287,11 +287,41 @@ static uint32_t op_mmio_read32(struct vgt_hostgpu *hg, uint32_t off)
     return v;
 }
 
+/* Events of @engine latched in IIR and visible now (not masked, master
+ * on). Under g->lock. */
+static uint32_t visible_locked(struct sim_gpu *g, unsigned engine)
+{
+    unsigned bank, shift;
+    uint32_t bits, events = 0;
+
+    if (!(g->regs[GEN8_MASTER_IRQ / 4] & GEN8_MASTER_IRQ_CONTROL))
+        return 0;
+    engine_irq_bank(engine, &bank, &shift);
+    bits = (g->regs[GEN8_GT_IIR(bank) / 4] & ~g->regs[GEN8_GT_IMR(bank) / 4]) >> shift;
+    if (bits & GT_RENDER_USER_INTERRUPT)
+        events |= VGT_GPU_EV_USER_INTERRUPT;
+    if (bits & GT_CONTEXT_SWITCH_INTERRUPT)
+        events |= VGT_GPU_EV_CTX_SWITCH;
+    if (bits & GT_CS_MASTER_ERROR_INTERRUPT)
+        events |= VGT_GPU_EV_FAULT;
+    return events;
+}
+
+static bool irq_control_reg(uint32_t off)
+{
+    return off == GEN8_MASTER_IRQ || off == GEN8_GT_IMR(0) || off == GEN8_GT_IMR(1);
+}
+
 static void op_mmio_write32(struct vgt_hostgpu *hg, uint32_t off, uint32_t val)
 {
     struct sim_gpu *g = to_gpu(hg);
+    uint32_t before[SIM_GPU_NUM_ENGINES] = {0}, now[SIM_GPU_NUM_ENGINES] = {0};
+    bool ctl = irq_control_reg(off);
 
     pthread_mutex_lock(&g->lock);
+    if (ctl)
+        for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+            before[i] = visible_locked(g, i);
     if (off >= GEN9_GGTT_OFFSET && off < GEN9_BAR0_SIZE) {
         uint64_t idx = (off - GEN9_GGTT_OFFSET) / 8;
         uint64_t pte = sim_gpu_ggtt_pte(g, idx);
@@ -302,7 +332,14 @@ static void op_mmio_write32(struct vgt_hostgpu *hg, uint32_t off, uint32_t val)
     } else {
         sim_gpu_reg_write_locked(g, off, val, false);
     }
+    if (ctl)
+        for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+            now[i] = visible_locked(g, i);
     pthread_mutex_unlock(&g->lock);
+    /* Interrupts are level-triggered: unmasking a latched event (or turning
+     * the master control on with events in IIR) delivers it now. */
+    for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+        sim_gpu_deliver(g, i, now[i] & ~before[i]);
 }
 
 static int op_ggtt_write(struct vgt_hostgpu *hg, uint64_t index, uint64_t pte)

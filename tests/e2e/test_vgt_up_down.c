@@ -223,6 +223,27 @@ static void test_domain_gone(void **state)
     /* Its V5_8 room is back: one more V5_8 fits than while it lived. */
     assert_non_null(strstr(before, "\"V5_8\":3"));
     assert_non_null(strstr(out, "\"V5_8\":4"));
+    /* Only root may talk to vgtd: a client running as nobody is turned
+     * away (socket mode 0600 in a root-only directory; vgtd also checks
+     * SO_PEERCRED). */
+    if (getuid() == 0) {
+        pid_t pid = fork();
+        int st = 0;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct sockaddr_un sa = {.sun_family = AF_UNIX};
+            int fd;
+
+            if (setgid(65534) || setuid(65534))
+                _exit(3);
+            strcpy(sa.sun_path, sock);
+            fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            _exit(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 1 : 0);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
     /* Bad requests are refused with a reason. */
     ctl("{\"cmd\":\"add\",\"domid\":0}", out, sizeof(out));
     assert_non_null(strstr(out, "domid"));

@@ -208,8 +208,13 @@ static void step(struct model *m)
     } else if (op < 45) {                           /* unmap anywhere */
         if (m->nt) {
             struct gtable *g = &m->t[rn(m, m->nt)];
+            unsigned n = g->level ? 4 : 64, start = rn(m, n), i = start;
 
-            gwrite(m, fx_gpa(g->gfn, g->level ? rn(m, 4) : rn(m, 64)), 0);
+            /* The first present entry from a random slot, if any. */
+            for (unsigned k = 0; k < n; k++, i = (start + k) % n)
+                if (gread(m, fx_gpa(g->gfn, i)) & GEN8_PTE_PRESENT)
+                    break;
+            gwrite(m, fx_gpa(g->gfn, i), 0);
         }
     } else if (op < 50) {                           /* 2 MiB page */
         t = path(m, va, GEN8_LVL_PD);

@@ -463,6 +463,27 @@ static void test_elsp_two_contexts(void **state)
 
 /* --- interrupts -------------------------------------------------------- */
 
+/* Run a BCS batch while interrupts are off: poll for completion. */
+static int run_batch_nowait_irq(struct fx *f, const uint32_t *cs, size_t n)
+{
+    uint32_t ring[4];
+    size_t k;
+    uint64_t t0 = vgt_now_ns();
+    int ret;
+
+    assert_int_equal(sim_native_bo_write(f->batch, 0, cs, n * 4), 0);
+    k = gwl_emit_bb_start(ring, f->batch->va, true, false);
+    k += gwl_emit_noop(ring + k);
+    assert_int_equal(sim_native_submit(f->n, f->bcs, ring, k), 0);
+    while ((ret = sim_native_wait(f->n, f->bcs, 0)) == -ETIMEDOUT) {
+        struct timespec ts = {0, 100000};
+
+        assert_true(vgt_now_ns() - t0 < 5000000000ull);
+        nanosleep(&ts, NULL);
+    }
+    return ret;
+}
+
 static void test_interrupts(void **state)
 {
     struct fx *f = *state;
@@ -495,8 +516,22 @@ static void test_interrupts(void **state)
         assert_int_equal(after[0], before[0]);
         assert_true(f->hg->ops->mmio_read32(f->hg, GEN8_GT_IIR(0)) &
                     (GT_RENDER_USER_INTERRUPT << GEN8_BCS_IRQ_SHIFT));
+        /* Unmasking the latched event delivers it (level-triggered). */
         f->hg->ops->mmio_write32(f->hg, GEN8_GT_IMR(0), imr);
+        sim_native_irq_counts(f->n, after);
+        assert_int_equal(after[0], before[0] + 1);
     }
+    /* Master control off: nothing delivered; on again: the pending
+     * events are. */
+    f->hg->ops->mmio_write32(f->hg, GEN8_GT_IIR(0), ~0u);
+    f->hg->ops->mmio_write32(f->hg, GEN8_MASTER_IRQ, 0);
+    sim_native_irq_counts(f->n, before);
+    assert_int_equal(run_batch_nowait_irq(f, cs, k), 0);
+    sim_native_irq_counts(f->n, after);
+    assert_int_equal(after[0], before[0]);
+    f->hg->ops->mmio_write32(f->hg, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+    sim_native_irq_counts(f->n, after);
+    assert_int_equal(after[0], before[0] + 1);
 }
 
 /* --- bad streams ------------------------------------------------------- */

@@ -357,6 +357,33 @@ static void test_first_stage_with_faults(void **state)
     assert_int_equal(vgt_iommu_prq_outstanding(e->m), 0);
 }
 
+/* Requests without PASID use RID_PASID; their page requests carry no
+ * PASID and the response matches on the group alone. */
+static void test_rid_pasid_page_requests(void **state)
+{
+    struct fx *f = *state;
+    struct vtd_env *e = &f->e;
+    uint64_t pml4 = vtd_alloc(e), dir, src = vtd_alloc(e), q0;
+    uint64_t va = 0x3000000;
+
+    vtd_enable(e, true);
+    dir = vtd_sm_context(e, RID, 0, VTD_SCE_DTE | VTD_SCE_PASIDE | VTD_SCE_PRE, 9);
+    vtd_fs_map(e, pml4, 4, va, src, 4096, VTD_FS_P | VTD_FS_US);
+    vtd_fs_map(e, pml4, 4, va + 0x100000, f->comp, 4096, VTD_FS_P | VTD_FS_RW | VTD_FS_US);
+    vtd_pasid_entry(e, dir, 9, VTD_PE0_P | ((uint64_t)VTD_PGTT_FS << 6), DID, pml4);
+    dev_enable(f, false, true, true);
+    fill_gpa(f, src, 8);
+    f->lazy_pml4 = pml4;
+    run(f, 0, SIM_ACCEL_OP_MEMMOVE, va, va + 0x8000, 4096, va + 0x100000, NULL);
+    assert_int_equal(record(f, f->comp, NULL), SIM_ACCEL_ST_SUCCESS);
+    assert_int_equal(f->served, 1);
+    q0 = vtd_r64(e, e->pq);
+    assert_false(q0 & VTD_PRQ0_PP);
+    assert_int_equal(VTD_PRQ0_PASID(q0), 0);
+    assert_int_equal(VTD_PRQ0_RID(q0), RID);
+    assert_int_equal(vgt_iommu_prq_outstanding(e->m), 0);
+}
+
 static void test_nested(void **state)
 {
     struct fx *f = *state;
@@ -510,7 +537,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_legacy_passthrough), T(test_scalable_passthrough), T(test_second_stage),
-        T(test_first_stage_with_faults), T(test_nested), T(test_device_tlb),
+        T(test_first_stage_with_faults), T(test_rid_pasid_page_requests), T(test_nested), T(test_device_tlb),
         T(test_pasid_isolation), T(test_guest_isolation),
     };
 

@@ -35,6 +35,7 @@ struct vgt_sva_report {
     uint64_t iotlb_hits, iotlb_misses, invalidations;
     uint64_t atc_hits, atc_misses, atc_invalidations;
     uint64_t ioreqs;
+    uint64_t msis;              /* interrupts the guest took (device + IOMMU) */
     double seconds;
 };
 
