@@ -183,7 +183,7 @@ static void test_render_and_blit(void **state)
 /* A guest that stops mid-run gives its time to the others. */
 static void test_guest_stops(void **state)
 {
-    struct gp *p = platform(3, "V5_8", NULL, 4.0);
+    struct gp *p = platform(3, "V5_8", NULL, 20.0);
     struct worker w[3];
     uint64_t d0, d1, before, after;
 
@@ -205,9 +205,10 @@ static void test_guest_stops(void **state)
     finish(&w[0]);
     finish(&w[1]);
     assert_false(failsafe(p, 2));
-    /* 0.7 s with two guests sharing: at least as much work as the first
-     * 0.7 s with three (it should be ~1.5x; a loose bound for a busy box). */
-    if (after * 10 < before * 9)
+    /* 0.7 s with two guests sharing a GPU-bound engine: at least as much
+     * work as the first 0.7 s with three (~1.5x when the machine is quiet;
+     * a loose bound for a busy box and sanitizer builds). */
+    if (after < before)
         fail_msg("two guests did %llu after the third stopped, %llu before",
                  (unsigned long long)after, (unsigned long long)before);
     gp_destroy(p);
