@@ -1084,7 +1084,7 @@ void vgt_ppgtt_config_default(struct vgt_ppgtt_config *cfg)
     cfg->oos = true;
     cfg->oos_threshold = 2;
     cfg->oos_pool = 64;
-    cfg->oos_cold = 2;
+    cfg->oos_cold = 4;
     cfg->budget_bytes = 64ull << 20;
     cfg->max_roots = 256;
 }
