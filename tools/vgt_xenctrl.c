@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vgt/ioreq_backend.h"
+
 #ifdef VGT_HAVE_XENCTRL
 #include <xenctrl.h>
 
@@ -133,6 +135,30 @@ int vgt_xc_domain_exists(uint16_t domid)
     return di.dying ? 0 : 1;
 }
 
+int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
+                          struct vgt_ioreq_backend **out, char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_XEN_BACKEND
+    struct vgt_ioreq_xen_cfg xc = {.domid = domid, .log = log};
+    struct vgt_xc_domain xd;
+    int ret;
+
+    ret = vgt_xc_domain_check(domid, &xd, err, errlen);
+    if (ret)
+        return ret;
+    xc.max_gfn = xd.max_gfn;
+    ret = vgt_ioreq_xen_backend_create(&xc, out);
+    if (ret)
+        snprintf(err, errlen, "ioreq backend for domain %u: %s", domid, strerror(-ret));
+    return ret;
+#else
+    (void)log;
+    (void)out;
+    snprintf(err, errlen, "domain %u: built without the xen ioreq backend", domid);
+    return -EOPNOTSUPP;
+#endif
+}
+
 int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr, bool map,
                         char *err, size_t errlen)
 {
@@ -171,6 +197,15 @@ int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, s
 int vgt_xc_domain_exists(uint16_t domid)
 {
     (void)domid;
+    return -EOPNOTSUPP;
+}
+
+int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
+                          struct vgt_ioreq_backend **out, char *err, size_t errlen)
+{
+    (void)log;
+    (void)out;
+    snprintf(err, errlen, "domain %u: built without libxenctrl", domid);
     return -EOPNOTSUPP;
 }
 

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vgt_ioreq_backend;
+struct vgt_log;
+
 struct vgt_xc_domain {
     bool hvm, paused, dying;
     uint64_t mem_bytes; /* current allocation (nr_pages * 4 KiB) */
@@ -26,6 +29,14 @@ struct vgt_xc_domain {
 int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, size_t errlen);
 /* 1 when the domain exists (and is not dying), 0 when gone, -errno. */
 int vgt_xc_domain_exists(uint16_t domid);
+/* The Xen side of adding a vGPU: the checks above, then the DMOP-only
+ * ioreq backend for the domain with its guest frames bounded by
+ * info.max_gfn, so that no guest-controlled gfn at or above the domain's
+ * highest frame is accepted (the engine's hv, which the vGPU uses,
+ * inherits the bound). -EOPNOTSUPP without libxenctrl or the xen
+ * backend. */
+int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
+                          struct vgt_ioreq_backend **out, char *err, size_t errlen);
 /* Map (or unmap) host frames [mfn, mfn+nr) at guest frames [gfn, gfn+nr):
  * the vGPU's aperture slice (xc_domain_memory_mapping). -EINVAL for an
  * empty or out-of-range run. No caller yet: it needs a host GPU backend

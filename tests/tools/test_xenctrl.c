@@ -18,7 +18,13 @@
 #include <cmocka.h>
 
 #include <xenctrl.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
 
+#include "vgt/hv.h"
+#include "vgt/ioreq_backend.h"
+#include "vgt/log.h"
 #include "vgt_xenctrl.h"
 
 #define DOMID 5
@@ -39,9 +45,12 @@ static struct {
     struct fake_dom doms[4];
     unsigned ndoms;
     unsigned opened, closed;
+    unsigned lib_opened, lib_closed; /* the ioreq backend's three handles */
+    unsigned mapped, unmapped;
+    uint8_t page[4096];
 } fx;
 
-static int xch_token;
+static int xch_token, lib_token;
 
 static bool call(const char *name, const char *detail)
 {
@@ -132,6 +141,57 @@ int __wrap_xc_domain_memory_mapping(xc_interface *xch, uint32_t domid, unsigned 
     return call("xc_domain_memory_mapping", d) ? 0 : -1;
 }
 
+/* The ioreq backend's handles: opened and closed, nothing else. */
+#define LIB_OPEN_CLOSE(lib, handle)                                               \
+    handle *__wrap_##lib##_open(xentoollog_logger *l, unsigned f);                \
+    handle *__wrap_##lib##_open(xentoollog_logger *l, unsigned f)                 \
+    {                                                                             \
+        (void)l, (void)f;                                                         \
+        if (!call(#lib "_open", NULL))                                            \
+            return NULL;                                                          \
+        fx.lib_opened++;                                                          \
+        return (handle *)&lib_token;                                              \
+    }                                                                             \
+    int __wrap_##lib##_close(handle *h);                                          \
+    int __wrap_##lib##_close(handle *h)                                           \
+    {                                                                             \
+        assert_ptr_equal(h, &lib_token);                                          \
+        call(#lib "_close", NULL);                                                \
+        fx.lib_closed++;                                                          \
+        return 0;                                                                 \
+    }
+LIB_OPEN_CLOSE(xendevicemodel, xendevicemodel_handle)
+LIB_OPEN_CLOSE(xenforeignmemory, xenforeignmemory_handle)
+LIB_OPEN_CLOSE(xenevtchn, xenevtchn_handle)
+
+/* A foreign mapping of one guest frame: a local page. */
+void *__wrap_xenforeignmemory_map(xenforeignmemory_handle *h, uint32_t d, int prot, size_t n,
+                                  const xen_pfn_t arr[], int err[]);
+void *__wrap_xenforeignmemory_map(xenforeignmemory_handle *h, uint32_t d, int prot, size_t n,
+                                  const xen_pfn_t arr[], int err[])
+{
+    char det[32];
+
+    (void)h, (void)prot;
+    assert_int_equal(d, DOMID);
+    assert_int_equal(n, 1);
+    snprintf(det, sizeof(det), "%#llx", (unsigned long long)arr[0]);
+    if (!call("xenforeignmemory_map", det))
+        return NULL;
+    err[0] = 0;
+    fx.mapped++;
+    return fx.page;
+}
+
+int __wrap_xenforeignmemory_unmap(xenforeignmemory_handle *h, void *a, size_t n);
+int __wrap_xenforeignmemory_unmap(xenforeignmemory_handle *h, void *a, size_t n)
+{
+    (void)h, (void)n;
+    assert_ptr_equal(a, fx.page);
+    fx.unmapped++;
+    return 0;
+}
+
 /* dom0 (PV), the paused HVM guest DOMID with 4 GiB of RAM (3 GiB below a
  * 1 GiB MMIO hole, 1 GiB relocated above 4 GiB: highest frame at 5 GiB),
  * and a running HVM guest 9. */
@@ -151,6 +211,17 @@ static void reset(const char *fail, int err)
 static void assert_balanced(void)
 {
     assert_int_equal(fx.opened, fx.closed);
+    assert_int_equal(fx.lib_opened, fx.lib_closed);
+    assert_int_equal(fx.mapped, fx.unmapped);
+}
+
+static unsigned count(const char *prefix)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < fx.n; i++)
+        n += !strncmp(fx.calls[i], prefix, strlen(prefix));
+    return n;
 }
 
 static void assert_calls(const char *const *want, unsigned n)
@@ -336,6 +407,76 @@ static void test_map_aperture(void **state)
     assert_int_equal(fx.n, 0);
 }
 
+/* The bound reaches the backend the vGPU's hv sits on: a guest frame at
+ * or above the domain's highest frame is refused before any mapping. */
+static void test_backend_bound(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_backend *be = NULL;
+    struct vgt_hv *hv;
+    char err[256] = "";
+    uint64_t v = 0, exp = 0;
+
+    (void)state;
+    reset(NULL, 0);
+    fx.doms[1].max_gpfn = 0x13ffff;
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), 0);
+    assert_non_null(be);
+    hv = be->hv;
+    assert_int_equal(hv->max_gfn, 0x140000);
+    /* The xenctrl interface is closed before the backend opens its own. */
+    assert_int_equal(fx.closed, 1);
+    assert_true(count("xc_interface_close") == 1 && count("xendevicemodel_open") == 1);
+
+    assert_int_equal(vgt_hv_read(hv, 0x140000ull << 12, &v, 8), -EFAULT);
+    assert_int_equal(vgt_hv_write(hv, 0x7fffffull << 12, &v, 8), -EFAULT);
+    assert_int_equal(vgt_hv_read(hv, (0x140000ull << 12) - 4, &v, 8), -EFAULT); /* straddles */
+    assert_int_equal(hv->ops->cmpxchg_gpa(hv, 0x140000ull << 12, &exp, 1), -EFAULT);
+    assert_int_equal(hv->ops->mark_dirty(hv, 0x13ffff, 2), -EFAULT);
+    assert_int_equal(vgt_hv_gfn_to_dma(hv, 0x140000, &v), -EFAULT);
+    assert_int_equal(count("xenforeignmemory_map"), 0);
+
+    /* The highest frame itself (RAM relocated above 4 GiB) is guest RAM. */
+    memcpy(fx.page + 0xff8, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+    assert_int_equal(vgt_hv_read(hv, (0x13ffffull << 12) + 0xff8, &v, 8), 0);
+    assert_int_equal(v, 0x8877665544332211ull);
+    assert_int_equal(count("xenforeignmemory_map 0x13ffff"), 1);
+
+    be->ops->destroy(be);
+    assert_balanced();
+}
+
+/* A refused domain never gets a backend; a backend that cannot open its
+ * handles names the failure; nothing is left open either way. */
+static void test_backend_fails(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_backend *be = NULL;
+    char err[256] = "";
+
+    (void)state;
+    reset(NULL, 0);
+    fx.doms[1].paused = 0;
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "xc_domain_getinfo(5): domain is running (create it with xl create -p)");
+    assert_null(be);
+    assert_int_equal(fx.lib_opened, 0);
+    assert_balanced();
+
+    reset("xc_domain_maximum_gpfn", EFAULT);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), -EFAULT);
+    assert_string_equal(err, "xc_domain_maximum_gpfn(5): Bad address");
+    assert_int_equal(fx.lib_opened, 0);
+    assert_balanced();
+
+    reset("xenevtchn_open", EACCES);
+    assert_true(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)) < 0);
+    assert_null(be);
+    assert_non_null(strstr(err, "ioreq backend for domain 5"));
+    assert_int_equal(fx.lib_opened, 2);
+    assert_balanced();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_check_gfn_limit),
         cmocka_unit_test(test_exists),
         cmocka_unit_test(test_map_aperture),
+        cmocka_unit_test(test_backend_bound),
+        cmocka_unit_test(test_backend_fails),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
