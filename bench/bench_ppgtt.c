@@ -5,7 +5,9 @@
  *   same table (every table page read through the hv seam, every entry
  *   decoded and followed) in the same run;
  * - a remap-heavy workload (a guest rebinding buffers: each round remaps
- *   256 PTEs spread over 16 page tables, then submits, i.e. syncs), with
+ *   256 PTEs spread over a window of 16 page tables that slides over 96,
+ *   more than the OOS pool holds, then submits, i.e. syncs; then the same
+ *   over 48 tables, which fit the pool), with
  *   out-of-sync pages off (baseline) and on: write-protect traps, total
  *   time and their ratio (target: >= 5x fewer traps with OOS on);
  *   the time is given twice: CPU time of the in-process run, and that
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fake_hv.h"
 #include "vgt/bench.h"
 #include "vgt/gen8_gtt.h"
 #include "vgt/ppgtt.h"
@@ -88,171 +91,6 @@ close_fds:
     return n ? (double)ns / n : 0;
 }
 
-/* ---- a minimal guest: RAM, scrambled p2m, write protection ---- */
-
-struct bguest {
-    struct vgt_hv hv; /* first */
-    struct sim_arena *arena;
-    uint64_t *p2m;
-    uint8_t *wp;
-    vgt_hv_wp_fn fn;
-    void *opaque;
-    uint64_t traps;
-    uint64_t backing;
-};
-
-static struct bguest *bg(struct vgt_hv *hv)
-{
-    return (struct bguest *)hv;
-}
-
-static int bg_copy(struct bguest *g, uint64_t gpa, void *buf, size_t len, int write)
-{
-    if (!vgt_range_within(gpa, len, 0, g->hv.max_gfn << VGT_PAGE_SHIFT))
-        return -EFAULT;
-    while (len) {
-        size_t off = gpa & (VGT_PAGE_SIZE - 1), n = VGT_MIN(len, VGT_PAGE_SIZE - off);
-        uint8_t *p = sim_arena_ptr(g->arena, g->p2m[gpa >> VGT_PAGE_SHIFT], VGT_PAGE_SIZE);
-
-        if (write)
-            memcpy(p + off, buf, n);
-        else
-            memcpy(buf, p + off, n);
-        buf = (uint8_t *)buf + n;
-        gpa += n;
-        len -= n;
-    }
-    return 0;
-}
-
-static int bg_read(struct vgt_hv *hv, uint64_t gpa, void *buf, size_t len)
-{
-    return bg_copy(bg(hv), gpa, buf, len, 0);
-}
-
-static int bg_write(struct vgt_hv *hv, uint64_t gpa, const void *buf, size_t len)
-{
-    return bg_copy(bg(hv), gpa, (void *)buf, len, 1);
-}
-
-static int bg_gfn_to_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
-{
-    if (gfn >= hv->max_gfn)
-        return -EFAULT;
-    *dma = bg(hv)->p2m[gfn];
-    return 0;
-}
-
-static int bg_set_wp(struct vgt_hv *hv, uint64_t gfn, uint64_t nr, bool on)
-{
-    if (gfn >= hv->max_gfn || nr > hv->max_gfn - gfn)
-        return -EFAULT;
-    memset(bg(hv)->wp + gfn, on, nr);
-    return 0;
-}
-
-static int bg_set_handler(struct vgt_hv *hv, vgt_hv_wp_fn fn, void *opaque)
-{
-    bg(hv)->fn = fn;
-    bg(hv)->opaque = opaque;
-    return 0;
-}
-
-static int bg_msi(struct vgt_hv *hv, uint64_t addr, uint32_t data)
-{
-    (void)hv, (void)addr, (void)data;
-    return -EOPNOTSUPP;
-}
-
-static int bg_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
-{
-    (void)hv, (void)gfn, (void)nr;
-    return 0;
-}
-
-static const struct vgt_hv_ops bg_ops = {
-    .read_gpa = bg_read, .write_gpa = bg_write, .gfn_to_dma = bg_gfn_to_dma,
-    .set_wp = bg_set_wp, .set_wp_handler = bg_set_handler, .inject_msi = bg_msi,
-    .mark_dirty = bg_dirty,
-};
-
-/* A guest CPU store of one entry: trapped when the page is protected. */
-static int guest_store(struct bguest *g, uint64_t gpa, uint64_t val)
-{
-    if (g->wp[gpa >> VGT_PAGE_SHIFT]) {
-        g->traps++;
-        return g->fn(g->opaque, gpa, 8, val);
-    }
-    return bg_copy(g, gpa, &val, 8, 1);
-}
-
-static int guest_create(struct sim_arena *a, uint64_t nr, struct bguest *g)
-{
-    uint64_t s = 0x243f6a8885a308d3ull;
-
-    memset(g, 0, sizeof(*g));
-    g->p2m = malloc(nr * sizeof(*g->p2m));
-    g->wp = calloc(nr, 1);
-    if (!g->p2m || !g->wp || sim_arena_alloc(a, nr, 1, &g->backing)) {
-        free(g->p2m);
-        free(g->wp);
-        return -ENOMEM;
-    }
-    for (uint64_t i = 0; i < nr; i++)
-        g->p2m[i] = g->backing + (i << VGT_PAGE_SHIFT);
-    for (uint64_t i = nr - 1; i > 0; i--) { /* scrambled, never the identity */
-        uint64_t j, t;
-
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        j = s % (i + 1);
-        t = g->p2m[i], g->p2m[i] = g->p2m[j], g->p2m[j] = t;
-    }
-    g->arena = a;
-    g->hv.ops = &bg_ops;
-    g->hv.domid = 1;
-    g->hv.max_gfn = nr;
-    return 0;
-}
-
-static void guest_destroy(struct bguest *g)
-{
-    sim_arena_free(g->arena, g->backing, g->hv.max_gfn);
-    free(g->p2m);
-    free(g->wp);
-}
-
-/* ---- a minimal host GPU: device pages from the arena ---- */
-
-struct bgpu {
-    struct vgt_hostgpu gpu; /* first */
-    struct sim_arena *arena;
-};
-
-static int bgpu_alloc(struct vgt_hostgpu *g, uint64_t *dma, void **va)
-{
-    struct bgpu *b = (struct bgpu *)g;
-    int ret = sim_arena_alloc(b->arena, 1, 1, dma);
-
-    if (ret)
-        return ret;
-    *va = sim_arena_ptr(b->arena, *dma, VGT_PAGE_SIZE);
-    return 0;
-}
-
-static void bgpu_free(struct vgt_hostgpu *g, uint64_t dma)
-{
-    sim_arena_free(((struct bgpu *)g)->arena, dma, 1);
-}
-
-static void *bgpu_va(struct vgt_hostgpu *g, uint64_t dma)
-{
-    return sim_arena_ptr(((struct bgpu *)g)->arena, dma & VGT_PAGE_MASK, VGT_PAGE_SIZE);
-}
-
-static const struct vgt_hostgpu_ops bgpu_ops = {
-    .alloc_page = bgpu_alloc, .free_page = bgpu_free, .dma_to_va = bgpu_va,
-};
-
 /* ---- the workloads ---- */
 
 #define PTE(gfn) (((uint64_t)(gfn) << 12) | GEN8_PTE_PRESENT | GEN8_PTE_RW)
@@ -264,15 +102,15 @@ static const struct vgt_hostgpu_ops bgpu_ops = {
 #define NDATA 15000
 
 /* 1 GiB at va 0 in 4 KiB pages, written by the guest before any shadow. */
-static int build_1g(struct bguest *g)
+static int build_1g(struct fake_hv *g)
 {
-    int ret = guest_store(g, (uint64_t)T_PML4 << 12, PTE(T_PDP));
+    int ret = fake_hv_guest_write64(g, (uint64_t)T_PML4 << 12, PTE(T_PDP));
 
-    ret = ret ? ret : guest_store(g, (uint64_t)T_PDP << 12, PTE(T_PD));
+    ret = ret ? ret : fake_hv_guest_write64(g, (uint64_t)T_PDP << 12, PTE(T_PD));
     for (unsigned d = 0; d < 512 && !ret; d++) {
-        ret = guest_store(g, ((uint64_t)T_PD << 12) + d * 8, PTE(T_PT0 + d));
+        ret = fake_hv_guest_write64(g, ((uint64_t)T_PD << 12) + d * 8, PTE(T_PT0 + d));
         for (unsigned i = 0; i < 512 && !ret; i++)
-            ret = guest_store(g, ((uint64_t)(T_PT0 + d) << 12) + i * 8,
+            ret = fake_hv_guest_write64(g, ((uint64_t)(T_PT0 + d) << 12) + i * 8,
                               PTE(DATA0 + (d * 512 + i) % NDATA));
     }
     return ret;
@@ -307,27 +145,27 @@ struct remap_result {
     struct vgt_ppgtt_stats st;
 };
 
-static int remap_run(struct sim_arena *a, struct bgpu *gpu, bool oos, unsigned rounds,
-                     struct remap_result *res)
+static int remap_run(struct sim_arena *a, struct fake_hostgpu *gpu, bool oos, unsigned rounds,
+                     unsigned nr_pt, struct remap_result *res)
 {
     struct vgt_ppgtt_config cfg;
     struct vgt_ppgtt *p;
-    struct bguest g;
+    struct fake_hv *g;
     uint64_t root, t0, s = 0x9e3779b97f4a7c15ull;
-    int ret = guest_create(a, 32768, &g);
+    int ret = fake_hv_create(a, 1, 32768ull << VGT_PAGE_SHIFT, FAKE_HV_SCRAMBLE_4K, 1, &g);
 
     if (ret)
         return ret;
-    /* 96 page tables = 192 MiB of buffers, more than the OOS pool holds. */
-    ret = guest_store(&g, (uint64_t)T_PML4 << 12, PTE(T_PDP));
-    ret = ret ? ret : guest_store(&g, (uint64_t)T_PDP << 12, PTE(T_PD));
-    for (unsigned d = 0; d < 96 && !ret; d++)
-        ret = guest_store(&g, ((uint64_t)T_PD << 12) + d * 8, PTE(T_PT0 + d));
+    /* nr_pt page tables of buffers (2 MiB each). */
+    ret = fake_hv_guest_write64(g, (uint64_t)T_PML4 << 12, PTE(T_PDP));
+    ret = ret ? ret : fake_hv_guest_write64(g, (uint64_t)T_PDP << 12, PTE(T_PD));
+    for (unsigned d = 0; d < nr_pt && !ret; d++)
+        ret = fake_hv_guest_write64(g, ((uint64_t)T_PD << 12) + d * 8, PTE(T_PT0 + d));
     if (ret)
         goto destroy_guest;
     vgt_ppgtt_config_default(&cfg);
     cfg.oos = oos;
-    ret = vgt_ppgtt_create(&g.hv, &gpu->gpu, &cfg, &p);
+    ret = vgt_ppgtt_create(&g->hv, &gpu->gpu, &cfg, &p);
     if (ret)
         goto destroy_guest;
     ret = vgt_ppgtt_pin(p, (uint64_t)T_PML4 << 12, &root);
@@ -335,25 +173,25 @@ static int remap_run(struct sim_arena *a, struct bgpu *gpu, bool oos, unsigned r
         goto destroy_ppgtt;
     t0 = cpu_ns();
     for (unsigned r = 0; r < rounds && !ret; r++) {
-        unsigned first = (r * 16) % 96; /* a sliding window of 16 tables */
+        unsigned first = (r * 16) % nr_pt; /* a sliding window of 16 tables */
 
         for (unsigned k = 0; k < 256 && !ret; k++) {
-            unsigned pt = first + k % 16;
+            unsigned pt = (first + k % 16) % nr_pt;
 
             s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-            ret = guest_store(&g, ((uint64_t)(T_PT0 + pt) << 12) + (s % 512) * 8,
+            ret = fake_hv_guest_write64(g, ((uint64_t)(T_PT0 + pt) << 12) + (s % 512) * 8,
                               PTE(DATA0 + s % 20000));
         }
         ret = ret ? ret : vgt_ppgtt_sync(p, (uint64_t)T_PML4 << 12);
     }
     res->ns = cpu_ns() - t0;
-    res->traps = g.traps;
+    res->traps = g->wp_traps;
     vgt_ppgtt_get_stats(p, &res->st);
     vgt_ppgtt_unpin(p, (uint64_t)T_PML4 << 12);
 destroy_ppgtt:
     vgt_ppgtt_destroy(p);
 destroy_guest:
-    guest_destroy(&g);
+    fake_hv_destroy(g);
     return ret;
 }
 
@@ -361,12 +199,12 @@ int vgt_bench_ppgtt(int argc, char **argv)
 {
     struct vgt_ppgtt_config cfg;
     struct vgt_ppgtt_stats st;
-    struct remap_result off, on;
+    struct remap_result off, on, off_fit, on_fit;
     struct sim_arena *a;
     struct vgt_ppgtt *p;
-    struct bguest g;
-    struct bgpu gpu = {0};
-    uint64_t root, build_ns = UINT64_MAX, walk_ns = UINT64_MAX, sum = 0, npte = 0, scratch;
+    struct fake_hv *g;
+    struct fake_hostgpu *gpu;
+    uint64_t root, build_ns = UINT64_MAX, walk_ns = UINT64_MAX, sum = 0, npte = 0;
     unsigned rounds = 400, reps = 3;
     double trap_ns;
     int json = 0, ret;
@@ -390,27 +228,25 @@ int vgt_bench_ppgtt(int argc, char **argv)
         fprintf(stderr, "vgt bench ppgtt: arena: %s\n", strerror(-ret));
         return 1;
     }
-    gpu.gpu.ops = &bgpu_ops;
-    gpu.arena = a;
-    ret = sim_arena_alloc(a, 1, 1, &scratch);
+    /* Only device pages and the scratch page are used: a small GGTT. */
+    ret = fake_hostgpu_create(a, 64ull << 20, 32ull << 20, 0, &gpu);
     if (ret)
         goto destroy_arena;
-    gpu.gpu.scratch_dma = scratch;
 
     /* 1: build cost per PTE, best of a few runs, against the plain walk. */
-    ret = guest_create(a, 16384, &g);
+    ret = fake_hv_create(a, 1, 16384ull << VGT_PAGE_SHIFT, FAKE_HV_SCRAMBLE_4K, 2, &g);
     if (ret)
-        goto free_scratch;
-    ret = build_1g(&g);
+        goto destroy_gpu;
+    ret = build_1g(g);
     vgt_ppgtt_config_default(&cfg);
     cfg.budget_bytes = 256ull << 20;
-    ret = ret ? ret : vgt_ppgtt_create(&g.hv, &gpu.gpu, &cfg, &p);
+    ret = ret ? ret : vgt_ppgtt_create(&g->hv, &gpu->gpu, &cfg, &p);
     if (ret)
         goto destroy_guest;
     for (unsigned r = 0; r < reps && !ret; r++) {
         uint64_t t0 = cpu_ns(), n;
 
-        n = plain_walk(&g.hv, (uint64_t)T_PML4 << 12, GEN8_LVL_PML4, &sum);
+        n = plain_walk(&g->hv, (uint64_t)T_PML4 << 12, GEN8_LVL_PML4, &sum);
         walk_ns = VGT_MIN(walk_ns, cpu_ns() - t0);
         npte = n;
         t0 = cpu_ns();
@@ -438,8 +274,11 @@ int vgt_bench_ppgtt(int argc, char **argv)
         .baseline_desc = "the guest page-table page itself"});
 
     /* 2: remap-heavy, OOS off (baseline) and on. */
-    ret = remap_run(a, &gpu, false, rounds, &off);
-    ret = ret ? ret : remap_run(a, &gpu, true, rounds, &on);
+    /* 96 tables: more than the OOS pool (64) holds. */
+    ret = remap_run(a, gpu, false, rounds, 96, &off);
+    ret = ret ? ret : remap_run(a, gpu, true, rounds, 96, &on);
+    ret = ret ? ret : remap_run(a, gpu, false, rounds, 48, &off_fit);
+    ret = ret ? ret : remap_run(a, gpu, true, rounds, 48, &on_fit);
     if (ret) {
         fprintf(stderr, "vgt bench ppgtt: remap workload failed: %s\n", strerror(-ret));
         goto destroy_guest;
@@ -452,6 +291,14 @@ int vgt_bench_ppgtt(int argc, char **argv)
         .bench = "ppgtt", .metric = "remap_time_oos_on", .value = (double)on.ns / 1e6,
         .unit = "ms", .baseline = (double)off.ns / 1e6,
         .baseline_desc = "same workload, out-of-sync pages off"});
+    vgt_bench_emit(stdout, json, &(struct vgt_bench_fig){
+        .bench = "ppgtt", .metric = "remap_wp_traps_oos_on_fits_pool",
+        .value = (double)on_fit.traps, .unit = "traps", .baseline = (double)off_fit.traps,
+        .baseline_desc = "48 tables (fits the pool), out-of-sync pages off"});
+    vgt_bench_emit(stdout, json, &(struct vgt_bench_fig){
+        .bench = "ppgtt", .metric = "remap_time_oos_on_fits_pool", .value = (double)on_fit.ns / 1e6,
+        .unit = "ms", .baseline = (double)off_fit.ns / 1e6,
+        .baseline_desc = "48 tables (fits the pool), out-of-sync pages off"});
     trap_ns = trap_floor_ns(20000);
     vgt_bench_emit(stdout, json, &(struct vgt_bench_fig){
         .bench = "ppgtt", .metric = "remap_time_oos_on_with_trap_floor",
@@ -471,9 +318,9 @@ int vgt_bench_ppgtt(int argc, char **argv)
                (unsigned long long)on.st.oos_syncs, (unsigned long long)on.st.oos_sync_entries);
 
 destroy_guest:
-    guest_destroy(&g);
-free_scratch:
-    sim_arena_free(a, scratch, 1);
+    fake_hv_destroy(g);
+destroy_gpu:
+    fake_hostgpu_destroy(gpu);
 destroy_arena:
     sim_arena_destroy(a);
     (void)sum;

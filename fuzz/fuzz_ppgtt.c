@@ -14,7 +14,7 @@
 /* The test doubles and the oracle are compiled in: fuzz targets link only
  * the component libraries. */
 #include "../tests/shadow-gtt/oracle.c"
-#include "../tests/support/fake_hv.c"
+#include "fake_hv.h"
 #include "vgt/ppgtt.h"
 
 #define NPAGES 32

@@ -332,6 +332,17 @@ static int hv_mark_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
     return b ? b->ops->mark_dirty(b, gfn, nr) : -EOPNOTSUPP;
 }
 
+/* Forwarded so the IOMMU's A/D updates stay atomic against guest vCPUs;
+ * without it users fall back to read-then-write (hv.h: optional op). */
+static int hv_cmpxchg_gpa(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct vgt_hv *b = hv_server(hv)->be->hv;
+
+    if (!b || !b->ops->cmpxchg_gpa)
+        return -EOPNOTSUPP;
+    return b->ops->cmpxchg_gpa(b, gpa, expected, desired);
+}
+
 static const struct vgt_hv_ops server_hv_ops = {
     .read_gpa = hv_read_gpa,
     .write_gpa = hv_write_gpa,
@@ -340,6 +351,7 @@ static const struct vgt_hv_ops server_hv_ops = {
     .set_wp_handler = hv_set_wp_handler,
     .inject_msi = hv_inject_msi,
     .mark_dirty = hv_mark_dirty,
+    .cmpxchg_gpa = hv_cmpxchg_gpa,
 };
 
 struct vgt_hv *vgt_ioreq_server_hv(struct vgt_ioreq_server *s)

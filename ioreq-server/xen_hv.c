@@ -102,6 +102,34 @@ static int xhv_mark_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
     return 0;
 }
 
+/* A locked compare-exchange on the foreign mapping: the mapping is the
+ * guest's own frame, so this is atomic against the guest's vCPUs too. */
+static int xhv_cmpxchg(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint64_t desired)
+{
+    struct xen_be *be = hv_be(hv);
+    xen_pfn_t gfn = gpa >> VGT_PAGE_SHIFT;
+    uint64_t *p;
+    uint8_t *page;
+    int err = 0, ret;
+
+    if (gpa & 7)
+        return -EINVAL;
+    if (gfn >= XEN_MAX_GFN)
+        return -EFAULT;
+    page = xenforeignmemory_map(be->fmem, be->domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);
+    if (!page)
+        return vgt_xen_fail(be, "xenforeignmemory_map");
+    if (err) {
+        xenforeignmemory_unmap(be->fmem, page, 1);
+        return -EFAULT;
+    }
+    p = (uint64_t *)(page + (gpa & (VGT_PAGE_SIZE - 1)));
+    ret = __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST,
+                                      __ATOMIC_SEQ_CST) ? 0 : -EAGAIN;
+    xenforeignmemory_unmap(be->fmem, page, 1);
+    return ret;
+}
+
 static const struct vgt_hv_ops xen_hv_ops = {
     .read_gpa = xhv_read,
     .write_gpa = xhv_write,
@@ -110,6 +138,7 @@ static const struct vgt_hv_ops xen_hv_ops = {
     .set_wp_handler = xhv_set_wp_handler,
     .inject_msi = xhv_inject_msi,
     .mark_dirty = xhv_mark_dirty,
+    .cmpxchg_gpa = xhv_cmpxchg,
 };
 
 void vgt_xen_hv_init(struct xen_be *be)

@@ -26,24 +26,24 @@ static const uint32_t engine_base[VGT_ENGINE_NUM] = {
  * there). Opcodes: genxml gen9.xml "MI Command Opcode" defaults; MI_UPDATE_GTT
  * from Linux i915 gt/intel_gpu_commands.h MI_INSTR(0x23, 0). */
 struct mi_reject {
-    uint8_t opcode;
     const char *name;
     const char *reason;
 };
 
-static const struct mi_reject mi_rejects[] = {
-    {0x07, "MI_REPORT_HEAD", "writes the ring head into the host's hardware status page"},
-    {0x12, "MI_LOAD_SCAN_LINES_INCL", "privileged: programs the host's display scan lines"},
-    {0x13, "MI_LOAD_SCAN_LINES_EXCL", "privileged: programs the host's display scan lines"},
-    {0x14, "MI_DISPLAY_FLIP", "privileged: flips the host's display planes"},
-    {0x18, "MI_SET_CONTEXT", "privileged: legacy context switch outside execlists"},
-    {0x1B, "MI_SEMAPHORE_SIGNAL", "privileged: signals other engines' contexts"},
-    {0x1D, "MI_FORCE_WAKEUP", "privileged: forcewake is host power management"},
-    {0x21, "MI_STORE_DATA_INDEX", "writes the host's hardware status page by index"},
-    {0x23, "MI_UPDATE_GTT", "rewrites GTT entries; only the mediator writes the GTT"},
-    {0x27, "MI_CLFLUSH", "flushes cache lines by GGTT address (privileged)"},
-    {0x28, "MI_REPORT_PERF_COUNT", "reads performance counters shared with other vGPUs"},
-    {0x36, "MI_CONDITIONAL_BATCH_BUFFER_END", "ends batches on a memory compare the auditor cannot bound"},
+/* Indexed by the MI opcode, so the check is one load per command. */
+static const struct mi_reject mi_rejects[64] = {
+    [0x07] = {"MI_REPORT_HEAD", "writes the ring head into the host's hardware status page"},
+    [0x12] = {"MI_LOAD_SCAN_LINES_INCL", "privileged: programs the host's display scan lines"},
+    [0x13] = {"MI_LOAD_SCAN_LINES_EXCL", "privileged: programs the host's display scan lines"},
+    [0x14] = {"MI_DISPLAY_FLIP", "privileged: flips the host's display planes"},
+    [0x18] = {"MI_SET_CONTEXT", "privileged: legacy context switch outside execlists"},
+    [0x1B] = {"MI_SEMAPHORE_SIGNAL", "privileged: signals other engines' contexts"},
+    [0x1D] = {"MI_FORCE_WAKEUP", "privileged: forcewake is host power management"},
+    [0x21] = {"MI_STORE_DATA_INDEX", "writes the host's hardware status page by index"},
+    [0x23] = {"MI_UPDATE_GTT", "rewrites GTT entries; only the mediator writes the GTT"},
+    [0x27] = {"MI_CLFLUSH", "flushes cache lines by GGTT address (privileged)"},
+    [0x28] = {"MI_REPORT_PERF_COUNT", "reads performance counters shared with other vGPUs"},
+    [0x36] = {"MI_CONDITIONAL_BATCH_BUFFER_END", "ends batches on a memory compare the auditor cannot bound"},
 };
 
 /* ---- rule 2: registers a command may touch ----
@@ -427,14 +427,9 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
         w->off = (uint32_t)(off * 4);
         w->hdr = hdr;
         w->name = NULL;
-        if ((hdr >> 29) == 0) {
-            unsigned opc = (hdr >> 23) & 0x3f;
-
-            for (size_t i = 0; i < VGT_ARRAY_SIZE(mi_rejects); i++)
-                if (mi_rejects[i].opcode == opc) {
-                    w->name = mi_rejects[i].name;
-                    return violation(w, -EACCES, mi_rejects[i].reason);
-                }
+        if ((hdr >> 29) == 0 && mi_rejects[(hdr >> 23) & 0x3f].name) {
+            w->name = mi_rejects[(hdr >> 23) & 0x3f].name;
+            return violation(w, -EACCES, mi_rejects[(hdr >> 23) & 0x3f].reason);
         }
         len = vgt_cmd_decode_one(w->dec, p, b->ndw - off, &desc);
         if (len == -VGT_CMD_E_TRUNCATED && kind == VGT_AUDIT_BATCH) {

@@ -100,6 +100,9 @@ struct vgt_ppgtt {
     unsigned nr_roots;
     uint64_t clock;
     bool revalidating; /* split tables are rebuilt, not reused */
+    /* Snapshot buffers of pages that left the pool, kept for the next
+     * page that enters (at most oos_pool of them exist at once). */
+    void *snap_free;
     struct vgt_ppgtt_stats st;
     /* Every public entry point takes it: the write-protect handler runs on
      * the ioreq thread, pins and syncs on whichever thread submits. */
@@ -203,6 +206,24 @@ static int gpage_protect(struct vgt_ppgtt *p, struct gpage *g, bool on)
     return 0;
 }
 
+static uint64_t *snap_get(struct vgt_ppgtt *p)
+{
+    void *b = p->snap_free;
+
+    if (!b)
+        return malloc(VGT_PAGE_SIZE);
+    memcpy(&p->snap_free, b, sizeof(void *));
+    return b;
+}
+
+static void snap_put(struct vgt_ppgtt *p, uint64_t *b)
+{
+    if (!b)
+        return;
+    memcpy(b, &p->snap_free, sizeof(void *));
+    p->snap_free = b;
+}
+
 static void oos_unlink(struct vgt_ppgtt *p, struct gpage *g)
 {
     if (g->oos_prev)
@@ -214,7 +235,7 @@ static void oos_unlink(struct vgt_ppgtt *p, struct gpage *g)
     else
         p->oos_tail = g->oos_prev;
     g->oos_prev = g->oos_next = NULL;
-    free(g->snap);
+    snap_put(p, g->snap);
     g->snap = NULL;
     g->oos = false;
     p->nr_oos--;
@@ -713,7 +734,7 @@ static void oos_maybe_enter(struct vgt_ppgtt *p, struct gpage *g)
         if (p->nr_oos >= p->cfg.oos_pool)
             return;
     }
-    g->snap = malloc(VGT_PAGE_SIZE);
+    g->snap = snap_get(p);
     if (!g->snap)
         return;
     if (g->dirty) {
@@ -726,7 +747,7 @@ static void oos_maybe_enter(struct vgt_ppgtt *p, struct gpage *g)
      * unprotect; either way the next diff sees it. */
     if (vgt_hv_read(p->hv, g->gfn << VGT_PAGE_SHIFT, g->snap, VGT_PAGE_SIZE) ||
         gpage_protect(p, g, false)) {
-        free(g->snap);
+        snap_put(p, g->snap);
         g->snap = NULL;
         return;
     }
@@ -1084,7 +1105,7 @@ void vgt_ppgtt_config_default(struct vgt_ppgtt_config *cfg)
     cfg->oos = true;
     cfg->oos_threshold = 2;
     cfg->oos_pool = 64;
-    cfg->oos_cold = 2;
+    cfg->oos_cold = 4;
     cfg->budget_bytes = 64ull << 20;
     cfg->max_roots = 256;
 }
@@ -1153,6 +1174,12 @@ void vgt_ppgtt_destroy(struct vgt_ppgtt *p)
     if (!p->cfg.no_wp_handler)
         p->hv->ops->set_wp_handler(p->hv, NULL, NULL);
     p->gpu->ops->free_page(p->gpu, p->scratch_table_dma);
+    while (p->snap_free) {
+        void *b = p->snap_free;
+
+        memcpy(&p->snap_free, b, sizeof(void *));
+        free(b);
+    }
     free(p->hash);
     pthread_mutex_destroy(&p->lock);
     free(p);

@@ -327,19 +327,19 @@ static int ad_update(struct vgt_iommu *m, uint64_t gpa, uint64_t old, uint64_t n
     uint64_t exp = old;
     int ret;
 
-    if (m->no_cmpxchg) {
-        /* Fallback for an hv without cmpxchg (not atomic against the
-         * guest's CPUs): re-read, then write. */
-        uint64_t cur;
-
-        if (rd64(m, gpa, &cur))
-            return -EFAULT;
-        if (cur != old)
-            return -EAGAIN;
-        return m->hv->ops->write_gpa(m->hv, gpa, &nv, 8);
+    if (!m->no_cmpxchg) {
+        ret = m->hv->ops->cmpxchg_gpa(m->hv, gpa, &exp, nv);
+        if (ret != -EOPNOTSUPP)
+            return ret;
+        m->no_cmpxchg = true; /* a forwarding hv whose backend lacks it */
     }
-    ret = m->hv->ops->cmpxchg_gpa(m->hv, gpa, &exp, nv);
-    return ret;
+    /* Fallback for an hv without cmpxchg (not atomic against the guest's
+     * CPUs): re-read, then write. */
+    if (rd64(m, gpa, &exp))
+        return -EFAULT;
+    if (exp != old)
+        return -EAGAIN;
+    return m->hv->ops->write_gpa(m->hv, gpa, &nv, 8);
 }
 
 /* Canonical: bits 63..(width-1) all equal (width 48 or 57). */

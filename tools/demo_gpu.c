@@ -65,7 +65,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vgt demo [--guests N] [--type V5_8|V5_4|V5_2|V5_1] [--workload blit|store|mixed]\n"
                "                [--seconds S] [--weights a,b,...] [--json FILE]\n"
-               "                [--low-gm MB --high-gm MB --fences N]\n");
+               "                [--low-gm MB --high-gm MB --fences N] [--gpu-ns-per-byte X]\n"
+               "--gpu-ns-per-byte makes the simulated GPU slower (X ns per byte a command moves),\n"
+               "so the engines, not the guests' CPU loops, are the bottleneck and weights show.\n");
 }
 
 /* The native baseline: the same workload on a GPU of its own, driven by
@@ -120,7 +122,7 @@ int vgt_demo_gpu(int argc, char **argv)
     struct worker *w = NULL;
     const char *type = "V5_8", *json = NULL, *wl_name = "mixed";
     enum gg_workload wl = GG_WL_MIXED;
-    double seconds = 5, native = 0;
+    double seconds = 5, native = 0, ns_per_byte = 0;
     unsigned guests = 4, nweights = 0, fences = 0;
     uint64_t low_mb = 0, high_mb = 0;
     bool custom = false;
@@ -176,6 +178,14 @@ int vgt_demo_gpu(int argc, char **argv)
                 fprintf(stderr, "vgt demo: --weights wants a comma list of 1..%u\n", VGT_SCHED_MAX_WEIGHT);
                 return 2;
             }
+        } else if (!strcmp(a, "--gpu-ns-per-byte")) {
+            char *end;
+
+            ns_per_byte = strtod(v, &end);
+            if (*end || ns_per_byte < 0 || ns_per_byte > 1000) {
+                fprintf(stderr, "vgt demo: --gpu-ns-per-byte must be in [0, 1000]\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--json")) {
             json = v;
         } else if (!strcmp(a, "--low-gm") || !strcmp(a, "--high-gm") || !strcmp(a, "--fences")) {
@@ -223,22 +233,23 @@ int vgt_demo_gpu(int argc, char **argv)
         cfg.type_name = type;
     }
     {
-        unsigned fit = gp_fit(&cfg.res, 512ull << 20);
+        const char *limit;
+        unsigned fit = gp_fit(&cfg.res, 512ull << 20, &limit);
 
         if (guests > fit) {
             fprintf(stderr,
-                    "vgt demo: %u guests of %s (%llu MiB low, %llu MiB high, %u fences) do not fit: "
-                    "the 512 MiB aperture less the host's 128 MiB, and 4 GiB of graphics memory less "
-                    "the host's 384 MiB high, hold at most %u. Use --guests %u, or smaller sizes "
-                    "(--low-gm MB --high-gm MB --fences N).\n",
+                    "vgt demo: %u guests of %s (%llu MiB low, %llu MiB high, %u fences) do not fit: %s, "
+                    "so at most %u fit. Use --guests %u, or smaller sizes "
+                    "(--low-gm MB --high-gm MB --fences N, e.g. 16/128/1 for 16 guests).\n",
                     guests, cfg.type_name, (unsigned long long)(cfg.res.low_size >> 20),
-                    (unsigned long long)(cfg.res.high_size >> 20), cfg.res.fences, fit, fit);
+                    (unsigned long long)(cfg.res.high_size >> 20), cfg.res.fences, limit, fit, fit);
             return 2;
         }
     }
     cfg.guests = guests;
     memcpy(cfg.weights, weights, sizeof(weights));
     cfg.guest_ram = 64ull << 20;
+    cfg.ns_per_byte = ns_per_byte;
     cfg.log = &log;
 
     printf("vgt demo: %u guests, %s vGPUs, workload %s, %.1f s\n", guests, cfg.type_name, wl_name, seconds);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,20 +143,36 @@ static void *srv_main(void *arg)
     return NULL;
 }
 
-unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture)
+unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **limit)
 {
     /* The partition arithmetic of a fresh GPU: the host keeps its share,
-     * every vGPU takes its low range out of the aperture and its high
-     * range out of the rest of the 4 GiB (vgt_gpu_avail does the same
-     * first-fit). */
+     * every vGPU takes its low range out of the aperture, its high range
+     * out of the rest of the 4 GiB, and its fences out of Gen9's 32
+     * (vgt_gpu_avail does the same first-fit). */
     uint64_t gm = 4ull << 30;
     uint64_t low = aperture - VGT_HOST_LOW_DEFAULT;
     uint64_t high = gm - aperture - VGT_HOST_HIGH_DEFAULT;
-    unsigned fences = 32 - VGT_HOST_FENCES_DEFAULT; /* Gen9: 32 fence registers */
-    unsigned n = (unsigned)VGT_MIN(low / res->low_size, high / res->high_size);
+    unsigned fences = 32 - VGT_HOST_FENCES_DEFAULT;
+    unsigned n_low = (unsigned)(low / res->low_size), n_high = (unsigned)(high / res->high_size);
+    unsigned n_fen = res->fences ? fences / res->fences : ~0u;
+    unsigned n = VGT_MIN(n_low, VGT_MIN(n_high, n_fen));
+    static char why[192];
 
-    if (res->fences)
-        n = VGT_MIN(n, fences / res->fences);
+    if (limit) {
+        if (n == n_low)
+            snprintf(why, sizeof(why), "the %llu MiB aperture less the host's %llu MiB holds %u x %llu MiB low",
+                     (unsigned long long)(aperture >> 20), (unsigned long long)(VGT_HOST_LOW_DEFAULT >> 20),
+                     n, (unsigned long long)(res->low_size >> 20));
+        else if (n == n_high)
+            snprintf(why, sizeof(why),
+                     "4 GiB of graphics memory less the aperture and the host's %llu MiB high holds %u x %llu MiB high",
+                     (unsigned long long)(VGT_HOST_HIGH_DEFAULT >> 20), n,
+                     (unsigned long long)(res->high_size >> 20));
+        else
+            snprintf(why, sizeof(why), "32 fences less the host's %u hold %u x %u", VGT_HOST_FENCES_DEFAULT, n,
+                     res->fences);
+        *limit = why;
+    }
     return n;
 }
 

@@ -52,9 +52,10 @@ struct gp {
     unsigned nr;
 };
 
-/* How many guests of @res fit on the default simulated GPU with @aperture
- * (0: 512 MiB): the answer vgt_gpu_avail gives on a fresh GPU. */
-unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture);
+/* How many guests of @res fit on a fresh simulated GPU with @aperture
+ * bytes of aperture (the answer vgt_gpu_avail gives), and in *limit (may be
+ * NULL; a static string) which resource binds. */
+unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **limit);
 
 /* Brings everything up and probes every guest's driver. -ENOSPC when the
  * guests do not fit, -ENOTSUP when PPGTT shadowing is not built. */

@@ -1,6 +1,7 @@
 #include "oracle.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,7 +117,75 @@ struct enum_ctx {
     uint64_t pml4, root;
     uint64_t frames, cap;
     int ret;
+    /* Pass 1 records the frames it checked; pass 2 skips them. */
+    uint64_t *seen;
+    size_t nseen, seen_cap;
+    uint64_t *set; /* open addressing, frame + 1, 0 = empty */
+    size_t set_mask;
 };
+
+static size_t set_slot(uint64_t frame, size_t mask)
+{
+    return (size_t)((frame * 0x9e3779b97f4a7c15ull) >> 17) & mask;
+}
+
+static bool set_has(const struct enum_ctx *c, uint64_t frame)
+{
+    for (size_t i = set_slot(frame, c->set_mask);; i = (i + 1) & c->set_mask) {
+        if (c->set[i] == 0)
+            return false;
+        if (c->set[i] == frame + 1)
+            return true;
+    }
+}
+
+static void build_set(struct enum_ctx *c)
+{
+    size_t size = 16;
+
+    while (size < 2 * c->nseen)
+        size *= 2;
+    c->set = calloc(size, sizeof(*c->set));
+    if (!c->set)
+        return; /* pass 2 then checks everything again: slower, same answer */
+    c->set_mask = size - 1;
+    for (size_t k = 0; k < c->nseen; k++) {
+        size_t i = set_slot(c->seen[k], c->set_mask);
+
+        while (c->set[i] && c->set[i] != c->seen[k] + 1)
+            i = (i + 1) & c->set_mask;
+        c->set[i] = c->seen[k] + 1;
+    }
+}
+
+/* Compare at @va unless pass 1 already did (its 4 KiB frame). */
+static void check_one(struct enum_ctx *c, uint64_t va)
+{
+    uint64_t frame = va >> VGT_PAGE_SHIFT;
+
+    if (c->set && set_has(c, frame))
+        return;
+    if (c->frames++ >= c->cap) {
+        c->o->truncated = true;
+        c->ret = 1;
+        return;
+    }
+    if (ppgtt_oracle_check_va(c->o, c->pml4, c->root, va)) {
+        c->ret = -1;
+        return;
+    }
+    if (c->seen) {
+        if (c->nseen == c->seen_cap) {
+            uint64_t *n = realloc(c->seen, 2 * c->seen_cap * sizeof(*n));
+
+            if (!n)
+                return; /* unrecorded: pass 2 checks it again */
+            c->seen = n;
+            c->seen_cap *= 2;
+        }
+        c->seen[c->nseen++] = frame;
+    }
+}
 
 /* Check the 4 KiB frames of [va, va+size), with an in-page offset that
  * moves. A 2 MiB range is sampled: every 8th frame, starting at a frame
@@ -126,18 +195,11 @@ static void check_range(struct enum_ctx *c, uint64_t va, uint64_t size)
     uint64_t stride = size > (64u << 10) ? 8 * VGT_PAGE_SIZE : VGT_PAGE_SIZE;
     uint64_t first = size > (64u << 10) ? (c->o->rotate % 8) * VGT_PAGE_SIZE : 0;
 
-    for (uint64_t off = first; off < size && !c->ret; off += stride) {
-        if (c->frames++ >= c->cap) {
-            c->o->truncated = true;
-            c->ret = 1;
-            return;
-        }
-        if (ppgtt_oracle_check_va(c->o, c->pml4, c->root, va + off + ((off >> 9) & 0xff8)))
-            c->ret = -1;
-    }
-    /* The last byte of the range too. */
-    if (!c->ret && ppgtt_oracle_check_va(c->o, c->pml4, c->root, va + size - 1))
-        c->ret = -1;
+    for (uint64_t off = first; off < size && !c->ret; off += stride)
+        check_one(c, va + off + ((off >> 9) & 0xff8));
+    /* The last byte of the range too (its frame, if not done above). */
+    if (!c->ret && size > VGT_PAGE_SIZE)
+        check_one(c, va + size - 1);
 }
 
 /* Walk one tree structurally and hand every leaf range to check_range. */
@@ -174,30 +236,43 @@ int ppgtt_oracle_check(struct ppgtt_oracle *o, uint64_t pml4_gpa, uint64_t root_
     struct enum_ctx c = {
         .o = o, .pml4 = pml4_gpa, .root = root_dma,
         .cap = o->max_frames ? o->max_frames : (1u << 20),
+        .seen_cap = 1024,
     };
+    int ret = -1;
 
     o->rotate++;
     o->checked = 0;
     o->truncated = false;
     o->why[0] = '\0';
     o->digest = 0;
+    c.seen = malloc(c.seen_cap * sizeof(*c.seen));
     /* Guest tree first: every address the guest maps. */
     c.rd = rd_guest;
     c.opaque = o->hv;
     walk_tree(&c, pml4_gpa, GEN8_LVL_PML4, 0, false);
     if (c.ret < 0)
-        return -1;
-    /* Then the shadow tree: nothing mapped the guest did not map. */
+        goto free_seen;
+    /* Then the shadow tree: nothing mapped the guest did not map. Frames
+     * pass 1 compared are not compared again. */
+    if (c.seen)
+        build_set(&c);
+    free(c.seen);
+    c.seen = NULL;
     c.ret = 0;
     c.frames = 0;
     c.rd = rd_host;
     c.opaque = o->arena;
     walk_tree(&c, root_dma, GEN8_LVL_PML4, 0, false);
     if (c.ret < 0)
-        return -1;
+        goto free_seen;
     /* A few fixed probes, including the top and bottom of the space. */
     for (uint64_t va = 0; va < (1ull << 48); va += 0x0000123456789000ull)
         if (ppgtt_oracle_check_va(o, pml4_gpa, root_dma, va))
-            return -1;
-    return 0;
+            goto free_seen;
+    ret = 0;
+
+free_seen:
+    free(c.seen);
+    free(c.set);
+    return ret;
 }

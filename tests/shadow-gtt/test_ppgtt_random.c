@@ -208,8 +208,13 @@ static void step(struct model *m)
     } else if (op < 45) {                           /* unmap anywhere */
         if (m->nt) {
             struct gtable *g = &m->t[rn(m, m->nt)];
+            unsigned n = g->level ? 4 : 64, start = rn(m, n), i = start;
 
-            gwrite(m, fx_gpa(g->gfn, g->level ? rn(m, 4) : rn(m, 64)), 0);
+            /* The first present entry from a random slot, if any. */
+            for (unsigned k = 0; k < n; k++, i = (start + k) % n)
+                if (gread(m, fx_gpa(g->gfn, i)) & GEN8_PTE_PRESENT)
+                    break;
+            gwrite(m, fx_gpa(g->gfn, i), 0);
         }
     } else if (op < 50) {                           /* 2 MiB page */
         t = path(m, va, GEN8_LVL_PD);
@@ -367,12 +372,16 @@ static void test_random_oos_on_off(void **state)
             print_error("step %u: OOS on and off differ\n", i);
             fail();
         }
-    /* The model must have exercised what it claims to. */
-    assert_true(on.oos_enter > 0 && on.oos_evict > 0 && on.oos_sync_entries > 0 && on.oos_cold > 0);
-    assert_true(off.huge_2m_split > 0 && off.scratch_entries > 0 && off.rejected_1g > 0);
-    assert_true(off.half_reconciled > 0 && off.traps_partial > 0);
+    /* The model must have exercised what it claims to (with the default
+     * step counts; a short run set by VGT_PPGTT_STEPS may not get there). */
     assert_int_equal(off.oos_enter, 0);
-    assert_true(t_on < t_off);
+    if (steps >= 500) {
+        assert_true(on.oos_enter > 0 && on.oos_evict > 0 && on.oos_sync_entries > 0 &&
+                    on.oos_cold > 0);
+        assert_true(off.huge_2m_split > 0 && off.scratch_entries > 0 && off.rejected_1g > 0);
+        assert_true(off.half_reconciled > 0 && off.traps_partial > 0);
+        assert_true(t_on < t_off);
+    }
     print_message("%u steps: traps OOS off %llu, on %llu; oos syncs %llu\n", steps,
                   (unsigned long long)t_off, (unsigned long long)t_on,
                   (unsigned long long)on.oos_syncs);
@@ -387,7 +396,8 @@ static void test_random_2m_backing(void **state)
 
     (void)state;
     run(12, FAKE_HV_SCRAMBLE_2M, true, nsteps() / 2, NULL, &st, &traps);
-    assert_true(st.huge_2m_kept > 0);
+    if (nsteps() >= 500)
+        assert_true(st.huge_2m_kept > 0);
 }
 
 int main(void)

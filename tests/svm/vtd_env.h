@@ -1,4 +1,4 @@
-/* Unit-test environment for the VT-d model: a fake guest (tests/support
+/* Unit-test environment for the VT-d model: a fake guest (sim/fake
  * fake_hv) whose "kernel" builds tables directly in guest RAM (as guest CPU
  * writes) and programs the unit by calling its MMIO handlers. The
  * end-to-end tests do the same through sim/guest and the ioreq path. */

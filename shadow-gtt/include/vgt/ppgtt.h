@@ -31,7 +31,7 @@ struct vgt_ppgtt_config {
     unsigned oos_threshold; /* trapped writes before a PT page goes OOS (default 2) */
     unsigned oos_pool;      /* at most this many pages out of sync (default 64) */
     /* An out-of-sync page whose resyncs found no change this many times in
-     * a row is protected again (default 2 from config_default; 0 never). */
+     * a row is protected again (default 4 from config_default; 0 never). */
     unsigned oos_cold;
     /* Shadow memory budget (bytes). Above it the LRU reclaims unpinned
      * shadows at pin/unpin/g2v time; allocation fails beyond twice the

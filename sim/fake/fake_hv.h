@@ -1,6 +1,6 @@
-/* Test doubles for the two seams, for component unit tests that do not
- * need the whole simulated platform (end-to-end tests use sim/hv and
- * sim/gpu instead).
+/* Doubles of the two seams, for component unit tests, benchmarks and fuzz
+ * targets that do not need the whole simulated platform (end-to-end tests
+ * use sim/hv and sim/gpu instead).
  *
  * fake_hv: one guest's RAM carved out of a sim_arena through a scrambled
  * p2m (never the identity), write protection with HVMMEM_ioreq_server

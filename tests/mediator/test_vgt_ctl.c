@@ -1,0 +1,122 @@
+/* The operator-facing parsers: control requests (flat JSON) and the vgt
+ * keys of xl configs, with the errors users see. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vgt/vgt_ctl.h"
+
+static int parse(const char *s, struct vgt_ctl_msg *m, const char **why)
+{
+    return vgt_ctl_parse(s, strlen(s), m, why);
+}
+
+static void test_ctl_requests(void **state)
+{
+    struct vgt_ctl_msg m;
+    const char *why = NULL;
+    uint64_t n = 0;
+
+    (void)state;
+    assert_int_equal(parse(" {\"cmd\" : \"add\", \"domid\":5,\"type\":\"V5_4\",\"x\":true} \n", &m, &why), 0);
+    assert_int_equal(m.n, 4);
+    assert_string_equal(vgt_ctl_str(&m, "cmd"), "add");
+    assert_int_equal(vgt_ctl_num(&m, "domid", &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(vgt_ctl_num(&m, "type", &n), -EINVAL);
+    assert_int_equal(vgt_ctl_num(&m, "none", &n), -ENOENT);
+    assert_null(vgt_ctl_str(&m, "domid"));
+    assert_int_equal(vgt_ctl_get(&m, "x")->kind, VGT_CTL_BOOL);
+    assert_int_equal(parse("{}", &m, &why), 0);
+    assert_int_equal(m.n, 0);
+    assert_int_equal(parse("{\"a\":\"q\\\"uote\"}", &m, &why), 0);
+    assert_string_equal(vgt_ctl_str(&m, "a"), "q\"uote");
+
+    static const char *const bad[] = {
+        "", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":-1}",
+        "{\"a\":1.5}", "{\"a\":{\"b\":1}}", "{\"a\":1,\"a\":2}", "{\"a\":99999999999999999999}",
+        "{\"a\":\"\\n\"}", "{a:1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        assert_int_equal(parse(bad[i], &m, &why), -EINVAL);
+        assert_non_null(why);
+    }
+    /* Limits: key length, string length, field count. */
+    {
+        char big[512];
+
+        snprintf(big, sizeof(big), "{\"%040d\":1}", 0);
+        assert_int_equal(parse(big, &m, &why), -EINVAL);
+        memset(big, 0, sizeof(big));
+        strcpy(big, "{\"s\":\"");
+        memset(big + 6, 'x', 200);
+        strcat(big, "\"}");
+        assert_int_equal(parse(big, &m, &why), -EINVAL);
+        strcpy(big, "{");
+        for (int i = 0; i < 17; i++)
+            snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"k%d\":1", i ? "," : "", i);
+        strcat(big, "}");
+        assert_int_equal(parse(big, &m, &why), -EINVAL);
+        assert_string_equal(why, "too many fields");
+    }
+}
+
+static void test_xl_keys(void **state)
+{
+    static const char cfg[] =
+        "# XenGT guest\n"
+        "name = \"win10-a\"\n"
+        "builder='hvm'\n"
+        "memory = 4096\n"
+        "vgt=1\n"
+        "vgt_low_gm_sz = 128   # MiB\n"
+        "vgt_high_gm_sz = 512;\n"
+        "vgt_fence_sz = 4\n"
+        "disk = [ 'file:/a.img,xvda,w',\n"
+        "         'file:/b#c.img,xvdb,w' ]\n"
+        "vif = [ 'bridge=xenbr0' ]\n"
+        "\n";
+    struct vgt_xl_keys k;
+    char err[128] = "";
+
+    (void)state;
+    assert_int_equal(vgt_xl_parse(cfg, strlen(cfg), &k, err, sizeof(err)), 0);
+    assert_string_equal(k.name, "win10-a");
+    assert_true(k.vgt);
+    assert_true(k.have_low && k.have_high && k.have_fence && k.have_memory);
+    assert_int_equal(k.low_mb, 128);
+    assert_int_equal(k.high_mb, 512);
+    assert_int_equal(k.fences, 4);
+    assert_int_equal(k.memory_mb, 4096);
+
+    assert_int_equal(vgt_xl_parse("vgt = 0\n", 8, &k, err, sizeof(err)), 0);
+    assert_false(k.vgt);
+    assert_false(k.have_low);
+
+    assert_int_equal(vgt_xl_parse("name = \"a\"\nvgt_low_gm_sz = big\n", 34, &k, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "line 2"));
+    assert_non_null(strstr(err, "vgt_low_gm_sz"));
+    assert_int_equal(vgt_xl_parse("just words\n", 11, &k, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "line 1"));
+    assert_int_equal(vgt_xl_parse("disk = [ 'a',\n", 14, &k, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "unterminated"));
+    assert_int_equal(vgt_xl_parse("name = unquoted\n", 16, &k, err, sizeof(err)), -EINVAL);
+    assert_int_equal(vgt_xl_parse("vgt =\n", 6, &k, err, sizeof(err)), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ctl_requests),
+        cmocka_unit_test(test_xl_keys),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
