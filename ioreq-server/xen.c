@@ -359,7 +359,8 @@ int vgt_ioreq_xen_backend_create(const struct vgt_ioreq_xen_cfg *cfg,
     struct xen_be *be;
     int ret;
 
-    if (!cfg || !out || cfg->domid == 0 || cfg->arch > VGT_XEN_ARCH_ARM)
+    if (!cfg || !out || cfg->domid == 0 || cfg->arch > VGT_XEN_ARCH_ARM ||
+        cfg->max_gfn > VGT_XEN_MAX_GFN)
         return -EINVAL;
     be = calloc(1, sizeof(*be));
     if (!be)
@@ -392,7 +393,7 @@ int vgt_ioreq_xen_backend_create(const struct vgt_ioreq_xen_cfg *cfg,
     }
     be->base.ops = &xen_be_ops;
     be->base.domid = cfg->domid;
-    vgt_xen_hv_init(be);
+    vgt_xen_hv_init(be, cfg->max_gfn);
     be->base.hv = &be->hv;
     *out = &be->base;
     return 0;

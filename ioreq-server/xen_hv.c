@@ -10,8 +10,6 @@
 #include "xen_internal.h"
 #include "vgt/util.h"
 
-/* 52-bit guest-physical addresses (x86 and Arm LPAE stage 2 at most). */
-#define XEN_MAX_GFN (1ull << (52 - VGT_PAGE_SHIFT))
 
 static struct xen_be *hv_be(struct vgt_hv *hv)
 {
@@ -22,7 +20,7 @@ static int copy_gpa(struct xen_be *be, uint64_t gpa, void *buf, size_t len, bool
 {
     uint8_t *b = buf;
 
-    if (len && (gpa + len - 1 < gpa || ((gpa + len - 1) >> VGT_PAGE_SHIFT) >= XEN_MAX_GFN))
+    if (len && (gpa + len - 1 < gpa || ((gpa + len - 1) >> VGT_PAGE_SHIFT) >= be->hv.max_gfn))
         return -EFAULT;
     while (len) {
         size_t off = gpa & (VGT_PAGE_SIZE - 1);
@@ -91,6 +89,8 @@ static int xhv_mark_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
 {
     struct xen_be *be = hv_be(hv);
 
+    if (gfn >= be->hv.max_gfn || nr > be->hv.max_gfn - gfn)
+        return -EFAULT;
     while (nr) {
         uint32_t n = (uint32_t)VGT_MIN(nr, (uint64_t)UINT32_MAX);
 
@@ -114,7 +114,7 @@ static int xhv_cmpxchg(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint
 
     if (gpa & 7)
         return -EINVAL;
-    if (gfn >= XEN_MAX_GFN)
+    if (gfn >= be->hv.max_gfn)
         return -EFAULT;
     page = xenforeignmemory_map(be->fmem, be->domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);
     if (!page)
@@ -141,9 +141,9 @@ static const struct vgt_hv_ops xen_hv_ops = {
     .cmpxchg_gpa = xhv_cmpxchg,
 };
 
-void vgt_xen_hv_init(struct xen_be *be)
+void vgt_xen_hv_init(struct xen_be *be, uint64_t max_gfn)
 {
     be->hv.ops = &xen_hv_ops;
     be->hv.domid = be->domid;
-    be->hv.max_gfn = XEN_MAX_GFN;
+    be->hv.max_gfn = max_gfn ? max_gfn : VGT_XEN_MAX_GFN;
 }

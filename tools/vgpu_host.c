@@ -292,19 +292,10 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         }
         ret = sim_hv_ioreq_backend_create(d->guest, h->log, &be);
     } else {
-#ifdef VGT_HAVE_XEN_BACKEND
-        /* Privileged checks first (exists, HVM, paused; memory size),
-         * each failure naming its call; then the DMOP-only backend. */
-        struct vgt_xc_domain xd;
-        struct vgt_ioreq_xen_cfg xc = {.domid = req->domid, .log = h->log};
-
-        ret = vgt_xc_domain_check(req->domid, &xd, err, errlen);
-        if (!ret)
-            ret = vgt_ioreq_xen_backend_create(&xc, &be);
-#else
-        snprintf(err, errlen, "domain %u: built without the xen ioreq backend", req->domid);
-        ret = -EOPNOTSUPP;
-#endif
+        /* Privileged checks first (exists, HVM, paused), each failure
+         * naming its call; then the DMOP-only backend, its guest frames
+         * bounded by the domain's highest frame before the vGPU exists. */
+        ret = vgt_xc_backend_create(req->domid, h->log, &be, err, errlen);
     }
     if (ret) {
         if (!err[0])

@@ -5,29 +5,49 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vgt/ioreq_backend.h"
+
 #ifdef VGT_HAVE_XENCTRL
 #include <xenctrl.h>
 
-static xc_interface *open_xc(char *err, size_t errlen)
-{
-    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+/* Guest-physical addresses are 52 bits at most (x86 and Arm LPAE stage 2);
+ * a larger frame number from the hypervisor is treated as an error. */
+#define XC_GFN_LIMIT (1ull << (52 - 12))
 
-    if (!xch && err)
-        snprintf(err, errlen, "xc_interface_open: %s", strerror(errno));
+/* errno of the failed call, never 0 (a library that forgot to set it). */
+static int fail_errno(void)
+{
+    return errno ? errno : EIO;
+}
+
+static xc_interface *open_xc(int *ret, char *err, size_t errlen)
+{
+    xc_interface *xch;
+
+    errno = 0;
+    xch = xc_interface_open(NULL, NULL, 0);
+    if (!xch) {
+        *ret = -fail_errno();
+        if (err)
+            snprintf(err, errlen, "xc_interface_open: %s", strerror(-*ret));
+    }
     return xch;
 }
 
 static int getinfo(xc_interface *xch, uint16_t domid, xc_dominfo_t *di, char *err, size_t errlen)
 {
-    int n = xc_domain_getinfo(xch, domid, 1, di);
+    int n;
 
+    errno = 0;
+    n = xc_domain_getinfo(xch, domid, 1, di);
     if (n < 0) {
-        int e = errno;
+        int e = fail_errno();
 
         if (err)
             snprintf(err, errlen, "xc_domain_getinfo(%u): %s", domid, strerror(e));
         return -e;
     }
+    /* It returns the first domain whose id is >= domid. */
     if (n == 0 || di->domid != domid) {
         if (err)
             snprintf(err, errlen, "xc_domain_getinfo(%u): no such domain", domid);
@@ -36,47 +56,76 @@ static int getinfo(xc_interface *xch, uint16_t domid, xc_dominfo_t *di, char *er
     return 0;
 }
 
+/* One past the highest guest frame: on HVM, RAM above the MMIO hole is
+ * relocated above 4 GiB, so the memory size alone does not bound gfns. */
+static int max_gfn(xc_interface *xch, uint16_t domid, uint64_t *out, char *err, size_t errlen)
+{
+    xen_pfn_t gpfn = 0;
+
+    errno = 0;
+    if (xc_domain_maximum_gpfn(xch, domid, &gpfn) < 0) {
+        int e = fail_errno();
+
+        snprintf(err, errlen, "xc_domain_maximum_gpfn(%u): %s", domid, strerror(e));
+        return -e;
+    }
+    if ((uint64_t)gpfn >= XC_GFN_LIMIT) {
+        snprintf(err, errlen, "xc_domain_maximum_gpfn(%u): frame %#llx beyond 52-bit guest-physical space",
+                 domid, (unsigned long long)gpfn);
+        return -ERANGE;
+    }
+    *out = (uint64_t)gpfn + 1;
+    return 0;
+}
+
 int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, size_t errlen)
 {
-    xc_interface *xch = open_xc(err, errlen);
     xc_dominfo_t di;
-    int ret;
+    xc_interface *xch;
+    int ret = 0;
 
+    memset(info, 0, sizeof(*info));
+    xch = open_xc(&ret, err, errlen);
     if (!xch)
-        return -EACCES;
-    ret = getinfo(xch, domid, &di, err, errlen);
-    xc_interface_close(xch);
-    if (ret)
         return ret;
+    ret = getinfo(xch, domid, &di, err, errlen);
+    if (ret)
+        goto close_xc;
     info->hvm = di.hvm;
     info->paused = di.paused;
     info->dying = di.dying;
     info->mem_bytes = (uint64_t)di.nr_pages << 12;
     info->max_bytes = (uint64_t)di.max_memkb << 10;
+    ret = -EINVAL;
     if (!di.hvm) {
         snprintf(err, errlen, "xc_domain_getinfo(%u): domain is not HVM", domid);
-        return -EINVAL;
+        goto close_xc;
     }
     if (di.dying) {
         snprintf(err, errlen, "xc_domain_getinfo(%u): domain is dying", domid);
-        return -EINVAL;
+        goto close_xc;
     }
     if (!di.paused) {
         snprintf(err, errlen, "xc_domain_getinfo(%u): domain is running (create it with xl create -p)",
                  domid);
-        return -EINVAL;
+        goto close_xc;
     }
-    return 0;
+    ret = max_gfn(xch, domid, &info->max_gfn, err, errlen);
+
+close_xc:
+    xc_interface_close(xch);
+    return ret;
 }
 
 int vgt_xc_domain_exists(uint16_t domid)
 {
-    xc_interface *xch = open_xc(NULL, 0);
     xc_dominfo_t di;
-    int ret;
+    xc_interface *xch;
+    int ret = 0;
 
+    xch = open_xc(&ret, NULL, 0);
     if (!xch)
-        return -EACCES;
+        return ret;
     ret = getinfo(xch, domid, &di, NULL, 0);
     xc_interface_close(xch);
     if (ret == -ENOENT)
@@ -86,19 +135,51 @@ int vgt_xc_domain_exists(uint16_t domid)
     return di.dying ? 0 : 1;
 }
 
+int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
+                          struct vgt_ioreq_backend **out, char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_XEN_BACKEND
+    struct vgt_ioreq_xen_cfg xc = {.domid = domid, .log = log};
+    struct vgt_xc_domain xd;
+    int ret;
+
+    ret = vgt_xc_domain_check(domid, &xd, err, errlen);
+    if (ret)
+        return ret;
+    xc.max_gfn = xd.max_gfn;
+    ret = vgt_ioreq_xen_backend_create(&xc, out);
+    if (ret)
+        snprintf(err, errlen, "ioreq backend for domain %u: %s", domid, strerror(-ret));
+    return ret;
+#else
+    (void)log;
+    (void)out;
+    snprintf(err, errlen, "domain %u: built without the xen ioreq backend", domid);
+    return -EOPNOTSUPP;
+#endif
+}
+
 int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr, bool map,
                         char *err, size_t errlen)
 {
-    xc_interface *xch = open_xc(err, errlen);
+    xc_interface *xch;
     int ret = 0;
 
+    if (nr == 0 || gfn >= XC_GFN_LIMIT || nr > XC_GFN_LIMIT - gfn || mfn >= XC_GFN_LIMIT ||
+        nr > XC_GFN_LIMIT - mfn) {
+        snprintf(err, errlen, "domain %u: aperture mapping gfn %#llx mfn %#llx x %llu out of range",
+                 domid, (unsigned long long)gfn, (unsigned long long)mfn, (unsigned long long)nr);
+        return -EINVAL;
+    }
+    xch = open_xc(&ret, err, errlen);
     if (!xch)
-        return -EACCES;
+        return ret;
+    errno = 0;
     if (xc_domain_memory_mapping(xch, domid, gfn, mfn, nr, map ? DPCI_ADD_MAPPING : DPCI_REMOVE_MAPPING)) {
-        ret = -errno;
-        snprintf(err, errlen, "xc_domain_memory_mapping(%u, gfn %#llx, mfn %#llx, %llu): %s", domid,
+        ret = -fail_errno();
+        snprintf(err, errlen, "xc_domain_memory_mapping(%u, gfn %#llx, mfn %#llx, %llu, %s): %s", domid,
                  (unsigned long long)gfn, (unsigned long long)mfn, (unsigned long long)nr,
-                 strerror(-ret));
+                 map ? "add" : "remove", strerror(-ret));
     }
     xc_interface_close(xch);
     return ret;
@@ -116,6 +197,15 @@ int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, s
 int vgt_xc_domain_exists(uint16_t domid)
 {
     (void)domid;
+    return -EOPNOTSUPP;
+}
+
+int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
+                          struct vgt_ioreq_backend **out, char *err, size_t errlen)
+{
+    (void)log;
+    (void)out;
+    snprintf(err, errlen, "domain %u: built without libxenctrl", domid);
     return -EOPNOTSUPP;
 }
 

@@ -9,19 +9,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vgt_ioreq_backend;
+struct vgt_log;
+
 struct vgt_xc_domain {
     bool hvm, paused, dying;
     uint64_t mem_bytes; /* current allocation (nr_pages * 4 KiB) */
-    uint64_t max_bytes; /* max_memkb * 1 KiB: bounds guest frame numbers */
+    uint64_t max_bytes; /* max_memkb * 1 KiB */
+    /* One past the highest guest frame (xc_domain_maximum_gpfn + 1): the
+     * bound for guest frame numbers. The memory size is not one: HVM RAM
+     * above the MMIO hole is relocated above 4 GiB. */
+    uint64_t max_gfn;
 };
 
-/* The domain exists, is HVM and paused; fills *info. -ENOENT: no such
- * domain; -EINVAL: not HVM / not paused / dying (named in @err). */
+/* The domain exists, is HVM and paused; fills *info (max_gfn only on
+ * success). -ENOENT: no such domain; -EINVAL: not HVM / not paused /
+ * dying; otherwise -errno of the failed call (named in @err). Nothing is
+ * left open on any path. */
 int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, size_t errlen);
 /* 1 when the domain exists (and is not dying), 0 when gone, -errno. */
 int vgt_xc_domain_exists(uint16_t domid);
+/* The Xen side of adding a vGPU: the checks above, then the DMOP-only
+ * ioreq backend for the domain with its guest frames bounded by
+ * info.max_gfn, so that no guest-controlled gfn at or above the domain's
+ * highest frame is accepted (the engine's hv, which the vGPU uses,
+ * inherits the bound). -EOPNOTSUPP without libxenctrl or the xen
+ * backend. */
+int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
+                          struct vgt_ioreq_backend **out, char *err, size_t errlen);
 /* Map (or unmap) host frames [mfn, mfn+nr) at guest frames [gfn, gfn+nr):
- * the vGPU's aperture slice (xc_domain_memory_mapping). */
+ * the vGPU's aperture slice (xc_domain_memory_mapping). -EINVAL for an
+ * empty or out-of-range run. No caller yet: it needs a host GPU backend
+ * for a real Intel GPU, which this build does not have. */
 int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr, bool map,
                         char *err, size_t errlen);
 

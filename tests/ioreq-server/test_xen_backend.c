@@ -605,6 +605,49 @@ static void test_hv_seam(void **state)
     assert_balanced();
 }
 
+/* The domain's bound (cfg.max_gfn, from the privileged part) is what the
+ * engine's hv, the one the vGPU uses, enforces: frames at or above it are
+ * refused before any foreign mapping is tried. */
+static void test_gfn_bound(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log, .arch = VGT_XEN_ARCH_X86,
+                                   .max_gfn = 0x140000};
+    struct vgt_ioreq_server_cfg cfg = {.domid = DOMID, .log = &log};
+    struct vgt_ioreq_backend *be;
+    struct vgt_ioreq_server *s;
+    struct vgt_hv *hv;
+    uint64_t v = 0;
+    unsigned n_map;
+
+    (void)state;
+    reset(NULL, 0, 0);
+    assert_int_equal(vgt_ioreq_xen_backend_create(&xc, &be), 0);
+    assert_int_equal(vgt_ioreq_server_create(&cfg, be, &s), 0);
+    hv = vgt_ioreq_server_hv(s);
+    assert_int_equal(hv->max_gfn, 0x140000);
+    n_map = count("xenforeignmemory_map"); /* _resource, by the server */
+    assert_int_equal(vgt_hv_read(hv, 0x140000ull << 12, &v, 8), -EFAULT);
+    assert_int_equal(vgt_hv_write(hv, (0x140000ull << 12) - 4, &v, 8), -EFAULT);
+    assert_int_equal(vgt_hv_gfn_to_dma(hv, 0x140000, &v), -EFAULT);
+    assert_int_equal(hv->ops->set_wp(hv, 0x13ffff, 2, true), -EFAULT);
+    assert_int_equal(hv->ops->mark_dirty(hv, 0x140000, 1), -EFAULT);
+    assert_int_equal(count("xenforeignmemory_map"), n_map);
+    assert_int_equal(count("xendevicemodel_modified_memory"), 0);
+    assert_int_equal(count("xendevicemodel_set_mem_type"), 0);
+    /* Below it, the call reaches the library (whose fake refuses maps). */
+    assert_int_equal(vgt_hv_read(hv, 0x13ffffull << 12, &v, 8), -EPERM);
+    assert_int_equal(count("xenforeignmemory_map"), n_map + 1);
+    vgt_ioreq_server_destroy(s);
+    assert_balanced();
+
+    /* Beyond the 52-bit guest-physical space: refused, nothing opened. */
+    reset(NULL, 0, 0);
+    xc.max_gfn = (1ull << 40) + 1;
+    assert_int_equal(vgt_ioreq_xen_backend_create(&xc, &be), -EINVAL);
+    assert_int_equal(fx.n, 0);
+}
+
 /* Xen on Arm (as observed on 4.17 arm64): MMIO only, no buffering, frame
  * 1 alone, get_ioreq_server_info never needed, no HVMMEM_ioreq_server. */
 static void test_arm_rules(void **state)
@@ -650,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_start_buffered),
         cmocka_unit_test(test_fail_each_stage),
         cmocka_unit_test(test_hv_seam),
+        cmocka_unit_test(test_gfn_bound),
         cmocka_unit_test(test_arm_rules),
     };
 

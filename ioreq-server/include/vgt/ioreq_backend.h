@@ -109,6 +109,11 @@ struct vgt_ioreq_xen_cfg {
     uint16_t domid;
     const struct vgt_log *log;
     enum vgt_xen_arch arch;
+    /* One past the domain's highest guest frame (xc_domain_maximum_gpfn
+     * + 1, read by the privileged part): guest frames at or above it are
+     * refused (-EFAULT) before any mapping is attempted. 0: the 52-bit
+     * guest-physical limit; above that limit, create fails (-EINVAL). */
+    uint64_t max_gfn;
 };
 /* The xen backend: opens the three library handles. Nothing is created in
  * the hypervisor until the engine calls create. */
