@@ -56,53 +56,87 @@ static const struct mi_reject mi_rejects[64] = {
  * GEN8_RING_CS_GPR base+0x600+8n, BCS_SWCTRL 0x22200, MI_PREDICATE_SRC0/1
  * 0x2400/0x2408). PDPs (base + 0x270 + 8n, architecture document) are
  * command-writable in GVT-g (handlers.c F_CMD_ACCESS) because i915 loads them
- * with LRI; vgt patches the value to the shadow table's. */
+ * with LRI; vgt patches the value to the shadow table's.
+ *
+ * As rules (engine-relative offsets from the engine's base): PDP0..3
+ * +0x270 (32 bytes, every engine), RING_TIMESTAMP +0x358 (8),
+ * RING_CTX_TIMESTAMP +0x3a8 (4), GPRs +0x600 (128); render RING_TIMESTAMP
+ * 0x2358 (every engine); BCS_SWCTRL (BCS); and the RCS-only counters
+ * below. reg_rows[] is that list resolved per engine. */
 enum reg_kind { REG_NO = 0, REG_OK = 1, REG_PDP = 2 };
 
-struct reg_rule {
-    uint32_t off;    /* absolute, or from the engine's base when rel */
+/* The whitelist with every engine-relative register resolved against
+ * engine_base[] (RCS 0x2000, BCS 0x22000, VCS 0x12000, VECS 0x1A000),
+ * sorted by offset and non-overlapping, so that a lookup is a binary search
+ * (5 steps for 26 rows) instead of a scan of every rule. Per engine, rows
+ * are: PDP0..3 LDW/UDW base+0x270 (32 bytes), RING_TIMESTAMP(+UDW)
+ * base+0x358, RING_CTX_TIMESTAMP base+0x3a8, GEN8_RING_CS_GPR 0..15
+ * base+0x600 (128 bytes). The render RING_TIMESTAMP 0x2358 may be read
+ * from every engine (gen9_blt_regs), so its row is the render engine's own
+ * timestamp too. tests/mediator/test_cmd_audit.c checks the order and the
+ * table against the rules above, register by register. */
+struct reg_row {
+    uint32_t off;    /* absolute MMIO offset */
     uint32_t len;    /* bytes */
     uint8_t engines; /* bit per VGT_ENGINE_* */
-    uint8_t rel;
     uint8_t kind;    /* enum reg_kind */
 };
 
 #define ALL_ENGINES 0xf
 #define RCS_ONLY (1u << VGT_ENGINE_RCS)
 #define BCS_ONLY (1u << VGT_ENGINE_BCS)
+#define VCS_ONLY (1u << VGT_ENGINE_VCS)
+#define VECS_ONLY (1u << VGT_ENGINE_VECS)
 
-static const struct reg_rule reg_rules[] = {
-    {0x270, 32, ALL_ENGINES, 1, REG_PDP},   /* PDP0..3 LDW/UDW */
-    {0x358, 8, ALL_ENGINES, 1, REG_OK},     /* RING_TIMESTAMP (+UDW) */
-    {0x3a8, 4, ALL_ENGINES, 1, REG_OK},     /* RING_CTX_TIMESTAMP */
-    {0x600, 128, ALL_ENGINES, 1, REG_OK},   /* GEN8_RING_CS_GPR 0..15 */
-    {0x2358, 8, ALL_ENGINES, 0, REG_OK},    /* render RING_TIMESTAMP */
-    {0x22200, 4, BCS_ONLY, 0, REG_OK},      /* BCS_SWCTRL */
-    {0x2290, 8, RCS_ONLY, 0, REG_OK},       /* GPGPU_THREADS_DISPATCHED */
-    {0x2300, 0x58, RCS_ONLY, 0, REG_OK},    /* HS..PS_DEPTH_COUNT (+UDW) */
-    {0x2400, 16, RCS_ONLY, 0, REG_OK},      /* MI_PREDICATE_SRC0/1 */
-    {0x2420, 4, RCS_ONLY, 0, REG_OK},       /* GEN7_3DPRIM_END_OFFSET */
-    {0x2430, 0x14, RCS_ONLY, 0, REG_OK},    /* 3DPRIM_START_VERTEX..BASE_VERTEX */
-    {0x2500, 12, RCS_ONLY, 0, REG_OK},      /* GPGPU_DISPATCHDIMX/Y/Z */
-    {0x5200, 32, RCS_ONLY, 0, REG_OK},      /* GEN7_SO_NUM_PRIMS_WRITTEN(0..3) */
-    {0x5240, 32, RCS_ONLY, 0, REG_OK},      /* GEN7_SO_PRIM_STORAGE_NEEDED(0..3) */
-    {0x5280, 16, RCS_ONLY, 0, REG_OK},      /* GEN7_SO_WRITE_OFFSET(0..3) */
+static const struct reg_row reg_rows[] = {
+    {0x2270, 32, RCS_ONLY, REG_PDP},     /* RCS PDP0..3 */
+    {0x2290, 8, RCS_ONLY, REG_OK},       /* GPGPU_THREADS_DISPATCHED */
+    {0x2300, 0x58, RCS_ONLY, REG_OK},    /* HS..PS_DEPTH_COUNT (+UDW) */
+    {0x2358, 8, ALL_ENGINES, REG_OK},    /* render RING_TIMESTAMP (+UDW) */
+    {0x23a8, 4, RCS_ONLY, REG_OK},       /* RCS RING_CTX_TIMESTAMP */
+    {0x2400, 16, RCS_ONLY, REG_OK},      /* MI_PREDICATE_SRC0/1 */
+    {0x2420, 4, RCS_ONLY, REG_OK},       /* GEN7_3DPRIM_END_OFFSET */
+    {0x2430, 0x14, RCS_ONLY, REG_OK},    /* 3DPRIM_START_VERTEX..BASE_VERTEX */
+    {0x2500, 12, RCS_ONLY, REG_OK},      /* GPGPU_DISPATCHDIMX/Y/Z */
+    {0x2600, 128, RCS_ONLY, REG_OK},     /* RCS GEN8_RING_CS_GPR 0..15 */
+    {0x5200, 32, RCS_ONLY, REG_OK},      /* GEN7_SO_NUM_PRIMS_WRITTEN(0..3) */
+    {0x5240, 32, RCS_ONLY, REG_OK},      /* GEN7_SO_PRIM_STORAGE_NEEDED(0..3) */
+    {0x5280, 16, RCS_ONLY, REG_OK},      /* GEN7_SO_WRITE_OFFSET(0..3) */
+    {0x12270, 32, VCS_ONLY, REG_PDP},    /* VCS PDP0..3 */
+    {0x12358, 8, VCS_ONLY, REG_OK},      /* VCS RING_TIMESTAMP */
+    {0x123a8, 4, VCS_ONLY, REG_OK},      /* VCS RING_CTX_TIMESTAMP */
+    {0x12600, 128, VCS_ONLY, REG_OK},    /* VCS GPRs */
+    {0x1a270, 32, VECS_ONLY, REG_PDP},   /* VECS PDP0..3 */
+    {0x1a358, 8, VECS_ONLY, REG_OK},     /* VECS RING_TIMESTAMP */
+    {0x1a3a8, 4, VECS_ONLY, REG_OK},     /* VECS RING_CTX_TIMESTAMP */
+    {0x1a600, 128, VECS_ONLY, REG_OK},   /* VECS GPRs */
+    {0x22200, 4, BCS_ONLY, REG_OK},      /* BCS_SWCTRL */
+    {0x22270, 32, BCS_ONLY, REG_PDP},    /* BCS PDP0..3 */
+    {0x22358, 8, BCS_ONLY, REG_OK},      /* BCS RING_TIMESTAMP */
+    {0x223a8, 4, BCS_ONLY, REG_OK},      /* BCS RING_CTX_TIMESTAMP */
+    {0x22600, 128, BCS_ONLY, REG_OK},    /* BCS GPRs */
 };
 
 int vgt_audit_reg_allowed(unsigned engine, uint32_t reg)
 {
+    size_t lo = 0, hi = VGT_ARRAY_SIZE(reg_rows);
+
     if (engine >= VGT_ENGINE_NUM || (reg & 3))
         return REG_NO;
-    for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_rules); i++) {
-        const struct reg_rule *r = &reg_rules[i];
-        uint32_t off = r->rel ? engine_base[engine] + r->off : r->off;
+    /* The last row starting at or below @reg is the only one that can
+     * hold it (rows do not overlap). */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
 
-        if (!(r->engines & (1u << engine)))
-            continue;
-        if (reg >= off && reg - off < r->len)
-            return r->kind;
+        if (reg_rows[mid].off <= reg)
+            lo = mid;
+        else
+            hi = mid;
     }
-    return REG_NO;
+    if (reg < reg_rows[lo].off || reg - reg_rows[lo].off >= reg_rows[lo].len ||
+        !(reg_rows[lo].engines & (1u << engine)))
+        return REG_NO;
+    return reg_rows[lo].kind;
 }
 
 /* ---- rule 3: per-command handling, by the decoder's command id ---- */
@@ -225,15 +259,17 @@ static int check_ggtt(struct walk *w, uint64_t addr, uint64_t len, const char *r
 }
 
 /* @reg is the raw operand dword: Register Offset is bits 22:2 (genxml),
- * anything else set is refused rather than silently masked. */
-static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp)
+ * anything else set is refused rather than silently masked. 0 (and the
+ * register's kind in *kind, if not NULL) when the command may touch it. */
+static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kind)
 {
     int k;
 
     if (reg & ~0x007ffffcu)
         return violation(w, -EACCES, "register operand has bits outside 22:2");
     k = vgt_audit_reg_allowed(w->engine, reg);
-
+    if (kind)
+        *kind = k;
     if (k == REG_OK)
         return 0;
     if (k == REG_PDP && lri_ok_for_pdp)
@@ -245,7 +281,7 @@ static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp)
 
 static int do_lri(struct walk *w, uint32_t *p, uint32_t len)
 {
-    int rc;
+    int rc, regk;
 
     /* dword 0 then (offset, value) pairs: i915 MI_LOAD_REGISTER_IMM(n) is
      * 2n+1 dwords. */
@@ -254,10 +290,10 @@ static int do_lri(struct walk *w, uint32_t *p, uint32_t len)
     for (uint32_t i = 1; i < len; i += 2) {
         uint32_t reg = p[i];
 
-        rc = check_reg(w, reg, true);
+        rc = check_reg(w, reg, true, &regk);
         if (rc)
             return rc;
-        if (vgt_audit_reg_allowed(w->engine, reg) == REG_PDP) {
+        if (regk == REG_PDP) {
             uint32_t rel = reg - engine_base[w->engine] - 0x270;
             uint32_t host;
 
@@ -463,21 +499,21 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
             rc = do_lri(w, p, (uint32_t)len);
             break;
         case ACT_LRM:
-            rc = check_reg(w, p[1], false);
+            rc = check_reg(w, p[1], false, NULL);
             if (!rc)
                 rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
                                    "MI_LOAD_REGISTER_MEM reads outside the vGPU");
             break;
         case ACT_SRM:
-            rc = check_reg(w, p[1], false);
+            rc = check_reg(w, p[1], false, NULL);
             if (!rc)
                 rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
                                    "MI_STORE_REGISTER_MEM writes outside the vGPU");
             break;
         case ACT_LRR:
-            rc = check_reg(w, p[1], false);
+            rc = check_reg(w, p[1], false, NULL);
             if (!rc)
-                rc = check_reg(w, p[2], false);
+                rc = check_reg(w, p[2], false, NULL);
             break;
         case ACT_SDI: {
             /* 4 dwords store a dword, 5 a qword (Store Qword, i915

@@ -638,6 +638,56 @@ static void test_reg_allowed_api(void **state)
     assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_VCS, 0x12600), 1);
 }
 
+/* The oracle: the whitelist as the i915 command parser's register lists
+ * state it (gen9_blt_regs[], gen7_render_regs[], hsw_render_regs[] in
+ * i915_cmd_parser.c; engine-relative ones from each engine's base, as
+ * gt/intel_engine_regs.h defines them), plus the PDPs (base + 0x270).
+ * Every dword offset up to past the last engine's registers must get the
+ * same answer from the auditor's sorted table. */
+static void test_reg_whitelist_oracle(void **state)
+{
+    static const uint32_t base[VGT_ENGINE_NUM] = {0x2000, 0x22000, 0x12000, 0x1A000};
+    static const struct {
+        uint32_t off, len;
+        unsigned engines;
+        bool rel;
+        int kind;
+    } rules[] = {
+        {0x270, 32, 0xf, true, 2},   {0x358, 8, 0xf, true, 1},    {0x3a8, 4, 0xf, true, 1},
+        {0x600, 128, 0xf, true, 1},  {0x2358, 8, 0xf, false, 1},  {0x22200, 4, 1u << VGT_ENGINE_BCS, false, 1},
+        {0x2290, 8, 1, false, 1},    {0x2300, 0x58, 1, false, 1}, {0x2400, 16, 1, false, 1},
+        {0x2420, 4, 1, false, 1},    {0x2430, 0x14, 1, false, 1}, {0x2500, 12, 1, false, 1},
+        {0x5200, 32, 1, false, 1},   {0x5240, 32, 1, false, 1},   {0x5280, 16, 1, false, 1},
+    };
+    unsigned allowed = 0;
+
+    (void)state;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        for (uint32_t reg = 0; reg < 0x40000; reg += 4) {
+            int want = 0;
+
+            for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]) && !want; i++) {
+                uint32_t off = rules[i].rel ? base[e] + rules[i].off : rules[i].off;
+
+                if ((rules[i].engines & (1u << e)) && reg >= off && reg < off + rules[i].len)
+                    want = rules[i].kind;
+            }
+            if (vgt_audit_reg_allowed(e, reg) != want)
+                fail_msg("engine %u reg %#x: auditor says %d, the rules %d", e, reg,
+                         vgt_audit_reg_allowed(e, reg), want);
+            allowed += want != 0;
+        }
+        /* Unaligned offsets never pass. */
+        assert_int_equal(vgt_audit_reg_allowed(e, base[e] + 0x600 + 2), 0);
+    }
+    /* Not a vacuous comparison: per engine 8 PDP dwords + its timestamp
+     * (2) + context timestamp (1) + 32 GPR dwords + the render timestamp
+     * (2) = 45, BCS one more (BCS_SWCTRL); RCS' own timestamp is the
+     * render one (43), plus its 57 counter and predicate dwords. */
+    assert_int_equal(allowed, 100 + 46 + 45 + 45);
+    assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_RCS, 0xfffffffcu), 0);
+}
+
 static void test_init_args(void **state)
 {
     struct fx *f = *state;
@@ -672,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_batch_and_limits, setup, teardown),
         cmocka_unit_test(test_reg_allowed_api),
+        cmocka_unit_test(test_reg_whitelist_oracle),
         cmocka_unit_test_setup_teardown(test_init_args, setup, teardown),
     };
 
