@@ -1,5 +1,5 @@
-/* vgt list: the vGPUs a running vgtd serves, their state and failsafe
- * reason, and how many more of each type fit.
+/* vgt list: the vGPUs a running vgtd serves, their state, scheduler
+ * accounting and failsafe reason, and how many more of each type fit.
  *   vgt list [--control PATH] [--json] */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +34,7 @@ int vgt_cmd_list(int argc, char **argv)
     char ans[1 << 16];
     struct vgt_ctl_msg m;
     bool json = false;
-    char *p, *end;
+    char *p, *end, busy[64];
     int ret;
 
     for (int i = 1; i < argc; i++) {
@@ -61,18 +61,24 @@ int vgt_cmd_list(int argc, char **argv)
         fprintf(stderr, "vgt list: %s\n", ans);
         return 1;
     }
-    printf("%-4s %-6s %-6s %-10s %-22s %-22s %-7s %s\n", "ID", "DOMID", "TYPE", "STATE",
-           "LOW GM", "HIGH GM", "FENCES", "FAILSAFE");
+    printf("%-4s %-6s %-6s %-10s %-22s %-22s %-7s %-4s %-8s %-27s %-4s %s\n", "ID", "DOMID", "TYPE",
+           "STATE", "LOW GM", "HIGH GM", "FENCES", "WGT", "DONE", "BUSY ms rcs/bcs/vcs/vecs", "FS#",
+           "FAILSAFE");
     p = strstr(ans, "\"vgpus\":[");
     for (p = p ? p + 9 : NULL; p && *p == '{'; p = end + 1) {
         end = strchr(p, '}');
         if (!end || vgt_ctl_parse(p, (size_t)(end - p + 1), &m, NULL))
             break;
-        printf("%-4llu %-6llu %-6s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %s%s%s\n",
+        /* The scheduler's accounting: weight, workloads completed, busy
+         * time per engine, failsafe events. */
+        snprintf(busy, sizeof(busy), "%.1f/%.1f/%.1f/%.1f", num(&m, "busy_ns_rcs") / 1e6,
+                 num(&m, "busy_ns_bcs") / 1e6, num(&m, "busy_ns_vcs") / 1e6, num(&m, "busy_ns_vecs") / 1e6);
+        printf("%-4llu %-6llu %-6s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %-4llu %-8llu %-27s %-4llu %s%s%s\n",
                num(&m, "id"), num(&m, "domid"), str(&m, "type"), str(&m, "state"),
                num(&m, "low_gm_base"), num(&m, "low_gm_size") >> 20, num(&m, "high_gm_base"),
                num(&m, "high_gm_size") >> 20, num(&m, "fence_base"),
-               num(&m, "fence_base") + num(&m, "fence_num") - 1,
+               num(&m, "fence_base") + num(&m, "fence_num") - 1, num(&m, "weight"),
+               num(&m, "workloads_completed"), busy, num(&m, "failsafe_events"),
                strcmp(str(&m, "failsafe_reason"), "none") ? str(&m, "failsafe_reason") : "-",
                *str(&m, "failsafe_detail") ? ": " : "", vgt_ctl_str(&m, "failsafe_detail") ? str(&m, "failsafe_detail") : "");
         if (end[1] != ',')

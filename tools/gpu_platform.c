@@ -11,129 +11,12 @@
 #include "vgt/ioreq_server.h"
 #include "vgt/sim_arena.h"
 #include "vgt/sim_gpu.h"
+#include "vgt/submit_ppgtt.h"
 #include "vgt/util.h"
-
-#if __has_include("vgt/ppgtt.h")
-#include "vgt/ppgtt.h"
-#define GP_HAVE_PPGTT 1
-#endif
 
 #define GP_BAR0 0xF0000000ull       /* in the MMIO hole below 4 GiB */
 #define GP_DEV 2                    /* 00:02.0, where an Intel iGPU sits */
 #define GP_RAM_DRIVER_BASE (16ull << 20)
-
-#ifdef GP_HAVE_PPGTT
-/* The PPGTT shadow belongs to one thread at a time: the adapter serialises
- * the submission path (ioreq thread, dispatcher) and the write-protect
- * handler (ioreq thread) on one lock. */
-struct pp_adapter {
-    pthread_mutex_t mu;
-    struct vgt_ppgtt *p;
-};
-
-static int pp_pin(void *o, uint64_t pml4, uint64_t *root)
-{
-    struct pp_adapter *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_pin(a->p, pml4, root);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-static int pp_unpin(void *o, uint64_t pml4)
-{
-    struct pp_adapter *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_unpin(a->p, pml4);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-static int pp_sync(void *o, uint64_t pml4)
-{
-    struct pp_adapter *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_sync(a->p, pml4);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-static int pp_g2v(void *o, bool create, uint64_t pml4)
-{
-    struct pp_adapter *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = create ? vgt_ppgtt_g2v_create(a->p, pml4) : vgt_ppgtt_g2v_destroy(a->p, pml4);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-static void pp_reset(void *o)
-{
-    struct pp_adapter *a = o;
-
-    pthread_mutex_lock(&a->mu);
-    vgt_ppgtt_reset(a->p);
-    pthread_mutex_unlock(&a->mu);
-}
-
-static int pp_wp(void *o, uint64_t gpa, unsigned size, uint64_t val)
-{
-    struct pp_adapter *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_wp_write(a->p, gpa, size, val);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
-}
-
-static const struct vgt_submit_ppgtt_ops pp_ops = {
-    .pin = pp_pin, .unpin = pp_unpin, .sync = pp_sync, .g2v = pp_g2v, .reset = pp_reset,
-};
-
-static int pp_create(struct vgt_hv *hv, struct vgt_hostgpu *hw, struct vgt_log *log, void **out)
-{
-    struct vgt_ppgtt_config pc;
-    struct pp_adapter *a = calloc(1, sizeof(*a));
-    int rc;
-
-    if (!a)
-        return -ENOMEM;
-    pthread_mutex_init(&a->mu, NULL);
-    vgt_ppgtt_config_default(&pc);
-    pc.no_wp_handler = true;
-    pc.log = log;
-    rc = vgt_ppgtt_create(hv, hw, &pc, &a->p);
-    if (!rc)
-        rc = hv->ops->set_wp_handler(hv, pp_wp, a);
-    if (rc) {
-        vgt_ppgtt_destroy(a->p);
-        free(a);
-        return rc;
-    }
-    *out = a;
-    return 0;
-}
-
-static void pp_destroy(void *o)
-{
-    struct pp_adapter *a = o;
-
-    if (!a)
-        return;
-    vgt_ppgtt_destroy(a->p);
-    pthread_mutex_destroy(&a->mu);
-    free(a);
-}
-#endif
 
 static void *srv_main(void *arg)
 {
@@ -189,9 +72,7 @@ static void guest_down(struct gp *p, struct gp_guest *gg)
     }
     vgt_vgpu_destroy(gg->v);
     gg->v = NULL;
-#ifdef GP_HAVE_PPGTT
-    pp_destroy(gg->pp);
-#endif
+    vgt_submit_pp_destroy(gg->pp);
     gg->pp = NULL;
     vgt_ioreq_server_destroy(gg->srv);
     gg->srv = NULL;
@@ -231,15 +112,10 @@ static int guest_up(struct gp *p, unsigned i)
     rc = vgt_vgpu_create(p->vg, &vc, &gg->v);
     if (rc)
         return rc;
-#ifdef GP_HAVE_PPGTT
-    rc = pp_create(vc.hv, sim_gpu_hostgpu(p->gpu), p->cfg.log, &gg->pp);
+    rc = vgt_submit_pp_create(vc.hv, sim_gpu_hostgpu(p->gpu), p->cfg.log, &gg->pp);
     if (rc)
         return rc;
-    rc = vgt_submit_attach(p->sub, gg->v, weight, 0, &pp_ops, gg->pp, &gg->sv);
-#else
-    (void)weight;
-    rc = -ENOTSUP;
-#endif
+    rc = vgt_submit_attach(p->sub, gg->v, weight, 0, &vgt_submit_pp_ops, gg->pp, &gg->sv);
     if (rc)
         return rc;
     rc = vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0), NULL);
@@ -274,9 +150,6 @@ int gp_create(const struct gp_cfg *cfg, struct gp **out)
 
     if (!cfg->guests || cfg->guests > GP_MAX_GUESTS)
         return -EINVAL;
-#ifndef GP_HAVE_PPGTT
-    return -ENOTSUP;
-#endif
     p = calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;

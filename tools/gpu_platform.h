@@ -14,6 +14,7 @@
 #include "vgt/sim_gpu_guest.h"
 #include "vgt/sim_hv.h"
 #include "vgt/submit.h"
+#include "vgt/submit_ppgtt.h"
 #include "vgt/vgpu.h"
 
 #define GP_MAX_GUESTS 64
@@ -36,7 +37,7 @@ struct gp_guest {
     pthread_t srv_thread;
     bool srv_running;
     struct vgt_vgpu *v;
-    void *pp;                      /* the PPGTT adapter */
+    struct vgt_submit_pp *pp;      /* the PPGTT adapter */
     struct vgt_submit_vgpu *sv;
     struct gg *drv;
 };

@@ -10,6 +10,8 @@
 #include "vgt/ioreq_backend.h"
 #include "vgt/ioreq_server.h"
 #include "vgt/sim_hv.h"
+#include "vgt/submit.h"
+#include "vgt/submit_ppgtt.h"
 #include "vgt/util.h"
 #include "vgt_xenctrl.h"
 
@@ -17,6 +19,16 @@
 #include "vgt/sim_gpu.h"
 #define HAVE_SIM_GPU 1
 #endif
+#ifdef VGT_HAVE_SIM_GUEST
+#include "vgt/sim_gpu_guest.h"
+#define HAVE_SIM_GUEST 1
+#endif
+
+/* Where guest-run's driver puts BAR0 (the MMIO hole below 4 GiB) and which
+ * guest RAM it takes (above the first 16 MiB, as the demo's). */
+#define GUEST_RUN_BAR0 0xF0000000ull
+#define GUEST_RUN_RAM_BASE (16ull << 20)
+#define GUEST_RUN_BLIT 64 /* 64x64 32-bit pixels a blit */
 
 #define MAX_DOMS 64
 
@@ -28,6 +40,12 @@ struct vgpu_dom {
     pthread_t thread;
     bool running;
     struct vgt_vgpu *vgpu;
+    struct vgt_submit_pp *pp;      /* its PPGTT shadow, for the submission path */
+    struct vgt_submit_vgpu *sv;    /* its execlists on the GPU's submission path */
+    uint32_t sbdf;
+    /* sim only: the guest's driver and workload of guest-run */
+    struct gg *drv;
+    struct gg_run *run;
 };
 
 struct vgpu_host {
@@ -40,6 +58,7 @@ struct vgpu_host {
     void *sim_gpu;
     struct vgt_hostgpu *hw;
     struct vgt_gpu *gpu;
+    struct vgt_submit *sub; /* ELSP, shadowing, audit, scheduler, completion */
     struct vgpu_dom *doms[MAX_DOMS];
 };
 
@@ -101,9 +120,20 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     ret = vgt_gpu_create(&gc, &h->gpu);
     if (ret)
         goto destroy_gpu;
+    {
+        struct vgt_submit_cfg sc = {.hw = h->hw, .log = &h->gpu_log};
+
+        ret = vgt_submit_create(&sc, &h->sub);
+        if (ret) {
+            vgt_err(h->log, "submission path: %s", strerror(-ret));
+            goto destroy_vgt_gpu;
+        }
+    }
     *out = h;
     return 0;
 
+destroy_vgt_gpu:
+    vgt_gpu_destroy(h->gpu);
 destroy_gpu:
 #ifdef HAVE_SIM_GPU
     sim_gpu_destroy(h->sim_gpu);
@@ -118,22 +148,41 @@ free_host:
     return ret;
 }
 
+/* guest-run's driver: gone with a reset (the device forgot everything)
+ * and before the vGPU goes. */
+static void sim_guest_driver_destroy(struct vgpu_dom *d)
+{
+#ifdef HAVE_SIM_GUEST
+    if (d->run) {
+        gg_run_fini(d->run);
+        free(d->run);
+        d->run = NULL;
+    }
+    gg_destroy(d->drv);
+#endif
+    d->drv = NULL;
+}
+
 static void *serve(void *p)
 {
     vgt_ioreq_server_run(p);
     return NULL;
 }
 
-/* Staged teardown of one domain's vGPU: stop the loop, destroy the vGPU
- * (detach, GGTT to scratch, resources back), destroy the server, and on
- * the simulated platform the guest. */
+/* Staged teardown of one domain's vGPU: take it off the submission path
+ * (its work cancelled), stop the loop, destroy the vGPU (detach, GGTT to
+ * scratch, resources back), its PPGTT shadow, the server, and on the
+ * simulated platform the guest. */
 static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
 {
+    sim_guest_driver_destroy(d);
+    vgt_submit_detach(d->sv);
     if (d->running) {
         vgt_ioreq_server_stop(d->srv);
         pthread_join(d->thread, NULL);
     }
     vgt_vgpu_destroy(d->vgpu);
+    vgt_submit_pp_destroy(d->pp);
     vgt_ioreq_server_destroy(d->srv);
     if (d->guest)
         sim_guest_destroy(d->guest);
@@ -148,6 +197,7 @@ void vgpu_host_destroy(struct vgpu_host *h)
     for (unsigned i = 0; i < MAX_DOMS; i++)
         if (h->doms[i])
             dom_destroy(h, h->doms[i]);
+    vgt_submit_destroy(h->sub);
     vgt_gpu_destroy(h->gpu);
 #ifdef HAVE_SIM_GPU
     sim_gpu_destroy(h->sim_gpu);
@@ -229,6 +279,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         goto unlock;
     }
     d->domid = req->domid;
+    d->sbdf = req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0);
     if (h->cfg.sim) {
         struct sim_guest_cfg gc = {.domid = req->domid,
                                    .ram_bytes = req->sim_ram ? req->sim_ram : 64ull << 20,
@@ -263,21 +314,35 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
                  ret == -ENOSPC ? "no room on the GPU" : strerror(-ret));
         goto destroy_server;
     }
-    ret = vgt_vgpu_attach(d->vgpu, d->srv, req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0), NULL);
+    /* Its GPU work: PPGTT shadow, then the submission path's hooks
+     * (before the guest can reach the device). */
+    ret = vgt_submit_pp_create(vc.hv, h->hw, &h->gpu_log, &d->pp);
+    if (ret) {
+        snprintf(err, errlen, "PPGTT shadow for domain %u: %s", req->domid, strerror(-ret));
+        goto destroy_vgpu;
+    }
+    ret = vgt_submit_attach(h->sub, d->vgpu, req->weight ? req->weight : vc.res.weight, req->cap_pct,
+                            &vgt_submit_pp_ops, d->pp, &d->sv);
+    if (ret) {
+        snprintf(err, errlen, "submission path for domain %u: %s", req->domid,
+                 ret == -EINVAL ? "weight must be 1..1000 and cap 0..100 %" : strerror(-ret));
+        goto destroy_pp;
+    }
+    ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf, NULL);
     if (ret) {
         snprintf(err, errlen, "attaching the vGPU of domain %u: %s", req->domid, strerror(-ret));
-        goto destroy_vgpu;
+        goto detach_submit;
     }
     ret = vgt_ioreq_server_start(d->srv);
     if (ret) {
         snprintf(err, errlen, "starting the ioreq server of domain %u: %s", req->domid,
                  strerror(-ret));
-        goto destroy_vgpu;
+        goto detach_submit;
     }
     ret = -pthread_create(&d->thread, NULL, serve, d->srv);
     if (ret) {
         snprintf(err, errlen, "event loop thread: %s", strerror(-ret));
-        goto destroy_vgpu;
+        goto detach_submit;
     }
     d->running = true;
     h->doms[slot] = d;
@@ -285,6 +350,10 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     vgt_info(h->log, "dom%u: vGPU %u attached", d->domid, vgt_vgpu_id(d->vgpu));
     return 0;
 
+detach_submit:
+    vgt_submit_detach(d->sv);
+destroy_pp:
+    vgt_submit_pp_destroy(d->pp);
 destroy_vgpu:
     vgt_vgpu_destroy(d->vgpu);
 destroy_server:
@@ -326,10 +395,144 @@ int vgpu_host_reset(struct vgpu_host *h, uint16_t domid)
 
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
-    if (p)
+    if (p) {
+        sim_guest_driver_destroy(*p);
         ret = vgt_vgpu_reset((*p)->vgpu);
+    }
     pthread_mutex_unlock(&h->lock);
     return ret;
+}
+
+int vgpu_host_stats(struct vgpu_host *h, uint16_t domid, struct vgt_submit_stats *st)
+{
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p)
+        ret = vgt_submit_get_stats((*p)->sv, st);
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+#ifdef HAVE_SIM_GUEST
+static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, size_t errlen)
+{
+    uint64_t ram = sim_guest_ram_bytes(d->guest);
+    struct gg_cfg dc = {.g = d->guest,
+                        .dev = (uint8_t)((d->sbdf >> 3) & 0x1f),
+                        .bar0_gpa = GUEST_RUN_BAR0,
+                        .ram_base = GUEST_RUN_RAM_BASE,
+                        .msi_data = 0x40};
+    int ret;
+
+    /* SBDF layout of ioreq_server.h: bus 15..8, dev 7..3, fn 2..0. */
+    if ((d->sbdf & 0xffffff07u) != 0) {
+        snprintf(err, errlen, "domain %u: the guest driver finds a vGPU at 00:DD.0 only", d->domid);
+        return -EOPNOTSUPP;
+    }
+    if (ram < 2 * GUEST_RUN_RAM_BASE) {
+        snprintf(err, errlen, "domain %u: the guest driver needs 32 MiB of guest RAM", d->domid);
+        return -ENOMEM;
+    }
+    dc.ram_size = ram - GUEST_RUN_RAM_BASE;
+    ret = gg_probe(&dc, &d->drv);
+    if (ret) {
+        snprintf(err, errlen, "domain %u: the guest driver's probe failed: %s", d->domid, strerror(-ret));
+        return ret;
+    }
+    d->run = calloc(1, sizeof(*d->run));
+    if (!d->run) {
+        ret = -ENOMEM;
+        goto destroy_driver;
+    }
+    ret = gg_run_init(d->run, d->drv, wl, GUEST_RUN_BLIT, GUEST_RUN_BLIT, d->domid);
+    if (ret) {
+        snprintf(err, errlen, "domain %u: setting up the workload in the guest: %s", d->domid,
+                 strerror(-ret));
+        goto free_run;
+    }
+    return 0;
+
+free_run:
+    free(d->run);
+    d->run = NULL;
+destroy_driver:
+    gg_destroy(d->drv);
+    d->drv = NULL;
+    return ret;
+}
+#endif
+
+int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
+                            unsigned iterations, struct vgpu_guest_run_result *res, char *err,
+                            size_t errlen)
+{
+#ifdef HAVE_SIM_GUEST
+    static const struct {
+        const char *name;
+        enum gg_workload wl;
+    } wls[] = {{"blit", GG_WL_BLIT}, {"store", GG_WL_STORE}, {"mixed", GG_WL_MIXED}};
+    struct vgpu_dom **p, *d;
+    int wl = -1, ret = 0;
+
+    memset(res, 0, sizeof(*res));
+    err[0] = 0;
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(wls); i++)
+        if (workload && !strcmp(workload, wls[i].name))
+            wl = (int)wls[i].wl;
+    if (wl < 0) {
+        snprintf(err, errlen, "unknown workload '%s' (blit, store, mixed)", workload ? workload : "");
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (!p || !h->cfg.sim) {
+        snprintf(err, errlen, "domain %u has no simulated vGPU", domid);
+        ret = -ENOENT;
+        goto unlock;
+    }
+    d = *p;
+    if (d->run && d->run->wl != (enum gg_workload)wl) {
+        snprintf(err, errlen, "domain %u's driver runs another workload until the vGPU is reset", domid);
+        ret = -EBUSY;
+        goto unlock;
+    }
+    if (!d->run) {
+        ret = guest_run_start(d, (enum gg_workload)wl, err, errlen);
+        if (ret)
+            goto unlock;
+    }
+    {
+        uint64_t blits = d->run->blits, stores = d->run->stores, failures = d->run->failures;
+
+        for (unsigned i = 0; i < iterations && !ret; i++) {
+            ret = gg_run_step(d->run, 5000);
+            if (!ret)
+                res->steps++;
+        }
+        res->blits = d->run->blits - blits;
+        res->stores = d->run->stores - stores;
+        res->failures = d->run->failures - failures;
+        snprintf(res->first_failure, sizeof(res->first_failure), "%s", d->run->first_failure);
+    }
+    if (ret)
+        snprintf(err, errlen, "domain %u: the guest's workload stopped after %llu steps: %s", domid,
+                 (unsigned long long)res->steps,
+                 ret == -EIO ? "the vGPU stopped answering (failsafe?)" : strerror(-ret));
+unlock:
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h;
+    (void)domid;
+    (void)workload;
+    (void)iterations;
+    memset(res, 0, sizeof(*res));
+    snprintf(err, errlen, "built without the simulated guest drivers (sim/guest)");
+    return -EOPNOTSUPP;
+#endif
 }
 
 int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "vgt/log.h"
+#include "vgt/submit.h"
 #include "vgt/vgpu.h"
 
 struct vgpu_host;
@@ -34,6 +35,8 @@ struct vgpu_add_req {
     uint64_t low_gm_mb, high_gm_mb;
     unsigned fences;
     uint32_t sbdf;          /* 0: 00:02.0 */
+    unsigned weight;        /* scheduler weight 1..1000 (0: the type's) */
+    unsigned cap_pct;       /* GPU time cap per engine, 1..100 % (0: none) */
     uint64_t sim_ram;       /* sim only: guest RAM bytes (0: 64 MiB) */
     unsigned sim_vcpus;     /* sim only: 0 -> 1 */
 };
@@ -50,6 +53,26 @@ int vgpu_host_reset(struct vgpu_host *h, uint16_t domid);
 int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid);
 /* Tear down vGPUs whose domain no longer exists; returns how many. */
 int vgpu_host_reap(struct vgpu_host *h);
+
+/* The submission path's accounting of @domid's vGPU (docs/scheduler.md):
+ * busy time, completed and cancelled workloads per engine, failsafe
+ * events, submissions accepted and refused. -ENOENT without a vGPU. */
+int vgpu_host_stats(struct vgpu_host *h, uint16_t domid, struct vgt_submit_stats *st);
+
+/* Sim only: the guest's own GPU driver (vgt/sim_gpu_guest.h, reaching the
+ * vGPU through MMIO, config space, its RAM and MSIs) runs @iterations
+ * steps of @workload ("blit", "store" or "mixed"), checking every result
+ * in guest memory. The driver is probed on first use and kept (with its
+ * workload) until the vGPU is reset or removed. 0 when every step
+ * completed (wrong results are counted in *failures), else -errno with
+ * a sentence in @err. */
+struct vgpu_guest_run_result {
+    uint64_t steps, blits, stores, failures;
+    char first_failure[128];
+};
+int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
+                            unsigned iterations, struct vgpu_guest_run_result *res, char *err,
+                            size_t errlen);
 
 struct vgt_gpu *vgpu_host_gpu(struct vgpu_host *h);
 struct sim_guest *vgpu_host_sim_guest(struct vgpu_host *h, uint16_t domid);

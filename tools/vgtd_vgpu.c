@@ -7,7 +7,8 @@
  *
  * The control socket takes one JSON object per line and answers one per
  * line: {"cmd":"add"|"list"|"status"|"reset"|"remove"|"stop", ...}; with
- * --sim also "kill-domain" (the toolstack destroyed a simulated domain).
+ * --sim also "kill-domain" (the toolstack destroyed a simulated domain)
+ * and "guest-run" (the simulated guest's GPU driver runs a workload).
  * Only root (SO_PEERCRED uid 0) may use it. */
 #include "vgtd_vgpu.h"
 
@@ -104,9 +105,15 @@ static int read_file(const char *path, char **out, size_t *len)
 
 /* ---- answers ---- */
 
-static void json_vgpu(FILE *o, struct vgt_vgpu *v)
+/* Engine names in VGT_ENGINE_* order (vgt/hostgpu.h), for the accounting
+ * keys busy_ns_<engine> and completed_<engine>. */
+static const char *const engine_names[VGT_ENGINE_NUM] = {"rcs", "bcs", "vcs", "vecs"};
+
+static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
 {
     struct vgt_vgpu_info i;
+    struct vgt_submit_stats st;
+    uint64_t done = 0, cancelled = 0;
 
     vgt_vgpu_get_info(v, &i);
     fprintf(o,
@@ -114,11 +121,30 @@ static void json_vgpu(FILE *o, struct vgt_vgpu *v)
             "\"failsafe_reason\":\"%s\",\"failsafe_detail\":\"%s\","
             "\"low_gm_base\":%" PRIu64 ",\"low_gm_size\":%" PRIu64 ",\"high_gm_base\":%" PRIu64
             ",\"high_gm_size\":%" PRIu64 ",\"fence_base\":%u,\"fence_num\":%u,"
-            "\"display_ready\":%s,\"mmio_reads\":%" PRIu64 ",\"mmio_writes\":%" PRIu64 "}",
+            "\"display_ready\":%s,\"mmio_reads\":%" PRIu64 ",\"mmio_writes\":%" PRIu64,
             i.id, i.domid, i.type, vgt_vgpu_state_name(&i), i.failsafe ? "true" : "false",
             vgt_failsafe_reason_name(i.failsafe_reason), i.failsafe_detail, i.low_base, i.low_size,
             i.high_base, i.high_size, i.fence_base, i.fence_num, i.display_ready ? "true" : "false",
             i.st.mmio_reads, i.st.mmio_writes);
+    /* The scheduler's accounting (docs/scheduler.md), flat like the rest
+     * of the protocol: totals, then busy time and completions per engine. */
+    if (!vgpu_host_stats(d->host, i.domid, &st)) {
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+            done += st.sched.completed[e];
+            cancelled += st.sched.cancelled[e];
+        }
+        fprintf(o,
+                ",\"weight\":%u,\"cap_pct\":%u,\"submitted\":%" PRIu64 ",\"refused\":%" PRIu64
+                ",\"workloads_completed\":%" PRIu64 ",\"workloads_cancelled\":%" PRIu64
+                ",\"failsafe_events\":%" PRIu64,
+                st.sched.weight, st.sched.cap_pct, st.submitted, st.refused, done, cancelled,
+                st.sched.failsafe_events);
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            fprintf(o, ",\"busy_ns_%s\":%" PRIu64, engine_names[e], st.sched.busy_ns[e]);
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            fprintf(o, ",\"completed_%s\":%" PRIu64, engine_names[e], st.sched.completed[e]);
+    }
+    fputc('}', o);
 }
 
 static void answer_list(struct vgtd_vgpu *d, FILE *o)
@@ -140,7 +166,7 @@ static void answer_list(struct vgtd_vgpu *d, FILE *o)
     for (unsigned i = 0; i < n; i++) {
         if (i)
             fputc(',', o);
-        json_vgpu(o, vs[i]);
+        json_vgpu(d, o, vs[i]);
     }
     fprintf(o, "]}\n");
 }
@@ -224,13 +250,17 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         }
         if (!vgt_ctl_num(&m, "ram_mb", &n))
             req.sim_ram = n << 20;
+        if (!vgt_ctl_num(&m, "weight", &n))
+            req.weight = n == 0 || n > 1000 ? 1001 : (unsigned)n;
+        if (!vgt_ctl_num(&m, "cap_pct", &n))
+            req.cap_pct = n > 100 ? 101 : (unsigned)n;
         ret = vgpu_host_add(d->host, &req, err, sizeof(err));
         if (ret) {
             answer_err(o, err);
             return;
         }
         fprintf(o, "{\"ok\":true,\"vgpu\":");
-        json_vgpu(o, vgpu_host_vgpu(d->host, domid));
+        json_vgpu(d, o, vgpu_host_vgpu(d->host, domid));
         fprintf(o, "}\n");
         return;
     }
@@ -243,8 +273,33 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
             return;
         }
         fprintf(o, "{\"ok\":true,\"vgpu\":");
-        json_vgpu(o, v);
+        json_vgpu(d, o, v);
         fprintf(o, "}\n");
+        return;
+    }
+    if (!strcmp(cmd, "guest-run") && d->sim) {
+        struct vgpu_guest_run_result r;
+        const char *wl = vgt_ctl_str(&m, "workload");
+        uint64_t n = 1;
+
+        if (vgt_ctl_get(&m, "iterations") && (vgt_ctl_num(&m, "iterations", &n) || n == 0 || n > 100000)) {
+            answer_err(o, "\"iterations\" must be 1..100000");
+            return;
+        }
+        ret = vgpu_host_sim_guest_run(d->host, domid, wl ? wl : "mixed",
+                                      (unsigned)n, &r, err, sizeof(err));
+        if (ret) {
+            answer_err(o, err);
+            return;
+        }
+        fprintf(o,
+                "{\"ok\":true,\"steps\":%" PRIu64 ",\"blits\":%" PRIu64 ",\"stores\":%" PRIu64
+                ",\"failures\":%" PRIu64 ",\"first_failure\":\"",
+                r.steps, r.blits, r.stores, r.failures);
+        for (const char *c = r.first_failure; *c; c++)
+            if ((unsigned char)*c >= 0x20 && *c != '"' && *c != '\\')
+                fputc(*c, o);
+        fprintf(o, "\"}\n");
         return;
     }
     if (!strcmp(cmd, "reset"))
@@ -255,7 +310,7 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         ret = vgpu_host_sim_kill_domain(d->host, domid);
     else {
         snprintf(err, sizeof(err), "unknown command '%s' (add, list, status, reset, remove, stop%s)",
-                 cmd, d->sim ? ", kill-domain" : "");
+                 cmd, d->sim ? ", kill-domain, guest-run" : "");
         answer_err(o, err);
         return;
     }

@@ -59,8 +59,15 @@ static void test_ctl_requests(void **state)
         memset(big + 6, 'x', 200);
         strcat(big, "\"}");
         assert_int_equal(parse(big, &m, &why), -EINVAL);
+        /* Exactly the limit parses; one more is refused. */
         strcpy(big, "{");
-        for (int i = 0; i < 17; i++)
+        for (int i = 0; i < VGT_CTL_MAX_FIELDS; i++)
+            snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"k%d\":1", i ? "," : "", i);
+        strcat(big, "}");
+        assert_int_equal(parse(big, &m, &why), 0);
+        assert_int_equal(m.n, VGT_CTL_MAX_FIELDS);
+        strcpy(big, "{");
+        for (int i = 0; i < VGT_CTL_MAX_FIELDS + 1; i++)
             snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"k%d\":1", i ? "," : "", i);
         strcat(big, "}");
         assert_int_equal(parse(big, &m, &why), -EINVAL);
