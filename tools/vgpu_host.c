@@ -19,6 +19,9 @@
 #include "vgt/sim_gpu.h"
 #define HAVE_SIM_GPU 1
 #endif
+#ifdef VGT_HAVE_PCIACCESS
+#include "hostgpu_pci.h"
+#endif
 #ifdef VGT_HAVE_SIM_GUEST
 #include "vgt/sim_gpu_guest.h"
 #define HAVE_SIM_GUEST 1
@@ -43,6 +46,8 @@ struct vgpu_dom {
     struct vgt_submit_pp *pp;      /* its PPGTT shadow, for the submission path */
     struct vgt_submit_vgpu *sv;    /* its execlists on the GPU's submission path */
     uint32_t sbdf;
+    struct vgpu_host *host;
+    struct vgpu_aperture_map ap; /* the aperture slice mapped into the guest */
     /* sim only: the guest's driver and workload of guest-run */
     struct gg *drv;
     struct gg_run *run;
@@ -56,6 +61,8 @@ struct vgpu_host {
     struct sim_arena *arena;
     struct sim_hv *hv;
     void *sim_gpu;
+    struct hostgpu_pci *pci; /* on a real host */
+    pthread_mutex_t ap_lock; /* every vgpu_dom.ap (written from ioreq threads) */
     struct vgt_hostgpu *hw;
     struct vgt_gpu *gpu;
     struct vgt_submit *sub; /* ELSP, shadowing, audit, scheduler, completion */
@@ -86,15 +93,25 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     h->log = cfg->log;
     h->gpu_log = cfg->log ? *cfg->log : (struct vgt_log){.level = VGT_LOG_ERR};
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->ap_lock, NULL);
     if (!cfg->sim) {
-        /* A real Intel GPU needs a host GPU backend (the i915-released
-         * device through its BARs), which this build does not have. */
-        vgt_err(h->log, "no host GPU backend for a real Intel GPU in this build: use --sim");
+#ifdef VGT_HAVE_PCIACCESS
+        struct hostgpu_pci_cfg pc = {.sbdf = cfg->gpu_sbdf, .log = cfg->log};
+        char err[256] = "";
+
+        ret = hostgpu_pci_open(&pc, &h->pci, err, sizeof(err));
+        if (ret) {
+            vgt_err(h->log, "%s", err);
+            goto free_host;
+        }
+        h->hw = hostgpu_pci_hostgpu(h->pci);
+#else
+        vgt_err(h->log, "built without libpciaccess: no host GPU backend for a real Intel GPU");
         ret = -ENODEV;
         goto free_host;
-    }
+#endif
+    } else {
 #ifdef HAVE_SIM_GPU
-    {
         struct sim_hv_cfg hc = {0};
 
         ret = sim_arena_create(cfg->sim_arena_bytes ? cfg->sim_arena_bytes : 1ull << 30, &h->arena);
@@ -109,12 +126,12 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
         if (ret)
             goto destroy_hv;
         h->hw = sim_gpu_hostgpu(h->sim_gpu);
-    }
 #else
-    vgt_err(h->log, "built without the simulated GPU (sim/gpu)");
-    ret = -ENODEV;
-    goto free_host;
+        vgt_err(h->log, "built without the simulated GPU (sim/gpu)");
+        ret = -ENODEV;
+        goto free_host;
 #endif
+    }
     gc.hw = h->hw;
     gc.log = h->log;
     ret = vgt_gpu_create(&gc, &h->gpu);
@@ -135,6 +152,9 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
 destroy_vgt_gpu:
     vgt_gpu_destroy(h->gpu);
 destroy_gpu:
+#ifdef VGT_HAVE_PCIACCESS
+    hostgpu_pci_close(h->pci);
+#endif
 #ifdef HAVE_SIM_GPU
     sim_gpu_destroy(h->sim_gpu);
 destroy_hv:
@@ -143,6 +163,7 @@ destroy_arena:
     sim_arena_destroy(h->arena);
 #endif
 free_host:
+    pthread_mutex_destroy(&h->ap_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
     return ret;
@@ -199,11 +220,15 @@ void vgpu_host_destroy(struct vgpu_host *h)
             dom_destroy(h, h->doms[i]);
     vgt_submit_destroy(h->sub);
     vgt_gpu_destroy(h->gpu);
+#ifdef VGT_HAVE_PCIACCESS
+    hostgpu_pci_close(h->pci);
+#endif
 #ifdef HAVE_SIM_GPU
     sim_gpu_destroy(h->sim_gpu);
     sim_hv_destroy(h->hv);
     sim_arena_destroy(h->arena);
 #endif
+    pthread_mutex_destroy(&h->ap_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -231,6 +256,39 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
         snprintf(err, errlen, "%s", why);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* The vGPU's aperture slice (host GM [host_gm, +size), i.e. host BAR2 +
+ * host_gm) appears at guest-physical @gpa. On Xen the privileged step maps
+ * the frames; the simulated platform only records them, as its GPU model
+ * has no CPU path through the aperture. */
+static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm,
+                        uint64_t size, bool map)
+{
+    struct vgpu_dom *d = opaque;
+    struct vgpu_aperture_map m = {.gfn = gpa >> VGT_PAGE_SHIFT, .nr = size >> VGT_PAGE_SHIFT};
+    int ret = 0;
+
+    (void)v;
+#ifdef VGT_HAVE_PCIACCESS
+    if (d->host->pci)
+        m.mfn = (hostgpu_pci_aperture_base(d->host->pci) + host_gm) >> VGT_PAGE_SHIFT;
+    else
+#endif
+        m.mfn = host_gm >> VGT_PAGE_SHIFT;
+    if (!d->host->cfg.sim) {
+        char err[256] = "";
+
+        ret = vgt_xc_map_aperture(d->domid, m.gfn, m.mfn, m.nr, map, err, sizeof(err));
+        if (ret) {
+            vgt_err(d->host->log, "dom%u: %s", d->domid, err);
+            return ret;
+        }
+    }
+    pthread_mutex_lock(&d->host->ap_lock);
+    d->ap = map ? m : (struct vgpu_aperture_map){0};
+    pthread_mutex_unlock(&d->host->ap_lock);
     return 0;
 }
 
@@ -328,7 +386,9 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
                  ret == -EINVAL ? "weight must be 1..1000 and cap 0..100 %" : strerror(-ret));
         goto destroy_pp;
     }
-    ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf, NULL);
+    d->host = h;
+    ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf,
+                          &(struct vgt_vgpu_platform){.opaque = d, .map_aperture = map_aperture});
     if (ret) {
         snprintf(err, errlen, "attaching the vGPU of domain %u: %s", req->domid, strerror(-ret));
         goto detach_submit;
@@ -615,4 +675,21 @@ struct vgt_vgpu *vgpu_host_vgpu(struct vgpu_host *h, uint16_t domid)
         v = (*p)->vgpu;
     pthread_mutex_unlock(&h->lock);
     return v;
+}
+
+int vgpu_host_aperture(struct vgpu_host *h, uint16_t domid, struct vgpu_aperture_map *m)
+{
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p) {
+        pthread_mutex_lock(&h->ap_lock);
+        *m = (*p)->ap;
+        pthread_mutex_unlock(&h->ap_lock);
+        ret = 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
 }

@@ -27,6 +27,7 @@ struct vgpu_host_cfg {
     bool sim;
     const struct vgt_log *log;
     uint64_t sim_arena_bytes; /* 0: 1 GiB (lazily backed) */
+    uint32_t gpu_sbdf;        /* real host: the Intel GPU (vgtd: 0000:00:02.0) */
 };
 
 struct vgpu_add_req {
@@ -73,6 +74,15 @@ struct vgpu_guest_run_result {
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,
                             size_t errlen);
+
+/* Where @domid's aperture slice is mapped: guest frames [gfn, gfn+nr) on
+ * host frames [mfn, mfn+nr) (host BAR2 + the slice; on the simulated
+ * platform frames of the model's aperture, recorded only). nr 0: not
+ * mapped (BAR2 unplaced or memory decoding off). -ENOENT without a vGPU. */
+struct vgpu_aperture_map {
+    uint64_t gfn, mfn, nr;
+};
+int vgpu_host_aperture(struct vgpu_host *h, uint16_t domid, struct vgpu_aperture_map *m);
 
 struct vgt_gpu *vgpu_host_gpu(struct vgpu_host *h);
 struct sim_guest *vgpu_host_sim_guest(struct vgpu_host *h, uint16_t domid);

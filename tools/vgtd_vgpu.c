@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "vgpu_host.h"
+#include "vgt/ioreq_server.h" /* VGT_SBDF */
 #include "vgt/util.h"
 #include "vgt/vgt_ctl.h"
 #include "vgt/vgpu.h"
@@ -54,7 +55,8 @@ bool vgtd_vgpu_wanted(int argc, char **argv)
         if (!strcmp(argv[i], "--type") || !strncmp(argv[i], "--type=", 7) ||
             !strcmp(argv[i], "--xl-config") || !strncmp(argv[i], "--xl-config=", 12) ||
             !strcmp(argv[i], "--device=vgpu") || is_xl_key(argv[i]) ||
-            !strcmp(argv[i], "--control") ||
+            !strcmp(argv[i], "--control") || !strcmp(argv[i], "--gpu") ||
+            !strncmp(argv[i], "--gpu=", 6) ||
             (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "vgpu")))
             return true;
     }
@@ -65,13 +67,15 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vgtd [--sim] [--domid N (--type V5_1|V5_2|V5_4|V5_8 | xl keys | --xl-config FILE)]\n"
-            "            [--bdf BB:DD.F] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
+            "            [--bdf BB:DD.F] [--gpu BB:DD.F] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
             "  --domid N           first guest domain to give a vGPU\n"
             "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
             "  --vgt_low_gm_sz MB  --vgt_high_gm_sz MB  --vgt_fence_sz N   custom sizes (xl keys;\n"
             "                      also accepted as KEY=VALUE)\n"
             "  --xl-config FILE    read vgt_low_gm_sz/vgt_high_gm_sz/vgt_fence_sz from an xl config\n"
             "  --bdf BB:DD.F       guest PCI address of the vGPU (default 00:02.0)\n"
+            "  --gpu BB:DD.F       the host's Intel GPU, released by i915 (default 00:02.0; not\n"
+            "                      with --sim)\n"
             "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
@@ -402,8 +406,8 @@ int vgtd_vgpu_main(int argc, char **argv)
 {
     struct vgtd_vgpu d = {.control = VGTD_CONTROL_DEFAULT, .lfd = -1, .sfd = -1};
     struct vgpu_add_req req = {0};
-    struct vgpu_host_cfg hc = {0};
-    bool have_domid = false, have_sizes = false;
+    struct vgpu_host_cfg hc = {.gpu_sbdf = VGT_SBDF(0, 0, 2, 0)};
+    bool have_domid = false, have_sizes = false, have_gpu = false;
     const char *xlcfg = NULL;
     char err[256];
     sigset_t set;
@@ -463,6 +467,12 @@ int vgtd_vgpu_main(int argc, char **argv)
         } else if (!strcmp(key, "device")) {
             if (strcmp(val, "vgpu"))
                 goto bad;
+        } else if (!strcmp(key, "gpu")) {
+            if (vgpu_parse_bdf(val, &hc.gpu_sbdf)) {
+                fprintf(stderr, "vgtd: --gpu: '%s' is not BB:DD.F\n", val);
+                return 2;
+            }
+            have_gpu = true;
         } else if (!strcmp(key, "bdf")) {
             if (vgpu_parse_bdf(val, &req.sbdf)) {
                 fprintf(stderr, "vgtd: --bdf: '%s' is not BB:DD.F\n", val);
@@ -536,6 +546,10 @@ int vgtd_vgpu_main(int argc, char **argv)
     }
     if (!have_sizes && !req.type)
         req.type = "V5_4";
+    if (d.sim && have_gpu) {
+        fprintf(stderr, "vgtd: --gpu names a real host GPU; --sim uses the simulated one\n");
+        return 2;
+    }
     if (!have_domid && !d.sim) {
         fprintf(stderr, "vgtd: --domid N is required (or --sim)\n");
         return 2;

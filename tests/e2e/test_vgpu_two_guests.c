@@ -261,6 +261,43 @@ static void test_bar0_move(void **state)
     assert_int_equal(v, ~0ull);
 }
 
+/* BAR2 placed with memory decoding on: the vGPU's own aperture slice
+ * (host GM [low_base, +low_size)) is mapped at BAR2 + low_base, since
+ * guest and host graphics addresses are equal; it follows BAR2 and goes
+ * when decoding goes. (On Xen the same frames reach
+ * xc_domain_memory_mapping.) */
+static void test_aperture_follows_bar2(void **state)
+{
+    struct env *e = *state;
+    struct guest *g = &e->gs[1];
+    const uint64_t moved = 0x800000000ull; /* 32 GiB */
+    struct vgt_vgpu_info vi;
+    struct vgpu_aperture_map m;
+
+    vgt_vgpu_get_info(vgpu_host_vgpu(e->h, g->domid), &vi);
+    assert_int_not_equal(vi.low_base, 0);
+    assert_int_equal(vgpu_host_aperture(e->h, g->domid, &m), 0);
+    assert_int_equal(m.gfn, ((1ull << 36) + vi.low_base) >> 12); /* the driver's BAR2 */
+    assert_int_equal(m.mfn, vi.low_base >> 12);
+    assert_int_equal(m.nr, vi.low_size >> 12);
+    /* The other guest's slice is elsewhere in the aperture. */
+    {
+        struct vgpu_aperture_map o;
+
+        assert_int_equal(vgpu_host_aperture(e->h, e->gs[0].domid, &o), 0);
+        assert_true(o.mfn + o.nr <= m.mfn || m.mfn + m.nr <= o.mfn);
+    }
+    assert_int_equal(sim_guest_pci_write(g->g, 0, 0, 2, 0, 0x18, 4, (uint32_t)moved | 0xC), 0);
+    assert_int_equal(sim_guest_pci_write(g->g, 0, 0, 2, 0, 0x1C, 4, (uint32_t)(moved >> 32)), 0);
+    assert_int_equal(vgpu_host_aperture(e->h, g->domid, &m), 0);
+    assert_int_equal(m.gfn, (moved + vi.low_base) >> 12);
+    assert_int_equal(m.nr, vi.low_size >> 12);
+    assert_int_equal(sim_guest_pci_write(g->g, 0, 0, 2, 0, 0x04, 2, 0), 0);
+    assert_int_equal(vgpu_host_aperture(e->h, g->domid, &m), 0);
+    assert_int_equal(m.nr, 0);
+    assert_int_equal(vgpu_host_aperture(e->h, 99, &m), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_ggtt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_reaches_guest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar0_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aperture_follows_bar2, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
