@@ -364,13 +364,24 @@ static void test_refusals(void **state)
     expect_refusal(-ENODEV, "no such PCI device", NULL);
     fx.present = true;
 
-    fx.init_err = EACCES;
-    expect_refusal(-EACCES, "pci_system_init", NULL);
-    fx.init_err = 0;
+    /* A libpciaccess call failing: its errno, and the call named. */
+    {
+        const struct {
+            int *knob, err;
+            const char *needle;
+        } fails[] = {
+            {&fx.init_err, EACCES, "pci_system_init"},
+            {&fx.probe_err, EIO, "pci_device_probe"},
+            {&fx.cfg_err, EIO, "config space"},
+            {&fx.map_err, EACCES, "mapping BAR0: Permission denied (vgtd must run as root)"},
+        };
 
-    fx.probe_err = EIO;
-    expect_refusal(-EIO, "pci_device_probe", NULL);
-    fx.probe_err = 0;
+        for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+            *fails[i].knob = fails[i].err;
+            expect_refusal(-fails[i].err, fails[i].needle, NULL);
+            *fails[i].knob = 0;
+        }
+    }
 
     fx.dev.vendor_id = 0x1af4;
     expect_refusal(-ENODEV, "1af4:1912 class 030000 is not a Skylake", NULL);
@@ -402,14 +413,6 @@ static void test_refusals(void **state)
     expect_refusal(-ENODEV, "larger than its graphics memory", NULL);
     fx.ggc = 3u << 6;
     fx.dev.regions[2].size = 256 * MIB;
-
-    fx.cfg_err = EIO;
-    expect_refusal(-EIO, "config space", NULL);
-    fx.cfg_err = 0;
-
-    fx.map_err = EACCES;
-    expect_refusal(-EACCES, "must run as root", NULL);
-    fx.map_err = 0;
 
     /* A PV dom0 is refused before anything is touched; PVH is fine. */
     fd = mkstemp(path);
