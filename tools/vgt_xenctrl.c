@@ -20,16 +20,31 @@ static int fail_errno(void)
     return errno ? errno : EIO;
 }
 
-static xc_interface *open_xc(int *ret, char *err, size_t errlen)
+/* libxenctrl's default logger prints its own lines on stderr; vgtd says
+ * what failed in one line of its own, so the library's go nowhere. Lives
+ * on the caller's stack, which closes the interface before returning. */
+static void quiet_vmessage(struct xentoollog_logger *l, xentoollog_level level, int errnoval,
+                           const char *context, const char *format, va_list al)
+{
+    (void)l, (void)level, (void)errnoval, (void)context, (void)format, (void)al;
+}
+
+static void quiet_destroy(struct xentoollog_logger *l)
+{
+    (void)l;
+}
+
+static xc_interface *open_xc(xentoollog_logger *quiet, int *ret, char *err, size_t errlen)
 {
     xc_interface *xch;
 
+    *quiet = (xentoollog_logger){.vmessage = quiet_vmessage, .destroy = quiet_destroy};
     errno = 0;
-    xch = xc_interface_open(NULL, NULL, 0);
+    xch = xc_interface_open(quiet, quiet, 0);
     if (!xch) {
         *ret = -fail_errno();
         if (err)
-            snprintf(err, errlen, "xc_interface_open: %s", strerror(-*ret));
+            snprintf(err, errlen, "xc_interface_open: %s (errno %d)", strerror(-*ret), -*ret);
     }
     return xch;
 }
@@ -44,7 +59,7 @@ static int getinfo(xc_interface *xch, uint16_t domid, xc_dominfo_t *di, char *er
         int e = fail_errno();
 
         if (err)
-            snprintf(err, errlen, "xc_domain_getinfo(%u): %s", domid, strerror(e));
+            snprintf(err, errlen, "xc_domain_getinfo(%u): %s (errno %d)", domid, strerror(e), e);
         return -e;
     }
     /* It returns the first domain whose id is >= domid. */
@@ -66,7 +81,7 @@ static int max_gfn(xc_interface *xch, uint16_t domid, uint64_t *out, char *err, 
     if (xc_domain_maximum_gpfn(xch, domid, &gpfn) < 0) {
         int e = fail_errno();
 
-        snprintf(err, errlen, "xc_domain_maximum_gpfn(%u): %s", domid, strerror(e));
+        snprintf(err, errlen, "xc_domain_maximum_gpfn(%u): %s (errno %d)", domid, strerror(e), e);
         return -e;
     }
     if ((uint64_t)gpfn >= XC_GFN_LIMIT) {
@@ -81,11 +96,12 @@ static int max_gfn(xc_interface *xch, uint16_t domid, uint64_t *out, char *err, 
 int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, size_t errlen)
 {
     xc_dominfo_t di;
+    xentoollog_logger quiet;
     xc_interface *xch;
     int ret = 0;
 
     memset(info, 0, sizeof(*info));
-    xch = open_xc(&ret, err, errlen);
+    xch = open_xc(&quiet, &ret, err, errlen);
     if (!xch)
         return ret;
     ret = getinfo(xch, domid, &di, err, errlen);
@@ -120,10 +136,11 @@ close_xc:
 int vgt_xc_domain_exists(uint16_t domid)
 {
     xc_dominfo_t di;
+    xentoollog_logger quiet;
     xc_interface *xch;
     int ret = 0;
 
-    xch = open_xc(&ret, NULL, 0);
+    xch = open_xc(&quiet, &ret, NULL, 0);
     if (!xch)
         return ret;
     ret = getinfo(xch, domid, &di, NULL, 0);
@@ -162,6 +179,7 @@ int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
 int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr, bool map,
                         char *err, size_t errlen)
 {
+    xentoollog_logger quiet;
     xc_interface *xch;
     int ret = 0;
 
@@ -171,15 +189,15 @@ int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr,
                  domid, (unsigned long long)gfn, (unsigned long long)mfn, (unsigned long long)nr);
         return -EINVAL;
     }
-    xch = open_xc(&ret, err, errlen);
+    xch = open_xc(&quiet, &ret, err, errlen);
     if (!xch)
         return ret;
     errno = 0;
     if (xc_domain_memory_mapping(xch, domid, gfn, mfn, nr, map ? DPCI_ADD_MAPPING : DPCI_REMOVE_MAPPING)) {
         ret = -fail_errno();
-        snprintf(err, errlen, "xc_domain_memory_mapping(%u, gfn %#llx, mfn %#llx, %llu, %s): %s", domid,
+        snprintf(err, errlen, "xc_domain_memory_mapping(%u, gfn %#llx, mfn %#llx, %llu, %s): %s (errno %d)", domid,
                  (unsigned long long)gfn, (unsigned long long)mfn, (unsigned long long)nr,
-                 map ? "add" : "remove", strerror(-ret));
+                 map ? "add" : "remove", strerror(-ret), -ret);
     }
     xc_interface_close(xch);
     return ret;

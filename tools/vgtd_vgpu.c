@@ -32,6 +32,7 @@
 #include "vgt/vgt_ctl.h"
 #include "vgt/vgpu.h"
 #include "vgt_config.h"
+#include "vgt_xenctrl.h"
 
 struct vgtd_vgpu {
     struct vgt_log log;
@@ -51,6 +52,8 @@ static bool is_xl_key(const char *a)
 
 bool vgtd_vgpu_wanted(int argc, char **argv)
 {
+    bool other = false; /* --device KIND, or a generic --help/--version */
+
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--type") || !strncmp(argv[i], "--type=", 7) ||
             !strcmp(argv[i], "--xl-config") || !strncmp(argv[i], "--xl-config=", 12) ||
@@ -59,8 +62,12 @@ bool vgtd_vgpu_wanted(int argc, char **argv)
             !strncmp(argv[i], "--gpu=", 6) ||
             (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "vgpu")))
             return true;
+        if (!strcmp(argv[i], "--device") || !strncmp(argv[i], "--device=", 9) ||
+            !strcmp(argv[i], "--help") || !strcmp(argv[i], "--version"))
+            other = true;
     }
-    return false;
+    /* vgtd is the vGPU daemon: without a --device, a vGPU it is. */
+    return !other;
 }
 
 static void usage(FILE *out)
@@ -562,6 +569,16 @@ int vgtd_vgpu_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     d.sfd = signalfd(-1, &set, SFD_CLOEXEC);
 
+    /* On Xen, the domain first: without Xen or the domain, say which call
+     * failed before the GPU is touched. */
+    if (!d.sim && have_domid) {
+        struct vgt_xc_domain info;
+
+        if (vgt_xc_domain_check(req.domid, &info, err, sizeof(err))) {
+            vgt_err(&d.log, "%s", err);
+            goto close_signals;
+        }
+    }
     hc.sim = d.sim;
     hc.log = &d.log;
     if (vgpu_host_create(&hc, &d.host))

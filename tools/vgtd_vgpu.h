@@ -8,7 +8,7 @@
 #define VGTD_CONTROL_DEFAULT "/run/vgt/vgtd.sock"
 
 /* Does this command line ask for the vgpu kind (--type, --xl-config,
- * --device vgpu, an xl vgt key)? */
+ * --device vgpu, --gpu, --control, an xl vgt key, or no --device at all)? */
 bool vgtd_vgpu_wanted(int argc, char **argv);
 int vgtd_vgpu_main(int argc, char **argv);
 
