@@ -200,10 +200,10 @@ static void *sig_thread(void *p)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vgtd (--domid N | --sim [--domid N]) --device KIND [options]\n"
+            "usage: vgtd (--domid N | --sim [--domid N]) [--device KIND] [options]\n"
             "  --domid N       guest domain to serve (Xen; 1 by default with --sim)\n"
             "  --sim           serve a guest of the simulated platform instead of Xen\n"
-            "  --device KIND   device to attach:\n");
+            "  --device KIND   device to attach (default vgpu):\n");
 #ifdef VGT_HAVE_VGPU_HOST
     fprintf(out, "                    %-8s %s\n", "vgpu",
             "a vGPU per domain with a control socket (vgtd --device vgpu --help)");
