@@ -75,7 +75,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vgtd [--sim] [--domid N (--type V5_1|V5_2|V5_4|V5_8 | xl keys | --xl-config FILE)]\n"
             "            [--bdf BB:DD.F] [--gpu BB:DD.F] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
-            "  --domid N           first guest domain to give a vGPU\n"
+            "  --domid N           first guest domain to give a vGPU (without it vgtd starts\n"
+            "                      empty; vGPUs are added over the control socket)\n"
             "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
             "  --vgt_low_gm_sz MB  --vgt_high_gm_sz MB  --vgt_fence_sz N   custom sizes (xl keys;\n"
             "                      also accepted as KEY=VALUE)\n"
@@ -557,11 +558,6 @@ int vgtd_vgpu_main(int argc, char **argv)
         fprintf(stderr, "vgtd: --gpu names a real host GPU; --sim uses the simulated one\n");
         return 2;
     }
-    if (!have_domid && !d.sim) {
-        fprintf(stderr, "vgtd: --domid N is required (or --sim)\n");
-        return 2;
-    }
-
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
