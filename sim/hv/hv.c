@@ -1133,11 +1133,14 @@ int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io
     return 0;
 }
 
-int sim_guest_ram_read(struct sim_guest *g, unsigned vcpu, uint64_t gpa, void *buf, size_t len)
+/* The guest's own CPU access to its RAM: a read copies, a write is a
+ * store (write-protected pages forward to their server). */
+static int ram_access(struct sim_guest *g, unsigned vcpu, uint64_t gpa, void *rbuf,
+                      const void *wbuf, size_t len)
 {
     int ret;
 
-    if (!buf && len)
+    if (!rbuf && !wbuf && len)
         return -EINVAL;
     if (len == 0)
         return 0;
@@ -1146,28 +1149,23 @@ int sim_guest_ram_read(struct sim_guest *g, unsigned vcpu, uint64_t gpa, void *b
     ret = vcpu_enter(g, vcpu);
     if (ret < 0)
         return ret;
-    ram_copy(g, gpa, buf, len, false);
+    if (wbuf)
+        ram_store(g, vcpu, gpa, wbuf, len);
+    else
+        ram_copy(g, gpa, rbuf, len, false);
     vcpu_exit(g, vcpu);
     return 0;
+}
+
+int sim_guest_ram_read(struct sim_guest *g, unsigned vcpu, uint64_t gpa, void *buf, size_t len)
+{
+    return ram_access(g, vcpu, gpa, buf, NULL, len);
 }
 
 int sim_guest_ram_write(struct sim_guest *g, unsigned vcpu, uint64_t gpa, const void *buf,
                         size_t len)
 {
-    int ret;
-
-    if (!buf && len)
-        return -EINVAL;
-    if (len == 0)
-        return 0;
-    if (!span_is_ram(g, gpa, len))
-        return -EFAULT;
-    ret = vcpu_enter(g, vcpu);
-    if (ret < 0)
-        return ret;
-    ram_store(g, vcpu, gpa, buf, len);
-    vcpu_exit(g, vcpu);
-    return 0;
+    return ram_access(g, vcpu, gpa, NULL, buf, len);
 }
 
 /* Xen's send_invalidate_req: a broadcast on the vCPU that changed the p2m,
