@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "vgt/iommu.h"
+#include "fuzz_guest.h"
 #include "vgt/sim_hv.h"
 
 #define RID 0x0028
@@ -24,24 +25,6 @@
 #define PAGE_A (BASE + 0xa000)
 #define PAGE_B (BASE + 0xb000)
 #define STATUS (BASE + 0xc000)
-
-static struct sim_guest *guest(void)
-{
-    static struct sim_guest *g;
-    struct sim_arena *a;
-    struct sim_hv *hv;
-    struct sim_hv_cfg hc = {0};
-    struct sim_guest_cfg gc = {.domid = 1, .ram_bytes = 4ull << 20, .nr_vcpus = 1};
-
-    if (g)
-        return g;
-    if (sim_arena_create(16ull << 20, &a))
-        abort();
-    hc.arena = a;
-    if (sim_hv_create(&hc, &hv) || sim_guest_create(hv, &gc, &g))
-        abort();
-    return g;
-}
 
 static void w64(struct vgt_hv *hv, uint64_t gpa, uint64_t v)
 {
@@ -91,7 +74,7 @@ static uint64_t xlate(struct vgt_iommu *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sim_guest *g = guest();
+    struct sim_guest *g = fuzz_sim_guest();
     struct vgt_hv *hv = sim_guest_hv(g);
     struct vgt_iommu_cfg cfg = {.hv = hv};
     struct vgt_iommu *m;

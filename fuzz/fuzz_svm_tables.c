@@ -10,28 +10,11 @@
 #include <string.h>
 
 #include "vgt/iommu.h"
+#include "fuzz_guest.h"
 #include "vgt/sim_hv.h"
 
 #define BASE 0x100000ull
 #define AREA 0x10000ull
-
-static struct sim_guest *guest(void)
-{
-    static struct sim_guest *g;
-    struct sim_arena *a;
-    struct sim_hv *hv;
-    struct sim_hv_cfg hc = {0};
-    struct sim_guest_cfg gc = {.domid = 1, .ram_bytes = 4ull << 20, .nr_vcpus = 1};
-
-    if (g)
-        return g;
-    if (sim_arena_create(16ull << 20, &a))
-        abort();
-    hc.arena = a;
-    if (sim_hv_create(&hc, &hv) || sim_guest_create(hv, &gc, &g))
-        abort();
-    return g;
-}
 
 static uint64_t rd(const uint8_t **p, size_t *n, unsigned bytes)
 {
@@ -44,7 +27,7 @@ static uint64_t rd(const uint8_t **p, size_t *n, unsigned bytes)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sim_guest *g = guest();
+    struct sim_guest *g = fuzz_sim_guest();
     struct vgt_hv *hv = sim_guest_hv(g);
     struct vgt_iommu_cfg cfg = {.hv = hv, .iotlb_entries = 16};
     struct vgt_iommu *m;
