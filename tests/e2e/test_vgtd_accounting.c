@@ -20,31 +20,19 @@
 
 #include <cmocka.h>
 
+#include "vgpu_client.h"
+
 static char dir[256], sock[300], vgtd[512], vgt[512];
 static pid_t daemon_pid;
 
-/* One request on the control socket, one answer line. */
+/* One request on the control socket, one answer line (vgt's own client,
+ * tools/vgpu_client.c). */
 static void ctl(const char *req, char *ans, size_t len)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    size_t n = 0;
-    ssize_t r;
+    int ret = vgpu_ctl_request(sock, req, ans, len);
 
-    assert_true(fd >= 0);
-    strcpy(sa.sun_path, sock);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-    assert_int_equal(write(fd, "\n", 1), 1);
-    ans[0] = 0;
-    while (n + 1 < len && (r = read(fd, ans + n, len - 1 - n)) > 0) {
-        n += (size_t)r;
-        ans[n] = 0;
-        if (strchr(ans, '\n'))
-            break;
-    }
-    ans[n] = 0;
-    close(fd);
+    if (ret)
+        fail_msg("control socket %s: %s", sock, strerror(-ret));
 }
 
 /* The number after "key": in @s (the first occurrence), or fails. */
