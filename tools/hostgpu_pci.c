@@ -30,6 +30,13 @@
 #define GT_USER (1u << 0)       /* GT_RENDER_USER_INTERRUPT */
 #define GT_ERROR (1u << 3)      /* GT_CS_MASTER_ERROR_INTERRUPT */
 #define GT_CTX_SWITCH (1u << 8) /* GT_CONTEXT_SWITCH_INTERRUPT */
+/* Gen9 forcewake: GT registers read 0 and drop writes while their power
+ * well sleeps (RC6). i915 takes a domain around each access; vgtd, the only
+ * driver, holds all three for its lifetime. A masked write of
+ * FORCEWAKE_KERNEL (bit 0), then bit 0 of the ack register within 50 ms
+ * (i915 intel_gt_regs.h, intel_uncore.c FORCEWAKE_ACK_TIMEOUT_MS). */
+#define FORCEWAKE_KERNEL 1u
+#define FORCEWAKE_ACK_TIMEOUT_MS 50
 #define PAGEMAP_PRESENT (1ull << 63)
 #define PAGEMAP_PFN_MASK ((1ull << 55) - 1)
 
@@ -44,6 +51,15 @@ static const uint16_t skl_ids[] = {
     0x1902, 0x1906, 0x190A, 0x190B, 0x190E, 0x1912, 0x1913, 0x1915, 0x1916,
     0x1917, 0x191A, 0x191B, 0x191D, 0x191E, 0x1921, 0x1923, 0x1926, 0x1927,
     0x192A, 0x192B, 0x192D, 0x1932, 0x193A, 0x193B, 0x193D,
+};
+
+static const struct forcewake_domain {
+    const char *name;
+    uint32_t req, ack;
+} forcewake_domains[] = {
+    {"render", 0xA278u, 0x0D84u}, /* FORCEWAKE_RENDER_GEN9, FORCEWAKE_ACK_RENDER_GEN9 */
+    {"blitter", 0xA188u, 0x130044u}, /* FORCEWAKE_GT_GEN9, FORCEWAKE_ACK_GT_GEN9 */
+    {"media", 0xA270u, 0x0D88u}, /* FORCEWAKE_MEDIA_GEN9, FORCEWAKE_ACK_MEDIA_GEN9 */
 };
 
 struct dma_page {
@@ -148,6 +164,7 @@ static int alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
 {
     struct hostgpu_pci *p = P(g);
     struct dma_page *pg = malloc(sizeof(*pg));
+    void *node;
     int ret;
 
     if (!pg)
@@ -167,12 +184,13 @@ static int alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
     if (ret)
         goto unmap;
     pthread_mutex_lock(&p->lock);
-    if (!tsearch(pg, &p->pages, cmp_page)) {
-        pthread_mutex_unlock(&p->lock);
-        ret = -ENOMEM;
+    node = tsearch(pg, &p->pages, cmp_page);
+    pthread_mutex_unlock(&p->lock);
+    if (!node || *(struct dma_page **)node != pg) {
+        /* Out of memory, or a frame handed out twice: never alias. */
+        ret = node ? -EIO : -ENOMEM;
         goto unmap;
     }
-    pthread_mutex_unlock(&p->lock);
     *dma = pg->dma;
     *va = pg->va;
     return 0;
@@ -323,6 +341,36 @@ static const struct vgt_hostgpu_ops pci_ops = {
     .set_irq_handler = set_irq_handler,
 };
 
+/* ---- forcewake ---- */
+
+static void forcewake_put(struct hostgpu_pci *p, size_t n)
+{
+    while (n--)
+        mmio_write32(&p->hw, forcewake_domains[n].req, FORCEWAKE_KERNEL << 16);
+}
+
+/* All domains awake, or the name of the one that did not answer. */
+static int forcewake_get(struct hostgpu_pci *p, const char **stuck)
+{
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(forcewake_domains); i++) {
+        const struct forcewake_domain *d = &forcewake_domains[i];
+        struct timespec ts = {0, 10000};
+        unsigned waited_us = 0;
+
+        mmio_write32(&p->hw, d->req, FORCEWAKE_KERNEL << 16 | FORCEWAKE_KERNEL);
+        while (!(mmio_read32(&p->hw, d->ack) & FORCEWAKE_KERNEL)) {
+            if (waited_us >= FORCEWAKE_ACK_TIMEOUT_MS * 1000) {
+                *stuck = d->name;
+                forcewake_put(p, i + 1);
+                return -ETIMEDOUT;
+            }
+            nanosleep(&ts, NULL);
+            waited_us += 10;
+        }
+    }
+    return 0;
+}
+
 /* ---- bring-up ---- */
 
 static bool pv_dom0(const struct hostgpu_pci_cfg *cfg)
@@ -462,11 +510,21 @@ int hostgpu_pci_open(const struct hostgpu_pci_cfg *cfg, struct hostgpu_pci **out
         goto cleanup_pci;
     }
     p->bar0 = bar0;
+    {
+        const char *stuck = NULL;
+
+        ret = forcewake_get(p, &stuck);
+        if (ret) {
+            snprintf(err, errlen, "host GPU %s: forcewake %s not acknowledged within %d ms",
+                     name, stuck, FORCEWAKE_ACK_TIMEOUT_MS);
+            goto unmap_bar0;
+        }
+    }
     p->pagemap_fd = open(cfg->pagemap ? cfg->pagemap : "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (p->pagemap_fd < 0) {
         ret = -errno;
         snprintf(err, errlen, "host GPU %s: /proc/self/pagemap: %s", name, strerror(-ret));
-        goto unmap_bar0;
+        goto put_forcewake;
     }
     ret = alloc_page(&p->hw, &p->hw.scratch_dma, &p->scratch_va);
     if (ret) {
@@ -482,6 +540,8 @@ int hostgpu_pci_open(const struct hostgpu_pci_cfg *cfg, struct hostgpu_pci **out
 
 close_pagemap:
     close(p->pagemap_fd);
+put_forcewake:
+    forcewake_put(p, VGT_ARRAY_SIZE(forcewake_domains));
 unmap_bar0:
     pci_device_unmap_range(p->dev, bar0, GTTMMADR_SIZE);
 cleanup_pci:
@@ -500,6 +560,7 @@ void hostgpu_pci_close(struct hostgpu_pci *p)
     irq_thread_stop(p);
     tdestroy(p->pages, free_node);
     close(p->pagemap_fd);
+    forcewake_put(p, VGT_ARRAY_SIZE(forcewake_domains));
     pci_device_unmap_range(p->dev, (void *)p->bar0, GTTMMADR_SIZE);
     pci_system_cleanup();
     pthread_mutex_destroy(&p->irq_lock);

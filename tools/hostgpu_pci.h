@@ -5,6 +5,8 @@
  *  - BAR0 (GTTMMADR, 16 MiB) is mapped: registers below 8 MiB, GGTT
  *    entries from +8 MiB (8 bytes each). The GGTT size comes from the
  *    graphics control register (GGC) in config space.
+ *  - All three forcewake domains (render, blitter, media) are held while
+ *    open, so GT registers stay powered (i915 takes them per access).
  *  - BAR2 (GMADR) is the aperture; its host-physical base is what the
  *    Xen step maps into each guest (xc_domain_memory_mapping).
  *  - Device-reachable pages are locked anonymous pages whose frame is read
@@ -37,7 +39,8 @@ struct hostgpu_pci_cfg {
 
 /* 0, or -errno with a sentence naming the problem in @err: no such
  * device, not a Skylake GPU, held by a kernel driver, unexpected BARs,
- * a PV dom0, no access to its BARs. */
+ * a PV dom0, no access to its BARs, a forcewake domain that does not
+ * wake. */
 int hostgpu_pci_open(const struct hostgpu_pci_cfg *cfg, struct hostgpu_pci **out, char *err,
                      size_t errlen);
 void hostgpu_pci_close(struct hostgpu_pci *p);

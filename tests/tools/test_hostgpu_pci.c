@@ -141,6 +141,10 @@ static int setup(void **state)
     fx.bar0 = aligned_alloc(4096, BAR0_SIZE);
     assert_non_null(fx.bar0);
     memset(fx.bar0, 0, BAR0_SIZE);
+    /* The GT answers forcewake (acks: render, blitter, media). */
+    *(uint32_t *)(fx.bar0 + 0x0D84) = 1;
+    *(uint32_t *)(fx.bar0 + 0x130044) = 1;
+    *(uint32_t *)(fx.bar0 + 0x0D88) = 1;
     return 0;
 }
 
@@ -206,7 +210,15 @@ static void test_open_geometry(void **state)
     assert_int_not_equal(hw->scratch_dma, 0);
     assert_int_equal(hw->scratch_dma & 0xfff, 0);
     assert_int_equal(fx.cmd_written, 0x0006); /* memory decoding + bus master */
+    /* Every forcewake domain held while open (masked write of bit 0)... */
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA278), 0x00010001);
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA188), 0x00010001);
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA270), 0x00010001);
     hostgpu_pci_close(p);
+    /* ...and released on close. */
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA278), 0x00010000);
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA188), 0x00010000);
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA270), 0x00010000);
     assert_int_equal(fx.cleanups, 1);
     assert_int_equal(fx.unmaps, 1);
 
@@ -413,6 +425,14 @@ static void test_refusals(void **state)
     expect_refusal(-ENODEV, "larger than its graphics memory", NULL);
     fx.ggc = 3u << 6;
     fx.dev.regions[2].size = 256 * MIB;
+
+    /* The blitter well never wakes: refused after 50 ms, and the render
+     * domain already taken is given back. */
+    *(uint32_t *)(fx.bar0 + 0x130044) = 0;
+    expect_refusal(-ETIMEDOUT, "forcewake blitter not acknowledged", NULL);
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA278), 0x00010000);
+    assert_int_equal(*(uint32_t *)(fx.bar0 + 0xA188), 0x00010000);
+    *(uint32_t *)(fx.bar0 + 0x130044) = 1;
 
     /* A PV dom0 is refused before anything is touched; PVH is fine. */
     fd = mkstemp(path);
