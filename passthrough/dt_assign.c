@@ -1147,6 +1147,14 @@ int vgt_dt_check_blob(const void *blob, size_t len, char *err, size_t errlen)
                  len);
         return -EINVAL;
     }
+    /* Before v16 node names were full paths; libfdt 1.6.1 (Debian 12)
+     * dereferences NULL checking such a tree (found by fuzz_dt). dtc and
+     * every firmware since 2008 write v17. */
+    if (fdt_version(blob) < 16) {
+        snprintf(err, errlen, "device tree version %u is too old: vgt reads version 16 or later (dtc writes 17)",
+                 fdt_version(blob));
+        return -EINVAL;
+    }
     rc = fdt_check_full(blob, len);
     if (rc) {
         snprintf(err, errlen, "malformed device tree structure: %s", fdt_strerror(rc));

@@ -501,6 +501,21 @@ static void test_bad_blobs(void **state)
     assert_int_equal(vgt_dt_check_blob(blob, len, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "not a valid device tree blob"));
     blob[0] ^= 0xff;
+    /* A version-7 header (full-path node names) is refused before libfdt
+     * walks it. */
+    {
+        struct fdt_header *h = (struct fdt_header *)blob;
+        uint32_t v = h->version, lc = h->last_comp_version;
+
+        h->version = cpu_to_fdt32(7);
+        h->last_comp_version = cpu_to_fdt32(2);
+        assert_int_equal(vgt_dt_check_blob(blob, len, err, sizeof(err)), -EINVAL);
+        if (!strstr(err, "device tree version 7 is too old"))
+            fail_msg("%s", err);
+        h->version = v;
+        h->last_comp_version = lc;
+        assert_int_equal(vgt_dt_check_blob(blob, len, err, sizeof(err)), 0);
+    }
     /* Corrupt the structure block: the first token after the root's
      * name becomes garbage. */
     {
