@@ -12,18 +12,39 @@
 
 #include "vgt/dt_assign.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Built once per process (libFuzzer persistent mode) and reused: the
+ * result is cleared by vgt_dt_analyse, the sink is /dev/null. */
+struct fuzz_dt_ctx {
+    struct vgt_dt_result *res;
+    FILE *null;
+};
+static struct fuzz_dt_ctx fuzz_ctx;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_ctx.res = calloc(1, sizeof(*fuzz_ctx.res));
+    fuzz_ctx.null = fopen("/dev/null", "w");
+    if (!fuzz_ctx.res || !fuzz_ctx.null) {
+        fprintf(stderr, "fuzz_dt: set-up failed\n");
+        return -1;
+    }
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char paths[4][VGT_DT_PATH_LEN];
     const char *nodes[4];
     struct vgt_dt_opts o = {0};
-    struct vgt_dt_result *r = NULL;
+    struct vgt_dt_result *r = fuzz_ctx.res;
     void *blob = NULL, *g = NULL;
     size_t glen;
     char err[256];
-    FILE *null = NULL;
+    FILE *null = fuzz_ctx.null;
     unsigned n = 0;
     int off, depth = 0;
 
@@ -36,17 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.have_guest_base = true;
         o.guest_base = (uint64_t)(data[0] & 0xf0) << 24;
     }
+    if (!r || !null)
+        return 0;
     blob = malloc(size - 1);
-    r = calloc(1, sizeof(*r));
-    null = fopen("/dev/null", "w");
-    if (!blob || !r || !null)
+    if (!blob)
         goto out;
     memcpy(blob, data + 1, size - 1);
     if (vgt_dt_check_blob(blob, size - 1, err, sizeof(err)))
         goto out;
     for (off = fdt_next_node(blob, -1, &depth); off >= 0 && n < 4; off = fdt_next_node(blob, off, &depth)) {
-        if (!fdt_getprop(blob, off, "reg", NULL) && !fdt_getprop(blob, off, "interrupts", NULL) &&
-            !fdt_getprop(blob, off, "interrupts-extended", NULL))
+        if (!vgt_dt_getprop(blob, off, "reg", NULL) && !vgt_dt_getprop(blob, off, "interrupts", NULL) &&
+            !vgt_dt_getprop(blob, off, "interrupts-extended", NULL))
             continue;
         if (fdt_get_path(blob, off, paths[n], sizeof(paths[n])) < 0)
             continue;
@@ -64,9 +85,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 out:
     free(g);
-    if (null)
-        fclose(null);
-    free(r);
     free(blob);
     return 0;
 }

@@ -135,6 +135,41 @@ static void msg(struct dt_ctx *c, enum vgt_dt_sev sev, const char *fmt, ...)
     r->nmsgs++;
 }
 
+/* A property value must lie inside the blob, after libfdt's own checks. */
+static const void *prop_checked(const void *fdt, const void *val, int *len)
+{
+    const char *b = fdt, *v = val;
+
+    if (!val || *len < 0 || v < b || (size_t)(v - b) > fdt_totalsize(fdt) ||
+        (size_t)*len > fdt_totalsize(fdt) - (size_t)(v - b)) {
+        *len = -FDT_ERR_BADSTRUCTURE;
+        return NULL;
+    }
+    return val;
+}
+
+const void *vgt_dt_getprop(const void *fdt, int node, const char *name, int *len)
+{
+    int l = 0;
+    const void *v = fdt_getprop(fdt, node, name, &l);
+
+    v = v ? prop_checked(fdt, v, &l) : NULL;
+    if (len)
+        *len = l;
+    return v;
+}
+
+const void *vgt_dt_getprop_by_offset(const void *fdt, int off, const char **name, int *len)
+{
+    int l = 0;
+    const void *v = fdt_getprop_by_offset(fdt, off, name, &l);
+
+    v = v ? prop_checked(fdt, v, &l) : NULL;
+    if (len)
+        *len = l;
+    return v;
+}
+
 static uint32_t cell(const void *p, unsigned i)
 {
     fdt32_t v;
@@ -199,7 +234,7 @@ static int translate(struct dt_ctx *c, int node, int bus, uint64_t *addr, uint64
             return -EINVAL;
         if (cells_of(c, bus, &cac, &csc, quiet) || cells_of(c, parent, &pac, &psc, quiet))
             return -EINVAL;
-        rng = fdt_getprop(c->fdt, bus, "ranges", &len);
+        rng = vgt_dt_getprop(c->fdt, bus, "ranges", &len);
         if (!rng) {
             if (!quiet) {
                 node_path(c->fdt, node, np, sizeof(np));
@@ -262,7 +297,7 @@ static int read_regs(struct dt_ctx *c, int node, struct vgt_dt_region *out, unsi
 {
     char np[VGT_DT_PATH_LEN];
     int bus = fdt_parent_offset(c->fdt, node), ac, sc, len, n;
-    const void *reg = fdt_getprop(c->fdt, node, "reg", &len);
+    const void *reg = vgt_dt_getprop(c->fdt, node, "reg", &len);
 
     if (!reg)
         return 0;
@@ -332,7 +367,7 @@ static int irq_parent(struct dt_ctx *c, int node, bool quiet)
 
     for (int n = node, depth = 0; n >= 0 && depth <= DT_MAX_DEPTH; n = fdt_parent_offset(c->fdt, n), depth++) {
         int len, off;
-        const void *p = fdt_getprop(c->fdt, n, "interrupt-parent", &len);
+        const void *p = vgt_dt_getprop(c->fdt, n, "interrupt-parent", &len);
 
         if (!p)
             continue;
@@ -374,14 +409,14 @@ static int gic_cells(struct dt_ctx *c, int node, int ctl, int *version, bool qui
     *version = gic_version(c->fdt, ctl);
     if (!*version) {
         if (!quiet) {
-            const char *compat = fdt_getprop(c->fdt, ctl, "compatible", &len);
+            const char *compat = vgt_dt_getprop(c->fdt, ctl, "compatible", &len);
 
             msg(c, VGT_DT_ERR, "%s: interrupt controller %s (%s) is not a GIC: its interrupts cannot be"
                 " routed to a guest", np, cp, compat && len > 0 && memchr(compat, 0, (size_t)len) ? compat : "no compatible");
         }
         return -EINVAL;
     }
-    p = fdt_getprop(c->fdt, ctl, "#interrupt-cells", &len);
+    p = vgt_dt_getprop(c->fdt, ctl, "#interrupt-cells", &len);
     if (!p || len != 4 || cell(p, 0) < 3 || cell(p, 0) > 4) {
         if (!quiet)
             msg(c, VGT_DT_ERR, "%s: #interrupt-cells of GIC %s is missing or not 3/4", np, cp);
@@ -401,7 +436,7 @@ static int collect_irqs(struct dt_ctx *c, int node, struct irq_spec *out, unsign
 {
     char np[VGT_DT_PATH_LEN];
     int len, n = 0;
-    const void *ext = fdt_getprop(c->fdt, node, "interrupts-extended", &len);
+    const void *ext = vgt_dt_getprop(c->fdt, node, "interrupts-extended", &len);
     const void *p;
 
     if (!quiet)
@@ -443,7 +478,7 @@ static int collect_irqs(struct dt_ctx *c, int node, struct irq_spec *out, unsign
         }
         return n;
     }
-    p = fdt_getprop(c->fdt, node, "interrupts", &len);
+    p = vgt_dt_getprop(c->fdt, node, "interrupts", &len);
     if (!p)
         return 0;
     {
@@ -549,7 +584,7 @@ static int walk_phandles(struct dt_ctx *c, struct vgt_dt_dev *d, int node, const
         }
         if (dp && dp->cells) {
             int cl;
-            const void *cp = fdt_getprop(c->fdt, prov, dp->cells, &cl);
+            const void *cp = vgt_dt_getprop(c->fdt, prov, dp->cells, &cl);
             char pp[VGT_DT_PATH_LEN];
 
             if (!cp && dp->cells_optional) {
@@ -609,10 +644,20 @@ static int scan_deps(struct dt_ctx *c, struct vgt_dt_dev *d, int node, int depth
     fdt_for_each_property_offset(off, c->fdt, node) {
         const char *name;
         int len;
-        const void *val = fdt_getprop_by_offset(c->fdt, off, &name, &len);
+        const void *val = vgt_dt_getprop_by_offset(c->fdt, off, &name, &len);
         const struct dep_prop *dp;
 
-        if (!val || !name)
+        if (!val) {
+            char np[VGT_DT_PATH_LEN];
+
+            /* Copied to the guest as is: refuse it here, by name. */
+            node_path(c->fdt, node, np, sizeof(np));
+            msg(c, VGT_DT_ERR, "%s: a property%s%s has an invalid length (%d): malformed device tree", np,
+                name ? " " : "", name ? name : "", len);
+            rc = -EINVAL;
+            continue;
+        }
+        if (!name)
             continue;
         dp = dep_match(name);
         if (dp)
@@ -651,7 +696,7 @@ static void mark_dropped(struct dt_ctx *c, struct vgt_dt_dev *d, int node, int d
         const char *name, *main;
         int len;
 
-        if (!fdt_getprop_by_offset(c->fdt, off, &name, &len) || !name)
+        if (!vgt_dt_getprop_by_offset(c->fdt, off, &name, &len) || !name)
             continue;
         if (dep_match(name) && !dep_kept(d, name))
             add_dropped(d, name);
@@ -675,7 +720,7 @@ static int scan_iommu(struct dt_ctx *c, struct vgt_dt_dev *d)
 {
     static const struct dep_prop iommu_prop = {"iommus", M_EXACT, "#iommu-cells", "IOMMU", false};
     int len, off, depth = 0;
-    const void *p = fdt_getprop(c->fdt, d->offset, "iommus", &len);
+    const void *p = vgt_dt_getprop(c->fdt, d->offset, "iommus", &len);
 
     if (p) {
         int pos = 0;
@@ -686,7 +731,7 @@ static int scan_iommu(struct dt_ctx *c, struct vgt_dt_dev *d)
         while (pos < len / 4) {
             int prov = fdt_node_offset_by_phandle(c->fdt, cell(p, (unsigned)pos));
             int cl, nargs;
-            const void *cp = prov >= 0 ? fdt_getprop(c->fdt, prov, "#iommu-cells", &cl) : NULL;
+            const void *cp = prov >= 0 ? vgt_dt_getprop(c->fdt, prov, "#iommu-cells", &cl) : NULL;
 
             if (!cp)
                 break;
@@ -702,7 +747,7 @@ static int scan_iommu(struct dt_ctx *c, struct vgt_dt_dev *d)
         return 0;
     /* Legacy SMMU binding: mmu-masters = <&master sid...> in the SMMU. */
     for (off = fdt_next_node(c->fdt, -1, &depth); off >= 0; off = fdt_next_node(c->fdt, off, &depth)) {
-        const void *mm = fdt_getprop(c->fdt, off, "mmu-masters", &len);
+        const void *mm = vgt_dt_getprop(c->fdt, off, "mmu-masters", &len);
         int pos = 0;
 
         if (!mm || len % 4)
@@ -710,7 +755,7 @@ static int scan_iommu(struct dt_ctx *c, struct vgt_dt_dev *d)
         while (pos < len / 4) {
             int master = fdt_node_offset_by_phandle(c->fdt, cell(mm, (unsigned)pos));
             int cl, n = 0;
-            const void *cp = master >= 0 ? fdt_getprop(c->fdt, master, "#stream-id-cells", &cl) : NULL;
+            const void *cp = master >= 0 ? vgt_dt_getprop(c->fdt, master, "#stream-id-cells", &cl) : NULL;
 
             if (!cp || cl != 4 || cell(cp, 0) > 16)
                 break;
@@ -1075,7 +1120,7 @@ int vgt_dt_analyse(struct vgt_log *log, const void *fdt, const struct vgt_dt_opt
     for (unsigned i = 0; i < res->ndevs; i++) {
         struct vgt_dt_dev *d = &res->devs[i];
         int n, len;
-        const char *status = fdt_getprop(fdt, d->offset, "status", &len);
+        const char *status = vgt_dt_getprop(fdt, d->offset, "status", &len);
 
         if (status && len > 0 && memchr(status, 0, (size_t)len) && strcmp(status, "okay") && strcmp(status, "ok"))
             msg(&c, VGT_DT_WARN, "%s: status is \"%s\" in the host tree", d->path, status);

@@ -39,10 +39,10 @@ static int copy_node(void *out, const void *fdt, const struct vgt_dt_dev *d, int
     fdt_for_each_property_offset(off, fdt, node) {
         const char *name;
         int len;
-        const void *val = fdt_getprop_by_offset(fdt, off, &name, &len);
+        const void *val = vgt_dt_getprop_by_offset(fdt, off, &name, &len);
 
         if (!val || !name)
-            continue;
+            return -FDT_ERR_BADSTRUCTURE; /* a length libfdt did not check */
         if (dropped(d, name) || !strcmp(name, "iommus") || !strcmp(name, "interrupt-parent") ||
             !strcmp(name, "xen,passthrough"))
             continue;
@@ -295,7 +295,7 @@ static void print_node(FILE *f, const void *fdt, int node, int indent)
     fdt_for_each_property_offset(off, fdt, node) {
         const char *pname;
         int len;
-        const void *val = fdt_getprop_by_offset(fdt, off, &pname, &len);
+        const void *val = vgt_dt_getprop_by_offset(fdt, off, &pname, &len);
 
         if (val && pname)
             print_prop(f, pname, val, len, indent + 1);

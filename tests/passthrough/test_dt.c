@@ -540,6 +540,37 @@ static void test_bad_blobs(void **state)
             out("x.dtb"), out("x.cfg"));
     assert_non_null(strstr(s, "none.dtb: No such file or directory"));
     free(s);
+    /* Garbage, a tree cut at every 97th byte, and a property length
+     * libfdt passes negative (fuzz_dt's memcpy crash): each run ends with
+     * exactly one error line and status 1, never a signal. */
+    f = fopen(out("garbage.dtb"), "wb");
+    assert_non_null(f);
+    for (unsigned i = 0; i < 4096; i++)
+        fputc((int)((i * 2654435761u) >> 13) & 0xff, f);
+    fclose(f);
+    s = run("%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s 2>&1; echo rc=$?", vgt(),
+            out("garbage.dtb"), out("x.dtb"), out("x.cfg"));
+    assert_non_null(strstr(s, "garbage.dtb: not a valid device tree blob"));
+    assert_non_null(strstr(s, "rc=1"));
+    free(s);
+    for (size_t cut = 0; cut < len; cut += 97) {
+        f = fopen(out("cut.dtb"), "wb");
+        assert_non_null(f);
+        fwrite(blob, 1, cut, f);
+        fclose(f);
+        s = run("o=$(%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s 2>&1); r=$?;"
+                " echo \"$o\" | grep -c .; echo rc=$r", vgt(), out("cut.dtb"), out("x.dtb"), out("x.cfg"));
+        if (strcmp(s, "1\nrc=1"))
+            fail_msg("cut at %zu: %s", cut, s);
+        free(s);
+    }
+    s = run("%s assign dt --dtb %s --node /interrupt-controller@8000000 --out-dtb %s --out-cfg %s 2>&1;"
+            " echo rc=$?", vgt(), data("negative-prop-len.dtb"), out("x.dtb"), out("x.cfg"));
+    if (!strstr(s, "error: /interrupt-controller@8000000: a property #interrupt-cells has an invalid length") ||
+        !strstr(s, "rc=1"))
+        fail_msg("%s", s);
+    assert_int_equal(access(out("x.dtb"), F_OK), -1);
+    free(s);
     s = run("%s assign dt --node /a 2>&1; echo rc=$?", vgt());
     assert_non_null(strstr(s, "need --node and --out-dtb/--out-cfg"));
     assert_non_null(strstr(s, "rc=2"));

@@ -131,6 +131,12 @@ void vgt_dt_write_xl(FILE *f, const struct vgt_dt_result *res, const char *guest
  * naming the host nodes that need xen,passthrough (dom0less). */
 int vgt_dt_write_dts(FILE *f, const void *fdt, const struct vgt_dt_result *res);
 
+/* fdt_getprop / fdt_getprop_by_offset that also refuse a length libfdt
+ * passes through unchecked: negative, or running past the blob (libfdt
+ * 1.6.1 returns such lengths for crafted trees; found by fuzz_dt). */
+const void *vgt_dt_getprop(const void *fdt, int node, const char *name, int *len);
+const void *vgt_dt_getprop_by_offset(const void *fdt, int off, const char **name, int *len);
+
 void vgt_dt_print_text(FILE *f, const struct vgt_dt_result *res);
 void vgt_dt_print_json(FILE *f, const struct vgt_dt_result *res);
 
