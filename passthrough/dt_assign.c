@@ -359,122 +359,344 @@ static int gic_version(const void *fdt, int off)
     return 0;
 }
 
-/* The interrupt parent of @node: its own or the nearest ancestor's
- * interrupt-parent. */
-static int irq_parent(struct dt_ctx *c, int node, bool quiet)
-{
-    char np[VGT_DT_PATH_LEN];
+/* ---- Interrupt resolution, as Linux's of_irq_parse_one/of_irq_parse_raw
+ * (drivers/of/irq.c, 6.1) walk it: the interrupt parent is the node's or
+ * an ancestor's interrupt-parent, else the nearest parent, until a node
+ * with #interrupt-cells; a nexus (interrupt-map) translates <unit address,
+ * specifier> masked by interrupt-map-mask into its parent's <unit
+ * address, specifier>, where the first #address-cells come from the
+ * nexus (or its ancestors, default 2) and the parent's own #address-cells
+ * (default 0); the walk ends at an interrupt-controller without a map. */
 
-    for (int n = node, depth = 0; n >= 0 && depth <= DT_MAX_DEPTH; n = fdt_parent_offset(c->fdt, n), depth++) {
-        int len, off;
-        const void *p = vgt_dt_getprop(c->fdt, n, "interrupt-parent", &len);
+#define IRQ_MAX_ARGS 16 /* MAX_PHANDLE_ARGS, include/linux/of.h */
+#define IRQ_MAX_HOPS 16
 
-        if (!p)
-            continue;
-        if (len != 4) {
-            if (!quiet) {
-                node_path(c->fdt, n, np, sizeof(np));
-                msg(c, VGT_DT_ERR, "%s: interrupt-parent is %d bytes, not one phandle", np, len);
-            }
-            return -EINVAL;
-        }
-        off = fdt_node_offset_by_phandle(c->fdt, cell(p, 0));
-        if (off < 0) {
-            if (!quiet) {
-                node_path(c->fdt, n, np, sizeof(np));
-                msg(c, VGT_DT_ERR, "%s: interrupt-parent phandle 0x%x does not resolve to a node", np, cell(p, 0));
-            }
-            return -ENOENT;
-        }
-        return off;
-    }
-    if (!quiet) {
-        node_path(c->fdt, node, np, sizeof(np));
-        msg(c, VGT_DT_ERR, "%s: has interrupts but no interrupt-parent in it or its parents", np);
-    }
-    return -ENOENT;
-}
-
-/* #interrupt-cells of a controller that must be a GIC. */
-static int gic_cells(struct dt_ctx *c, int node, int ctl, int *version, bool quiet)
-{
-    char np[VGT_DT_PATH_LEN], cp[VGT_DT_PATH_LEN];
-    int len;
-    const void *p;
-
-    if (!quiet) {
-        node_path(c->fdt, node, np, sizeof(np));
-        node_path(c->fdt, ctl, cp, sizeof(cp));
-    }
-    *version = gic_version(c->fdt, ctl);
-    if (!*version) {
-        if (!quiet) {
-            const char *compat = vgt_dt_getprop(c->fdt, ctl, "compatible", &len);
-
-            msg(c, VGT_DT_ERR, "%s: interrupt controller %s (%s) is not a GIC: its interrupts cannot be"
-                " routed to a guest", np, cp, compat && len > 0 && memchr(compat, 0, (size_t)len) ? compat : "no compatible");
-        }
-        return -EINVAL;
-    }
-    p = vgt_dt_getprop(c->fdt, ctl, "#interrupt-cells", &len);
-    if (!p || len != 4 || cell(p, 0) < 3 || cell(p, 0) > 4) {
-        if (!quiet)
-            msg(c, VGT_DT_ERR, "%s: #interrupt-cells of GIC %s is missing or not 3/4", np, cp);
-        return -EINVAL;
-    }
-    return (int)cell(p, 0);
-}
+/* Controllers whose interrupt-map Linux ignores (of_irq_imap_abusers). */
+static const char *const imap_abusers[] = {
+    "CBEA,platform-spider-pic", "sti,platform-spider-pic", "realtek,rtl-intc", "fsl,ls1021a-extirq",
+    "fsl,ls1043a-extirq", "fsl,ls1088a-extirq", "renesas,rza1-irqc", "pasemi,rootbus",
+};
 
 struct irq_spec {
     int gic;
     int version;
     uint32_t type, num, flags;
+    char route[VGT_DT_ROUTE_LEN];
 };
 
-/* All interrupts of @node (interrupts or interrupts-extended). */
+/* Why resolving failed, for the caller's message. */
+struct irq_walk {
+    struct dt_ctx *c;
+    char why[VGT_DT_MSG_LEN - 64];
+};
+
+static void why(struct irq_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why(struct irq_walk *w, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(w->why, sizeof(w->why), fmt, ap);
+    va_end(ap);
+}
+
+static bool prop_u32(const void *fdt, int node, const char *name, uint32_t *v)
+{
+    int len;
+    const void *p = vgt_dt_getprop(fdt, node, name, &len);
+
+    if (!p || len != 4)
+        return false;
+    *v = cell(p, 0);
+    return true;
+}
+
+static bool available(const void *fdt, int node)
+{
+    int len;
+    const char *s = vgt_dt_getprop(fdt, node, "status", &len);
+
+    if (!s)
+        return true;
+    return len > 0 && memchr(s, 0, (size_t)len) && (!strcmp(s, "okay") || !strcmp(s, "ok"));
+}
+
+/* of_irq_find_parent: the first node with #interrupt-cells, following
+ * interrupt-parent where present and the tree's parent otherwise. */
+static int find_irq_parent(struct irq_walk *w, int node)
+{
+    const void *fdt = w->c->fdt;
+    char np[VGT_DT_PATH_LEN];
+
+    for (int depth = 0, n = node; depth <= DT_MAX_DEPTH; depth++) {
+        int len, p;
+        const void *ph = vgt_dt_getprop(fdt, n, "interrupt-parent", &len);
+
+        if (ph) {
+            if (len != 4) {
+                node_path(fdt, n, np, sizeof(np));
+                why(w, "%s: interrupt-parent is %d bytes, not one phandle", np, len);
+                return -EINVAL;
+            }
+            p = fdt_node_offset_by_phandle(fdt, cell(ph, 0));
+            if (p < 0) {
+                node_path(fdt, n, np, sizeof(np));
+                why(w, "%s: interrupt-parent phandle 0x%x does not resolve to a node", np, cell(ph, 0));
+                return -ENOENT;
+            }
+        } else {
+            p = fdt_parent_offset(fdt, n);
+        }
+        if (p < 0)
+            break;
+        if (vgt_dt_getprop(fdt, p, "#interrupt-cells", NULL))
+            return p;
+        n = p;
+    }
+    node_path(fdt, node, np, sizeof(np));
+    why(w, "%s: no interrupt parent (no interrupt-parent with #interrupt-cells in it or its parents)", np);
+    return -ENOENT;
+}
+
+static void route_add(char *route, int node, const void *fdt, const uint32_t *args, unsigned n)
+{
+    size_t used = strlen(route);
+    char p[VGT_DT_PATH_LEN];
+
+    node_path(fdt, node, p, sizeof(p));
+    if (used)
+        used += (size_t)snprintf(route + used, used < VGT_DT_ROUTE_LEN ? VGT_DT_ROUTE_LEN - used : 0, " -> ");
+    if (used < VGT_DT_ROUTE_LEN)
+        used += (size_t)snprintf(route + used, VGT_DT_ROUTE_LEN - used, "%s <", p);
+    for (unsigned i = 0; i < n && used < VGT_DT_ROUTE_LEN; i++)
+        used += (size_t)snprintf(route + used, VGT_DT_ROUTE_LEN - used, "%s%u", i ? " " : "", args[i]);
+    if (used < VGT_DT_ROUTE_LEN)
+        snprintf(route + used, VGT_DT_ROUTE_LEN - used, ">");
+}
+
+static bool is_imap_abuser(const void *fdt, int node)
+{
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(imap_abusers); i++)
+        if (!fdt_node_check_compatible(fdt, node, imap_abusers[i]))
+            return true;
+    return false;
+}
+
+/* One specifier @args (@intsize cells, for controller/nexus @ipar) of
+ * @node, walked to its controller (of_irq_parse_raw). */
+static int resolve_irq(struct irq_walk *w, int node, int ipar, const uint32_t *args, uint32_t intsize,
+                       struct irq_spec *out)
+{
+    const void *fdt = w->c->fdt;
+    uint32_t match[IRQ_MAX_ARGS], addrsize = 2;
+    const void *addr;
+    int alen = 0, len;
+    char ip[VGT_DT_PATH_LEN];
+
+    out->route[0] = 0;
+    addr = vgt_dt_getprop(fdt, node, "reg", &alen);
+    /* #address-cells of the parent or the nearest ancestor with one
+     * ("the old linux trick"), 2 when none has it. */
+    for (int n = ipar, depth = 0; n >= 0 && depth <= DT_MAX_DEPTH; n = fdt_parent_offset(fdt, n), depth++)
+        if (prop_u32(fdt, n, "#address-cells", &addrsize))
+            break;
+    if (addrsize > IRQ_MAX_ARGS || intsize > IRQ_MAX_ARGS || addrsize + intsize > IRQ_MAX_ARGS) {
+        node_path(fdt, ipar, ip, sizeof(ip));
+        why(w, "%s: #address-cells %u + #interrupt-cells %u is more than %u cells", ip, addrsize, intsize,
+            IRQ_MAX_ARGS);
+        return -EINVAL;
+    }
+    for (uint32_t i = 0; i < addrsize; i++)
+        match[i] = addr && (int)(4 * (i + 1)) <= alen ? cell(addr, i) : 0;
+    memcpy(match + addrsize, args, intsize * 4);
+    route_add(out->route, ipar, fdt, args, intsize);
+    for (int hop = 0; hop < IRQ_MAX_HOPS; hop++) {
+        const void *imap = vgt_dt_getprop(fdt, ipar, "interrupt-map", &len);
+        const void *imask;
+        bool intc = vgt_dt_getprop(fdt, ipar, "interrupt-controller", NULL) != NULL;
+        int mlen, pos, ncells, newpar = -1;
+        uint32_t nas = 0, nis = 0;
+        bool matched = false;
+
+        if (intc && (!imap || is_imap_abuser(fdt, ipar))) {
+            out->gic = ipar;
+            out->version = gic_version(fdt, ipar);
+            if (!out->version) {
+                const char *compat = vgt_dt_getprop(fdt, ipar, "compatible", &mlen);
+
+                node_path(fdt, ipar, ip, sizeof(ip));
+                why(w, "interrupt controller %s (%s) is not a GIC: its interrupts cannot be routed to a guest"
+                    " (route: %s)", ip, compat && mlen > 0 && memchr(compat, 0, (size_t)mlen) ? compat
+                    : "no compatible", out->route);
+                return -EINVAL;
+            }
+            if (intsize < 3 || intsize > 4) {
+                node_path(fdt, ipar, ip, sizeof(ip));
+                why(w, "#interrupt-cells of GIC %s is missing or not 3/4", ip);
+                return -EINVAL;
+            }
+            out->type = match[addrsize];
+            out->num = match[addrsize + 1];
+            out->flags = match[addrsize + 2];
+            return 0;
+        }
+        node_path(fdt, ipar, ip, sizeof(ip));
+        if (!imap) { /* neither controller nor nexus: on to its parent */
+            if (!vgt_dt_getprop(fdt, ipar, "#interrupt-cells", NULL) && hop == 0) {
+                why(w, "%s: no #interrupt-cells", ip);
+                return -EINVAL;
+            }
+            ipar = find_irq_parent(w, ipar);
+            if (ipar < 0)
+                return ipar;
+            route_add(out->route, ipar, fdt, match + addrsize, intsize);
+            continue;
+        }
+        if (addrsize && !addr) {
+            why(w, "%s has an interrupt-map keyed by a %u-cell unit address, but the device has no reg", ip,
+                addrsize);
+            return -EINVAL;
+        }
+        if (addrsize && alen < (int)(addrsize * 4)) {
+            why(w, "reg is %d bytes, shorter than the %u-cell unit address that %s's interrupt-map needs", alen,
+                addrsize, ip);
+            return -EINVAL;
+        }
+        if (len % 4) {
+            why(w, "%s: interrupt-map is %d bytes, not whole cells", ip, len);
+            return -EINVAL;
+        }
+        imask = vgt_dt_getprop(fdt, ipar, "interrupt-map-mask", &mlen);
+        if (imask && mlen != (int)((addrsize + intsize) * 4)) {
+            why(w, "%s: interrupt-map-mask is %d bytes, not %u (#address-cells %u + #interrupt-cells %u)", ip,
+                mlen, (addrsize + intsize) * 4, addrsize, intsize);
+            return -EINVAL;
+        }
+        ncells = len / 4;
+        /* Entries: child unit address, child specifier, parent phandle,
+         * parent unit address (#address-cells of the parent, default 0),
+         * parent specifier (#interrupt-cells of the parent). */
+        for (pos = 0; ncells - pos > (int)(addrsize + intsize + 1);) {
+            bool m = true;
+            int ent = pos, par;
+
+            for (uint32_t i = 0; i < addrsize + intsize; i++) {
+                uint32_t k = imask ? cell(imask, i) : 0xffffffffu;
+
+                m = m && !((match[i] ^ cell(imap, (unsigned)pos + i)) & k);
+            }
+            pos += (int)(addrsize + intsize);
+            par = fdt_node_offset_by_phandle(fdt, cell(imap, (unsigned)pos));
+            if (par < 0) {
+                why(w, "%s: interrupt-map entry at cell %d names phandle 0x%x, which no node has", ip, ent,
+                    cell(imap, (unsigned)pos));
+                return -ENOENT;
+            }
+            pos++;
+            if (!prop_u32(fdt, par, "#interrupt-cells", &nis)) {
+                node_path(fdt, par, ip, sizeof(ip));
+                why(w, "interrupt-map parent %s has no valid #interrupt-cells", ip);
+                return -EINVAL;
+            }
+            if (!prop_u32(fdt, par, "#address-cells", &nas))
+                nas = 0;
+            if (nas > IRQ_MAX_ARGS || nis > IRQ_MAX_ARGS || nas + nis > IRQ_MAX_ARGS ||
+                ncells - pos < (int)(nas + nis)) {
+                why(w, "%s: interrupt-map entry at cell %d is truncated or too wide", ip, ent);
+                return -EINVAL;
+            }
+            if (m && available(fdt, par)) {
+                for (uint32_t i = 0; i < nas + nis; i++)
+                    match[i] = cell(imap, (unsigned)pos + i);
+                newpar = par;
+                matched = true;
+                break;
+            }
+            pos += (int)(nas + nis);
+        }
+        if (!matched) {
+            char spec[96];
+            size_t u = 0;
+
+            for (uint32_t i = 0; i < addrsize + intsize && u < sizeof(spec); i++)
+                u += (size_t)snprintf(spec + u, sizeof(spec) - u, "%s0x%x", i ? " " : "", match[i]);
+            why(w, "no interrupt-map entry of %s matches <%s> (unit address and specifier, after the mask)", ip,
+                spec);
+            return -ENOENT;
+        }
+        addrsize = nas;
+        intsize = nis;
+        route_add(out->route, newpar, fdt, match + addrsize, intsize);
+        if (newpar == ipar) { /* a map entry to itself ends the walk (Linux) */
+            out->gic = ipar;
+            out->version = gic_version(fdt, ipar);
+            if (!out->version || intsize < 3) {
+                why(w, "interrupt-map of %s maps to itself, which is not a GIC", ip);
+                return -EINVAL;
+            }
+            out->type = match[addrsize];
+            out->num = match[addrsize + 1];
+            out->flags = match[addrsize + 2];
+            return 0;
+        }
+        ipar = newpar;
+    }
+    why(w, "more than %d interrupt-map hops (a loop?): %s", IRQ_MAX_HOPS, out->route);
+    return -ELOOP;
+}
+
+/* All interrupts of @node (interrupts-extended, else interrupts), each
+ * resolved to its GIC. */
 static int collect_irqs(struct dt_ctx *c, int node, struct irq_spec *out, unsigned max, bool quiet)
 {
+    struct irq_walk w = {.c = c};
     char np[VGT_DT_PATH_LEN];
-    int len, n = 0;
+    uint32_t args[IRQ_MAX_ARGS];
+    int len, n = 0, rc = 0;
     const void *ext = vgt_dt_getprop(c->fdt, node, "interrupts-extended", &len);
     const void *p;
 
-    if (!quiet)
-        node_path(c->fdt, node, np, sizeof(np));
     if (ext) {
         int pos = 0, ncells = len / 4;
 
         if (len % 4) {
-            if (!quiet)
-                msg(c, VGT_DT_ERR, "%s: interrupts-extended is %d bytes, not whole cells", np, len);
-            return -EINVAL;
+            why(&w, "interrupts-extended is %d bytes, not whole cells", len);
+            rc = -EINVAL;
+            goto report;
         }
         while (pos < ncells) {
-            int ctl = fdt_node_offset_by_phandle(c->fdt, cell(ext, (unsigned)pos)), ver, nc;
+            int ctl = fdt_node_offset_by_phandle(c->fdt, cell(ext, (unsigned)pos));
+            uint32_t nc;
 
             if (ctl < 0) {
-                if (!quiet)
-                    msg(c, VGT_DT_ERR, "%s: interrupts-extended phandle 0x%x (cell %d) does not resolve to a node",
-                        np, cell(ext, (unsigned)pos), pos);
-                return -ENOENT;
+                why(&w, "interrupts-extended phandle 0x%x (cell %d) does not resolve to a node",
+                    cell(ext, (unsigned)pos), pos);
+                rc = -ENOENT;
+                goto report;
             }
-            nc = gic_cells(c, node, ctl, &ver, quiet);
-            if (nc < 0)
-                return nc;
-            if (pos + 1 + nc > ncells) {
-                if (!quiet)
-                    msg(c, VGT_DT_ERR, "%s: interrupts-extended is truncated at cell %d", np, pos);
-                return -EINVAL;
+            if (!prop_u32(c->fdt, ctl, "#interrupt-cells", &nc) || nc > IRQ_MAX_ARGS) {
+                node_path(c->fdt, ctl, np, sizeof(np));
+                why(&w, "interrupts-extended: %s has no valid #interrupt-cells", np);
+                rc = -EINVAL;
+                goto report;
+            }
+            if (pos + 1 + (int)nc > ncells) {
+                why(&w, "interrupts-extended is truncated at cell %d", pos);
+                rc = -EINVAL;
+                goto report;
             }
             if ((unsigned)n >= max) {
-                if (!quiet)
-                    msg(c, VGT_DT_ERR, "%s: more than %u interrupts", np, max);
-                return -E2BIG;
+                why(&w, "more than %u interrupts", max);
+                rc = -E2BIG;
+                goto report;
             }
-            out[n] = (struct irq_spec){ctl, ver, cell(ext, (unsigned)pos + 1), cell(ext, (unsigned)pos + 2),
-                                      cell(ext, (unsigned)pos + 3)};
+            for (uint32_t i = 0; i < nc; i++)
+                args[i] = cell(ext, (unsigned)pos + 1 + i);
+            rc = resolve_irq(&w, node, ctl, args, nc, &out[n]);
+            if (rc)
+                goto report;
             n++;
-            pos += 1 + nc;
+            pos += 1 + (int)nc;
         }
         return n;
     }
@@ -482,30 +704,47 @@ static int collect_irqs(struct dt_ctx *c, int node, struct irq_spec *out, unsign
     if (!p)
         return 0;
     {
-        int ctl = irq_parent(c, node, quiet), ver, nc;
+        int ipar = find_irq_parent(&w, node);
+        uint32_t nc;
 
-        if (ctl < 0)
-            return ctl;
-        nc = gic_cells(c, node, ctl, &ver, quiet);
-        if (nc < 0)
-            return nc;
-        if (len % (nc * 4)) {
-            if (!quiet)
-                msg(c, VGT_DT_ERR, "%s: interrupts is %d bytes, not a multiple of %d-cell specifiers", np, len, nc);
-            return -EINVAL;
+        if (ipar < 0) {
+            rc = ipar;
+            goto report;
         }
-        if ((unsigned)(len / (nc * 4)) > max) {
-            if (!quiet)
-                msg(c, VGT_DT_ERR, "%s: more than %u interrupts", np, max);
-            return -E2BIG;
+        if (!prop_u32(c->fdt, ipar, "#interrupt-cells", &nc) || nc == 0 || nc > IRQ_MAX_ARGS) {
+            node_path(c->fdt, ipar, np, sizeof(np));
+            why(&w, "#interrupt-cells of interrupt parent %s is missing or invalid", np);
+            rc = -EINVAL;
+            goto report;
         }
-        for (int i = 0; i < len / (nc * 4); i++) {
-            unsigned b = (unsigned)(i * nc);
-
-            out[n++] = (struct irq_spec){ctl, ver, cell(p, b), cell(p, b + 1), cell(p, b + 2)};
+        if (len % (int)(nc * 4)) {
+            why(&w, "interrupts is %d bytes, not a multiple of %u-cell specifiers (#interrupt-cells of %s)", len,
+                nc, (node_path(c->fdt, ipar, np, sizeof(np)), np));
+            rc = -EINVAL;
+            goto report;
+        }
+        if ((unsigned)(len / (int)(nc * 4)) > max) {
+            why(&w, "more than %u interrupts", max);
+            rc = -E2BIG;
+            goto report;
+        }
+        for (int i = 0; i < len / (int)(nc * 4); i++) {
+            for (uint32_t k = 0; k < nc; k++)
+                args[k] = cell(p, (unsigned)i * nc + k);
+            rc = resolve_irq(&w, node, ipar, args, nc, &out[n]);
+            if (rc)
+                goto report;
+            n++;
         }
     }
     return n;
+
+report:
+    if (!quiet) {
+        node_path(c->fdt, node, np, sizeof(np));
+        msg(c, VGT_DT_ERR, "%s: interrupt %d: %s", np, n, w.why);
+    }
+    return rc;
 }
 
 static bool in_selected(const struct vgt_dt_result *r, const void *fdt, int off)
@@ -791,8 +1030,9 @@ static int analyse_irqs(struct dt_ctx *c, struct vgt_dt_dev *d)
         if (specs[i].type != 0) {
             static const char *const kinds[] = {"SPI", "PPI", "extended SPI", "extended PPI"};
 
-            msg(c, VGT_DT_ERR, "%s: interrupt %d is a %s (%u): only SPIs can be passed through", d->path, i,
-                specs[i].type < 4 ? kinds[specs[i].type] : "reserved type", specs[i].num);
+            msg(c, VGT_DT_ERR, "%s: interrupt %d is a %s (%u): only SPIs can be passed through (route: %s)",
+                d->path, i, specs[i].type < 4 ? kinds[specs[i].type] : "reserved type", specs[i].num,
+                specs[i].route);
             rc = -EINVAL;
             continue;
         }
@@ -805,6 +1045,7 @@ static int analyse_irqs(struct dt_ctx *c, struct vgt_dt_dev *d)
         q->type = specs[i].type;
         q->num = specs[i].num;
         q->flags = specs[i].flags;
+        memcpy(q->route, specs[i].route, sizeof(q->route));
         q->irq = specs[i].num + 32;
         d->nirqs++;
         if (q->irq == XEN_GUEST_VPL011_SPI)

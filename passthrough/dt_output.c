@@ -356,8 +356,8 @@ void vgt_dt_print_text(FILE *f, const struct vgt_dt_result *res)
             fprintf(f, "  reg: 0x%llx+0x%llx -> guest 0x%llx\n", (unsigned long long)d->regs[k].phys,
                     (unsigned long long)d->regs[k].size, (unsigned long long)d->regs[k].guest);
         for (unsigned k = 0; k < d->nirqs; k++)
-            fprintf(f, "  interrupt: SPI %u (%s) -> IRQ %u, GICv%d %s\n", d->irqs[k].num, trigger(d->irqs[k].flags),
-                    d->irqs[k].irq, d->gic_version, d->gic);
+            fprintf(f, "  interrupt: SPI %u (%s) -> IRQ %u, GICv%d %s\n    route: %s\n", d->irqs[k].num,
+                    trigger(d->irqs[k].flags), d->irqs[k].irq, d->gic_version, d->gic, d->irqs[k].route);
         if (d->iommu) {
             fprintf(f, "  IOMMU: %s%s, stream IDs", d->iommu_node, d->iommu_legacy ? " (mmu-masters)" : "");
             for (unsigned k = 0; k < d->nsids; k++)
@@ -418,8 +418,12 @@ void vgt_dt_print_json(FILE *f, const struct vgt_dt_result *res)
         json_str(f, d->gic);
         fprintf(f, ", \"gic_version\": %d, \"interrupts\": [", d->gic_version);
         for (unsigned k = 0; k < d->nirqs; k++)
-            fprintf(f, "%s{\"spi\": %u, \"irq\": %u, \"flags\": %u, \"trigger\": \"%s\"}", k ? ", " : "",
+        {
+            fprintf(f, "%s{\"spi\": %u, \"irq\": %u, \"flags\": %u, \"trigger\": \"%s\", \"route\": ", k ? ", " : "",
                     d->irqs[k].num, d->irqs[k].irq, d->irqs[k].flags, trigger(d->irqs[k].flags));
+            json_str(f, d->irqs[k].route);
+            fputc('}', f);
+        }
         fprintf(f, "], \"iommu\": ");
         if (d->iommu) {
             fprintf(f, "{\"node\": ");

@@ -615,6 +615,72 @@ static void test_mutations(void **state)
     free(orig);
 }
 
+/* Interrupts behind interrupt-map nexus nodes (of_irq_parse_raw). */
+static void test_nexus_irqs(void **state)
+{
+    static const char *const two[] = {"/bus@8000000/bridge@2,0/dev@1000", "/bus@8000000/bridge@2,0/dev@2000"};
+    static const char *const ext[] = {"/ext@9a00000"};
+    static const struct {
+        const char *node, *msg;
+    } bad[] = {
+        /* The bridge's mask keeps address bits 15:12: 0x3000 has no entry. */
+        {"/bus@8000000/bridge@2,0/dev@3000", "no interrupt-map entry of /bus@8000000/bridge@2,0 matches <0x3000 0x1>"},
+        {"/bus@8000000/button@3,0", "interrupt controller /gpio@1c000000 (vgt,test-gpio) is not a GIC"},
+        {"/bus@8000000/button@3,0", "route: /bus@8000000 <9> -> /gpio@1c000000 <3 0>"},
+        {"/looped@9e00000", "more than 16 interrupt-map hops"},
+    };
+    struct vgt_dt_opts o = {.allow_shared = true};
+    struct vgt_dt_result *r;
+    char *s;
+
+    (void)state;
+    /* Depth 2: bridge (address-keyed) then motherboard bus (mask drops the
+     * unit address) then the GIC, whose #address-cells is 1. */
+    r = analyse(built("nexus.dtb"), two, 2, &o, 0);
+    assert_int_equal(r->devs[0].nirqs, 1);
+    assert_int_equal(r->devs[0].irqs[0].num, 80);
+    assert_int_equal(r->devs[0].irqs[0].irq, 112);
+    assert_int_equal(r->devs[0].irqs[0].flags, 4);
+    assert_string_equal(r->devs[0].irqs[0].route,
+                        "/bus@8000000/bridge@2,0 <1> -> /bus@8000000 <7> -> /interrupt-controller@2f000000 <0 80 4>");
+    assert_int_equal(r->devs[1].irqs[0].num, 81);
+    assert_int_equal(r->devs[1].irqs[0].flags, 1);
+    assert_int_equal(r->devs[0].gic_version, 2);
+    assert_string_equal(r->devs[0].gic, "/interrupt-controller@2f000000");
+    /* Translated through two ranges: 0x1000 -> <2 0x1000> -> 0x08101000. */
+    assert_int_equal(r->devs[0].regs[0].phys, 0x08101000);
+    free(r);
+    /* interrupts-extended: the GIC directly, and the nexus keyed by the
+     * node's own reg. */
+    r = analyse(built("nexus.dtb"), ext, 1, &o, 0);
+    assert_int_equal(r->devs[0].nirqs, 2);
+    assert_int_equal(r->devs[0].irqs[0].irq, 82);
+    assert_int_equal(r->devs[0].irqs[1].num, 69);
+    assert_string_equal(r->devs[0].irqs[1].route, "/bus@8000000 <5> -> /interrupt-controller@2f000000 <0 69 4>");
+    /* The same SPI as the motherboard UART's. */
+    assert_true(has_msg(r, VGT_DT_WARN, "SPI 69 (IRQ 101) is also used by /bus@8000000/uart@1,0"));
+    free(r);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *nodes[] = {bad[i].node};
+
+        r = analyse(built("nexus.dtb"), nodes, 1, &o, -EINVAL);
+        if (!has_msg(r, VGT_DT_ERR, bad[i].msg))
+            fail_msg("%s: expected '%s', got '%s'", bad[i].node, bad[i].msg, r->nmsgs ? r->msgs[0].text : "");
+        free(r);
+    }
+    /* The tool prints each interrupt's route and writes the GIC SPI. */
+    s = run("%s assign dt --dtb %s --node /bus@8000000/bridge@2,0/dev@2000 --out-dtb %s --out-cfg %s; echo rc=$?",
+            vgt(), built("nexus.dtb"), out("nx.dtb"), out("nx.cfg"));
+    assert_non_null(strstr(s, "route: /bus@8000000/bridge@2,0 <1> -> /bus@8000000 <8> -> "
+                              "/interrupt-controller@2f000000 <0 81 1>"));
+    assert_non_null(strstr(s, "rc=0"));
+    free(s);
+    if (!have_tools())
+        skip();
+    expect("0 81 1", "fdtget %s /passthrough/dev@8102000 interrupts", out("nx.dtb"));
+    expect("irqs = [ 113 ]", "grep irqs %s", out("nx.cfg"));
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +694,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bad_blobs),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_nexus_irqs),
     };
 
     if (argc > 1)

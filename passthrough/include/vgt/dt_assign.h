@@ -32,7 +32,8 @@
 #define VGT_DT_MAX_DROPPED 24u
 #define VGT_DT_MAX_SPANS (VGT_DT_MAX_NODES * VGT_DT_MAX_REGS)
 #define VGT_DT_MAX_MSGS 96u
-#define VGT_DT_MSG_LEN 360u
+#define VGT_DT_MSG_LEN 640u
+#define VGT_DT_ROUTE_LEN 384u
 
 /* GUEST_PHANDLE_GIC in xen/include/public/arch-arm.h: the phandle of the
  * virtual GIC in every Arm guest's device tree. */
@@ -47,6 +48,9 @@ struct vgt_dt_region {
 struct vgt_dt_irq {
     uint32_t type, num, flags;
     uint32_t irq; /* INTID: SPI n is n + 32, what xl's irqs = [...] takes */
+    /* The nodes the specifier went through, each with the cells it had
+     * there: "/bus <0 0 5> -> /gic <0 37 4>". */
+    char route[VGT_DT_ROUTE_LEN];
 };
 
 struct vgt_dt_dep {
