@@ -846,6 +846,59 @@ static int walk_phandles(struct dt_ctx *c, struct vgt_dt_dev *d, int node, const
     return 0;
 }
 
+/* The clock rule: a fixed-clock, or a fixed-factor-clock whose single
+ * parent is fixed (recursively), needs nothing from the host, so it is
+ * copied into the guest (bindings clock/fixed-clock.yaml and
+ * fixed-factor-clock.yaml). Returns the parent's offset through @parent. */
+static bool fixed_clock(const void *fdt, int off, int depth, int *parent)
+{
+    int len, prov;
+    const void *p;
+    uint32_t nc;
+
+    *parent = -1;
+    if (!fdt_node_check_compatible(fdt, off, "fixed-clock"))
+        return true;
+    if (depth >= 8 || fdt_node_check_compatible(fdt, off, "fixed-factor-clock"))
+        return false;
+    p = vgt_dt_getprop(fdt, off, "clocks", &len);
+    if (!p || len != 4)
+        return false;
+    prov = fdt_node_offset_by_phandle(fdt, cell(p, 0));
+    if (prov < 0 || prov == off || !prop_u32(fdt, prov, "#clock-cells", &nc) || nc != 0)
+        return false;
+    if (!fixed_clock(fdt, prov, depth + 1, &len))
+        return false;
+    *parent = prov;
+    return true;
+}
+
+/* Add fixed clock @off (and its parents) to the copy list. */
+static bool add_clock(struct dt_ctx *c, int off, int depth)
+{
+    struct vgt_dt_result *r = c->res;
+    struct vgt_dt_clock *k;
+    int parent;
+    uint32_t ph = fdt_get_phandle(c->fdt, off);
+
+    for (unsigned i = 0; i < r->nclocks; i++)
+        if (r->clocks[i].offset == off)
+            return true;
+    /* 65000 is the guest GIC's phandle; a clock without one cannot be
+     * referred to. */
+    if (!fixed_clock(c->fdt, off, 0, &parent) || !ph || ph == VGT_DT_GUEST_GIC_PHANDLE ||
+        r->nclocks >= VGT_DT_MAX_CLOCKS || depth > 8)
+        return false;
+    if (parent >= 0 && !in_selected(r, c->fdt, parent) && !add_clock(c, parent, depth + 1))
+        return false;
+    k = &r->clocks[r->nclocks++];
+    k->offset = off;
+    k->parent = parent;
+    k->phandle = ph;
+    node_path(c->fdt, off, k->path, sizeof(k->path));
+    return true;
+}
+
 static void add_dep(struct dt_ctx *c, struct vgt_dt_dev *d, const char *prop, const struct dep_prop *dp, int prov)
 {
     struct vgt_dt_dep *e;
@@ -864,6 +917,8 @@ static void add_dep(struct dt_ctx *c, struct vgt_dt_dev *d, const char *prop, co
     snprintf(e->prop, sizeof(e->prop), "%s", prop);
     memcpy(e->provider, pp, sizeof(pp));
     e->kept = in_selected(c->res, c->fdt, prov);
+    if (!e->kept && dp && dp->cells && !strcmp(dp->cells, "#clock-cells") && add_clock(c, prov, 0))
+        e->kept = e->copied = true;
 }
 
 static void add_dropped(struct vgt_dt_dev *d, const char *prop)
@@ -1306,6 +1361,66 @@ static void guest_name(const void *fdt, struct vgt_dt_dev *d)
         snprintf(d->guest_name, sizeof(d->guest_name), "%.*s", base, name);
 }
 
+/* AMBA PrimeCell devices: Linux's AMBA bus enables the "apb_pclk" clock
+ * to read the peripheral ID before any driver binds (drivers/amba/bus.c),
+ * so without it the device stays unbound, silently. */
+static void check_primecell(struct dt_ctx *c, const struct vgt_dt_dev *d)
+{
+    int len, idx;
+
+    if (fdt_node_check_compatible(c->fdt, d->offset, "arm,primecell"))
+        return;
+    idx = vgt_dt_getprop(c->fdt, d->offset, "clock-names", &len) ?
+          fdt_stringlist_search(c->fdt, d->offset, "clock-names", "apb_pclk") : -1;
+    if (idx < 0)
+        msg(c, VGT_DT_WARN, "%s: arm,primecell device without an apb_pclk clock: the guest's AMBA bus cannot"
+            " read its ID and no driver will bind", d->path);
+    else if (!dep_kept(d, "clocks"))
+        msg(c, VGT_DT_WARN, "%s: arm,primecell device whose apb_pclk stays with the host: the guest's AMBA bus"
+            " cannot read its ID and no driver will bind", d->path);
+}
+
+/* Keep only the clocks some kept property refers to, and their parents. */
+static void drop_unused_clocks(struct dt_ctx *c)
+{
+    struct vgt_dt_result *r = c->res;
+    bool need[VGT_DT_MAX_CLOCKS] = {false};
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < r->nclocks; i++)
+        for (unsigned j = 0; j < r->ndevs && !need[i]; j++)
+            for (unsigned k = 0; k < r->devs[j].ndeps && !need[i]; k++)
+                need[i] = r->devs[j].deps[k].copied && !strcmp(r->devs[j].deps[k].provider, r->clocks[i].path) &&
+                          dep_kept(&r->devs[j], r->devs[j].deps[k].prop);
+    for (bool again = true; again;) {
+        again = false;
+        for (unsigned i = 0; i < r->nclocks; i++)
+            for (unsigned j = 0; j < r->nclocks; j++)
+                if (need[i] && !need[j] && r->clocks[i].parent == r->clocks[j].offset)
+                    need[j] = again = true;
+    }
+    for (unsigned i = 0; i < r->nclocks; i++)
+        if (need[i])
+            r->clocks[n++] = r->clocks[i];
+    r->nclocks = n;
+    /* Guest node names: the host's, made unique within /passthrough. */
+    for (unsigned i = 0; i < n; i++) {
+        int len;
+        const char *name = fdt_get_name(c->fdt, r->clocks[i].offset, &len);
+        bool clash = false;
+
+        snprintf(r->clocks[i].guest_name, sizeof(r->clocks[i].guest_name), "%.*s",
+                 name && len > 0 ? (len > 80 ? 80 : len) : 5, name && len > 0 ? name : "clock");
+        for (unsigned j = 0; j < i; j++)
+            clash |= !strcmp(r->clocks[j].guest_name, r->clocks[i].guest_name);
+        if (clash) {
+            size_t l = strlen(r->clocks[i].guest_name);
+
+            snprintf(r->clocks[i].guest_name + l, sizeof(r->clocks[i].guest_name) - l, "-%u", i);
+        }
+    }
+}
+
 int vgt_dt_analyse(struct vgt_log *log, const void *fdt, const struct vgt_dt_opts *opts, struct vgt_dt_result *res)
 {
     struct dt_ctx c = {.log = log, .fdt = fdt, .opts = opts, .res = res};
@@ -1394,15 +1509,29 @@ int vgt_dt_analyse(struct vgt_log *log, const void *fdt, const struct vgt_dt_opt
         for (unsigned k = 0; k < d->ndeps; k++) {
             const struct dep_prop *dp = dep_match(d->deps[k].prop);
 
-            if (d->deps[k].kept) {
+            if (d->deps[k].copied && dep_kept(d, d->deps[k].prop)) {
+                msg(&c, VGT_DT_NOTE, "%s: %s -> %s is a fixed clock: copied into the guest tree", d->path,
+                    d->deps[k].prop, d->deps[k].provider);
+                continue;
+            }
+            if (d->deps[k].kept && dep_kept(d, d->deps[k].prop)) {
                 msg(&c, VGT_DT_NOTE, "%s: %s -> %s is passed through too: reference kept", d->path,
                     d->deps[k].prop, d->deps[k].provider);
                 continue;
             }
-            msg(&c, VGT_DT_WARN, "%s: %s depends on %s %s, which stays with the host (property dropped)",
-                d->path, d->deps[k].prop, dp ? dp->what : "provider", d->deps[k].provider);
+            if (d->deps[k].kept) /* dropped with the real providers it shares the property with */
+                continue;
+            if (dp && dp->cells && !strcmp(dp->cells, "#clock-cells"))
+                msg(&c, VGT_DT_WARN, "%s: %s depends on clock controller %s, which stays with the host (property"
+                    " dropped): the guest will have no %s, so its driver cannot enable that clock or read its"
+                    " rate", d->path, d->deps[k].prop, d->deps[k].provider, d->deps[k].provider);
+            else
+                msg(&c, VGT_DT_WARN, "%s: %s depends on %s %s, which stays with the host (property dropped)",
+                    d->path, d->deps[k].prop, dp ? dp->what : "provider", d->deps[k].provider);
         }
+        check_primecell(&c, d);
     }
+    drop_unused_clocks(&c);
     /* Sharing is checked even after other errors, so that one run lists
      * every problem. */
     check_sharing(&c);

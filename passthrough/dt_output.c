@@ -99,6 +99,28 @@ static int copy_node(void *out, const void *fdt, const struct vgt_dt_dev *d, int
     return 0;
 }
 
+/* A fixed clock, whole: its properties reference nothing but other
+ * copied clocks, under the same phandles. */
+static int copy_clock(void *out, const void *fdt, const struct vgt_dt_clock *k)
+{
+    int off, rc = fdt_begin_node(out, k->guest_name);
+
+    fdt_for_each_property_offset(off, fdt, k->offset) {
+        const char *name;
+        int len;
+        const void *val = vgt_dt_getprop_by_offset(fdt, off, &name, &len);
+
+        if (rc)
+            break;
+        if (!val || !name)
+            return -FDT_ERR_BADSTRUCTURE;
+        rc = fdt_property(out, name, val, len);
+    }
+    if (!rc)
+        rc = fdt_end_node(out);
+    return rc;
+}
+
 static int build(void *buf, int size, const void *fdt, const struct vgt_dt_result *res,
                  const struct vgt_dt_opts *opts, bool dom0less)
 {
@@ -148,6 +170,8 @@ static int build(void *buf, int size, const void *fdt, const struct vgt_dt_resul
         if (!rc)
             rc = fdt_end_node(buf);
     }
+    for (unsigned i = 0; !rc && i < res->nclocks; i++)
+        rc = copy_clock(buf, fdt, &res->clocks[i]);
     if (!rc)
         rc = fdt_end_node(buf);
     if (!rc)
@@ -368,7 +392,7 @@ void vgt_dt_print_text(FILE *f, const struct vgt_dt_result *res)
         }
         for (unsigned k = 0; k < d->ndeps; k++)
             fprintf(f, "  depends: %s -> %s%s\n", d->deps[k].prop, d->deps[k].provider,
-                    d->deps[k].kept ? " (passed through too)" : "");
+                    d->deps[k].copied ? " (fixed clock, copied)" : d->deps[k].kept ? " (passed through too)" : "");
         if (d->ndropped) {
             fprintf(f, "  dropped:");
             for (unsigned k = 0; k < d->ndropped; k++)
@@ -376,6 +400,9 @@ void vgt_dt_print_text(FILE *f, const struct vgt_dt_result *res)
             fputc('\n', f);
         }
     }
+    for (unsigned i = 0; i < res->nclocks; i++)
+        fprintf(f, "%s  (fixed clock, copied as guest node /passthrough/%s)\n", res->clocks[i].path,
+                res->clocks[i].guest_name);
     for (unsigned i = 0; i < res->nmsgs; i++)
         fprintf(f, "%s: %s\n", sev_name(res->msgs[i].sev), res->msgs[i].text);
     if (res->nmsgs < res->nerrors + res->nwarnings)
@@ -441,7 +468,8 @@ void vgt_dt_print_json(FILE *f, const struct vgt_dt_result *res)
             json_str(f, d->deps[k].prop);
             fprintf(f, ", \"provider\": ");
             json_str(f, d->deps[k].provider);
-            fprintf(f, ", \"kept\": %s}", d->deps[k].kept ? "true" : "false");
+            fprintf(f, ", \"kept\": %s, \"copied\": %s}", d->deps[k].kept ? "true" : "false",
+                    d->deps[k].copied ? "true" : "false");
         }
         fprintf(f, "], \"dropped\": [");
         for (unsigned k = 0; k < d->ndropped; k++) {
@@ -456,6 +484,14 @@ void vgt_dt_print_json(FILE *f, const struct vgt_dt_result *res)
                 (unsigned long long)(res->spans[i].host >> VGT_PAGE_SHIFT),
                 (unsigned long long)(res->spans[i].size >> VGT_PAGE_SHIFT),
                 (unsigned long long)(res->spans[i].guest >> VGT_PAGE_SHIFT));
+    fprintf(f, "], \"clocks\": [");
+    for (unsigned i = 0; i < res->nclocks; i++) {
+        fprintf(f, "%s{\"path\": ", i ? ", " : "");
+        json_str(f, res->clocks[i].path);
+        fprintf(f, ", \"guest_node\": ");
+        json_str(f, res->clocks[i].guest_name);
+        fputc('}', f);
+    }
     fprintf(f, "], \"messages\": [");
     for (unsigned i = 0; i < res->nmsgs; i++) {
         fprintf(f, "%s\n {\"severity\": \"%s\", \"text\": ", i ? "," : "", sev_name(res->msgs[i].sev));

@@ -194,7 +194,11 @@ static void test_qemu_pl011(void **state)
     assert_int_equal(d->ndeps, 1);
     assert_string_equal(d->deps[0].prop, "clocks");
     assert_string_equal(d->deps[0].provider, "/apb-pclk");
-    assert_true(has_msg(r, VGT_DT_WARN, "clocks depends on clock /apb-pclk"));
+    /* /apb-pclk is a fixed-clock: it goes along (PrimeCell needs it). */
+    assert_true(d->deps[0].kept && d->deps[0].copied);
+    assert_true(has_msg(r, VGT_DT_NOTE, "clocks -> /apb-pclk is a fixed clock: copied into the guest tree"));
+    assert_int_equal(r->nclocks, 1);
+    assert_string_equal(r->clocks[0].path, "/apb-pclk");
     assert_true(has_msg(r, VGT_DT_WARN, "no IOMMU protects this device"));
     assert_true(has_msg(r, VGT_DT_WARN, "IRQ 33 is in the range Xen uses for virtio-mmio"));
     free(r);
@@ -206,7 +210,8 @@ static void test_qemu_pl011(void **state)
     o = run("%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s; echo rc=$?", vgt(),
             data("qemu-virt-gicv3-smmuv3.dtb"), out("pl011.dtb"), out("pl011.cfg"));
     assert_non_null(strstr(o, "rc=0"));
-    assert_non_null(strstr(o, "dropped: clock-names clocks"));
+    assert_null(strstr(o, "dropped:"));
+    assert_non_null(strstr(o, "route: /intc@8000000 <0 1 4>"));
     free(o);
     expect("2", "fdtget %s / '#address-cells'", out("pl011.dtb"));
     expect("2", "fdtget %s / '#size-cells'", out("pl011.dtb"));
@@ -218,8 +223,13 @@ static void test_qemu_pl011(void **state)
     expect("0 1 4", "fdtget -t x %s /passthrough/pl011@9000000 interrupts", out("pl011.dtb"));
     expect("65000", "fdtget %s /passthrough/pl011@9000000 interrupt-parent", out("pl011.dtb"));
     expect("arm,pl011 arm,primecell", "fdtget %s /passthrough/pl011@9000000 compatible", out("pl011.dtb"));
-    expect("compatible\ninterrupt-parent\ninterrupts\nreg",
+    expect("clock-names\nclocks\ncompatible\ninterrupt-parent\ninterrupts\nreg",
            "fdtget -p %s /passthrough/pl011@9000000 | sort", out("pl011.dtb"));
+    expect("uartclk apb_pclk", "fdtget %s /passthrough/pl011@9000000 clock-names", out("pl011.dtb"));
+    expect("fixed-clock", "fdtget %s /passthrough/apb-pclk compatible", out("pl011.dtb"));
+    expect("yes", "test \"$(fdtget %s /passthrough/pl011@9000000 clocks)\" = \"$(fdtget %s /passthrough/apb-pclk phandle)"
+           " $(fdtget %s /passthrough/apb-pclk phandle)\" && echo yes", out("pl011.dtb"), out("pl011.dtb"),
+           out("pl011.dtb"));
     o = run("dtc -I dtb -O dts %s 2>/dev/null; echo rc=$?", out("pl011.dtb"));
     assert_non_null(strstr(o, "pl011@9000000 {"));
     assert_non_null(strstr(o, "rc=0"));
@@ -334,7 +344,8 @@ static void test_nested_ranges_iommu(void **state)
     assert_int_equal(e->sids[1], 0x101);
     assert_false(t->iommu);
     /* Every dependency kind, each naming its provider. */
-    assert_true(has_msg(r, VGT_DT_WARN, "clocks depends on clock /clock-controller@9100000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "clocks depends on clock controller /clock-controller@9100000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "the guest will have no /clock-controller@9100000"));
     assert_true(has_msg(r, VGT_DT_WARN, "resets depends on reset controller /reset-controller@9101000"));
     assert_true(has_msg(r, VGT_DT_WARN, "power-domains depends on power domain /power-controller"));
     assert_true(has_msg(r, VGT_DT_WARN, "pinctrl-0 depends on pin configuration /soc/pinctrl@50000/uart-pins"));
@@ -681,6 +692,54 @@ static void test_nexus_irqs(void **state)
     expect("irqs = [ 113 ]", "grep irqs %s", out("nx.cfg"));
 }
 
+/* The clock rule: fixed clocks (and fixed-factor of fixed) go along,
+ * real controllers are named in a warning; PrimeCells need apb_pclk. */
+static void test_fixed_clocks(void **state)
+{
+    static const char *const prime[] = {"/serial@9b00000", "/rtc@9c00000"};
+    static const char *const spi[] = {"/spi@9d00000"};
+    static const char *const rtc[] = {"/rtc@9f00000"};
+    struct vgt_dt_result *r;
+    char *s;
+
+    (void)state;
+    r = analyse(built("nexus.dtb"), prime, 2, NULL, 0);
+    /* The fixed-factor apb_pclk brings its fixed parent; each once. */
+    assert_int_equal(r->nclocks, 2);
+    assert_string_equal(r->clocks[0].path, "/clk24mhz");
+    assert_string_equal(r->clocks[1].path, "/apb-pclk");
+    assert_true(has_msg(r, VGT_DT_NOTE, "/rtc@9c00000: clocks -> /apb-pclk is a fixed clock: copied"));
+    assert_false(has_msg(r, VGT_DT_WARN, "arm,primecell"));
+    assert_int_equal(r->devs[0].ndropped, 0);
+    free(r);
+    /* A real controller, and a fixed-factor of it: both named. */
+    r = analyse(built("nexus.dtb"), spi, 1, NULL, 0);
+    assert_int_equal(r->nclocks, 0);
+    assert_true(has_msg(r, VGT_DT_WARN, "the guest will have no /clock-controller@9100000"));
+    assert_true(has_msg(r, VGT_DT_WARN, "the guest will have no /cc-factor"));
+    free(r);
+    r = analyse(built("nexus.dtb"), rtc, 1, NULL, 0);
+    assert_true(has_msg(r, VGT_DT_WARN, "/rtc@9f00000: arm,primecell device whose apb_pclk stays with the host"));
+    free(r);
+    s = run("%s assign dt --dtb %s --node /serial@9b00000 --node /rtc@9c00000 --out-dtb %s --out-cfg %s; echo rc=$?",
+            vgt(), built("nexus.dtb"), out("ck.dtb"), out("ck.cfg"));
+    assert_non_null(strstr(s, "/apb-pclk  (fixed clock, copied as guest node /passthrough/apb-pclk)"));
+    assert_non_null(strstr(s, "rc=0"));
+    free(s);
+    if (!have_tools())
+        skip();
+    expect("fixed-factor-clock", "fdtget %s /passthrough/apb-pclk compatible", out("ck.dtb"));
+    expect("24000000", "fdtget %s /passthrough/clk24mhz clock-frequency", out("ck.dtb"));
+    expect("apb_pclk", "fdtget %s /passthrough/rtc@9c00000 clock-names", out("ck.dtb"));
+    /* References resolve inside the guest tree. */
+    expect("yes", "test $(fdtget %s /passthrough/rtc@9c00000 clocks) = $(fdtget %s /passthrough/apb-pclk phandle)"
+           " && test $(fdtget %s /passthrough/apb-pclk clocks) = $(fdtget %s /passthrough/clk24mhz phandle) && echo yes",
+           out("ck.dtb"), out("ck.dtb"), out("ck.dtb"), out("ck.dtb"));
+    s = run("dtc -I dtb -O dts %s >/dev/null 2>&1; echo rc=$?", out("ck.dtb"));
+    assert_string_equal(s, "rc=0");
+    free(s);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +754,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_blobs),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_nexus_irqs),
+        cmocka_unit_test(test_fixed_clocks),
     };
 
     if (argc > 1)

@@ -57,6 +57,18 @@ struct vgt_dt_dep {
     char prop[48];
     char provider[VGT_DT_PATH_LEN];
     bool kept; /* the provider is passed through too: reference kept */
+    bool copied; /* ... as a fixed clock copied into the guest tree */
+};
+
+/* A fixed-clock (or fixed-factor-clock of a fixed one) provider that is
+ * copied into the guest's /passthrough with its host phandle. */
+#define VGT_DT_MAX_CLOCKS 16u
+struct vgt_dt_clock {
+    int offset;
+    int parent; /* offset of a fixed-factor clock's parent, or -1 */
+    char path[VGT_DT_PATH_LEN];
+    char guest_name[96];
+    uint32_t phandle;
 };
 
 struct vgt_dt_dev {
@@ -107,6 +119,8 @@ struct vgt_dt_result {
     struct vgt_dt_dev devs[VGT_DT_MAX_NODES];
     unsigned nspans;
     struct vgt_dt_span spans[VGT_DT_MAX_SPANS];
+    unsigned nclocks;
+    struct vgt_dt_clock clocks[VGT_DT_MAX_CLOCKS];
     unsigned nmsgs, nerrors, nwarnings;
     struct vgt_dt_msg msgs[VGT_DT_MAX_MSGS];
 };
