@@ -1,8 +1,9 @@
 /* libFuzzer target: a host device tree through `vgt assign dt`: blob
  * checks, node analysis (ranges, interrupts, IOMMU, dependencies,
- * sharing), guest tree build and the DTS/xl/JSON writers. The first
- * input byte picks the options; the nodes are the first few with reg or
- * interrupts. */
+ * sharing), interrupt resolution through interrupt-map nexus chains,
+ * fixed-clock copying, guest tree build and the DTS/xl/JSON writers.
+ * The first input byte picks the options; then the tree; bytes after it
+ * pick which nodes (with reg, interrupts or clocks) are selected. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t glen;
     char err[256];
     FILE *null = fuzz_ctx.null;
-    unsigned n = 0;
+    unsigned n = 0, seen = 0, skip, stride;
+    size_t tail;
     int off, depth = 0;
 
     if (size < 2)
@@ -65,9 +67,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(blob, data + 1, size - 1);
     if (vgt_dt_check_blob(blob, size - 1, err, sizeof(err)))
         goto out;
+    /* Bytes after the tree (its header's totalsize) pick the nodes: the
+     * first skips that many candidates, the second sets the stride, so
+     * the corpus can aim at devices deep behind a nexus. */
+    tail = size - 1 - fdt_totalsize(blob);
+    skip = tail > 0 ? data[1 + fdt_totalsize(blob)] : 0;
+    stride = tail > 1 ? 1 + data[2 + fdt_totalsize(blob)] % 4 : 1;
     for (off = fdt_next_node(blob, -1, &depth); off >= 0 && n < 4; off = fdt_next_node(blob, off, &depth)) {
         if (!vgt_dt_getprop(blob, off, "reg", NULL) && !vgt_dt_getprop(blob, off, "interrupts", NULL) &&
-            !vgt_dt_getprop(blob, off, "interrupts-extended", NULL))
+            !vgt_dt_getprop(blob, off, "interrupts-extended", NULL) && !vgt_dt_getprop(blob, off, "clocks", NULL))
+            continue;
+        if (seen++ < skip || (seen - 1 - skip) % stride)
             continue;
         if (fdt_get_path(blob, off, paths[n], sizeof(paths[n])) < 0)
             continue;
