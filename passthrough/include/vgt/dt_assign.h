@@ -1,10 +1,12 @@
 /* Arm device-tree passthrough (`vgt assign dt`), with libfdt.
  *
  * From the host device tree and a list of nodes: translate each `reg`
- * through every parent's `ranges`, decode `interrupts` /
- * `interrupts-extended` for GICv2/GICv3, find the IOMMU (`iommus` or the
- * legacy `mmu-masters`), list the dependencies that stay with the host
- * (clocks, resets, power domains, pinctrl, PHYs, GPIOs, DMA), check page
+ * through every parent's `ranges`, resolve `interrupts` /
+ * `interrupts-extended` through any `interrupt-map` nexus to a GICv2/GICv3
+ * SPI (as Linux's of_irq_parse_raw), find the IOMMU (`iommus` or the
+ * legacy `mmu-masters`), copy fixed clocks along, list the dependencies
+ * that stay with the host (clock controllers, resets, power domains,
+ * pinctrl, PHYs, GPIOs, DMA), check page
  * alignment and sharing, and place the regions in the guest clear of
  * Xen's Arm guest memory map. Then write the guest's partial device tree,
  * the xl snippet, or the dom0less form (Xen docs/misc/arm/passthrough.txt
