@@ -26,6 +26,7 @@
 #include "vgt/testdev.h"
 #include "vgt/util.h"
 #include "vgt_config.h"
+#include "vgtd_sd.h"
 #ifdef VGT_HAVE_VGPU_HOST
 #include "vgtd_vgpu.h"
 #endif
@@ -340,6 +341,7 @@ int main(int argc, char **argv)
         return vgtd_vgpu_main(argc, argv);
 #endif
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
+    vgtd_sd_log_setup(&d.log);
     ret = parse(argc, argv, &d);
     if (ret)
         return ret == 1 ? 0 : 2;
@@ -364,6 +366,7 @@ int main(int argc, char **argv)
         goto detach_device;
     vgt_info(&d.log, "dom%u: serving %s on %s", d.o.domid, d.kind->name,
              d.o.sim ? "the simulated platform" : "Xen");
+    vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
 
     w.server = d.server;
     if (pthread_create(&sig_tid, NULL, sig_thread, &w) != 0) {
@@ -389,6 +392,7 @@ int main(int argc, char **argv)
         rc = 1;
     }
     vgt_info(&d.log, "dom%u: stopping", d.o.domid);
+    vgtd_sd_notifyf("STOPPING=1\nSTATUS=dom%u: stopping", d.o.domid);
 stop_signals:
     pthread_kill(sig_tid, SIGUSR2);
     pthread_join(sig_tid, NULL);
