@@ -366,7 +366,6 @@ int main(int argc, char **argv)
         goto detach_device;
     vgt_info(&d.log, "dom%u: serving %s on %s", d.o.domid, d.kind->name,
              d.o.sim ? "the simulated platform" : "Xen");
-    vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
 
     w.server = d.server;
     if (pthread_create(&sig_tid, NULL, sig_thread, &w) != 0) {
@@ -380,10 +379,15 @@ int main(int argc, char **argv)
             goto stop_signals;
         }
         rc = d.kind->sim_probe && d.kind->sim_probe(&d) < 0 ? 1 : 0;
+        /* Ready once the guest saw the device answer: a stop during the
+         * probe would leave the guest's access unanswered. */
+        if (!rc)
+            vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
         if (d.o.once || rc)
             vgt_ioreq_server_stop(d.server);
         pthread_join(srv_tid, &res);
     } else {
+        vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
         res = serve(d.server);
         rc = 0;
     }
