@@ -13,6 +13,8 @@
 
 #include "vgt_config.h"
 #ifdef VGT_HAVE_LIBSYSTEMD
+/* CODE_FILE/CODE_LINE would always name the sink below, not the caller. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #endif
@@ -76,6 +78,8 @@ void vgtd_sd_journal_sink(void *opaque, const struct vgt_log *log, int level,
 #ifdef VGT_HAVE_LIBSYSTEMD
     if (sd_journal_sendv(iov, n) >= 0)
         return;
+#else
+    (void)iov;
 #endif
     /* No journald (or no libsystemd): the entry must not be lost. */
     fprintf(log->out ? log->out : stderr, "%s: %s: %s\n", log->prefix ? log->prefix : "vgtd",
