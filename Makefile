@@ -3,6 +3,8 @@
 #   make demo       build, then run the main job on the simulated platform
 #   make check      build and run every test: normal, ASan+UBSan, fuzz
 #   make cross-arm64  cross-build the programs for aarch64
+#   make install    build, then install under $(DESTDIR)$(PREFIX)
+#   make deb        build the Debian package (../vgt_*.deb)
 
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
@@ -10,9 +12,12 @@ BUILD_FUZZ  ?= build-fuzz
 BUILD_ARM64 ?= build-arm64
 FUZZ_SECONDS ?= 10
 MESON_TEST_ARGS ?= --print-errorlogs
+PREFIX      ?= /usr/local
+MESON_ARGS  ?=
+DESTDIR     ?=
 NINJA := ninja
 
-.PHONY: all deps build demo check check-unit check-asan check-fuzz cross-arm64 clean
+.PHONY: all deps build demo check check-unit check-asan check-fuzz cross-arm64 install deb clean
 
 all: build
 
@@ -20,7 +25,7 @@ deps:
 	@sh .ci/install-deps
 
 $(BUILD)/build.ninja: | deps
-	meson setup $(BUILD)
+	meson setup $(BUILD) $(MESON_ARGS)
 
 build: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -41,7 +46,7 @@ $(BUILD_ASAN)/build.ninja: | deps
 check-asan: deps $(BUILD_ASAN)/build.ninja
 	$(NINJA) -C $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    meson test -C $(BUILD_ASAN) $(MESON_TEST_ARGS) --timeout-multiplier 3
+	    meson test -C $(BUILD_ASAN) $(MESON_TEST_ARGS) --timeout-multiplier 3 --no-suite pkg
 
 $(BUILD_FUZZ)/build.ninja: | deps
 	CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Dtests=false \
@@ -59,6 +64,15 @@ check-fuzz: deps
 cross-arm64:
 	sh cross/setup-arm64 $(BUILD_ARM64)
 	$(NINJA) -C $(BUILD_ARM64) tools/vgtd tools/vgt
+
+# The build directory follows PREFIX (unit files name the binaries' path).
+install: deps $(BUILD)/build.ninja
+	meson configure $(BUILD) --prefix=$(PREFIX)
+	$(NINJA) -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+
+deb: deps
+	dpkg-buildpackage -us -uc -b
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_ARM64) $(BUILD_ARM64)-sysroot

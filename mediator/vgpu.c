@@ -116,10 +116,11 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
     g->vgpus[slot] = v;
     g->nr_vgpus++;
     pthread_mutex_unlock(&g->lock);
-    vgt_info(v->log, "vgpu%u: domain %u type %s: low GM [%#llx,+%#llx) high GM [%#llx,+%#llx) fences %u+%u",
-             v->id, v->domid, v->type, (unsigned long long)v->low_base,
-             (unsigned long long)v->res.low_size, (unsigned long long)v->high_base,
-             (unsigned long long)v->res.high_size, v->fence_base, v->res.fences);
+    VGT_LOG_F(v->log, VGT_LOG_INFO, &(struct vgt_log_fields){.vgpu = (int)v->id, .domid = v->domid},
+              "vgpu%u: domain %u type %s: low GM [%#llx,+%#llx) high GM [%#llx,+%#llx) fences %u+%u",
+              v->id, v->domid, v->type, (unsigned long long)v->low_base,
+              (unsigned long long)v->res.low_size, (unsigned long long)v->high_base,
+              (unsigned long long)v->res.high_size, v->fence_base, v->res.fences);
     *out = v;
     return 0;
 
@@ -148,7 +149,8 @@ void vgt_vgpu_destroy(struct vgt_vgpu *v)
     /* Nothing of it may stay reachable by the GPU. */
     vgt_ggtt_destroy(v->ggtt);
     host_fences_clear(v);
-    vgt_info(v->log, "vgpu%u: destroyed, resources returned", v->id);
+    VGT_LOG_F(v->log, VGT_LOG_INFO, &(struct vgt_log_fields){.vgpu = (int)v->id, .domid = v->domid},
+              "vgpu%u: destroyed, resources returned", v->id);
     pthread_mutex_destroy(&v->lock);
     free(v->vreg);
     free(v);
@@ -299,8 +301,13 @@ void vgt_vgpu_enter_failsafe(struct vgt_vgpu *v, enum vgt_failsafe_reason r, con
         v->fs_reason = r;
         snprintf(v->fs_detail, sizeof(v->fs_detail), "%s", detail ? detail : "");
         vgt_ggtt_set_failsafe(v->ggtt, true);
-        vgt_err(v->log, "vgpu%u: failsafe (%s%s%s): only its virtual state changes until reset",
-                v->id, vgt_failsafe_reason_name(r), detail ? ": " : "", detail ? detail : "");
+        /* The reason is a field of its own so that journalctl VGT_REASON=
+         * finds every failsafe of one kind. */
+        VGT_LOG_F(v->log, VGT_LOG_ERR,
+                  &(struct vgt_log_fields){.vgpu = (int)v->id, .domid = v->domid,
+                                           .reason = vgt_failsafe_reason_name(r)},
+                  "vgpu%u: failsafe (%s%s%s): only its virtual state changes until reset",
+                  v->id, vgt_failsafe_reason_name(r), detail ? ": " : "", detail ? detail : "");
         if (v->hooks.failsafe)
             v->hooks.failsafe(v->hooks.opaque, v);
     }
@@ -361,7 +368,8 @@ int vgt_vgpu_reset(struct vgt_vgpu *v)
     /* Decoding is off again: BAR0 unmapped. Outside the vGPU lock, since
      * the ioreq loop takes its registry lock before the vGPU's. */
     vgt_vgpu_remap_bars(v);
-    vgt_info(v->log, "vgpu%u: device-model reset", v->id);
+    VGT_LOG_F(v->log, VGT_LOG_INFO, &(struct vgt_log_fields){.vgpu = (int)v->id, .domid = v->domid},
+              "vgpu%u: device-model reset", v->id);
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "vgt/testdev.h"
 #include "vgt/util.h"
 #include "vgt_config.h"
+#include "vgtd_sd.h"
 #ifdef VGT_HAVE_VGPU_HOST
 #include "vgtd_vgpu.h"
 #endif
@@ -340,6 +341,7 @@ int main(int argc, char **argv)
         return vgtd_vgpu_main(argc, argv);
 #endif
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
+    vgtd_sd_log_setup(&d.log);
     ret = parse(argc, argv, &d);
     if (ret)
         return ret == 1 ? 0 : 2;
@@ -377,10 +379,15 @@ int main(int argc, char **argv)
             goto stop_signals;
         }
         rc = d.kind->sim_probe && d.kind->sim_probe(&d) < 0 ? 1 : 0;
+        /* Ready once the guest saw the device answer: a stop during the
+         * probe would leave the guest's access unanswered. */
+        if (!rc)
+            vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
         if (d.o.once || rc)
             vgt_ioreq_server_stop(d.server);
         pthread_join(srv_tid, &res);
     } else {
+        vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
         res = serve(d.server);
         rc = 0;
     }
@@ -389,6 +396,7 @@ int main(int argc, char **argv)
         rc = 1;
     }
     vgt_info(&d.log, "dom%u: stopping", d.o.domid);
+    vgtd_sd_notifyf("STOPPING=1\nSTATUS=dom%u: stopping", d.o.domid);
 stop_signals:
     pthread_kill(sig_tid, SIGUSR2);
     pthread_join(sig_tid, NULL);

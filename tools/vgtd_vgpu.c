@@ -33,6 +33,7 @@
 #include "vgt/vgpu.h"
 #include "vgt_config.h"
 #include "vgt_xenctrl.h"
+#include "vgtd_sd.h"
 
 struct vgtd_vgpu {
     struct vgt_log log;
@@ -423,6 +424,7 @@ int vgtd_vgpu_main(int argc, char **argv)
     uint64_t n;
 
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
+    vgtd_sd_log_setup(&d.log); /* before vgpu_host_create copies it */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         char key[32] = "";
@@ -589,6 +591,9 @@ int vgtd_vgpu_main(int argc, char **argv)
              d.sim ? "the simulated GPU" : "the host GPU", d.control);
     printf("vgtd: ready, control socket %s\n", d.control);
     fflush(stdout);
+    /* Type=notify: ready once the control socket listens. */
+    vgtd_sd_notifyf("READY=1\nSTATUS=serving vGPUs on %s; control socket %s",
+                    d.sim ? "the simulated GPU" : "the host GPU", d.control);
     while (!d.stop) {
         struct pollfd p[2] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN}};
 
@@ -611,6 +616,7 @@ int vgtd_vgpu_main(int argc, char **argv)
         vgpu_host_reap(d.host);
     }
     vgt_info(&d.log, "stopping: tearing every vGPU down");
+    vgtd_sd_notifyf("STOPPING=1\nSTATUS=stopping: tearing every vGPU down");
     rc = 0;
     close(d.lfd);
     unlink(d.control);
