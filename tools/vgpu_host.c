@@ -316,19 +316,29 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         ;
     if (slot == MAX_DOMS || vgt_gpu_avail(h->gpu, &vc.res) == 0) {
         struct vgt_gpu_free fr;
+        char what[96] = "";
+        size_t l;
 
+        /* Host admission: a fleet scheduler (docs/fleet.md) placed this
+         * guest from an inventory that no longer holds. Say so, with the
+         * numbers, so the operator knows to refresh it. */
+        if (req->type)
+            snprintf(what, sizeof(what), " for a %s (0 of %u left; the placement is stale, see vgt inventory)",
+                     req->type, VGT_MIN(vgt_gpu_capacity(h->gpu, &vc.res), (unsigned)MAX_DOMS));
         vgt_gpu_get_free(h->gpu, &fr);
+        snprintf(err, errlen, "no room on the GPU%s: ", what);
+        l = strlen(err);
         if (vc.res.low_size > fr.low)
-            snprintf(err, errlen, "no room on the GPU: vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
+            snprintf(err + l, errlen - l, "vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
                      (unsigned long long)(vc.res.low_size >> 20), (unsigned long long)(fr.low >> 20));
         else if (vc.res.high_size > fr.high)
-            snprintf(err, errlen, "no room on the GPU: vgt_high_gm_sz %llu MiB asked, largest free high GM run %llu MiB",
+            snprintf(err + l, errlen - l, "vgt_high_gm_sz %llu MiB asked, largest free high GM run %llu MiB",
                      (unsigned long long)(vc.res.high_size >> 20), (unsigned long long)(fr.high >> 20));
         else if (vc.res.fences > fr.fences)
-            snprintf(err, errlen, "no room on the GPU: vgt_fence_sz %u asked, %u free in a row",
-                     vc.res.fences, fr.fences);
+            snprintf(err + l, errlen - l, "vgt_fence_sz %u asked, %u free in a row", vc.res.fences,
+                     fr.fences);
         else
-            snprintf(err, errlen, "no room on the GPU: %u vGPUs at most", MAX_DOMS);
+            snprintf(err + l, errlen - l, "%u vGPUs at most", MAX_DOMS);
         ret = -ENOSPC;
         goto unlock;
     }

@@ -438,6 +438,20 @@ static void test_inventory(void **state)
     assert_int_equal(run(out, sizeof(out), "%s inventory --format csv --control %s 2>&1", vgt, sock), 2);
     assert_int_equal(run(out, sizeof(out), "%s inventory --format placement --name \"a'b\" --control %s 2>&1",
                          vgt, sock), 2);
+
+    /* A scheduler that placed two more V5_4 guests from this inventory
+     * after the room went: the host refuses the second, saying why. */
+    {
+        char ans[1024];
+
+        ctl("{\"cmd\":\"add\",\"domid\":5,\"type\":\"V5_4\"}", ans, sizeof(ans));
+        assert_non_null(strstr(ans, "\"ok\":true"));
+        ctl("{\"cmd\":\"add\",\"domid\":6,\"type\":\"V5_4\"}", ans, sizeof(ans));
+        if (!strstr(ans, "no room on the GPU for a V5_4 (0 of 3 left; the placement is stale, see vgt inventory): "))
+            fail_msg("refusal: %s", ans);
+        assert_int_equal(run(out, sizeof(out), "%s inventory --format placement --name cn1 --control %s", vgt, sock), 0);
+        assert_non_null(strstr(out, "            total: 3\n            reserved: 1\n"));
+    }
 }
 
 int main(void)
