@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "barrier.h"
 #include "vgt/util.h"
@@ -66,11 +67,35 @@ struct vgt_ioreq_server {
     atomic_bool stop;
     /* Written by the loop thread only; read from anywhere. */
     _Atomic uint64_t st_served, st_bad, st_spurious, st_invalidate, st_buffered, st_wp;
+    _Atomic uint64_t st_lat[VGT_IOREQ_LAT_BUCKETS + 1], st_lat_sum;
 };
 
 #define STAT_INC(s, f) \
     atomic_store_explicit(&(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + 1, \
                           memory_order_relaxed)
+
+static const uint64_t lat_bounds[VGT_IOREQ_LAT_BUCKETS] = VGT_IOREQ_LAT_BOUNDS_NS;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Loop thread only, like every STAT_INC: relaxed stores, no lock. */
+static void note_latency(struct vgt_ioreq_server *s, uint64_t ns)
+{
+    unsigned b = 0;
+
+    while (b < VGT_IOREQ_LAT_BUCKETS && ns > lat_bounds[b])
+        b++;
+    STAT_INC(s, st_lat[b]);
+    atomic_store_explicit(&s->st_lat_sum,
+                          atomic_load_explicit(&s->st_lat_sum, memory_order_relaxed) + ns,
+                          memory_order_relaxed);
+}
 
 static const char *const type_names[NR_TYPES] = {"port", "mmio", "pci"};
 
@@ -734,6 +759,7 @@ static int handle_port(struct vgt_ioreq_server *s, uint32_t port)
 {
     volatile ioreq_t *slot;
     ioreq_t req;
+    uint64_t t0;
     int n = 0, vcpu;
 
     if (s->buf)
@@ -756,6 +782,7 @@ static int handle_port(struct vgt_ioreq_server *s, uint32_t port)
         return n;
     }
     vgt_ioreq_rmb();
+    t0 = mono_ns();
     memcpy(&req, (const void *)slot, sizeof(req));
     slot->state = STATE_IOREQ_INPROCESS;
     s->be->ops->unmask(s->be, port);
@@ -766,6 +793,7 @@ static int handle_port(struct vgt_ioreq_server *s, uint32_t port)
     vgt_ioreq_wmb();
     slot->state = STATE_IORESP_READY;
     s->be->ops->notify(s->be, port);
+    note_latency(s, mono_ns() - t0);
     return n + 1;
 }
 
@@ -824,6 +852,12 @@ void vgt_ioreq_server_get_stats(const struct vgt_ioreq_server *s, struct vgt_ior
     st->invalidate = atomic_load(&w->st_invalidate);
     st->buffered = atomic_load(&w->st_buffered);
     st->wp_writes = atomic_load(&w->st_wp);
+    st->lat_count = 0;
+    for (unsigned b = 0; b <= VGT_IOREQ_LAT_BUCKETS; b++) {
+        st->lat_bucket[b] = atomic_load(&w->st_lat[b]);
+        st->lat_count += st->lat_bucket[b];
+    }
+    st->lat_sum_ns = atomic_load(&w->st_lat_sum);
 }
 
 /* ---- bring-up and teardown ---- */

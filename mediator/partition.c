@@ -201,6 +201,23 @@ unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
     return count;
 }
 
+unsigned vgt_gpu_capacity(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
+{
+    uint64_t n = VGT_MAX_VGPUS;
+
+    /* On an empty GPU the ranges are one free run each, so first fit
+     * packs floor(range / size) of them. */
+    pthread_mutex_lock(&g->lock);
+    if (res->low_size)
+        n = VGT_MIN(n, (g->low_end - g->low_start) / res->low_size);
+    if (res->high_size)
+        n = VGT_MIN(n, (g->high_end - g->high_start) / res->high_size);
+    if (res->fences)
+        n = VGT_MIN(n, (uint64_t)(g->fence_end - g->fence_start) / res->fences);
+    pthread_mutex_unlock(&g->lock);
+    return (unsigned)n;
+}
+
 static uint64_t largest_gap(const struct span *s, unsigned n, uint64_t lo, uint64_t hi,
                             uint64_t *total)
 {

@@ -1217,6 +1217,21 @@ int vgt_submit_get_stats(struct vgt_submit_vgpu *sv, struct vgt_submit_stats *st
     return rc;
 }
 
+int vgt_submit_set_share(struct vgt_submit_vgpu *sv, unsigned weight, unsigned cap_pct)
+{
+    int rc;
+
+    /* Both checked before either changes, so a refusal changes nothing. */
+    if (weight > VGT_SCHED_MAX_WEIGHT || (cap_pct > 100 && cap_pct != VGT_SUBMIT_KEEP))
+        return -EINVAL;
+    rc = weight ? vgt_sched_set_weight(sv->s->sched, sv->sched_id, weight) : 0;
+    if (!rc && cap_pct != VGT_SUBMIT_KEEP)
+        rc = vgt_sched_set_cap(sv->s->sched, sv->sched_id, cap_pct);
+    /* A lifted cap may make queued work eligible now. */
+    kick(sv->s);
+    return rc;
+}
+
 unsigned vgt_submit_outstanding(struct vgt_submit_vgpu *sv)
 {
     unsigned n;

@@ -113,6 +113,23 @@ free_adapter:
     return rc;
 }
 
+int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats *st)
+{
+    struct vgt_ppgtt_stats ps;
+
+    pthread_mutex_lock(&a->mu);
+    vgt_ppgtt_get_stats(a->p, &ps);
+    pthread_mutex_unlock(&a->mu);
+    *st = (struct vgt_submit_pp_stats){.shadow_pages = ps.shadow_pages,
+                                       .shadow_bytes = ps.shadow_bytes,
+                                       .guest_pt_pages = ps.guest_pt_pages,
+                                       .wp_pages = ps.wp_pages,
+                                       .oos_pages = ps.oos_pages,
+                                       .roots = ps.roots,
+                                       .traps = ps.traps};
+    return 0;
+}
+
 void vgt_submit_pp_destroy(struct vgt_submit_pp *a)
 {
     if (!a)
@@ -133,6 +150,13 @@ int vgt_submit_pp_create(struct vgt_hv *hv, struct vgt_hostgpu *hw, struct vgt_l
     (void)hw;
     (void)log;
     (void)out;
+    return -ENOTSUP;
+}
+
+int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats *st)
+{
+    (void)a;
+    *st = (struct vgt_submit_pp_stats){0};
     return -ENOTSUP;
 }
 

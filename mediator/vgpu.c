@@ -299,6 +299,8 @@ void vgt_vgpu_enter_failsafe(struct vgt_vgpu *v, enum vgt_failsafe_reason r, con
     if (!v->failsafe) {
         v->failsafe = true;
         v->fs_reason = r;
+        if ((unsigned)r < VGT_FAILSAFE_NR_REASONS)
+            v->st.failsafe_by_reason[r]++;
         snprintf(v->fs_detail, sizeof(v->fs_detail), "%s", detail ? detail : "");
         vgt_ggtt_set_failsafe(v->ggtt, true);
         /* The reason is a field of its own so that journalctl VGT_REASON=

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,4 +73,70 @@ close_fd:
 int vgpu_ctl_ok(const char *ans)
 {
     return strstr(ans, "\"ok\":true") != NULL;
+}
+
+int vgpu_ctl_object(const char *ans, const char *key, struct vgt_ctl_msg *m)
+{
+    char pat[VGT_CTL_KEY_MAX + 8];
+    const char *p, *end;
+
+    snprintf(pat, sizeof(pat), "\"%s\":{", key);
+    p = strstr(ans, pat);
+    if (!p)
+        return -ENOENT;
+    p += strlen(pat) - 1;
+    end = strchr(p, '}');
+    if (!end || vgt_ctl_parse(p, (size_t)(end - p + 1), m, NULL))
+        return -EINVAL;
+    return 0;
+}
+
+int vgpu_ctl_objects(const char *ans, const char *key,
+                     int (*fn)(void *opaque, const struct vgt_ctl_msg *m), void *opaque)
+{
+    char pat[VGT_CTL_KEY_MAX + 8];
+    struct vgt_ctl_msg *m;
+    const char *p, *end;
+    int n = 0, ret;
+
+    snprintf(pat, sizeof(pat), "\"%s\":[", key);
+    p = strstr(ans, pat);
+    if (!p)
+        return -EINVAL;
+    m = malloc(sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    /* Objects in these answers are flat: each ends at its first '}'. */
+    for (p += strlen(pat); *p == '{'; p = end + 2) {
+        end = strchr(p, '}');
+        if (!end || vgt_ctl_parse(p, (size_t)(end - p + 1), m, NULL)) {
+            n = -EINVAL;
+            break;
+        }
+        ret = fn(opaque, m);
+        if (ret) {
+            n = ret;
+            break;
+        }
+        n++;
+        if (end[1] != ',')
+            break;
+    }
+    free(m);
+    return n;
+}
+
+unsigned long long vgpu_ctl_numf(const struct vgt_ctl_msg *m, const char *key)
+{
+    uint64_t v = 0;
+
+    vgt_ctl_num(m, key, &v);
+    return (unsigned long long)v;
+}
+
+const char *vgpu_ctl_strf(const struct vgt_ctl_msg *m, const char *key)
+{
+    const char *s = vgt_ctl_str(m, key);
+
+    return s ? s : "?";
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vgt/ioreq_backend.h"
 #include "vgt/ioreq_server.h"
@@ -315,19 +316,29 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         ;
     if (slot == MAX_DOMS || vgt_gpu_avail(h->gpu, &vc.res) == 0) {
         struct vgt_gpu_free fr;
+        char what[96] = "";
+        size_t l;
 
+        /* Host admission: a fleet scheduler (docs/fleet.md) placed this
+         * guest from an inventory that no longer holds. Say so, with the
+         * numbers, so the operator knows to refresh it. */
+        if (req->type)
+            snprintf(what, sizeof(what), " for a %s (0 of %u left; the placement is stale, see vgt inventory)",
+                     req->type, VGT_MIN(vgt_gpu_capacity(h->gpu, &vc.res), (unsigned)MAX_DOMS));
         vgt_gpu_get_free(h->gpu, &fr);
+        snprintf(err, errlen, "no room on the GPU%s: ", what);
+        l = strlen(err);
         if (vc.res.low_size > fr.low)
-            snprintf(err, errlen, "no room on the GPU: vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
+            snprintf(err + l, errlen - l, "vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
                      (unsigned long long)(vc.res.low_size >> 20), (unsigned long long)(fr.low >> 20));
         else if (vc.res.high_size > fr.high)
-            snprintf(err, errlen, "no room on the GPU: vgt_high_gm_sz %llu MiB asked, largest free high GM run %llu MiB",
+            snprintf(err + l, errlen - l, "vgt_high_gm_sz %llu MiB asked, largest free high GM run %llu MiB",
                      (unsigned long long)(vc.res.high_size >> 20), (unsigned long long)(fr.high >> 20));
         else if (vc.res.fences > fr.fences)
-            snprintf(err, errlen, "no room on the GPU: vgt_fence_sz %u asked, %u free in a row",
-                     vc.res.fences, fr.fences);
+            snprintf(err + l, errlen - l, "vgt_fence_sz %u asked, %u free in a row", vc.res.fences,
+                     fr.fences);
         else
-            snprintf(err, errlen, "no room on the GPU: %u vGPUs at most", MAX_DOMS);
+            snprintf(err + l, errlen - l, "%u vGPUs at most", MAX_DOMS);
         ret = -ENOSPC;
         goto unlock;
     }
@@ -472,6 +483,106 @@ int vgpu_host_stats(struct vgpu_host *h, uint16_t domid, struct vgt_submit_stats
     p = find_slot(h, domid);
     if (p)
         ret = vgt_submit_get_stats((*p)->sv, st);
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s)
+{
+    const struct vgt_vgpu_type *t;
+    size_t nt;
+
+    memset(s, 0, sizeof(*s));
+    s->sim = h->cfg.sim;
+    s->gpu_sbdf = h->cfg.sim ? VGT_SBDF(0, 0, 2, 0) : h->cfg.gpu_sbdf;
+    s->vendor = h->hw->vendor;
+    s->device = h->hw->device;
+    pthread_mutex_lock(&h->lock);
+    s->time_ns = mono_ns();
+    vgt_gpu_get_free(h->gpu, &s->free);
+    t = vgt_vgpu_types(&nt);
+    for (size_t k = 0; k < nt && k < VGPU_HOST_MAX_TYPES; k++) {
+        struct vgpu_host_type_snap *ts = &s->types[s->ntypes++];
+        struct vgt_vgpu_res r;
+
+        vgt_vgpu_res_from_type(t[k].name, &r);
+        snprintf(ts->name, sizeof(ts->name), "%s", t[k].name);
+        ts->low_mb = t[k].low_mb;
+        ts->high_mb = t[k].high_mb;
+        ts->fences = t[k].fences;
+        ts->weight = t[k].weight;
+        ts->total = VGT_MIN(vgt_gpu_capacity(h->gpu, &r), (unsigned)MAX_DOMS);
+        ts->available = vgt_gpu_avail(h->gpu, &r);
+    }
+    for (unsigned i = 0; i < MAX_DOMS; i++) {
+        struct vgpu_dom *d = h->doms[i];
+        struct vgpu_host_vgpu_snap *v;
+
+        if (!d)
+            continue;
+        v = &s->v[s->n++];
+        vgt_vgpu_get_info(d->vgpu, &v->info);
+        vgt_submit_get_stats(d->sv, &v->sub);
+        vgt_ioreq_server_get_stats(d->srv, &v->io);
+        v->have_pp = vgt_submit_pp_get_stats(d->pp, &v->pp) == 0;
+    }
+    /* The host's slot limit bounds every type too. */
+    for (unsigned k = 0; k < s->ntypes; k++)
+        s->types[k].available = VGT_MIN(s->types[k].available, (unsigned)MAX_DOMS - s->n);
+    pthread_mutex_unlock(&h->lock);
+}
+
+int vgpu_host_set_share(struct vgpu_host *h, uint16_t domid, unsigned weight, unsigned cap_pct,
+                        char *err, size_t errlen)
+{
+    struct vgpu_dom **p;
+    int ret;
+
+    if (weight > VGT_SCHED_MAX_WEIGHT) {
+        snprintf(err, errlen, "weight %u: must be 1..%u", weight, VGT_SCHED_MAX_WEIGHT);
+        return -EINVAL;
+    }
+    if (cap_pct > 100 && cap_pct != VGT_SUBMIT_KEEP) {
+        snprintf(err, errlen, "cap %u %%: must be 0 (none) ..100", cap_pct);
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (!p) {
+        snprintf(err, errlen, "domain %u has no vGPU", domid);
+        ret = -ENOENT;
+        goto unlock;
+    }
+    ret = vgt_submit_set_share((*p)->sv, weight, cap_pct);
+    if (ret)
+        snprintf(err, errlen, "domain %u: %s", domid, strerror(-ret));
+    else
+        vgt_info(h->log, "dom%u: scheduler share set (weight %u, cap %u %%)", domid, weight,
+                 cap_pct);
+unlock:
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *detail)
+{
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p && h->cfg.sim) {
+        vgt_vgpu_enter_failsafe((*p)->vgpu, VGT_FAILSAFE_ADMIN, detail);
+        ret = 0;
+    }
     pthread_mutex_unlock(&h->lock);
     return ret;
 }

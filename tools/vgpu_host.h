@@ -16,8 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vgt/ioreq_server.h"
 #include "vgt/log.h"
 #include "vgt/submit.h"
+#include "vgt/submit_ppgtt.h"
 #include "vgt/vgpu.h"
 
 struct vgpu_host;
@@ -59,6 +61,49 @@ int vgpu_host_reap(struct vgpu_host *h);
  * busy time, completed and cancelled workloads per engine, failsafe
  * events, submissions accepted and refused. -ENOENT without a vGPU. */
 int vgpu_host_stats(struct vgpu_host *h, uint16_t domid, struct vgt_submit_stats *st);
+
+/* A consistent picture of the host for metrics, vgt top and inventory:
+ * taken under the host lock (no vGPU comes or goes meanwhile), each
+ * vGPU's part under its own locks. */
+#define VGPU_HOST_MAX_VGPUS 64
+#define VGPU_HOST_MAX_TYPES 8
+struct vgpu_host_vgpu_snap {
+    struct vgt_vgpu_info info;
+    struct vgt_submit_stats sub;
+    struct vgt_ioreq_stats io;
+    struct vgt_submit_pp_stats pp;
+    bool have_pp; /* PPGTT shadowing built */
+};
+struct vgpu_host_type_snap {
+    char name[16];
+    uint32_t low_mb, high_mb;
+    unsigned fences, weight;
+    unsigned total;     /* instances the empty GPU holds */
+    unsigned available; /* instances that still fit now */
+};
+struct vgpu_host_snap {
+    uint64_t time_ns;   /* CLOCK_MONOTONIC when taken */
+    bool sim;
+    uint32_t gpu_sbdf;  /* the physical GPU */
+    uint16_t vendor, device;
+    struct vgt_gpu_free free;
+    unsigned ntypes;
+    struct vgpu_host_type_snap types[VGPU_HOST_MAX_TYPES];
+    unsigned n;
+    struct vgpu_host_vgpu_snap v[VGPU_HOST_MAX_VGPUS];
+};
+/* Fills *s (large: allocate it). */
+void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s);
+
+/* Live scheduler share of @domid's vGPU: @weight 1..1000 (0: keep),
+ * @cap_pct 0..100 (VGT_SUBMIT_KEEP: keep). -ENOENT / -EINVAL with a
+ * sentence in @err. */
+int vgpu_host_set_share(struct vgpu_host *h, uint16_t domid, unsigned weight, unsigned cap_pct,
+                        char *err, size_t errlen);
+
+/* Sim only: put @domid's vGPU in failsafe (reason admin), as a guest
+ * fault would; for tests of the way out (reset). */
+int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *detail);
 
 /* Sim only: the guest's own GPU driver (vgt/sim_gpu_guest.h, reaching the
  * vGPU through MMIO, config space, its RAM and MSIs) runs @iterations

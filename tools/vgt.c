@@ -39,6 +39,16 @@ static const struct vgt_cmd cmds[] = {
 #ifdef VGT_HAVE_CMD_LIST
     {"list", vgt_cmd_list, "list vGPUs served by vgtd"},
 #endif
+#ifdef VGT_HAVE_CMD_TOP
+    {"top", vgt_cmd_top, "live per-vGPU, per-engine GPU utilisation"},
+#endif
+#ifdef VGT_HAVE_CMD_SET
+    {"set", vgt_cmd_set, "change a vGPU's scheduler weight/cap live: set DOMID weight=N cap=P"},
+    {"reset", vgt_cmd_reset, "reset a vGPU (the way out of failsafe): reset DOMID"},
+#endif
+#ifdef VGT_HAVE_CMD_INVENTORY
+    {"inventory", vgt_cmd_inventory, "what this host offers fleet schedulers (--format xapi|placement)"},
+#endif
 };
 
 static const struct vgt_cmd benches[] = {

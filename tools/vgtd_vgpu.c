@@ -9,7 +9,9 @@
  * line: {"cmd":"add"|"list"|"status"|"reset"|"remove"|"stop", ...}; with
  * --sim also "kill-domain" (the toolstack destroyed a simulated domain)
  * and "guest-run" (the simulated guest's GPU driver runs a workload).
- * Only root (SO_PEERCRED uid 0) may use it. */
+ * "stats" (vgt top), "set" (live weight/cap), "inventory" (vgt inventory)
+ * answer from one host snapshot; --metrics ADDR:PORT serves the same
+ * state to Prometheus (vgtd_metrics.h). Only root (SO_PEERCRED uid 0) may use it. */
 #include "vgtd_vgpu.h"
 
 #include <errno.h>
@@ -26,7 +28,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "host_report.h"
 #include "vgpu_host.h"
+#include "vgtd_metrics.h"
 #include "vgt/ioreq_server.h" /* VGT_SBDF */
 #include "vgt/util.h"
 #include "vgt/vgt_ctl.h"
@@ -39,6 +43,8 @@ struct vgtd_vgpu {
     struct vgt_log log;
     struct vgpu_host *host;
     const char *control;
+    const char *metrics_addr;
+    struct vgtd_metrics *metrics;
     bool sim;
     int lfd, sfd;
     bool stop;
@@ -60,6 +66,7 @@ bool vgtd_vgpu_wanted(int argc, char **argv)
             !strcmp(argv[i], "--xl-config") || !strncmp(argv[i], "--xl-config=", 12) ||
             !strcmp(argv[i], "--device=vgpu") || is_xl_key(argv[i]) ||
             !strcmp(argv[i], "--control") || !strcmp(argv[i], "--gpu") ||
+            !strcmp(argv[i], "--metrics") || !strncmp(argv[i], "--metrics=", 10) ||
             !strncmp(argv[i], "--gpu=", 6) ||
             (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "vgpu")))
             return true;
@@ -86,6 +93,7 @@ static void usage(FILE *out)
             "  --gpu BB:DD.F       the host's Intel GPU, released by i915 (default 00:02.0; not\n"
             "                      with --sim)\n"
             "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
+            "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
             "  --log LEVEL         err|warn|info|debug\n");
@@ -227,6 +235,21 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         answer_list(d, o);
         return;
     }
+    if (!strcmp(cmd, "stats") || !strcmp(cmd, "inventory")) {
+        struct vgpu_host_snap *s = malloc(sizeof(*s));
+
+        if (!s) {
+            answer_err(o, "out of memory");
+            return;
+        }
+        vgpu_host_snapshot(d->host, s);
+        if (cmd[0] == 's')
+            host_report_stats_json(s, o);
+        else
+            host_report_inventory_json(s, o);
+        free(s);
+        return;
+    }
     if (!strcmp(cmd, "stop")) {
         d->stop = true;
         fprintf(o, "{\"ok\":true}\n");
@@ -269,6 +292,37 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
             req.cap_pct = n > 100 ? 101 : (unsigned)n;
         ret = vgpu_host_add(d->host, &req, err, sizeof(err));
         if (ret) {
+            answer_err(o, err);
+            return;
+        }
+        fprintf(o, "{\"ok\":true,\"vgpu\":");
+        json_vgpu(d, o, vgpu_host_vgpu(d->host, domid));
+        fprintf(o, "}\n");
+        return;
+    }
+    if (!strcmp(cmd, "set")) {
+        unsigned weight = 0, cap = VGT_SUBMIT_KEEP;
+        uint64_t n;
+
+        if (vgt_ctl_get(&m, "weight")) {
+            if (vgt_ctl_num(&m, "weight", &n) || n == 0 || n > VGT_SCHED_MAX_WEIGHT) {
+                answer_err(o, "\"weight\" must be 1..1000");
+                return;
+            }
+            weight = (unsigned)n;
+        }
+        if (vgt_ctl_get(&m, "cap_pct")) {
+            if (vgt_ctl_num(&m, "cap_pct", &n) || n > 100) {
+                answer_err(o, "\"cap_pct\" must be 0 (no cap) ..100");
+                return;
+            }
+            cap = (unsigned)n;
+        }
+        if (!weight && cap == VGT_SUBMIT_KEEP) {
+            answer_err(o, "set needs \"weight\" and/or \"cap_pct\"");
+            return;
+        }
+        if (vgpu_host_set_share(d->host, domid, weight, cap, err, sizeof(err))) {
             answer_err(o, err);
             return;
         }
@@ -321,9 +375,12 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         ret = vgpu_host_remove(d->host, domid);
     else if (!strcmp(cmd, "kill-domain") && d->sim)
         ret = vgpu_host_sim_kill_domain(d->host, domid);
+    else if (!strcmp(cmd, "failsafe") && d->sim)
+        ret = vgpu_host_sim_failsafe(d->host, domid, vgt_ctl_str(&m, "detail"));
     else {
-        snprintf(err, sizeof(err), "unknown command '%s' (add, list, status, reset, remove, stop%s)",
-                 cmd, d->sim ? ", kill-domain, guest-run" : "");
+        snprintf(err, sizeof(err),
+                 "unknown command '%s' (add, list, status, stats, inventory, set, reset, remove, stop%s)",
+                 cmd, d->sim ? ", kill-domain, guest-run, failsafe" : "");
         answer_err(o, err);
         return;
     }
@@ -490,6 +547,8 @@ int vgtd_vgpu_main(int argc, char **argv)
             }
         } else if (!strcmp(key, "control")) {
             d.control = val;
+        } else if (!strcmp(key, "metrics")) {
+            d.metrics_addr = val;
         } else if (!strcmp(key, "xl-config")) {
             xlcfg = val;
         } else if (!strcmp(key, "ram-mb")) {
@@ -587,6 +646,17 @@ int vgtd_vgpu_main(int argc, char **argv)
     }
     if (control_up(&d))
         goto destroy_host;
+    if (d.metrics_addr) {
+        uint16_t port = 0;
+
+        if (vgtd_metrics_start(d.host, d.metrics_addr, &d.log, &d.metrics, &port, err,
+                               sizeof(err))) {
+            vgt_err(&d.log, "%s", err);
+            goto close_control;
+        }
+        vgt_info(&d.log, "metrics on http://%s/metrics (port %u)", d.metrics_addr, port);
+        printf("vgtd: metrics port %u\n", port);
+    }
     vgt_info(&d.log, "serving vGPUs on %s; control socket %s",
              d.sim ? "the simulated GPU" : "the host GPU", d.control);
     printf("vgtd: ready, control socket %s\n", d.control);
@@ -618,6 +688,8 @@ int vgtd_vgpu_main(int argc, char **argv)
     vgt_info(&d.log, "stopping: tearing every vGPU down");
     vgtd_sd_notifyf("STOPPING=1\nSTATUS=stopping: tearing every vGPU down");
     rc = 0;
+    vgtd_metrics_stop(d.metrics);
+close_control:
     close(d.lfd);
     unlink(d.control);
 destroy_host:

@@ -346,6 +346,19 @@ static void test_pio(void **state)
     fire(t, 2, (ioreq_t){.type = IOREQ_TYPE_PIO, .addr = 0x3f8, .size = 1, .count = 1,
                          .dir = IOREQ_WRITE, .data = 0x1ff});
     assert_int_equal(t->pio.wvals[0], 0xff); /* masked to the size */
+    /* Both synchronous requests are in the service-time histogram, whose
+     * buckets add up to its count and whose sum is their time. */
+    {
+        struct vgt_ioreq_stats st;
+        uint64_t n = 0;
+
+        vgt_ioreq_server_get_stats(t->s, &st);
+        for (unsigned b = 0; b <= VGT_IOREQ_LAT_BUCKETS; b++)
+            n += st.lat_bucket[b];
+        assert_int_equal(st.lat_count, 2);
+        assert_int_equal(n, 2);
+        assert_true(st.lat_sum_ns > 0);
+    }
 }
 
 static void test_copy_sizes(void **state)

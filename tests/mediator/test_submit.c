@@ -305,6 +305,29 @@ static void test_audit_refusal(void **state)
     assert_int_equal(f->pins, f->unpins);
 }
 
+/* vgt set: weight and cap change live, a refusal changes nothing. */
+static void test_set_share(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_submit_stats st;
+
+    assert_int_equal(vgt_submit_set_share(f->sv, 9, 50), 0);
+    assert_int_equal(vgt_submit_get_stats(f->sv, &st), 0);
+    assert_int_equal(st.sched.weight, 9);
+    assert_int_equal(st.sched.cap_pct, 50);
+    assert_int_equal(vgt_submit_set_share(f->sv, 0, VGT_SUBMIT_KEEP), 0); /* both kept */
+    assert_int_equal(vgt_submit_set_share(f->sv, 3, VGT_SUBMIT_KEEP), 0);
+    assert_int_equal(vgt_submit_get_stats(f->sv, &st), 0);
+    assert_int_equal(st.sched.weight, 3);
+    assert_int_equal(st.sched.cap_pct, 50);
+    assert_int_equal(vgt_submit_set_share(f->sv, 0, 0), 0); /* cap lifted */
+    assert_int_equal(vgt_submit_set_share(f->sv, 1001, 10), -EINVAL);
+    assert_int_equal(vgt_submit_set_share(f->sv, 5, 101), -EINVAL);
+    assert_int_equal(vgt_submit_get_stats(f->sv, &st), 0);
+    assert_int_equal(st.sched.weight, 3);
+    assert_int_equal(st.sched.cap_pct, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unmapped_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_share, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

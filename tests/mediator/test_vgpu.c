@@ -391,6 +391,8 @@ static void test_partition_types(void **state)
         fit = vgt_gpu_avail(f->gpu, &r);
         assert_int_equal(fit, expect_fit(&r, 0, 0, 0));
         assert_true(fit >= 1);
+        /* The empty GPU's capacity is what fits now (it is empty). */
+        assert_int_equal(vgt_gpu_capacity(f->gpu, &r), fit);
         for (;;) {
             struct vgt_vgpu_cfg vc = {.domid = (uint16_t)(10 + n), .res = r, .type_name = t[k].name};
 
@@ -409,6 +411,7 @@ static void test_partition_types(void **state)
         }
         assert_int_equal(ret, -ENOSPC);
         assert_int_equal(n, fit);
+        assert_int_equal(vgt_gpu_capacity(f->gpu, &r), fit); /* full: unchanged */
         for (unsigned i = 0; i < n; i++) {
             /* Outside the host's reservation and inside the GM parts. */
             assert_true(info[i].low_base >= VGT_HOST_LOW_DEFAULT);
@@ -611,6 +614,9 @@ static void test_failsafe_and_reset(void **state)
     assert_int_equal(info.failsafe_reason, VGT_FAILSAFE_ADMIN);
     assert_string_equal(info.failsafe_detail, "test");
     assert_string_equal(vgt_vgpu_state_name(&info), "failsafe");
+    /* Counted once, under the reason kept (metrics: failsafe events). */
+    assert_int_equal(info.st.failsafe_by_reason[VGT_FAILSAFE_ADMIN], 1);
+    assert_int_equal(info.st.failsafe_by_reason[VGT_FAILSAFE_GUEST_ERROR], 0);
     /* GGTT writes stay virtual, fences never reach the host. */
     wr(f, VGT_GGTT_OFFSET + lo_idx * 8, 8, (3ull << 12) | 1);
     assert_int_equal(f->hw->ggtt[lo_idx], f->hw->gpu.scratch_dma | 1);
@@ -634,6 +640,13 @@ static void test_failsafe_and_reset(void **state)
     assert_false(info.failsafe);
     assert_int_equal(info.failsafe_reason, VGT_FAILSAFE_NONE);
     assert_false(info.display_ready);
+    /* The history survives the reset; a new entry counts again. */
+    assert_int_equal(info.st.failsafe_by_reason[VGT_FAILSAFE_ADMIN], 1);
+    vgt_vgpu_enter_failsafe(f->v, VGT_FAILSAFE_GUEST_ERROR, "again");
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(info.st.failsafe_by_reason[VGT_FAILSAFE_GUEST_ERROR], 1);
+    assert_int_equal(vgt_vgpu_reset(f->v), 0);
+    vgt_vgpu_get_info(f->v, &info);
     assert_int_equal(rd(f, VGT_GGTT_OFFSET + lo_idx * 8, 8), 0);
     assert_int_equal(rd(f, VGT_PVINFO_PAGE, 8), VGT_MAGIC);
     wr(f, VGT_GGTT_OFFSET + lo_idx * 8, 8, (3ull << 12) | 1);

@@ -56,6 +56,13 @@ struct vgt_io_ops {
     int (*write)(void *opaque, const struct vgt_io_access *a, uint64_t val);
 };
 
+/* Upper bounds (ns) of the service-time histogram buckets of synchronous
+ * requests: from taking the READY slot to notifying the vCPU. The last
+ * bucket (index VGT_IOREQ_LAT_BUCKETS) counts everything slower. */
+#define VGT_IOREQ_LAT_BUCKETS 8
+#define VGT_IOREQ_LAT_BOUNDS_NS \
+    {1000, 4000, 16000, 64000, 256000, 1000000, 4000000, 16000000}
+
 struct vgt_ioreq_stats {
     uint64_t served;      /* requests completed */
     uint64_t bad;         /* bad requests completed with all ones */
@@ -63,6 +70,9 @@ struct vgt_ioreq_stats {
     uint64_t invalidate;  /* INVALIDATE broadcasts completed */
     uint64_t buffered;    /* buffered-ring entries consumed */
     uint64_t wp_writes;   /* writes to write-protected gfns */
+    /* Service time of synchronous requests (not cumulative per bucket). */
+    uint64_t lat_bucket[VGT_IOREQ_LAT_BUCKETS + 1];
+    uint64_t lat_count, lat_sum_ns;
 };
 
 struct vgt_ioreq_server_cfg {

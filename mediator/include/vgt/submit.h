@@ -90,6 +90,10 @@ struct vgt_submit_stats {
     char last_refusal[160];        /* the reason of the last refusal */
 };
 int vgt_submit_get_stats(struct vgt_submit_vgpu *sv, struct vgt_submit_stats *st);
+/* Change the scheduler share live: @weight 1..1000 (0: keep), @cap_pct
+ * 0 (none) ..100, or VGT_SUBMIT_KEEP. -EINVAL for values out of range. */
+#define VGT_SUBMIT_KEEP 0xffffffffu
+int vgt_submit_set_share(struct vgt_submit_vgpu *sv, unsigned weight, unsigned cap_pct);
 /* Workloads queued or running for this vGPU (all engines). */
 unsigned vgt_submit_outstanding(struct vgt_submit_vgpu *sv);
 

@@ -22,6 +22,18 @@ extern const struct vgt_submit_ppgtt_ops vgt_submit_pp_ops;
 /* -ENOTSUP when PPGTT shadowing (shadow-gtt/) is not built. */
 int vgt_submit_pp_create(struct vgt_hv *hv, struct vgt_hostgpu *hw, struct vgt_log *log,
                          struct vgt_submit_pp **out);
+/* The shadow's current size (vgt/ppgtt.h vgt_ppgtt_stats), for metrics.
+ * -ENOTSUP without shadow-gtt/. */
+struct vgt_submit_pp_stats {
+    uint64_t shadow_pages;   /* host pages holding shadow entries */
+    uint64_t shadow_bytes;   /* shadow pages + metadata */
+    uint64_t guest_pt_pages; /* guest pages tracked as page tables */
+    uint64_t wp_pages;       /* write-protected now */
+    uint64_t oos_pages;      /* out of sync now */
+    uint64_t roots;
+    uint64_t traps;          /* trapped guest page-table writes (total) */
+};
+int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats *st);
 /* After vgt_submit_detach of the vGPU it served. NULL is fine. */
 void vgt_submit_pp_destroy(struct vgt_submit_pp *a);
 

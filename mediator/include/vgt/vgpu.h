@@ -82,6 +82,8 @@ struct vgt_gpu_free {
 void vgt_gpu_get_free(struct vgt_gpu *g, struct vgt_gpu_free *f);
 /* How many more vGPUs with @res fit (first fit, as creation does). */
 unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res);
+/* How many vGPUs with @res the GPU holds when empty. */
+unsigned vgt_gpu_capacity(struct vgt_gpu *g, const struct vgt_vgpu_res *res);
 struct vgt_hostgpu *vgt_gpu_hw(struct vgt_gpu *g);
 
 /* Snapshot of the vGPUs: fills up to @max pointers, returns the count. The
@@ -167,6 +169,7 @@ enum vgt_failsafe_reason {
     VGT_FAILSAFE_UNSUPPORTED_GUEST, /* the guest driver is not PV-aware */
     VGT_FAILSAFE_INSUFFICIENT_RESOURCE,
     VGT_FAILSAFE_ADMIN,             /* requested by the operator / tests */
+    VGT_FAILSAFE_NR_REASONS,
 };
 const char *vgt_failsafe_reason_name(enum vgt_failsafe_reason r);
 
@@ -192,6 +195,8 @@ struct vgt_vgpu_stats {
     uint64_t g2v_notify, g2v_invalid;
     uint64_t msi_injected;
     uint64_t resets;
+    /* Times the vGPU entered failsafe, by reason (index NONE unused). */
+    uint64_t failsafe_by_reason[VGT_FAILSAFE_NR_REASONS];
 };
 
 struct vgt_vgpu_info {
