@@ -437,6 +437,37 @@ static bool wp_write(struct vgt_ioreq_server *s, unsigned vcpu, uint64_t gpa, ui
     return true;
 }
 
+/* A rep movs into a write-protected page (Xen: hvmemul_rep_movs sends a
+ * p2m_ioreq_server destination as one COPY write with data_is_ptr): the
+ * items go to the handler one by one, in the order the CPU stores them
+ * (df steps both sides backwards), each source item read from guest RAM
+ * once, exactly as single trapped writes. The span was bounded by the
+ * caller (count * size <= REP_MAX_BYTES, no wrap on either side). Items
+ * that land in a page that is not protected go to the handler too: it
+ * applies every write it is given (hv.h). */
+static bool wp_rep_write(struct vgt_ioreq_server *s, unsigned vcpu, const ioreq_t *req)
+{
+    const uint64_t size = req->size;
+
+    for (uint64_t i = 0; i < req->count; i++) {
+        uint64_t off = i * size;
+        uint64_t dst = req->df ? req->addr - off : req->addr + off;
+        uint64_t src = req->df ? req->data - off : req->data + off;
+        uint64_t val = 0;
+        int ret = vgt_hv_read(&s->hv, src, &val, req->size);
+
+        if (ret < 0) {
+            /* The CPU would fault here: the items before it are done. */
+            vgt_err(s->log, "dom%u vcpu%u: rep source %#llx unreadable: %s", s->domid, vcpu,
+                    (unsigned long long)src, strerror(-ret));
+            return true;
+        }
+        if (!wp_write(s, vcpu, dst, req->size, val))
+            return i > 0;
+    }
+    return true;
+}
+
 /* PIO and COPY: ranges of ports / guest-physical addresses. */
 static void handle_io(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req, int t)
 {
@@ -491,6 +522,8 @@ static void handle_io(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req, i
         pthread_mutex_unlock(&s->lock);
         if (t == VGT_IO_MMIO && !read && !req->data_is_ptr)
             handled = wp_write(s, vcpu, req->addr, req->size, req->data);
+        else if (t == VGT_IO_MMIO && !read)
+            handled = wp_rep_write(s, vcpu, req);
         if (!handled) {
             if (nowhere) {
                 STAT_INC(s, st_bad);

@@ -1081,9 +1081,45 @@ int sim_guest_pci_write(struct sim_guest *g, unsigned vcpu, uint8_t bus, uint8_t
     return pci_access(g, vcpu, bus, dev, fn, reg, size, false, &val);
 }
 
+/* rep movs from RAM to RAM [lo, lo + span). Xen (hvmemul_rep_movs):
+ * a p2m_ioreq_server destination goes to the server owning that type as
+ * ONE COPY write with data_is_ptr (the source pointer), nothing applied;
+ * plain RAM is copied item by item as the CPU stores (overlap included). */
+static void rep_movs_ram(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io *r,
+                         uint64_t lo, uint64_t span)
+{
+    bool wp = false;
+    struct sim_srv *srv;
+
+    for (uint64_t f = lo >> VGT_PAGE_SHIFT; f <= (lo + span - 1) >> VGT_PAGE_SHIFT; f++)
+        wp |= atomic_load(&g->wp[f]);
+    if (!wp) {
+        for (uint32_t i = 0; i < r->count; i++) {
+            uint64_t off = (uint64_t)i * r->size, v = 0;
+            uint64_t d = r->df ? r->addr - off : r->addr + off;
+            uint64_t src = r->df ? r->buf_gpa - off : r->buf_gpa + off;
+
+            ram_copy(g, src, &v, r->size, false);
+            ram_copy(g, d, &v, r->size, true);
+        }
+        return;
+    }
+    srv = select_wp_owner(g);
+    if (!srv) {
+        STAT_ADD(g, st_wp_drop);
+        return;
+    }
+    ioreq_t p = {.addr = r->addr, .data = r->buf_gpa, .count = r->count, .size = r->size,
+                 .dir = IOREQ_WRITE, .df = r->df, .data_is_ptr = 1, .type = IOREQ_TYPE_COPY};
+
+    STAT_ADD(g, st_wp_fwd);
+    send_sync(g, vcpu, srv, &p);
+}
+
 int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io *r)
 {
     uint64_t span, lo, hi, blo;
+    bool dst_ram = false;
     struct sim_srv *srv;
     int ret;
 
@@ -1101,7 +1137,11 @@ int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io
             return -EINVAL;
         lo = r->df ? r->addr - (span - r->size) : r->addr;
         hi = lo + span - 1;
-        if (hi < lo || span_is_ram(g, lo, 1))
+        if (hi < lo)
+            return -EINVAL;
+        /* rep movs RAM -> RAM: only a store, and only all RAM. */
+        dst_ram = span_is_ram(g, lo, 1);
+        if (dst_ram && (r->read || !span_is_ram(g, lo, span)))
             return -EINVAL;
     } else {
         if (r->addr + r->size > 0x10000)
@@ -1112,6 +1152,11 @@ int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io
     ret = vcpu_enter(g, vcpu);
     if (ret < 0)
         return ret;
+    if (dst_ram) {
+        rep_movs_ram(g, vcpu, r, lo, span);
+        vcpu_exit(g, vcpu);
+        return 0;
+    }
     srv = select_srv(g, r->mmio ? VGT_IO_MMIO : VGT_IO_PORT, lo, hi);
     if (!srv) {
         STAT_ADD(g, st_unclaimed);

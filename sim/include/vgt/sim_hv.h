@@ -122,7 +122,10 @@ int sim_guest_pio_write(struct sim_guest *g, unsigned vcpu, uint16_t port, unsig
 
 /* rep ins/outs/movs between a device and guest RAM: one ioreq with
  * data_is_ptr = 1. @read: device -> RAM at @buf_gpa. @df steps backwards
- * (both sides) from @addr and @buf_gpa. */
+ * (both sides) from @addr and @buf_gpa. An mmio store (!read) whose @addr
+ * span is all RAM is a rep movs RAM -> RAM: copied item by item, or, when
+ * a page of it is write-protected, sent whole to the write-protection
+ * owner as one data_is_ptr COPY write (Xen's hvmemul_rep_movs). */
 struct sim_rep_io {
     bool mmio;        /* false: port I/O, the port stays fixed */
     bool read;
