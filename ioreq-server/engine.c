@@ -246,6 +246,16 @@ unlock:
     return ret;
 }
 
+void vgt_ioreq_server_lock(struct vgt_ioreq_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+void vgt_ioreq_server_unlock(struct vgt_ioreq_server *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- the hv seam handed to users: the backend's, plus write protection ---- */
 
 static struct vgt_ioreq_server *hv_server(struct vgt_hv *hv)

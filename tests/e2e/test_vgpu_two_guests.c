@@ -6,6 +6,7 @@
  * unaffected. Interrupts reach the guest as MSIs. Every guest access goes
  * through config space / MMIO ioreqs / guest RAM. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -261,6 +262,69 @@ static void test_bar0_move(void **state)
     assert_int_equal(v, ~0ull);
 }
 
+/* A guest placing its BARs while the device model is reset (vgt's control
+ * socket) from another thread: whatever order they land in, the ranges
+ * the guest reaches are exactly what its config space says afterwards
+ * (no stale BAR0 range answering, none missing, the aperture where BAR2
+ * is). */
+struct bar_race {
+    struct sim_guest *g;
+    struct vgt_vgpu *v;
+    pthread_barrier_t go;
+    uint64_t bar0, bar2;
+};
+
+static void *bar_race_guest(void *o)
+{
+    struct bar_race *r = o;
+
+    pthread_barrier_wait(&r->go);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x10, 4, (uint32_t)r->bar0 | 0x4);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x14, 4, 0);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x18, 4, (uint32_t)r->bar2 | 0xC);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x1C, 4, (uint32_t)(r->bar2 >> 32));
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x04, 2, 0x6);
+    return NULL;
+}
+
+static void test_bar_move_races_reset(void **state)
+{
+    struct env *e = *state;
+    struct guest *gs = &e->gs[0];
+    static const uint64_t bar0s[2] = {0xF1000000ull, 0xE2000000ull};
+    static const uint64_t bar2s[2] = {0x800000000ull, 0xC00000000ull};
+    struct bar_race r = {.g = gs->g, .v = vgpu_host_vgpu(e->h, gs->domid)};
+    unsigned mismatches = 0;
+
+    pthread_barrier_init(&r.go, NULL, 2);
+    for (unsigned round = 0; round < 300; round++) {
+        struct vgt_vgpu_info vi;
+        struct vgpu_aperture_map m;
+        pthread_t t;
+
+        r.bar0 = bar0s[round & 1];
+        r.bar2 = bar2s[round & 1];
+        assert_int_equal(pthread_create(&t, NULL, bar_race_guest, &r), 0);
+        pthread_barrier_wait(&r.go);
+        assert_int_equal(vgt_vgpu_reset(r.v), 0);
+        pthread_join(t, NULL);
+
+        vgt_vgpu_get_info(r.v, &vi);
+        for (unsigned i = 0; i < 2; i++) {
+            uint64_t val = 0;
+
+            assert_int_equal(sim_guest_mmio_read(gs->g, 0, bar0s[i] + 0x78000, 8, &val), 0);
+            if (val != (bar0s[i] == vi.bar0 ? 0x4776544776544776ull : ~0ull))
+                mismatches++;
+        }
+        assert_int_equal(vgpu_host_aperture(e->h, gs->domid, &m), 0);
+        if (vi.bar2 ? m.gfn != (vi.bar2 + vi.low_base) >> 12 || m.nr == 0 : m.nr != 0)
+            mismatches++;
+    }
+    pthread_barrier_destroy(&r.go);
+    assert_int_equal(mismatches, 0);
+}
+
 /* BAR2 placed with memory decoding on: the vGPU's own aperture slice
  * (host GM [low_base, +low_size)) is mapped at BAR2 + low_base, since
  * guest and host graphics addresses are equal; it follows BAR2 and goes
@@ -307,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupt_reaches_guest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar0_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aperture_follows_bar2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bar_move_races_reset, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,6 +87,11 @@ int vgt_ioreq_server_map_range(struct vgt_ioreq_server *s, enum vgt_io_type type
 int vgt_ioreq_server_unmap_range(struct vgt_ioreq_server *s, int id);
 /* Move a registered range (a guest re-programmed a BAR). */
 int vgt_ioreq_server_move_range(struct vgt_ioreq_server *s, int id, uint64_t start, uint64_t end);
+/* Hold the range registry across several calls so that no request is
+ * dispatched between them (recursive; handlers run with it held). Take it
+ * BEFORE any lock a handler takes: the loop holds it while handlers run. */
+void vgt_ioreq_server_lock(struct vgt_ioreq_server *s);
+void vgt_ioreq_server_unlock(struct vgt_ioreq_server *s);
 
 /* Enable the server, read each vCPU's vp_eport and bind the event
  * channels, then restrict the handle (when the backend supports it). */
