@@ -741,6 +741,59 @@ static void test_wp_rep_movs(void **state)
     assert_int_equal(got, 0);
 }
 
+/* The emulator's own writes (vCSB, HWSP copy, context write-back) through
+ * the server's hv seam follow the guest's rule: a protected page takes
+ * them through the handler (so its shadow follows), in aligned pieces;
+ * the handler's own writes apply; with no handler they are refused. */
+static void test_emulator_writes_follow_wp(void **state)
+{
+    struct t *t = *state;
+    struct vgt_hv *hv = vgt_ioreq_server_hv(t->s);
+    struct wp_log l = {.hv = hv};
+    struct vgt_ioreq_stats st;
+    uint8_t buf[24], back[24];
+
+    for (unsigned i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(0x40 + i);
+    /* Nothing protected yet: a plain write, no handler call. */
+    assert_int_equal(hv->ops->set_wp_handler(hv, wp_rec, &l), 0);
+    assert_int_equal(vgt_hv_write(hv, 0x2ff4, buf, sizeof(buf)), 0);
+    assert_int_equal(l.n, 0);
+    memset(t->m->ram + 0x2ff0, 0, 32);
+
+    /* 0x2ff4..0x300b over protected page 2 and plain page 3: 4 + 8 bytes
+     * go to the handler as aligned pieces, the rest is written. */
+    assert_int_equal(hv->ops->set_wp(hv, 2, 1, true), 0);
+    assert_int_equal(vgt_hv_write(hv, 0x2ff4, buf, sizeof(buf)), 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.gpa[0], 0x2ff4);
+    assert_int_equal(l.size[0], 4);
+    assert_int_equal(l.gpa[1], 0x2ff8);
+    assert_int_equal(l.size[1], 8);
+    assert_memory_equal(t->m->ram + 0x2ff4, buf, sizeof(buf)); /* applied once */
+    vgt_ioreq_server_get_stats(t->s, &st);
+    assert_int_equal(st.emul_wp, 1);
+
+    /* Unprotected again: straight to RAM. */
+    assert_int_equal(hv->ops->set_wp(hv, 2, 1, false), 0);
+    l.n = 0;
+    assert_int_equal(vgt_hv_write(hv, 0x2000, buf, 8), 0);
+    assert_int_equal(l.n, 0);
+
+    /* Protected with no handler: refused whole, nothing written. */
+    assert_int_equal(hv->ops->set_wp(hv, 4, 1, true), 0);
+    assert_int_equal(hv->ops->set_wp_handler(hv, NULL, NULL), 0);
+    memset(t->m->ram + 0x3ff8, 0, 16);
+    assert_int_equal(vgt_hv_write(hv, 0x3ff8, buf, 16), -EACCES);
+    memset(back, 0, sizeof(back));
+    assert_memory_equal(t->m->ram + 0x3ff8, back, 16);
+    vgt_ioreq_server_get_stats(t->s, &st);
+    assert_int_equal(st.emul_wp_refused, 1);
+    /* Outside RAM is -EFAULT before anything else. */
+    assert_int_equal(vgt_hv_write(hv, 0x5ff8, buf, 16), 0);
+    assert_int_equal(vgt_hv_write(hv, RAM_SIZE - 8, buf, 16), -EFAULT);
+}
+
 /* ---- buffered ring ---- */
 
 static void push(buffered_iopage_t *pg, uint8_t type, unsigned size_code, uint32_t addr,
@@ -829,6 +882,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wp_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wp_rep_movs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emulator_writes_follow_wp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffered_ring, setup_buf, teardown),
     };
 

@@ -63,6 +63,8 @@ struct vgt_ioreq_stats {
     uint64_t invalidate;  /* INVALIDATE broadcasts completed */
     uint64_t buffered;    /* buffered-ring entries consumed */
     uint64_t wp_writes;   /* writes to write-protected gfns */
+    uint64_t emul_wp;     /* emulator writes into them, fed to the handler */
+    uint64_t emul_wp_refused; /* ... refused: no handler to keep a shadow */
 };
 
 struct vgt_ioreq_server_cfg {
