@@ -63,13 +63,16 @@ struct vgt_ioreq_server {
     pthread_mutex_t wp_lock;
     vgt_hv_wp_fn wp_fn;
     void *wp_opaque;
-    bool wp_claimed;
+    atomic_bool wp_claimed;
     /* Which gfns are write-protected: a bit per gfn in leaves of
      * WP_LEAF_GFNS, allocated on first protection. */
     pthread_mutex_t wp_map_lock;
     _Atomic(_Atomic uint64_t *) *wp_map;
     size_t wp_leaves;
     struct vgt_hv hv; /* the seam handed out: wraps the backend's */
+    pthread_mutex_t inval_lock;
+    void (*inval_fn)(void *opaque);
+    void *inval_opaque;
     int64_t timeoffset;
 
     atomic_bool stop;
@@ -424,15 +427,19 @@ static int hv_gfn_to_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
     return b ? b->ops->gfn_to_dma(b, gfn, dma) : -EOPNOTSUPP;
 }
 
+/* Once claimed no lock is taken: set_wp is called by shadows with device
+ * locks held, which must not be followed by the registry lock. */
 static int claim_wp(struct vgt_ioreq_server *s)
 {
     int ret = 0;
 
+    if (atomic_load(&s->wp_claimed))
+        return 0;
     pthread_mutex_lock(&s->lock);
-    if (!s->wp_claimed) {
+    if (!atomic_load(&s->wp_claimed)) {
         ret = s->be->ops->claim_wp(s->be);
         if (ret == 0)
-            s->wp_claimed = true;
+            atomic_store(&s->wp_claimed, true);
     }
     pthread_mutex_unlock(&s->lock);
     return ret;
@@ -782,13 +789,37 @@ static void handle_pci(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req)
         req->data = val;
 }
 
-/* The guest's p2m changed: drop cached mappings (none are kept) and
- * complete. Xen sends size 4, write, count 0, data all ones. */
+/* The guest's p2m changed: the device revalidates what it cached before
+ * the vCPU goes on (Xen's send_invalidate_req waits for every server).
+ * Xen sends size 4, write, count 0, data all ones. The registry is not
+ * held: the device takes its own locks, as for emulator writes. */
 static void handle_invalidate(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req)
 {
     (void)req;
     STAT_INC(s, st_invalidate);
     vgt_debug(s->log, "dom%u vcpu%u: invalidate", s->domid, vcpu);
+    pthread_mutex_lock(&s->inval_lock);
+    if (s->inval_fn)
+        s->inval_fn(s->inval_opaque);
+    pthread_mutex_unlock(&s->inval_lock);
+}
+
+int vgt_ioreq_server_on_invalidate(struct vgt_ioreq_server *s, void (*fn)(void *opaque),
+                                   void *opaque)
+{
+    int ret = 0;
+
+    if (!s)
+        return -EINVAL;
+    pthread_mutex_lock(&s->inval_lock);
+    if (fn && s->inval_fn && (s->inval_fn != fn || s->inval_opaque != opaque))
+        ret = -EBUSY;
+    else {
+        s->inval_fn = fn;
+        s->inval_opaque = opaque;
+    }
+    pthread_mutex_unlock(&s->inval_lock);
+    return ret;
 }
 
 /* The guest moved its RTC: data is the new offset in seconds. */
@@ -1049,6 +1080,7 @@ int vgt_ioreq_server_create(const struct vgt_ioreq_server_cfg *cfg,
     pthread_mutexattr_destroy(&attr);
     pthread_mutex_init(&s->wp_lock, NULL);
     pthread_mutex_init(&s->wp_map_lock, NULL);
+    pthread_mutex_init(&s->inval_lock, NULL);
     s->hv.ops = &server_hv_ops;
     s->hv.domid = cfg->domid;
     s->hv.max_gfn = be->hv ? be->hv->max_gfn : 0;
@@ -1089,6 +1121,7 @@ free_server:
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->wp_lock);
     pthread_mutex_destroy(&s->wp_map_lock);
+    pthread_mutex_destroy(&s->inval_lock);
     free(s);
 destroy_backend:
     be->ops->destroy(be);
@@ -1172,6 +1205,7 @@ void vgt_ioreq_server_destroy(struct vgt_ioreq_server *s)
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->wp_lock);
     pthread_mutex_destroy(&s->wp_map_lock);
+    pthread_mutex_destroy(&s->inval_lock);
     for (size_t i = 0; s->wp_map && i < s->wp_leaves; i++)
         free((void *)s->wp_map[i]);
     free((void *)s->wp_map);

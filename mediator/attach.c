@@ -33,6 +33,11 @@ static int bar0_io_write(void *opaque, const struct vgt_io_access *a, uint64_t v
     return vgt_vgpu_mmio_write(opaque, a->offset, a->size, val);
 }
 
+static void on_invalidate(void *opaque)
+{
+    vgt_vgpu_invalidate(opaque);
+}
+
 static const struct vgt_io_ops cfg_io_ops = {.read = cfg_io_read, .write = cfg_io_write};
 static const struct vgt_io_ops bar0_io_ops = {.read = bar0_io_read, .write = bar0_io_write};
 
@@ -110,9 +115,16 @@ int vgt_vgpu_attach(struct vgt_vgpu *v, struct vgt_ioreq_server *s, uint32_t sbd
         return -EINVAL;
     if (v->srv)
         return -EBUSY;
+    ret = vgt_ioreq_server_on_invalidate(s, on_invalidate, v);
+    if (ret) {
+        vgt_err(v->log, "vgpu%u: the ioreq server serves another device's invalidations",
+                v->id);
+        return ret;
+    }
     ret = vgt_ioreq_server_map_range(s, VGT_IO_PCI, sbdf, sbdf, &cfg_io_ops, v, &id);
     if (ret) {
         vgt_err(v->log, "vgpu%u: PCI config range for %#x: %d", v->id, sbdf, ret);
+        vgt_ioreq_server_on_invalidate(s, NULL, NULL);
         return ret;
     }
     pthread_mutex_lock(&v->lock);
@@ -138,6 +150,7 @@ void vgt_vgpu_detach(struct vgt_vgpu *v)
         v->plat.map_aperture(v->plat.opaque, v, v->bar2_mapped + v->low_base, v->low_base,
                              v->res.low_size, false);
     vgt_ioreq_server_unmap_range(srv, v->pci_range);
+    vgt_ioreq_server_on_invalidate(srv, NULL, NULL);
     pthread_mutex_lock(&v->lock);
     v->srv = NULL;
     v->bar0_range = -1;

@@ -385,6 +385,7 @@ int sim_guest_create(struct sim_hv *hv, const struct sim_guest_cfg *cfg, struct 
     }
     pthread_rwlock_init(&g->route, NULL);
     pthread_mutex_init(&g->pci_lock, NULL);
+    pthread_mutex_init(&g->balloon_lock, NULL);
     pthread_mutex_init(&g->msi_lock, NULL);
     pthread_cond_init(&g->msi_cond, NULL);
     g->seam.ops = &seam_ops;
@@ -427,6 +428,10 @@ int sim_guest_destroy(struct sim_guest *g)
     pthread_mutex_destroy(&g->pci_lock);
     pthread_mutex_destroy(&g->msi_lock);
     pthread_cond_destroy(&g->msi_cond);
+    pthread_mutex_destroy(&g->balloon_lock);
+    for (size_t i = 0; i < g->nr_ballooned; i++)
+        sim_arena_free(hv->arena, g->ballooned[i], 1);
+    free(g->ballooned);
     free_frames(g);
     free(g->p2m);
     free((void *)g->wp);
@@ -1238,6 +1243,96 @@ int sim_guest_invalidate(struct sim_guest *g, unsigned vcpu)
     }
     vcpu_exit(g, vcpu);
     return 0;
+}
+
+static bool gfn_in_ram_layout(const struct sim_guest *g, uint64_t gfn)
+{
+    return gfn < g->max_gfn && !(gfn >= VGA_GFN_FIRST && gfn <= VGA_GFN_LAST) &&
+           !(gfn >= LOW_RAM_END_GFN && gfn < HIGH_RAM_GFN);
+}
+
+int sim_guest_balloon_out(struct sim_guest *g, unsigned vcpu, uint64_t gfn, uint64_t nr)
+{
+    if (!g || vcpu >= g->nr_vcpus || nr == 0 || gfn >= g->max_gfn || nr > g->max_gfn - gfn)
+        return -EINVAL;
+    pthread_mutex_lock(&g->balloon_lock);
+    for (uint64_t f = gfn; f < gfn + nr; f++)
+        if (!sim_guest_gfn_is_ram(g, f)) {
+            pthread_mutex_unlock(&g->balloon_lock);
+            return -EINVAL;
+        }
+    if (g->nr_ballooned + nr > g->cap_ballooned) {
+        size_t cap = VGT_MAX(g->cap_ballooned * 2, g->nr_ballooned + nr);
+        uint64_t *b = realloc(g->ballooned, cap * sizeof(*b));
+
+        if (!b) {
+            pthread_mutex_unlock(&g->balloon_lock);
+            return -ENOMEM;
+        }
+        g->ballooned = b;
+        g->cap_ballooned = cap;
+    }
+    for (uint64_t f = gfn; f < gfn + nr; f++) {
+        uint64_t hpa = g->p2m[f];
+
+        __atomic_store_n(&g->p2m[f], INVALID_HPA, __ATOMIC_RELEASE);
+        atomic_store(&g->wp[f], 0);
+        memset(sim_arena_ptr(g->hv->arena, hpa, VGT_PAGE_SIZE), SIM_HV_BALLOON_POISON,
+               VGT_PAGE_SIZE);
+        g->ballooned[g->nr_ballooned++] = hpa;
+    }
+    pthread_mutex_unlock(&g->balloon_lock);
+    return sim_guest_invalidate(g, vcpu);
+}
+
+int sim_guest_balloon_in(struct sim_guest *g, unsigned vcpu, uint64_t gfn, uint64_t nr)
+{
+    uint64_t done = 0;
+    int ret = 0;
+
+    if (!g || vcpu >= g->nr_vcpus || nr == 0 || gfn >= g->max_gfn || nr > g->max_gfn - gfn)
+        return -EINVAL;
+    pthread_mutex_lock(&g->balloon_lock);
+    for (uint64_t f = gfn; f < gfn + nr; f++)
+        if (!gfn_in_ram_layout(g, f) || g->p2m[f] != INVALID_HPA) {
+            pthread_mutex_unlock(&g->balloon_lock);
+            return -EINVAL;
+        }
+    for (; done < nr; done++) {
+        uint64_t hpa;
+
+        ret = sim_arena_alloc(g->hv->arena, 1, 1, &hpa);
+        if (ret < 0)
+            break;
+        memset(sim_arena_ptr(g->hv->arena, hpa, VGT_PAGE_SIZE), 0, VGT_PAGE_SIZE);
+        __atomic_store_n(&g->p2m[gfn + done], hpa, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g->balloon_lock);
+    /* What was populated is the guest's now either way: tell the servers. */
+    if (done) {
+        int r = sim_guest_invalidate(g, vcpu);
+
+        if (ret == 0)
+            ret = r;
+    }
+    return ret;
+}
+
+bool sim_guest_ballooned_intact(struct sim_guest *g, uint64_t hpa)
+{
+    bool found = false, intact = true;
+
+    pthread_mutex_lock(&g->balloon_lock);
+    for (size_t i = 0; i < g->nr_ballooned && !found; i++)
+        found = g->ballooned[i] == (hpa & ~(VGT_PAGE_SIZE - 1));
+    if (found) {
+        const uint8_t *p = sim_arena_ptr(g->hv->arena, hpa & ~(VGT_PAGE_SIZE - 1), VGT_PAGE_SIZE);
+
+        for (size_t i = 0; i < VGT_PAGE_SIZE; i++)
+            intact &= p[i] == SIM_HV_BALLOON_POISON;
+    }
+    pthread_mutex_unlock(&g->balloon_lock);
+    return found && intact;
 }
 
 int sim_guest_set_timeoffset(struct sim_guest *g, int64_t seconds)

@@ -262,6 +262,71 @@ static void test_bar0_move(void **state)
     assert_int_equal(v, ~0ull);
 }
 
+/* Xen's ballooning: frames mapped in the GGTT leave the guest; the
+ * INVALIDATE broadcast makes the vGPU translate its GGTT shadow again, so
+ * their entries go to scratch and nothing of the host reaches the old
+ * frames (poisoned by the sim hypervisor, never reused); the other guest
+ * keeps its mappings. Populated again, the same gfns map the new frames. */
+static void test_balloon_invalidates_ggtt(void **state)
+{
+    struct env *e = *state;
+    struct guest *g = &e->gs[0];
+    struct vgt_hostgpu *hw = vgpu_host_hostgpu(e->h);
+    struct vgt_hv *hv = sim_guest_hv(g->g);
+    struct vgt_vgpu *v = vgpu_host_vgpu(e->h, g->domid);
+    const uint64_t gfn0 = BUF_GPA >> 12, first = 2, nr = 4;
+    uint64_t old_hpa[BUF_PAGES], before_other[BUF_PAGES];
+    struct vgt_vgpu_info vi;
+
+    map_buffer(e, g, 0x10);
+    map_buffer(e, &e->gs[1], 0x80);
+    for (unsigned p = 0; p < BUF_PAGES; p++) {
+        assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + p, &old_hpa[p]), 0);
+        before_other[p] = host_pte(e, (e->gs[1].buf_gm >> 12) + p);
+    }
+    assert_int_equal(sim_guest_balloon_out(g->g, 0, gfn0 + first, nr), 0);
+    vgt_vgpu_get_info(v, &vi);
+    assert_int_equal(vi.st.invalidates, 1);
+    assert_int_equal(vi.st.ggtt_revalidated, nr);
+    for (unsigned p = 0; p < BUF_PAGES; p++) {
+        uint64_t pte = host_pte(e, (g->buf_gm >> 12) + p);
+
+        if (p >= first && p < first + nr) {
+            assert_int_equal(pte & ~0xfffull, hw->scratch_dma & ~0xfffull);
+            assert_true(sim_guest_ballooned_intact(g->g, old_hpa[p]));
+        } else {
+            assert_int_equal(pte & ~0xfffull, old_hpa[p]);
+        }
+        /* No entry of the guest names a frame that left it. */
+        for (unsigned q = first; q < first + nr; q++)
+            assert_int_not_equal(pte & ~0xfffull, old_hpa[q]);
+        assert_int_equal(host_pte(e, (e->gs[1].buf_gm >> 12) + p), before_other[p]);
+    }
+    /* The guest's GPU reads through its GGTT now see scratch, not the
+     * old frames: the simulated GPU translates as the hardware would. */
+    {
+        struct sim_gpu *gpu = vgpu_host_sim_gpu(e->h);
+        uint64_t hpa = 0;
+
+        assert_int_equal(sim_gpu_ggtt_translate(gpu, g->buf_gm + first * 4096ull, &hpa), 0);
+        assert_int_equal(hpa & ~0xfffull, hw->scratch_dma & ~0xfffull);
+    }
+    /* Balloon them in again: fresh frames, the same gfns, mapped again. */
+    assert_int_equal(sim_guest_balloon_in(g->g, 0, gfn0 + first, nr), 0);
+    for (unsigned p = first; p < first + nr; p++) {
+        uint64_t dma = 0;
+
+        assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + p, &dma), 0);
+        assert_int_not_equal(dma, old_hpa[p]);
+        assert_int_equal(host_pte(e, (g->buf_gm >> 12) + p) & ~0xfffull, dma);
+        assert_true(sim_guest_ballooned_intact(g->g, old_hpa[p]));
+    }
+    /* Bad requests: holes, the MMIO hole, RAM that is RAM already. */
+    assert_int_equal(sim_guest_balloon_out(g->g, 0, 0xA0, 1), -EINVAL);
+    assert_int_equal(sim_guest_balloon_in(g->g, 0, gfn0, 1), -EINVAL);
+    assert_int_equal(sim_guest_balloon_in(g->g, 0, 0xF0000, 1), -EINVAL);
+}
+
 /* A guest placing its BARs while the device model is reset (vgt's control
  * socket) from another thread: whatever order they land in, the ranges
  * the guest reaches are exactly what its config space says afterwards
@@ -372,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bar0_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aperture_follows_bar2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_move_races_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon_invalidates_ggtt, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

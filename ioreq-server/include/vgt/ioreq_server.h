@@ -93,6 +93,12 @@ int vgt_ioreq_server_move_range(struct vgt_ioreq_server *s, int id, uint64_t sta
  * dispatched between them (recursive; handlers run with it held). Take it
  * BEFORE any lock a handler takes: the loop holds it while handlers run. */
 void vgt_ioreq_server_lock(struct vgt_ioreq_server *s);
+/* IOREQ_TYPE_INVALIDATE (the guest's p2m changed: ballooning, decrease
+ * reservation, grant unmap) calls @fn on the loop thread before the vCPU
+ * is completed: the device must revalidate every cached gfn translation.
+ * One callback per server (-EBUSY for a second); NULL removes it. */
+int vgt_ioreq_server_on_invalidate(struct vgt_ioreq_server *s, void (*fn)(void *opaque),
+                                   void *opaque);
 void vgt_ioreq_server_unlock(struct vgt_ioreq_server *s);
 
 /* Enable the server, read each vCPU's vp_eport and bind the event
