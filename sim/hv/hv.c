@@ -759,18 +759,21 @@ static void send_sync(struct sim_guest *g, unsigned vcpu, struct sim_srv *srv, i
     atomic_thread_fence(memory_order_release);
     slot->state = STATE_IOREQ_READY;
     sim_be_deliver(srv->be, vcpu);
-    while (slot->state != STATE_IORESP_READY) {
-        if (atomic_load(&srv->dead)) {
-            STAT_ADD(g, st_aborted);
-            p->data = ~0ull;
-            goto unpin;
-        }
+    /* The emulator notifies once per completion: read it even when the
+     * state is already there, so no stale count makes the next wait
+     * return early (only a dying server wakes more often). */
+    do {
         if (read(g->vcpus[vcpu].efd, &cnt, sizeof(cnt)) < 0 && errno != EINTR) {
             vgt_err(g->log, "dom%u vcpu%u: wait: %s", g->domid, vcpu, strerror(errno));
             p->data = ~0ull;
             goto unpin;
         }
-    }
+        if (slot->state != STATE_IORESP_READY && atomic_load(&srv->dead)) {
+            STAT_ADD(g, st_aborted);
+            p->data = ~0ull;
+            goto unpin;
+        }
+    } while (slot->state != STATE_IORESP_READY);
     atomic_thread_fence(memory_order_acquire);
     p->data = slot->data;
     slot->state = STATE_IOREQ_NONE;
