@@ -58,17 +58,36 @@ struct vgt_ioreq_server {
     unsigned nr_ranges[NR_TYPES];
     int next_id;
 
+    /* The handler and its calls; apart from the registry lock because
+     * the emulator's own writes reach the handler with device locks held
+     * (ARCHITECTURE: registry -> vGPU -> wp -> shadow). */
+    pthread_mutex_t wp_lock;
     vgt_hv_wp_fn wp_fn;
     void *wp_opaque;
-    bool wp_claimed;
+    atomic_bool wp_claimed;
+    /* Which gfns are write-protected: a bit per gfn in leaves of
+     * WP_LEAF_GFNS, allocated on first protection. */
+    pthread_mutex_t wp_map_lock;
+    _Atomic(_Atomic uint64_t *) *wp_map;
+    size_t wp_leaves;
     struct vgt_hv hv; /* the seam handed out: wraps the backend's */
+    pthread_mutex_t inval_lock;
+    void (*inval_fn)(void *opaque);
+    void *inval_opaque;
     int64_t timeoffset;
 
     atomic_bool stop;
     /* Written by the loop thread only; read from anywhere. */
-    _Atomic uint64_t st_served, st_bad, st_spurious, st_invalidate, st_buffered, st_wp;
+    _Atomic uint64_t st_served, st_bad, st_spurious, st_invalidate, st_buffered, st_wp,
+        st_emul_wp, st_emul_refused;
     _Atomic uint64_t st_lat[VGT_IOREQ_LAT_BUCKETS + 1], st_lat_sum;
 };
+
+#define WP_LEAF_GFNS (VGT_PAGE_SIZE * 8ull) /* one page of bits: 128 MiB */
+
+/* The server whose write-protection handler runs on this thread: its
+ * writes apply the guest's write and must not be trapped again. */
+static _Thread_local const struct vgt_ioreq_server *wp_applying;
 
 #define STAT_INC(s, f) \
     atomic_store_explicit(&(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + 1, \
@@ -271,6 +290,16 @@ unlock:
     return ret;
 }
 
+void vgt_ioreq_server_lock(struct vgt_ioreq_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+void vgt_ioreq_server_unlock(struct vgt_ioreq_server *s)
+{
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- the hv seam handed to users: the backend's, plus write protection ---- */
 
 static struct vgt_ioreq_server *hv_server(struct vgt_hv *hv)
@@ -285,11 +314,135 @@ static int hv_read_gpa(struct vgt_hv *hv, uint64_t gpa, void *buf, size_t len)
     return b ? b->ops->read_gpa(b, gpa, buf, len) : -EOPNOTSUPP;
 }
 
+/* ---- which gfns are write-protected ---- */
+
+static bool gfn_is_wp(const struct vgt_ioreq_server *s, uint64_t gfn)
+{
+    _Atomic uint64_t *leaf;
+    uint64_t bit;
+
+    if (!s->wp_map || gfn / WP_LEAF_GFNS >= s->wp_leaves)
+        return false;
+    leaf = atomic_load_explicit(&s->wp_map[gfn / WP_LEAF_GFNS], memory_order_acquire);
+    bit = gfn % WP_LEAF_GFNS;
+    return leaf && (atomic_load_explicit(&leaf[bit / 64], memory_order_relaxed) >> (bit % 64)) & 1;
+}
+
+/* Called with the map lock held (one writer at a time); readers are
+ * lock-free. */
+static int wp_map_set(struct vgt_ioreq_server *s, uint64_t gfn, uint64_t nr, bool protect)
+{
+    if (!s->wp_map) {
+        if (!protect)
+            return 0;
+        s->wp_leaves = (size_t)((s->hv.max_gfn + WP_LEAF_GFNS - 1) / WP_LEAF_GFNS);
+        s->wp_map = calloc(s->wp_leaves, sizeof(*s->wp_map));
+        if (!s->wp_map)
+            return -ENOMEM;
+    }
+    for (uint64_t f = gfn; f < gfn + nr; f++) {
+        _Atomic uint64_t *leaf = atomic_load(&s->wp_map[f / WP_LEAF_GFNS]);
+        uint64_t bit = f % WP_LEAF_GFNS;
+
+        if (!leaf) {
+            if (!protect)
+                continue;
+            leaf = calloc(WP_LEAF_GFNS / 64, sizeof(*leaf));
+            if (!leaf)
+                return -ENOMEM;
+            atomic_store_explicit(&s->wp_map[f / WP_LEAF_GFNS], leaf, memory_order_release);
+        }
+        if (protect)
+            atomic_fetch_or(&leaf[bit / 64], 1ull << (bit % 64));
+        else
+            atomic_fetch_and(&leaf[bit / 64], ~(1ull << (bit % 64)));
+    }
+    return 0;
+}
+
+static bool span_has_wp(const struct vgt_ioreq_server *s, uint64_t gpa, size_t len)
+{
+    if (!s->wp_map || len == 0 || gpa + len - 1 < gpa)
+        return false;
+    for (uint64_t f = gpa >> VGT_PAGE_SHIFT; f <= (gpa + len - 1) >> VGT_PAGE_SHIFT; f++)
+        if (gfn_is_wp(s, f))
+            return true;
+    return false;
+}
+
+static int call_wp(struct vgt_ioreq_server *s, uint64_t gpa, unsigned size, uint64_t val)
+{
+    const struct vgt_ioreq_server *outer = wp_applying;
+    int ret;
+
+    wp_applying = s;
+    ret = s->wp_fn(s->wp_opaque, gpa, size, val);
+    wp_applying = outer;
+    return ret;
+}
+
+/* The emulator's own write into guest RAM (vCSB, HWSP copy, context image
+ * write-back, IOMMU status...). It follows the guest's rule: a protected
+ * page takes it through the handler, in naturally aligned pieces as the
+ * CPU stores them, so a shadow of that page follows; with no handler to
+ * keep the shadow it is refused whole (-EACCES). Writes the handler makes
+ * to apply a trapped write go straight to RAM. */
 static int hv_write_gpa(struct vgt_hv *hv, uint64_t gpa, const void *buf, size_t len)
 {
-    struct vgt_hv *b = hv_server(hv)->be->hv;
+    struct vgt_ioreq_server *s = hv_server(hv);
+    struct vgt_hv *b = s->be->hv;
+    const uint8_t *p = buf;
+    int ret = 0;
 
-    return b ? b->ops->write_gpa(b, gpa, buf, len) : -EOPNOTSUPP;
+    if (!b)
+        return -EOPNOTSUPP;
+    if (wp_applying == s || !span_has_wp(s, gpa, len))
+        return b->ops->write_gpa(b, gpa, buf, len);
+    /* All or nothing, as write_gpa: every byte must be RAM first. */
+    for (size_t done = 0; done < len;) {
+        uint8_t tmp[256];
+        size_t n = VGT_MIN(len - done, sizeof(tmp));
+
+        ret = b->ops->read_gpa(b, gpa + done, tmp, n);
+        if (ret < 0)
+            return ret;
+        done += n;
+    }
+    pthread_mutex_lock(&s->wp_lock);
+    if (!s->wp_fn) {
+        pthread_mutex_unlock(&s->wp_lock);
+        STAT_INC(s, st_emul_refused);
+        vgt_warn(s->log, "dom%u: emulator write of %zu bytes at %#llx refused: the page is "
+                 "write-protected and has no handler", s->domid, len, (unsigned long long)gpa);
+        return -EACCES;
+    }
+    while (len) {
+        size_t off = gpa & (VGT_PAGE_SIZE - 1);
+        size_t n = VGT_MIN(len, VGT_PAGE_SIZE - off);
+
+        if (!gfn_is_wp(s, gpa >> VGT_PAGE_SHIFT)) {
+            ret = b->ops->write_gpa(b, gpa, p, n);
+        } else {
+            STAT_INC(s, st_emul_wp);
+            for (size_t d = 0; d < n && ret == 0;) {
+                unsigned sz = 8;
+                uint64_t v = 0;
+
+                while (sz > 1 && (((gpa + d) & (sz - 1)) || n - d < sz))
+                    sz /= 2;
+                memcpy(&v, p + d, sz); /* little endian, as x86 */
+                ret = call_wp(s, gpa + d, sz, v);
+                d += sz;
+            }
+        }
+        if (ret < 0)
+            break;
+        gpa += n;
+        p += n;
+        len -= n;
+    }
+    pthread_mutex_unlock(&s->wp_lock);
+    return ret;
 }
 
 static int hv_gfn_to_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
@@ -299,15 +452,19 @@ static int hv_gfn_to_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
     return b ? b->ops->gfn_to_dma(b, gfn, dma) : -EOPNOTSUPP;
 }
 
+/* Once claimed no lock is taken: set_wp is called by shadows with device
+ * locks held, which must not be followed by the registry lock. */
 static int claim_wp(struct vgt_ioreq_server *s)
 {
     int ret = 0;
 
+    if (atomic_load(&s->wp_claimed))
+        return 0;
     pthread_mutex_lock(&s->lock);
-    if (!s->wp_claimed) {
+    if (!atomic_load(&s->wp_claimed)) {
         ret = s->be->ops->claim_wp(s->be);
         if (ret == 0)
-            s->wp_claimed = true;
+            atomic_store(&s->wp_claimed, true);
     }
     pthread_mutex_unlock(&s->lock);
     return ret;
@@ -326,7 +483,14 @@ static int hv_set_wp(struct vgt_hv *hv, uint64_t gfn, uint64_t nr, bool protect)
     ret = claim_wp(s);
     if (ret < 0)
         return ret;
-    return s->be->ops->set_wp(s->be, gfn, nr, protect);
+    /* Not under the wp lock: the shadows protect pages with their own
+     * locks held, which the handler takes inside the wp lock. */
+    pthread_mutex_lock(&s->wp_map_lock);
+    ret = wp_map_set(s, gfn, nr, protect);
+    pthread_mutex_unlock(&s->wp_map_lock);
+    if (ret == 0)
+        ret = s->be->ops->set_wp(s->be, gfn, nr, protect);
+    return ret;
 }
 
 static int hv_set_wp_handler(struct vgt_hv *hv, vgt_hv_wp_fn fn, void *opaque)
@@ -336,10 +500,10 @@ static int hv_set_wp_handler(struct vgt_hv *hv, vgt_hv_wp_fn fn, void *opaque)
 
     if (ret < 0)
         return ret;
-    pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->wp_lock);
     s->wp_fn = fn;
     s->wp_opaque = opaque;
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->wp_lock);
     return 0;
 }
 
@@ -435,11 +599,11 @@ static bool wp_write(struct vgt_ioreq_server *s, unsigned vcpu, uint64_t gpa, ui
 {
     int ret;
 
-    /* Held across the handler, as for ranges: a handler change from
-     * another thread waits for the running call. */
-    pthread_mutex_lock(&s->lock);
+    /* Held across the handler: a handler change from another thread
+     * waits for the running call. */
+    pthread_mutex_lock(&s->wp_lock);
     if (!s->wp_fn) {
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->wp_lock);
         return false;
     }
     STAT_INC(s, st_wp);
@@ -447,18 +611,49 @@ static bool wp_write(struct vgt_ioreq_server *s, unsigned vcpu, uint64_t gpa, ui
         /* Split at the page boundary, byte by byte (the seam promises
          * accesses that never cross a page). */
         for (uint32_t i = 0; i < size; i++) {
-            ret = s->wp_fn(s->wp_opaque, gpa + i, 1, (val >> (8 * i)) & 0xff);
+            ret = call_wp(s, gpa + i, 1, (val >> (8 * i)) & 0xff);
             if (ret < 0)
                 vgt_warn(s->log, "dom%u vcpu%u: wp write at %#llx: %s", s->domid, vcpu,
                          (unsigned long long)(gpa + i), strerror(-ret));
         }
     } else {
-        ret = s->wp_fn(s->wp_opaque, gpa, size, val & size_mask(size));
+        ret = call_wp(s, gpa, size, val & size_mask(size));
         if (ret < 0)
             vgt_warn(s->log, "dom%u vcpu%u: wp write of %u bytes at %#llx: %s", s->domid, vcpu,
                      size, (unsigned long long)gpa, strerror(-ret));
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->wp_lock);
+    return true;
+}
+
+/* A rep movs into a write-protected page (Xen: hvmemul_rep_movs sends a
+ * p2m_ioreq_server destination as one COPY write with data_is_ptr): the
+ * items go to the handler one by one, in the order the CPU stores them
+ * (df steps both sides backwards), each source item read from guest RAM
+ * once, exactly as single trapped writes. The span was bounded by the
+ * caller (count * size <= REP_MAX_BYTES, no wrap on either side). Items
+ * that land in a page that is not protected go to the handler too: it
+ * applies every write it is given (hv.h). */
+static bool wp_rep_write(struct vgt_ioreq_server *s, unsigned vcpu, const ioreq_t *req)
+{
+    const uint64_t size = req->size;
+
+    for (uint64_t i = 0; i < req->count; i++) {
+        uint64_t off = i * size;
+        uint64_t dst = req->df ? req->addr - off : req->addr + off;
+        uint64_t src = req->df ? req->data - off : req->data + off;
+        uint64_t val = 0;
+        int ret = vgt_hv_read(&s->hv, src, &val, req->size);
+
+        if (ret < 0) {
+            /* The CPU would fault here: the items before it are done. */
+            vgt_err(s->log, "dom%u vcpu%u: rep source %#llx unreadable: %s", s->domid, vcpu,
+                    (unsigned long long)src, strerror(-ret));
+            return true;
+        }
+        if (!wp_write(s, vcpu, dst, req->size, val))
+            return i > 0;
+    }
     return true;
 }
 
@@ -516,6 +711,8 @@ static void handle_io(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req, i
         pthread_mutex_unlock(&s->lock);
         if (t == VGT_IO_MMIO && !read && !req->data_is_ptr)
             handled = wp_write(s, vcpu, req->addr, req->size, req->data);
+        else if (t == VGT_IO_MMIO && !read)
+            handled = wp_rep_write(s, vcpu, req);
         if (!handled) {
             if (nowhere) {
                 STAT_INC(s, st_bad);
@@ -617,13 +814,37 @@ static void handle_pci(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req)
         req->data = val;
 }
 
-/* The guest's p2m changed: drop cached mappings (none are kept) and
- * complete. Xen sends size 4, write, count 0, data all ones. */
+/* The guest's p2m changed: the device revalidates what it cached before
+ * the vCPU goes on (Xen's send_invalidate_req waits for every server).
+ * Xen sends size 4, write, count 0, data all ones. The registry is not
+ * held: the device takes its own locks, as for emulator writes. */
 static void handle_invalidate(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t *req)
 {
     (void)req;
     STAT_INC(s, st_invalidate);
     vgt_debug(s->log, "dom%u vcpu%u: invalidate", s->domid, vcpu);
+    pthread_mutex_lock(&s->inval_lock);
+    if (s->inval_fn)
+        s->inval_fn(s->inval_opaque);
+    pthread_mutex_unlock(&s->inval_lock);
+}
+
+int vgt_ioreq_server_on_invalidate(struct vgt_ioreq_server *s, void (*fn)(void *opaque),
+                                   void *opaque)
+{
+    int ret = 0;
+
+    if (!s)
+        return -EINVAL;
+    pthread_mutex_lock(&s->inval_lock);
+    if (fn && s->inval_fn && (s->inval_fn != fn || s->inval_opaque != opaque))
+        ret = -EBUSY;
+    else {
+        s->inval_fn = fn;
+        s->inval_opaque = opaque;
+    }
+    pthread_mutex_unlock(&s->inval_lock);
+    return ret;
 }
 
 /* The guest moved its RTC: data is the new offset in seconds. */
@@ -858,6 +1079,8 @@ void vgt_ioreq_server_get_stats(const struct vgt_ioreq_server *s, struct vgt_ior
         st->lat_count += st->lat_bucket[b];
     }
     st->lat_sum_ns = atomic_load(&w->st_lat_sum);
+    st->emul_wp = atomic_load(&w->st_emul_wp);
+    st->emul_wp_refused = atomic_load(&w->st_emul_refused);
 }
 
 /* ---- bring-up and teardown ---- */
@@ -889,6 +1112,9 @@ int vgt_ioreq_server_create(const struct vgt_ioreq_server_cfg *cfg,
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    pthread_mutex_init(&s->wp_lock, NULL);
+    pthread_mutex_init(&s->wp_map_lock, NULL);
+    pthread_mutex_init(&s->inval_lock, NULL);
     s->hv.ops = &server_hv_ops;
     s->hv.domid = cfg->domid;
     s->hv.max_gfn = be->hv ? be->hv->max_gfn : 0;
@@ -927,6 +1153,9 @@ free_ports:
     free(s->vcpu_bound);
 free_server:
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wp_lock);
+    pthread_mutex_destroy(&s->wp_map_lock);
+    pthread_mutex_destroy(&s->inval_lock);
     free(s);
 destroy_backend:
     be->ops->destroy(be);
@@ -1008,6 +1237,12 @@ void vgt_ioreq_server_destroy(struct vgt_ioreq_server *s)
     s->be->ops->unmap_pages(s->be);
     s->be->ops->destroy(s->be);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wp_lock);
+    pthread_mutex_destroy(&s->wp_map_lock);
+    pthread_mutex_destroy(&s->inval_lock);
+    for (size_t i = 0; s->wp_map && i < s->wp_leaves; i++)
+        free((void *)s->wp_map[i]);
+    free((void *)s->wp_map);
     free(s->vcpu_port);
     free(s->vcpu_bound);
     free(s);

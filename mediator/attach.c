@@ -2,8 +2,8 @@
  * BAR0 (registers + GGTT window) wherever the guest places it.
  *
  * Lock order: the ioreq loop holds its registry lock while a handler runs
- * and the handler takes the vGPU lock; so registry calls made here from
- * other threads run without the vGPU lock held. */
+ * and the handler takes the vGPU lock; so code here takes the registry
+ * lock (vgt_ioreq_server_lock) before the vGPU lock, never after. */
 #include <errno.h>
 
 #include "vgpu_priv.h"
@@ -33,25 +33,25 @@ static int bar0_io_write(void *opaque, const struct vgt_io_access *a, uint64_t v
     return vgt_vgpu_mmio_write(opaque, a->offset, a->size, val);
 }
 
+static void on_invalidate(void *opaque)
+{
+    vgt_vgpu_invalidate(opaque);
+}
+
 static const struct vgt_io_ops cfg_io_ops = {.read = cfg_io_read, .write = cfg_io_write};
 static const struct vgt_io_ops bar0_io_ops = {.read = bar0_io_read, .write = bar0_io_write};
 
-void vgt_vgpu_remap_bars(struct vgt_vgpu *v)
+/* Make the ioreq ranges and the aperture match config space. One step:
+ * the registry lock, then the vGPU lock (the loop's order), held from
+ * reading the BARs to recording what was mapped, so a guest BAR write on
+ * the ioreq thread and a reset on another cannot interleave and leave a
+ * stale or missing range. */
+static void remap_locked(struct vgt_vgpu *v, struct vgt_ioreq_server *srv)
 {
-    struct vgt_ioreq_server *srv;
-    uint64_t bar0, bar2, old0, old2;
-    int id, ret = 0;
-
-    pthread_mutex_lock(&v->lock);
-    srv = v->srv;
-    bar0 = vgt_cfg_bar(v, VGT_CFG_BAR0, VGT_BAR0_SIZE);
-    bar2 = vgt_cfg_bar(v, VGT_CFG_BAR2, vgt_bar2_size(v));
-    old0 = v->bar0_range >= 0 ? v->bar0_mapped : 0;
-    old2 = v->bar2_mapped;
-    id = v->bar0_range;
-    pthread_mutex_unlock(&v->lock);
-    if (!srv)
-        return;
+    uint64_t bar0 = vgt_cfg_bar(v, VGT_CFG_BAR0, VGT_BAR0_SIZE);
+    uint64_t bar2 = vgt_cfg_bar(v, VGT_CFG_BAR2, vgt_bar2_size(v));
+    uint64_t old0 = v->bar0_range >= 0 ? v->bar0_mapped : 0, old2 = v->bar2_mapped;
+    int id = v->bar0_range, ret = 0;
 
     if (bar0 != old0) {
         if (!bar0) {
@@ -68,10 +68,9 @@ void vgt_vgpu_remap_bars(struct vgt_vgpu *v)
         if (ret)
             vgt_warn(v->log, "vgpu%u: BAR0 at %#llx: ioreq range: %d", v->id,
                      (unsigned long long)bar0, ret);
-        pthread_mutex_lock(&v->lock);
         v->bar0_range = id;
-        v->bar0_mapped = id >= 0 ? bar0 : 0;
-        pthread_mutex_unlock(&v->lock);
+        /* A failed move leaves the range where it was. */
+        v->bar0_mapped = id < 0 ? 0 : ret ? old0 : bar0;
     }
 
     if (bar2 != old2 && v->plat.map_aperture) {
@@ -86,10 +85,25 @@ void vgt_vgpu_remap_bars(struct vgt_vgpu *v)
                      (unsigned long long)bar2);
             bar2 = 0;
         }
-        pthread_mutex_lock(&v->lock);
         v->bar2_mapped = bar2;
-        pthread_mutex_unlock(&v->lock);
     }
+}
+
+void vgt_vgpu_remap_bars(struct vgt_vgpu *v)
+{
+    struct vgt_ioreq_server *srv;
+
+    pthread_mutex_lock(&v->lock);
+    srv = v->srv;
+    pthread_mutex_unlock(&v->lock);
+    if (!srv)
+        return;
+    vgt_ioreq_server_lock(srv);
+    pthread_mutex_lock(&v->lock);
+    if (v->srv == srv)
+        remap_locked(v, srv);
+    pthread_mutex_unlock(&v->lock);
+    vgt_ioreq_server_unlock(srv);
 }
 
 int vgt_vgpu_attach(struct vgt_vgpu *v, struct vgt_ioreq_server *s, uint32_t sbdf,
@@ -101,9 +115,16 @@ int vgt_vgpu_attach(struct vgt_vgpu *v, struct vgt_ioreq_server *s, uint32_t sbd
         return -EINVAL;
     if (v->srv)
         return -EBUSY;
+    ret = vgt_ioreq_server_on_invalidate(s, on_invalidate, v);
+    if (ret) {
+        vgt_err(v->log, "vgpu%u: the ioreq server serves another device's invalidations",
+                v->id);
+        return ret;
+    }
     ret = vgt_ioreq_server_map_range(s, VGT_IO_PCI, sbdf, sbdf, &cfg_io_ops, v, &id);
     if (ret) {
         vgt_err(v->log, "vgpu%u: PCI config range for %#x: %d", v->id, sbdf, ret);
+        vgt_ioreq_server_on_invalidate(s, NULL, NULL);
         return ret;
     }
     pthread_mutex_lock(&v->lock);
@@ -129,6 +150,7 @@ void vgt_vgpu_detach(struct vgt_vgpu *v)
         v->plat.map_aperture(v->plat.opaque, v, v->bar2_mapped + v->low_base, v->low_base,
                              v->res.low_size, false);
     vgt_ioreq_server_unmap_range(srv, v->pci_range);
+    vgt_ioreq_server_on_invalidate(srv, NULL, NULL);
     pthread_mutex_lock(&v->lock);
     v->srv = NULL;
     v->bar0_range = -1;

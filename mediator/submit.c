@@ -783,6 +783,16 @@ static void reset_hook(void *opaque, struct vgt_vgpu *v, unsigned engine_mask, b
         sv->pp->reset(sv->pp_opaque);
 }
 
+/* v->lock is held (vgt_vgpu_invalidate), so no submission pins or syncs
+ * a PPGTT while its shadows are translated again. */
+static void invalidate_hook(void *opaque, struct vgt_vgpu *v)
+{
+    struct vgt_submit_vgpu *sv = opaque;
+
+    if (sv->pp && sv->pp->revalidate && sv->pp->revalidate(sv->pp_opaque))
+        vgt_warn(v->log, "vgpu%u: PPGTT revalidation incomplete", v->id);
+}
+
 static void failsafe_hook(void *opaque, struct vgt_vgpu *v)
 {
     struct vgt_submit_vgpu *sv = opaque;
@@ -1174,6 +1184,7 @@ int vgt_submit_attach(struct vgt_submit *s, struct vgt_vgpu *v, unsigned weight,
     h.elsp_write = elsp_write;
     h.reset = reset_hook;
     h.failsafe = failsafe_hook;
+    h.invalidate = invalidate_hook;
     h.g2v_notify = g2v_hook;
     vgt_vgpu_set_hooks(v, &h);
     *out = sv;

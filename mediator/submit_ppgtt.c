@@ -77,8 +77,20 @@ static int pp_wp(void *o, uint64_t gpa, unsigned size, uint64_t val)
     return rc;
 }
 
+static int pp_revalidate(void *o)
+{
+    struct vgt_submit_pp *a = o;
+    int rc;
+
+    pthread_mutex_lock(&a->mu);
+    rc = vgt_ppgtt_revalidate(a->p);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 const struct vgt_submit_ppgtt_ops vgt_submit_pp_ops = {
     .pin = pp_pin, .unpin = pp_unpin, .sync = pp_sync, .g2v = pp_g2v, .reset = pp_reset,
+    .revalidate = pp_revalidate,
 };
 
 int vgt_submit_pp_create(struct vgt_hv *hv, struct vgt_hostgpu *hw, struct vgt_log *log,

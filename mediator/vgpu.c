@@ -351,6 +351,21 @@ void vgt_vgpu_guest_reset(struct vgt_vgpu *v, uint32_t grdom)
         vgt_mmio_init_vregs(v, 0, GUEST_RESET_END);
 }
 
+void vgt_vgpu_invalidate(struct vgt_vgpu *v)
+{
+    if (!v)
+        return;
+    /* Under the vGPU lock: no submission (it takes this lock) picks up a
+     * stale translation while the shadows change. */
+    pthread_mutex_lock(&v->lock);
+    v->st.invalidates++;
+    v->st.ggtt_revalidated += vgt_ggtt_revalidate(v->ggtt);
+    if (v->hooks.invalidate)
+        v->hooks.invalidate(v->hooks.opaque, v);
+    pthread_mutex_unlock(&v->lock);
+    vgt_info(v->log, "vgpu%u: guest p2m changed: shadows revalidated", v->id);
+}
+
 int vgt_vgpu_reset(struct vgt_vgpu *v)
 {
     pthread_mutex_lock(&v->lock);

@@ -130,8 +130,8 @@ void vgt_ggtt_set_failsafe(struct vgt_ggtt *g, bool on)
     g->failsafe = on;
 }
 
-/* Write the physical entry for the guest's value @pte at owned index @i. */
-static void commit(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
+/* The physical entry for the guest's value @pte at owned index @i. */
+static uint64_t translate(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
 {
     uint64_t host = g->scratch_pte, dma;
 
@@ -148,7 +148,40 @@ static void commit(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
             g->st.accepted++;
         }
     }
-    g->gpu->ops->ggtt_write(g->gpu, i, host);
+    return host;
+}
+
+static void commit(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
+{
+    g->gpu->ops->ggtt_write(g->gpu, i, translate(g, i, pte));
+}
+
+static uint64_t revalidate_range(struct vgt_ggtt *g, uint64_t first, uint64_t end)
+{
+    uint64_t changed = 0, cur, host;
+
+    for (uint64_t i = first; i < end; i++) {
+        if (!(g->virt[i] & GEN8_PTE_PRESENT) || g->halves[i])
+            continue; /* scratch already, or not committed yet */
+        host = translate(g, i, g->virt[i]);
+        if (g->gpu->ops->ggtt_read(g->gpu, i, &cur) == 0 && cur == host)
+            continue;
+        g->gpu->ops->ggtt_write(g->gpu, i, host);
+        changed++;
+    }
+    return changed;
+}
+
+uint64_t vgt_ggtt_revalidate(struct vgt_ggtt *g)
+{
+    uint64_t n;
+
+    if (!g || g->failsafe)
+        return 0;
+    n = revalidate_range(g, g->low_first, g->low_end) +
+        revalidate_range(g, g->high_first, g->high_end);
+    g->st.revalidated += n;
+    return n;
 }
 
 int vgt_ggtt_guest_write(struct vgt_ggtt *g, uint64_t off, unsigned size, uint64_t val)

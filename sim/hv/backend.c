@@ -4,10 +4,19 @@
  * Event channels are modelled on Linux's /dev/xen/evtchn: a port that
  * fires is masked and queued; the emulator reads ports from the queue
  * (pending), unmasks them when done, and an event that arrives while a
- * port is masked stays pending until the unmask. One eventfd says "the
- * queue may be non-empty"; it is written only when the queue goes from
- * empty to non-empty, so an event costs one write and one read, as the
- * bare eventfd ping-pong it is benchmarked against. */
+ * port is masked stays pending until the unmask.
+ *
+ * The vCPU's side (deliver) takes no lock the emulator holds: a per-port
+ * state word (fired / fired again while masked) changed by CAS, a bitmap
+ * of queued ports, and a "sleeping" flag the emulator raises before it
+ * blocks. The eventfd is written only by the one that clears that flag,
+ * and read only by the emulator that raised it, so every write has
+ * exactly one read: no stale counts (spurious wake-ups) and no lock
+ * hand-off between the two threads (a vCPU woken just as the emulator
+ * took a shared lock used to sleep on it, and a run could settle in that
+ * phase: the bimodal round trip of "vgt bench ioreq"). One event costs one
+ * write and one read, as the bare eventfd ping-pong it is measured
+ * against. The fd is therefore readable only while wait() sleeps. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -18,10 +27,11 @@
 #include "hv_internal.h"
 #include "vgt/ioreq_backend.h"
 
+#define PORT_FIRED 1u /* queued or being served: masked */
+#define PORT_AGAIN 2u /* fired again while masked */
+
 struct lport {
-    bool used;
-    bool masked;
-    bool pending;
+    atomic_bool used;
     unsigned which; /* vCPU index, or nr_vcpus for the buffered port */
 };
 
@@ -31,13 +41,16 @@ struct sim_be {
     struct sim_srv *srv;
     const struct vgt_log *log;
     int efd;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* bind and unbind */
     /* Local port p (1..nr_vcpus+1) is lports[p]; bound[which] is the local
      * port a remote one is bound to (0: unbound). */
     struct lport *lports;
-    uint32_t *bound;
-    uint32_t *queue;
-    unsigned nports, q_head, q_count;
+    _Atomic uint32_t *bound;
+    _Atomic uint8_t *st;     /* PORT_* per local port */
+    _Atomic uint64_t *ready; /* queued local ports */
+    unsigned nports, nwords;
+    unsigned scan;           /* emulator thread only: where pending() looks first */
+    atomic_bool sleeping;
 };
 
 static struct sim_be *to_be(struct vgt_ioreq_backend *b)
@@ -53,31 +66,40 @@ static void signal_efd(struct sim_be *be)
         vgt_err(be->log, "dom%u: eventfd write: %s", be->g->domid, strerror(errno));
 }
 
-/* Called with be->lock held; returns whether the reader must be woken. */
-static bool fire_locked(struct sim_be *be, uint32_t local)
+static void enqueue(struct sim_be *be, uint32_t local)
 {
-    struct lport *p = &be->lports[local];
+    atomic_fetch_or(&be->ready[local / 64], 1ull << (local % 64));
+    if (atomic_exchange(&be->sleeping, false))
+        signal_efd(be);
+}
 
-    if (p->masked) {
-        p->pending = true;
-        return false;
-    }
-    p->masked = true;
-    be->queue[(be->q_head + be->q_count) % be->nports] = local;
-    return be->q_count++ == 0;
+/* Mask and queue, or remember it for the unmask. */
+static void fire(struct sim_be *be, uint32_t local)
+{
+    uint8_t old = atomic_load(&be->st[local]), nw;
+
+    do
+        nw = (old & PORT_FIRED) ? (uint8_t)(old | PORT_AGAIN) : (uint8_t)(old | PORT_FIRED);
+    while (!atomic_compare_exchange_weak(&be->st[local], &old, nw));
+    if (!(old & PORT_FIRED))
+        enqueue(be, local);
+}
+
+static bool any_ready(struct sim_be *be)
+{
+    for (unsigned w = 0; w < be->nwords; w++)
+        if (atomic_load(&be->ready[w]))
+            return true;
+    return false;
 }
 
 void sim_be_deliver(struct sim_be *be, unsigned which)
 {
-    bool wake = false;
+    uint32_t local = atomic_load(&be->bound[which]);
 
-    pthread_mutex_lock(&be->lock);
-    if (be->bound[which])
-        wake = fire_locked(be, be->bound[which]);
     /* An unbound port: the event is lost, as for an unbound channel. */
-    pthread_mutex_unlock(&be->lock);
-    if (wake)
-        signal_efd(be);
+    if (local)
+        fire(be, local);
 }
 
 static int be_create(struct vgt_ioreq_backend *b, bool bufioreq, unsigned *nr_vcpus)
@@ -143,7 +165,6 @@ static int be_bind_port(struct vgt_ioreq_backend *b, uint32_t remote, uint32_t *
 {
     struct sim_be *be = to_be(b);
     unsigned which;
-    bool wake;
 
     if (remote < be->srv->remote_base || remote - be->srv->remote_base > be->g->nr_vcpus) {
         vgt_err(be->log, "dom%u: sim bind_interdomain(%u): %s", be->g->domid, remote,
@@ -152,17 +173,17 @@ static int be_bind_port(struct vgt_ioreq_backend *b, uint32_t remote, uint32_t *
     }
     which = remote - be->srv->remote_base;
     pthread_mutex_lock(&be->lock);
-    if (be->bound[which]) {
+    if (atomic_load(&be->bound[which])) {
         pthread_mutex_unlock(&be->lock);
         return -EBUSY;
     }
     *local = which + 1;
-    be->lports[*local] = (struct lport){.used = true, .which = which};
-    be->bound[which] = *local;
-    wake = fire_locked(be, *local);
+    be->lports[*local].which = which;
+    atomic_store(&be->st[*local], 0);
+    atomic_store(&be->lports[*local].used, true);
+    atomic_store(&be->bound[which], *local);
     pthread_mutex_unlock(&be->lock);
-    if (wake)
-        signal_efd(be);
+    fire(be, *local);
     return 0;
 }
 
@@ -172,20 +193,13 @@ static int be_unbind_port(struct vgt_ioreq_backend *b, uint32_t local)
     int ret = 0;
 
     pthread_mutex_lock(&be->lock);
-    if (local == 0 || local >= be->nports || !be->lports[local].used) {
+    if (local == 0 || local >= be->nports || !atomic_load(&be->lports[local].used)) {
         ret = -EINVAL;
     } else {
-        be->bound[be->lports[local].which] = 0;
-        be->lports[local] = (struct lport){0};
-        /* Drop it from the queue. */
-        for (unsigned i = 0, n = be->q_count; i < n; i++) {
-            uint32_t p = be->queue[be->q_head];
-
-            be->q_head = (be->q_head + 1) % be->nports;
-            be->q_count--;
-            if (p != local)
-                be->queue[(be->q_head + be->q_count++) % be->nports] = p;
-        }
+        atomic_store(&be->bound[be->lports[local].which], 0);
+        atomic_store(&be->lports[local].used, false);
+        atomic_fetch_and(&be->ready[local / 64], ~(1ull << (local % 64)));
+        atomic_store(&be->st[local], 0);
     }
     pthread_mutex_unlock(&be->lock);
     return ret;
@@ -200,63 +214,66 @@ static int be_wait(struct vgt_ioreq_backend *b, int timeout_ms)
 {
     struct sim_be *be = to_be(b);
     uint64_t cnt;
-    bool queued;
 
-    pthread_mutex_lock(&be->lock);
-    queued = be->q_count > 0;
-    pthread_mutex_unlock(&be->lock);
-    if (queued)
+    if (any_ready(be))
         return 0;
-    if (timeout_ms >= 0) {
+    atomic_store(&be->sleeping, true);
+    /* Re-check after raising the flag: an enqueue between the two either
+     * sees the flag (and writes) or is seen here. */
+    if (any_ready(be) && atomic_exchange(&be->sleeping, false))
+        return 0;
+    if (atomic_load(&be->sleeping) && timeout_ms >= 0) {
         struct pollfd pfd = {.fd = be->efd, .events = POLLIN};
         int r = poll(&pfd, 1, timeout_ms);
 
-        if (r < 0)
+        if (r < 0 && atomic_exchange(&be->sleeping, false))
             return -errno;
-        if (r == 0)
+        if (r == 0 && atomic_exchange(&be->sleeping, false))
             return -ETIMEDOUT;
+        /* Otherwise an enqueue took the flag: its write is here or coming. */
     }
-    /* Blocks when nothing was signalled (timeout -1). */
-    if (read(be->efd, &cnt, sizeof(cnt)) < 0)
+    if (read(be->efd, &cnt, sizeof(cnt)) < 0) {
+        atomic_store(&be->sleeping, false);
         return errno == EINTR ? -EINTR : -errno;
+    }
+    atomic_store(&be->sleeping, false); /* woken by a kick */
     return 0;
 }
 
+/* The next queued port, starting after the last one taken (fair among
+ * vCPUs). */
 static int be_pending(struct vgt_ioreq_backend *b)
 {
     struct sim_be *be = to_be(b);
-    int port = -EAGAIN;
 
-    pthread_mutex_lock(&be->lock);
-    if (be->q_count) {
-        port = (int)be->queue[be->q_head];
-        be->q_head = (be->q_head + 1) % be->nports;
-        be->q_count--;
+    for (unsigned k = 0; k < be->nports; k++) {
+        unsigned p = (be->scan + k) % be->nports;
+        uint64_t bit = 1ull << (p % 64);
+
+        if (!(atomic_load_explicit(&be->ready[p / 64], memory_order_relaxed) & bit))
+            continue;
+        if (atomic_fetch_and(&be->ready[p / 64], ~bit) & bit) {
+            be->scan = p + 1;
+            return (int)p;
+        }
     }
-    pthread_mutex_unlock(&be->lock);
-    return port;
+    return -EAGAIN;
 }
 
 static int be_unmask(struct vgt_ioreq_backend *b, uint32_t local)
 {
     struct sim_be *be = to_be(b);
-    bool wake = false;
-    int ret = 0;
+    uint8_t old, nw;
 
-    pthread_mutex_lock(&be->lock);
-    if (local == 0 || local >= be->nports || !be->lports[local].used) {
-        ret = -EINVAL;
-    } else {
-        be->lports[local].masked = false;
-        if (be->lports[local].pending) {
-            be->lports[local].pending = false;
-            wake = fire_locked(be, local);
-        }
-    }
-    pthread_mutex_unlock(&be->lock);
-    if (wake)
-        signal_efd(be);
-    return ret;
+    if (local == 0 || local >= be->nports || !atomic_load(&be->lports[local].used))
+        return -EINVAL;
+    old = atomic_load(&be->st[local]);
+    do
+        nw = (old & PORT_AGAIN) ? PORT_FIRED : 0;
+    while (!atomic_compare_exchange_weak(&be->st[local], &old, nw));
+    if (old & PORT_AGAIN)
+        enqueue(be, local);
+    return 0;
 }
 
 static int be_notify(struct vgt_ioreq_backend *b, uint32_t local)
@@ -311,8 +328,9 @@ static void be_destroy(struct vgt_ioreq_backend *b)
     close(be->efd);
     pthread_mutex_destroy(&be->lock);
     free(be->lports);
-    free(be->bound);
-    free(be->queue);
+    free((void *)be->bound);
+    free((void *)be->st);
+    free((void *)be->ready);
     free(be);
 }
 
@@ -353,10 +371,12 @@ int sim_hv_ioreq_backend_create(struct sim_guest *g, const struct vgt_log *log,
     be->g = g;
     be->log = log;
     be->nports = g->nr_vcpus + 2; /* port 0 is never valid */
+    be->nwords = (be->nports + 63) / 64;
     be->lports = calloc(be->nports, sizeof(*be->lports));
     be->bound = calloc(g->nr_vcpus + 1, sizeof(*be->bound));
-    be->queue = calloc(be->nports, sizeof(*be->queue));
-    if (!be->lports || !be->bound || !be->queue) {
+    be->st = calloc(be->nports, sizeof(*be->st));
+    be->ready = calloc(be->nwords, sizeof(*be->ready));
+    if (!be->lports || !be->bound || !be->st || !be->ready) {
         ret = -ENOMEM;
         goto free_be;
     }
@@ -374,8 +394,9 @@ int sim_hv_ioreq_backend_create(struct sim_guest *g, const struct vgt_log *log,
 
 free_be:
     free(be->lports);
-    free(be->bound);
-    free(be->queue);
+    free((void *)be->bound);
+    free((void *)be->st);
+    free((void *)be->ready);
     free(be);
     return ret;
 }

@@ -385,6 +385,7 @@ int sim_guest_create(struct sim_hv *hv, const struct sim_guest_cfg *cfg, struct 
     }
     pthread_rwlock_init(&g->route, NULL);
     pthread_mutex_init(&g->pci_lock, NULL);
+    pthread_mutex_init(&g->balloon_lock, NULL);
     pthread_mutex_init(&g->msi_lock, NULL);
     pthread_cond_init(&g->msi_cond, NULL);
     g->seam.ops = &seam_ops;
@@ -427,6 +428,10 @@ int sim_guest_destroy(struct sim_guest *g)
     pthread_mutex_destroy(&g->pci_lock);
     pthread_mutex_destroy(&g->msi_lock);
     pthread_cond_destroy(&g->msi_cond);
+    pthread_mutex_destroy(&g->balloon_lock);
+    for (size_t i = 0; i < g->nr_ballooned; i++)
+        sim_arena_free(hv->arena, g->ballooned[i], 1);
+    free(g->ballooned);
     free_frames(g);
     free(g->p2m);
     free((void *)g->wp);
@@ -754,18 +759,21 @@ static void send_sync(struct sim_guest *g, unsigned vcpu, struct sim_srv *srv, i
     atomic_thread_fence(memory_order_release);
     slot->state = STATE_IOREQ_READY;
     sim_be_deliver(srv->be, vcpu);
-    while (slot->state != STATE_IORESP_READY) {
-        if (atomic_load(&srv->dead)) {
-            STAT_ADD(g, st_aborted);
-            p->data = ~0ull;
-            goto unpin;
-        }
+    /* The emulator notifies once per completion: read it even when the
+     * state is already there, so no stale count makes the next wait
+     * return early (only a dying server wakes more often). */
+    do {
         if (read(g->vcpus[vcpu].efd, &cnt, sizeof(cnt)) < 0 && errno != EINTR) {
             vgt_err(g->log, "dom%u vcpu%u: wait: %s", g->domid, vcpu, strerror(errno));
             p->data = ~0ull;
             goto unpin;
         }
-    }
+        if (slot->state != STATE_IORESP_READY && atomic_load(&srv->dead)) {
+            STAT_ADD(g, st_aborted);
+            p->data = ~0ull;
+            goto unpin;
+        }
+    } while (slot->state != STATE_IORESP_READY);
     atomic_thread_fence(memory_order_acquire);
     p->data = slot->data;
     slot->state = STATE_IOREQ_NONE;
@@ -1081,9 +1089,45 @@ int sim_guest_pci_write(struct sim_guest *g, unsigned vcpu, uint8_t bus, uint8_t
     return pci_access(g, vcpu, bus, dev, fn, reg, size, false, &val);
 }
 
+/* rep movs from RAM to RAM [lo, lo + span). Xen (hvmemul_rep_movs):
+ * a p2m_ioreq_server destination goes to the server owning that type as
+ * ONE COPY write with data_is_ptr (the source pointer), nothing applied;
+ * plain RAM is copied item by item as the CPU stores (overlap included). */
+static void rep_movs_ram(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io *r,
+                         uint64_t lo, uint64_t span)
+{
+    bool wp = false;
+    struct sim_srv *srv;
+
+    for (uint64_t f = lo >> VGT_PAGE_SHIFT; f <= (lo + span - 1) >> VGT_PAGE_SHIFT; f++)
+        wp |= atomic_load(&g->wp[f]);
+    if (!wp) {
+        for (uint32_t i = 0; i < r->count; i++) {
+            uint64_t off = (uint64_t)i * r->size, v = 0;
+            uint64_t d = r->df ? r->addr - off : r->addr + off;
+            uint64_t src = r->df ? r->buf_gpa - off : r->buf_gpa + off;
+
+            ram_copy(g, src, &v, r->size, false);
+            ram_copy(g, d, &v, r->size, true);
+        }
+        return;
+    }
+    srv = select_wp_owner(g);
+    if (!srv) {
+        STAT_ADD(g, st_wp_drop);
+        return;
+    }
+    ioreq_t p = {.addr = r->addr, .data = r->buf_gpa, .count = r->count, .size = r->size,
+                 .dir = IOREQ_WRITE, .df = r->df, .data_is_ptr = 1, .type = IOREQ_TYPE_COPY};
+
+    STAT_ADD(g, st_wp_fwd);
+    send_sync(g, vcpu, srv, &p);
+}
+
 int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io *r)
 {
     uint64_t span, lo, hi, blo;
+    bool dst_ram = false;
     struct sim_srv *srv;
     int ret;
 
@@ -1101,7 +1145,11 @@ int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io
             return -EINVAL;
         lo = r->df ? r->addr - (span - r->size) : r->addr;
         hi = lo + span - 1;
-        if (hi < lo || span_is_ram(g, lo, 1))
+        if (hi < lo)
+            return -EINVAL;
+        /* rep movs RAM -> RAM: only a store, and only all RAM. */
+        dst_ram = span_is_ram(g, lo, 1);
+        if (dst_ram && (r->read || !span_is_ram(g, lo, span)))
             return -EINVAL;
     } else {
         if (r->addr + r->size > 0x10000)
@@ -1112,6 +1160,11 @@ int sim_guest_rep_io(struct sim_guest *g, unsigned vcpu, const struct sim_rep_io
     ret = vcpu_enter(g, vcpu);
     if (ret < 0)
         return ret;
+    if (dst_ram) {
+        rep_movs_ram(g, vcpu, r, lo, span);
+        vcpu_exit(g, vcpu);
+        return 0;
+    }
     srv = select_srv(g, r->mmio ? VGT_IO_MMIO : VGT_IO_PORT, lo, hi);
     if (!srv) {
         STAT_ADD(g, st_unclaimed);
@@ -1193,6 +1246,96 @@ int sim_guest_invalidate(struct sim_guest *g, unsigned vcpu)
     }
     vcpu_exit(g, vcpu);
     return 0;
+}
+
+static bool gfn_in_ram_layout(const struct sim_guest *g, uint64_t gfn)
+{
+    return gfn < g->max_gfn && !(gfn >= VGA_GFN_FIRST && gfn <= VGA_GFN_LAST) &&
+           !(gfn >= LOW_RAM_END_GFN && gfn < HIGH_RAM_GFN);
+}
+
+int sim_guest_balloon_out(struct sim_guest *g, unsigned vcpu, uint64_t gfn, uint64_t nr)
+{
+    if (!g || vcpu >= g->nr_vcpus || nr == 0 || gfn >= g->max_gfn || nr > g->max_gfn - gfn)
+        return -EINVAL;
+    pthread_mutex_lock(&g->balloon_lock);
+    for (uint64_t f = gfn; f < gfn + nr; f++)
+        if (!sim_guest_gfn_is_ram(g, f)) {
+            pthread_mutex_unlock(&g->balloon_lock);
+            return -EINVAL;
+        }
+    if (g->nr_ballooned + nr > g->cap_ballooned) {
+        size_t cap = VGT_MAX(g->cap_ballooned * 2, g->nr_ballooned + nr);
+        uint64_t *b = realloc(g->ballooned, cap * sizeof(*b));
+
+        if (!b) {
+            pthread_mutex_unlock(&g->balloon_lock);
+            return -ENOMEM;
+        }
+        g->ballooned = b;
+        g->cap_ballooned = cap;
+    }
+    for (uint64_t f = gfn; f < gfn + nr; f++) {
+        uint64_t hpa = g->p2m[f];
+
+        __atomic_store_n(&g->p2m[f], INVALID_HPA, __ATOMIC_RELEASE);
+        atomic_store(&g->wp[f], 0);
+        memset(sim_arena_ptr(g->hv->arena, hpa, VGT_PAGE_SIZE), SIM_HV_BALLOON_POISON,
+               VGT_PAGE_SIZE);
+        g->ballooned[g->nr_ballooned++] = hpa;
+    }
+    pthread_mutex_unlock(&g->balloon_lock);
+    return sim_guest_invalidate(g, vcpu);
+}
+
+int sim_guest_balloon_in(struct sim_guest *g, unsigned vcpu, uint64_t gfn, uint64_t nr)
+{
+    uint64_t done = 0;
+    int ret = 0;
+
+    if (!g || vcpu >= g->nr_vcpus || nr == 0 || gfn >= g->max_gfn || nr > g->max_gfn - gfn)
+        return -EINVAL;
+    pthread_mutex_lock(&g->balloon_lock);
+    for (uint64_t f = gfn; f < gfn + nr; f++)
+        if (!gfn_in_ram_layout(g, f) || g->p2m[f] != INVALID_HPA) {
+            pthread_mutex_unlock(&g->balloon_lock);
+            return -EINVAL;
+        }
+    for (; done < nr; done++) {
+        uint64_t hpa;
+
+        ret = sim_arena_alloc(g->hv->arena, 1, 1, &hpa);
+        if (ret < 0)
+            break;
+        memset(sim_arena_ptr(g->hv->arena, hpa, VGT_PAGE_SIZE), 0, VGT_PAGE_SIZE);
+        __atomic_store_n(&g->p2m[gfn + done], hpa, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g->balloon_lock);
+    /* What was populated is the guest's now either way: tell the servers. */
+    if (done) {
+        int r = sim_guest_invalidate(g, vcpu);
+
+        if (ret == 0)
+            ret = r;
+    }
+    return ret;
+}
+
+bool sim_guest_ballooned_intact(struct sim_guest *g, uint64_t hpa)
+{
+    bool found = false, intact = true;
+
+    pthread_mutex_lock(&g->balloon_lock);
+    for (size_t i = 0; i < g->nr_ballooned && !found; i++)
+        found = g->ballooned[i] == (hpa & ~(VGT_PAGE_SIZE - 1));
+    if (found) {
+        const uint8_t *p = sim_arena_ptr(g->hv->arena, hpa & ~(VGT_PAGE_SIZE - 1), VGT_PAGE_SIZE);
+
+        for (size_t i = 0; i < VGT_PAGE_SIZE; i++)
+            intact &= p[i] == SIM_HV_BALLOON_POISON;
+    }
+    pthread_mutex_unlock(&g->balloon_lock);
+    return found && intact;
 }
 
 int sim_guest_set_timeoffset(struct sim_guest *g, int64_t seconds)

@@ -82,6 +82,12 @@ struct sim_guest {
     struct sim_msi *msi_q;
     unsigned msi_head, msi_count;
 
+    /* Frames ballooned out: poisoned and kept until the guest goes, so
+     * that a write through a stale translation shows. */
+    pthread_mutex_t balloon_lock;
+    uint64_t *ballooned;
+    size_t nr_ballooned, cap_ballooned;
+
     _Atomic uint64_t st_ioreqs, st_buffered, st_unclaimed, st_wp_fwd, st_wp_drop, st_msi,
         st_msi_drop, st_aborted;
 };

@@ -6,6 +6,7 @@
  * unaffected. Interrupts reach the guest as MSIs. Every guest access goes
  * through config space / MMIO ioreqs / guest RAM. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -261,6 +262,134 @@ static void test_bar0_move(void **state)
     assert_int_equal(v, ~0ull);
 }
 
+/* Xen's ballooning: frames mapped in the GGTT leave the guest; the
+ * INVALIDATE broadcast makes the vGPU translate its GGTT shadow again, so
+ * their entries go to scratch and nothing of the host reaches the old
+ * frames (poisoned by the sim hypervisor, never reused); the other guest
+ * keeps its mappings. Populated again, the same gfns map the new frames. */
+static void test_balloon_invalidates_ggtt(void **state)
+{
+    struct env *e = *state;
+    struct guest *g = &e->gs[0];
+    struct vgt_hostgpu *hw = vgpu_host_hostgpu(e->h);
+    struct vgt_hv *hv = sim_guest_hv(g->g);
+    struct vgt_vgpu *v = vgpu_host_vgpu(e->h, g->domid);
+    const uint64_t gfn0 = BUF_GPA >> 12, first = 2, nr = 4;
+    uint64_t old_hpa[BUF_PAGES], before_other[BUF_PAGES];
+    struct vgt_vgpu_info vi;
+
+    map_buffer(e, g, 0x10);
+    map_buffer(e, &e->gs[1], 0x80);
+    for (unsigned p = 0; p < BUF_PAGES; p++) {
+        assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + p, &old_hpa[p]), 0);
+        before_other[p] = host_pte(e, (e->gs[1].buf_gm >> 12) + p);
+    }
+    assert_int_equal(sim_guest_balloon_out(g->g, 0, gfn0 + first, nr), 0);
+    vgt_vgpu_get_info(v, &vi);
+    assert_int_equal(vi.st.invalidates, 1);
+    assert_int_equal(vi.st.ggtt_revalidated, nr);
+    for (unsigned p = 0; p < BUF_PAGES; p++) {
+        uint64_t pte = host_pte(e, (g->buf_gm >> 12) + p);
+
+        if (p >= first && p < first + nr) {
+            assert_int_equal(pte & ~0xfffull, hw->scratch_dma & ~0xfffull);
+            assert_true(sim_guest_ballooned_intact(g->g, old_hpa[p]));
+        } else {
+            assert_int_equal(pte & ~0xfffull, old_hpa[p]);
+        }
+        /* No entry of the guest names a frame that left it. */
+        for (unsigned q = first; q < first + nr; q++)
+            assert_int_not_equal(pte & ~0xfffull, old_hpa[q]);
+        assert_int_equal(host_pte(e, (e->gs[1].buf_gm >> 12) + p), before_other[p]);
+    }
+    /* The guest's GPU reads through its GGTT now see scratch, not the
+     * old frames: the simulated GPU translates as the hardware would. */
+    {
+        struct sim_gpu *gpu = vgpu_host_sim_gpu(e->h);
+        uint64_t hpa = 0;
+
+        assert_int_equal(sim_gpu_ggtt_translate(gpu, g->buf_gm + first * 4096ull, &hpa), 0);
+        assert_int_equal(hpa & ~0xfffull, hw->scratch_dma & ~0xfffull);
+    }
+    /* Balloon them in again: fresh frames, the same gfns, mapped again. */
+    assert_int_equal(sim_guest_balloon_in(g->g, 0, gfn0 + first, nr), 0);
+    for (unsigned p = first; p < first + nr; p++) {
+        uint64_t dma = 0;
+
+        assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + p, &dma), 0);
+        assert_int_not_equal(dma, old_hpa[p]);
+        assert_int_equal(host_pte(e, (g->buf_gm >> 12) + p) & ~0xfffull, dma);
+        assert_true(sim_guest_ballooned_intact(g->g, old_hpa[p]));
+    }
+    /* Bad requests: holes, the MMIO hole, RAM that is RAM already. */
+    assert_int_equal(sim_guest_balloon_out(g->g, 0, 0xA0, 1), -EINVAL);
+    assert_int_equal(sim_guest_balloon_in(g->g, 0, gfn0, 1), -EINVAL);
+    assert_int_equal(sim_guest_balloon_in(g->g, 0, 0xF0000, 1), -EINVAL);
+}
+
+/* A guest placing its BARs while the device model is reset (vgt's control
+ * socket) from another thread: whatever order they land in, the ranges
+ * the guest reaches are exactly what its config space says afterwards
+ * (no stale BAR0 range answering, none missing, the aperture where BAR2
+ * is). */
+struct bar_race {
+    struct sim_guest *g;
+    struct vgt_vgpu *v;
+    pthread_barrier_t go;
+    uint64_t bar0, bar2;
+};
+
+static void *bar_race_guest(void *o)
+{
+    struct bar_race *r = o;
+
+    pthread_barrier_wait(&r->go);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x10, 4, (uint32_t)r->bar0 | 0x4);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x14, 4, 0);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x18, 4, (uint32_t)r->bar2 | 0xC);
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x1C, 4, (uint32_t)(r->bar2 >> 32));
+    sim_guest_pci_write(r->g, 0, 0, 2, 0, 0x04, 2, 0x6);
+    return NULL;
+}
+
+static void test_bar_move_races_reset(void **state)
+{
+    struct env *e = *state;
+    struct guest *gs = &e->gs[0];
+    static const uint64_t bar0s[2] = {0xF1000000ull, 0xE2000000ull};
+    static const uint64_t bar2s[2] = {0x800000000ull, 0xC00000000ull};
+    struct bar_race r = {.g = gs->g, .v = vgpu_host_vgpu(e->h, gs->domid)};
+    unsigned mismatches = 0;
+
+    pthread_barrier_init(&r.go, NULL, 2);
+    for (unsigned round = 0; round < 300; round++) {
+        struct vgt_vgpu_info vi;
+        struct vgpu_aperture_map m;
+        pthread_t t;
+
+        r.bar0 = bar0s[round & 1];
+        r.bar2 = bar2s[round & 1];
+        assert_int_equal(pthread_create(&t, NULL, bar_race_guest, &r), 0);
+        pthread_barrier_wait(&r.go);
+        assert_int_equal(vgt_vgpu_reset(r.v), 0);
+        pthread_join(t, NULL);
+
+        vgt_vgpu_get_info(r.v, &vi);
+        for (unsigned i = 0; i < 2; i++) {
+            uint64_t val = 0;
+
+            assert_int_equal(sim_guest_mmio_read(gs->g, 0, bar0s[i] + 0x78000, 8, &val), 0);
+            if (val != (bar0s[i] == vi.bar0 ? 0x4776544776544776ull : ~0ull))
+                mismatches++;
+        }
+        assert_int_equal(vgpu_host_aperture(e->h, gs->domid, &m), 0);
+        if (vi.bar2 ? m.gfn != (vi.bar2 + vi.low_base) >> 12 || m.nr == 0 : m.nr != 0)
+            mismatches++;
+    }
+    pthread_barrier_destroy(&r.go);
+    assert_int_equal(mismatches, 0);
+}
+
 /* BAR2 placed with memory decoding on: the vGPU's own aperture slice
  * (host GM [low_base, +low_size)) is mapped at BAR2 + low_base, since
  * guest and host graphics addresses are equal; it follows BAR2 and goes
@@ -307,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupt_reaches_guest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar0_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aperture_follows_bar2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bar_move_races_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_balloon_invalidates_ggtt, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,7 @@ struct mem_be {
     unsigned notified[256], unmasked[1024];
     bool wp_claimed;
     uint64_t wp_gfn, wp_nr;
+    unsigned ram_reads; /* read_gpa calls: guest memory is read once */
 };
 
 static struct mem_be *B(struct vgt_ioreq_backend *b)
@@ -206,6 +207,7 @@ static int h_read(struct vgt_hv *hv, uint64_t gpa, void *buf, size_t len)
 {
     if (gpa > RAM_SIZE || len > RAM_SIZE - gpa)
         return -EFAULT;
+    hv_mem(hv)->ram_reads++;
     memcpy(buf, hv_mem(hv)->ram + gpa, len);
     return 0;
 }
@@ -625,6 +627,186 @@ static void test_wp_writes(void **state)
     assert_int_equal(st.wp_writes, 2);
 }
 
+/* A handler that records every call and applies it, as a real one does. */
+struct wp_log {
+    struct vgt_hv *hv;
+    unsigned n;
+    uint64_t gpa[64], val[64];
+    unsigned size[64];
+};
+
+static int wp_rec(void *opaque, uint64_t gpa, unsigned size, uint64_t val)
+{
+    struct wp_log *l = opaque;
+
+    if (l->n < 64) {
+        l->gpa[l->n] = gpa;
+        l->size[l->n] = size;
+        l->val[l->n] = val;
+        l->n++;
+    }
+    return vgt_hv_write(l->hv, gpa, &val, size);
+}
+
+static void fire_rep(struct t *t, uint64_t dst, uint64_t src, unsigned size, uint32_t count,
+                     bool df)
+{
+    fire(t, 3, (ioreq_t){.type = IOREQ_TYPE_COPY, .addr = dst, .data = src, .size = size,
+                         .count = count, .dir = IOREQ_WRITE, .data_is_ptr = 1, .df = df});
+}
+
+/* rep movs into a write-protected page arrives as one data_is_ptr COPY
+ * write: the handler sees each item, in store order, as a single write. */
+static void test_wp_rep_movs(void **state)
+{
+    struct t *t = *state;
+    struct vgt_hv *hv = vgt_ioreq_server_hv(t->s);
+    struct wp_log l = {.hv = hv};
+    struct vgt_ioreq_stats st;
+    uint64_t src[4] = {0x1111111111111111ull, 0x2222222222222222ull, 0x3333333333333333ull,
+                       0x4444444444444444ull}, got;
+    unsigned reads;
+
+    assert_int_equal(hv->ops->set_wp_handler(hv, wp_rec, &l), 0);
+    assert_int_equal(hv->ops->set_wp(hv, 2, 1, true), 0);
+    memcpy(t->m->ram + 0x1000, src, sizeof(src));
+
+    /* Forwards: 4 qwords into page 2, sources read once each. */
+    reads = t->m->ram_reads;
+    fire_rep(t, 0x2100, 0x1000, 8, 4, false);
+    assert_int_equal(t->m->ram_reads - reads, 4);
+    assert_int_equal(l.n, 4);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(l.gpa[i], 0x2100 + 8 * i);
+        assert_int_equal(l.size[i], 8);
+        assert_int_equal(l.val[i], src[i]);
+    }
+    assert_memory_equal(t->m->ram + 0x2100, src, sizeof(src));
+
+    /* Backwards (df = 1): both sides step down from the first item. */
+    l.n = 0;
+    fire_rep(t, 0x2218, 0x1018, 8, 4, true);
+    assert_int_equal(l.n, 4);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(l.gpa[i], 0x2218 - 8 * i);
+        assert_int_equal(l.val[i], src[3 - i]);
+    }
+    assert_memory_equal(t->m->ram + 0x2200, src, sizeof(src));
+
+    /* Out of the protected page into the next one, dword items. */
+    l.n = 0;
+    fire_rep(t, 0x2ff8, 0x1000, 4, 4, false);
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.gpa[0], 0x2ff8);
+    assert_int_equal(l.gpa[3], 0x3004);
+    memcpy(&got, t->m->ram + 0x3000, 8);
+    assert_int_equal(got, src[1]);
+
+    /* Into the protected page from below, backwards. */
+    l.n = 0;
+    fire_rep(t, 0x2008, 0x1018, 8, 4, true);
+    assert_int_equal(l.n, 4);
+    assert_int_equal(l.gpa[0], 0x2008);
+    assert_int_equal(l.gpa[1], 0x2000);
+    assert_int_equal(l.gpa[2], 0x1ff8);
+    assert_int_equal(l.gpa[3], 0x1ff0);
+    assert_int_equal(l.val[3], src[0]);
+
+    /* An item straddling the page end is split, never crossing a page. */
+    l.n = 0;
+    fire_rep(t, 0x2ffe, 0x1000, 4, 1, false);
+    assert_int_equal(l.n, 4);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(l.size[i], 1);
+    assert_int_equal(l.gpa[2], 0x3000);
+
+    /* An unreadable source stops the rep where the CPU would fault. */
+    l.n = 0;
+    fire_rep(t, 0x2000, RAM_SIZE - 16, 8, 4, false);
+    assert_int_equal(l.n, 2);
+
+    /* Huge counts and wrapping spans are refused before any item. */
+    vgt_ioreq_server_get_stats(t->s, &st);
+    uint64_t bad = st.bad;
+    l.n = 0;
+    reads = t->m->ram_reads;
+    fire_rep(t, 0x2000, 0x1000, 8, 0xffffffffu, false);
+    fire_rep(t, 0x2000, 0x1000, 8, (4096 / 8) + 1, false);
+    fire_rep(t, 0x2000, 0x1000, 1, 4097, false);
+    fire_rep(t, 0x2018, 0x8, 8, 4, true);            /* source wraps below 0 */
+    fire_rep(t, 0x10, 0x1018, 8, 4, true);           /* destination wraps */
+    fire_rep(t, 0x2000, ~0ull - 8, 8, 4, false);     /* source wraps above */
+    assert_int_equal(l.n, 0);
+    assert_int_equal(t->m->ram_reads, reads);
+    vgt_ioreq_server_get_stats(t->s, &st);
+    assert_int_equal(st.bad - bad, 6);
+
+    /* A whole page in one rep is still fine (the Xen clamp). */
+    l.n = 0;
+    fire_rep(t, 0x2000, 0x1000, 8, 4096 / 8, false);
+    assert_int_equal(t->m->ram_reads - reads, 4096 / 8);
+
+    /* Without a handler nothing is applied and the request is bad. */
+    assert_int_equal(hv->ops->set_wp_handler(hv, NULL, NULL), 0);
+    memset(t->m->ram + 0x2000, 0, 8);
+    fire_rep(t, 0x2000, 0x1000, 8, 1, false);
+    memcpy(&got, t->m->ram + 0x2000, 8);
+    assert_int_equal(got, 0);
+}
+
+/* The emulator's own writes (vCSB, HWSP copy, context write-back) through
+ * the server's hv seam follow the guest's rule: a protected page takes
+ * them through the handler (so its shadow follows), in aligned pieces;
+ * the handler's own writes apply; with no handler they are refused. */
+static void test_emulator_writes_follow_wp(void **state)
+{
+    struct t *t = *state;
+    struct vgt_hv *hv = vgt_ioreq_server_hv(t->s);
+    struct wp_log l = {.hv = hv};
+    struct vgt_ioreq_stats st;
+    uint8_t buf[24], back[24];
+
+    for (unsigned i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(0x40 + i);
+    /* Nothing protected yet: a plain write, no handler call. */
+    assert_int_equal(hv->ops->set_wp_handler(hv, wp_rec, &l), 0);
+    assert_int_equal(vgt_hv_write(hv, 0x2ff4, buf, sizeof(buf)), 0);
+    assert_int_equal(l.n, 0);
+    memset(t->m->ram + 0x2ff0, 0, 32);
+
+    /* 0x2ff4..0x300b over protected page 2 and plain page 3: 4 + 8 bytes
+     * go to the handler as aligned pieces, the rest is written. */
+    assert_int_equal(hv->ops->set_wp(hv, 2, 1, true), 0);
+    assert_int_equal(vgt_hv_write(hv, 0x2ff4, buf, sizeof(buf)), 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.gpa[0], 0x2ff4);
+    assert_int_equal(l.size[0], 4);
+    assert_int_equal(l.gpa[1], 0x2ff8);
+    assert_int_equal(l.size[1], 8);
+    assert_memory_equal(t->m->ram + 0x2ff4, buf, sizeof(buf)); /* applied once */
+    vgt_ioreq_server_get_stats(t->s, &st);
+    assert_int_equal(st.emul_wp, 1);
+
+    /* Unprotected again: straight to RAM. */
+    assert_int_equal(hv->ops->set_wp(hv, 2, 1, false), 0);
+    l.n = 0;
+    assert_int_equal(vgt_hv_write(hv, 0x2000, buf, 8), 0);
+    assert_int_equal(l.n, 0);
+
+    /* Protected with no handler: refused whole, nothing written. */
+    assert_int_equal(hv->ops->set_wp(hv, 4, 1, true), 0);
+    assert_int_equal(hv->ops->set_wp_handler(hv, NULL, NULL), 0);
+    memset(t->m->ram + 0x3ff8, 0, 16);
+    assert_int_equal(vgt_hv_write(hv, 0x3ff8, buf, 16), -EACCES);
+    memset(back, 0, sizeof(back));
+    assert_memory_equal(t->m->ram + 0x3ff8, back, 16);
+    vgt_ioreq_server_get_stats(t->s, &st);
+    assert_int_equal(st.emul_wp_refused, 1);
+    /* Outside RAM is -EFAULT before anything else. */
+    assert_int_equal(vgt_hv_write(hv, 0x5ff8, buf, 16), 0);
+    assert_int_equal(vgt_hv_write(hv, RAM_SIZE - 8, buf, 16), -EFAULT);
+}
+
 /* ---- buffered ring ---- */
 
 static void push(buffered_iopage_t *pg, uint8_t type, unsigned size_code, uint32_t addr,
@@ -712,6 +894,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spurious, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wp_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wp_rep_movs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emulator_writes_follow_wp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffered_ring, setup_buf, teardown),
     };
 

@@ -73,6 +73,8 @@ struct vgt_ioreq_stats {
     /* Service time of synchronous requests (not cumulative per bucket). */
     uint64_t lat_bucket[VGT_IOREQ_LAT_BUCKETS + 1];
     uint64_t lat_count, lat_sum_ns;
+    uint64_t emul_wp;     /* emulator writes into them, fed to the handler */
+    uint64_t emul_wp_refused; /* ... refused: no handler to keep a shadow */
 };
 
 struct vgt_ioreq_server_cfg {
@@ -97,6 +99,17 @@ int vgt_ioreq_server_map_range(struct vgt_ioreq_server *s, enum vgt_io_type type
 int vgt_ioreq_server_unmap_range(struct vgt_ioreq_server *s, int id);
 /* Move a registered range (a guest re-programmed a BAR). */
 int vgt_ioreq_server_move_range(struct vgt_ioreq_server *s, int id, uint64_t start, uint64_t end);
+/* Hold the range registry across several calls so that no request is
+ * dispatched between them (recursive; handlers run with it held). Take it
+ * BEFORE any lock a handler takes: the loop holds it while handlers run. */
+void vgt_ioreq_server_lock(struct vgt_ioreq_server *s);
+/* IOREQ_TYPE_INVALIDATE (the guest's p2m changed: ballooning, decrease
+ * reservation, grant unmap) calls @fn on the loop thread before the vCPU
+ * is completed: the device must revalidate every cached gfn translation.
+ * One callback per server (-EBUSY for a second); NULL removes it. */
+int vgt_ioreq_server_on_invalidate(struct vgt_ioreq_server *s, void (*fn)(void *opaque),
+                                   void *opaque);
+void vgt_ioreq_server_unlock(struct vgt_ioreq_server *s);
 
 /* Enable the server, read each vCPU's vp_eport and bind the event
  * channels, then restrict the handle (when the backend supports it). */

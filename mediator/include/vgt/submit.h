@@ -53,6 +53,8 @@ struct vgt_submit_ppgtt_ops {
     int (*g2v)(void *opaque, bool create, uint64_t pml4);
     /* vGPU reset: drop every shadow. May be NULL. */
     void (*reset)(void *opaque);
+    /* The guest's p2m changed: translate every shadow again. May be NULL. */
+    int (*revalidate)(void *opaque);
 };
 
 struct vgt_submit_cfg {

@@ -116,6 +116,8 @@ struct vgt_vgpu_hooks {
     void (*reset)(void *opaque, struct vgt_vgpu *v, unsigned engine_mask, bool dmlr);
     /* The vGPU entered failsafe: stop submitting for it. */
     void (*failsafe)(void *opaque, struct vgt_vgpu *v);
+    /* The guest's p2m changed: revalidate the PPGTT shadows. May be NULL. */
+    void (*invalidate)(void *opaque, struct vgt_vgpu *v);
 };
 
 /* ---- one vGPU ---- */
@@ -160,6 +162,11 @@ struct vgt_vgpu_platform {
 int vgt_vgpu_attach(struct vgt_vgpu *v, struct vgt_ioreq_server *s, uint32_t sbdf,
                     const struct vgt_vgpu_platform *plat);
 void vgt_vgpu_detach(struct vgt_vgpu *v);
+/* The guest's p2m changed (IOREQ_TYPE_INVALIDATE; attach registers it with
+ * the server): the GGTT shadow and, through the hooks, every PPGTT shadow
+ * translate again before the GPU is given more work; frames that are gone
+ * map to this vGPU's scratch. */
+void vgt_vgpu_invalidate(struct vgt_vgpu *v);
 
 /* ---- lifecycle, failsafe, interrupts ---- */
 
@@ -197,6 +204,8 @@ struct vgt_vgpu_stats {
     uint64_t resets;
     /* Times the vGPU entered failsafe, by reason (index NONE unused). */
     uint64_t failsafe_by_reason[VGT_FAILSAFE_NR_REASONS];
+    uint64_t invalidates;      /* p2m changes revalidated */
+    uint64_t ggtt_revalidated; /* GGTT entries they changed */
 };
 
 struct vgt_vgpu_info {

@@ -47,6 +47,7 @@ struct vgt_ggtt_stats {
     uint64_t refused;      /* out of range, bad gfn or reserved bits */
     uint64_t partial_held; /* 4-byte halves held for their partner */
     uint64_t failsafe;     /* writes kept virtual because of failsafe */
+    uint64_t revalidated;  /* entries changed by revalidation */
 };
 
 struct vgt_ggtt;
@@ -75,5 +76,9 @@ void vgt_ggtt_set_failsafe(struct vgt_ggtt *g, bool on);
 bool vgt_ggtt_gm_valid(const struct vgt_ggtt *g, uint64_t gm, uint64_t len);
 uint64_t vgt_ggtt_nr_entries(const struct vgt_ggtt *g);
 void vgt_ggtt_get_stats(const struct vgt_ggtt *g, struct vgt_ggtt_stats *st);
+/* The guest's p2m changed (IOREQ_TYPE_INVALIDATE): every present entry is
+ * translated again from the guest's value; a gfn that is gone becomes
+ * scratch (counted as refused). Returns how many entries changed. */
+uint64_t vgt_ggtt_revalidate(struct vgt_ggtt *g);
 
 #endif

@@ -122,7 +122,10 @@ int sim_guest_pio_write(struct sim_guest *g, unsigned vcpu, uint16_t port, unsig
 
 /* rep ins/outs/movs between a device and guest RAM: one ioreq with
  * data_is_ptr = 1. @read: device -> RAM at @buf_gpa. @df steps backwards
- * (both sides) from @addr and @buf_gpa. */
+ * (both sides) from @addr and @buf_gpa. An mmio store (!read) whose @addr
+ * span is all RAM is a rep movs RAM -> RAM: copied item by item, or, when
+ * a page of it is write-protected, sent whole to the write-protection
+ * owner as one data_is_ptr COPY write (Xen's hvmemul_rep_movs). */
 struct sim_rep_io {
     bool mmio;        /* false: port I/O, the port stays fixed */
     bool read;
@@ -158,6 +161,20 @@ int sim_guest_ram_write(struct sim_guest *g, unsigned vcpu, uint64_t gpa, const 
  * 0, data all ones) to every enabled server, on @vcpu's slot, waiting for
  * each completion. */
 int sim_guest_invalidate(struct sim_guest *g, unsigned vcpu);
+/* Ballooning (XENMEM_decrease_reservation / populate_physmap): the p2m
+ * changes, then INVALIDATE goes to every enabled server as above.
+ * balloon_out: [gfn, gfn+nr) must be RAM; the gfns become holes (-EFAULT
+ * for every seam op) and lose write protection; their frames are filled
+ * with SIM_HV_BALLOON_POISON and never reused while the guest lives.
+ * balloon_in: the gfns must be holes that were RAM (not the VGA or MMIO
+ * hole); each gets a fresh zeroed frame. */
+#define SIM_HV_BALLOON_POISON 0x6b
+int sim_guest_balloon_out(struct sim_guest *g, unsigned vcpu, uint64_t gfn, uint64_t nr);
+int sim_guest_balloon_in(struct sim_guest *g, unsigned vcpu, uint64_t gfn, uint64_t nr);
+/* Whether the ballooned-out frame at host-physical @hpa still holds only
+ * the poison (false too when @hpa was never ballooned out). */
+bool sim_guest_ballooned_intact(struct sim_guest *g, uint64_t hpa);
+
 /* The guest moved its RTC by @seconds: a buffered TIMEOFFSET to every
  * enabled server that has a buffered ring. */
 int sim_guest_set_timeoffset(struct sim_guest *g, int64_t seconds);
