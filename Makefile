@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 10
 MESON_TEST_ARGS ?= --print-errorlogs
 NINJA := ninja
 
-.PHONY: all deps build demo check check-unit check-asan check-fuzz cross-arm64 clean
+.PHONY: all deps build demo check check-unit check-asan check-fuzz fuzz-long fuzz-coverage cross-arm64 clean
 
 all: build
 
@@ -55,6 +55,13 @@ check-fuzz: deps
 	    $(NINJA) -C $(BUILD_FUZZ) && \
 	    sh .ci/run-fuzz $(BUILD_FUZZ) $(FUZZ_SECONDS); \
 	else echo "clang not found: fuzz targets skipped"; fi
+
+# The long campaign: every target FUZZ_SECONDS (600 unless given) from a
+# work corpus that grows across runs (see .ci/fuzz-long, docs/security.md).
+fuzz-long: deps $(BUILD_FUZZ)/build.ninja
+	$(NINJA) -C $(BUILD_FUZZ)
+	sh .ci/fuzz-long $(BUILD_FUZZ) \
+	    $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600)
 
 cross-arm64:
 	sh cross/setup-arm64 $(BUILD_ARM64)
