@@ -348,7 +348,7 @@ static int op_ggtt_write(struct vgt_hostgpu *hg, uint64_t index, uint64_t pte)
 
     uint64_t blk = index / SIM_GPU_GGTT_BLOCK;
 
-    if (index >= SIM_GPU_GGTT_ENTRIES)
+    if (index >= g->hg.gm_size >> 12)
         return -EINVAL;
     __atomic_store_n(&g->ggtt[index], pte, __ATOMIC_RELEASE);
     __atomic_fetch_or(&g->ggtt_dirty[blk / 64], 1ull << (blk % 64), __ATOMIC_RELAXED);
@@ -359,7 +359,7 @@ static int op_ggtt_read(struct vgt_hostgpu *hg, uint64_t index, uint64_t *pte)
 {
     struct sim_gpu *g = to_gpu(hg);
 
-    if (index >= SIM_GPU_GGTT_ENTRIES)
+    if (index >= g->hg.gm_size >> 12)
         return -EINVAL;
     *pte = sim_gpu_ggtt_pte(g, index);
     return 0;
@@ -563,7 +563,10 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         g->cfg.cmd_budget = 1ull << 26;
     if (!g->cfg.semaphore_timeout_ms)
         g->cfg.semaphore_timeout_ms = 2000;
-    if (g->cfg.aperture_size > SIM_GPU_GM_SIZE || (g->cfg.aperture_size & 0xfffff) ||
+    if (!g->cfg.gm_size)
+        g->cfg.gm_size = SIM_GPU_GM_SIZE;
+    if (g->cfg.gm_size > SIM_GPU_GM_SIZE || (g->cfg.gm_size & 0xfffff) ||
+        g->cfg.aperture_size > g->cfg.gm_size || (g->cfg.aperture_size & 0xfffff) ||
         g->cfg.ns_per_byte < 0) {
         ret = -EINVAL;
         goto free_gpu;
@@ -574,7 +577,7 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
     g->hg.ops = &sim_gpu_ops;
     g->hg.vendor = 0x8086;
     g->hg.device = 0x1912; /* Skylake GT2 (i915 INTEL_SKL_GT2_IDS) */
-    g->hg.gm_size = SIM_GPU_GM_SIZE;
+    g->hg.gm_size = g->cfg.gm_size;
     g->hg.aperture_size = g->cfg.aperture_size;
     g->hg.num_fences = GEN9_NUM_FENCES;
     ret = pthread_mutex_init(&g->lock, NULL);
@@ -589,7 +592,7 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         goto free_gpu;
     }
     g->regs = calloc(GEN9_MMIO_SIZE / 4, sizeof(uint32_t));
-    g->ggtt = calloc(SIM_GPU_GGTT_ENTRIES, sizeof(uint64_t));
+    g->ggtt = calloc(g->hg.gm_size >> 12, sizeof(uint64_t));
     g->arena_frames = sim_arena_size(arena) >> 12;
     g->dma_owned = calloc((g->arena_frames + 7) / 8, 1);
     if (!g->regs || !g->ggtt || !g->dma_owned) {
@@ -698,7 +701,7 @@ int sim_gpu_ggtt_translate(struct sim_gpu *g, uint64_t gm_addr, uint64_t *hpa)
 {
     uint64_t pte;
 
-    if (gm_addr >= SIM_GPU_GM_SIZE)
+    if (gm_addr >= g->hg.gm_size)
         return -EFAULT;
     pte = sim_gpu_ggtt_pte(g, gm_addr >> 12);
     if (!(pte & GEN8_PTE_PRESENT))

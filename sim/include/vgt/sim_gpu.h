@@ -25,6 +25,10 @@ struct sim_gpu;
 
 struct sim_gpu_config {
     uint64_t aperture_size;      /* BAR2, default 512 MiB (0 = default) */
+    /* Graphics memory the GGTT covers, MiB multiple up to the default
+     * 4 GiB (0 = default). Smaller only for harnesses that reset vGPUs
+     * often: every GGTT-sized table shrinks with it. */
+    uint64_t gm_size;
     /* Cost model: simulated GPU time per byte a command moves (fills,
      * copies, stores). 0: commands cost what their work costs on the CPU. */
     double ns_per_byte;
