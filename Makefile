@@ -63,6 +63,11 @@ fuzz-long: deps $(BUILD_FUZZ)/build.ninja
 	sh .ci/fuzz-long $(BUILD_FUZZ) \
 	    $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600)
 
+# Line coverage of the guest- and user-facing files under the corpora
+# (clang source-based coverage, build-cov; see docs/security.md).
+fuzz-coverage: deps
+	sh .ci/fuzz-coverage build-cov $(BUILD_FUZZ)
+
 cross-arm64:
 	sh cross/setup-arm64 $(BUILD_ARM64)
 	$(NINJA) -C $(BUILD_ARM64) tools/vgtd tools/vgt
