@@ -17,7 +17,7 @@ MESON_ARGS  ?=
 DESTDIR     ?=
 NINJA := ninja
 
-.PHONY: all deps build demo check check-unit check-asan check-fuzz cross-arm64 install deb clean
+.PHONY: all deps build demo check check-unit check-asan check-fuzz fuzz-long fuzz-coverage cross-arm64 install deb clean
 
 all: build
 
@@ -60,6 +60,18 @@ check-fuzz: deps
 	    $(NINJA) -C $(BUILD_FUZZ) && \
 	    sh .ci/run-fuzz $(BUILD_FUZZ) $(FUZZ_SECONDS); \
 	else echo "clang not found: fuzz targets skipped"; fi
+
+# The long campaign: every target FUZZ_SECONDS (600 unless given) from a
+# work corpus that grows across runs (see .ci/fuzz-long, docs/security.md).
+fuzz-long: deps $(BUILD_FUZZ)/build.ninja
+	$(NINJA) -C $(BUILD_FUZZ)
+	sh .ci/fuzz-long $(BUILD_FUZZ) \
+	    $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),600)
+
+# Line coverage of the guest- and user-facing files under the corpora
+# (clang source-based coverage, build-cov; see docs/security.md).
+fuzz-coverage: deps
+	sh .ci/fuzz-coverage build-cov $(BUILD_FUZZ)
 
 cross-arm64:
 	sh cross/setup-arm64 $(BUILD_ARM64)

@@ -1,7 +1,7 @@
 /* Fuzz the vGPU's guest-facing surface: MMIO reads/writes anywhere in BAR0
  * (registers, PVINFO, fences, interrupts, reset, the GGTT window) and
  * config-space accesses, with a hostile guest's values. Invariants checked
- * after every input: no host GGTT entry outside the vGPU's ranges changed,
+ * on every host access: no host GGTT entry outside the vGPU's ranges changed,
  * entries inside point at scratch or at a page of this guest, no host
  * fence outside its fences was written.
  *
@@ -15,6 +15,8 @@
 #include "vgt/vgpu.h"
 #include "vgt/vgpu_regs.h"
 
+#include "fuzz_fresh.h"
+
 #define GM (128ull << 20)
 #define APERTURE (64ull << 20)
 #define NR_GGTT (GM >> 12)
@@ -22,10 +24,22 @@
 #define DMA_BASE 0x2000000000ull
 #define SCRATCH (DMA_BASE - 0x1000)
 
+/* The host side checks every access as it happens: a GGTT write outside
+ * the vGPU's ranges, or pointing anywhere but scratch or this guest's
+ * pages, and a fence write outside its fences abort on the spot. Register
+ * writes are logged so that the next input starts from a clean host. */
+#define WR_LOG 256
+/* The host double is the harness, not code under test. */
+#define HARNESS __attribute__((no_sanitize("coverage")))
+
 struct fz_gpu {
     struct vgt_hostgpu hw;
     uint64_t ggtt[NR_GGTT];
     uint32_t regs[VGT_MMIO_SIZE / 4];
+    bool checking;
+    struct vgt_vgpu_info info;
+    uint32_t wr_log[WR_LOG];
+    unsigned wr_n; /* > WR_LOG: too many, clear the whole file */
 };
 
 struct fz_hv {
@@ -37,26 +51,54 @@ static struct fz_gpu *gpu_of(struct vgt_hostgpu *g)
     return (struct fz_gpu *)g;
 }
 
-static uint32_t g_rd(struct vgt_hostgpu *g, uint32_t off)
+HARNESS static bool gm_mine(const struct vgt_vgpu_info *info, uint64_t gm)
+{
+    return (gm >= info->low_base && gm < info->low_base + info->low_size) ||
+           (gm >= info->high_base && gm < info->high_base + info->high_size);
+}
+
+HARNESS static uint32_t g_rd(struct vgt_hostgpu *g, uint32_t off)
 {
     return off < VGT_MMIO_SIZE && !(off & 3) ? gpu_of(g)->regs[off / 4] : ~0u;
 }
 
-static void g_wr(struct vgt_hostgpu *g, uint32_t off, uint32_t v)
+HARNESS static void g_wr(struct vgt_hostgpu *g, uint32_t off, uint32_t v)
 {
-    if (off < VGT_MMIO_SIZE && !(off & 3))
-        gpu_of(g)->regs[off / 4] = v;
+    struct fz_gpu *f = gpu_of(g);
+
+    if (off >= VGT_MMIO_SIZE || (off & 3))
+        return;
+    if (f->checking && off >= FENCE_REG_GEN6_LO(0) && off < FENCE_REG_GEN6_LO(32)) {
+        unsigned i = (off - FENCE_REG_GEN6_LO(0)) / 8;
+
+        if (i < f->info.fence_base || i >= f->info.fence_base + f->info.fence_num)
+            abort(); /* another vGPU's (or the host's) fence */
+    }
+    if (f->wr_n < WR_LOG)
+        f->wr_log[f->wr_n] = off;
+    if (f->wr_n <= WR_LOG)
+        f->wr_n++;
+    f->regs[off / 4] = v;
 }
 
-static int g_gw(struct vgt_hostgpu *g, uint64_t i, uint64_t pte)
+HARNESS static int g_gw(struct vgt_hostgpu *g, uint64_t i, uint64_t pte)
 {
+    struct fz_gpu *f = gpu_of(g);
+    uint64_t pa = pte & ~0xfffull;
+
     if (i >= NR_GGTT)
         abort(); /* the mediator must never index past the GGTT */
-    gpu_of(g)->ggtt[i] = pte;
+    if (f->checking) {
+        if (!gm_mine(&f->info, i << 12))
+            abort(); /* outside the vGPU's ranges */
+        if (pte != (SCRATCH | 1) && (pa < DMA_BASE || pa >= DMA_BASE + (GUEST_PAGES << 12)))
+            abort(); /* neither scratch nor a page of this guest */
+    }
+    f->ggtt[i] = pte;
     return 0;
 }
 
-static int g_gr(struct vgt_hostgpu *g, uint64_t i, uint64_t *pte)
+HARNESS static int g_gr(struct vgt_hostgpu *g, uint64_t i, uint64_t *pte)
 {
     if (i >= NR_GGTT)
         return -22;
@@ -86,44 +128,81 @@ static int h_msi(struct vgt_hv *hv, uint64_t a, uint32_t d)
 
 static const struct vgt_hv_ops hv_ops = {.gfn_to_dma = h_dma, .inject_msi = h_msi};
 
-static struct fz_gpu *fg;
-static uint64_t *initial;
-static struct vgt_gpu *gpu; /* the partition outlives inputs; vGPUs do not */
+/* The partition and the vGPU are made once per process; every input
+ * starts from a device-model reset (vgt_vgpu_reset: config space, GGTT,
+ * fences, registers, interrupt and failsafe state as at creation). */
+struct fz {
+    struct fz_gpu *fg;
+    struct fz_hv hv;
+    struct vgt_gpu *gpu;
+    struct vgt_vgpu *v;
+};
+
+static void vgpu_make(struct fz *z)
+{
+    struct vgt_vgpu_cfg vc = {.domid = 1, .hv = &z->hv.hv};
+
+    z->fg->checking = false;
+    /* Small ranges keep an input fast; the rules are the same. */
+    if (vgt_vgpu_res_custom(4, 4, 2, &vc.res, NULL) || vgt_vgpu_create(z->gpu, &vc, &z->v))
+        abort();
+    vgt_vgpu_get_info(z->v, &z->fg->info);
+    z->fg->checking = true;
+}
+
+static struct fz *setup(void)
+{
+    static struct fz z;
+    struct vgt_gpu_cfg gc = {0};
+
+    if (z.fg)
+        return &z;
+    /* Harness set-up, not fuzz input: nothing to recover from. */
+    z.fg = calloc(1, sizeof(*z.fg));
+    if (!z.fg)
+        abort();
+    for (uint64_t i = 0; i < NR_GGTT; i++)
+        z.fg->ggtt[i] = (0x1234ull << 12) | 1;
+    z.fg->hw = (struct vgt_hostgpu){.ops = &gpu_ops, .vendor = 0x8086, .device = 0x1912,
+                                    .gm_size = GM, .aperture_size = APERTURE,
+                                    .num_fences = 32, .scratch_dma = SCRATCH};
+    z.hv.hv = (struct vgt_hv){.ops = &hv_ops, .domid = 1, .max_gfn = GUEST_PAGES};
+    gc.hw = &z.fg->hw;
+    /* A small host reservation keeps the GGTT (and each input) small. */
+    gc.host_low = 8ull << 20;
+    gc.host_high = 8ull << 20;
+    if (vgt_gpu_create(&gc, &z.gpu))
+        abort();
+    vgpu_make(&z);
+    return &z;
+}
+
+/* Back to the state right after creation, host side included. */
+static void reset(struct fz *z)
+{
+    struct fz_gpu *f = z->fg;
+
+    if (fuzz_fresh()) {
+        vgt_vgpu_destroy(z->v);
+        memset(f->regs, 0, sizeof(f->regs));
+        f->wr_n = 0;
+        vgpu_make(z);
+        return;
+    }
+    vgt_vgpu_reset(z->v);
+    if (f->wr_n > WR_LOG)
+        memset(f->regs, 0, sizeof(f->regs));
+    else
+        for (unsigned i = 0; i < f->wr_n; i++)
+            f->regs[f->wr_log[i] / 4] = 0;
+    f->wr_n = 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fz_hv hv = {.hv = {.ops = &hv_ops, .domid = 1, .max_gfn = GUEST_PAGES}};
-    struct vgt_gpu_cfg gc = {0};
-    struct vgt_vgpu_cfg vc = {.domid = 1, .hv = &hv.hv};
-    struct vgt_vgpu_info info;
-    struct vgt_vgpu *v;
-    uint32_t fences_before[64];
-
-    if (!fg) {
-        fg = calloc(1, sizeof(*fg));
-        initial = malloc(sizeof(fg->ggtt));
-        for (uint64_t i = 0; i < NR_GGTT; i++)
-            initial[i] = (0x1234ull << 12) | 1;
-        fg->hw = (struct vgt_hostgpu){.ops = &gpu_ops, .vendor = 0x8086, .device = 0x1912,
-                                      .gm_size = GM, .aperture_size = APERTURE,
-                                      .num_fences = 32, .scratch_dma = SCRATCH};
-        gc.hw = &fg->hw;
-        /* A small host reservation keeps the GGTT (and each input) small. */
-        gc.host_low = 8ull << 20;
-        gc.host_high = 8ull << 20;
-        if (vgt_gpu_create(&gc, &gpu))
-            abort();
-    }
-    memcpy(fg->ggtt, initial, sizeof(fg->ggtt));
-    memset(fg->regs, 0, sizeof(fg->regs));
-    /* Small ranges keep an input fast; the rules are the same. */
-    if (vgt_vgpu_res_custom(16, 16, 2, &vc.res, NULL))
-        abort();
-    if (vgt_vgpu_create(gpu, &vc, &v))
-        abort();
-    vgt_vgpu_get_info(v, &info);
-    for (unsigned i = 0; i < 32; i++)
-        fences_before[i] = fg->regs[FENCE_REG_GEN6_LO(i) / 4];
+    struct fz *z = setup();
+    struct vgt_vgpu *v = z->v;
+    const struct vgt_vgpu_info info = z->fg->info;
 
     for (size_t p = 0; p + 14 <= size; p += 14) {
         uint8_t op = data[p];
@@ -166,21 +245,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    for (uint64_t i = 0; i < NR_GGTT; i++) {
-        uint64_t gm = i << 12, e = fg->ggtt[i];
-        bool mine = (gm >= info.low_base && gm < info.low_base + info.low_size) ||
-                    (gm >= info.high_base && gm < info.high_base + info.high_size);
-
-        if (!mine && e != initial[i])
-            abort();
-        if (mine && e != (SCRATCH | 1) &&
-            ((e & ~0xfffull) < DMA_BASE || (e & ~0xfffull) >= DMA_BASE + (GUEST_PAGES << 12)))
-            abort();
-    }
-    for (unsigned i = 0; i < 32; i++)
-        if ((i < info.fence_base || i >= info.fence_base + info.fence_num) &&
-            fg->regs[FENCE_REG_GEN6_LO(i) / 4] != fences_before[i])
-            abort();
-    vgt_vgpu_destroy(v);
+    reset(z);
     return 0;
 }

@@ -656,6 +656,7 @@ int vgt_pci_scan_file(const struct vgt_pci_ctx *ctx, const char *path, const cha
     struct vgt_pci_dump_dev *dumps = NULL;
     struct vgt_pci_dev *devs = NULL;
     char *buf = NULL;
+    struct stat st;
     FILE *f;
     size_t len = 0;
     int n, rc, kept = 0;
@@ -664,6 +665,11 @@ int vgt_pci_scan_file(const struct vgt_pci_ctx *ctx, const char *path, const cha
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -errno;
+    }
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a config-space dump", path);
+        rc = -EISDIR;
+        goto close_file;
     }
     buf = malloc(MAX_DUMP_FILE + 1);
     if (!buf) {
@@ -710,6 +716,17 @@ int vgt_pci_scan_file(const struct vgt_pci_ctx *ctx, const char *path, const cha
     }
     for (int i = 0; i < n; i++) {
         struct vgt_pci_dev *d = &devs[kept];
+        unsigned vendor = dumps[i].cfg[0] | (unsigned)dumps[i].cfg[1] << 8;
+
+        /* An empty slot reads all ones; zero is no vendor either (PCI
+         * Local Bus 3.0, 6.2.1): garbage, not a device to analyse. */
+        if (vendor == 0xffff || vendor == 0) {
+            snprintf(err, errlen, "%s: device %d of the dump has vendor ID 0x%04x: no device there",
+                     path, i + 1, vendor);
+            rc = -ENODEV;
+            free(devs);
+            goto free_dumps;
+        }
 
         d->have_bdf = dumps[i].have_bdf;
         d->domain = dumps[i].domain;

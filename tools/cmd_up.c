@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 static int read_cfg(const char *path, struct vgt_xl_keys *k)
 {
     char err[160], *buf;
+    struct stat st;
     FILE *f = fopen(path, "r");
     long n;
     int ret;
@@ -37,6 +39,11 @@ static int read_cfg(const char *path, struct vgt_xl_keys *k)
     if (!f) {
         fprintf(stderr, "vgt up: %s: %s\n", path, strerror(errno));
         return -errno;
+    }
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        fprintf(stderr, "vgt up: %s: is a directory, not an xl config\n", path);
+        return -EISDIR;
     }
     fseek(f, 0, SEEK_END);
     n = ftell(f);

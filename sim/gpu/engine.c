@@ -83,7 +83,7 @@ static uint8_t *xlate(struct sim_engine *e, int space, uint64_t ga, bool write, 
     if (space == SPACE_GGTT) {
         uint64_t pte;
 
-        if (ga >= SIM_GPU_GM_SIZE) {
+        if (ga >= e->gpu->hg.gm_size) {
             gpu_fault(e, space, ga, VGT_FAULT_NOT_PRESENT, "beyond the GGTT");
             return NULL;
         }

@@ -346,9 +346,12 @@ static int op_ggtt_write(struct vgt_hostgpu *hg, uint64_t index, uint64_t pte)
 {
     struct sim_gpu *g = to_gpu(hg);
 
-    if (index >= SIM_GPU_GGTT_ENTRIES)
+    uint64_t blk = index / SIM_GPU_GGTT_BLOCK;
+
+    if (index >= g->hg.gm_size >> 12)
         return -EINVAL;
     __atomic_store_n(&g->ggtt[index], pte, __ATOMIC_RELEASE);
+    __atomic_fetch_or(&g->ggtt_dirty[blk / 64], 1ull << (blk % 64), __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -356,7 +359,7 @@ static int op_ggtt_read(struct vgt_hostgpu *hg, uint64_t index, uint64_t *pte)
 {
     struct sim_gpu *g = to_gpu(hg);
 
-    if (index >= SIM_GPU_GGTT_ENTRIES)
+    if (index >= g->hg.gm_size >> 12)
         return -EINVAL;
     *pte = sim_gpu_ggtt_pte(g, index);
     return 0;
@@ -473,6 +476,72 @@ static const struct {
     {VGT_ENGINE_VCS, GEN9_VCS_BASE, "vcs"},
 };
 
+/* The execlist, CSB and counter state of an engine out of reset, and its
+ * interrupt mask registers. */
+static void engine_reset_locked(struct sim_gpu *g, struct sim_engine *e)
+{
+    memset(e->elsp, 0, sizeof(e->elsp));
+    e->elsp_n = 0;
+    memset(e->submitted, 0, sizeof(e->submitted));
+    e->has_submission = false;
+    memset(e->port, 0, sizeof(e->port));
+    e->port_idx = 0;
+    e->active = false;
+    e->csb_wp = GEN8_CSB_ENTRIES - 1;
+    e->csb_rp = GEN8_CSB_ENTRIES - 1;
+    memset(e->csb, 0, sizeof(e->csb));
+    e->ring_mode = 0;
+    memset(&e->stats, 0, sizeof(e->stats));
+    g->regs[(e->base + RING_IMR) / 4] = ~0u;
+    g->regs[(e->base + RING_HWSTAM) / 4] = ~0u;
+}
+
+static void regs_reset_locked(struct sim_gpu *g)
+{
+    /* Interrupts all masked (i915 expects IMR ~0 after reset). */
+    for (unsigned b = 0; b < 4; b++)
+        g->regs[GEN8_GT_IMR(b) / 4] = ~0u;
+}
+
+int sim_gpu_reset(struct sim_gpu *g)
+{
+    pthread_mutex_lock(&g->lock);
+    if (g->irq_fn || g->irq_busy)
+        goto busy;
+    for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+        if (g->eng[i].active || g->eng[i].has_submission)
+            goto busy;
+    memset(g->regs, 0, GEN9_MMIO_SIZE);
+    regs_reset_locked(g);
+    for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+        engine_reset_locked(g, &g->eng[i]);
+    for (size_t w = 0; w < VGT_ARRAY_SIZE(g->ggtt_dirty); w++) {
+        uint64_t bits = __atomic_exchange_n(&g->ggtt_dirty[w], 0, __ATOMIC_RELAXED);
+
+        for (unsigned b = 0; bits; b++, bits >>= 1)
+            if (bits & 1)
+                memset(g->ggtt + (w * 64 + b) * SIM_GPU_GGTT_BLOCK, 0,
+                       SIM_GPU_GGTT_BLOCK * sizeof(*g->ggtt));
+    }
+    /* Pages handed out through alloc_page that their users did not free
+     * (a byte at a time: the map is mostly empty). */
+    for (uint64_t i = 0; i < (g->arena_frames + 7) / 8; i++) {
+        for (unsigned b = 0; g->dma_owned[i] && b < 8; b++)
+            if (g->dma_owned[i] & (1u << b)) {
+                g->dma_owned[i] &= (uint8_t)~(1u << b);
+                sim_arena_free(g->arena, SIM_ARENA_HPA_BASE + ((i * 8 + b) << 12), 1);
+            }
+    }
+    memset(sim_arena_ptr(g->arena, g->scratch_hpa, VGT_PAGE_SIZE), 0, VGT_PAGE_SIZE);
+    __atomic_store(&g->ns_per_byte, &g->cfg.ns_per_byte, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&g->lock);
+    return 0;
+
+busy:
+    pthread_mutex_unlock(&g->lock);
+    return -EBUSY;
+}
+
 int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
                    struct vgt_log *log, struct sim_gpu **out)
 {
@@ -494,7 +563,10 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         g->cfg.cmd_budget = 1ull << 26;
     if (!g->cfg.semaphore_timeout_ms)
         g->cfg.semaphore_timeout_ms = 2000;
-    if (g->cfg.aperture_size > SIM_GPU_GM_SIZE || (g->cfg.aperture_size & 0xfffff) ||
+    if (!g->cfg.gm_size)
+        g->cfg.gm_size = SIM_GPU_GM_SIZE;
+    if (g->cfg.gm_size > SIM_GPU_GM_SIZE || (g->cfg.gm_size & 0xfffff) ||
+        g->cfg.aperture_size > g->cfg.gm_size || (g->cfg.aperture_size & 0xfffff) ||
         g->cfg.ns_per_byte < 0) {
         ret = -EINVAL;
         goto free_gpu;
@@ -505,7 +577,7 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
     g->hg.ops = &sim_gpu_ops;
     g->hg.vendor = 0x8086;
     g->hg.device = 0x1912; /* Skylake GT2 (i915 INTEL_SKL_GT2_IDS) */
-    g->hg.gm_size = SIM_GPU_GM_SIZE;
+    g->hg.gm_size = g->cfg.gm_size;
     g->hg.aperture_size = g->cfg.aperture_size;
     g->hg.num_fences = GEN9_NUM_FENCES;
     ret = pthread_mutex_init(&g->lock, NULL);
@@ -520,7 +592,7 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         goto free_gpu;
     }
     g->regs = calloc(GEN9_MMIO_SIZE / 4, sizeof(uint32_t));
-    g->ggtt = calloc(SIM_GPU_GGTT_ENTRIES, sizeof(uint64_t));
+    g->ggtt = calloc(g->hg.gm_size >> 12, sizeof(uint64_t));
     g->arena_frames = sim_arena_size(arena) >> 12;
     g->dma_owned = calloc((g->arena_frames + 7) / 8, 1);
     if (!g->regs || !g->ggtt || !g->dma_owned) {
@@ -533,9 +605,7 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
     scratch = sim_arena_ptr(arena, g->scratch_hpa, VGT_PAGE_SIZE);
     memset(scratch, 0, VGT_PAGE_SIZE);
     g->hg.scratch_dma = g->scratch_hpa;
-    /* Reset state: interrupts all masked (i915 expects IMR ~0 after reset). */
-    for (unsigned b = 0; b < 4; b++)
-        g->regs[GEN8_GT_IMR(b) / 4] = ~0u;
+    regs_reset_locked(g);
 
     for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++) {
         struct sim_engine *e = &g->eng[i];
@@ -544,13 +614,10 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         e->id = engine_info[i].id;
         e->base = engine_info[i].base;
         e->name = engine_info[i].name;
-        e->csb_wp = GEN8_CSB_ENTRIES - 1;
-        e->csb_rp = GEN8_CSB_ENTRIES - 1;
+        engine_reset_locked(g, e);
         ret = vgt_cmd_decoder_init(&e->dec, vgt_cmd_table_for_engine(e->id));
         if (ret)
             goto stop_engines;
-        g->regs[(e->base + RING_IMR) / 4] = ~0u;
-        g->regs[(e->base + RING_HWSTAM) / 4] = ~0u;
     }
     for (; started < SIM_GPU_NUM_ENGINES; started++) {
         ret = sim_engine_start(&g->eng[started]);
@@ -634,7 +701,7 @@ int sim_gpu_ggtt_translate(struct sim_gpu *g, uint64_t gm_addr, uint64_t *hpa)
 {
     uint64_t pte;
 
-    if (gm_addr >= SIM_GPU_GM_SIZE)
+    if (gm_addr >= g->hg.gm_size)
         return -EFAULT;
     pte = sim_gpu_ggtt_pte(g, gm_addr >> 12);
     if (!(pte & GEN8_PTE_PRESENT))

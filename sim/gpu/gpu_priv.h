@@ -16,8 +16,9 @@
 #include "vgt/sim_gpu_regs.h"
 
 #define SIM_GPU_NUM_ENGINES 3 /* RCS, BCS, VCS (VGT_ENGINE_* order) */
-#define SIM_GPU_GM_SIZE (4ull << 30)
+#define SIM_GPU_GM_SIZE (4ull << 30) /* the most, and the default */
 #define SIM_GPU_GGTT_ENTRIES (SIM_GPU_GM_SIZE >> 12)
+#define SIM_GPU_GGTT_BLOCK 512 /* entries: one 4 KiB page of the GGTT */
 #define SIM_GPU_TLB_SIZE 64
 /* Longest command the tables can encode: a 16-bit DWord Length (genxml
  * MEDIA_* commands) + bias 2 (256 KiB per engine). */
@@ -98,7 +99,10 @@ struct sim_gpu {
     pthread_mutex_t lock;  /* registers, execlist state, irq state */
     bool stopping;
     uint32_t *regs;        /* GEN9_MMIO_SIZE bytes of plain registers */
-    uint64_t *ggtt;        /* SIM_GPU_GGTT_ENTRIES, accessed atomically */
+    uint64_t *ggtt;        /* hg.gm_size >> 12 entries, accessed atomically */
+    /* Bit per block of SIM_GPU_GGTT_BLOCK entries written through the
+     * seam, so that sim_gpu_reset clears only those (atomic). */
+    uint64_t ggtt_dirty[SIM_GPU_GGTT_ENTRIES / SIM_GPU_GGTT_BLOCK / 64];
     uint8_t *dma_owned;    /* bit per arena frame: allocated by alloc_page */
     uint64_t arena_frames;
     uint64_t scratch_hpa;

@@ -677,6 +677,60 @@ static void test_native_workloads(void **state)
     }
 }
 
+/* sim_gpu_reset: refused while a driver holds the interrupt line; after
+ * the driver is gone the GPU is as created (registers, GGTT, CSB pointer,
+ * counters, leaked pages back in the arena) and runs a new driver's work. */
+static void test_reset(void **state)
+{
+    struct fx *f = *state;
+    const uint32_t scratch_reg = GEN9_RCS_BASE + 0x100;
+    struct sim_gpu_engine_stats st;
+    uint32_t cs[16];
+    uint64_t pte, dma, free_before;
+    void *va;
+    size_t k = 0;
+
+    k += gwl_emit_lri(cs + k, scratch_reg, 0xabcd0123);
+    k += gwl_emit_sdi(cs + k, f->data->va, false, 0x1234);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(f, f->rcs, f->batch, cs, k), 0);
+    assert_int_equal(sim_gpu_reset(f->gpu), -EBUSY); /* the driver is up */
+
+    sim_native_bo_destroy(f->n, f->batch2);
+    sim_native_bo_destroy(f->n, f->batch);
+    sim_native_bo_destroy(f->n, f->data);
+    sim_native_destroy(f->n);
+    f->n = NULL;
+    f->batch = f->batch2 = f->data = NULL;
+    /* A page its user never frees, and a GGTT entry nobody clears. */
+    free_before = sim_arena_frames_free(f->arena);
+    assert_int_equal(f->hg->ops->alloc_page(f->hg, &dma, &va), 0);
+    assert_int_equal(f->hg->ops->ggtt_write(f->hg, 12345, dma | GEN8_PTE_PRESENT), 0);
+    assert_int_equal(sim_gpu_reset(f->gpu), 0);
+
+    assert_int_equal(sim_arena_frames_free(f->arena), free_before);
+    assert_int_equal(f->hg->ops->mmio_read32(f->hg, scratch_reg), 0);
+    assert_int_equal(f->hg->ops->mmio_read32(f->hg, GEN8_GT_IMR(0)), ~0u);
+    assert_int_equal(f->hg->ops->mmio_read32(f->hg, GEN9_RCS_BASE + RING_IMR), ~0u);
+    assert_int_equal(f->hg->ops->ggtt_read(f->hg, 12345, &pte), 0);
+    assert_int_equal(pte, 0);
+    sim_gpu_engine_stats(f->gpu, VGT_ENGINE_RCS, &st);
+    assert_int_equal(st.contexts_done, 0);
+    assert_int_equal(st.commands, 0);
+
+    /* A new driver brings the GPU up again and its work runs. */
+    assert_int_equal(sim_native_create(f->hg, &f->log, NULL, &f->n), 0);
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_RCS, 2, &f->rcs), 0);
+    assert_int_equal(sim_native_bo_create(f->n, 64 * 1024, &f->data), 0);
+    assert_int_equal(sim_native_bo_create(f->n, 4096, &f->batch), 0);
+    assert_int_equal(sim_native_bo_create(f->n, 4096, &f->batch2), 0);
+    k = 0;
+    k += gwl_emit_sdi(cs + k, f->data->va, false, 0x5678);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(f, f->rcs, f->batch, cs, k), 0);
+    assert_int_equal(data32(f, 0), 0x5678);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +744,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_native_workloads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,10 @@ struct sim_gpu;
 
 struct sim_gpu_config {
     uint64_t aperture_size;      /* BAR2, default 512 MiB (0 = default) */
+    /* Graphics memory the GGTT covers, MiB multiple up to the default
+     * 4 GiB (0 = default). Smaller only for harnesses that reset vGPUs
+     * often: every GGTT-sized table shrinks with it. */
+    uint64_t gm_size;
     /* Cost model: simulated GPU time per byte a command moves (fills,
      * copies, stores). 0: commands cost what their work costs on the CPU. */
     double ns_per_byte;
@@ -51,6 +55,12 @@ struct sim_gpu_engine_stats {
  * off, interrupts masked). @log must outlive the GPU. */
 int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
                    struct vgt_log *log, struct sim_gpu **out);
+/* Back to the state sim_gpu_create left it in: registers, GGTT, execlist
+ * and CSB state, counters; pages handed out through the seam and not freed
+ * go back to the arena. For harnesses that run many independent inputs on
+ * one GPU without new threads. Every engine must be idle and no interrupt
+ * handler installed (the driver is gone): -EBUSY otherwise. */
+int sim_gpu_reset(struct sim_gpu *g);
 /* Stops the engine threads and frees everything. */
 void sim_gpu_destroy(struct sim_gpu *g);
 
