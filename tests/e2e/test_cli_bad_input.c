@@ -113,19 +113,20 @@ static void test_up_broken_xl(void **state)
 {
     static const struct {
         const char *name, *text, *want;
+        size_t len; /* 0: strlen(text); the binary case holds a NUL */
     } cases[] = {
-        {"unterminated.cfg", "name = \"g1\nvgt = 1\n", "line 1"},
-        {"nokey.cfg", "= 3\n", "line 1"},
-        {"novgt.cfg", "name = \"g1\"\nmemory = 512\n", "vgt=1"},
-        {"bignum.cfg", "name = \"g1\"\nvgt = 1\nvgt_low_gm_sz = 99999999999999999999999\n", "line 3"},
-        {"binary.cfg", "\x01\x02\xff\xfe\x00garbage", "line 1"},
+        {"unterminated.cfg", "name = \"g1\nvgt = 1\n", "line 1", 0},
+        {"nokey.cfg", "= 3\n", "line 1", 0},
+        {"novgt.cfg", "name = \"g1\"\nmemory = 512\n", "vgt=1", 0},
+        {"bignum.cfg", "name = \"g1\"\nvgt = 1\nvgt_low_gm_sz = 99999999999999999999999\n", "line 3", 0},
+        {"binary.cfg", "\x01\x02\xff\xfe\x00garbage", "line 1", 12},
     };
     char path[300], args[400];
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        write_bytes(cases[i].name, cases[i].text, strlen(cases[i].text) + (i == 4 ? 12 : 0), path,
-                    sizeof(path));
+        write_bytes(cases[i].name, cases[i].text,
+                    cases[i].len ? cases[i].len : strlen(cases[i].text), path, sizeof(path));
         snprintf(args, sizeof(args), "up %s", path);
         expect_one_error(args, cases[i].want);
     }
