@@ -241,6 +241,7 @@ static void test_metrics_follow_guest_work(void **state)
 
         if (rc)
             fail_msg("promtool check metrics: %s", out);
+        printf("ok: promtool check metrics\n");
     } else {
         printf("note: promtool not installed (Debian package prometheus): format check skipped\n");
     }
@@ -427,6 +428,7 @@ static void test_inventory(void **state)
 
         if (rc || !strstr(out, "nova 3 1 1 CUSTOM_VGT_V5_4"))
             fail_msg("Nova's provider config loader: %s", out);
+        printf("ok: Nova's provider-config loader: %s", out);
     } else {
         printf("note: python3-nova not installed: Nova's provider-config loader check skipped\n");
     }
