@@ -77,10 +77,15 @@ int vgt_cmd_set(int argc, char **argv)
             char num[16];
             size_t l = strlen(a + 4);
 
-            /* "50", "50%" or "none" (= 0, no cap) */
+            /* "50", "50%" or "none" (= 0, no cap); a longer value would be
+             * cut by the copy and read as another number. */
             snprintf(num, sizeof(num), "%s", a + 4);
             if (l && l < sizeof(num) && num[l - 1] == '%')
                 num[l - 1] = 0;
+            if (l >= sizeof(num)) {
+                fprintf(stderr, "vgt set: cap '%s': must be 0 (no cap) ..100 %% or none\n", a + 4);
+                return 2;
+            }
             if (!strcmp(num, "none"))
                 cap = 0;
             else if (vgt_parse_u64(num, &cap) || cap > 100) {
