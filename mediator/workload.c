@@ -145,44 +145,32 @@ static int ppgtt_read(struct vgt_submit_vgpu *sv, uint64_t pml4, uint64_t va, vo
     return done ? 0 : -EFAULT;
 }
 
-/* Auditor fetch: copy a batch from the guest, GGTT or PPGTT. */
+/* The auditor's context for one workload, passed per call. */
 struct fetch_ctx {
     struct vgt_submit_vgpu *sv;
     uint64_t pml4, root;
 };
 
-static int fetch(void *opaque, uint64_t gma, bool ppgtt, size_t max_dw, struct vgt_audit_buf *out)
+/* Auditor read: guest graphics memory, GGTT or PPGTT, into the auditor's
+ * copy. The auditor asks for each byte once. */
+static int guest_read(void *ctx, uint64_t gma, bool ppgtt, void *dst, size_t len, size_t *got)
 {
-    struct fetch_ctx *f = opaque;
-    size_t got = 0;
-    uint32_t *dw;
+    struct fetch_ctx *f = ctx;
 
-    free(out->priv);
-    out->priv = out->dw = NULL;
-    out->ndw = 0;
-    dw = malloc(VGT_MAX(max_dw, 1) * 4);
-    if (!dw)
-        return -ENOMEM;
+    *got = 0;
     if (ppgtt)
-        ppgtt_read(f->sv, f->pml4, gma, dw, max_dw * 4, &got);
+        ppgtt_read(f->sv, f->pml4, gma, dst, len, got);
     else
-        gm_read(f->sv, gma, dw, max_dw * 4, &got);
-    if (got < 4) {
-        free(dw);
-        return -EFAULT;
-    }
-    out->dw = dw;
-    out->priv = dw;
-    out->ndw = got / 4;
-    return 0;
+        gm_read(f->sv, gma, dst, len, got);
+    return *got ? 0 : -EFAULT;
 }
 
 /* PDP writes by LRI get the shadow root (the context's own PML4 is the
  * only table a 4-level context names: PDP0; PDP1..3 are unused). */
-static int pdp_patch(void *opaque, unsigned engine, unsigned pdp, bool upper, uint32_t val,
+static int pdp_patch(void *ctx, unsigned engine, unsigned pdp, bool upper, uint32_t val,
                      uint32_t *host)
 {
-    struct fetch_ctx *f = opaque;
+    struct fetch_ctx *f = ctx;
     uint32_t guest = upper ? (uint32_t)(f->pml4 >> 32) : (uint32_t)f->pml4;
 
     (void)engine;
@@ -195,7 +183,7 @@ static int pdp_patch(void *opaque, unsigned engine, unsigned pdp, bool upper, ui
     return 0;
 }
 
-static const struct vgt_audit_ops audit_ops = {.fetch = fetch, .pdp = pdp_patch};
+static const struct vgt_audit_ops audit_ops = {.read = guest_read, .pdp = pdp_patch};
 
 int vgt_workload_audit_init(struct vgt_submit_vgpu *sv)
 {
@@ -206,11 +194,12 @@ int vgt_workload_audit_init(struct vgt_submit_vgpu *sv)
     rg[0].size = sv->v->res.low_size;
     rg[1].base = sv->v->high_base;
     rg[1].size = sv->v->res.high_size;
-    rc = vgt_audit_init(&sv->audit, rg, 2, &audit_ops, NULL, sv->s->log);
+    rc = vgt_audit_init(&sv->audit, rg, 2, &audit_ops, sv->s->log);
     if (rc)
         return rc;
     sv->audit.refuse_ppgtt_selectorless = true;
-    /* The shadow batch area bounds a workload (alignment slack kept). */
+    /* The shadow batch area bounds a workload's batch copies (alignment
+     * slack kept): past it the workload is refused, never copied in parts. */
     sv->audit.max_dwords = SLOT_BATCH_PAGES * 1024 - VGT_AUDIT_DEFAULT_MAX_BATCHES * 16;
     return 0;
 }
@@ -232,12 +221,6 @@ void vgt_workload_free(struct vgt_submit *s, struct workload *wl)
     slot_put(s, wl->slot);
     pthread_mutex_unlock(&s->lock);
     free(wl);
-}
-
-static void free_audit(struct vgt_audit_result *r)
-{
-    for (unsigned i = 0; i < r->batches; i++)
-        free(r->bufs[i].priv);
 }
 
 /* ---- shadowing, step by step ---- */
@@ -371,9 +354,7 @@ static int audit(struct shadow_job *j)
     struct fetch_ctx fc = {sv, j->pml4, j->root};
     int rc;
 
-    sv->audit.opaque = &fc;
-    rc = vgt_audit_ring(&sv->audit, j->engine, j->ring, (j->len + j->pad) / 4, j->start + j->head, r);
-    sv->audit.opaque = NULL;
+    rc = vgt_audit_ring(&sv->audit, &fc, j->engine, j->ring, (j->len + j->pad) / 4, j->start + j->head, r);
     sv->st.audited_dwords += r->dwords;
     sv->st.batches += r->batches;
     if (rc) {
@@ -499,7 +480,7 @@ int vgt_workload_shadow(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t de
         goto free_copies;
     fill_slot(j);
     build_context(j);
-    free_audit(j->r);
+    vgt_audit_release(j->r);
     free(j->r);
     free(j->ring);
     *out = j->wl;
@@ -507,7 +488,7 @@ int vgt_workload_shadow(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t de
     return 0;
 
 free_copies:
-    free_audit(j->r);
+    vgt_audit_release(j->r);
 unpin:
     vgt_workload_unpin(j->wl);
 free_buffers:
