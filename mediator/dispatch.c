@@ -17,7 +17,7 @@ void vgt_dispatch_kick(struct vgt_submit *s)
     pthread_mutex_unlock(&s->irq_mu);
 }
 
-static void service(struct vgt_submit *s, uint64_t *retry);
+static bool service(struct vgt_submit *s, uint64_t *retry);
 
 /* The GPU calls this from its engine thread with none of its locks held:
  * retire and deliver there, and start the next workload at once, so the
@@ -33,8 +33,8 @@ static void on_irq(void *opaque, unsigned engine, uint32_t events)
         return;
     __atomic_add_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
     if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        service(s, &retry);
-        if (retry != UINT64_MAX)
+        /* A vGPU busy shadowing is told by the dispatcher, shortly. */
+        if (service(s, &retry) || retry != UINT64_MAX)
             vgt_dispatch_kick(s);
     }
     __atomic_sub_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
@@ -69,24 +69,103 @@ static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
     return done;
 }
 
-/* Account, tell the guest (takes v->lock), then free the workload. */
-static void deliver(struct vgt_submit *s, struct workload *wl)
+/* The workload left its engine: charge it, and queue it for its vGPU's
+ * delivery. Under s->lock. */
+static void retire(struct vgt_submit *s, struct workload *wl)
 {
     struct vgt_submit_vgpu *sv = wl->sv;
-    struct vengine *ve = &sv->eng[wl->engine];
 
     vgt_sched_end(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error);
-    pthread_mutex_lock(&sv->v->lock);
-    vgt_execlist_complete(sv, wl);
-    vgt_workload_unpin(wl);
-    pthread_mutex_unlock(&sv->v->lock);
-    pthread_mutex_lock(&s->lock);
-    sv->running--;
-    if (ve->outstanding)
-        ve->outstanding--;
+    wl->state = WL_DONE;
+    sv->on_hw--;
+    wl->next = NULL;
+    if (sv->done_tail)
+        sv->done_tail->next = wl;
+    else
+        sv->done_head = wl;
+    sv->done_tail = wl;
+    s->pend_mask[sv->sched_id / 64] |= 1ull << (sv->sched_id % 64);
     pthread_cond_broadcast(&s->done_cv);
+}
+
+void vgt_dispatch_deliver_locked(struct vgt_submit_vgpu *sv)
+{
+    struct vgt_submit *s = sv->s;
+
+    for (;;) {
+        struct workload *wl;
+
+        pthread_mutex_lock(&s->lock);
+        wl = sv->done_head;
+        if (wl) {
+            sv->done_head = wl->next;
+            if (!sv->done_head)
+                sv->done_tail = NULL;
+        } else {
+            s->pend_mask[sv->sched_id / 64] &= ~(1ull << (sv->sched_id % 64));
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!wl)
+            return;
+        vgt_execlist_complete(sv, wl);
+        vgt_workload_unpin(wl);
+        pthread_mutex_lock(&s->lock);
+        sv->running--;
+        if (sv->eng[wl->engine].outstanding)
+            sv->eng[wl->engine].outstanding--;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->lock);
+        vgt_workload_free(s, wl);
+    }
+}
+
+/* Deliver what can be delivered without waiting on any vGPU's lock.
+ * Returns true when some vGPU was busy (retry later). */
+static bool deliver_pending(struct vgt_submit *s)
+{
+    bool busy = false;
+
+    for (unsigned w = 0; w < VGT_SCHED_MAX_VGPUS / 64; w++) {
+        uint64_t m;
+
+        pthread_mutex_lock(&s->lock);
+        m = s->pend_mask[w];
+        pthread_mutex_unlock(&s->lock);
+        while (m) {
+            unsigned id = w * 64 + (unsigned)__builtin_ctzll(m);
+            struct vgt_submit_vgpu *sv;
+
+            m &= m - 1;
+            pthread_mutex_lock(&s->lock);
+            sv = s->by_sched[id];
+            if (sv)
+                sv->delivering++; /* keeps sv alive: detach waits for it */
+            pthread_mutex_unlock(&s->lock);
+            if (!sv)
+                continue;
+            if (pthread_mutex_trylock(&sv->v->lock) == 0) {
+                vgt_dispatch_deliver_locked(sv);
+                pthread_mutex_unlock(&sv->v->lock);
+            } else {
+                busy = true;
+            }
+            pthread_mutex_lock(&s->lock);
+            sv->delivering--;
+            pthread_cond_broadcast(&s->done_cv);
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    return busy;
+}
+
+void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv)
+{
+    struct vgt_submit *s = sv->s;
+
+    pthread_mutex_lock(&s->lock);
+    while (sv->on_hw)
+        pthread_cond_wait(&s->done_cv, &s->lock);
     pthread_mutex_unlock(&s->lock);
-    vgt_workload_free(s, wl);
 }
 
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
@@ -123,6 +202,7 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     wl->state = WL_RUNNING;
     he->running = wl;
     sv->running++;
+    sv->on_hw++;
     vgt_sched_begin(s->sched, id, e);
     desc = CTX_VALID | CTX_PRIVILEGE | (CTX_MODE_LEGACY_64B << CTX_MODE_SHIFT) |
            (wl->slot->gm & CTX_LRCA_MASK) | (uint64_t)(wl->slot->idx + 1) << 32;
@@ -133,29 +213,24 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     vgt_submit_wr(s, RING_ELSP(b), (uint32_t)desc);
 }
 
-/* Retire finished workloads, deliver them, and start the next ones.
- * Called with no lock held (it takes vGPU locks to deliver). */
-static void service(struct vgt_submit *s, uint64_t *retry)
+/* Retire finished workloads, start the next ones, then tell the guests
+ * whose locks are free now. Called with no lock held; never waits on a
+ * vGPU's lock. Returns true when a delivery must be retried. */
+static bool service(struct vgt_submit *s, uint64_t *retry)
 {
-    struct workload *done[VGT_ENGINE_NUM];
-    unsigned nd = 0;
-
     pthread_mutex_lock(&s->lock);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         if (s->eng[e].present && s->eng[e].running) {
             struct workload *wl = hw_csb(s, e);
 
             if (wl)
-                done[nd++] = wl;
+                retire(s, wl);
         }
     }
-    pthread_mutex_unlock(&s->lock);
-    for (unsigned i = 0; i < nd; i++)
-        deliver(s, done[i]);
-    pthread_mutex_lock(&s->lock);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         vgt_dispatch_engine(s, e, retry);
     pthread_mutex_unlock(&s->lock);
+    return deliver_pending(s);
 }
 
 static void *dispatcher(void *arg)
@@ -164,7 +239,7 @@ static void *dispatcher(void *arg)
 
     for (;;) {
         uint64_t retry = UINT64_MAX;
-        bool busy = false;
+        bool busy = false, undelivered;
 
         pthread_mutex_lock(&s->irq_mu);
         s->irq_pending = 0;
@@ -175,7 +250,7 @@ static void *dispatcher(void *arg)
         }
         pthread_mutex_unlock(&s->irq_mu);
 
-        service(s, &retry);
+        undelivered = service(s, &retry);
         pthread_mutex_lock(&s->lock);
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             busy |= s->eng[e].running != NULL;
@@ -188,6 +263,11 @@ static void *dispatcher(void *arg)
              * was coalesced; a capped vGPU is looked at again when its
              * period ends. */
             uint64_t wait_ns = busy ? 2000000ull : 50000000ull;
+
+            /* A guest whose lock was busy is tried again soon (its own
+             * next ELSP write delivers too). */
+            if (undelivered)
+                wait_ns = 1000000ull;
 
             if (retry != UINT64_MAX) {
                 uint64_t now = vgt_now_ns();

@@ -125,14 +125,19 @@ void vgt_submit_detach(struct vgt_submit_vgpu *sv)
         return;
     s = sv->s;
     memset(&none, 0, sizeof(none));
+    /* Its work leaves the hardware and is retired before anything of it
+     * is freed (the caller destroys the PPGTT shadow after this). */
     pthread_mutex_lock(&sv->v->lock);
     vgt_vgpu_set_hooks(sv->v, &none);
     vgt_execlist_cancel(sv, 0xfu);
+    vgt_dispatch_quiesce(sv);
+    vgt_dispatch_deliver_locked(sv);
     pthread_mutex_unlock(&sv->v->lock);
     pthread_mutex_lock(&s->lock);
-    while (sv->running)
+    while (sv->running || sv->delivering)
         pthread_cond_wait(&s->done_cv, &s->lock);
     s->by_sched[sv->sched_id] = NULL;
+    s->pend_mask[sv->sched_id / 64] &= ~(1ull << (sv->sched_id % 64));
     pthread_mutex_unlock(&s->lock);
     vgt_sched_remove(s->sched, sv->sched_id);
     free(sv);
