@@ -27,6 +27,7 @@ struct gp_cfg {
     uint64_t guest_ram;            /* bytes per guest (0: 64 MiB) */
     uint64_t aperture;             /* simulated GPU aperture (0: 512 MiB) */
     double ns_per_byte;            /* GPU cost model (0: CPU cost) */
+    unsigned vcpus;                /* per guest (0: 1); vCPU 0 runs the driver */
     struct vgt_log *log;
 };
 
@@ -62,5 +63,8 @@ unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **
  * guests do not fit, -ENOTSUP when PPGTT shadowing is not built. */
 int gp_create(const struct gp_cfg *cfg, struct gp **out);
 void gp_destroy(struct gp *p);
+/* Take guest @i down as vgtd's remove does (detach from the submission
+ * path first: its work leaves the GPU), the others running on. */
+void gp_remove_guest(struct gp *p, unsigned i);
 
 #endif
