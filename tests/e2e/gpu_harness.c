@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -22,6 +23,77 @@ static void *worker_main(void *arg)
         __atomic_add_fetch(&w->done, 1, __ATOMIC_RELAXED);
     }
     return NULL;
+}
+
+#define FILL_SLOTS 2
+
+static int fill_submit(struct gg *d, struct gg_ctx *c, const struct gg_bo *dst, uint32_t color)
+{
+    uint32_t cs[16];
+    size_t k = gwl_emit_color_blt(cs, dst->gm, HX_BLIT * 4, 0, 0, HX_BLIT, HX_BLIT, color);
+
+    k += gwl_emit_noop(cs + k);
+    return gg_submit(d, c, cs, k);
+}
+
+static void *filler_main(void *arg)
+{
+    struct hx_filler *f = arg;
+    struct gg *d = f->p->guest[f->idx].drv;
+    struct gg_ctx *c[FILL_SLOTS];
+    struct gg_bo dst[FILL_SLOTS];
+    uint32_t color[FILL_SLOTS], *px = malloc(HX_BLIT * HX_BLIT * 4);
+    uint32_t seq = 0;
+
+    f->rc = px ? 0 : -ENOMEM;
+    for (unsigned s = 0; s < FILL_SLOTS && !f->rc; s++) {
+        f->rc = gg_ctx_create(d, VGT_ENGINE_BCS, &c[s]);
+        if (!f->rc)
+            f->rc = gg_bo_create(d, HX_BLIT * HX_BLIT * 4, true, true, false, &dst[s]);
+        color[s] = 0x01000000u * (f->idx + 1) + seq++;
+        if (!f->rc)
+            f->rc = fill_submit(d, c[s], &dst[s], color[s]);
+    }
+    while (!f->rc && vgt_now_ns() < f->stop_ns) {
+        for (unsigned s = 0; s < FILL_SLOTS && !f->rc; s++) {
+            f->rc = gg_wait(d, c[s], 10000);
+            if (!f->rc)
+                f->rc = gg_bo_read(d, &dst[s], 0, px, HX_BLIT * HX_BLIT * 4);
+            for (unsigned i = 0; !f->rc && i < HX_BLIT * HX_BLIT; i++)
+                if (px[i] != color[s]) {
+                    if (!f->failures++)
+                        snprintf(f->first_failure, sizeof(f->first_failure), "pixel %u = %#x, want %#x", i,
+                                 px[i], color[s]);
+                    break;
+                }
+            __atomic_add_fetch(&f->done, 1, __ATOMIC_RELAXED);
+            color[s] = 0x01000000u * (f->idx + 1) + seq++;
+            if (!f->rc)
+                f->rc = fill_submit(d, c[s], &dst[s], color[s]);
+        }
+    }
+    /* the last fills in flight finish before the driver is used again */
+    for (unsigned s = 0; s < FILL_SLOTS && !f->rc; s++)
+        f->rc = gg_wait(d, c[s], 10000);
+    free(px);
+    return NULL;
+}
+
+void hx_fill_start(struct hx_filler *f, struct gp *p, unsigned idx, double seconds)
+{
+    memset(f, 0, sizeof(*f));
+    f->p = p;
+    f->idx = idx;
+    f->stop_ns = vgt_now_ns() + (uint64_t)(seconds * 1e9);
+    assert_int_equal(pthread_create(&f->thr, NULL, filler_main, f), 0);
+}
+
+void hx_fill_finish(struct hx_filler *f)
+{
+    pthread_join(f->thr, NULL);
+    if (f->rc || f->failures)
+        fail_msg("guest %u: rc %d, %llu wrong fills (%s)", f->idx, f->rc, (unsigned long long)f->failures,
+                 f->first_failure);
 }
 
 struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
@@ -145,7 +217,8 @@ void hx_assert_shares(struct gp *p, const unsigned *idx, const double *wt, unsig
         double share = b[k] / tb, want = wt[k] / tw;
 
         if (share < want * (1 - tol) || share > want * (1 + tol))
-            fail_msg("guest %u: share %.3f of the honest guests' time, weight share %.3f (+-%.0f%%)",
-                     idx[k], share, want, tol * 100);
+            fail_msg("guest %u: share %.3f of the honest guests' time (%.0f of %.0f ms), weight share "
+                     "%.3f (+-%.0f%%)",
+                     idx[k], share, b[k] / 1e6, tb / 1e6, want, tol * 100);
     }
 }

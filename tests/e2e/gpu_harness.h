@@ -28,6 +28,22 @@ struct hx_worker {
     pthread_t thr;
 };
 
+/* A guest that keeps its blitter backlogged: two fills in flight on two
+ * contexts, each result checked (every pixel) while the other runs, so
+ * its share of the engine is the scheduler's doing, not its CPU loop's. */
+struct hx_filler {
+    struct gp *p;
+    unsigned idx;
+    uint64_t stop_ns;
+    uint64_t done, failures;
+    int rc;
+    char first_failure[128];
+    pthread_t thr;
+};
+void hx_fill_start(struct hx_filler *f, struct gp *p, unsigned idx, double seconds);
+/* Joins; fails the test on an error or a wrong pixel. */
+void hx_fill_finish(struct hx_filler *f);
+
 /* @n guests of @type (weights NULL: the type's), GPU cost @ns_per_byte,
  * @vcpus per guest (0: 1). */
 struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
