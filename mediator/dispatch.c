@@ -119,7 +119,26 @@ void vgt_dispatch_deliver_locked(struct vgt_submit_vgpu *sv)
     }
 }
 
-/* Deliver what can be delivered without waiting on any vGPU's lock.
+/* A vGPU's lock is held for microseconds by its MMIO handlers and for as
+ * long as a submission's shadowing takes by its ELSP path: wait out the
+ * former (a bounded 20 us), never the latter. */
+static int lock_briefly(pthread_mutex_t *mu)
+{
+    struct timespec ts;
+
+    if (pthread_mutex_trylock(mu) == 0)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 20000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(mu, &ts);
+}
+
+/* Deliver what can be delivered without waiting on any vGPU's lock
+ * longer than lock_briefly does.
  * Returns true when some vGPU was busy (retry later). */
 static bool deliver_pending(struct vgt_submit *s)
 {
@@ -143,7 +162,7 @@ static bool deliver_pending(struct vgt_submit *s)
             pthread_mutex_unlock(&s->lock);
             if (!sv)
                 continue;
-            if (pthread_mutex_trylock(&sv->v->lock) == 0) {
+            if (lock_briefly(&sv->v->lock) == 0) {
                 vgt_dispatch_deliver_locked(sv);
                 pthread_mutex_unlock(&sv->v->lock);
             } else {

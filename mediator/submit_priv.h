@@ -22,8 +22,8 @@
  * waits on v->lock, which a guest's submission holds for as long as its
  * shadowing takes: it retires the workload from the engine, charges it
  * and starts the next one under s->lock alone, queues the finished
- * workload on its vGPU's delivery list, and only *tries* v->lock to tell
- * the guest. When the vGPU is busy, the dispatcher retries shortly and the
+ * workload on its vGPU's delivery list, and only *tries* v->lock (for at
+ * most 20 us, what an MMIO handler holds it) to tell the guest. When the vGPU is busy, the dispatcher retries shortly and the
  * vGPU's own next ELSP write delivers first; either way in order.
  * Whoever frees a vGPU's shadows (device-model reset, detach) first waits
  * for its work to leave the hardware (vgt_dispatch_quiesce). */
