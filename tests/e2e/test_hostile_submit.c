@@ -112,6 +112,24 @@ static struct gg *attacker(struct hostile *h)
     return h->p->guest[ATTACKER].drv;
 }
 
+/* Put @cmds (@n dwords) in a fresh GGTT batch of guest driver @d and
+ * start it from the ring of a fresh context on @engine. */
+static struct gg_ctx *start_batch(struct gg *d, unsigned engine, const uint32_t *cmds, size_t n)
+{
+    struct gg_bo bo;
+    struct gg_ctx *c;
+    uint32_t ring[4];
+    size_t k;
+
+    assert_int_equal(gg_bo_create(d, VGT_MAX(n * 4, (size_t)4096), true, n * 4 > 4096, false, &bo), 0);
+    assert_int_equal(gg_bo_write(d, &bo, 0, cmds, n * 4), 0);
+    assert_int_equal(gg_ctx_create(d, engine, &c), 0);
+    k = gwl_emit_bb_start(ring, bo.gm, false, false);
+    k += gwl_emit_noop(ring + k);
+    assert_int_equal(gg_submit(d, c, ring, k), 0);
+    return c;
+}
+
 /* ---- 1. long batches with a forbidden command ---- */
 
 /* A batch of @ndw dwords (MI_NOOPs, MI_BATCH_BUFFER_END last) with, when
@@ -120,22 +138,14 @@ static struct gg *attacker(struct hostile *h)
  * blitter. */
 static void submit_batch(struct hostile *h, size_t ndw, size_t at, struct gg_ctx **ctx)
 {
-    struct gg *d = attacker(h);
-    struct gg_bo bo;
-    uint32_t *b = calloc(ndw, 4), ring[4];
-    size_t k;
+    uint32_t *b = calloc(ndw, 4);
 
     assert_non_null(b);
     b[ndw - 1] = 0x05000000u; /* MI_BATCH_BUFFER_END */
     if (at != SIZE_MAX)
         gwl_emit_lri(b + at, GEN9_BCS_BASE + RING_HWS_PGA, (uint32_t)h->canary[0].gm);
-    assert_int_equal(gg_bo_create(d, ndw * 4, true, true, false, &bo), 0);
-    assert_int_equal(gg_bo_write(d, &bo, 0, b, ndw * 4), 0);
+    *ctx = start_batch(attacker(h), VGT_ENGINE_BCS, b, ndw);
     free(b);
-    k = gwl_emit_bb_start(ring, bo.gm, false, false);
-    k += gwl_emit_noop(ring + k);
-    assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, ctx), 0);
-    assert_int_equal(gg_submit(d, *ctx, ring, k), 0);
 }
 
 static void test_long_batches(void **state)
@@ -341,18 +351,8 @@ static void refuse_entry(struct gg *d, uint64_t gm)
 static int run_batch(struct gp *p, unsigned i, unsigned engine, const uint32_t *cmds, size_t n)
 {
     struct gg *d = p->guest[i].drv;
-    struct gg_bo bo;
-    struct gg_ctx *c;
-    uint32_t ring[4];
-    size_t k;
 
-    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &bo), 0);
-    assert_int_equal(gg_bo_write(d, &bo, 0, cmds, n * 4), 0);
-    assert_int_equal(gg_ctx_create(d, engine, &c), 0);
-    k = gwl_emit_bb_start(ring, bo.gm, false, false);
-    k += gwl_emit_noop(ring + k);
-    assert_int_equal(gg_submit(d, c, ring, k), 0);
-    return gg_wait(d, c, 5000);
+    return gg_wait(d, start_batch(d, engine, cmds, n), 5000);
 }
 
 static void test_scratch_not_shared(void **state)
@@ -462,10 +462,9 @@ static void hold_engine(struct hostile *h, unsigned engine, unsigned ms, struct 
 {
     struct gp_guest *ag = &h->p->guest[ATTACKER];
     struct gg *d = ag->drv;
-    struct gg_bo sem, bo;
-    struct gg_ctx *c;
-    uint32_t cs[24], ring[4], zero[2] = {0, 0}, started = 0;
-    size_t k, n;
+    struct gg_bo sem;
+    uint32_t cs[24], zero[2] = {0, 0}, started = 0;
+    size_t k;
 
     assert_int_equal(gg_bo_create(d, 4096, true, false, false, &sem), 0);
     assert_int_equal(gg_bo_create(d, 4096, true, false, false, marker), 0);
@@ -475,12 +474,7 @@ static void hold_engine(struct hostile *h, unsigned engine, unsigned ms, struct 
     k += gwl_emit_semaphore_wait_eq(cs + k, sem.gm, true, 1);
     k += gwl_emit_sdi(cs + k, marker->gm, true, 0x5eaf00d);
     k += gwl_emit_bb_end(cs + k);
-    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &bo), 0);
-    assert_int_equal(gg_bo_write(d, &bo, 0, cs, k * 4), 0);
-    assert_int_equal(gg_ctx_create(d, engine, &c), 0);
-    n = gwl_emit_bb_start(ring, bo.gm, false, false);
-    n += gwl_emit_noop(ring + n);
-    assert_int_equal(gg_submit(d, c, ring, n), 0);
+    start_batch(d, engine, cs, k);
     for (unsigned i = 0; i < 5000 && !started; i++) {
         assert_int_equal(sim_guest_ram_read(ag->g, 1, sem.gpa + 4, &started, 4), 0);
         if (!started)
