@@ -5,6 +5,8 @@
  * shadow context, the audited and relocated ring, and the completion it
  * reports to the guest (and in which order). */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +52,10 @@ struct fx {
     struct vgt_vgpu_info info;
     uint64_t gm_ctx, gm_ring, gm_batch, gm_hwsp;
     unsigned pins, unpins, syncs;
+    /* called from pp_sync, i.e. inside a shadowing, with v->lock held */
+    void (*in_sync)(struct fx *f);
+    bool irq_returned_in_sync;
+    volatile bool irq_done;
 };
 
 static int pp_pin(void *o, uint64_t pml4, uint64_t *root)
@@ -72,8 +78,16 @@ static int pp_unpin(void *o, uint64_t pml4)
 
 static int pp_sync(void *o, uint64_t pml4)
 {
+    struct fx *f = o;
+
     (void)pml4;
-    ((struct fx *)o)->syncs++;
+    f->syncs++;
+    if (f->in_sync) {
+        void (*fn)(struct fx *) = f->in_sync;
+
+        f->in_sync = NULL;
+        fn(f);
+    }
     return 0;
 }
 
@@ -285,6 +299,77 @@ static void test_submit_and_complete(void **state)
     assert_int_equal(vgt_submit_outstanding(f->sv), 0);
 }
 
+static void *gpu_irq_thread(void *arg)
+{
+    struct fx *f = arg;
+
+    f->hw->irq_fn(f->hw->irq_opaque, VGT_ENGINE_BCS, VGT_GPU_EV_CTX_SWITCH);
+    __atomic_store_n(&f->irq_done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Inside the second submission's shadowing (v->lock held): the GPU
+ * completes the first workload and calls back from its own thread. */
+static void complete_while_shadowing(struct fx *f)
+{
+    pthread_t t;
+
+    f->hw->regs[RING_CONTEXT_STATUS_BUF_LO(BLT_RING_BASE, 1) / 4] = (1u << 4) | (1u << 3);
+    f->hw->regs[RING_CONTEXT_STATUS_BUF_LO(BLT_RING_BASE, 1) / 4 + 1] = 1; /* slot 0: ID 1 */
+    f->hw->regs[RING_CONTEXT_STATUS_PTR(BLT_RING_BASE) / 4] = 1;
+    assert_int_equal(pthread_create(&t, NULL, gpu_irq_thread, f), 0);
+    for (unsigned i = 0; i < 500 && !__atomic_load_n(&f->irq_done, __ATOMIC_ACQUIRE); i++) {
+        struct timespec ts = {0, 1000000};
+
+        nanosleep(&ts, NULL);
+    }
+    f->irq_returned_in_sync = __atomic_load_n(&f->irq_done, __ATOMIC_ACQUIRE);
+    pthread_join(t, NULL);
+}
+
+/* Issue 12: the GPU's completion callback never waits on the lock a
+ * guest's submission holds across its shadowing. The first workload
+ * completes while the second is being shadowed: the callback returns at
+ * once (it retired the workload and freed the engine), and the guest is
+ * told when its submission releases the lock, in order. */
+static void test_completion_during_shadowing(void **state)
+{
+    struct fx *f = *state;
+    uint32_t ring[] = {0x18800001u, (uint32_t)f->gm_batch, 0, 0, 0x18800001u, (uint32_t)f->gm_batch, 0, 0};
+    uint32_t batch[] = {0x10400002u, (uint32_t)(f->gm_batch + 0x800), 0, 0x1234, 0x05000000u};
+    uint32_t d_lo;
+
+    assert_int_equal(fake_hv_guest_write(f->hv, G_RING, ring, sizeof(ring)), 0);
+    assert_int_equal(fake_hv_guest_write(f->hv, G_BATCH, batch, sizeof(batch)), 0);
+    ctx_reg(f, CTX_RING_HEAD, 0);
+    ctx_reg(f, CTX_RING_TAIL, 16);
+    elsp(f, desc(f, 3, f->gm_ctx));
+    assert_int_equal((f->hw->regs[RING_ELSP(BLT_RING_BASE) / 4 - 0] & 0x19), 0x19);
+    ctx_reg(f, CTX_RING_TAIL, 32);
+    f->in_sync = complete_while_shadowing;
+    elsp(f, desc(f, 3, f->gm_ctx));
+    assert_false(vgt_vgpu_in_failsafe(f->v));
+    if (!f->irq_returned_in_sync)
+        fail_msg("the GPU's callback waited for the guest's shadowing to end");
+    /* delivered by the submission on its way out: ring head at 16, one
+     * COMPLETE in the guest's HWSP CSB */
+    assert_int_equal(guest32(f, G_CTX + 4096 + CTX_RING_HEAD * 4), 16);
+    assert_int_equal(guest32(f, G_HWSP + 0x1f * 4), 1);
+    assert_int_equal(guest32(f, G_HWSP + (0x10 + 2) * 4) & (1u << 4), 1u << 4);
+    /* and the second workload went to the freed engine (its slot's ID) */
+    d_lo = f->hw->regs[RING_ELSP(BLT_RING_BASE) / 4];
+    assert_int_equal(d_lo & 0x19, 0x19);
+    assert_int_equal(vgt_submit_outstanding(f->sv), 1);
+    /* it completes too (slot 1: ID 2; slot 0 was still held for the
+     * delivery), so detach has nothing left on the engine to wait for */
+    f->hw->regs[RING_CONTEXT_STATUS_BUF_LO(BLT_RING_BASE, 2) / 4] = (1u << 4) | (1u << 3);
+    f->hw->regs[RING_CONTEXT_STATUS_BUF_LO(BLT_RING_BASE, 2) / 4 + 1] = 2;
+    f->hw->regs[RING_CONTEXT_STATUS_PTR(BLT_RING_BASE) / 4] = 2;
+    f->hw->irq_fn(f->hw->irq_opaque, VGT_ENGINE_BCS, VGT_GPU_EV_CTX_SWITCH);
+    assert_int_equal(vgt_submit_outstanding(f->sv), 0);
+    assert_int_equal(guest32(f, G_CTX + 4096 + CTX_RING_HEAD * 4), 32);
+}
+
 /* A privileged command in the ring: refused before anything reaches the
  * hardware, the vGPU in failsafe with the command named. */
 static void test_audit_refusal(void **state)
@@ -334,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_descriptors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmapped_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_and_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completion_during_shadowing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_share, setup, teardown),
     };
