@@ -124,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     z.o.hv = &z.f->hv;
     z.o.arena = z.a;
-    z.o.scratch_dma = z.g->gpu.scratch_dma;
+    z.o.scratch_dma = vgt_ppgtt_scratch_leaf(z.p); /* the vGPU's own read-only page */
     if (vgt_ppgtt_pin(z.p, page_gfn(0) << 12, &z.root_dma[0]) == 0)
         z.pinned[0] = 1;
 
