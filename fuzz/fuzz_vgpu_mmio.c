@@ -23,6 +23,7 @@
 #define GUEST_PAGES 4096ull
 #define DMA_BASE 0x2000000000ull
 #define SCRATCH (DMA_BASE - 0x1000)
+#define VGPU_SCRATCH (DMA_BASE - 0x2000) /* the one page alloc_page hands out: the vGPU's scratch */
 
 /* The host side checks every access as it happens: a GGTT write outside
  * the vGPU's ranges, or pointing anywhere but scratch or this guest's
@@ -40,6 +41,8 @@ struct fz_gpu {
     struct vgt_vgpu_info info;
     uint32_t wr_log[WR_LOG];
     unsigned wr_n; /* > WR_LOG: too many, clear the whole file */
+    uint8_t page[4096];
+    bool page_out;
 };
 
 struct fz_hv {
@@ -91,7 +94,8 @@ HARNESS static int g_gw(struct vgt_hostgpu *g, uint64_t i, uint64_t pte)
     if (f->checking) {
         if (!gm_mine(&f->info, i << 12))
             abort(); /* outside the vGPU's ranges */
-        if (pte != (SCRATCH | 1) && (pa < DMA_BASE || pa >= DMA_BASE + (GUEST_PAGES << 12)))
+        if (pte != (VGPU_SCRATCH | 1) && pte != (SCRATCH | 1) &&
+            (pa < DMA_BASE || pa >= DMA_BASE + (GUEST_PAGES << 12)))
             abort(); /* neither scratch nor a page of this guest */
     }
     f->ggtt[i] = pte;
@@ -106,8 +110,32 @@ HARNESS static int g_gr(struct vgt_hostgpu *g, uint64_t i, uint64_t *pte)
     return 0;
 }
 
+/* One host page at a time: the vGPU's scratch page (its GGTT shadow
+ * allocates it at create and frees it at destroy). */
+HARNESS static int g_alloc(struct vgt_hostgpu *g, uint64_t *dma, void **va)
+{
+    struct fz_gpu *f = gpu_of(g);
+
+    if (f->page_out)
+        return -12;
+    f->page_out = true;
+    *dma = VGPU_SCRATCH;
+    *va = f->page;
+    return 0;
+}
+
+HARNESS static void g_free(struct vgt_hostgpu *g, uint64_t dma)
+{
+    struct fz_gpu *f = gpu_of(g);
+
+    if (dma != VGPU_SCRATCH || !f->page_out)
+        abort(); /* freeing a page it was not given */
+    f->page_out = false;
+}
+
 static const struct vgt_hostgpu_ops gpu_ops = {.mmio_read32 = g_rd, .mmio_write32 = g_wr,
-                                               .ggtt_write = g_gw, .ggtt_read = g_gr};
+                                               .ggtt_write = g_gw, .ggtt_read = g_gr,
+                                               .alloc_page = g_alloc, .free_page = g_free};
 
 /* A reversed p2m: never the identity. */
 static int h_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
