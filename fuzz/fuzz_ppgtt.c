@@ -5,8 +5,14 @@
  * the end the oracle must hold; any host fault or oracle miss aborts.
  *
  * Input: byte 0 = config (bit 0 OOS, bits 2..1 threshold-1, bit 3 2 MiB
- * host backing, bits 5..4 OOS pool 1..4), then 12-byte records:
- *   op, page, index lo, index hi, value (8 bytes little endian). */
+ * host backing, bits 5..4 OOS pool 1..4, bit 6 a tight shadow budget and
+ * two roots at most (reclaim, -ENOSPC), bit 7 the defaults from a zeroed
+ * config and oos_cold 1), then 12-byte records:
+ *   op, page, index lo, index hi, value (8 bytes little endian).
+ * Op 6 with the top bit of byte 3 pins (and unpins) the raw value as a
+ * PML4 address (misaligned, outside RAM); op 7 with page 0xfe revalidates
+ * every shadow (the Xen INVALIDATE path), with 0xfd fills a candidate
+ * page with entries to 512 distinct pages (many tracked pages). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,9 +123,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     z.f = p->f;
     z.g = p->g;
     vgt_ppgtt_config_default(&c);
+    if (data[0] & 0x80) {
+        memset(&c, 0, sizeof(c)); /* create fills in the defaults */
+        c.oos_cold = 1;
+    }
     c.oos = data[0] & 1;
     c.oos_threshold = 1 + ((data[0] >> 1) & 3);
     c.oos_pool = 1 + ((data[0] >> 4) & 3);
+    if (data[0] & 0x40) {
+        c.budget_bytes = 24 * 4096;
+        c.max_roots = 2;
+    }
     if (vgt_ppgtt_create(&z.f->hv, &z.g->gpu, &c, &z.p))
         return 0;
     z.o.hv = &z.f->hv;
@@ -145,7 +159,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 6: {
             int k = r[1] & 1;
+            uint64_t root;
 
+            if (r[3] & 0x80) {
+                uint64_t raw = v & ~(1ull << 63);
+
+                if (vgt_ppgtt_pin(z.p, raw, &root) == 0 && vgt_ppgtt_unpin(z.p, raw))
+                    abort(); /* a pin that worked must unpin */
+                break;
+            }
             if (z.pinned[k]) {
                 vgt_ppgtt_unpin(z.p, page_gfn(k) << 12);
                 z.pinned[k] = 0;
@@ -158,6 +180,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r[1] == 0xff) {
                 vgt_ppgtt_reset(z.p);
                 z.pinned[0] = z.pinned[1] = 0;
+            } else if (r[1] == 0xfe) {
+                vgt_ppgtt_revalidate(z.p);
+                check(&z, 0);
+                check(&z, 1);
+            } else if (r[1] == 0xfd) {
+                for (unsigned i = 0; i < 512; i++)
+                    fake_hv_guest_write64(z.f, (page_gfn(r[2]) << 12) + i * 8ull,
+                                          ((uint64_t)(i & 511) << 12) | (v & 0xfff) | 1);
             } else if (r[1] & 1) {
                 vgt_ppgtt_g2v_create(z.p, page_gfn(r[2]) << 12);
             } else {
