@@ -48,7 +48,7 @@ static const struct vgt_cmd_table *input_table(struct vgt_cmd_table *t,
                                                struct vgt_cmd_desc *cmds,
                                                const uint32_t *w, size_t nw, size_t *used)
 {
-    size_t n = nw / 3 < MAX_FUZZ_CMDS ? nw / 3 : MAX_FUZZ_CMDS;
+    size_t n = (nw - 1) / 3 < MAX_FUZZ_CMDS ? (nw - 1) / 3 : MAX_FUZZ_CMDS; /* nw >= 1 */
 
     n = n < (w[0] & 7) ? n : (w[0] & 7);
     memset(cmds, 0, MAX_FUZZ_CMDS * sizeof(*cmds));
