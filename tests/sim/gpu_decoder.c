@@ -175,18 +175,21 @@ static void test_table_invariants(void **state)
 }
 
 /* init refuses a table that would stall or misread a walk: a command of
- * length 0 (fuzz_decoder's regress-zero-length-table-hang), a length field
- * wider than dword 0 allows, a value outside its mask. */
+ * length 0, fixed or from a length field of 0 (fuzz_decoder's
+ * regress-zero-length-*), a length field wider than dword 0 allows, a
+ * value outside its mask. */
 static void test_init_refuses_bad_tables(void **state)
 {
     static const struct vgt_cmd_desc zero_len = {.name = "Z", .mask = 0xff800000u, .value = 0};
     static const struct vgt_cmd_desc wide_len = {.name = "W", .mask = 0xff800000u, .value = 0,
                                                   .len_bits = 30, .bias = 2};
+    static const struct vgt_cmd_desc zero_field = {.name = "F", .mask = 0xff800000u, .value = 0,
+                                                  .len_bits = 8, .bias = 0};
     static const struct vgt_cmd_desc stray = {.name = "S", .mask = 0xff800000u, .value = 1,
                                               .bias = 1};
     static const struct vgt_cmd_desc good = {.name = "G", .mask = 0xff800000u, .value = 0,
                                              .bias = 1};
-    const struct vgt_cmd_desc *const bad[] = {&zero_len, &wide_len, &stray};
+    const struct vgt_cmd_desc *const bad[] = {&zero_len, &zero_field, &wide_len, &stray};
     struct vgt_cmd_decoder *d = malloc(sizeof(*d));
     struct vgt_cmd_table t = {.engine_name = "t", .count = 1};
     uint32_t stream[2] = {0, 0};
