@@ -85,11 +85,21 @@ static uint64_t steer(uint64_t v)
 
 static void check(struct fz *z, int r)
 {
+    int ret;
+
     fail_alloc_in = fail_wp_in = 0;
     if (!z->pinned[r])
         return;
-    if (vgt_ppgtt_sync(z->p, page_gfn(r) << 12))
+    ret = vgt_ppgtt_sync(z->p, page_gfn(r) << 12);
+    /* The host out of pages (a sprayed table needs hundreds of shadow
+     * pages, the harness's arena is 8 MiB): the submission is refused,
+     * an honest outcome; the shadow is checked at the next sync. */
+    if (ret == -ENOMEM)
+        return;
+    if (ret) {
+        fprintf(stderr, "fuzz_ppgtt: sync of root %d: %d\n", r, ret);
         abort();
+    }
     z->o.max_frames = 1u << 12; /* the guest can map a lot through cycles */
     if (ppgtt_oracle_check(&z->o, page_gfn(r) << 12, z->root_dma[r]) < 0) {
         fprintf(stderr, "fuzz_ppgtt: oracle: %s\n", z->o.why);
