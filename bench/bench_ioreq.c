@@ -7,8 +7,10 @@
  *     read(2); neither spins, so the comparison is like for like.
  *     Paired runs (--runs N, default 9) of 20000 each, the baseline just
  *     before its round trip; reported: median, p10, p90 and max of each
- *     side, and the worst per-run ratio against the median one (a slow
- *     mode shows there). --per-run prints every pair on stderr.
+ *     side, the worst per-run ratio against the median one, and each
+ *     side's own max over its median (a slow mode of the round trip shows
+ *     there even when the paired ping-pong was slow too). --per-run
+ *     prints every pair on stderr.
  * (b) dispatch_256_ranges: the engine processing one MMIO read request in
  *     process (validation, O(log n) range lookup, handler call) with 256
  *     ranges registered, against the same with one range; batches of 100000
@@ -340,6 +342,14 @@ int vgt_bench_ioreq(int argc, char **argv)
                     r, rt[r], pp[r], ratio[r]);
     }
     emit_spread(json, "mmio_read_round_trip", rt, pp, runs, "ratio<=2.5");
+    /* A slow mode of the round trip shows in its own spread whatever the
+     * ping-pong did in the same pair; the ping-pong's own spread says how
+     * much of it the machine makes (both sorted by emit_spread). */
+    vgt_bench_emit(stdout, json, &(struct vgt_bench_fig){
+        .bench = "ioreq", .metric = "round_trip_max_over_median",
+        .value = rt[runs - 1] / quantile(rt, runs, 0.5), .unit = "x",
+        .baseline = pp[runs - 1] / quantile(pp, runs, 0.5),
+        .baseline_desc = "the ping-pong's own max over median"});
     qsort(ratio, runs, sizeof(*ratio), cmp_double);
     vgt_bench_emit(stdout, json, &(struct vgt_bench_fig){
         .bench = "ioreq", .metric = "round_trip_ratio_max_over_median",

@@ -30,6 +30,11 @@ int vgt_cmd_decoder_init(struct vgt_cmd_decoder *d, const struct vgt_cmd_table *
 
         if ((c->mask >> 29) != 7 || (c->value & ~c->mask))
             return -EINVAL; /* the type must be part of every match */
+        /* A length of 0 would stall every walk, fixed or from a length
+         * field of 0, so the bias is at least 1; a length field is inside
+         * dword 0 (found by fuzz_decoder with tables of its own). */
+        if (!c->bias || c->len_bits > 29)
+            return -EINVAL;
         idx = index_of(d, type, &n, &shift);
         if (!idx)
             return -EINVAL;

@@ -1,10 +1,18 @@
-/* Fuzz the command auditor. Input: byte 0 picks the engine, byte 1 the
- * ring length in dwords; the rest is one image of graphics memory that
- * both the ring and every batch buffer come from: GGTT addresses
- * [MEM_GGTT, +image) and PPGTT addresses [MEM_PPGTT, +image) map to it.
- * The vGPU owns the first half of the GGTT window, so both in-range and
- * out-of-range addresses are reachable. The auditor sizes its copies
- * itself; ASan sees any read past them. */
+/* Fuzz the command auditor. Input: byte 0 picks the engine (bits 1..0)
+ * and the mode (bits 7..2, below), byte 1 the ring length in dwords; the
+ * rest is one image of graphics memory that both the ring and every batch
+ * buffer come from: GGTT addresses [MEM_GGTT, +image) and PPGTT addresses
+ * [MEM_PPGTT, +image) map to it. The vGPU owns the first half of the GGTT
+ * window, so both in-range and out-of-range addresses are reachable. The
+ * auditor sizes its copies itself; ASan sees any read past them.
+ *
+ * Modes: bit 2 audits the ring's dwords as a batch buffer already copied
+ * (vgt_audit_batch), at a PPGTT address with bit 3; bit 4 sets tight
+ * limits (64 dwords, 2 batches); bit 5 makes reads stop at the next 4 KiB
+ * page, as a reader that maps page by page does (the auditor extends its
+ * copy); bit 6 gives the vGPU a second GGTT range high up. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +25,7 @@
 struct img {
     const uint8_t *p;
     size_t n; /* bytes */
+    bool by_page;
 };
 
 /* The auditor reads graphics memory as it needs it; only the image's
@@ -25,14 +34,17 @@ static int gread(void *ctx, uint64_t gma, bool ppgtt, void *dst, size_t len, siz
 {
     struct img *m = ctx;
     uint64_t base = ppgtt ? MEM_PPGTT : MEM_GGTT;
-    size_t off;
+    size_t off, n;
 
     *got = 0;
     if (gma < base || gma - base >= m->n)
         return -14;
     off = (size_t)(gma - base);
-    *got = VGT_MIN(m->n - off, len);
-    memcpy(dst, m->p + off, *got);
+    n = VGT_MIN(m->n - off, len);
+    if (m->by_page)
+        n = VGT_MIN(n, 4096 - (size_t)(gma & 4095));
+    memcpy(dst, m->p + off, n);
+    *got = n;
     return 0;
 }
 
@@ -52,17 +64,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vgt_auditor *a;
     struct vgt_audit_result *r;
     struct img m;
-    struct vgt_audit_range rg;
+    struct vgt_audit_range rg[2];
     uint32_t *ring;
     size_t nring;
+    uint8_t mode;
     int rc;
 
     if (size < 2)
         return 0;
+    mode = data[0];
     m.p = data + 2;
     m.n = size - 2;
-    rg.base = MEM_GGTT;
-    rg.size = m.n / 2 ? (m.n / 2 + 4095) & ~4095ull : 4096;
+    m.by_page = mode & 0x20;
+    rg[0].base = MEM_GGTT;
+    rg[0].size = m.n / 2 ? (m.n / 2 + 4095) & ~4095ull : 4096;
+    rg[1].base = 0xfff00000ull;
+    rg[1].size = 0x100000;
     nring = VGT_MIN((size_t)data[1], m.n / 4);
     a = malloc(sizeof(*a));
     r = malloc(sizeof(*r));
@@ -70,11 +87,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!a || !r || !ring)
         goto out;
     memcpy(ring, m.p, nring * 4);
-    if (vgt_audit_init(a, &rg, 1, &ops, NULL))
+    if (vgt_audit_init(a, rg, (mode & 0x40) ? 2 : 1, &ops, NULL))
         goto out;
-    rc = vgt_audit_ring(a, &m, data[0] % VGT_ENGINE_NUM, ring, nring, MEM_GGTT, r);
-    if (rc && (!r->viol.reason || !r->viol.cmd))
-        abort(); /* every refusal names its reason */
+    if (mode & 0x10) {
+        a->max_dwords = 64;
+        a->max_batches = 2;
+    }
+    if (mode & 4) {
+        struct vgt_audit_buf b = {.dw = ring, .ndw = nring, .ppgtt = mode & 8,
+                                  .gma = (mode & 8) ? MEM_PPGTT : MEM_GGTT};
+
+        rc = vgt_audit_batch(a, &m, mode & 3, &b, r);
+        if (rc && rc != -EINVAL && (!r->viol.reason || !r->viol.cmd))
+            abort();
+    } else {
+        rc = vgt_audit_ring(a, &m, mode & 3, ring, nring, MEM_GGTT, r);
+        if (rc && (!r->viol.reason || !r->viol.cmd))
+            abort(); /* every refusal names its reason */
+    }
     if (rc == 0 && r->viol.reason)
         abort();
     vgt_audit_release(r);

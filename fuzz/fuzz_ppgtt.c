@@ -5,9 +5,21 @@
  * the end the oracle must hold; any host fault or oracle miss aborts.
  *
  * Input: byte 0 = config (bit 0 OOS, bits 2..1 threshold-1, bit 3 2 MiB
- * host backing, bits 5..4 OOS pool 1..4), then 12-byte records:
- *   op, page, index lo, index hi, value (8 bytes little endian). */
+ * host backing, bits 5..4 OOS pool 1..4, bit 6 a tight shadow budget and
+ * two roots at most (reclaim, -ENOSPC), bit 7 the defaults from a zeroed
+ * config and oos_cold 1), then 12-byte records:
+ *   op, page, index lo, index hi, value (8 bytes little endian).
+ * Op 6 with the top bit of byte 3 pins (and unpins) the raw value as a
+ * PML4 address (misaligned, outside RAM); op 7 with page 0xfe revalidates
+ * every shadow (the Xen INVALIDATE path), with 0xfd fills a candidate
+ * page with entries to 512 distinct pages (many tracked pages), with
+ * 0xfc arms failures: the host's page allocation fails byte 2 calls from
+ * now, Xen refuses a protection byte 3 calls from now (0: never). They
+ * are disarmed before each oracle check: whatever failed, the shadow must
+ * still be right and destroy must still give everything back. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +46,29 @@ struct fz {
     int pinned[2];
 };
 
+/* Failure injection around the doubles' ops (harness, not under test). */
+static const struct vgt_hostgpu_ops *real_gpu_ops;
+static const struct vgt_hv_ops *real_hv_ops;
+static struct vgt_hostgpu_ops failing_gpu_ops;
+static struct vgt_hv_ops failing_hv_ops;
+static unsigned fail_alloc_in, fail_wp_in;
+
+static int failing_alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
+{
+    if (fail_alloc_in && --fail_alloc_in == 0)
+        return -ENOMEM;
+    return real_gpu_ops->alloc_page(g, dma, va);
+}
+
+/* Only protecting fails: an unprotect that failed would leave the page
+ * protected after destroy, which the harness counts as a leak. */
+static int failing_set_wp(struct vgt_hv *hv, uint64_t gfn, uint64_t nr, bool protect)
+{
+    if (protect && fail_wp_in && --fail_wp_in == 0)
+        return -EIO;
+    return real_hv_ops->set_wp(hv, gfn, nr, protect);
+}
+
 static uint64_t page_gfn(unsigned i)
 {
     return 16 + (i % NPAGES) * 3; /* spread out, not adjacent */
@@ -50,13 +85,26 @@ static uint64_t steer(uint64_t v)
 
 static void check(struct fz *z, int r)
 {
+    int ret;
+
+    fail_alloc_in = fail_wp_in = 0;
     if (!z->pinned[r])
         return;
-    if (vgt_ppgtt_sync(z->p, page_gfn(r) << 12))
+    ret = vgt_ppgtt_sync(z->p, page_gfn(r) << 12);
+    /* The host out of pages (a sprayed table needs hundreds of shadow
+     * pages, the harness's arena is 8 MiB): the submission is refused,
+     * an honest outcome; the shadow is checked at the next sync. */
+    if (ret == -ENOMEM)
+        return;
+    if (ret) {
+        fprintf(stderr, "fuzz_ppgtt: sync of root %d: %d\n", r, ret);
         abort();
+    }
     z->o.max_frames = 1u << 12; /* the guest can map a lot through cycles */
-    if (ppgtt_oracle_check(&z->o, page_gfn(r) << 12, z->root_dma[r]) < 0)
+    if (ppgtt_oracle_check(&z->o, page_gfn(r) << 12, z->root_dma[r]) < 0) {
+        fprintf(stderr, "fuzz_ppgtt: oracle: %s\n", z->o.why);
         abort();
+    }
 }
 
 /* The platform (arena, guest, host GPU) is made once per process for each
@@ -85,6 +133,14 @@ static struct fz_platform *platform(int layout_2m)
         fake_hostgpu_create(p->a, 1ull << 20, 1ull << 20, 4, &p->g))
         abort();
     p->frames_free = sim_arena_frames_free(p->a);
+    real_gpu_ops = p->g->gpu.ops;
+    real_hv_ops = p->f->hv.ops;
+    failing_gpu_ops = *real_gpu_ops;
+    failing_gpu_ops.alloc_page = failing_alloc_page;
+    failing_hv_ops = *real_hv_ops;
+    failing_hv_ops.set_wp = failing_set_wp;
+    p->g->gpu.ops = &failing_gpu_ops;
+    p->f->hv.ops = &failing_hv_ops;
     return p;
 }
 
@@ -112,14 +168,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     p = platform(!!(data[0] & 8));
     platform_reset(p);
+    fail_alloc_in = fail_wp_in = 0;
     memset(&z, 0, sizeof(z));
     z.a = p->a;
     z.f = p->f;
     z.g = p->g;
     vgt_ppgtt_config_default(&c);
+    if (data[0] & 0x80) {
+        memset(&c, 0, sizeof(c)); /* create fills in the defaults */
+        c.oos_cold = 1;
+    }
     c.oos = data[0] & 1;
     c.oos_threshold = 1 + ((data[0] >> 1) & 3);
     c.oos_pool = 1 + ((data[0] >> 4) & 3);
+    if (data[0] & 0x40) {
+        c.budget_bytes = 24 * 4096;
+        c.max_roots = 2;
+    }
     if (vgt_ppgtt_create(&z.f->hv, &z.g->gpu, &c, &z.p))
         return 0;
     z.o.hv = &z.f->hv;
@@ -145,7 +210,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 6: {
             int k = r[1] & 1;
+            uint64_t root;
 
+            if (r[3] & 0x80) {
+                uint64_t raw = v & ~(1ull << 63);
+
+                if (vgt_ppgtt_pin(z.p, raw, &root) == 0 && vgt_ppgtt_unpin(z.p, raw))
+                    abort(); /* a pin that worked must unpin */
+                break;
+            }
             if (z.pinned[k]) {
                 vgt_ppgtt_unpin(z.p, page_gfn(k) << 12);
                 z.pinned[k] = 0;
@@ -158,6 +231,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r[1] == 0xff) {
                 vgt_ppgtt_reset(z.p);
                 z.pinned[0] = z.pinned[1] = 0;
+            } else if (r[1] == 0xfe) {
+                vgt_ppgtt_revalidate(z.p);
+                check(&z, 0);
+                check(&z, 1);
+            } else if (r[1] == 0xfc) {
+                fail_alloc_in = r[2];
+                fail_wp_in = r[3];
+            } else if (r[1] == 0xfd) {
+                for (unsigned i = 0; i < 512; i++)
+                    fake_hv_guest_write64(z.f, (page_gfn(r[2]) << 12) + i * 8ull,
+                                          ((uint64_t)(i & 511) << 12) | (v & 0xfff) | 1);
             } else if (r[1] & 1) {
                 vgt_ppgtt_g2v_create(z.p, page_gfn(r[2]) << 12);
             } else {

@@ -846,6 +846,18 @@ static int wp_write_locked(void *opaque, uint64_t gpa, unsigned size, uint64_t v
             p->dirty_head = g;
         }
     }
+    if (ret == -ENOMEM) {
+        /* Out of shadow memory: the shadow entry stays not present (safe)
+         * and the guest entry stays pending, so the next sync builds it or
+         * fails the submission, instead of leaving it out for good (found
+         * by fuzz_ppgtt, regress-alloc-fail-in-trap). */
+        g->pend[w] |= bit;
+        if (!g->dirty) {
+            g->dirty = true;
+            g->dirty_next = p->dirty_head;
+            p->dirty_head = g;
+        }
+    }
     if (g->nspt)
         oos_maybe_enter(p, g);
     gpage_unhold(p, g);

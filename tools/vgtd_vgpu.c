@@ -213,7 +213,7 @@ static int get_domid(const struct vgt_ctl_msg *m, uint16_t *domid)
     return 0;
 }
 
-static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
+void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
 {
     struct vgt_ctl_msg m;
     const char *why = NULL, *cmd;
@@ -393,6 +393,25 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
     fprintf(o, "{\"ok\":true}\n");
 }
 
+int vgtd_vgpu_ctl_create(struct vgpu_host *host, bool sim, struct vgtd_vgpu **out)
+{
+    struct vgtd_vgpu *d = calloc(1, sizeof(*d));
+
+    if (!d)
+        return -ENOMEM;
+    vgt_log_init(&d->log, "vgtd", VGT_LOG_INFO);
+    d->host = host;
+    d->sim = sim;
+    d->lfd = d->sfd = -1;
+    *out = d;
+    return 0;
+}
+
+void vgtd_vgpu_ctl_destroy(struct vgtd_vgpu *d)
+{
+    free(d);
+}
+
 /* One client: requests line by line until EOF (at most 4 KiB a line). */
 static void serve_client(struct vgtd_vgpu *d, int fd)
 {
@@ -423,7 +442,7 @@ static void serve_client(struct vgtd_vgpu *d, int fd)
         while ((nl = memchr(line, '\n', n))) {
             size_t l = (size_t)(nl - line);
 
-            handle(d, line, l, o);
+            vgtd_vgpu_request(d, line, l, o);
             fflush(o);
             memmove(line, nl + 1, n - l - 1);
             n -= l + 1;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -37,6 +39,8 @@ static struct {
     void *pages;
     unsigned long frame, nr_frames;
     bool enabled;
+    int evfd;            /* the event channel fd the engine polls (-1: none) */
+    int fire;            /* local port xenevtchn_pending reports once, or -1 */
 } fx;
 
 static int handle_token;
@@ -347,7 +351,7 @@ int __wrap_xenevtchn_fd(xenevtchn_handle *h);
 int __wrap_xenevtchn_fd(xenevtchn_handle *h)
 {
     (void)h;
-    return -1;
+    return fx.evfd;
 }
 
 xenevtchn_port_or_error_t __wrap_xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32_t d,
@@ -379,9 +383,19 @@ int __wrap_xenevtchn_unbind(xenevtchn_handle *h, evtchn_port_t p)
 xenevtchn_port_or_error_t __wrap_xenevtchn_pending(xenevtchn_handle *h);
 xenevtchn_port_or_error_t __wrap_xenevtchn_pending(xenevtchn_handle *h)
 {
+    uint64_t cnt;
+    int p = fx.fire;
+
     (void)h;
-    errno = EAGAIN;
-    return -1;
+    if (p < 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    /* The last pending port: the fd is no longer readable. */
+    fx.fire = -1;
+    if (read(fx.evfd, &cnt, sizeof(cnt)) != sizeof(cnt))
+        return -1;
+    return p;
 }
 
 int __wrap_xenevtchn_unmask(xenevtchn_handle *h, evtchn_port_t p);
@@ -394,7 +408,11 @@ int __wrap_xenevtchn_unmask(xenevtchn_handle *h, evtchn_port_t p)
 int __wrap_xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t p);
 int __wrap_xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t p)
 {
-    (void)h, (void)p;
+    char det[16];
+
+    (void)h;
+    snprintf(det, sizeof(det), "%u", p - 100);
+    OK_OR_FAIL("xenevtchn_notify", det);
     return 0;
 }
 
@@ -413,6 +431,8 @@ static char logbuf[4096];
 static void reset(const char *fail, unsigned nth, int err)
 {
     memset(&fx, 0, sizeof(fx));
+    fx.evfd = -1;
+    fx.fire = -1;
     fx.fail = fail;
     fx.fail_nth = nth;
     fx.err = err;
@@ -686,6 +706,68 @@ static void test_arm_rules(void **state)
     assert_balanced();
 }
 
+static void count_invalidate(void *opaque)
+{
+    (*(unsigned *)opaque)++;
+}
+
+/* Xen's send_invalidate_req after a p2m change (ballooning, decrease
+ * reservation, grant unmap): a synchronous ioreq on the vCPU's slot with
+ * type INVALIDATE, write, size 4, count 0 and data all ones. Through the
+ * Xen backend's event channel it must reach the device's invalidate hook
+ * (not be refused for its count of 0, unlike a PIO or COPY) and be
+ * completed: IORESP_READY in the slot and a notify on that vCPU's port. */
+static void test_invalidate_broadcast(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log, .arch = VGT_XEN_ARCH_X86};
+    struct vgt_ioreq_server_cfg cfg = {.domid = DOMID, .log = &log};
+    struct vgt_ioreq_backend *be;
+    struct vgt_ioreq_server *s;
+    struct vgt_ioreq_stats st;
+    volatile ioreq_t *slot;
+    unsigned hits = 0;
+    uint64_t one = 1;
+
+    (void)state;
+    reset(NULL, 0, 0);
+    fx.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    assert_true(fx.evfd >= 0);
+    assert_int_equal(vgt_ioreq_xen_backend_create(&xc, &be), 0);
+    assert_int_equal(vgt_ioreq_server_create(&cfg, be, &s), 0);
+    assert_int_equal(vgt_ioreq_server_map_range(s, VGT_IO_MMIO, 0xfe000000, 0xfe000fff,
+                                                &nop_ops, NULL, NULL), 0);
+    assert_int_equal(vgt_ioreq_server_on_invalidate(s, count_invalidate, &hits), 0);
+    assert_int_equal(vgt_ioreq_server_start(s), 0);
+
+    /* What Xen writes into vCPU 1's slot, then the event on its port. */
+    slot = &((shared_iopage_t *)fx.pages)->vcpu_ioreq[1];
+    slot->type = IOREQ_TYPE_INVALIDATE;
+    slot->dir = IOREQ_WRITE;
+    slot->size = 4;
+    slot->count = 0;
+    slot->addr = 0;
+    slot->data = ~0ull;
+    slot->data_is_ptr = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    slot->state = STATE_IOREQ_READY;
+    fx.fire = 141; /* local port of vCPU 1 (remote 41) */
+    assert_int_equal(write(fx.evfd, &one, sizeof(one)), sizeof(one));
+
+    assert_int_equal(vgt_ioreq_server_poll(s, 1000), 1);
+    assert_int_equal(hits, 1);
+    assert_int_equal(slot->state, STATE_IORESP_READY);
+    assert_true(find("xenevtchn_notify 41") >= 0);
+    assert_int_equal(count("xenevtchn_notify"), 1);
+    vgt_ioreq_server_get_stats(s, &st);
+    assert_int_equal(st.invalidate, 1);
+    assert_int_equal(st.bad, 0);
+
+    vgt_ioreq_server_destroy(s);
+    assert_balanced();
+    close(fx.evfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_hv_seam),
         cmocka_unit_test(test_gfn_bound),
         cmocka_unit_test(test_arm_rules),
+        cmocka_unit_test(test_invalidate_broadcast),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -174,6 +174,40 @@ static void test_table_invariants(void **state)
     }
 }
 
+/* init refuses a table that would stall or misread a walk: a command of
+ * length 0, fixed or from a length field of 0 (fuzz_decoder's
+ * regress-zero-length-*), a length field wider than dword 0 allows, a
+ * value outside its mask. */
+static void test_init_refuses_bad_tables(void **state)
+{
+    static const struct vgt_cmd_desc zero_len = {.name = "Z", .mask = 0xff800000u, .value = 0};
+    static const struct vgt_cmd_desc wide_len = {.name = "W", .mask = 0xff800000u, .value = 0,
+                                                  .len_bits = 30, .bias = 2};
+    static const struct vgt_cmd_desc zero_field = {.name = "F", .mask = 0xff800000u, .value = 0,
+                                                  .len_bits = 8, .bias = 0};
+    static const struct vgt_cmd_desc stray = {.name = "S", .mask = 0xff800000u, .value = 1,
+                                              .bias = 1};
+    static const struct vgt_cmd_desc good = {.name = "G", .mask = 0xff800000u, .value = 0,
+                                             .bias = 1};
+    const struct vgt_cmd_desc *const bad[] = {&zero_len, &zero_field, &wide_len, &stray};
+    struct vgt_cmd_decoder *d = malloc(sizeof(*d));
+    struct vgt_cmd_table t = {.engine_name = "t", .count = 1};
+    uint32_t stream[2] = {0, 0};
+    size_t count;
+
+    (void)state;
+    assert_non_null(d);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        t.cmds = bad[i];
+        assert_int_equal(vgt_cmd_decoder_init(d, &t), -EINVAL);
+    }
+    t.cmds = &good;
+    assert_int_equal(vgt_cmd_decoder_init(d, &t), 0);
+    assert_int_equal(vgt_cmd_walk(d, stream, 2, NULL, NULL, &count, NULL), -VGT_CMD_E_NO_END);
+    assert_int_equal(count, 2);
+    free(d);
+}
+
 /* --- vgt decode on files ------------------------------------------------ */
 
 static int run_decode(const char *engine, const uint32_t *dw, size_t n, const char *extra,
@@ -239,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_bad_streams),
         cmocka_unit_test(test_lookup_agrees_with_scan),
         cmocka_unit_test(test_table_invariants),
+        cmocka_unit_test(test_init_refuses_bad_tables),
         cmocka_unit_test(test_cli),
     };
 
