@@ -14,6 +14,11 @@ struct vgt_submit_pp {
     struct vgt_ppgtt *p;
 };
 
+uint64_t vgt_submit_pp_scratch_leaf(struct vgt_submit_pp *a)
+{
+    return vgt_ppgtt_scratch_leaf(a->p);
+}
+
 static int pp_pin(void *o, uint64_t pml4, uint64_t *root)
 {
     return vgt_ppgtt_pin(((struct vgt_submit_pp *)o)->p, pml4, root);

@@ -88,7 +88,7 @@ static void test_hwsp_on_shadowed_page_table(void **state)
     struct gg *d = gg->drv;
     struct sim_guest *g = gg->g;
     struct ppgtt_oracle o = {.hv = sim_guest_hv(g), .arena = p->arena,
-                             .scratch_dma = sim_gpu_hostgpu(p->gpu)->scratch_dma};
+                             .scratch_dma = vgt_submit_pp_scratch_leaf(gg->pp)};
     struct vgt_ioreq_stats is0, is1;
     struct vgt_submit_pp_stats ps0, ps1;
     struct gg_ctx *c;

@@ -34,6 +34,9 @@ struct vgt_submit_pp_stats {
     uint64_t traps;          /* trapped guest page-table writes (total) */
 };
 int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats *st);
+/* This vGPU's PPGTT scratch leaf (host DMA address): where refused leaves
+ * point (tests compare shadows with it). */
+uint64_t vgt_submit_pp_scratch_leaf(struct vgt_submit_pp *a);
 /* After vgt_submit_detach of the vGPU it served. NULL is fine. */
 void vgt_submit_pp_destroy(struct vgt_submit_pp *a);
 
