@@ -468,3 +468,16 @@ void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val)
         v->vreg[off / 4] = val;
     pthread_mutex_unlock(&v->lock);
 }
+
+int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte)
+{
+    int ret = 0;
+
+    if (!n || !vgt_ggtt_gm_valid(v->ggtt, gm & VGT_PAGE_MASK, (uint64_t)n << VGT_PAGE_SHIFT))
+        return -EFAULT;
+    pthread_mutex_lock(&v->lock);
+    for (unsigned i = 0; i < n && !ret; i++)
+        ret = vgt_ggtt_guest_read(v->ggtt, ((gm >> VGT_PAGE_SHIFT) + i) * 8, 8, &pte[i]);
+    pthread_mutex_unlock(&v->lock);
+    return ret;
+}

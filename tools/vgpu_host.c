@@ -27,6 +27,9 @@
 #include "vgt/sim_gpu_guest.h"
 #define HAVE_SIM_GUEST 1
 #endif
+#ifdef VGT_HAVE_DISPLAY_GUEST
+#include "display_guest.h"
+#endif
 
 /* Where guest-run's driver puts BAR0 (the MMIO hole below 4 GiB) and which
  * guest RAM it takes (above the first 16 MiB, as the demo's). */
@@ -52,6 +55,7 @@ struct vgpu_dom {
     /* sim only: the guest's driver and workload of guest-run */
     struct gg *drv;
     struct gg_run *run;
+    struct dg *disp; /* its display side (display_guest.h) */
 };
 
 struct vgpu_host {
@@ -174,6 +178,13 @@ free_host:
  * and before the vGPU goes. */
 static void sim_guest_driver_destroy(struct vgpu_dom *d)
 {
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    if (d->disp) {
+        dg_fini(d->disp);
+        free(d->disp);
+        d->disp = NULL;
+    }
+#endif
 #ifdef HAVE_SIM_GUEST
     if (d->run) {
         gg_run_fini(d->run);
@@ -197,6 +208,9 @@ static void *serve(void *p)
  * simulated platform the guest. */
 static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
 {
+    /* users of the vGPU on other threads (the display) let go first */
+    if (h->cfg.dom_gone)
+        h->cfg.dom_gone(h->cfg.dom_gone_opaque, d->domid);
     sim_guest_driver_destroy(d);
     vgt_submit_detach(d->sv);
     if (d->running) {
@@ -588,7 +602,8 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
 }
 
 #ifdef HAVE_SIM_GUEST
-static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, size_t errlen)
+/* The guest's driver, probed on first use and kept until a reset. */
+static int guest_driver(struct vgpu_dom *d, char *err, size_t errlen)
 {
     uint64_t ram = sim_guest_ram_bytes(d->guest);
     struct gg_cfg dc = {.g = d->guest,
@@ -608,16 +623,23 @@ static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, s
         return -ENOMEM;
     }
     dc.ram_size = ram - GUEST_RUN_RAM_BASE;
+    if (d->drv)
+        return 0;
     ret = gg_probe(&dc, &d->drv);
-    if (ret) {
+    if (ret)
         snprintf(err, errlen, "domain %u: the guest driver's probe failed: %s", d->domid, strerror(-ret));
+    return ret;
+}
+
+static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, size_t errlen)
+{
+    int ret = guest_driver(d, err, errlen);
+
+    if (ret)
         return ret;
-    }
     d->run = calloc(1, sizeof(*d->run));
-    if (!d->run) {
-        ret = -ENOMEM;
-        goto destroy_driver;
-    }
+    if (!d->run)
+        return -ENOMEM;
     ret = gg_run_init(d->run, d->drv, wl, GUEST_RUN_BLIT, GUEST_RUN_BLIT, d->domid);
     if (ret) {
         snprintf(err, errlen, "domain %u: setting up the workload in the guest: %s", d->domid,
@@ -629,12 +651,107 @@ static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, s
 free_run:
     free(d->run);
     d->run = NULL;
-destroy_driver:
-    gg_destroy(d->drv);
-    d->drv = NULL;
     return ret;
 }
 #endif
+
+#ifdef VGT_HAVE_DISPLAY_GUEST
+/* The domain's guest display side, its driver probed first. Host lock held. */
+static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **out, char *err,
+                         size_t errlen)
+{
+    struct vgpu_dom **p = find_slot(h, domid);
+    int ret;
+
+    if (!p || !h->cfg.sim) {
+        snprintf(err, errlen, "domain %u has no simulated vGPU", domid);
+        return -ENOENT;
+    }
+    ret = guest_driver(*p, err, errlen);
+    if (ret)
+        return ret;
+    if (!(*p)->disp) {
+        (*p)->disp = malloc(sizeof(*(*p)->disp));
+        if (!(*p)->disp)
+            return -ENOMEM;
+        dg_init((*p)->disp, (*p)->drv);
+    }
+    *out = *p;
+    return 0;
+}
+#endif
+
+int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
+                             char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom *d;
+    int ret;
+
+    pthread_mutex_lock(&h->lock);
+    ret = guest_display(h, domid, &d, err, errlen);
+    if (!ret) {
+        ret = flip_only ? dg_redraw(d->disp, pipe, fb) : dg_show(d->disp, pipe, fb, cursor, cx, cy);
+        if (ret)
+            snprintf(err, errlen, "domain %u: the guest could not draw on head %u: %s", domid, pipe,
+                     strerror(-ret));
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h, (void)domid, (void)pipe, (void)fb, (void)cursor, (void)cx, (void)cy, (void)flip_only;
+    snprintf(err, errlen, "built without the simulated guest's display side");
+    return -EOPNOTSUPP;
+#endif
+}
+
+int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
+                                   char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom *d;
+    int ret;
+
+    pthread_mutex_lock(&h->lock);
+    ret = guest_display(h, domid, &d, err, errlen);
+    if (!ret) {
+        ret = gg_mmio_write32(d->drv, off, val);
+        if (ret)
+            snprintf(err, errlen, "domain %u: guest MMIO write at %#x: %s", domid, off, strerror(-ret));
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h, (void)domid, (void)off, (void)val;
+    snprintf(err, errlen, "built without the simulated guest's display side");
+    return -EOPNOTSUPP;
+#endif
+}
+
+int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
+                           uint64_t *gm, uint64_t *gpa)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p && (*p)->disp && pipe < DG_MAX_PIPES) {
+        struct dg_buf *b = cursor ? &(*p)->disp->cur[pipe] : &(*p)->disp->fb[pipe];
+
+        *gm = b->gm;
+        *gpa = b->gpa;
+        ret = b->size ? 0 : -ENOENT;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h, (void)domid, (void)pipe, (void)cursor, (void)gm, (void)gpa;
+    return -EOPNOTSUPP;
+#endif
+}
 
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,

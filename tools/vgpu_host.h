@@ -30,6 +30,10 @@ struct vgpu_host_cfg {
     const struct vgt_log *log;
     uint64_t sim_arena_bytes; /* 0: 1 GiB (lazily backed) */
     uint32_t gpu_sbdf;        /* real host: the Intel GPU (vgtd: 0000:00:02.0) */
+    /* Called before a domain's vGPU is destroyed (remove, reap, host
+     * destroy), host lock not held: drop every use of it. May be NULL. */
+    void (*dom_gone)(void *opaque, uint16_t domid);
+    void *dom_gone_opaque;
 };
 
 struct vgpu_add_req {
@@ -119,6 +123,23 @@ struct vgpu_guest_run_result {
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,
                             size_t errlen);
+
+/* Sim only: the guest's display side (display_guest.h) draws @fb on head
+ * @pipe with its MMIO, as a modeset and flip (@flip_only: a new frame into
+ * the same framebuffer, then a flip), with a 64x64 cursor at (cx, cy) when
+ * @cursor. 0 or -errno with a sentence in @err. */
+struct dg_fb;
+int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
+                             char *err, size_t errlen);
+/* Sim only: the guest writes a 32-bit register of its vGPU through MMIO
+ * (hostile-guest tests program planes with it). */
+int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
+                                   char *err, size_t errlen);
+/* Sim only: where the guest's framebuffer (or cursor) of @pipe is: its
+ * graphics and guest-physical address. -ENOENT before the first show. */
+int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
+                           uint64_t *gm, uint64_t *gpa);
 
 /* Where @domid's aperture slice is mapped: guest frames [gfn, gfn+nr) on
  * host frames [mfn, mfn+nr) (host BAR2 + the slice; on the simulated

@@ -234,5 +234,10 @@ bool vgt_vgpu_gm_valid(struct vgt_vgpu *v, uint64_t gm, uint64_t len);
 /* Virtual register file (dword aligned offsets < 2 MiB; others read 0). */
 uint32_t vgt_vgpu_vreg(struct vgt_vgpu *v, uint32_t off);
 void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val);
+/* The guest's own GGTT entries (its values, not the shadow's) for @n pages
+ * from graphics address @gm, read under the vGPU lock: for host-side
+ * readers on other threads (display). -EFAULT unless [gm, +n pages) is
+ * inside the vGPU's graphics memory. */
+int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte);
 
 #endif

@@ -1,0 +1,307 @@
+/* Golden images and hostile planes on the simulated platform: a guest's
+ * own driver draws a known pattern in every format and tiling into its
+ * memory and programs its pipe, plane 1 and cursor through MMIO; the host
+ * decodes through the vGPU's GGTT and the guest's RAM. The expected pixels
+ * come from the pattern function and the formats' definitions written out
+ * here, not from the decoder. Hostile planes of one guest are refused by
+ * name while the other guest's screen stays exact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <drm_fourcc.h>
+
+#include "display_guest.h"
+#include "vgpu_host.h"
+#include "vgt/display.h"
+#include "vgt/util.h"
+
+#define MIB (1ull << 20)
+
+struct fx {
+    struct vgt_log log;
+    struct vgpu_host *h;
+    struct vgt_display *d[2];
+    struct vgt_display_frame f;
+};
+
+/* What the screen shows for the pattern pixel (PRM / drm_fourcc.h
+ * definitions; 565 channels widened by bit replication, 10-bit ones cut
+ * to their top 8 bits). */
+static uint32_t expect_pixel(const struct dg_fb *fb, unsigned x, unsigned y)
+{
+    uint32_t v = dg_pattern(fb->fourcc, x, y, fb->seed);
+
+    switch (fb->fourcc) {
+    case DRM_FORMAT_XRGB8888:
+        return v & 0xffffff;
+    case DRM_FORMAT_ARGB8888:
+        if (fb->alpha == VGT_PLANE_CTL_ALPHA_HW_PREMULTIPLY) {
+            uint32_t a = v >> 24, r = (v >> 16) & 0xff, g = (v >> 8) & 0xff, b = v & 0xff;
+
+            return ((r * a + 127) / 255) << 16 | ((g * a + 127) / 255) << 8 | (b * a + 127) / 255;
+        }
+        return v & 0xffffff;
+    case DRM_FORMAT_XBGR8888:
+        return (v & 0xff) << 16 | (v & 0xff00) | ((v >> 16) & 0xff);
+    case DRM_FORMAT_RGB565: {
+        uint32_t r = (v >> 11) & 31, g = (v >> 5) & 63, b = v & 31;
+
+        return (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2);
+    }
+    case DRM_FORMAT_XRGB2101010:
+        return ((v >> 22) & 0xff) << 16 | ((v >> 12) & 0xff) << 8 | ((v >> 2) & 0xff);
+    }
+    return 0xdeadbeef;
+}
+
+static uint32_t over(uint32_t src, uint32_t dst)
+{
+    uint32_t a = src >> 24, out = 0;
+
+    for (unsigned sh = 0; sh < 24; sh += 8) {
+        uint32_t c = ((src >> sh) & 0xff) + ((((dst >> sh) & 0xff) * (255 - a) + 127) / 255);
+
+        out |= (c > 255 ? 255 : c) << sh;
+    }
+    return out;
+}
+
+static uint32_t expect_screen(const struct dg_fb *fb, bool cursor, int cx, int cy, unsigned x,
+                              unsigned y)
+{
+    uint32_t px = expect_pixel(fb, x, y);
+    int u = (int)x - cx, v = (int)y - cy;
+
+    if (cursor && u >= 0 && u < 64 && v >= 0 && v < 64)
+        px = over(dg_cursor_pattern((unsigned)u, (unsigned)v, fb->seed), px);
+    return px;
+}
+
+static unsigned mismatches(const struct vgt_display_frame *f, const struct dg_fb *fb, bool cursor,
+                           int cx, int cy)
+{
+    unsigned bad = 0;
+
+    for (unsigned y = 0; y < fb->h; y++)
+        for (unsigned x = 0; x < fb->w; x++) {
+            uint32_t want = expect_screen(fb, cursor, cx, cy, x, y);
+            uint32_t got = f->px[(size_t)y * f->pitch + x];
+
+            if (got != want && bad++ < 3)
+                print_message("  (%u,%u): got %06x want %06x\n", x, y, got, want);
+        }
+    return bad;
+}
+
+static int setup(void **state)
+{
+    struct fx *x = calloc(1, sizeof(*x));
+    struct vgpu_host_cfg hc = {.sim = true, .sim_arena_bytes = 512 * MIB};
+    char err[256];
+
+    vgt_log_init(&x->log, "display", VGT_LOG_OFF);
+    hc.log = &x->log;
+    assert_int_equal(vgpu_host_create(&hc, &x->h), 0);
+    for (uint16_t dom = 1; dom <= 2; dom++) {
+        struct vgpu_add_req req = {.domid = dom, .type = "V5_4", .sim_ram = 64 * MIB};
+        struct vgt_display_src src;
+
+        assert_int_equal(vgpu_host_add(x->h, &req, err, sizeof(err)), 0);
+        vgt_display_src_vgpu(vgpu_host_vgpu(x->h, dom), &src);
+        assert_int_equal(vgt_display_create(&src, &x->d[dom - 1]), 0);
+    }
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *x = *state;
+
+    vgt_display_destroy(x->d[0]);
+    vgt_display_destroy(x->d[1]);
+    vgt_display_frame_fini(&x->f);
+    vgpu_host_destroy(x->h);
+    free(x);
+    return 0;
+}
+
+static const uint32_t formats[] = {DRM_FORMAT_XRGB8888, DRM_FORMAT_ARGB8888, DRM_FORMAT_XBGR8888,
+                                   DRM_FORMAT_RGB565, DRM_FORMAT_XRGB2101010};
+static const uint64_t mods[] = {DRM_FORMAT_MOD_LINEAR, I915_FORMAT_MOD_X_TILED,
+                                I915_FORMAT_MOD_Y_TILED};
+
+/* Every format in every tiling, on all three heads, cursor partly off the
+ * top edge (negative Y through the sign bit); the other head untouched. */
+static void test_golden_every_format_and_tiling(void **state)
+{
+    struct fx *x = *state;
+    char err[256];
+    unsigned n = 0;
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(formats); i++)
+        for (size_t j = 0; j < VGT_ARRAY_SIZE(mods); j++, n++) {
+            /* odd sizes: neither a whole tile across nor down */
+            struct dg_fb fb = {.fourcc = formats[i], .modifier = mods[j], .w = 203 + (unsigned)j * 37,
+                               .h = 45 + (unsigned)i * 7, .seed = n,
+                               .alpha = n % 2 ? VGT_PLANE_CTL_ALPHA_HW_PREMULTIPLY
+                                              : VGT_PLANE_CTL_ALPHA_SW_PREMULTIPLY};
+            unsigned pipe = n % 3;
+            int cx = (int)fb.w - 40, cy = -(int)(n % 20);
+            struct vgt_display_head hi;
+
+            assert_int_equal(vgpu_host_sim_guest_show(x->h, 1, pipe, &fb, true, cx, cy, false, err,
+                                                      sizeof(err)),
+                             0);
+            assert_int_equal(vgt_display_capture(x->d[0], pipe, &x->f, &hi), 0);
+            print_message("%s %s head %u: %s\n", vgt_display_format_name(fb.fourcc),
+                          vgt_display_modifier_name(fb.modifier), pipe,
+                          vgt_display_refusal_name(hi.plane.refusal));
+            assert_int_equal(hi.plane.refusal, VGT_DISP_OK);
+            assert_int_equal(hi.cursor.refusal, VGT_DISP_OK);
+            assert_true(hi.plane.fourcc == fb.fourcc);
+            assert_true(hi.plane.modifier == fb.modifier);
+            assert_int_equal(hi.w, fb.w);
+            assert_int_equal(hi.h, fb.h);
+            assert_int_equal(mismatches(&x->f, &fb, true, cx, cy), 0);
+        }
+}
+
+/* The PNG holds exactly the frame (read back through libpng). */
+static void test_png_round_trip(void **state)
+{
+    struct fx *x = *state;
+    struct dg_fb fb = {.fourcc = DRM_FORMAT_XRGB8888, .modifier = I915_FORMAT_MOD_Y_TILED,
+                       .w = 130, .h = 33, .seed = 7};
+    struct vgt_display_frame back = {0};
+    struct vgt_display_head hi;
+    char err[256], path[] = "/tmp/vgt-golden-XXXXXX";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(vgpu_host_sim_guest_show(x->h, 2, 1, &fb, false, 0, 0, false, err, sizeof(err)),
+                     0);
+    assert_int_equal(vgt_display_capture(x->d[1], 1, &x->f, &hi), 0);
+    assert_int_equal(vgt_display_png_write(&x->f, path), 0);
+    assert_int_equal(vgt_display_png_read(path, &back), 0);
+    unlink(path);
+    assert_int_equal(back.w, fb.w);
+    assert_int_equal(back.h, fb.h);
+    assert_int_equal(mismatches(&back, &fb, false, 0, 0), 0);
+    vgt_display_frame_fini(&back);
+}
+
+struct hostile {
+    const char *what;
+    uint32_t off; /* pipe A register */
+    uint32_t val; /* 0: computed in the test */
+    enum vgt_display_refusal want;
+    bool cursor;
+};
+
+static void test_hostile_planes_refused_by_name(void **state)
+{
+    struct fx *x = *state;
+    struct dg_fb honest = {.fourcc = DRM_FORMAT_XRGB8888, .modifier = I915_FORMAT_MOD_X_TILED,
+                           .w = 320, .h = 40, .seed = 3};
+    struct dg_fb fb = {.fourcc = DRM_FORMAT_XRGB8888, .modifier = DRM_FORMAT_MOD_LINEAR,
+                       .w = 256, .h = 32, .seed = 5};
+    struct vgt_vgpu_info vi;
+    uint64_t gm, gpa;
+    char err[256];
+    const uint32_t ctl = VGT_PLANE_CTL_ENABLE |
+                         VGT_PLANE_CTL_FORMAT_XRGB_8888 << VGT_PLANE_CTL_FORMAT_SHIFT;
+    struct hostile cases[] = {
+        {"surface in another vGPU's memory", VGT_DISP_PLANE_SURF_1_A, 0, VGT_DISP_OUTSIDE, false},
+        {"surface past the end of graphics memory", VGT_DISP_PLANE_SURF_1_A, 0xfffff000u,
+         VGT_DISP_OUTSIDE, false},
+        {"giant stride", VGT_DISP_PLANE_STRIDE_1_A, 0x3ff, VGT_DISP_STRIDE_LARGE, false},
+        {"stride below the row", VGT_DISP_PLANE_STRIDE_1_A, 1, VGT_DISP_STRIDE_SMALL, false},
+        {"plane larger than the maximum", VGT_DISP_PLANE_SIZE_1_A, 0x1fff1fff, VGT_DISP_SIZE, false},
+        {"Yf tiling", VGT_DISP_PLANE_CTL_1_A, ctl | VGT_PLANE_CTL_TILED_YF << VGT_PLANE_CTL_TILED_SHIFT,
+         VGT_DISP_TILING, false},
+        {"YUV 4:2:2 format", VGT_DISP_PLANE_CTL_1_A, VGT_PLANE_CTL_ENABLE, VGT_DISP_FORMAT, false},
+        {"rotation 90", VGT_DISP_PLANE_CTL_1_A, ctl | 1, VGT_DISP_ROTATION, false},
+        {"reserved alpha mode", VGT_DISP_PLANE_CTL_1_A, ctl | 1u << VGT_PLANE_CTL_ALPHA_SHIFT,
+         VGT_DISP_ALPHA, false},
+        {"cursor AND/XOR mode", VGT_DISP_CURCNTR_A, 0x07, VGT_DISP_CURSOR_MODE, true},
+        {"cursor in another vGPU's memory", VGT_DISP_CURBASE_A, 0, VGT_DISP_OUTSIDE, true},
+    };
+
+    /* the honest guest 2 on head 0, the hostile guest 1 on head 0 too */
+    assert_int_equal(vgpu_host_sim_guest_show(x->h, 2, 0, &honest, true, 10, 5, false, err,
+                                              sizeof(err)), 0);
+    vgt_vgpu_get_info(vgpu_host_vgpu(x->h, 2), &vi);
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(cases); i++) {
+        struct hostile *c = &cases[i];
+        struct vgt_display_head hi;
+        uint32_t val = c->val;
+
+        assert_int_equal(vgpu_host_sim_guest_show(x->h, 1, 0, &fb, true, 0, 0, false, err,
+                                                  sizeof(err)), 0);
+        if (!val)
+            val = (uint32_t)vi.high_base; /* guest 2's framebuffers live there */
+        assert_int_equal(vgpu_host_sim_guest_mmio_write(x->h, 1, c->off, val, err, sizeof(err)), 0);
+        assert_int_equal(vgt_display_capture(x->d[0], 0, &x->f, &hi), 0);
+        print_message("%-42s -> %s\n", c->what,
+                      vgt_display_refusal_name(c->cursor ? hi.cursor.refusal : hi.plane.refusal));
+        if (c->cursor) {
+            assert_int_equal(hi.cursor.refusal, c->want);
+            assert_int_equal(hi.plane.refusal, VGT_DISP_OK);
+            /* the plane is shown without the cursor */
+            assert_int_equal(mismatches(&x->f, &fb, false, 0, 0), 0);
+        } else {
+            assert_int_equal(hi.plane.refusal, c->want);
+            /* absent: the pipe is black, not guest 2's pixels */
+            for (size_t p = 0; p < (size_t)x->f.w * x->f.h; p++)
+                if (x->f.px[p] != 0) {
+                    /* only the cursor may be there */
+                    unsigned px = (unsigned)(p % x->f.w), py = (unsigned)(p / x->f.w);
+
+                    assert_true(px < 64 && py < 64);
+                }
+        }
+        assert_string_not_equal(vgt_display_refusal_name(hi.plane.refusal), "unknown");
+        /* the honest guest's screen is intact */
+        assert_int_equal(vgt_display_capture(x->d[1], 0, &x->f, &hi), 0);
+        assert_int_equal(hi.plane.refusal, VGT_DISP_OK);
+        assert_int_equal(mismatches(&x->f, &honest, true, 10, 5), 0);
+    }
+    /* an unmapped page: the guest points a GGTT entry of its surface away */
+    assert_int_equal(vgpu_host_sim_guest_show(x->h, 1, 0, &fb, false, 0, 0, false, err, sizeof(err)),
+                     0);
+    assert_int_equal(vgpu_host_sim_guest_fb(x->h, 1, 0, false, &gm, &gpa), 0);
+    {
+        struct vgt_display_head hi;
+        char e2[64];
+
+        /* GGTT window at BAR0 + 8 MiB, entry gm >> 12 + 1: not present */
+        assert_int_equal(vgpu_host_sim_guest_mmio_write(x->h, 1, 0x800000 + (uint32_t)(((gm >> 12) + 1) * 8),
+                                                        0, e2, sizeof(e2)), 0);
+        assert_int_equal(vgpu_host_sim_guest_mmio_write(x->h, 1, 0x800000 + (uint32_t)(((gm >> 12) + 1) * 8) + 4,
+                                                        0, e2, sizeof(e2)), 0);
+        assert_int_equal(vgt_display_capture(x->d[0], 0, &x->f, &hi), 0);
+        assert_int_equal(hi.plane.refusal, VGT_DISP_UNMAPPED);
+        for (size_t p = 0; p < (size_t)x->f.w * x->f.h; p++)
+            assert_int_equal(x->f.px[p], 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_every_format_and_tiling),
+        cmocka_unit_test(test_png_round_trip),
+        cmocka_unit_test(test_hostile_planes_refused_by_name),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
