@@ -49,6 +49,9 @@ static const struct vgt_cmd cmds[] = {
 #ifdef VGT_HAVE_CMD_INVENTORY
     {"inventory", vgt_cmd_inventory, "what this host offers fleet schedulers (--format xapi|placement)"},
 #endif
+#ifdef VGT_HAVE_DISPLAY
+    {"screenshot", vgt_cmd_screenshot, "a guest's screen to PNG: screenshot DOMID [--head N] --out FILE"},
+#endif
 };
 
 static const struct vgt_cmd benches[] = {

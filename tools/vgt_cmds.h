@@ -15,6 +15,7 @@ int vgt_cmd_top(int argc, char **argv);
 int vgt_cmd_set(int argc, char **argv);   /* tools/cmd_set.c */
 int vgt_cmd_reset(int argc, char **argv); /* tools/cmd_set.c */
 int vgt_cmd_inventory(int argc, char **argv);
+int vgt_cmd_screenshot(int argc, char **argv);
 
 /* vgt demo --workload W: argv[0] is "demo". */
 int vgt_demo_testdev(int argc, char **argv);

@@ -38,6 +38,9 @@
 #include "vgt_config.h"
 #include "vgt_xenctrl.h"
 #include "vgtd_sd.h"
+#ifdef VGT_HAVE_DISPLAY
+#include "vgtd_display.h"
+#endif
 
 struct vgtd_vgpu {
     struct vgt_log log;
@@ -48,6 +51,10 @@ struct vgtd_vgpu {
     bool sim;
     int lfd, sfd;
     bool stop;
+#ifdef VGT_HAVE_DISPLAY
+    struct vgtd_display *disp;
+    struct vgtd_display_cfg disp_cfg;
+#endif
 };
 
 static bool is_xl_key(const char *a)
@@ -67,7 +74,7 @@ bool vgtd_vgpu_wanted(int argc, char **argv)
             !strcmp(argv[i], "--device=vgpu") || is_xl_key(argv[i]) ||
             !strcmp(argv[i], "--control") || !strcmp(argv[i], "--gpu") ||
             !strcmp(argv[i], "--metrics") || !strncmp(argv[i], "--metrics=", 10) ||
-            !strncmp(argv[i], "--gpu=", 6) ||
+            !strncmp(argv[i], "--gpu=", 6) || !strncmp(argv[i], "--vnc-", 6) ||
             (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "vgpu")))
             return true;
         if (!strcmp(argv[i], "--device") || !strncmp(argv[i], "--device=", 9) ||
@@ -96,7 +103,14 @@ static void usage(FILE *out)
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
-            "  --log LEVEL         err|warn|info|debug\n");
+            "  --log LEVEL         err|warn|info|debug\n"
+            "  --vnc-listen ADDR   serve each vGPU head over VNC on TCP at ADDR (IPv4; needs\n"
+            "                      --vnc-password-file)\n"
+            "  --vnc-port N        first VNC port (default 5900): vGPU slot k, head h on N+3k+h\n"
+            "  --vnc-password-file FILE   the VNC password (first line of FILE)\n"
+            "  --vnc-unix-dir DIR  serve each head on the Unix socket DIR/domN-headH.sock\n"
+            "                      (no password: the socket's permissions guard it)\n"
+            "  --vnc-fps N         frame-rate cap of the VNC updates (default 30)\n");
 }
 
 static int read_file(const char *path, char **out, size_t *len)
@@ -165,6 +179,9 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             fprintf(o, ",\"completed_%s\":%" PRIu64, engine_names[e], st.sched.completed[e]);
     }
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_list_json(d->disp, i.domid, o);
+#endif
     fputc('}', o);
 }
 
@@ -259,6 +276,10 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         answer_err(o, "bad request: \"domid\" must be a guest domain id (1..32751)");
         return;
     }
+#ifdef VGT_HAVE_DISPLAY
+    if (vgtd_display_handle(d->disp, cmd, &m, domid, o))
+        return;
+#endif
     if (!strcmp(cmd, "add")) {
         struct vgpu_add_req req = {.domid = domid, .type = vgt_ctl_str(&m, "type")};
         const char *bdf = vgt_ctl_str(&m, "bdf");
@@ -295,6 +316,13 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
             answer_err(o, err);
             return;
         }
+#ifdef VGT_HAVE_DISPLAY
+        if (vgtd_display_dom_added(d->disp, domid, err, sizeof(err))) {
+            vgpu_host_remove(d->host, domid);
+            answer_err(o, err);
+            return;
+        }
+#endif
         fprintf(o, "{\"ok\":true,\"vgpu\":");
         json_vgpu(d, o, vgpu_host_vgpu(d->host, domid));
         fprintf(o, "}\n");
@@ -379,8 +407,10 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         ret = vgpu_host_sim_failsafe(d->host, domid, vgt_ctl_str(&m, "detail"));
     else {
         snprintf(err, sizeof(err),
-                 "unknown command '%s' (add, list, status, stats, inventory, set, reset, remove, stop%s)",
-                 cmd, d->sim ? ", kill-domain, guest-run, failsafe" : "");
+                 "unknown command '%s' (add, list, status, stats, inventory, set, reset, remove, "
+                 "screenshot, stop%s)",
+                 cmd, d->sim ? ", kill-domain, guest-run, failsafe, guest-show, guest-mmio, "
+                               "guest-kbd-connect, guest-kbd-read" : "");
         answer_err(o, err);
         return;
     }
@@ -549,6 +579,26 @@ int vgtd_vgpu_main(int argc, char **argv)
             d.control = val;
         } else if (!strcmp(key, "metrics")) {
             d.metrics_addr = val;
+#ifdef VGT_HAVE_DISPLAY
+        } else if (!strcmp(key, "vnc-listen")) {
+            d.disp_cfg.vnc_listen = val;
+        } else if (!strcmp(key, "vnc-port")) {
+            if (vgt_parse_u64(val, &n) || n == 0 || n > 65535 - 3 * 64) {
+                fprintf(stderr, "vgtd: --vnc-port: '%s' is not 1..%u\n", val, 65535 - 3 * 64);
+                return 2;
+            }
+            d.disp_cfg.vnc_port = (unsigned)n;
+        } else if (!strcmp(key, "vnc-password-file")) {
+            d.disp_cfg.vnc_password = val;
+        } else if (!strcmp(key, "vnc-unix-dir")) {
+            d.disp_cfg.vnc_unix_dir = val;
+        } else if (!strcmp(key, "vnc-fps")) {
+            if (vgt_parse_u64(val, &n) || n == 0 || n > 240) {
+                fprintf(stderr, "vgtd: --vnc-fps: '%s' is not 1..240\n", val);
+                return 2;
+            }
+            d.disp_cfg.vnc_fps = (unsigned)n;
+#endif
         } else if (!strcmp(key, "xl-config")) {
             xlcfg = val;
         } else if (!strcmp(key, "ram-mb")) {
@@ -638,12 +688,31 @@ int vgtd_vgpu_main(int argc, char **argv)
     }
     hc.sim = d.sim;
     hc.log = &d.log;
-    if (vgpu_host_create(&hc, &d.host))
+#ifdef VGT_HAVE_DISPLAY
+    d.disp_cfg.log = &d.log;
+    d.disp_cfg.sim = d.sim;
+    if (vgtd_display_create(&d.disp_cfg, &d.disp)) {
+        vgt_err(&d.log, "display: out of memory");
         goto close_signals;
+    }
+    hc.dom_gone = vgtd_display_dom_gone;
+    hc.dom_gone_opaque = d.disp;
+#endif
+    if (vgpu_host_create(&hc, &d.host))
+        goto destroy_display;
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_set_host(d.disp, d.host);
+#endif
     if (have_domid && vgpu_host_add(d.host, &req, err, sizeof(err))) {
         vgt_err(&d.log, "%s", err);
         goto destroy_host;
     }
+#ifdef VGT_HAVE_DISPLAY
+    if (have_domid && vgtd_display_dom_added(d.disp, req.domid, err, sizeof(err))) {
+        vgt_err(&d.log, "%s", err);
+        goto destroy_host;
+    }
+#endif
     if (control_up(&d))
         goto destroy_host;
     if (d.metrics_addr) {
@@ -694,6 +763,10 @@ close_control:
     unlink(d.control);
 destroy_host:
     vgpu_host_destroy(d.host);
+destroy_display:
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_destroy(d.disp);
+#endif
 close_signals:
     if (d.sfd >= 0)
         close(d.sfd);
