@@ -7,6 +7,8 @@
 
 #include <drm_fourcc.h>
 
+#include <xen/io/kbdif.h>
+
 #include "vgt/display.h"
 #include "vgt/sim_gpu_guest.h"
 #include "vgt/util.h"
@@ -259,4 +261,47 @@ int dg_show(struct dg *s, unsigned pipe, const struct dg_fb *fb, bool cursor, in
     if (!ret)
         ret = dg_redraw(s, pipe, fb);
     return ret;
+}
+
+int dg_kbd_connect(struct dg *s, uint64_t *gfn)
+{
+    static const uint8_t zero[4096];
+    struct gg_bo bo;
+    int ret;
+
+    if (!s->kbd.size) {
+        ret = gg_bo_create(s->drv, sizeof(zero), false, false, false, &bo);
+        if (ret)
+            return ret;
+        s->kbd = (struct dg_buf){.gpa = bo.gpa, .size = bo.size};
+    }
+    ret = buf_write(s, &s->kbd, zero, sizeof(zero));
+    if (!ret)
+        *gfn = s->kbd.gpa >> 12;
+    return ret;
+}
+
+int dg_kbd_read(struct dg *s, void *ev, unsigned max, unsigned *n)
+{
+    struct gg_bo bo = {.gpa = s->kbd.gpa, .size = s->kbd.size};
+    struct xenkbd_page pg;
+    uint32_t cons;
+    int ret;
+
+    *n = 0;
+    if (!s->kbd.size)
+        return -ENOTCONN;
+    ret = gg_bo_read(s->drv, &bo, 0, &pg, sizeof(pg));
+    if (ret)
+        return ret;
+    /* xen-kbdfront: events [in_cons, in_prod) */
+    for (cons = pg.in_cons; cons != pg.in_prod && *n < max; cons++, (*n)++) {
+        size_t off = XENKBD_IN_RING_OFFS + (cons % XENKBD_IN_RING_LEN) * XENKBD_IN_EVENT_SIZE;
+
+        ret = gg_bo_read(s->drv, &bo, off, (uint8_t *)ev + (size_t)*n * XENKBD_IN_EVENT_SIZE,
+                         XENKBD_IN_EVENT_SIZE);
+        if (ret)
+            return ret;
+    }
+    return gg_bo_write(s->drv, &bo, offsetof(struct xenkbd_page, in_cons), &cons, sizeof(cons));
 }

@@ -50,6 +50,7 @@ struct dg_buf {
 struct dg {
     struct gg *drv;
     struct dg_buf fb[DG_MAX_PIPES], cur[DG_MAX_PIPES];
+    struct dg_buf kbd; /* the PV keyboard's shared page (xen/io/kbdif.h) */
     uint8_t *scratch;
     size_t scratch_size;
 };
@@ -63,5 +64,14 @@ void dg_fini(struct dg *s);
 int dg_show(struct dg *s, unsigned pipe, const struct dg_fb *fb, bool cursor, int cx, int cy);
 /* Flip only: a new pattern seed into the same framebuffer, then SURF. */
 int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb);
+
+/* PV keyboard frontend, as Linux xen-kbdfront: a zeroed shared page in
+ * guest RAM (struct xenkbd_page, in-ring at XENKBD_IN_RING_OFFS). *gfn is
+ * what the frontend would publish as page-ref in xenstore. */
+int dg_kbd_connect(struct dg *s, uint64_t *gfn);
+/* Consume up to @max events of the in-ring (advancing in_cons), copied
+ * raw (union xenkbd_in_event, XENKBD_IN_EVENT_SIZE bytes each) into
+ * @ev. *n gets how many. -ENOTCONN before dg_kbd_connect. */
+int dg_kbd_read(struct dg *s, void *ev, unsigned max, unsigned *n);
 
 #endif

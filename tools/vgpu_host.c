@@ -729,6 +729,30 @@ int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t
 #endif
 }
 
+int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, uint64_t *gfn,
+                            void *ev, unsigned max, unsigned *n, char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom *d;
+    int ret;
+
+    pthread_mutex_lock(&h->lock);
+    ret = guest_display(h, domid, &d, err, errlen);
+    if (!ret) {
+        ret = connect ? dg_kbd_connect(d->disp, gfn) : dg_kbd_read(d->disp, ev, max, n);
+        if (ret)
+            snprintf(err, errlen, "domain %u: the guest's PV keyboard: %s", domid,
+                     ret == -ENOTCONN ? "not connected" : strerror(-ret));
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h, (void)domid, (void)connect, (void)gfn, (void)ev, (void)max, (void)n;
+    snprintf(err, errlen, "built without the simulated guest's display side");
+    return -EOPNOTSUPP;
+#endif
+}
+
 int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
                            uint64_t *gm, uint64_t *gpa)
 {

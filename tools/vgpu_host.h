@@ -136,6 +136,11 @@ int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
  * (hostile-guest tests program planes with it). */
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
                                    char *err, size_t errlen);
+/* Sim only: the guest's PV keyboard frontend (display_guest.h):
+ * @connect: set up its shared page, *gfn; else consume up to @max raw
+ * events into @ev (*n of them). */
+int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, uint64_t *gfn,
+                            void *ev, unsigned max, unsigned *n, char *err, size_t errlen);
 /* Sim only: where the guest's framebuffer (or cursor) of @pipe is: its
  * graphics and guest-physical address. -ENOENT before the first show. */
 int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
