@@ -231,6 +231,8 @@ static int head_up(struct vgtd_display *d, struct vnc_dom *dm, unsigned pipe, ch
         return -ENOMEM;
     }
     set_format(hd->scr);
+    /* the guest's cursor is in the frame already: no server-drawn one */
+    hd->scr->cursor = NULL;
     hd->scr->frameBuffer = (char *)hd->fb;
     hd->scr->screenData = hd;
     hd->scr->kbdAddEvent = on_key;
@@ -308,6 +310,16 @@ static void head_update(struct vnc_dom *dm, struct vnc_head *hd)
         memcpy(nfb, f->px, (size_t)f->w * f->h * 4);
         rfbNewFramebuffer(hd->scr, (char *)nfb, (int)f->w, (int)f->h, 8, 3, 4);
         set_format(hd->scr);
+        /* rfbNewFramebuffer set the clients' translation for its default
+         * format: again for ours */
+        {
+            rfbClientIteratorPtr it = rfbGetClientIterator(hd->scr);
+            rfbClientPtr cl;
+
+            while ((cl = rfbClientIteratorNext(it)))
+                rfbSetTranslateFunction(cl);
+            rfbReleaseClientIterator(it);
+        }
         free(hd->fb);
         hd->fb = nfb;
         hd->w = f->w;
