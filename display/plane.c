@@ -387,7 +387,7 @@ void vgt_display_frame_fini(struct vgt_display_frame *f)
     memset(f, 0, sizeof(*f));
 }
 
-static int frame_size(struct vgt_display_frame *f, unsigned w, unsigned h)
+static int frame_size(struct vgt_display_frame *f, unsigned w, unsigned h, bool clear)
 {
     size_t need = (size_t)w * h;
 
@@ -402,7 +402,8 @@ static int frame_size(struct vgt_display_frame *f, unsigned w, unsigned h)
     f->w = w;
     f->h = h;
     f->pitch = w;
-    memset(f->px, 0, need * sizeof(*f->px));
+    if (clear)
+        memset(f->px, 0, need * sizeof(*f->px));
     return 0;
 }
 
@@ -540,7 +541,10 @@ int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display
         return -EINVAL;
     info->w = w;
     info->h = h;
-    ret = frame_size(f, w, h);
+    /* black where plane 1 does not cover the pipe (or is not shown) */
+    ret = frame_size(f, w, h,
+                     info->plane.refusal != VGT_DISP_OK || info->plane.x || info->plane.y ||
+                         info->plane.w < w || info->plane.h < h);
     if (ret)
         return ret;
     if (info->plane.refusal == VGT_DISP_OK) {

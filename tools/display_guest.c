@@ -216,6 +216,25 @@ int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb)
     return ret;
 }
 
+int dg_render_back(struct dg *s, unsigned pipe, const struct dg_fb *fb, uint64_t *gm)
+{
+    size_t len = dg_fb_bytes(fb);
+    int ret;
+
+    if (pipe >= DG_MAX_PIPES || !dg_plane_ctl(fb) || !fb->w || !fb->h)
+        return -EINVAL;
+    ret = buf_get(s, &s->back[pipe], len);
+    if (!ret)
+        ret = scratch_get(s, len);
+    if (ret)
+        return ret;
+    dg_fb_render(fb, s->scratch);
+    ret = buf_write(s, &s->back[pipe], s->scratch, len);
+    if (!ret)
+        *gm = s->back[pipe].gm;
+    return ret;
+}
+
 int dg_show(struct dg *s, unsigned pipe, const struct dg_fb *fb, bool cursor, int cx, int cy)
 {
     int ret;

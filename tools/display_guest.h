@@ -49,7 +49,7 @@ struct dg_buf {
 };
 struct dg {
     struct gg *drv;
-    struct dg_buf fb[DG_MAX_PIPES], cur[DG_MAX_PIPES];
+    struct dg_buf fb[DG_MAX_PIPES], cur[DG_MAX_PIPES], back[DG_MAX_PIPES];
     struct dg_buf kbd; /* the PV keyboard's shared page (xen/io/kbdif.h) */
     uint8_t *scratch;
     size_t scratch_size;
@@ -64,6 +64,11 @@ void dg_fini(struct dg *s);
 int dg_show(struct dg *s, unsigned pipe, const struct dg_fb *fb, bool cursor, int cx, int cy);
 /* Flip only: a new pattern seed into the same framebuffer, then SURF. */
 int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb);
+
+/* Double buffering: render @fb into the pipe's back buffer (allocated on
+ * first use) without flipping; *gm is where it is, for a later flip (a
+ * PLANE_SURF write). */
+int dg_render_back(struct dg *s, unsigned pipe, const struct dg_fb *fb, uint64_t *gm);
 
 /* PV keyboard frontend, as Linux xen-kbdfront: a zeroed shared page in
  * guest RAM (struct xenkbd_page, in-ring at XENKBD_IN_RING_OFFS). *gfn is

@@ -729,6 +729,27 @@ int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t
 #endif
 }
 
+int vgpu_host_sim_guest_back(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, uint64_t *gm, char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom *d;
+    int ret;
+
+    pthread_mutex_lock(&h->lock);
+    ret = guest_display(h, domid, &d, err, errlen);
+    if (!ret && (ret = dg_render_back(d->disp, pipe, fb, gm)))
+        snprintf(err, errlen, "domain %u: the guest could not draw its back buffer: %s", domid,
+                 strerror(-ret));
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h, (void)domid, (void)pipe, (void)fb, (void)gm;
+    snprintf(err, errlen, "built without the simulated guest's display side");
+    return -EOPNOTSUPP;
+#endif
+}
+
 int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, uint64_t *gfn,
                             void *ev, unsigned max, unsigned *n, char *err, size_t errlen)
 {

@@ -136,6 +136,11 @@ int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
  * (hostile-guest tests program planes with it). */
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
                                    char *err, size_t errlen);
+/* Sim only: the guest renders @fb into head @pipe's back buffer (no
+ * flip); *gm is its graphics address (flip: PLANE_SURF through
+ * vgpu_host_sim_guest_mmio_write). */
+int vgpu_host_sim_guest_back(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, uint64_t *gm, char *err, size_t errlen);
 /* Sim only: the guest's PV keyboard frontend (display_guest.h):
  * @connect: set up its shared page, *gfn; else consume up to @max raw
  * events into @ev (*n of them). */

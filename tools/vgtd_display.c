@@ -71,7 +71,7 @@ struct vnc_dom {
     atomic_bool stop;
     pthread_mutex_t kbd_lock;
     struct vnc_kbd kbd;
-    atomic_uint_fast64_t frames, updates;
+    atomic_uint_fast64_t frames, updates, cpu_ns;
 };
 #endif
 
@@ -238,6 +238,8 @@ static int head_up(struct vgtd_display *d, struct vnc_dom *dm, unsigned pipe, ch
     hd->scr->kbdAddEvent = on_key;
     hd->scr->ptrAddEvent = on_pointer;
     hd->scr->alwaysShared = TRUE;
+    /* the frame-rate cap paces updates already: send them at once */
+    hd->scr->deferUpdateTime = 0;
     hd->scr->desktopName = "vgt";
     hd->scr->autoPort = FALSE;
     hd->scr->ipv6port = 0;
@@ -363,6 +365,12 @@ static void *vnc_thread(void *p)
             head_update(dm, hd);
         }
         atomic_fetch_add(&dm->frames, 1);
+        {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+            atomic_store(&dm->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+        }
         next += period;
         do {
             /* serve the clients until the next frame is due */
@@ -582,6 +590,36 @@ static struct vnc_dom *dom_find(struct vgtd_display *d, uint16_t domid)
     return dm;
 }
 #endif
+
+int vgtd_display_stats(struct vgtd_display *d, uint16_t domid, struct vgtd_display_stats *st)
+{
+#ifdef VGT_HAVE_VNC
+    struct vnc_dom *dm = dom_find(d, domid);
+
+    if (!dm)
+        return -ENOENT;
+    st->frames = atomic_load(&dm->frames);
+    st->updates = atomic_load(&dm->updates);
+    st->cpu_ns = atomic_load(&dm->cpu_ns);
+    st->fps = dm->fps;
+    return 0;
+#else
+    (void)d, (void)domid, (void)st;
+    return -ENOENT;
+#endif
+}
+
+const char *vgtd_display_addr(struct vgtd_display *d, uint16_t domid, unsigned head)
+{
+#ifdef VGT_HAVE_VNC
+    struct vnc_dom *dm = dom_find(d, domid);
+
+    return dm && head < VGT_DISPLAY_MAX_HEADS ? dm->heads[head].addr : NULL;
+#else
+    (void)d, (void)domid, (void)head;
+    return NULL;
+#endif
+}
 
 void vgtd_display_list_json(struct vgtd_display *d, uint16_t domid, FILE *o)
 {

@@ -41,7 +41,18 @@ int vgtd_display_dom_added(struct vgtd_display *d, uint16_t domid, char *err, si
  * (the answer is written to @o), false otherwise. */
 bool vgtd_display_handle(struct vgtd_display *d, const char *cmd, const struct vgt_ctl_msg *m,
                          uint16_t domid, FILE *o);
-/* ,"vnc":["ADDR",...] for vgt list (nothing when VNC is off). */
+/* What the VNC side of @domid did: capture rounds, rounds that sent
+ * something, CPU time of its display thread. -ENOENT without VNC. */
+struct vgtd_display_stats {
+    uint64_t frames, updates, cpu_ns;
+    unsigned fps; /* its cap */
+};
+int vgtd_display_stats(struct vgtd_display *d, uint16_t domid, struct vgtd_display_stats *st);
+/* The VNC address of @domid's @head ("127.0.0.1:5900", "unix:PATH"), or
+ * NULL. Valid until the vGPU goes. */
+const char *vgtd_display_addr(struct vgtd_display *d, uint16_t domid, unsigned head);
+
+/* ,"vnc_head0":"ADDR",... for vgt list (nothing when VNC is off). */
 void vgtd_display_list_json(struct vgtd_display *d, uint16_t domid, FILE *o);
 
 #endif
