@@ -81,6 +81,10 @@ int vgt_cmd_list(int argc, char **argv)
                num(&m, "workloads_completed"), busy, num(&m, "failsafe_events"),
                strcmp(str(&m, "failsafe_reason"), "none") ? str(&m, "failsafe_reason") : "-",
                *str(&m, "failsafe_detail") ? ": " : "", vgt_ctl_str(&m, "failsafe_detail") ? str(&m, "failsafe_detail") : "");
+        /* the VNC address of each head, when vgtd serves them */
+        if (vgt_ctl_str(&m, "vnc_head0"))
+            printf("     vnc: head0 %s  head1 %s  head2 %s  (at most %llu fps)\n", str(&m, "vnc_head0"),
+                   str(&m, "vnc_head1"), str(&m, "vnc_head2"), num(&m, "vnc_fps"));
         if (end[1] != ',')
             break;
         end++;

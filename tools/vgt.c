@@ -131,6 +131,10 @@ static int cmd_demo(int argc, char **argv)
     const char *w = NULL;
 
     for (int i = 1; i < argc; i++) {
+#ifdef VGT_HAVE_DEMO_DISPLAY
+        if (!strcmp(argv[i], "--display"))
+            return vgt_demo_display(argc, argv);
+#endif
         if (!strcmp(argv[i], "--workload") && i + 1 < argc)
             w = argv[i + 1];
         else if (!strncmp(argv[i], "--workload=", 11))

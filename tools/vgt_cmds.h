@@ -21,6 +21,7 @@ int vgt_cmd_screenshot(int argc, char **argv);
 int vgt_demo_testdev(int argc, char **argv);
 int vgt_demo_sva(int argc, char **argv);
 int vgt_demo_gpu(int argc, char **argv); /* blit|store|mixed */
+int vgt_demo_display(int argc, char **argv); /* vgt demo --display */
 
 /* vgt bench NAME [--json]: argv[0] is NAME. */
 int vgt_bench_ioreq(int argc, char **argv);

@@ -150,6 +150,9 @@ static void test_list_names_vnc(void **state)
     snprintf(cmd, sizeof(cmd), "%s list --json --control %s | grep -q '\"vnc_head0\":\"127.0.0.1:%u\"'",
              vgt, sock, port);
     assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s list --control %s | grep -q 'vnc: head0 127.0.0.1:%u  head1 127.0.0.1:%u'",
+             vgt, sock, port, port + 1);
+    assert_int_equal(run(cmd), 0);
 }
 
 /* ---- an RFB client on libvncclient ---- */
@@ -356,6 +359,25 @@ static void test_hostile_guest_served_others(void **state)
     rfbClientCleanup(cl);
 }
 
+/* vgt demo --display writes each guest's screen: exact pixels (the demo
+ * draws seed 31 * (domid - 1) with the cursor at 0,0 on its first frame). */
+static void test_demo_display_screenshots(void **state)
+{
+    struct dg_fb fb = {.fourcc = DRM_FORMAT_RGB565, .modifier = I915_FORMAT_MOD_Y_TILED,
+                       .w = 640, .h = 400, .seed = 31};
+    struct vgt_display_frame f = {0};
+    char cmd[2048], png[300];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "%s demo --display --guests 2 --out %s | grep -q 'dom2 head 0: 640x400 RGB565 Y-tiled'",
+             vgt, dir);
+    assert_int_equal(run(cmd), 0);
+    snprintf(png, sizeof(png), "%s/dom2.png", dir);
+    assert_int_equal(vgt_display_png_read(png, &f), 0);
+    assert_int_equal(mismatches(&f, &fb, true, 0, 0), 0);
+    vgt_display_frame_fini(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_vnc_client_capture_and_keys),
         cmocka_unit_test(test_vncsnapshot_capture),
         cmocka_unit_test(test_hostile_guest_served_others),
+        cmocka_unit_test(test_demo_display_screenshots),
     };
 
     if (geteuid() != 0) {
