@@ -138,6 +138,35 @@
 #define DP_TP_STATUS(port) (0x64044u + 0x100u * (port))
 #define DDI_BUF_CTL_ENABLE (1u << 31)
 #define DDI_BUF_IS_IDLE (1u << 7)
+#define DDI_PORT_WIDTH(lanes) (((lanes) - 1u) << 1)
+#define DP_TP_CTL_ENABLE (1u << 31)
+#define DP_TP_CTL_ENHANCED_FRAME_ENABLE (1u << 18)
+#define DP_TP_CTL_LINK_TRAIN_PAT1 (0u << 8)
+#define DP_TP_CTL_LINK_TRAIN_PAT2 (1u << 8)
+#define DP_TP_CTL_LINK_TRAIN_NORMAL (3u << 8)
+#define TRANS_DDI_PORT_WIDTH(lanes) (((lanes) - 1u) << 1)
+#define TU_SIZE(t) (((t) - 1u) << 25)
+/* DPLL_CTRL1/2 (SKL, i915_reg.h): per DPLL id a 6-bit field; per port a
+ * 3-bit field. Link rate code 0 = 2700 MHz (DP HBR2). */
+#define DPLL_CTRL1_OVERRIDE(id) (1u << ((id) * 6))
+#define DPLL_CTRL1_LINK_RATE(rate, id) ((rate) << ((id) * 6 + 1))
+#define DPLL_CTRL1_LINK_RATE_2700 0u
+#define DPLL_CTRL2_DDI_CLK_OFF(port) (1u << ((port) + 15))
+#define DPLL_CTRL2_DDI_CLK_SEL(clk, port) ((clk) << ((port) * 3 + 1))
+#define DPLL_CTRL2_DDI_SEL_OVERRIDE(port) (1u << ((port) * 3))
+/* SKL power well indices (i915 SKL_PW_CTL_IDX_*): misc IO 1, DDI A/E 2,
+ * DDI B..D 3..5, PW1 14, PW2 15. */
+#define SKL_PW_CTL_IDX_MISC_IO 1u
+#define SKL_PW_CTL_IDX_DDI_A_E 2u
+#define SKL_PW_CTL_IDX_DDI_B 3u
+#define SKL_PW_CTL_IDX_PW_1 14u
+#define SKL_PW_CTL_IDX_PW_2 15u
+#define HSW_PWR_WELL_CTL_REQ(i) (2u << ((i) * 2))
+#define HSW_PWR_WELL_CTL_STATE(i) (1u << ((i) * 2))
+/* PLANE_BUF_CFG / CUR_BUF_CFG: DDB end << 16 | start (blocks);
+ * PLANE_WM level: enable, lines << 14, blocks. */
+#define PLANE_WM_EN (1u << 31)
+#define PLANE_WM_LINES_SHIFT 14
 #define DP_TP_STATUS_IDLE_DONE (1u << 25)
 /* A head's port: heads 0..2 are DDI B..D (GVT-g puts its monitors there
  * too). */
