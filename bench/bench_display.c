@@ -22,7 +22,7 @@
 #include <drm_fourcc.h>
 
 #include "vgt/bench.h"
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 #include "vgt/util.h"
 #include "vgt_cmds.h"
 
@@ -217,7 +217,7 @@ static void *flip_thread(void *p)
 
     for (unsigned k = 0; !atomic_load(&f->stop); k++) {
         for (unsigned g = 0; g < f->n; g++)
-            vgpu_host_sim_guest_mmio_write(f->h, (uint16_t)(g + 1), VGT_DISP_PLANE_SURF_1_A,
+            vgpu_host_sim_guest_mmio_write(f->h, (uint16_t)(g + 1), PLANE_SURF(0),
                                            (uint32_t)f->gm[g][k & 1], err, sizeof(err));
         atomic_fetch_add(&f->flips, 1);
         next += f->period;
@@ -355,7 +355,7 @@ static int bench_latency(struct bench *b, unsigned fps, double *median_ms)
         uint32_t want = dg_pattern(DRM_FORMAT_XRGB8888, 0, 0, 1 + (i + 1) % 2) & 0xffffff;
         double t0 = now_s(), t = t0;
 
-        ret = vgpu_host_sim_guest_mmio_write(b->h, 1, VGT_DISP_PLANE_SURF_1_A,
+        ret = vgpu_host_sim_guest_mmio_write(b->h, 1, PLANE_SURF(0),
                                              (uint32_t)gm[0][(i + 1) % 2], err, sizeof(err));
         while (!ret && (*(uint32_t *)c.cl->frameBuffer & 0xffffff) != want && t - t0 < 2) {
             if (WaitForMessage(c.cl, 1000) > 0) {

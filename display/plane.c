@@ -1,12 +1,12 @@
 /* Plane decode: registers to a checked description, surface bands to the
- * host frame, the cursor on top (see vgt/display.h). */
+ * host frame, the cursor on top (see vgt/display_host.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <drm_fourcc.h>
 
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 #include "vgt/util.h"
 
 static const char *const refusal_names[VGT_DISP_NR_REFUSALS] = {
@@ -211,19 +211,19 @@ static inline size_t tiled_off(const struct tiling *t, uint32_t pitch, unsigned 
 void vgt_display_read_regs(const struct vgt_display_src *src, unsigned pipe,
                            struct vgt_display_regs *r)
 {
-    uint32_t b = pipe * VGT_DISP_PIPE_STRIDE;
+    uint32_t b = pipe * VGT_PIPE_STRIDE;
 
-    r->pipeconf = src->reg(src->opaque, VGT_DISP_PIPECONF_A + b);
-    r->pipesrc = src->reg(src->opaque, VGT_DISP_PIPESRC_A + b);
-    r->ctl = src->reg(src->opaque, VGT_DISP_PLANE_CTL_1_A + b);
-    r->stride = src->reg(src->opaque, VGT_DISP_PLANE_STRIDE_1_A + b);
-    r->pos = src->reg(src->opaque, VGT_DISP_PLANE_POS_1_A + b);
-    r->size = src->reg(src->opaque, VGT_DISP_PLANE_SIZE_1_A + b);
-    r->surf = src->reg(src->opaque, VGT_DISP_PLANE_SURF_1_A + b);
-    r->offset = src->reg(src->opaque, VGT_DISP_PLANE_OFFSET_1_A + b);
-    r->curcntr = src->reg(src->opaque, VGT_DISP_CURCNTR_A + b);
-    r->curbase = src->reg(src->opaque, VGT_DISP_CURBASE_A + b);
-    r->curpos = src->reg(src->opaque, VGT_DISP_CURPOS_A + b);
+    r->pipeconf = src->reg(src->opaque, PIPECONF(0) + b);
+    r->pipesrc = src->reg(src->opaque, PIPESRC(0) + b);
+    r->ctl = src->reg(src->opaque, PLANE_CTL(0) + b);
+    r->stride = src->reg(src->opaque, PLANE_STRIDE(0) + b);
+    r->pos = src->reg(src->opaque, PLANE_POS(0) + b);
+    r->size = src->reg(src->opaque, PLANE_SIZE(0) + b);
+    r->surf = src->reg(src->opaque, PLANE_SURFLIVE(0) + b);
+    r->offset = src->reg(src->opaque, PLANE_OFFSET(0) + b);
+    r->curcntr = src->reg(src->opaque, CUR_CTL(0) + b);
+    r->curbase = src->reg(src->opaque, CUR_SURFLIVE(0) + b);
+    r->curpos = src->reg(src->opaque, CUR_POS(0) + b);
 }
 
 static enum vgt_display_refusal refuse(struct vgt_display_plane *p, enum vgt_display_refusal r)
@@ -314,7 +314,7 @@ void vgt_display_plane_decode(const struct vgt_display_src *src, const struct vg
 void vgt_display_cursor_decode(const struct vgt_display_src *src,
                                const struct vgt_display_regs *r, struct vgt_display_plane *c)
 {
-    unsigned mode = r->curcntr & VGT_CUR_MODE_MASK, side;
+    unsigned mode = r->curcntr & MCURSOR_MODE_MASK, side;
     unsigned mx = r->curpos & 0x7fff, my = (r->curpos >> 16) & 0x7fff;
 
     memset(c, 0, sizeof(*c));
@@ -322,11 +322,11 @@ void vgt_display_cursor_decode(const struct vgt_display_src *src,
         refuse(c, VGT_DISP_OFF);
         return;
     }
-    if (mode == VGT_CUR_MODE_64_ARGB)
+    if (mode == MCURSOR_MODE_64_ARGB_AX)
         side = 64;
-    else if (mode == VGT_CUR_MODE_128_ARGB)
+    else if (mode == MCURSOR_MODE_128_ARGB_AX)
         side = 128;
-    else if (mode == VGT_CUR_MODE_256_ARGB)
+    else if (mode == MCURSOR_MODE_256_ARGB_AX)
         side = 256;
     else {
         refuse(c, VGT_DISP_CURSOR_MODE);
@@ -345,8 +345,8 @@ void vgt_display_cursor_decode(const struct vgt_display_src *src,
     c->span = (uint64_t)c->pitch * side;
     c->surf = r->curbase & 0xfffff000u;
     /* CURPOS: sign-magnitude, X bits 14:0 sign 15, Y bits 30:16 sign 31. */
-    c->x = r->curpos & VGT_CUR_POS_X_SIGN ? -(int)mx : (int)mx;
-    c->y = r->curpos & VGT_CUR_POS_Y_SIGN ? -(int)my : (int)my;
+    c->x = r->curpos & CURSOR_POS_X_SIGN ? -(int)mx : (int)mx;
+    c->y = r->curpos & CURSOR_POS_Y_SIGN ? -(int)my : (int)my;
     if (!src->gm_valid(src->opaque, c->surf, c->span)) {
         refuse(c, VGT_DISP_OUTSIDE);
         return;
@@ -522,10 +522,12 @@ int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display
     if (pipe >= VGT_DISPLAY_MAX_HEADS)
         return -EINVAL;
     info->pipe = pipe;
+    if (d->src.sync)
+        d->src.sync(d->src.opaque);
     vgt_display_read_regs(&d->src, pipe, &r);
     vgt_display_plane_decode(&d->src, &r, &info->plane);
     vgt_display_cursor_decode(&d->src, &r, &info->cursor);
-    if (!(r.pipeconf & (1u << 31)) && !(r.ctl & VGT_PLANE_CTL_ENABLE))
+    if (!(r.pipeconf & PIPECONF_ENABLE))
         return -ENODEV;
     /* PIPESRC: (w-1) << 16 | (h-1); unset, the plane's extent. */
     if (r.pipesrc) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 
 int vgt_display_png_write(const struct vgt_display_frame *f, const char *path)
 {

@@ -3,7 +3,7 @@
  * takes the ioreq path) and the guest's RAM through the hv seam. */
 #include <errno.h>
 
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 #include "vgt/gen8_gtt.h"
 #include "vgt/hv.h"
 #include "vgt/util.h"
@@ -50,8 +50,13 @@ static int src_read_gm(void *opaque, uint64_t gm, void *buf, size_t len)
     return 0;
 }
 
+static void src_sync(void *opaque)
+{
+    vgt_gpu_display_tick(vgt_vgpu_gpu(opaque));
+}
+
 void vgt_display_src_vgpu(struct vgt_vgpu *v, struct vgt_display_src *src)
 {
     *src = (struct vgt_display_src){.opaque = v, .reg = src_reg, .gm_valid = src_gm_valid,
-                                    .read_gm = src_read_gm};
+                                    .read_gm = src_read_gm, .sync = src_sync};
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 
 #define GM_BASE 0x00400000ull
 #define GM_SIZE (1ull << 20)
@@ -30,16 +30,16 @@ static struct fz fz;
 
 HARNESS static uint32_t fz_reg(void *opaque, uint32_t off)
 {
-    static const uint32_t offs[] = {VGT_DISP_PIPECONF_A, VGT_DISP_PIPESRC_A,
-                                    VGT_DISP_PLANE_CTL_1_A, VGT_DISP_PLANE_STRIDE_1_A,
-                                    VGT_DISP_PLANE_POS_1_A, VGT_DISP_PLANE_SIZE_1_A,
-                                    VGT_DISP_PLANE_SURF_1_A, VGT_DISP_PLANE_OFFSET_1_A,
-                                    VGT_DISP_CURCNTR_A, VGT_DISP_CURBASE_A, VGT_DISP_CURPOS_A};
+    static const uint32_t offs[] = {PIPECONF(0), PIPESRC(0),
+                                    PLANE_CTL(0), PLANE_STRIDE(0),
+                                    PLANE_POS(0), PLANE_SIZE(0),
+                                    PLANE_SURFLIVE(0), PLANE_OFFSET(0),
+                                    CUR_CTL(0), CUR_SURFLIVE(0), CUR_POS(0)};
     struct fz *f = opaque;
 
     for (unsigned p = 0; p < VGT_DISPLAY_MAX_HEADS; p++)
         for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
-            if (off == offs[i] + p * VGT_DISP_PIPE_STRIDE)
+            if (off == offs[i] + p * VGT_PIPE_STRIDE)
                 return f->regs[p][i];
     return 0;
 }

@@ -21,7 +21,7 @@
 
 #include "display_guest.h"
 #include "vgpu_host.h"
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 #include "vgt/util.h"
 #include "vgt_cmds.h"
 #include "vgtd_display.h"

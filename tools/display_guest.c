@@ -4,12 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <drm_fourcc.h>
 
 #include <xen/io/kbdif.h>
 
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 #include "vgt/sim_gpu_guest.h"
 #include "vgt/util.h"
 
@@ -194,7 +195,25 @@ static int scratch_get(struct dg *s, size_t len)
 
 static int wr(struct dg *s, unsigned pipe, uint32_t off_a, uint32_t val)
 {
-    return gg_mmio_write32(s->drv, off_a + pipe * VGT_DISP_PIPE_STRIDE, val);
+    return gg_mmio_write32(s->drv, off_a + pipe * VGT_PIPE_STRIDE, val);
+}
+
+/* Wait for an armed address to be live (the flip latched at vblank), as
+ * i915 waits for flip-done: reading the live register brings the vGPU's
+ * display up to its clock. */
+static int wait_live(struct dg *s, unsigned pipe, uint32_t live_a, uint32_t want)
+{
+    struct timespec ts = {0, 500 * 1000};
+    uint32_t v = 0;
+
+    for (unsigned i = 0; i < 400; i++) {
+        int ret = gg_mmio_read32(s->drv, live_a + pipe * VGT_PIPE_STRIDE, &v);
+
+        if (ret || v == want)
+            return ret;
+        nanosleep(&ts, NULL);
+    }
+    return -ETIMEDOUT;
 }
 
 int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb)
@@ -212,7 +231,9 @@ int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb)
     dg_fb_render(fb, s->scratch);
     ret = buf_write(s, &s->fb[pipe], s->scratch, len);
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PLANE_SURF_1_A, (uint32_t)s->fb[pipe].gm);
+        ret = wr(s, pipe, PLANE_SURF(0), (uint32_t)s->fb[pipe].gm);
+    if (!ret)
+        ret = wait_live(s, pipe, PLANE_SURFLIVE(0), (uint32_t)s->fb[pipe].gm);
     return ret;
 }
 
@@ -253,30 +274,32 @@ int dg_show(struct dg *s, unsigned pipe, const struct dg_fb *fb, bool cursor, in
         ret = buf_write(s, &s->cur[pipe], px, sizeof(px));
         if (ret)
             return ret;
-        pos = (cx < 0 ? VGT_CUR_POS_X_SIGN | (uint32_t)-cx : (uint32_t)cx) |
-              (cy < 0 ? VGT_CUR_POS_Y_SIGN | (uint32_t)-cy << 16 : (uint32_t)cy << 16);
-        ret = wr(s, pipe, VGT_DISP_CURPOS_A, pos);
+        pos = (cx < 0 ? CURSOR_POS_X_SIGN | (uint32_t)-cx : (uint32_t)cx) |
+              (cy < 0 ? CURSOR_POS_Y_SIGN | (uint32_t)-cy << 16 : (uint32_t)cy << 16);
+        ret = wr(s, pipe, CUR_POS(0), pos);
         if (!ret)
-            ret = wr(s, pipe, VGT_DISP_CURCNTR_A, VGT_CUR_MODE_64_ARGB);
+            ret = wr(s, pipe, CUR_CTL(0), MCURSOR_MODE_64_ARGB_AX);
         if (!ret)
-            ret = wr(s, pipe, VGT_DISP_CURBASE_A, (uint32_t)s->cur[pipe].gm);
+            ret = wr(s, pipe, CUR_BASE(0), (uint32_t)s->cur[pipe].gm);
+        if (!ret)
+            ret = wait_live(s, pipe, CUR_SURFLIVE(0), (uint32_t)s->cur[pipe].gm);
     } else {
-        ret = wr(s, pipe, VGT_DISP_CURCNTR_A, 0);
+        ret = wr(s, pipe, CUR_CTL(0), 0);
     }
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PIPESRC_A, (fb->w - 1) << 16 | (fb->h - 1));
+        ret = wr(s, pipe, PIPESRC(0), (fb->w - 1) << 16 | (fb->h - 1));
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PIPECONF_A, 1u << 31);
+        ret = wr(s, pipe, PIPECONF(0), PIPECONF_ENABLE);
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PLANE_POS_1_A, 0);
+        ret = wr(s, pipe, PLANE_POS(0), 0);
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PLANE_OFFSET_1_A, 0);
+        ret = wr(s, pipe, PLANE_OFFSET(0), 0);
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PLANE_SIZE_1_A, (fb->h - 1) << 16 | (fb->w - 1));
+        ret = wr(s, pipe, PLANE_SIZE(0), (fb->h - 1) << 16 | (fb->w - 1));
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PLANE_STRIDE_1_A, dg_plane_stride(fb));
+        ret = wr(s, pipe, PLANE_STRIDE(0), dg_plane_stride(fb));
     if (!ret)
-        ret = wr(s, pipe, VGT_DISP_PLANE_CTL_1_A, dg_plane_ctl(fb));
+        ret = wr(s, pipe, PLANE_CTL(0), dg_plane_ctl(fb));
     if (!ret)
         ret = dg_redraw(s, pipe, fb);
     return ret;

@@ -11,7 +11,7 @@
 
 #include "display_guest.h"
 #include "vgpu_host.h"
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 #include "vgt/util.h"
 
 #ifdef VGT_HAVE_VNC

@@ -10,7 +10,7 @@
 #include <drm_fourcc.h>
 
 #include "display_guest.h"
-#include "vgt/display.h"
+#include "vgt/display_host.h"
 
 /* What the screen shows for the pattern pixel (PRM / drm_fourcc.h
  * definitions; 565 channels widened by bit replication, 10-bit ones cut

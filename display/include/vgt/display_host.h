@@ -15,36 +15,25 @@
  * Formats and modifiers are named with libdrm's drm_fourcc.h constants.
  *
  * One struct vgt_display per consumer thread; it keeps a band buffer. */
-#ifndef VGT_DISPLAY_H
-#define VGT_DISPLAY_H
+#ifndef VGT_DISPLAY_HOST_H
+#define VGT_DISPLAY_HOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define VGT_DISPLAY_MAX_HEADS 3 /* Skylake pipes A-C */
+#include "vgt/display_regs.h"
+
+#define VGT_DISPLAY_MAX_HEADS VGT_MAX_HEADS /* Skylake pipes A-C */
 /* Skylake limits (i915 intel_display.c intel_mode_valid: 8192x4096 for
  * display version 9; skl_plane_max_stride: 32 KiB). */
 #define VGT_DISPLAY_MAX_W 8192u
 #define VGT_DISPLAY_MAX_H 4096u
 #define VGT_DISPLAY_MAX_STRIDE 32768u
 
-/* Skylake display registers, pipe A; pipe B/C at +0x1000/+0x2000
- * (i915 i915_reg.h / intel_display_reg: _PLANE_CTL_1_A, _CURACNTR with the
- * IVB cursor offsets, _PIPEASRC, _PIPEACONF). */
-#define VGT_DISP_PIPE_STRIDE 0x1000u
-#define VGT_DISP_PIPECONF_A 0x70008u
-#define VGT_DISP_PIPESRC_A 0x6001cu
-#define VGT_DISP_PLANE_CTL_1_A 0x70180u
-#define VGT_DISP_PLANE_STRIDE_1_A 0x70188u
-#define VGT_DISP_PLANE_POS_1_A 0x7018cu
-#define VGT_DISP_PLANE_SIZE_1_A 0x70190u
-#define VGT_DISP_PLANE_SURF_1_A 0x7019cu
-#define VGT_DISP_PLANE_OFFSET_1_A 0x701a4u
-#define VGT_DISP_CURCNTR_A 0x70080u
-#define VGT_DISP_CURBASE_A 0x70084u
-#define VGT_DISP_CURPOS_A 0x70088u
-
+/* Register offsets and the cursor's fields: vgt/display_regs.h (shared
+ * with the mediator's display engine). The decoder reads what is scanned
+ * out: PLANE_SURFLIVE / CUR_SURFLIVE, the addresses latched at vblank. */
 /* PLANE_CTL fields (i915_reg.h, pre-ICL layout). */
 #define VGT_PLANE_CTL_ENABLE (1u << 31)
 #define VGT_PLANE_CTL_FORMAT_SHIFT 24 /* bits 27:24 */
@@ -62,14 +51,7 @@
 #define VGT_PLANE_CTL_ALPHA_SW_PREMULTIPLY 2u /* pixels are premultiplied */
 #define VGT_PLANE_CTL_ALPHA_HW_PREMULTIPLY 3u /* the plane multiplies */
 #define VGT_PLANE_CTL_ROTATE_MASK 0x3u
-/* CURCNTR (i915_reg.h MCURSOR_*). */
-#define VGT_CUR_MODE_MASK 0x27u
-#define VGT_CUR_MODE_64_ARGB 0x27u
-#define VGT_CUR_MODE_128_ARGB 0x22u
-#define VGT_CUR_MODE_256_ARGB 0x23u
-#define VGT_CUR_ROTATE_180 (1u << 15)
-#define VGT_CUR_POS_Y_SIGN (1u << 31)
-#define VGT_CUR_POS_X_SIGN (1u << 15)
+#define VGT_CUR_ROTATE_180 (1u << 15) /* CURCNTR, i915_reg.h MCURSOR_ROTATE_180 */
 
 /* Why a plane is not shown. */
 enum vgt_display_refusal {
@@ -100,6 +82,9 @@ struct vgt_display_src {
      * ranges gm_valid accepted): 0, or -EFAULT for a page not mapped to
      * guest RAM. */
     int (*read_gm)(void *opaque, uint64_t gm, void *buf, size_t len);
+    /* Bring the display up to its clock (latched flips) before the
+     * registers are read. May be NULL. */
+    void (*sync)(void *opaque);
 };
 
 /* A plane as decoded from its registers (guest values, checked). */
@@ -155,7 +140,7 @@ void vgt_display_destroy(struct vgt_display *d);
 /* The head as shown: pipe size (PIPESRC, else plane 1's extent), plane 1
  * decoded (black where refused or absent), the cursor composited on top.
  * @f is grown as needed. 0 (refusals are in *info, by name), -ENODEV when
- * the pipe is off and plane 1 disabled, -EINVAL for a pipe > 2 or a pipe
+ * the pipe is off (PIPECONF enable clear), -EINVAL for a pipe > 2 or a pipe
  * size past the maximum, -ENOMEM. */
 int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
                         struct vgt_display_head *info);
