@@ -1,7 +1,8 @@
 /* vgt demo --display: guests' screens on the host. N simulated guests
- * (default 2) each draw an animated pattern in another format and tiling
- * with a moving cursor, through their own driver and MMIO; the host
- * decodes them through each vGPU's GGTT.
+ * (default 2) each modeset their head to the monitor's preferred mode,
+ * draw an animated pattern in another format and tiling, flip and move
+ * their cursor, with the guest driver's display half (sim_gg_display.h);
+ * the host decodes them through each vGPU's GGTT.
  *
  *   vgt demo --display [--guests N] [--out DIR]      screenshots DIR/domN.png
  *   vgt demo --display --vnc-unix-dir DIR [--seconds S]
@@ -22,6 +23,7 @@
 #include "display_guest.h"
 #include "vgpu_host.h"
 #include "vgt/display_host.h"
+#include "vgt/sim_gg_display.h"
 #include "vgt/util.h"
 #include "vgt_cmds.h"
 #include "vgtd_display.h"
@@ -37,31 +39,83 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* Each guest's look: format and tiling of its framebuffers. */
 static const struct {
-    uint32_t fourcc;
-    uint64_t mod;
+    enum gg_fmt fmt;
+    enum gg_tiling tiling;
 } looks[] = {
-    {DRM_FORMAT_XRGB8888, I915_FORMAT_MOD_X_TILED}, {DRM_FORMAT_RGB565, I915_FORMAT_MOD_Y_TILED},
-    {DRM_FORMAT_XBGR8888, DRM_FORMAT_MOD_LINEAR},   {DRM_FORMAT_XRGB2101010, I915_FORMAT_MOD_X_TILED},
+    {GG_FMT_XRGB8888, GG_TILING_X}, {GG_FMT_RGB565, GG_TILING_Y},
+    {GG_FMT_XBGR8888, GG_TILING_LINEAR}, {GG_FMT_XRGB2101010, GG_TILING_X},
 };
 
-static int draw(struct vgpu_host *h, unsigned n, unsigned frame)
+struct demo_guest {
+    struct gg_display *dp;
+    uint32_t w, h;
+    uint32_t *img; /* w x h ARGB, the next frame */
+    uint32_t cursor[64 * 64];
+};
+
+/* The guest's compositor: modeset head 0 to its monitor's preferred mode
+ * (the type's resolution, from the EDID) on first use; then each frame
+ * drawn into the back buffer, flipped, the cursor moved. */
+static int draw(struct vgpu_host *h, struct demo_guest *gs, unsigned n, unsigned frame)
 {
     char err[256];
 
     for (unsigned g = 0; g < n; g++) {
-        struct dg_fb fb = {.fourcc = looks[g % VGT_ARRAY_SIZE(looks)].fourcc,
-                           .modifier = looks[g % VGT_ARRAY_SIZE(looks)].mod,
-                           .w = 640, .h = 400, .seed = frame + g * 31};
-        int cx = (int)((frame * 7) % 600), cy = (int)((frame * 3) % 360);
+        struct demo_guest *dg = &gs[g];
+        unsigned seed = frame + g * 31;
+        int ret = 0;
 
-        if (vgpu_host_sim_guest_show(h, (uint16_t)(g + 1), 0, &fb, true, cx, cy,
-                                     false, err, sizeof(err))) {
-            fprintf(stderr, "vgt demo --display: %s\n", err);
-            return -EIO;
+        if (!dg->dp) {
+            struct gg *drv = vgpu_host_sim_driver(h, (uint16_t)(g + 1), err, sizeof(err));
+            struct gg_mode_info mi;
+
+            if (!drv) {
+                fprintf(stderr, "vgt demo --display: %s\n", err);
+                return -EIO;
+            }
+            ret = gg_display_init(drv, &dg->dp);
+            if (!ret)
+                ret = gg_display_modeset(dg->dp, 0, 0, 0, looks[g % VGT_ARRAY_SIZE(looks)].fmt,
+                                         looks[g % VGT_ARRAY_SIZE(looks)].tiling);
+            if (!ret)
+                ret = gg_display_mode(dg->dp, 0, &mi);
+            if (!ret) {
+                dg->w = mi.w;
+                dg->h = mi.h;
+                dg->img = malloc((size_t)mi.w * mi.h * 4);
+                ret = dg->img ? 0 : -ENOMEM;
+            }
+        }
+        for (unsigned y = 0; y < dg->h && !ret; y++)
+            for (unsigned x = 0; x < dg->w; x++)
+                dg->img[(size_t)y * dg->w + x] =
+                    0xff000000u | (dg_pattern(DRM_FORMAT_XRGB8888, x, y, seed) & 0xffffffu);
+        for (unsigned y = 0; y < 64; y++)
+            for (unsigned x = 0; x < 64; x++)
+                dg->cursor[y * 64 + x] = dg_cursor_pattern(x, y, seed);
+        if (!ret)
+            ret = gg_display_draw(dg->dp, 0, true, 0, 0, dg->w, dg->h, dg->img, dg->w);
+        if (!ret)
+            ret = gg_display_flip(dg->dp, 0, 1000);
+        if (!ret)
+            ret = gg_display_cursor(dg->dp, 0, true, (int32_t)((frame * 7) % (dg->w - 64)),
+                                    (int32_t)((frame * 3) % (dg->h - 64)), dg->cursor);
+        if (ret) {
+            fprintf(stderr, "vgt demo --display: dom%u's display: %s\n", g + 1, strerror(-ret));
+            return ret;
         }
     }
     return 0;
+}
+
+static void guests_fini(struct demo_guest *gs, unsigned n)
+{
+    for (unsigned g = 0; g < n; g++) {
+        gg_display_fini(gs[g].dp);
+        free(gs[g].img);
+    }
 }
 
 int vgt_demo_display(int argc, char **argv)
@@ -72,6 +126,7 @@ int vgt_demo_display(int argc, char **argv)
     unsigned n = 2, secs = 0;
     struct vgtd_display *disp = NULL;
     struct vgpu_host *h = NULL;
+    struct demo_guest gs[DEMO_MAX] = {0};
     struct vgt_log log;
     char err[256];
     uint64_t v;
@@ -121,7 +176,7 @@ int vgt_demo_display(int argc, char **argv)
             goto destroy_host;
         }
     }
-    if (draw(h, n, 0))
+    if (draw(h, gs, n, 0))
         goto destroy_host;
     if (!dc.vnc_unix_dir && !dc.vnc_listen) {
         /* screenshots through the same decode vgtd uses */
@@ -165,13 +220,14 @@ int vgt_demo_display(int argc, char **argv)
         unsigned frames = secs * 30;
 
         for (unsigned f = 1; !stop && (!secs || f < frames); f++) {
-            if (draw(h, n, f))
+            if (draw(h, gs, n, f))
                 goto destroy_host;
             nanosleep(&ts, NULL);
         }
     }
     rc = 0;
 destroy_host:
+    guests_fini(gs, n);
     vgpu_host_destroy(h);
 destroy_display:
     vgtd_display_destroy(disp);

@@ -706,6 +706,24 @@ int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
 #endif
 }
 
+struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom *d;
+    struct gg *drv = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    if (!guest_display(h, domid, &d, err, errlen))
+        drv = d->drv;
+    pthread_mutex_unlock(&h->lock);
+    return drv;
+#else
+    (void)h, (void)domid;
+    snprintf(err, errlen, "built without the simulated guest drivers");
+    return NULL;
+#endif
+}
+
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
                                    char *err, size_t errlen)
 {

@@ -132,6 +132,12 @@ struct dg_fb;
 int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
                              const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
                              char *err, size_t errlen);
+/* Sim only: @domid's guest driver (vgt/sim_gpu_guest.h), probed on first
+ * use, for a caller that drives the guest itself (vgt demo --display with
+ * the driver's display half). Valid until the vGPU is reset or removed;
+ * the caller is the guest's only user meanwhile. NULL with @err. */
+struct gg;
+struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen);
 /* Sim only: the guest writes a 32-bit register of its vGPU through MMIO
  * (hostile-guest tests program planes with it). */
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
