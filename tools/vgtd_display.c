@@ -710,7 +710,7 @@ static void screenshot(struct vgtd_display *d, const struct vgt_ctl_msg *m, uint
     }
     ret = vgt_display_capture(disp, head, &f, &hi);
     if (ret == -ENODEV)
-        answer_err(o, "domain %u: head %u is off (pipe and plane 1 disabled)", domid, head);
+        answer_err(o, "domain %u: head %u is off (its pipe is disabled)", domid, head);
     else if (ret == -EINVAL)
         answer_err(o, "domain %u: head %u has no usable mode (pipe size 0 or past %ux%u)", domid,
                    head, VGT_DISPLAY_MAX_W, VGT_DISPLAY_MAX_H);
