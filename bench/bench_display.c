@@ -81,7 +81,7 @@ static int host_up(struct bench *b, unsigned nguests, uint64_t high_mb, uint64_t
         return ret;
     vgtd_display_set_host(b->disp, b->h);
     for (unsigned i = 0; i < nguests; i++) {
-        struct vgpu_add_req req = {.domid = (uint16_t)(i + 1), .low_gm_mb = 64,
+        struct vgpu_add_req req = {.domid = (uint16_t)(i + 1), .low_gm_mb = 16,
                                    .high_gm_mb = high_mb, .fences = 1, .sim_ram = ram_mb * MIB};
 
         ret = vgpu_host_add(b->h, &req, err, sizeof(err));

@@ -216,20 +216,27 @@ static int wait_live(struct dg *s, unsigned pipe, uint32_t live_a, uint32_t want
     return -ETIMEDOUT;
 }
 
-int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb)
+/* Render @fb into buffer @b (allocated on first use). */
+static int render_into(struct dg *s, struct dg_buf *b, unsigned pipe, const struct dg_fb *fb)
 {
     size_t len = dg_fb_bytes(fb);
     int ret;
 
     if (pipe >= DG_MAX_PIPES || !dg_plane_ctl(fb) || !fb->w || !fb->h)
         return -EINVAL;
-    ret = buf_get(s, &s->fb[pipe], len);
+    ret = buf_get(s, b, len);
     if (!ret)
         ret = scratch_get(s, len);
     if (ret)
         return ret;
     dg_fb_render(fb, s->scratch);
-    ret = buf_write(s, &s->fb[pipe], s->scratch, len);
+    return buf_write(s, b, s->scratch, len);
+}
+
+int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb)
+{
+    int ret = render_into(s, &s->fb[pipe % DG_MAX_PIPES], pipe, fb);
+
     if (!ret)
         ret = wr(s, pipe, PLANE_SURF(0), (uint32_t)s->fb[pipe].gm);
     if (!ret)
@@ -239,18 +246,8 @@ int dg_redraw(struct dg *s, unsigned pipe, const struct dg_fb *fb)
 
 int dg_render_back(struct dg *s, unsigned pipe, const struct dg_fb *fb, uint64_t *gm)
 {
-    size_t len = dg_fb_bytes(fb);
-    int ret;
+    int ret = render_into(s, &s->back[pipe % DG_MAX_PIPES], pipe, fb);
 
-    if (pipe >= DG_MAX_PIPES || !dg_plane_ctl(fb) || !fb->w || !fb->h)
-        return -EINVAL;
-    ret = buf_get(s, &s->back[pipe], len);
-    if (!ret)
-        ret = scratch_get(s, len);
-    if (ret)
-        return ret;
-    dg_fb_render(fb, s->scratch);
-    ret = buf_write(s, &s->back[pipe], s->scratch, len);
     if (!ret)
         *gm = s->back[pipe].gm;
     return ret;

@@ -317,3 +317,14 @@ void host_report_prometheus(const struct vgpu_host_snap *s, FILE *o)
     family(o, "vgt_gpu_free_fences", "gauge", "Largest free run of fence registers.");
     fprintf(o, "vgt_gpu_free_fences{gpu=\"%s\"} %u\n", gpu, s->free.fences);
 }
+
+void host_report_json_error(FILE *o, const char *msg)
+{
+    fputs("{\"ok\":false,\"error\":\"", o);
+    for (const char *p = msg; *p; p++)
+        if (*p == '"' || *p == '\\')
+            fprintf(o, "\\%c", *p);
+        else if ((unsigned char)*p >= 0x20)
+            fputc(*p, o);
+    fputs("\"}\n", o);
+}

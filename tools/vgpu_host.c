@@ -681,29 +681,72 @@ static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **
 }
 #endif
 
-int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
-                             const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
-                             char *err, size_t errlen)
-{
 #ifdef VGT_HAVE_DISPLAY_GUEST
+/* One step of the guest's display side, under the host lock: @fn on the
+ * domain's driver and display state; its failure is named with @what. */
+struct guest_op {
+    int (*fn)(struct vgpu_dom *d, struct guest_op *op);
+    const char *what;
+    unsigned pipe;
+    const struct dg_fb *fb;
+    bool cursor, flip_only, connect;
+    int cx, cy;
+    uint32_t off, val;
+    uint64_t *gm;
+    void *ev;
+    unsigned max, *n;
+};
+
+static int guest_op(struct vgpu_host *h, uint16_t domid, struct guest_op *op, char *err,
+                    size_t errlen)
+{
     struct vgpu_dom *d;
     int ret;
 
     pthread_mutex_lock(&h->lock);
     ret = guest_display(h, domid, &d, err, errlen);
-    if (!ret) {
-        ret = flip_only ? dg_redraw(d->disp, pipe, fb) : dg_show(d->disp, pipe, fb, cursor, cx, cy);
-        if (ret)
-            snprintf(err, errlen, "domain %u: the guest could not draw on head %u: %s", domid, pipe,
-                     strerror(-ret));
-    }
+    if (!ret && (ret = op->fn(d, op)))
+        snprintf(err, errlen, "domain %u: %s: %s", domid, op->what,
+                 ret == -ENOTCONN ? "not connected" : strerror(-ret));
     pthread_mutex_unlock(&h->lock);
     return ret;
+}
+
+static int op_show(struct vgpu_dom *d, struct guest_op *op)
+{
+    return op->flip_only ? dg_redraw(d->disp, op->pipe, op->fb)
+                         : dg_show(d->disp, op->pipe, op->fb, op->cursor, op->cx, op->cy);
+}
+
+static int op_mmio(struct vgpu_dom *d, struct guest_op *op)
+{
+    return gg_mmio_write32(d->drv, op->off, op->val);
+}
+
+static int op_back(struct vgpu_dom *d, struct guest_op *op)
+{
+    return dg_render_back(d->disp, op->pipe, op->fb, op->gm);
+}
+
+static int op_kbd(struct vgpu_dom *d, struct guest_op *op)
+{
+    return op->connect ? dg_kbd_connect(d->disp, op->gm) : dg_kbd_read(d->disp, op->ev, op->max, op->n);
+}
+#define GUEST_OP(h, domid, err, errlen, ...)                                                   \
+    guest_op((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
 #else
-    (void)h, (void)domid, (void)pipe, (void)fb, (void)cursor, (void)cx, (void)cy, (void)flip_only;
-    snprintf(err, errlen, "built without the simulated guest's display side");
-    return -EOPNOTSUPP;
+#define GUEST_OP(h, domid, err, errlen, ...)                                                   \
+    ((void)(h), (void)(domid),                                                                 \
+     snprintf((err), (errlen), "built without the simulated guest's display side"), -EOPNOTSUPP)
 #endif
+
+int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
+                             char *err, size_t errlen)
+{
+    return GUEST_OP(h, domid, err, errlen, .fn = op_show, .what = "the guest could not draw",
+                    .pipe = pipe, .fb = fb, .cursor = cursor, .cx = cx, .cy = cy,
+                    .flip_only = flip_only);
 }
 
 struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen)
@@ -727,69 +770,23 @@ struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, 
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
                                    char *err, size_t errlen)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
-    struct vgpu_dom *d;
-    int ret;
-
-    pthread_mutex_lock(&h->lock);
-    ret = guest_display(h, domid, &d, err, errlen);
-    if (!ret) {
-        ret = gg_mmio_write32(d->drv, off, val);
-        if (ret)
-            snprintf(err, errlen, "domain %u: guest MMIO write at %#x: %s", domid, off, strerror(-ret));
-    }
-    pthread_mutex_unlock(&h->lock);
-    return ret;
-#else
-    (void)h, (void)domid, (void)off, (void)val;
-    snprintf(err, errlen, "built without the simulated guest's display side");
-    return -EOPNOTSUPP;
-#endif
+    return GUEST_OP(h, domid, err, errlen, .fn = op_mmio, .what = "guest MMIO write", .off = off,
+                    .val = val);
 }
 
 int vgpu_host_sim_guest_back(struct vgpu_host *h, uint16_t domid, unsigned pipe,
                              const struct dg_fb *fb, uint64_t *gm, char *err, size_t errlen)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
-    struct vgpu_dom *d;
-    int ret;
-
-    pthread_mutex_lock(&h->lock);
-    ret = guest_display(h, domid, &d, err, errlen);
-    if (!ret && (ret = dg_render_back(d->disp, pipe, fb, gm)))
-        snprintf(err, errlen, "domain %u: the guest could not draw its back buffer: %s", domid,
-                 strerror(-ret));
-    pthread_mutex_unlock(&h->lock);
-    return ret;
-#else
-    (void)h, (void)domid, (void)pipe, (void)fb, (void)gm;
-    snprintf(err, errlen, "built without the simulated guest's display side");
-    return -EOPNOTSUPP;
-#endif
+    return GUEST_OP(h, domid, err, errlen, .fn = op_back,
+                    .what = "the guest could not draw its back buffer", .pipe = pipe, .fb = fb,
+                    .gm = gm);
 }
 
 int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, uint64_t *gfn,
                             void *ev, unsigned max, unsigned *n, char *err, size_t errlen)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
-    struct vgpu_dom *d;
-    int ret;
-
-    pthread_mutex_lock(&h->lock);
-    ret = guest_display(h, domid, &d, err, errlen);
-    if (!ret) {
-        ret = connect ? dg_kbd_connect(d->disp, gfn) : dg_kbd_read(d->disp, ev, max, n);
-        if (ret)
-            snprintf(err, errlen, "domain %u: the guest's PV keyboard: %s", domid,
-                     ret == -ENOTCONN ? "not connected" : strerror(-ret));
-    }
-    pthread_mutex_unlock(&h->lock);
-    return ret;
-#else
-    (void)h, (void)domid, (void)connect, (void)gfn, (void)ev, (void)max, (void)n;
-    snprintf(err, errlen, "built without the simulated guest's display side");
-    return -EOPNOTSUPP;
-#endif
+    return GUEST_OP(h, domid, err, errlen, .fn = op_kbd, .what = "the guest's PV keyboard",
+                    .connect = connect, .gm = gfn, .ev = ev, .max = max, .n = n);
 }
 
 int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,

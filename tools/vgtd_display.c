@@ -10,6 +10,7 @@
 #include <drm_fourcc.h>
 
 #include "display_guest.h"
+#include "host_report.h"
 #include "vgpu_host.h"
 #include "vgt/display_host.h"
 #include "vgt/util.h"
@@ -329,21 +330,63 @@ static void head_update(struct vnc_dom *dm, struct vnc_head *hd)
         atomic_fetch_add(&dm->updates, 1);
         return;
     }
-    for (unsigned ty = 0; ty < f->h; ty += VNC_TILE)
-        for (unsigned tx = 0; tx < f->w; tx += VNC_TILE) {
-            unsigned tw = VGT_MIN(VNC_TILE, f->w - tx), th = VGT_MIN(VNC_TILE, f->h - ty);
+    /* Changed tiles merge into rectangles (runs along a tile row, then
+     * rows with the same single run stacked): libvncserver's region
+     * union costs per rectangle, a full-screen change is one. */
+    int px0 = 0, px1 = 0, py0 = 0, py1 = 0; /* the pending rectangle, empty when px1 == 0 */
+
+    for (unsigned ty = 0; ty < f->h; ty += VNC_TILE) {
+        unsigned th = VGT_MIN(VNC_TILE, f->h - ty), runs = 0;
+        int r0 = -1, rx0 = 0, rx1 = 0;
+
+        for (unsigned tx = 0, end = 0; !end; tx += VNC_TILE) {
+            unsigned tw = tx < f->w ? VGT_MIN(VNC_TILE, f->w - tx) : 0;
+
+            end = !tw; /* one step past the last tile closes a run */
             bool diff = false;
 
-            for (unsigned y = ty; y < ty + th && !diff; y++)
+            for (unsigned y = ty; tw && y < ty + th && !diff; y++)
                 diff = memcmp(hd->fb + (size_t)y * hd->w + tx, f->px + (size_t)y * f->pitch + tx,
                               tw * 4) != 0;
-            if (!diff)
+            if (diff) {
+                for (unsigned y = ty; y < ty + th; y++)
+                    memcpy(hd->fb + (size_t)y * hd->w + tx, f->px + (size_t)y * f->pitch + tx,
+                           tw * 4);
+                if (r0 < 0)
+                    r0 = (int)tx;
                 continue;
-            for (unsigned y = ty; y < ty + th; y++)
-                memcpy(hd->fb + (size_t)y * hd->w + tx, f->px + (size_t)y * f->pitch + tx, tw * 4);
-            rfbMarkRectAsModified(hd->scr, (int)tx, (int)ty, (int)(tx + tw), (int)(ty + th));
-            dirty = true;
+            }
+            if (r0 < 0)
+                continue;
+            /* a run [r0, tx) of this tile row ended */
+            runs++;
+            if (runs == 1) {
+                rx0 = r0;
+                rx1 = (int)VGT_MIN(tx, f->w);
+            } else {
+                if (runs == 2)
+                    rfbMarkRectAsModified(hd->scr, rx0, (int)ty, rx1, (int)(ty + th));
+                rfbMarkRectAsModified(hd->scr, r0, (int)ty, (int)VGT_MIN(tx, f->w), (int)(ty + th));
+            }
+            r0 = -1;
         }
+        if (runs == 1 && px1 && rx0 == px0 && rx1 == px1 && py1 == (int)ty) {
+            py1 = (int)(ty + th);
+            continue;
+        }
+        if (px1)
+            rfbMarkRectAsModified(hd->scr, px0, py0, px1, py1);
+        px1 = 0;
+        if (runs == 1) {
+            px0 = rx0;
+            px1 = rx1;
+            py0 = (int)ty;
+            py1 = (int)(ty + th);
+        }
+        dirty |= runs > 0;
+    }
+    if (px1)
+        rfbMarkRectAsModified(hd->scr, px0, py0, px1, py1);
     if (dirty)
         atomic_fetch_add(&dm->updates, 1);
 }
@@ -650,13 +693,7 @@ static void answer_err(FILE *o, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputs("{\"ok\":false,\"error\":\"", o);
-    for (const char *p = msg; *p; p++)
-        if (*p == '"' || *p == '\\')
-            fprintf(o, "\\%c", *p);
-        else if ((unsigned char)*p >= 0x20)
-            fputc(*p, o);
-    fputs("\"}\n", o);
+    host_report_json_error(o, msg);
 }
 
 static int get_head(const struct vgt_ctl_msg *m, unsigned *head, FILE *o)

@@ -211,13 +211,7 @@ static void answer_list(struct vgtd_vgpu *d, FILE *o)
 
 static void answer_err(FILE *o, const char *msg)
 {
-    fputs("{\"ok\":false,\"error\":\"", o);
-    for (const char *p = msg; *p; p++)
-        if (*p == '"' || *p == '\\')
-            fprintf(o, "\\%c", *p);
-        else if ((unsigned char)*p >= 0x20)
-            fputc(*p, o);
-    fputs("\"}\n", o);
+    host_report_json_error(o, msg);
 }
 
 static int get_domid(const struct vgt_ctl_msg *m, uint16_t *domid)

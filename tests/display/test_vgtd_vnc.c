@@ -170,6 +170,14 @@ static void quiet(const char *fmt, ...)
     (void)fmt;
 }
 
+static uint64_t area_received;
+
+static void got_rect(rfbClient *cl, int x, int y, int w, int h)
+{
+    (void)cl, (void)x, (void)y;
+    area_received += (uint64_t)w * (uint64_t)h;
+}
+
 static rfbClient *connect_client(unsigned p, const char *password)
 {
     rfbClient *cl = rfbGetClient(8, 3, 4);
@@ -183,6 +191,7 @@ static rfbClient *connect_client(unsigned p, const char *password)
     client_password = password;
     cl->GetPassword = get_password;
     cl->appData.encodingsString = "raw";
+    cl->GotFrameBufferUpdate = got_rect;
     if (!rfbInitClient(cl, NULL, NULL))
         return NULL; /* rfbInitClient frees the client on failure */
     return cl;
@@ -238,6 +247,23 @@ static void test_vnc_client_capture_and_keys(void **state)
     fb.seed = 12;
     show(1, &fb, "XRGB8888", "X", true);
     assert_int_equal(wait_picture(cl, &fb, true, 30, 20, 5000), 0);
+    /* only the cursor moves: only the tiles it left and entered are sent
+     * (at most 4 of 64x64 each way; not the whole screen) */
+    area_received = 0;
+    {
+        char req[512];
+
+        snprintf(req, sizeof(req),
+                 "{\"cmd\":\"guest-show\",\"domid\":1,\"head\":0,\"format\":\"XRGB8888\","
+                 "\"tiling\":\"X\",\"width\":%u,\"height\":%u,\"seed\":%u,\"cursor_x\":200,"
+                 "\"cursor_y\":100}", fb.w, fb.h, fb.seed);
+        ctl(req, ans, sizeof(ans));
+    }
+    assert_int_equal(wait_picture(cl, &fb, true, 200, 100, 5000), 0);
+    print_message("cursor move: %llu pixels sent of %u\n", (unsigned long long)area_received,
+                  fb.w * fb.h);
+    assert_true(area_received > 0 && area_received <= 8ull * 64 * 64);
+    assert_true(area_received < (uint64_t)fb.w * fb.h);
 
     /* keyboard and pointer through the PV keyboard ring */
     ctl("{\"cmd\":\"guest-kbd-connect\",\"domid\":1}", ans, sizeof(ans));
@@ -296,7 +322,7 @@ static double jpeg_error(const char *path, const struct dg_fb *fb, bool cursor)
 
         jpeg_read_scanlines(&ci, &row, 1);
         for (unsigned x = 0; x < fb->w; x++) {
-            uint32_t e = expect_screen(fb, cursor, 30, 20, x, y);
+            uint32_t e = expect_screen(fb, cursor, 200, 100, x, y); /* the last cursor */
 
             /* luma error: chroma is subsampled by the encoder */
             double ly = 0.299 * row[3 * x] + 0.587 * row[3 * x + 1] + 0.114 * row[3 * x + 2];
