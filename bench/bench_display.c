@@ -182,6 +182,14 @@ static void quiet(const char *fmt, ...)
     (void)fmt;
 }
 
+/* libvncclient leaves the frame buffer it allocated to its user. */
+static void client_free(rfbClient *cl)
+{
+    free(cl->frameBuffer);
+    cl->frameBuffer = NULL;
+    rfbClientCleanup(cl);
+}
+
 static rfbClient *client_connect(struct client *c, const char *addr)
 {
     rfbClient *cl = rfbGetClient(8, 3, 4);
@@ -189,6 +197,7 @@ static rfbClient *client_connect(struct client *c, const char *addr)
     cl->format.redShift = 16;
     cl->format.greenShift = 8;
     cl->format.blueShift = 0;
+    free(cl->serverHost); /* rfbGetClient's default */
     cl->serverHost = strdup(addr + 5); /* "unix:PATH" */
     cl->appData.encodingsString = "raw";
     cl->FinishedFrameBufferUpdate = on_finished;
@@ -325,7 +334,7 @@ static int bench_vnc(struct bench *b, unsigned n, unsigned w, unsigned h, unsign
 down:
     for (unsigned g = 0; g < n; g++)
         if (c[g].cl)
-            rfbClientCleanup(c[g].cl);
+            client_free(c[g].cl);
     host_down(b);
     return ret;
 }
@@ -379,7 +388,7 @@ static int bench_latency(struct bench *b, unsigned fps, double *median_ms)
     *median_ms = lat[VGT_ARRAY_SIZE(lat) / 2];
 down:
     if (c.cl)
-        rfbClientCleanup(c.cl);
+        client_free(c.cl);
     host_down(b);
     return ret;
 }

@@ -8,7 +8,7 @@
  * Input: 12 register dwords (LE: pipeconf, pipesrc, ctl, stride, pos,
  * size, surf, offset, curcntr, curbase, curpos, and a 32-bit map of
  * unmapped 32 KiB chunks), a pipe byte, then the window's first bytes.
- * The harness caps PIPESRC and PLANE_POS at 1024 so that one input stays
+ * The harness caps PIPESRC and PLANE_POS at 512 so that one input stays
  * cheap (the decoder's own limits are checked by the tests). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +64,7 @@ HARNESS static int fz_read_gm(void *opaque, uint64_t gm, void *buf, size_t len)
 }
 
 static struct vgt_display *disp;
+static size_t prev_size;
 static struct vgt_display_frame frame;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -86,11 +87,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < 11; i++)
         memcpy(&fz.regs[pipe % 3][i], data + 4 * i, 4);
     memcpy(&fz.unmapped, data + 44, 4);
-    fz.regs[pipe % 3][1] &= 0x03ff03ffu; /* PIPESRC */
-    fz.regs[pipe % 3][4] &= 0x03ff03ffu; /* PLANE_POS */
-    size -= 49;
-    memset(fz.mem, 0, sizeof(fz.mem));
-    memcpy(fz.mem, data + 49, size < GM_SIZE ? size : GM_SIZE);
+    fz.regs[pipe % 3][1] &= 0x01ff01ffu; /* PIPESRC */
+    fz.regs[pipe % 3][4] &= 0x01ff01ffu; /* PLANE_POS */
+    size = size - 49 < GM_SIZE ? size - 49 : GM_SIZE;
+    memcpy(fz.mem, data + 49, size);
+    if (prev_size > size) /* what the last input left: zero again */
+        memset(fz.mem + size, 0, prev_size - size);
+    prev_size = size;
     ret = vgt_display_capture(disp, pipe, &frame, &hi);
     if (ret == 0) {
         if (!frame.px || frame.w != hi.w || frame.h != hi.h || (size_t)hi.w * hi.h > frame.cap)

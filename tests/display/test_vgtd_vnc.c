@@ -178,6 +178,14 @@ static void got_rect(rfbClient *cl, int x, int y, int w, int h)
     area_received += (uint64_t)w * (uint64_t)h;
 }
 
+/* libvncclient leaves the frame buffer it allocated to its user. */
+static void client_free(rfbClient *cl)
+{
+    free(cl->frameBuffer);
+    cl->frameBuffer = NULL;
+    rfbClientCleanup(cl);
+}
+
 static rfbClient *connect_client(unsigned p, const char *password)
 {
     rfbClient *cl = rfbGetClient(8, 3, 4);
@@ -186,6 +194,7 @@ static rfbClient *connect_client(unsigned p, const char *password)
     cl->format.redShift = 16;
     cl->format.greenShift = 8;
     cl->format.blueShift = 0;
+    free(cl->serverHost); /* rfbGetClient's default */
     cl->serverHost = strdup("127.0.0.1");
     cl->serverPort = (int)p;
     client_password = password;
@@ -289,7 +298,7 @@ static void test_vnc_client_capture_and_keys(void **state)
         print_message("guest read: %s\n", got);
         assert_string_equal(got, want);
     }
-    rfbClientCleanup(cl);
+    client_free(cl);
 }
 
 /* vncsnapshot, Debian's VNC snapshot client, over TCP with the password
@@ -388,7 +397,7 @@ static void test_hostile_guest_served_others(void **state)
     cl = connect_client(port + 3, "s3cret"); /* dom2: slot 1, head 0 */
     assert_non_null(cl);
     assert_int_equal(wait_picture(cl, &fb2, false, 0, 0, 5000), 0);
-    rfbClientCleanup(cl);
+    client_free(cl);
 }
 
 /* vgt demo --display: the guests modeset through their driver's display
