@@ -409,6 +409,7 @@ int vgt_bench_display(int argc, char **argv)
                 {I915_FORMAT_MOD_Y_TILED, "y"}};
     struct bench b = {.secs = 3};
     unsigned guests = MAX_GUESTS;
+    bool decode_only = false;
     char metric[64];
     double dms, mms;
     uint64_t n;
@@ -417,6 +418,8 @@ int vgt_bench_display(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             b.json = 1;
+        else if (!strcmp(argv[i], "--decode-only"))
+            decode_only = true;
         else if (!strcmp(argv[i], "--secs") && i + 1 < argc && !vgt_parse_u64(argv[i + 1], &n) &&
                  n >= 1 && n <= 60)
             b.secs = (double)n, i++;
@@ -424,7 +427,7 @@ int vgt_bench_display(int argc, char **argv)
                  n >= 1 && n <= MAX_GUESTS)
             guests = (unsigned)n, i++;
         else {
-            fprintf(stderr, "usage: vgt bench display [--json] [--secs 1..60] [--guests 1..%u]\n",
+            fprintf(stderr, "usage: vgt bench display [--json] [--decode-only] [--secs 1..60] [--guests 1..%u]\n",
                     MAX_GUESTS);
             return 2;
         }
@@ -450,6 +453,8 @@ int vgt_bench_display(int argc, char **argv)
         fprintf(stderr, "bench display: decode: %s\n", strerror(-ret));
         return 1;
     }
+    if (decode_only)
+        return 0;
 #ifdef VGT_HAVE_VNC
     {
         static const struct {

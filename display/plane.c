@@ -194,16 +194,24 @@ const char *vgt_display_modifier_name(uint64_t modifier)
     return t ? t->name : "unknown";
 }
 
-/* Offset inside a band of tile_h rows (the band starts at a tile row) of
- * byte @xb of row @r. */
-static inline size_t tiled_off(const struct tiling *t, uint32_t pitch, unsigned r, unsigned xb)
+/* A band of one tile row to linear rows, reading the tiles in order
+ * (sequential reads; the runs land where the rows want them). */
+static void detile_band(const struct tiling *t, uint32_t pitch, const uint8_t *band, uint8_t *lin)
 {
-    size_t tile = (size_t)(xb / t->tile_w) * 4096;
+    for (unsigned tile = 0; tile < pitch / t->tile_w; tile++) {
+        const uint8_t *src = band + (size_t)tile * 4096;
+        uint8_t *dst = lin + (size_t)tile * t->tile_w;
 
-    if (t->ctl == VGT_PLANE_CTL_TILED_X)
-        return tile + (size_t)r * 512 + xb % 512;
-    (void)pitch;
-    return tile + (size_t)((xb % 128) / 16) * 512 + (size_t)r * 16 + xb % 16;
+        if (t->ctl == VGT_PLANE_CTL_TILED_X) {
+            for (unsigned r = 0; r < 8; r++)
+                memcpy(dst + (size_t)r * pitch, src + r * 512, 512);
+            continue;
+        }
+        /* Y: eight 16-byte columns of 32 rows */
+        for (unsigned c = 0; c < 8; c++)
+            for (unsigned r = 0; r < 32; r++)
+                memcpy(dst + (size_t)r * pitch + c * 16, src + c * 512 + r * 16, 16);
+    }
 }
 
 /* ---- registers ---- */
@@ -360,6 +368,8 @@ struct vgt_display {
     struct vgt_display_src src;
     uint8_t *band;
     size_t band_cap;
+    uint8_t *lin; /* the band de-tiled: rows one after the other */
+    size_t lin_cap;
 };
 
 int vgt_display_create(const struct vgt_display_src *src, struct vgt_display **out)
@@ -378,6 +388,7 @@ void vgt_display_destroy(struct vgt_display *d)
     if (!d)
         return;
     free(d->band);
+    free(d->lin);
     free(d);
 }
 
@@ -445,6 +456,14 @@ static int draw_plane(struct vgt_display *d, struct vgt_display_plane *p,
     ret = band_reserve(d, (size_t)p->pitch * band_rows);
     if (ret)
         return ret;
+    if (t->tile_w && (size_t)p->pitch * band_rows > d->lin_cap) {
+        uint8_t *l = realloc(d->lin, (size_t)p->pitch * band_rows);
+
+        if (!l)
+            return -ENOMEM;
+        d->lin = l;
+        d->lin_cap = (size_t)p->pitch * band_rows;
+    }
     for (unsigned br = first / band_rows * band_rows; br < end; br += band_rows) {
         unsigned lo = VGT_MAX(br, first), hi = VGT_MIN(br + band_rows, end);
         uint64_t gm = p->surf + (uint64_t)br * p->pitch;
@@ -457,22 +476,16 @@ static int draw_plane(struct vgt_display *d, struct vgt_display_plane *p,
         }
         if (d->src.read_gm(d->src.opaque, gm, d->band, len))
             return -EFAULT;
+        if (t->tile_w)
+            detile_band(t, p->pitch, d->band, d->lin);
         for (unsigned sy = lo; sy < hi; sy++) {
             uint32_t *dst = f->px + (size_t)(p->y + (int)(sy - p->oy)) * f->pitch + p->x + c0;
-            unsigned xb = (p->ox + c0) * p->cpp, left = ncols;
+            unsigned xb = (p->ox + c0) * p->cpp;
 
-            if (!t->tile_w) {
-                pf->conv(d->band + (size_t)(sy - lo) * p->pitch + xb, dst, left, p->alpha);
-                continue;
-            }
-            while (left) {
-                unsigned n = VGT_MIN(left, (t->run - xb % t->run) / p->cpp);
-
-                pf->conv(d->band + tiled_off(t, p->pitch, sy - br, xb), dst, n, p->alpha);
-                dst += n;
-                xb += n * p->cpp;
-                left -= n;
-            }
+            if (!t->tile_w)
+                pf->conv(d->band + (size_t)(sy - lo) * p->pitch + xb, dst, ncols, p->alpha);
+            else
+                pf->conv(d->lin + (size_t)(sy - br) * p->pitch + xb, dst, ncols, p->alpha);
         }
     }
     return 0;
