@@ -48,6 +48,7 @@ struct vnc_head {
     char addr[160];
     int last_buttons;
     int last_x, last_y;
+    uint32_t shown_surf; /* PLANE_SURFLIVE at the last capture */
 };
 
 /* PV keyboard backend of one guest (xen/io/kbdif.h): the shared page
@@ -393,10 +394,28 @@ static void head_update(struct vnc_dom *dm, struct vnc_head *hd)
 
 /* The vGPU's display thread: capture, compare and encode at most @fps
  * times a second; serve the clients in between. Never an ioreq thread. */
+/* Did a head flip since its last capture? (The display brought up to its
+ * clock first, as a capture does: a register read, not a decode.) */
+static bool flipped(struct vnc_dom *dm)
+{
+    vgt_gpu_display_tick(vgt_vgpu_gpu(dm->v));
+    for (unsigned i = 0; i < VGT_DISPLAY_MAX_HEADS; i++)
+        if (vgt_vgpu_vreg(dm->v, PLANE_SURFLIVE(i)) != dm->heads[i].shown_surf)
+            return true;
+    return false;
+}
+
+/* The vGPU's display thread: capture, compare and encode at most @fps
+ * times a second; serve the clients in between. Never an ioreq thread.
+ * A flip is captured as soon as the cap allows (no waiting for a tick
+ * that is out of phase with the guest's vblank); without flips (a guest
+ * drawing into its front buffer) a capture comes every period, or every
+ * two periods right after a flip's. */
 static void *vnc_thread(void *p)
 {
     struct vnc_dom *dm = p;
-    uint64_t period = 1000000000ull / dm->fps, next = now_ns();
+    uint64_t period = 1000000000ull / dm->fps, last, next, now;
+    bool by_flip = false;
 
     while (!atomic_load(&dm->stop)) {
         for (unsigned i = 0; i < VGT_DISPLAY_MAX_HEADS; i++) {
@@ -405,8 +424,10 @@ static void *vnc_thread(void *p)
 
             while (hd->ufd >= 0 && (c = accept4(hd->ufd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
                 rfbNewClient(hd->scr, c);
+            hd->shown_surf = vgt_vgpu_vreg(dm->v, PLANE_SURFLIVE(i));
             head_update(dm, hd);
         }
+        last = now_ns();
         atomic_fetch_add(&dm->frames, 1);
         {
             struct timespec ts;
@@ -414,14 +435,18 @@ static void *vnc_thread(void *p)
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
             atomic_store(&dm->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
         }
-        next += period;
+        next = last + (by_flip ? 2 : 1) * period;
+        by_flip = false;
         do {
             /* serve the clients until the next frame is due */
             for (unsigned i = 0; i < VGT_DISPLAY_MAX_HEADS; i++)
                 rfbProcessEvents(dm->heads[i].scr, 1000);
-        } while (now_ns() < next && !atomic_load(&dm->stop));
-        if (now_ns() > next + period)
-            next = now_ns(); /* fell behind: do not try to catch up */
+            now = now_ns();
+            if (now >= last + period && flipped(dm)) {
+                by_flip = true;
+                break;
+            }
+        } while (now < next && !atomic_load(&dm->stop));
     }
     return NULL;
 }
