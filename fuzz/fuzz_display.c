@@ -1,14 +1,14 @@
 /* Fuzz the plane decoder (display/): a hostile guest's pipe, plane 1 and
  * cursor registers and the bytes of its graphics memory. The source is a
- * 1 MiB window of graphics memory at GM_BASE with pages the input may
+ * 256 KiB window of graphics memory at GM_BASE with pages the input may
  * leave unmapped. Invariants: the decoder reads only ranges inside the
  * window that gm_valid accepted, the frame it returns has the size it
  * reports, and every pixel is XRGB (no bits above 23).
  *
  * Input: 12 register dwords (LE: pipeconf, pipesrc, ctl, stride, pos,
  * size, surf, offset, curcntr, curbase, curpos, and a 32-bit map of
- * unmapped 32 KiB chunks), a pipe byte, then the window's first bytes.
- * The harness caps PIPESRC and PLANE_POS at 512 so that one input stays
+ * unmapped 8 KiB chunks), a pipe byte, then the window's first bytes.
+ * The harness caps PIPESRC and PLANE_POS at 256 so that one input stays
  * cheap (the decoder's own limits are checked by the tests). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,12 +17,12 @@
 #include "vgt/display_host.h"
 
 #define GM_BASE 0x00400000ull
-#define GM_SIZE (1ull << 20)
+#define GM_SIZE (256ull << 10)
 #define HARNESS __attribute__((no_sanitize("coverage")))
 
 struct fz {
     uint32_t regs[VGT_DISPLAY_MAX_HEADS][16];
-    uint32_t unmapped; /* bit i: [i * 32 KiB, +32 KiB) not mapped */
+    uint32_t unmapped; /* bit i: [i * 8 KiB, +8 KiB) not mapped */
     uint8_t mem[GM_SIZE];
 };
 
@@ -56,7 +56,7 @@ HARNESS static int fz_read_gm(void *opaque, uint64_t gm, void *buf, size_t len)
 
     if (!fz_gm_valid(opaque, gm, len))
         abort(); /* asked for memory the bounds check did not pass */
-    for (uint64_t c = (gm - GM_BASE) >> 15; c <= (gm - GM_BASE + len - 1) >> 15; c++)
+    for (uint64_t c = (gm - GM_BASE) >> 13; c <= (gm - GM_BASE + len - 1) >> 13; c++)
         if (f->unmapped & (1u << c))
             return -14; /* -EFAULT */
     memcpy(buf, f->mem + (gm - GM_BASE), len);
@@ -87,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < 11; i++)
         memcpy(&fz.regs[pipe % 3][i], data + 4 * i, 4);
     memcpy(&fz.unmapped, data + 44, 4);
-    fz.regs[pipe % 3][1] &= 0x01ff01ffu; /* PIPESRC */
-    fz.regs[pipe % 3][4] &= 0x01ff01ffu; /* PLANE_POS */
+    fz.regs[pipe % 3][1] &= 0x00ff00ffu; /* PIPESRC */
+    fz.regs[pipe % 3][4] &= 0x00ff00ffu; /* PLANE_POS */
     size = size - 49 < GM_SIZE ? size - 49 : GM_SIZE;
     memcpy(fz.mem, data + 49, size);
     if (prev_size > size) /* what the last input left: zero again */
