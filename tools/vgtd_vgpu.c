@@ -147,6 +147,13 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
             vgt_failsafe_reason_name(i.failsafe_reason), i.failsafe_detail, i.low_base, i.low_size,
             i.high_base, i.high_size, i.fence_base, i.fence_num, i.display_ready ? "true" : "false",
             i.st.mmio_reads, i.st.mmio_writes);
+    /* The display (docs/display.md): heads, pipes on, flips, and what it
+     * refused (pipes past the type, i2c/AUX to nothing or malformed). */
+    fprintf(o,
+            ",\"heads\":%u,\"resolution\":\"%ux%u\",\"pipes_on\":%u,\"flips\":%" PRIu64
+            ",\"display_refused\":%" PRIu64,
+            i.heads, i.res_w, i.res_h, i.pipes_on, i.st.flips,
+            i.st.pipe_refused + i.st.gmbus_refused + i.st.aux_refused + i.st.aux_nak);
     /* The scheduler's accounting (docs/scheduler.md), flat like the rest
      * of the protocol: totals, then busy time and completions per engine. */
     if (!vgpu_host_stats(d->host, i.domid, &st)) {
@@ -277,6 +284,23 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
                 return;
             }
             req.fences = (unsigned)n;
+            /* Display of a custom vGPU (XAPI max_heads=, resolution=WxH). */
+            if (!vgt_ctl_num(&m, "max_heads", &n) || vgt_ctl_str(&m, "resolution")) {
+                const char *r = vgt_ctl_str(&m, "resolution");
+                unsigned w = 1920, h = 1080;
+                char tail;
+
+                req.heads = 1;
+                if (!vgt_ctl_num(&m, "max_heads", &n))
+                    req.heads = n > 3 ? 4 : (unsigned)n;
+                if (r && sscanf(r, "%ux%u%c", &w, &h, &tail) != 2) {
+                    answer_err(o, "\"resolution\" must be WxH, e.g. 2560x1440");
+                    return;
+                }
+                req.display_set = true;
+                req.res_w = w;
+                req.res_h = h;
+            }
         } else if (!req.type) {
             req.type = "V5_4";
         }
