@@ -132,7 +132,7 @@ static void test_modeset_draw_flip(void **state)
     const struct gg_fb *front, *back;
     struct gg_mode_info m;
     struct vgt_vgpu_info info;
-    uint64_t t0, t1, expect;
+    uint64_t t0, t1;
 
     assert_int_equal(gg_display_modeset(g->dp, 0, 0, 0, GG_FMT_XRGB8888, GG_TILING_LINEAR), 0);
     assert_int_equal(gg_display_mode(g->dp, 0, &m), 0);
@@ -172,14 +172,22 @@ static void test_modeset_draw_flip(void **state)
                              pattern(x, y));
     assert_int_equal(host_read32(e, g, back->bo.gm), 0xff000000u); /* cleared to black */
 
-    /* The frame counter runs at the mode's refresh rate. */
-    assert_int_equal(gg_display_counters(g->dp, 0, &frames0, &flips0), 0);
-    t0 = vgt_now_ns();
-    nanosleep(&(struct timespec){0, 300000000}, NULL);
-    t1 = vgt_now_ns();
-    assert_int_equal(gg_display_counters(g->dp, 0, &frames1, &flips1), 0);
-    expect = (t1 - t0) * m.refresh_mhz / 1000000000000ull;
-    assert_in_range(frames1 - frames0, expect - 2, expect + 2);
+    /* The frame counter runs at the mode's refresh rate: the reads happen
+     * somewhere inside [a, b] and [c, d]. */
+    {
+        uint64_t a = vgt_now_ns(), b, c, d;
+
+        assert_int_equal(gg_display_counters(g->dp, 0, &frames0, &flips0), 0);
+        b = vgt_now_ns();
+        nanosleep(&(struct timespec){0, 300000000}, NULL);
+        c = vgt_now_ns();
+        assert_int_equal(gg_display_counters(g->dp, 0, &frames1, &flips1), 0);
+        d = vgt_now_ns();
+        t0 = (c - b) * m.refresh_mhz / 1000000000000ull;
+        t1 = (d - a) * m.refresh_mhz / 1000000000000ull;
+        assert_in_range(frames1 - frames0, t0 - 1, t1 + 1);
+        assert_true(t0 >= 15); /* 300 ms at 60 Hz: the check means something */
+    }
 
     /* Cursor: CUR_BASE armed, live after the next vblank. */
     for (unsigned i = 0; i < W * H; i++)
@@ -289,10 +297,10 @@ static void test_flip_storm_does_not_slow_others(void **state)
     /* One flip per vblank at most, whatever the storm wrote. */
     assert_true(ib.st.flips <= ib.st.vblanks);
     assert_true(f.writes > ib.st.flips);
-    /* At 60 Hz a flip completes at the next vblank: < 2 frames each, with
-     * room for a loaded machine. */
-    assert_true(worst < 60000000ull);
-    assert_true(total < n * 40000000ull);
+    /* At 60 Hz a flip completes at the next vblank: on average within 2.5
+     * frames, none past 6, with room for a loaded machine. */
+    assert_true(worst < 100000000ull);
+    assert_true(total < n * 42000000ull);
     assert_false(vgt_vgpu_in_failsafe(b->v));
 }
 
