@@ -248,6 +248,11 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
     const char *why = NULL;
 
     if (req->type) {
+        if (req->display_set) {
+            snprintf(err, errlen, "max_heads and resolution go with custom sizes: type %s has its own",
+                     req->type);
+            return -EINVAL;
+        }
         if (vgt_vgpu_res_from_type(req->type, res) == 0)
             return 0;
         snprintf(err, errlen, "unknown vGPU type '%s' (V5_1, V5_2, V5_4, V5_8)", req->type);
