@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A vGPU in a list/status answer has 35 fields (vgt list parses it). */
+/* A vGPU in a list/status answer has 36 fields (vgt list parses it). */
 #define VGT_CTL_MAX_FIELDS 48
 #define VGT_CTL_KEY_MAX 32
 #define VGT_CTL_STR_MAX 128
