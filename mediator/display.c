@@ -92,6 +92,13 @@ static bool pipe_wants_ticks(struct vgt_vgpu *v, unsigned p)
 
 static void timer_kick(struct vgt_gpu *g);
 
+/* A guest can refuse-spam at MMIO speed: its refusals are counted, and
+ * logged the 1st, 2nd, 4th, 8th... time so the log cannot be flooded. */
+static bool log_refusal(uint64_t n)
+{
+    return (n & (n - 1)) == 0;
+}
+
 /* ---- vblanks ---- */
 
 /* @n vblanks of pipe @p have passed: counters, latched flips, IIR. */
@@ -211,9 +218,9 @@ static int pipeconf_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     if ((val & PIPECONF_ENABLE) && p >= v->dpy.heads) {
         /* The type has no head for this pipe: it stays off, as a pipe
          * whose PLL never locks. */
-        v->st.pipe_refused++;
-        vgt_warn(v->log, "vgpu%u: pipe %c enable refused: the type has %u head(s)", v->id,
-                 'A' + p, v->dpy.heads);
+        if (log_refusal(++v->st.pipe_refused))
+            vgt_warn(v->log, "vgpu%u: pipe %c enable refused: the type has %u head(s) (%llu refused)",
+                     v->id, 'A' + p, v->dpy.heads, (unsigned long long)v->st.pipe_refused);
         val &= ~PIPECONF_ENABLE;
     }
     if ((val & PIPECONF_ENABLE) && !pp->enabled) {
@@ -332,8 +339,9 @@ static int bad_pipe_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
 static int bad_pipe_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     (void)val;
-    v->st.pipe_refused++;
-    vgt_warn(v->log, "vgpu%u: write to %#x refused: Skylake has no pipe D", v->id, off);
+    if (log_refusal(++v->st.pipe_refused))
+        vgt_warn(v->log, "vgpu%u: write to %#x refused: Skylake has no pipe D (%llu refused)", v->id,
+                 off, (unsigned long long)v->st.pipe_refused);
     return 0;
 }
 
@@ -460,9 +468,10 @@ static int gmbus1_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     }
     if (head < 0 || !(d->connected & (1u << head)) || slave != DDC_ADDR) {
         /* Nobody answers: a NAK, as a bus with no such device gives. */
-        v->st.gmbus_refused++;
-        vgt_info(v->log, "vgpu%u: GMBUS to slave %#x on pin %u refused (no such device)", v->id,
-                 slave, *vr(v, PCH_GMBUS0) & GMBUS_PIN_MASK);
+        if (log_refusal(++v->st.gmbus_refused))
+            vgt_info(v->log, "vgpu%u: GMBUS to slave %#x on pin %u refused: no such device (%llu refused)",
+                     v->id, slave, *vr(v, PCH_GMBUS0) & GMBUS_PIN_MASK,
+                     (unsigned long long)v->st.gmbus_refused);
         d->gmbus = GMBUS_NAK;
         gmbus_status(v, GMBUS_HW_RDY | GMBUS_SATOER);
         return 0;
@@ -645,9 +654,9 @@ static int aux_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
         rn = aux_transfer(v, head, req, n, rep);
     }
     if (!rn) {
-        v->st.aux_refused++;
-        vgt_info(v->log, "vgpu%u: malformed AUX message (%u bytes) on port %c refused", v->id, n,
-                 'A' + port);
+        if (log_refusal(++v->st.aux_refused))
+            vgt_warn(v->log, "vgpu%u: malformed AUX message (%u bytes) on port %c refused (%llu refused)",
+                     v->id, n, 'A' + port, (unsigned long long)v->st.aux_refused);
         st |= DP_AUX_CH_CTL_DONE | DP_AUX_CH_CTL_RECEIVE_ERROR;
         goto done;
     }
