@@ -286,6 +286,8 @@ static void test_display_heads_listed(void **state)
     assert_int_equal(field(ans, "heads"), 2);
     assert_non_null(strstr(ans, "\"resolution\":\"3840x2160\""));
     assert_int_equal(field(ans, "pipes_on"), 0);
+    ctl("{\"cmd\":\"add\",\"domid\":9,\"type\":\"V5_8\",\"max_heads\":2}", ans, sizeof(ans));
+    assert_non_null(strstr(ans, "max_heads and resolution go with custom sizes: type V5_8 has its own"));
     add_custom(",\"max_heads\":5", ans, sizeof(ans));
     assert_non_null(strstr(ans, "max_heads must be 0..3"));
     add_custom(",\"resolution\":\"big\"", ans, sizeof(ans));
