@@ -231,7 +231,21 @@ static void test_formats_and_tiling(void **state)
         for (int t = GG_TILING_LINEAR; t <= GG_TILING_Y; t++) {
             uint32_t px;
 
+            uint32_t frame = (uint32_t)(f * 3 + t);
+            static const uint32_t probe[][2] = {{0, 0}, {150, 10}, {799, 299}, {400, 320},
+                                                {30, 460}, {770, 599}, {3 * 8 * 5 + 10, 170}};
+
             assert_int_equal(gg_display_modeset(g->dp, 1, 800, 600, f, t), 0);
+            /* The test pattern, whole screen, then a few pixels of it. */
+            assert_int_equal(gg_display_draw_pattern(g->dp, 1, false, frame), 0);
+            for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+                uint32_t want = gg_display_pattern_pixel(probe[i][0], probe[i][1], 800, 600, frame);
+
+                assert_int_equal(gg_display_peek(g->dp, 1, false, probe[i][0], probe[i][1], &px), 0);
+                if (f == GG_FMT_RGB565)
+                    want &= 0xfff8fcf8u, px &= 0xfff8fcf8u;
+                assert_int_equal(px, want);
+            }
             assert_int_equal(gg_display_draw(g->dp, 1, false, 700, 500, W, H, img, W), 0);
             for (uint32_t y = 0; y < H; y += 13)
                 for (uint32_t x = 0; x < W; x += 11) {
@@ -243,6 +257,24 @@ static void test_formats_and_tiling(void **state)
                     assert_int_equal(px, want);
                 }
             assert_int_equal(vgt_vgpu_vreg(g->v, PLANE_SIZE(1)), (599u << 16) | 799u);
+            if (f == GG_FMT_XRGB8888 && t != GG_TILING_LINEAR) {
+                /* The layout by hand, read as the GPU reads it: X tiles of
+                 * 512 B x 8 rows, stride 3584 (7 tiles): (130, 9) is in
+                 * tile 8 at row 1, byte 8; Y tiles of 16-byte columns x 32
+                 * rows, stride 3200 (25 tiles): (37, 33) is in tile 26,
+                 * column 1, row 1, byte 4. */
+                const struct gg_fb *fb = gg_display_fb(g->dp, 1, false);
+                uint32_t x = t == GG_TILING_X ? 130 : 37, y = t == GG_TILING_X ? 9 : 33;
+                uint64_t off = t == GG_TILING_X ? 8 * 4096 + 512 + 8 : 26 * 4096 + 512 + 16 + 4;
+                uint32_t dot = 0xff123456u;
+
+                assert_int_equal(fb->stride, t == GG_TILING_X ? 3584 : 3200);
+                assert_int_equal(vgt_vgpu_vreg(g->v, PLANE_STRIDE(1)), t == GG_TILING_X ? 7 : 25);
+                assert_int_equal(vgt_vgpu_vreg(g->v, PLANE_CTL(1)) & PLANE_CTL_TILED_MASK,
+                                 t == GG_TILING_X ? PLANE_CTL_TILED_X : PLANE_CTL_TILED_Y);
+                assert_int_equal(gg_display_draw(g->dp, 1, false, x, y, 1, 1, &dot, 1), 0);
+                assert_int_equal(host_read32(e, g, fb->bo.gm + off), dot);
+            }
         }
     /* The V5_2 type has two heads: the third pipe stays refused. */
     assert_int_equal(gg_display_modeset(g->dp, 2, 0, 0, GG_FMT_XRGB8888, GG_TILING_LINEAR), -ENODEV);
