@@ -172,7 +172,7 @@ uint64_t vgt_gpu_display_tick(struct vgt_gpu *g)
     for (unsigned i = 0; i < VGT_MAX_VGPUS; i++) {
         struct vgt_vgpu *v = g->vgpus[i];
 
-        if (!v)
+        if (!v || !__atomic_load_n(&v->dpy_pipes_on, __ATOMIC_ACQUIRE))
             continue;
         pthread_mutex_lock(&v->lock);
         next = VGT_MIN(next, catch_up(v, now));
@@ -237,6 +237,9 @@ static int pipeconf_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     }
     val &= ~PIPECONF_STATE_ENABLE;
     *vr(v, off) = val | (pp->enabled ? PIPECONF_STATE_ENABLE : 0);
+    __atomic_store_n(&v->dpy_pipes_on,
+                     (uint8_t)((v->dpy_pipes_on & ~(1u << p)) | (pp->enabled ? 1u << p : 0)),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -815,6 +818,7 @@ void vgt_display_init(struct vgt_vgpu *v)
     struct vgt_display *d = &v->dpy;
 
     memset(d, 0, sizeof(*d));
+    __atomic_store_n(&v->dpy_pipes_on, 0, __ATOMIC_RELEASE);
     d->gmbus_head = -1;
     d->heads = VGT_MIN(v->res.heads, VGT_MAX_HEADS);
     if (d->heads && vgt_display_mode(v->res.res_w, v->res.res_h, &d->mode))

