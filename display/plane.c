@@ -540,7 +540,8 @@ int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display
     vgt_display_read_regs(&d->src, pipe, &r);
     vgt_display_plane_decode(&d->src, &r, &info->plane);
     vgt_display_cursor_decode(&d->src, &r, &info->cursor);
-    if (!(r.pipeconf & PIPECONF_ENABLE))
+    /* the engine's state bit: set only while the pipe really runs */
+    if (!(r.pipeconf & PIPECONF_STATE_ENABLE))
         return -ENODEV;
     /* PIPESRC: (w-1) << 16 | (h-1); unset, the plane's extent. */
     if (r.pipesrc) {

@@ -92,6 +92,13 @@ static bool pipe_wants_ticks(struct vgt_vgpu *v, unsigned p)
 
 static void timer_kick(struct vgt_gpu *g);
 
+/* A guest can refuse-spam at MMIO speed: its refusals are counted, and
+ * logged the 1st, 2nd, 4th, 8th... time so the log cannot be flooded. */
+static bool log_refusal(uint64_t n)
+{
+    return (n & (n - 1)) == 0;
+}
+
 /* ---- vblanks ---- */
 
 /* @n vblanks of pipe @p have passed: counters, latched flips, IIR. */
@@ -165,7 +172,7 @@ uint64_t vgt_gpu_display_tick(struct vgt_gpu *g)
     for (unsigned i = 0; i < VGT_MAX_VGPUS; i++) {
         struct vgt_vgpu *v = g->vgpus[i];
 
-        if (!v)
+        if (!v || !__atomic_load_n(&v->dpy_pipes_on, __ATOMIC_ACQUIRE))
             continue;
         pthread_mutex_lock(&v->lock);
         next = VGT_MIN(next, catch_up(v, now));
@@ -211,9 +218,9 @@ static int pipeconf_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     if ((val & PIPECONF_ENABLE) && p >= v->dpy.heads) {
         /* The type has no head for this pipe: it stays off, as a pipe
          * whose PLL never locks. */
-        v->st.pipe_refused++;
-        vgt_warn(v->log, "vgpu%u: pipe %c enable refused: the type has %u head(s)", v->id,
-                 'A' + p, v->dpy.heads);
+        if (log_refusal(++v->st.pipe_refused))
+            vgt_warn(v->log, "vgpu%u: pipe %c enable refused: the type has %u head(s) (%llu refused)",
+                     v->id, 'A' + p, v->dpy.heads, (unsigned long long)v->st.pipe_refused);
         val &= ~PIPECONF_ENABLE;
     }
     if ((val & PIPECONF_ENABLE) && !pp->enabled) {
@@ -230,6 +237,9 @@ static int pipeconf_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     }
     val &= ~PIPECONF_STATE_ENABLE;
     *vr(v, off) = val | (pp->enabled ? PIPECONF_STATE_ENABLE : 0);
+    __atomic_store_n(&v->dpy_pipes_on,
+                     (uint8_t)((v->dpy_pipes_on & ~(1u << p)) | (pp->enabled ? 1u << p : 0)),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -332,8 +342,9 @@ static int bad_pipe_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
 static int bad_pipe_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     (void)val;
-    v->st.pipe_refused++;
-    vgt_warn(v->log, "vgpu%u: write to %#x refused: Skylake has no pipe D", v->id, off);
+    if (log_refusal(++v->st.pipe_refused))
+        vgt_warn(v->log, "vgpu%u: write to %#x refused: Skylake has no pipe D (%llu refused)", v->id,
+                 off, (unsigned long long)v->st.pipe_refused);
     return 0;
 }
 
@@ -460,9 +471,10 @@ static int gmbus1_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     }
     if (head < 0 || !(d->connected & (1u << head)) || slave != DDC_ADDR) {
         /* Nobody answers: a NAK, as a bus with no such device gives. */
-        v->st.gmbus_refused++;
-        vgt_info(v->log, "vgpu%u: GMBUS to slave %#x on pin %u refused (no such device)", v->id,
-                 slave, *vr(v, PCH_GMBUS0) & GMBUS_PIN_MASK);
+        if (log_refusal(++v->st.gmbus_refused))
+            vgt_info(v->log, "vgpu%u: GMBUS to slave %#x on pin %u refused: no such device (%llu refused)",
+                     v->id, slave, *vr(v, PCH_GMBUS0) & GMBUS_PIN_MASK,
+                     (unsigned long long)v->st.gmbus_refused);
         d->gmbus = GMBUS_NAK;
         gmbus_status(v, GMBUS_HW_RDY | GMBUS_SATOER);
         return 0;
@@ -645,9 +657,9 @@ static int aux_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
         rn = aux_transfer(v, head, req, n, rep);
     }
     if (!rn) {
-        v->st.aux_refused++;
-        vgt_info(v->log, "vgpu%u: malformed AUX message (%u bytes) on port %c refused", v->id, n,
-                 'A' + port);
+        if (log_refusal(++v->st.aux_refused))
+            vgt_warn(v->log, "vgpu%u: malformed AUX message (%u bytes) on port %c refused (%llu refused)",
+                     v->id, n, 'A' + port, (unsigned long long)v->st.aux_refused);
         st |= DP_AUX_CH_CTL_DONE | DP_AUX_CH_CTL_RECEIVE_ERROR;
         goto done;
     }
@@ -806,6 +818,7 @@ void vgt_display_init(struct vgt_vgpu *v)
     struct vgt_display *d = &v->dpy;
 
     memset(d, 0, sizeof(*d));
+    __atomic_store_n(&v->dpy_pipes_on, 0, __ATOMIC_RELEASE);
     d->gmbus_head = -1;
     d->heads = VGT_MIN(v->res.heads, VGT_MAX_HEADS);
     if (d->heads && vgt_display_mode(v->res.res_w, v->res.res_h, &d->mode))

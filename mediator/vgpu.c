@@ -420,9 +420,7 @@ void vgt_vgpu_get_info(struct vgt_vgpu *v, struct vgt_vgpu_info *info)
     info->heads = v->dpy.heads;
     info->res_w = v->dpy.heads ? v->dpy.mode.w : 0;
     info->res_h = v->dpy.heads ? v->dpy.mode.h : 0;
-    for (unsigned p = 0; p < VGT_MAX_PIPES; p++)
-        if (v->dpy.pipe[p].enabled)
-            info->pipes_on |= 1u << p;
+    info->pipes_on = __atomic_load_n(&v->dpy_pipes_on, __ATOMIC_ACQUIRE);
     info->st = v->st;
     pthread_mutex_unlock(&v->lock);
 }

@@ -95,6 +95,9 @@ struct vgt_vgpu {
     uint64_t bar2_mapped; /* where the aperture slice is mapped, 0 none */
 
     struct vgt_display dpy;
+    /* Bit per enabled pipe, atomic: the vblank thread skips a vGPU with
+     * none without taking its lock. */
+    uint8_t dpy_pipes_on;
 
     bool irq_line; /* an interrupt is pending and was signalled */
     bool failsafe;

@@ -98,9 +98,10 @@ void host_report_inventory_json(const struct vgpu_host_snap *s, FILE *o)
             used += !strcmp(s->v[i].info.type, t->name);
         fprintf(o,
                 "%s{\"name\":\"%s\",\"low_gm_mb\":%u,\"high_gm_mb\":%u,\"fences\":%u,"
-                "\"weight\":%u,\"total\":%u,\"available\":%u,\"in_use\":%u}",
+                "\"weight\":%u,\"total\":%u,\"available\":%u,\"in_use\":%u,"
+                "\"max_heads\":%u,\"res_w\":%u,\"res_h\":%u}",
                 k ? "," : "", t->name, t->low_mb, t->high_mb, t->fences, t->weight, t->total,
-                t->available, used);
+                t->available, used, t->heads, t->res_w, t->res_h);
     }
     fprintf(o, "],\"shares\":[");
     for (unsigned i = 0; i < s->n; i++) {

@@ -262,12 +262,18 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
     const char *why = NULL;
 
     if (req->type) {
+        if (req->display_set) {
+            snprintf(err, errlen, "max_heads and resolution go with custom sizes: type %s has its own",
+                     req->type);
+            return -EINVAL;
+        }
         if (vgt_vgpu_res_from_type(req->type, res) == 0)
             return 0;
         snprintf(err, errlen, "unknown vGPU type '%s' (V5_1, V5_2, V5_4, V5_8)", req->type);
         return -EINVAL;
     }
-    if (vgt_vgpu_res_custom(req->low_gm_mb, req->high_gm_mb, req->fences, res, &why)) {
+    if (vgt_vgpu_res_custom(req->low_gm_mb, req->high_gm_mb, req->fences, res, &why) ||
+        (req->display_set && vgt_vgpu_res_display(res, req->heads, req->res_w, req->res_h, &why))) {
         snprintf(err, errlen, "%s", why);
         return -EINVAL;
     }
@@ -533,6 +539,9 @@ void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s)
         ts->high_mb = t[k].high_mb;
         ts->fences = t[k].fences;
         ts->weight = t[k].weight;
+        ts->heads = t[k].max_heads;
+        ts->res_w = t[k].res_w;
+        ts->res_h = t[k].res_h;
         ts->total = VGT_MIN(vgt_gpu_capacity(h->gpu, &r), (unsigned)MAX_DOMS);
         ts->available = vgt_gpu_avail(h->gpu, &r);
     }

@@ -41,6 +41,9 @@ struct vgpu_add_req {
     const char *type;       /* V5_x, or NULL for custom sizes below */
     uint64_t low_gm_mb, high_gm_mb;
     unsigned fences;
+    bool display_set;       /* custom only: heads/resolution below, else 1 x 1920x1080 */
+    unsigned heads;
+    uint32_t res_w, res_h;
     uint32_t sbdf;          /* 0: 00:02.0 */
     unsigned weight;        /* scheduler weight 1..1000 (0: the type's) */
     unsigned cap_pct;       /* GPU time cap per engine, 1..100 % (0: none) */
@@ -82,6 +85,8 @@ struct vgpu_host_type_snap {
     char name[16];
     uint32_t low_mb, high_mb;
     unsigned fences, weight;
+    unsigned heads;     /* virtual monitors and their resolution */
+    uint32_t res_w, res_h;
     unsigned total;     /* instances the empty GPU holds */
     unsigned available; /* instances that still fit now */
 };

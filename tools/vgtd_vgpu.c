@@ -61,7 +61,9 @@ static bool is_xl_key(const char *a)
 {
     return !strncmp(a, "--vgt_low_gm_sz", 15) || !strncmp(a, "--vgt_high_gm_sz", 16) ||
            !strncmp(a, "--vgt_fence_sz", 14) || !strncmp(a, "vgt_low_gm_sz=", 14) ||
-           !strncmp(a, "vgt_high_gm_sz=", 15) || !strncmp(a, "vgt_fence_sz=", 13);
+           !strncmp(a, "vgt_high_gm_sz=", 15) || !strncmp(a, "vgt_fence_sz=", 13) ||
+           !strncmp(a, "--vgt_max_heads", 15) || !strncmp(a, "--vgt_resolution", 16) ||
+           !strncmp(a, "vgt_max_heads=", 14) || !strncmp(a, "vgt_resolution=", 15);
 }
 
 bool vgtd_vgpu_wanted(int argc, char **argv)
@@ -95,7 +97,10 @@ static void usage(FILE *out)
             "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
             "  --vgt_low_gm_sz MB  --vgt_high_gm_sz MB  --vgt_fence_sz N   custom sizes (xl keys;\n"
             "                      also accepted as KEY=VALUE)\n"
-            "  --xl-config FILE    read vgt_low_gm_sz/vgt_high_gm_sz/vgt_fence_sz from an xl config\n"
+            "  --vgt_max_heads N  --vgt_resolution WxH   monitors of a custom vGPU (0..3,\n"
+            "                      default 1 x 1920x1080; xl keys too)\n"
+            "  --xl-config FILE    read vgt_low_gm_sz/vgt_high_gm_sz/vgt_fence_sz (and\n"
+            "                      vgt_max_heads/vgt_resolution) from an xl config\n"
             "  --bdf BB:DD.F       guest PCI address of the vGPU (default 00:02.0)\n"
             "  --gpu BB:DD.F       the host's Intel GPU, released by i915 (default 00:02.0; not\n"
             "                      with --sim)\n"
@@ -161,6 +166,13 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
             vgt_failsafe_reason_name(i.failsafe_reason), i.failsafe_detail, i.low_base, i.low_size,
             i.high_base, i.high_size, i.fence_base, i.fence_num, i.display_ready ? "true" : "false",
             i.st.mmio_reads, i.st.mmio_writes);
+    /* The display (docs/display.md): heads, pipes on, flips, and what it
+     * refused (pipes past the type, i2c/AUX to nothing or malformed). */
+    fprintf(o,
+            ",\"heads\":%u,\"resolution\":\"%ux%u\",\"pipes_on\":%u,\"flips\":%" PRIu64
+            ",\"display_refused\":%" PRIu64,
+            i.heads, i.res_w, i.res_h, i.pipes_on, i.st.flips,
+            i.st.pipe_refused + i.st.gmbus_refused + i.st.aux_refused + i.st.aux_nak);
     /* The scheduler's accounting (docs/scheduler.md), flat like the rest
      * of the protocol: totals, then busy time and completions per engine. */
     if (!vgpu_host_stats(d->host, i.domid, &st)) {
@@ -298,6 +310,21 @@ static void handle(struct vgtd_vgpu *d, const char *line, size_t len, FILE *o)
         if (bdf && vgpu_parse_bdf(bdf, &req.sbdf)) {
             answer_err(o, "\"bdf\" must be BB:DD.F");
             return;
+        }
+        /* Display of a custom vGPU (XAPI max_heads=, resolution=WxH). */
+        if (!vgt_ctl_num(&m, "max_heads", &n) || vgt_ctl_str(&m, "resolution")) {
+            const char *r = vgt_ctl_str(&m, "resolution");
+
+            req.display_set = true;
+            req.heads = 1;
+            req.res_w = 1920;
+            req.res_h = 1080;
+            if (!vgt_ctl_num(&m, "max_heads", &n))
+                req.heads = n > 3 ? 4 : (unsigned)n;
+            if (r && vgt_parse_resolution(r, strlen(r), &req.res_w, &req.res_h)) {
+                answer_err(o, "\"resolution\" must be WxH, e.g. 2560x1440");
+                return;
+            }
         }
         if (!vgt_ctl_num(&m, "ram_mb", &n))
             req.sim_ram = n << 20;
@@ -497,7 +524,7 @@ int vgtd_vgpu_main(int argc, char **argv)
     struct vgtd_vgpu d = {.control = VGTD_CONTROL_DEFAULT, .lfd = -1, .sfd = -1};
     struct vgpu_add_req req = {0};
     struct vgpu_host_cfg hc = {.gpu_sbdf = VGT_SBDF(0, 0, 2, 0)};
-    bool have_domid = false, have_sizes = false, have_gpu = false;
+    bool have_domid = false, have_sizes = false, have_gpu = false, have_heads = false, have_res = false;
     const char *xlcfg = NULL;
     char err[256];
     sigset_t set;
@@ -620,6 +647,19 @@ int vgtd_vgpu_main(int argc, char **argv)
             else
                 req.fences = n > 32 ? 33 : (unsigned)n;
             have_sizes = true;
+        } else if (!strcmp(key, "vgt_max_heads")) {
+            if (vgt_parse_u64(val, &n)) {
+                fprintf(stderr, "vgtd: %s: '%s' is not a number\n", key, val);
+                return 2;
+            }
+            req.heads = n > 3 ? 4 : (unsigned)n;
+            have_heads = true;
+        } else if (!strcmp(key, "vgt_resolution")) {
+            if (vgt_parse_resolution(val, strlen(val), &req.res_w, &req.res_h)) {
+                fprintf(stderr, "vgtd: %s: '%s' is not WxH\n", key, val);
+                return 2;
+            }
+            have_res = true;
         } else {
             goto bad;
         }
@@ -648,6 +688,21 @@ int vgtd_vgpu_main(int argc, char **argv)
         }
         if (k.have_memory && d.sim && !req.sim_ram)
             req.sim_ram = k.memory_mb << 20;
+        if (k.have_heads && !have_heads) {
+            req.heads = k.heads > 3 ? 4 : (unsigned)k.heads;
+            have_heads = true;
+        }
+        if (k.have_res && !have_res) {
+            req.res_w = k.res_w;
+            req.res_h = k.res_h;
+            have_res = true;
+        }
+    }
+    if (have_heads || have_res) {
+        req.display_set = true;
+        req.heads = have_heads ? req.heads : 1;
+        req.res_w = have_res ? req.res_w : 1920;
+        req.res_h = have_res ? req.res_h : 1080;
     }
     if (have_sizes && req.type) {
         fprintf(stderr, "vgtd: give either --type or the vgt_*_sz sizes, not both\n");

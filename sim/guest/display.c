@@ -703,6 +703,43 @@ int gg_display_fill(struct gg_display *dp, unsigned head, bool back, uint32_t x,
     return rc;
 }
 
+uint32_t gg_display_pattern_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t frame)
+{
+    /* SMPTE-like bars: white, yellow, cyan, green, magenta, red, blue, black. */
+    static const uint32_t bars[8] = {0xffffffffu, 0xffffff00u, 0xff00ffffu, 0xff00ff00u,
+                                     0xffff00ffu, 0xffff0000u, 0xff0000ffu, 0xff000000u};
+    uint32_t sq = (frame * 8u) % (w > 64 ? w - 64 : 1), v;
+
+    if (x >= sq && x < sq + 64 && y >= h / 4 && y < h / 4 + 64)
+        return 0xffffffffu;
+    if (y < h / 2)
+        return bars[(uint64_t)x * 8 / w];
+    v = (uint32_t)((uint64_t)x * 255 / (w > 1 ? w - 1 : 1));
+    if (y < h * 3 / 4)
+        return 0xff000000u | v << 16 | v << 8 | v;
+    /* thirds: red, green, blue ramps */
+    return 0xff000000u | v << (16 - 8 * (uint32_t)((uint64_t)y * 12 / h % 3));
+}
+
+int gg_display_draw_pattern(struct gg_display *dp, unsigned head, bool back, uint32_t frame)
+{
+    struct dfb *f = fb_of(dp, head, back);
+    uint32_t *px;
+    int rc;
+
+    if (!f)
+        return -ENODEV;
+    px = malloc((size_t)f->pub.w * f->pub.h * 4);
+    if (!px)
+        return -ENOMEM;
+    for (uint32_t y = 0; y < f->pub.h; y++)
+        for (uint32_t x = 0; x < f->pub.w; x++)
+            px[(size_t)y * f->pub.w + x] = gg_display_pattern_pixel(x, y, f->pub.w, f->pub.h, frame);
+    rc = gg_display_draw(dp, head, back, 0, 0, f->pub.w, f->pub.h, px, f->pub.w);
+    free(px);
+    return rc;
+}
+
 int gg_display_peek(struct gg_display *dp, unsigned head, bool back, uint32_t x, uint32_t y,
                     uint32_t *argb)
 {

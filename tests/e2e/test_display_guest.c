@@ -132,7 +132,7 @@ static void test_modeset_draw_flip(void **state)
     const struct gg_fb *front, *back;
     struct gg_mode_info m;
     struct vgt_vgpu_info info;
-    uint64_t t0, t1, expect;
+    uint64_t t0, t1;
 
     assert_int_equal(gg_display_modeset(g->dp, 0, 0, 0, GG_FMT_XRGB8888, GG_TILING_LINEAR), 0);
     assert_int_equal(gg_display_mode(g->dp, 0, &m), 0);
@@ -172,14 +172,22 @@ static void test_modeset_draw_flip(void **state)
                              pattern(x, y));
     assert_int_equal(host_read32(e, g, back->bo.gm), 0xff000000u); /* cleared to black */
 
-    /* The frame counter runs at the mode's refresh rate. */
-    assert_int_equal(gg_display_counters(g->dp, 0, &frames0, &flips0), 0);
-    t0 = vgt_now_ns();
-    nanosleep(&(struct timespec){0, 300000000}, NULL);
-    t1 = vgt_now_ns();
-    assert_int_equal(gg_display_counters(g->dp, 0, &frames1, &flips1), 0);
-    expect = (t1 - t0) * m.refresh_mhz / 1000000000000ull;
-    assert_in_range(frames1 - frames0, expect - 2, expect + 2);
+    /* The frame counter runs at the mode's refresh rate: the reads happen
+     * somewhere inside [a, b] and [c, d]. */
+    {
+        uint64_t a = vgt_now_ns(), b, c, d;
+
+        assert_int_equal(gg_display_counters(g->dp, 0, &frames0, &flips0), 0);
+        b = vgt_now_ns();
+        nanosleep(&(struct timespec){0, 300000000}, NULL);
+        c = vgt_now_ns();
+        assert_int_equal(gg_display_counters(g->dp, 0, &frames1, &flips1), 0);
+        d = vgt_now_ns();
+        t0 = (c - b) * m.refresh_mhz / 1000000000000ull;
+        t1 = (d - a) * m.refresh_mhz / 1000000000000ull;
+        assert_in_range(frames1 - frames0, t0 - 1, t1 + 1);
+        assert_true(t0 >= 15); /* 300 ms at 60 Hz: the check means something */
+    }
 
     /* Cursor: CUR_BASE armed, live after the next vblank. */
     for (unsigned i = 0; i < W * H; i++)
@@ -223,7 +231,21 @@ static void test_formats_and_tiling(void **state)
         for (int t = GG_TILING_LINEAR; t <= GG_TILING_Y; t++) {
             uint32_t px;
 
+            uint32_t frame = (uint32_t)(f * 3 + t);
+            static const uint32_t probe[][2] = {{0, 0}, {150, 10}, {799, 299}, {400, 320},
+                                                {30, 460}, {770, 599}, {3 * 8 * 5 + 10, 170}};
+
             assert_int_equal(gg_display_modeset(g->dp, 1, 800, 600, f, t), 0);
+            /* The test pattern, whole screen, then a few pixels of it. */
+            assert_int_equal(gg_display_draw_pattern(g->dp, 1, false, frame), 0);
+            for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+                uint32_t want = gg_display_pattern_pixel(probe[i][0], probe[i][1], 800, 600, frame);
+
+                assert_int_equal(gg_display_peek(g->dp, 1, false, probe[i][0], probe[i][1], &px), 0);
+                if (f == GG_FMT_RGB565)
+                    want &= 0xfff8fcf8u, px &= 0xfff8fcf8u;
+                assert_int_equal(px, want);
+            }
             assert_int_equal(gg_display_draw(g->dp, 1, false, 700, 500, W, H, img, W), 0);
             for (uint32_t y = 0; y < H; y += 13)
                 for (uint32_t x = 0; x < W; x += 11) {
@@ -235,6 +257,24 @@ static void test_formats_and_tiling(void **state)
                     assert_int_equal(px, want);
                 }
             assert_int_equal(vgt_vgpu_vreg(g->v, PLANE_SIZE(1)), (599u << 16) | 799u);
+            if (f == GG_FMT_XRGB8888 && t != GG_TILING_LINEAR) {
+                /* The layout by hand, read as the GPU reads it: X tiles of
+                 * 512 B x 8 rows, stride 3584 (7 tiles): (130, 9) is in
+                 * tile 8 at row 1, byte 8; Y tiles of 16-byte columns x 32
+                 * rows, stride 3200 (25 tiles): (37, 33) is in tile 26,
+                 * column 1, row 1, byte 4. */
+                const struct gg_fb *fb = gg_display_fb(g->dp, 1, false);
+                uint32_t x = t == GG_TILING_X ? 130 : 37, y = t == GG_TILING_X ? 9 : 33;
+                uint64_t off = t == GG_TILING_X ? 8 * 4096 + 512 + 8 : 26 * 4096 + 512 + 16 + 4;
+                uint32_t dot = 0xff123456u;
+
+                assert_int_equal(fb->stride, t == GG_TILING_X ? 3584 : 3200);
+                assert_int_equal(vgt_vgpu_vreg(g->v, PLANE_STRIDE(1)), t == GG_TILING_X ? 7 : 25);
+                assert_int_equal(vgt_vgpu_vreg(g->v, PLANE_CTL(1)) & PLANE_CTL_TILED_MASK,
+                                 t == GG_TILING_X ? PLANE_CTL_TILED_X : PLANE_CTL_TILED_Y);
+                assert_int_equal(gg_display_draw(g->dp, 1, false, x, y, 1, 1, &dot, 1), 0);
+                assert_int_equal(host_read32(e, g, fb->bo.gm + off), dot);
+            }
         }
     /* The V5_2 type has two heads: the third pipe stays refused. */
     assert_int_equal(gg_display_modeset(g->dp, 2, 0, 0, GG_FMT_XRGB8888, GG_TILING_LINEAR), -ENODEV);
@@ -289,10 +329,11 @@ static void test_flip_storm_does_not_slow_others(void **state)
     /* One flip per vblank at most, whatever the storm wrote. */
     assert_true(ib.st.flips <= ib.st.vblanks);
     assert_true(f.writes > ib.st.flips);
-    /* At 60 Hz a flip completes at the next vblank: < 2 frames each, with
-     * room for a loaded machine. */
-    assert_true(worst < 60000000ull);
-    assert_true(total < n * 40000000ull);
+    /* At 60 Hz a flip completes at the next vblank (17 ms; the log line
+     * shows what this machine gave): on average within 3 frames, none
+     * past 15, leaving room for a machine shared by many builds. */
+    assert_true(worst < 250000000ull);
+    assert_true(total < n * 50000000ull);
     assert_false(vgt_vgpu_in_failsafe(b->v));
 }
 

@@ -41,11 +41,19 @@ static uint64_t test_clock(void *opaque)
     return ((struct fx *)opaque)->now;
 }
 
+static void add_vgpu(struct fx *f, uint16_t domid, struct fake_hv *hv, const char *type,
+                     struct vgt_vgpu **out)
+{
+    struct vgt_vgpu_cfg vc = {.domid = domid, .hv = &hv->hv, .type_name = type};
+
+    assert_int_equal(vgt_vgpu_res_from_type(type, &vc.res), 0);
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, out), 0);
+}
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct vgt_gpu_cfg gc = {0};
-    struct vgt_vgpu_cfg vc = {0};
 
     f->now = 1000 * MS;
     assert_int_equal(sim_arena_create(256 * MIB, &f->arena), 0);
@@ -56,16 +64,8 @@ static int setup(void **state)
     gc.now_ns = test_clock;
     gc.clock_opaque = f;
     assert_int_equal(vgt_gpu_create(&gc, &f->gpu), 0);
-    vc.domid = 7;
-    vc.hv = &f->hv->hv;
-    vc.type_name = "V5_4";
-    assert_int_equal(vgt_vgpu_res_from_type("V5_4", &vc.res), 0);
-    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &f->v), 0);
-    vc.domid = 8;
-    vc.hv = &f->hv2->hv;
-    vc.type_name = "V5_1";
-    assert_int_equal(vgt_vgpu_res_from_type("V5_1", &vc.res), 0);
-    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &f->v2), 0);
+    add_vgpu(f, 7, f->hv, "V5_4", &f->v);
+    add_vgpu(f, 8, f->hv2, "V5_1", &f->v2);
     *state = f;
     return 0;
 }

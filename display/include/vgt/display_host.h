@@ -140,7 +140,7 @@ void vgt_display_destroy(struct vgt_display *d);
 /* The head as shown: pipe size (PIPESRC, else plane 1's extent), plane 1
  * decoded (black where refused or absent), the cursor composited on top.
  * @f is grown as needed. 0 (refusals are in *info, by name), -ENODEV when
- * the pipe is off (PIPECONF enable clear), -EINVAL for a pipe > 2 or a pipe
+ * the pipe is off (PIPECONF state bit clear), -EINVAL for a pipe > 2 or a pipe
  * size past the maximum, -ENOMEM. */
 int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
                         struct vgt_display_head *info);

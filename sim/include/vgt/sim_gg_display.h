@@ -85,6 +85,15 @@ int gg_display_draw(struct gg_display *dp, unsigned head, bool back, uint32_t x,
                     uint32_t w, uint32_t h, const uint32_t *argb, size_t pitch);
 int gg_display_fill(struct gg_display *dp, unsigned head, bool back, uint32_t x, uint32_t y,
                     uint32_t w, uint32_t h, uint32_t argb);
+/* The test pattern, as 0xAARRGGBB at (@x, @y) of a @w x @h screen in
+ * frame @frame: eight colour bars over the top half, a grey ramp and a
+ * red/green/blue ramp in the bottom half, and a 64x64 white square that
+ * moves with the frame. A pure function: tests compute expected images
+ * with it. */
+uint32_t gg_display_pattern_pixel(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t frame);
+/* Draw the whole pattern of @frame into a framebuffer. */
+int gg_display_draw_pattern(struct gg_display *dp, unsigned head, bool back, uint32_t frame);
+
 /* What a framebuffer holds at (@x, @y), back in 0xAARRGGBB (from guest
  * RAM, through its tiling). */
 int gg_display_peek(struct gg_display *dp, unsigned head, bool back, uint32_t x, uint32_t y,
