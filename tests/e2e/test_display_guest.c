@@ -282,7 +282,7 @@ static void test_formats_and_tiling(void **state)
 
 struct flipper {
     struct guest *g;
-    volatile bool stop;
+    bool stop; /* atomic */
     uint64_t writes;
 };
 
@@ -290,7 +290,7 @@ static void *flip_storm(void *arg)
 {
     struct flipper *f = arg;
 
-    while (!f->stop) {
+    while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
         if (gg_display_flip(f->g->dp, 0, 0))
             break;
         f->writes++;
@@ -321,7 +321,7 @@ static void test_flip_storm_does_not_slow_others(void **state)
         worst = VGT_MAX(worst, vgt_now_ns() - s);
     }
     total = vgt_now_ns() - t0;
-    f.stop = true;
+    __atomic_store_n(&f.stop, true, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
     vgt_vgpu_get_info(b->v, &ib);
     print_message("flip storm: %llu SURF writes in %.0f ms; guest 1: %u flips, worst %.1f ms\n",
