@@ -740,8 +740,11 @@ int vgtd_vgpu_main(int argc, char **argv)
 #ifdef VGT_HAVE_DISPLAY
     d.disp_cfg.log = &d.log;
     d.disp_cfg.sim = d.sim;
-    if (vgtd_display_create(&d.disp_cfg, &d.disp)) {
-        vgt_err(&d.log, "display: out of memory");
+    level = vgtd_display_create(&d.disp_cfg, &d.disp);
+    if (level) {
+        /* a bad VNC option was named already */
+        if (level == -ENOMEM)
+            vgt_err(&d.log, "display: out of memory");
         goto close_signals;
     }
     hc.dom_gone = vgtd_display_dom_gone;
