@@ -530,6 +530,9 @@ int vgtd_vgpu_main(int argc, char **argv)
     sigset_t set;
     int rc = 1, level;
     uint64_t n;
+#ifdef VGT_HAVE_DISPLAY
+    int disp_ret;
+#endif
 
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
     vgtd_sd_log_setup(&d.log); /* before vgpu_host_create copies it */
@@ -740,10 +743,10 @@ int vgtd_vgpu_main(int argc, char **argv)
 #ifdef VGT_HAVE_DISPLAY
     d.disp_cfg.log = &d.log;
     d.disp_cfg.sim = d.sim;
-    level = vgtd_display_create(&d.disp_cfg, &d.disp);
-    if (level) {
+    disp_ret = vgtd_display_create(&d.disp_cfg, &d.disp);
+    if (disp_ret) {
         /* a bad VNC option was named already */
-        if (level == -ENOMEM)
+        if (disp_ret == -ENOMEM)
             vgt_err(&d.log, "display: out of memory");
         goto close_signals;
     }
