@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,7 +187,9 @@ static void client_free(rfbClient *cl)
     rfbClientCleanup(cl);
 }
 
-static rfbClient *connect_client(unsigned p, const char *password)
+/* @host: an address, or the path of a Unix socket (libvncclient
+ * connects to a socket when the host names one) */
+static rfbClient *connect_host(const char *host, unsigned p, const char *password)
 {
     rfbClient *cl = rfbGetClient(8, 3, 4);
 
@@ -195,7 +198,7 @@ static rfbClient *connect_client(unsigned p, const char *password)
     cl->format.greenShift = 8;
     cl->format.blueShift = 0;
     free(cl->serverHost); /* rfbGetClient's default */
-    cl->serverHost = strdup("127.0.0.1");
+    cl->serverHost = strdup(host);
     cl->serverPort = (int)p;
     client_password = password;
     cl->GetPassword = get_password;
@@ -204,6 +207,11 @@ static rfbClient *connect_client(unsigned p, const char *password)
     if (!rfbInitClient(cl, NULL, NULL))
         return NULL; /* rfbInitClient frees the client on failure */
     return cl;
+}
+
+static rfbClient *connect_client(unsigned p, const char *password)
+{
+    return connect_host("127.0.0.1", p, password);
 }
 
 /* Pump updates until the client's picture equals the expected screen or
@@ -372,6 +380,81 @@ static void test_vncsnapshot_capture(void **state)
     assert_true(bad > 10 * good && bad > 10);
 }
 
+/* vgtd --vnc-unix-dir: each head is a Unix socket (mode 0600, no
+ * password), `vgt list` names it, a libvncclient client connected through
+ * it gets the guest's screen exactly, follows a flip, and its key reaches
+ * the guest's PV keyboard ring. A daemon of its own (one vgtd serves TCP
+ * or Unix sockets, not both). */
+static void test_vnc_unix_socket(void **state)
+{
+    char usock[300], udir[300], path[400], ans[2048], cmd[2048];
+    struct dg_fb fb = {.fourcc = DRM_FORMAT_XRGB8888, .modifier = I915_FORMAT_MOD_Y_TILED,
+                       .w = 200, .h = 150, .seed = 21};
+    struct stat st;
+    rfbClient *cl;
+    pid_t pid;
+    int ws;
+
+    (void)state;
+    snprintf(usock, sizeof(usock), "%s/vgtd-unix.sock", dir);
+    snprintf(udir, sizeof(udir), "%s/vnc", dir);
+    assert_int_equal(mkdir(udir, 0700), 0);
+    pid = fork();
+    if (pid == 0) {
+        execl(vgtd, vgtd, "--sim", "--control", usock, "--log", "err", "--vnc-unix-dir", udir,
+              "--vnc-fps", "60", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && access(usock, F_OK); i++)
+        usleep(50000);
+    assert_int_equal(vgpu_ctl_request(usock, "{\"cmd\":\"add\",\"domid\":5}", ans, sizeof(ans)), 0);
+    assert_true(vgpu_ctl_ok(ans));
+    snprintf(path, sizeof(path), "%s/dom5-head0.sock", udir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(cmd, sizeof(cmd), "%s list --json --control %s | grep -q '\"vnc_head0\":\"unix:%s\"'",
+             vgt, usock, path);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd),
+             "{\"cmd\":\"guest-show\",\"domid\":5,\"head\":0,\"format\":\"XRGB8888\","
+             "\"tiling\":\"Y\",\"width\":%u,\"height\":%u,\"seed\":%u}", fb.w, fb.h, fb.seed);
+    assert_int_equal(vgpu_ctl_request(usock, cmd, ans, sizeof(ans)), 0);
+    assert_true(vgpu_ctl_ok(ans));
+    cl = connect_host(path, 0, "unused");
+    assert_non_null(cl);
+    assert_int_equal(wait_picture(cl, &fb, false, 0, 0, 5000), 0);
+    /* a flip to another frame comes through the socket too */
+    fb.seed = 22;
+    snprintf(cmd, sizeof(cmd),
+             "{\"cmd\":\"guest-show\",\"domid\":5,\"head\":0,\"format\":\"XRGB8888\","
+             "\"tiling\":\"Y\",\"width\":%u,\"height\":%u,\"seed\":%u}", fb.w, fb.h, fb.seed);
+    assert_int_equal(vgpu_ctl_request(usock, cmd, ans, sizeof(ans)), 0);
+    assert_int_equal(wait_picture(cl, &fb, false, 0, 0, 5000), 0);
+    /* a key through the socket reaches the guest */
+    assert_int_equal(vgpu_ctl_request(usock, "{\"cmd\":\"guest-kbd-connect\",\"domid\":5}", ans,
+                                      sizeof(ans)), 0);
+    SendKeyEvent(cl, 'b', TRUE);
+    {
+        char want[64];
+        bool seen = false;
+
+        snprintf(want, sizeof(want), "key:%u:down", KEY_B);
+        for (int i = 0; i < 100 && !seen; i++) {
+            WaitForMessage(cl, 20000);
+            assert_int_equal(vgpu_ctl_request(usock, "{\"cmd\":\"guest-kbd-read\",\"domid\":5}",
+                                              ans, sizeof(ans)), 0);
+            seen = strstr(ans, want) != NULL;
+        }
+        assert_true(seen);
+    }
+    client_free(cl);
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    /* the daemon removed its sockets */
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 /* Guest 1 points its plane into guest 2's memory: refused by name, its
  * screen black; guest 2 is still served exactly over VNC. */
 static void test_hostile_guest_served_others(void **state)
@@ -428,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_list_names_vnc),
         cmocka_unit_test(test_vnc_client_capture_and_keys),
         cmocka_unit_test(test_vncsnapshot_capture),
+        cmocka_unit_test(test_vnc_unix_socket),
         cmocka_unit_test(test_hostile_guest_served_others),
         cmocka_unit_test(test_demo_display_screenshots),
     };
