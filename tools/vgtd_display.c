@@ -33,6 +33,9 @@
 
 #include "vgt/hv.h"
 #include "vgt/vgpu.h"
+#ifdef VGT_HAVE_VKBD_XEN
+#include "vkbd_xen.h"
+#endif
 
 #define VNC_MAX_DOMS 64
 #define VNC_TILE 64
@@ -54,6 +57,10 @@ struct vnc_head {
 /* PV keyboard backend of one guest (xen/io/kbdif.h): the shared page
  * the frontend published, our own producer index. */
 struct vnc_kbd {
+#ifdef VGT_HAVE_VKBD_XEN
+    struct vkbd_xen *xen; /* on a real Xen: the xenstore-connected backend */
+#endif
+    unsigned abs_w, abs_h; /* the pointer range the frontend was told; 0: head pixels */
     bool connected;
     uint64_t gpa;
     uint32_t prod;
@@ -109,6 +116,15 @@ static void kbd_push(struct vnc_dom *dm, const union xenkbd_in_event *ev)
     uint32_t cons;
 
     pthread_mutex_lock(&dm->kbd_lock);
+#ifdef VGT_HAVE_VKBD_XEN
+    if (k->xen) {
+        if (vkbd_xen_push(k->xen, ev))
+            k->dropped++; /* not connected yet, or the guest's ring is full */
+        else
+            k->sent++;
+        goto unlock;
+    }
+#endif
     if (!k->connected)
         goto unlock;
     if (vgt_hv_read(hv, k->gpa + offsetof(struct xenkbd_page, in_cons), &cons, sizeof(cons)) ||
@@ -126,7 +142,6 @@ static void kbd_push(struct vnc_dom *dm, const union xenkbd_in_event *ev)
     k->prod++;
     vgt_hv_write(hv, k->gpa + offsetof(struct xenkbd_page, in_prod), &k->prod, sizeof(k->prod));
     k->sent++;
-    /* On Xen the event channel would be notified here. */
 unlock:
     pthread_mutex_unlock(&dm->kbd_lock);
 }
@@ -186,8 +201,10 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr cl)
 
     if (x != hd->last_x || y != hd->last_y) {
         ev.pos.type = XENKBD_TYPE_POS;
-        ev.pos.abs_x = x;
-        ev.pos.abs_y = y;
+        /* xen-kbdfront's range is fixed at connect (the type's resolution),
+         * the head's mode is not: scale */
+        ev.pos.abs_x = hd->dom->kbd.abs_w ? (int32_t)((uint64_t)x * hd->dom->kbd.abs_w / hd->w) : x;
+        ev.pos.abs_y = hd->dom->kbd.abs_h ? (int32_t)((uint64_t)y * hd->dom->kbd.abs_h / hd->h) : y;
         kbd_push(hd->dom, &ev);
         hd->last_x = x;
         hd->last_y = y;
@@ -435,6 +452,13 @@ static void *vnc_thread(void *p)
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
             atomic_store(&dm->cpu_ns, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
         }
+#ifdef VGT_HAVE_VKBD_XEN
+        if (dm->kbd.xen) {
+            pthread_mutex_lock(&dm->kbd_lock);
+            vkbd_xen_step(dm->kbd.xen); /* the guest's keyboard frontend came or went */
+            pthread_mutex_unlock(&dm->kbd_lock);
+        }
+#endif
         next = last + (by_flip ? 2 : 1) * period;
         by_flip = false;
         do {
@@ -472,6 +496,9 @@ static void dom_free(struct vnc_dom *dm)
         head_down(&dm->heads[i]);
     vgt_display_frame_fini(&dm->cap);
     vgt_display_destroy(dm->disp);
+#ifdef VGT_HAVE_VKBD_XEN
+    vkbd_xen_destroy(dm->kbd.xen);
+#endif
     pthread_mutex_destroy(&dm->kbd_lock);
     free(dm);
 }
@@ -620,6 +647,17 @@ int vgtd_display_dom_added(struct vgtd_display *d, uint16_t domid, char *err, si
     ret = vgt_display_create(&src, &dm->disp);
     for (unsigned i = 0; i < VGT_DISPLAY_MAX_HEADS && !ret; i++)
         ret = head_up(d, dm, i, err, errlen);
+#ifdef VGT_HAVE_VKBD_XEN
+    /* On a real Xen the keyboard is a xenstore device of our own (the
+     * guest's xl config has no vkb= for it); without xenstore the screen
+     * is still served, without input. */
+    if (!ret && !d->cfg.sim) {
+        dm->kbd.abs_w = vi.res_w ? vi.res_w : 1920;
+        dm->kbd.abs_h = vi.res_h ? vi.res_h : 1080;
+        if (vkbd_xen_create(domid, dm->kbd.abs_w, dm->kbd.abs_h, d->cfg.log, &dm->kbd.xen))
+            vgt_warn(d->cfg.log, "dom%u: no PV keyboard (xenstore): VNC input is dropped", domid);
+    }
+#endif
     if (!ret && pthread_create(&dm->thread, NULL, vnc_thread, dm)) {
         snprintf(err, errlen, "domain %u: VNC thread: %s", domid, strerror(errno));
         ret = -EAGAIN;
