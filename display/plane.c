@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <drm_fourcc.h>
+#include <xxhash.h>
 
 #include "vgt/display_host.h"
 #include "vgt/util.h"
@@ -364,8 +365,21 @@ void vgt_display_cursor_decode(const struct vgt_display_src *src,
 
 /* ---- capture ---- */
 
+/* What an incremental capture of one pipe left in its caller's frame: the
+ * plane it decoded, the hash of each band's guest bytes, the rows the
+ * cursor was blended into. */
+struct pipe_cache {
+    bool valid;
+    struct vgt_display_plane plane;
+    unsigned fw, fh;
+    int cur_y0, cur_y1;
+    uint64_t *hash;
+    size_t nhash;
+};
+
 struct vgt_display {
     struct vgt_display_src src;
+    struct pipe_cache pc[VGT_DISPLAY_MAX_HEADS];
     uint8_t *band;
     size_t band_cap;
     uint8_t *lin; /* the band de-tiled: rows one after the other */
@@ -389,6 +403,8 @@ void vgt_display_destroy(struct vgt_display *d)
         return;
     free(d->band);
     free(d->lin);
+    for (unsigned i = 0; i < VGT_DISPLAY_MAX_HEADS; i++)
+        free(d->pc[i].hash);
     free(d);
 }
 
@@ -440,9 +456,37 @@ static unsigned clip(int x, unsigned w, unsigned fw, unsigned *c0)
     return b > a ? (unsigned)(b - a) : 0;
 }
 
-/* Plane 1 onto the frame, a tile row (a row, linear) at a time. */
+/* Same plane geometry, format and surface as the cached one? */
+static bool same_plane(const struct vgt_display_plane *a, const struct vgt_display_plane *b)
+{
+    return a->fourcc == b->fourcc && a->modifier == b->modifier && a->alpha == b->alpha &&
+           a->w == b->w && a->h == b->h && a->x == b->x && a->y == b->y && a->ox == b->ox &&
+           a->oy == b->oy && a->pitch == b->pitch && a->surf == b->surf;
+}
+
+static void damage_rows(struct vgt_display_damage *dmg, int y0, int y1, unsigned fh)
+{
+    unsigned a = (unsigned)VGT_MAX(y0, 0), b = (unsigned)VGT_MIN((int64_t)y1, (int64_t)fh);
+
+    if (a >= b)
+        return;
+    if (dmg->y0 == dmg->y1) {
+        dmg->y0 = a;
+        dmg->y1 = b;
+        return;
+    }
+    dmg->y0 = VGT_MIN(dmg->y0, a);
+    dmg->y1 = VGT_MAX(dmg->y1, b);
+}
+
+/* Plane 1 onto the frame, a tile row (a row, linear) at a time. With a
+ * pipe cache (@pc, @dmg), a band whose guest bytes hash as at the last
+ * capture is not de-tiled nor converted again (its pixels are in @f
+ * still) unless a cursor was or will be blended into its rows
+ * [keep_y0, keep_y1) excluded: the band is redrawn there. */
 static int draw_plane(struct vgt_display *d, struct vgt_display_plane *p,
-                      struct vgt_display_frame *f)
+                      struct vgt_display_frame *f, struct pipe_cache *pc, bool reuse,
+                      const int cur[4], struct vgt_display_damage *dmg)
 {
     const struct tiling *t = tiling_of(p->modifier);
     const struct plane_format *pf = format_of(p->fourcc);
@@ -464,8 +508,21 @@ static int draw_plane(struct vgt_display *d, struct vgt_display_plane *p,
         d->lin = l;
         d->lin_cap = (size_t)p->pitch * band_rows;
     }
-    for (unsigned br = first / band_rows * band_rows; br < end; br += band_rows) {
+    if (pc) {
+        size_t nb = (end - first / band_rows * band_rows + band_rows - 1) / band_rows;
+
+        if (nb > pc->nhash) {
+            uint64_t *h = realloc(pc->hash, nb * sizeof(*h));
+
+            if (!h)
+                return -ENOMEM;
+            pc->hash = h;
+            pc->nhash = nb;
+        }
+    }
+    for (unsigned br = first / band_rows * band_rows, bi = 0; br < end; br += band_rows, bi++) {
         unsigned lo = VGT_MAX(br, first), hi = VGT_MIN(br + band_rows, end);
+        int fy0 = p->y + (int)(lo - p->oy), fy1 = p->y + (int)(hi - p->oy);
         uint64_t gm = p->surf + (uint64_t)br * p->pitch;
         size_t len = (size_t)p->pitch * band_rows;
 
@@ -476,6 +533,15 @@ static int draw_plane(struct vgt_display *d, struct vgt_display_plane *p,
         }
         if (d->src.read_gm(d->src.opaque, gm, d->band, len))
             return -EFAULT;
+        if (pc) {
+            uint64_t h = XXH3_64bits(d->band, len);
+            bool under_cursor = (fy0 < cur[1] && fy1 > cur[0]) || (fy0 < cur[3] && fy1 > cur[2]);
+
+            if (reuse && pc->hash[bi] == h && !under_cursor)
+                continue;
+            pc->hash[bi] = h;
+            damage_rows(dmg, fy0, fy1, f->h);
+        }
         if (t->tile_w)
             detile_band(t, p->pitch, d->band, d->lin);
         for (unsigned sy = lo; sy < hi; sy++) {
@@ -524,10 +590,14 @@ static int draw_cursor(struct vgt_display *d, struct vgt_display_plane *c,
     return 0;
 }
 
-int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
-                        struct vgt_display_head *info)
+/* A capture; with @dmg, incremental through the pipe's cache. */
+static int capture(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
+                   struct vgt_display_head *info, struct vgt_display_damage *dmg)
 {
     struct vgt_display_regs r;
+    struct pipe_cache *pc = NULL;
+    bool reuse = false, clear;
+    int cur[4] = {0, 0, 0, 0}; /* the cursor's frame rows: last capture's, this one's */
     unsigned w, h;
     int ret;
 
@@ -557,18 +627,40 @@ int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display
         return -EINVAL;
     info->w = w;
     info->h = h;
+    if (dmg) {
+        pc = &d->pc[pipe];
+        /* the frame still holds the last capture of the same plane: only
+         * changed bands are drawn, and the black around the plane stays */
+        reuse = pc->valid && info->plane.refusal == VGT_DISP_OK && pc->fw == w && pc->fh == h &&
+                f->w == w && f->h == h && same_plane(&pc->plane, &info->plane);
+        pc->valid = false;
+        cur[0] = pc->cur_y0;
+        cur[1] = pc->cur_y1;
+        if (info->cursor.refusal == VGT_DISP_OK) {
+            cur[2] = info->cursor.y;
+            cur[3] = info->cursor.y + (int)info->cursor.h;
+        }
+        *dmg = reuse ? (struct vgt_display_damage){0, 0} : (struct vgt_display_damage){0, h};
+        if (reuse) {
+            damage_rows(dmg, cur[0], cur[1], h);
+            damage_rows(dmg, cur[2], cur[3], h);
+        }
+    }
     /* black where plane 1 does not cover the pipe (or is not shown) */
-    ret = frame_size(f, w, h,
-                     info->plane.refusal != VGT_DISP_OK || info->plane.x || info->plane.y ||
-                         info->plane.w < w || info->plane.h < h);
+    clear = info->plane.refusal != VGT_DISP_OK || info->plane.x || info->plane.y ||
+            info->plane.w < w || info->plane.h < h;
+    ret = frame_size(f, w, h, clear && !reuse);
     if (ret)
         return ret;
     if (info->plane.refusal == VGT_DISP_OK) {
-        ret = draw_plane(d, &info->plane, f);
+        ret = draw_plane(d, &info->plane, f, pc, reuse, cur, dmg);
         if (ret == -EFAULT) {
             /* shown absent: nothing of it stays on the frame */
             info->plane.refusal = VGT_DISP_UNMAPPED;
             memset(f->px, 0, (size_t)w * h * sizeof(*f->px));
+            if (dmg)
+                *dmg = (struct vgt_display_damage){0, h};
+            pc = NULL; /* not valid: the next capture draws it all */
         } else if (ret) {
             return ret;
         }
@@ -580,5 +672,29 @@ int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display
         else if (ret)
             return ret;
     }
+    if (pc) {
+        pc->valid = true;
+        pc->plane = info->plane;
+        pc->fw = w;
+        pc->fh = h;
+        pc->cur_y0 = cur[2];
+        pc->cur_y1 = cur[3];
+    }
     return 0;
+}
+
+int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
+                        struct vgt_display_head *info)
+{
+    return capture(d, pipe, f, info, NULL);
+}
+
+int vgt_display_capture_update(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
+                               struct vgt_display_head *info, struct vgt_display_damage *dmg)
+{
+    int ret = capture(d, pipe, f, info, dmg);
+
+    if (ret && pipe < VGT_DISPLAY_MAX_HEADS)
+        d->pc[pipe].valid = false;
+    return ret;
 }

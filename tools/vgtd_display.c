@@ -46,6 +46,7 @@ struct vnc_head {
     unsigned pipe;
     rfbScreenInfoPtr scr;
     uint32_t *fb; /* the screen's frame buffer (libvncserver reads it) */
+    struct vgt_display_frame cap; /* the last capture (incremental: kept per head) */
     unsigned w, h;
     int ufd;      /* Unix listening socket, -1 on TCP */
     char addr[160];
@@ -73,7 +74,6 @@ struct vnc_dom {
     unsigned slot;
     struct vgt_vgpu *v;
     struct vgt_display *disp;
-    struct vgt_display_frame cap;
     struct vnc_head heads[VGT_DISPLAY_MAX_HEADS];
     unsigned fps;
     pthread_t thread;
@@ -311,17 +311,21 @@ static void head_down(struct vnc_head *hd)
     }
     free(hd->fb);
     hd->fb = NULL;
+    vgt_display_frame_fini(&hd->cap);
 }
 
-/* New frame of a head: only the 64x64 tiles that changed are copied and
- * marked; a new size is a new frame buffer (the client is told). */
+/* New frame of a head: the capture redraws only the bands whose guest
+ * bytes changed and bounds the changed rows; of those rows only the 64x64
+ * tiles that changed are copied and marked; a new size is a new frame
+ * buffer (the client is told). */
 static void head_update(struct vnc_dom *dm, struct vnc_head *hd)
 {
     struct vgt_display_head hi;
-    struct vgt_display_frame *f = &dm->cap;
+    struct vgt_display_frame *f = &hd->cap;
+    struct vgt_display_damage dmg;
     bool dirty = false;
 
-    if (vgt_display_capture(dm->disp, hd->pipe, f, &hi))
+    if (vgt_display_capture_update(dm->disp, hd->pipe, f, &hi, &dmg))
         return; /* head off: the client keeps the last picture */
     if (f->w != hd->w || f->h != hd->h) {
         uint32_t *nfb = malloc((size_t)f->w * f->h * 4);
@@ -353,7 +357,7 @@ static void head_update(struct vnc_dom *dm, struct vnc_head *hd)
      * union costs per rectangle, a full-screen change is one. */
     int px0 = 0, px1 = 0, py0 = 0, py1 = 0; /* the pending rectangle, empty when px1 == 0 */
 
-    for (unsigned ty = 0; ty < f->h; ty += VNC_TILE) {
+    for (unsigned ty = dmg.y0 / VNC_TILE * VNC_TILE; ty < dmg.y1; ty += VNC_TILE) {
         unsigned th = VGT_MIN(VNC_TILE, f->h - ty), runs = 0;
         int r0 = -1, rx0 = 0, rx1 = 0;
 
@@ -494,7 +498,6 @@ static void dom_free(struct vnc_dom *dm)
 {
     for (unsigned i = 0; i < VGT_DISPLAY_MAX_HEADS; i++)
         head_down(&dm->heads[i]);
-    vgt_display_frame_fini(&dm->cap);
     vgt_display_destroy(dm->disp);
 #ifdef VGT_HAVE_VKBD_XEN
     vkbd_xen_destroy(dm->kbd.xen);

@@ -140,11 +140,113 @@ static void test_cursor_128_off_two_edges(void **state)
     free(f);
 }
 
+/* The incremental capture equals a full one after each change, and its
+ * damage bounds what changed: nothing but the cursor's rows when the
+ * guest's bytes are the same (the cursor blended once, not twice), one
+ * band for a changed byte, the old and new rows for a cursor move, all
+ * for a new surface address. */
+static void test_capture_update_damage(void **state)
+{
+    static const uint64_t mods[] = {DRM_FORMAT_MOD_LINEAR, I915_FORMAT_MOD_X_TILED,
+                                    I915_FORMAT_MOD_Y_TILED};
+    struct fake *f = calloc(1, sizeof(*f));
+    struct vgt_display_src src = {.opaque = f, .reg = f_reg, .gm_valid = f_valid, .read_gm = f_read};
+    struct vgt_display_frame fr = {0}, fu = {0};
+    struct vgt_display_damage dmg;
+    struct vgt_display_head hi;
+    struct vgt_display *d, *du;
+    uint32_t *cur = (uint32_t *)(f->mem + 0x80000);
+
+    (void)state;
+    for (unsigned y = 0; y < 64; y++)
+        for (unsigned x = 0; x < 64; x++)
+            cur[y * 64 + x] = dg_cursor_pattern(x, y, 3);
+    assert_int_equal(vgt_display_create(&src, &d), 0);
+    assert_int_equal(vgt_display_create(&src, &du), 0);
+    for (size_t m = 0; m < VGT_ARRAY_SIZE(mods); m++) {
+        struct dg_fb fb = {.fourcc = DRM_FORMAT_XRGB8888, .modifier = mods[m], .w = 256, .h = 128,
+                           .seed = 5 + (unsigned)m};
+        const unsigned band = m == 0 ? 16 : m == 1 ? 8 : 32;
+        /* damage is whole bands: [y0, y1) widened to them */
+#define DOWN(y) ((y) / band * band)
+#define UP(y) VGT_MIN(((y) + band - 1) / band * band, 128u)
+
+        memset(f->mem, 0, 0x80000);
+        dg_fb_render(&fb, f->mem);
+        f->regs[PIPECONF(0) / 4] = PIPECONF_ENABLE | PIPECONF_STATE_ENABLE;
+        f->regs[PIPESRC(0) / 4] = (255u << 16) | 127u;
+        f->regs[PLANE_CTL(0) / 4] = dg_plane_ctl(&fb);
+        f->regs[PLANE_STRIDE(0) / 4] = dg_plane_stride(&fb);
+        f->regs[PLANE_SIZE(0) / 4] = (127u << 16) | 255u;
+        f->regs[PLANE_SURFLIVE(0) / 4] = (uint32_t)GM_BASE;
+        f->regs[CUR_CTL(0) / 4] = MCURSOR_MODE_64_ARGB_AX;
+        f->regs[CUR_SURFLIVE(0) / 4] = (uint32_t)GM_BASE + 0x80000;
+        f->regs[CUR_POS(0) / 4] = 20u << 16 | 10u;
+#define SAME_AS_FULL()                                                                    \
+    do {                                                                                  \
+        assert_int_equal(vgt_display_capture(d, 0, &fr, &hi), 0);                         \
+        assert_int_equal(fu.w, fr.w);                                                     \
+        assert_int_equal(fu.h, fr.h);                                                     \
+        assert_memory_equal(fu.px, fr.px, (size_t)fr.w * fr.h * 4);                       \
+    } while (0)
+        /* first: all of it (the frame from the previous tiling is stale) */
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(hi.plane.refusal, VGT_DISP_OK);
+        assert_int_equal(dmg.y0, 0);
+        assert_int_equal(dmg.y1, 128);
+        SAME_AS_FULL();
+        /* nothing changed: only the bands under the cursor */
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(dmg.y0, DOWN(20));
+        assert_int_equal(dmg.y1, UP(84));
+        SAME_AS_FULL();
+        /* a byte of row 100 (its band's bytes: pitch * rows, tiled or not) */
+        f->mem[(size_t)dg_pitch(&fb) * 100 + 8] ^= 0x5a;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(dmg.y0, DOWN(20));
+        assert_int_equal(dmg.y1, UP(101));
+        SAME_AS_FULL();
+        /* the cursor moves: its old rows are repainted */
+        f->regs[CUR_POS(0) / 4] = 50u << 16 | 100u;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(dmg.y0, DOWN(20));
+        assert_int_equal(dmg.y1, UP(114));
+        SAME_AS_FULL();
+        /* another surface address (a flip): all of it */
+        memmove(f->mem + 0x40000, f->mem, (size_t)dg_pitch(&fb) * 128);
+        f->mem[(size_t)dg_pitch(&fb) * 3 + 0x40000] ^= 0xff;
+        f->regs[PLANE_SURFLIVE(0) / 4] = (uint32_t)GM_BASE + 0x40000;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(dmg.y0, 0);
+        assert_int_equal(dmg.y1, 128);
+        SAME_AS_FULL();
+        /* a page the guest unmapped: black, all damaged, then all again */
+        f->hole = GM_BASE + 0x40000;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(hi.plane.refusal, VGT_DISP_UNMAPPED);
+        assert_int_equal(dmg.y1, 128);
+        f->hole = 0;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(dmg.y0, 0);
+        assert_int_equal(dmg.y1, 128);
+        SAME_AS_FULL();
+#undef SAME_AS_FULL
+#undef DOWN
+#undef UP
+    }
+    vgt_display_frame_fini(&fr);
+    vgt_display_frame_fini(&fu);
+    vgt_display_destroy(d);
+    vgt_display_destroy(du);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_position_and_tilings),
         cmocka_unit_test(test_cursor_128_off_two_edges),
+        cmocka_unit_test(test_capture_update_damage),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

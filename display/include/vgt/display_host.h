@@ -145,6 +145,22 @@ void vgt_display_destroy(struct vgt_display *d);
 int vgt_display_capture(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
                         struct vgt_display_head *info);
 
+/* Frame rows [y0, y1) that may differ from the previous capture (y0 ==
+ * y1: none). */
+struct vgt_display_damage {
+    unsigned y0, y1;
+};
+
+/* As vgt_display_capture, for a consumer that keeps one frame per head
+ * (a VNC server): @f must hold this pipe's previous capture by @d,
+ * untouched (a new frame is fine: it is drawn whole). Bands of plane 1
+ * (a tile row; 16 rows linear) whose guest bytes hash (XXH3-64) as at the
+ * last capture are read but not de-tiled nor converted again, except
+ * under the cursor's old and new rows; *dmg bounds the rows that changed.
+ * A guest can only make its own picture stale, by a hash collision. */
+int vgt_display_capture_update(struct vgt_display *d, unsigned pipe, struct vgt_display_frame *f,
+                               struct vgt_display_head *info, struct vgt_display_damage *dmg);
+
 /* Human names ("XR24", "linear", "X-tiled", "Y-tiled"). */
 const char *vgt_display_format_name(uint32_t fourcc);
 const char *vgt_display_modifier_name(uint64_t modifier);
