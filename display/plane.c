@@ -464,11 +464,23 @@ static bool same_plane(const struct vgt_display_plane *a, const struct vgt_displ
            a->oy == b->oy && a->pitch == b->pitch && a->surf == b->surf;
 }
 
+/* [y0, y1) clipped to [0, fh): false when nothing is left. */
+static bool clip_rows(int y0, int y1, unsigned fh, unsigned *a, unsigned *b)
+{
+    int64_t lo = VGT_MAX((int64_t)y0, 0), hi = VGT_MIN((int64_t)y1, (int64_t)fh);
+
+    if (lo >= hi)
+        return false;
+    *a = (unsigned)lo;
+    *b = (unsigned)hi;
+    return true;
+}
+
 static void damage_rows(struct vgt_display_damage *dmg, int y0, int y1, unsigned fh)
 {
-    unsigned a = (unsigned)VGT_MAX(y0, 0), b = (unsigned)VGT_MIN((int64_t)y1, (int64_t)fh);
+    unsigned a, b;
 
-    if (a >= b)
+    if (!clip_rows(y0, y1, fh, &a, &b))
         return;
     if (dmg->y0 == dmg->y1) {
         dmg->y0 = a;
@@ -652,6 +664,14 @@ static int capture(struct vgt_display *d, unsigned pipe, struct vgt_display_fram
     ret = frame_size(f, w, h, clear && !reuse);
     if (ret)
         return ret;
+    /* kept black beside the plane: where a cursor was or will be blended,
+     * black again (the bands under it are redrawn) */
+    for (unsigned i = 0; reuse && clear && i < 4; i += 2) {
+        unsigned y0, y1;
+
+        if (clip_rows(cur[i], cur[i + 1], h, &y0, &y1))
+            memset(f->px + (size_t)y0 * f->pitch, 0, (size_t)(y1 - y0) * f->pitch * sizeof(*f->px));
+    }
     if (info->plane.refusal == VGT_DISP_OK) {
         ret = draw_plane(d, &info->plane, f, pc, reuse, cur, dmg);
         if (ret == -EFAULT) {

@@ -3,7 +3,10 @@
  * 256 KiB window of graphics memory at GM_BASE with pages the input may
  * leave unmapped. Invariants: the decoder reads only ranges inside the
  * window that gm_valid accepted, the frame it returns has the size it
- * reports, and every pixel is XRGB (no bits above 23).
+ * reports, and every pixel is XRGB (no bits above 23). An incremental
+ * capture (vgt_display_capture_update, its cache and frame carried from
+ * input to input) gives the same frame as the full one, its damage
+ * inside the frame.
  *
  * Input: 12 register dwords (LE: pipeconf, pipesrc, ctl, stride, pos,
  * size, surf, offset, curcntr, curbase, curpos, and a 32-bit map of
@@ -63,9 +66,9 @@ HARNESS static int fz_read_gm(void *opaque, uint64_t gm, void *buf, size_t len)
     return 0;
 }
 
-static struct vgt_display *disp;
+static struct vgt_display *disp, *udisp;
 static size_t prev_size;
-static struct vgt_display_frame frame;
+static struct vgt_display_frame frame, uframe[VGT_DISPLAY_MAX_HEADS + 1]; /* one per pipe */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct vgt_display_src src = {.opaque = &fz, .reg = fz_reg, .gm_valid = fz_gm_valid,
                                       .read_gm = fz_read_gm};
 
-        if (vgt_display_create(&src, &disp))
+        if (vgt_display_create(&src, &disp) || vgt_display_create(&src, &udisp))
             abort();
     }
     if (size < 12 * 4 + 1)
@@ -102,6 +105,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (frame.px[i] >> 24)
                 abort();
         if (!vgt_display_refusal_name(hi.plane.refusal) || !vgt_display_refusal_name(hi.cursor.refusal))
+            abort();
+    }
+    /* incremental: on pipes of the harness's size (a plane-sized pipe can
+     * be 8192x4096; four more such frames would only cost memory) */
+    if (ret || (size_t)frame.w * frame.h <= 256u * 256u) {
+        struct vgt_display_head uhi;
+        struct vgt_display_damage dmg;
+        struct vgt_display_frame *uf = &uframe[pipe];
+        int uret = vgt_display_capture_update(udisp, pipe, uf, &uhi, &dmg);
+
+        if (uret != ret)
+            abort();
+        if (!uret && (uf->w != frame.w || uf->h != frame.h || dmg.y0 > dmg.y1 || dmg.y1 > uf->h ||
+                      memcmp(uf->px, frame.px, (size_t)frame.w * frame.h * 4)))
             abort();
     }
     return 0;

@@ -230,6 +230,21 @@ static void test_capture_update_damage(void **state)
         assert_int_equal(dmg.y0, 0);
         assert_int_equal(dmg.y1, 128);
         SAME_AS_FULL();
+        /* a pipe wider than the plane: a cursor over the black beside it
+         * and one half off the top are blended once each capture */
+        f->regs[PIPESRC(0) / 4] = (299u << 16) | 127u;
+        f->regs[CUR_POS(0) / 4] = 20u << 16 | 260u;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        SAME_AS_FULL();
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        SAME_AS_FULL();
+        f->regs[CUR_POS(0) / 4] = CURSOR_POS_Y_SIGN | 30u << 16 | 250u;
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        SAME_AS_FULL();
+        assert_int_equal(vgt_display_capture_update(du, 0, &fu, &hi, &dmg), 0);
+        assert_int_equal(dmg.y0, 0);
+        assert_int_equal(dmg.y1, UP(34));
+        SAME_AS_FULL();
 #undef SAME_AS_FULL
 #undef DOWN
 #undef UP
