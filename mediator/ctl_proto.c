@@ -187,6 +187,29 @@ static bool is_key_char(char ch)
            ch == '_';
 }
 
+int vgt_parse_resolution(const char *s, size_t len, uint32_t *w, uint32_t *h)
+{
+    uint64_t v[2] = {0, 0};
+    unsigned k = 0, digits = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] >= '0' && s[i] <= '9' && digits < 6) {
+            v[k] = v[k] * 10 + (uint64_t)(s[i] - '0');
+            digits++;
+        } else if (s[i] == 'x' && k == 0 && digits) {
+            k = 1;
+            digits = 0;
+        } else {
+            return -EINVAL;
+        }
+    }
+    if (k != 1 || !digits)
+        return -EINVAL;
+    *w = (uint32_t)v[0];
+    *h = (uint32_t)v[1];
+    return 0;
+}
+
 static int xl_value_num(const char *v, size_t n, uint64_t *out)
 {
     struct cur c = {v, v + n};
@@ -266,8 +289,15 @@ int vgt_xl_parse(const char *text, size_t len, struct vgt_xl_keys *k, char *err,
             }
             memcpy(k->name, v + 1, (size_t)(ve - v - 2));
             k->name[ve - v - 2] = 0;
+        } else if (KEY_IS("vgt_resolution")) {
+            if (ve - v < 2 || (*v != '"' && *v != '\'') || ve[-1] != *v ||
+                vgt_parse_resolution(v + 1, (size_t)(ve - v - 2), &k->res_w, &k->res_h)) {
+                snprintf(err, errlen, "line %u: vgt_resolution must be a quoted \"WxH\"", line);
+                return -EINVAL;
+            }
+            k->have_res = true;
         } else if (KEY_IS("vgt") || KEY_IS("vgt_low_gm_sz") || KEY_IS("vgt_high_gm_sz") ||
-                   KEY_IS("vgt_fence_sz") || KEY_IS("memory")) {
+                   KEY_IS("vgt_fence_sz") || KEY_IS("vgt_max_heads") || KEY_IS("memory")) {
             uint64_t n;
 
             if (xl_value_num(v, (size_t)(ve - v), &n)) {
@@ -286,6 +316,9 @@ int vgt_xl_parse(const char *text, size_t len, struct vgt_xl_keys *k, char *err,
             } else if (KEY_IS("vgt_fence_sz")) {
                 k->fences = n;
                 k->have_fence = true;
+            } else if (KEY_IS("vgt_max_heads")) {
+                k->heads = n;
+                k->have_heads = true;
             } else {
                 k->memory_mb = n;
                 k->have_memory = true;

@@ -74,7 +74,10 @@ static const struct {
 
 static int master_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
 {
-    uint32_t r = v->vreg[off / 4] & GEN8_MASTER_IRQ_CONTROL;
+    uint32_t r;
+
+    vgt_display_catch_up(v); /* vblanks up to now are in the DE IIRs */
+    r = (v->vreg[off / 4] & GEN8_MASTER_IRQ_CONTROL) | vgt_display_master_bits(v);
 
     for (size_t i = 0; i < VGT_ARRAY_SIZE(master_map); i++)
         if (v->vreg[GEN8_GT_IIR(master_map[i].gt) / 4] & master_map[i].iir_mask)
@@ -289,13 +292,45 @@ static const struct vgt_mmio_reg mmio_table[] = {
     ENGINE_ROWS(VEBOX_RING_BASE),
 };
 
+/* The tables the index covers, in order: a later table's rows win over an
+ * earlier one's, as later rows do inside one table. Rows are numbered
+ * across them (index value = row + 1). */
+static const struct {
+    const struct vgt_mmio_reg *rows;
+    const size_t *n;
+} tables[] = {
+    {mmio_table, &(const size_t){VGT_ARRAY_SIZE(mmio_table)}},
+    {vgt_display_table, &vgt_display_table_size},
+};
+
+static const struct vgt_mmio_reg *row_at(size_t r)
+{
+    for (size_t t = 0; t < VGT_ARRAY_SIZE(tables); r -= *tables[t].n, t++)
+        if (r < *tables[t].n)
+            return &tables[t].rows[r];
+    return NULL;
+}
+
+static size_t rows_total(void)
+{
+    size_t n = 0;
+
+    for (size_t t = 0; t < VGT_ARRAY_SIZE(tables); t++)
+        n += *tables[t].n;
+    return n;
+}
+
 int vgt_mmio_build_index(struct vgt_gpu *g)
 {
+    size_t total = rows_total();
+
+    if (total >= UINT16_MAX)
+        return -EINVAL;
     g->reg_index = calloc(VGT_MMIO_SIZE / 4, sizeof(*g->reg_index));
     if (!g->reg_index)
         return -ENOMEM;
-    for (size_t r = 0; r < VGT_ARRAY_SIZE(mmio_table); r++) {
-        const struct vgt_mmio_reg *e = &mmio_table[r];
+    for (size_t r = 0; r < total; r++) {
+        const struct vgt_mmio_reg *e = row_at(r);
 
         if ((e->offset & 3) || (e->size & 3) || !e->size || e->offset >= VGT_MMIO_SIZE ||
             e->size > VGT_MMIO_SIZE - e->offset) {
@@ -319,18 +354,19 @@ const struct vgt_mmio_reg *vgt_mmio_lookup(const struct vgt_gpu *g, uint32_t off
     if (off >= VGT_MMIO_SIZE)
         return NULL;
     r = g->reg_index[off / 4];
-    return r ? &mmio_table[r - 1] : NULL;
+    return r ? row_at(r - 1u) : NULL;
 }
 
 void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to)
 {
     const uint16_t *idx = v->gpu->reg_index;
+    size_t total = rows_total();
 
     /* Zero, then the rows with a non-zero reset value (few): a loop over
      * every dword would cost more than the vGPU's whole bring-up. */
     memset(v->vreg + from / 4, 0, (size_t)(to - from));
-    for (size_t r = 0; r < VGT_ARRAY_SIZE(mmio_table); r++) {
-        const struct vgt_mmio_reg *e = &mmio_table[r];
+    for (size_t r = 0; r < total; r++) {
+        const struct vgt_mmio_reg *e = row_at(r);
 
         if (!e->reset || e->offset >= to || e->offset + e->size <= from)
             continue;

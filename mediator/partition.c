@@ -15,12 +15,15 @@
 #define MIB (1ull << 20)
 
 /* GVT-g's types (gvt/vgpu.c vgpu_types[]) as the architecture document
- * lists them: low GM, high GM, fences, weight. */
+ * lists them: low GM, high GM, fences, weight; then heads and resolution
+ * (docs/vgpu.md): the small types one 1080p head, the large ones 4K heads,
+ * as many as their graphics memory holds double-buffered with room to
+ * spare (a 4K XRGB8888 frame is 32 MiB). */
 static const struct vgt_vgpu_type types[] = {
-    {"V5_8", 64, 384, 4, 2},
-    {"V5_4", 128, 512, 4, 4},
-    {"V5_2", 256, 1024, 4, 8},
-    {"V5_1", 512, 2048, 4, 16},
+    {"V5_8", 64, 384, 4, 2, 1, 1920, 1080},
+    {"V5_4", 128, 512, 4, 4, 1, 1920, 1080},
+    {"V5_2", 256, 1024, 4, 8, 2, 3840, 2160},
+    {"V5_1", 512, 2048, 4, 16, 3, 3840, 2160},
 };
 
 const struct vgt_vgpu_type *vgt_vgpu_types(size_t *n)
@@ -47,6 +50,31 @@ int vgt_vgpu_res_from_type(const char *name, struct vgt_vgpu_res *res)
     res->high_size = (uint64_t)t->high_mb * MIB;
     res->fences = t->fences;
     res->weight = t->weight;
+    res->heads = t->max_heads;
+    res->res_w = t->res_w;
+    res->res_h = t->res_h;
+    return 0;
+}
+
+int vgt_vgpu_res_display(struct vgt_vgpu_res *res, unsigned heads, uint32_t w, uint32_t h,
+                         const char **why)
+{
+    struct vgt_mode m;
+    const char *dummy;
+
+    if (!why)
+        why = &dummy;
+    if (heads > VGT_MAX_HEADS) {
+        *why = "max_heads must be 0..3 (Skylake has three pipes)";
+        return -EINVAL;
+    }
+    if (heads && vgt_display_mode(w, h, &m)) {
+        *why = "resolution must be 640x480..4095x4095";
+        return -EINVAL;
+    }
+    res->heads = heads;
+    res->res_w = heads ? w : 0;
+    res->res_h = heads ? h : 0;
     return 0;
 }
 
@@ -77,6 +105,10 @@ int vgt_vgpu_res_custom(uint64_t low_mb, uint64_t high_mb, unsigned fences,
     res->fences = fences;
     /* Weight in proportion to low GM, as the types do (64 MiB -> 2). */
     res->weight = (unsigned)VGT_MAX(1, VGT_MIN(low_mb / 32, 1000));
+    /* One 1080p monitor, as the small types; vgt_vgpu_res_display changes it. */
+    res->heads = 1;
+    res->res_w = 1920;
+    res->res_h = 1080;
     return 0;
 }
 
@@ -305,12 +337,20 @@ int vgt_gpu_create(const struct vgt_gpu_cfg *cfg, struct vgt_gpu **out)
         ret = -ret;
         goto free_gpu;
     }
+    g->now_ns = cfg->now_ns;
+    g->clock_opaque = cfg->clock_opaque;
+    g->manual_vblank = cfg->now_ns != NULL;
     ret = vgt_mmio_build_index(g);
     if (ret)
         goto destroy_lock;
+    ret = vgt_vblank_timer_init(g);
+    if (ret)
+        goto free_index;
     *out = g;
     return 0;
 
+free_index:
+    free(g->reg_index);
 destroy_lock:
     pthread_mutex_destroy(&g->lock);
 free_gpu:
@@ -322,6 +362,8 @@ void vgt_gpu_destroy(struct vgt_gpu *g)
 {
     if (!g)
         return;
+    /* The vblank thread first: it walks the vGPUs. */
+    vgt_vblank_timer_fini(g);
     for (unsigned i = 0; i < VGT_MAX_VGPUS; i++)
         if (g->vgpus[i])
             vgt_vgpu_destroy(g->vgpus[i]);

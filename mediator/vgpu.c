@@ -43,14 +43,19 @@ static void vregs_init(struct vgt_vgpu *v)
 {
     vgt_mmio_init_vregs(v, 0, VGT_MMIO_SIZE);
     pvinfo_init(v);
+    vgt_display_init(v);
 }
 
 static int res_ok(const struct vgt_vgpu_res *r)
 {
     const uint64_t mib = 1ull << 20;
 
+    struct vgt_mode m;
+
     if (!r->low_size || !r->high_size || (r->low_size % mib) || (r->high_size % mib) ||
         r->low_size > UINT32_MAX || r->high_size > UINT32_MAX || r->fences > VGT_MAX_FENCES)
+        return -EINVAL;
+    if (r->heads > VGT_MAX_HEADS || (r->heads && vgt_display_mode(r->res_w, r->res_h, &m)))
         return -EINVAL;
     return 0;
 }
@@ -229,7 +234,7 @@ static bool irq_pending(const struct vgt_vgpu *v)
     for (unsigned n = 0; n < 4; n++)
         if (v->vreg[GEN8_GT_IIR(n) / 4])
             return true;
-    return false;
+    return vgt_display_master_bits(v) != 0;
 }
 
 /* Edge semantics of an MSI: one message when the summary goes from idle
@@ -412,6 +417,10 @@ void vgt_vgpu_get_info(struct vgt_vgpu *v, struct vgt_vgpu_info *info)
     snprintf(info->failsafe_detail, sizeof(info->failsafe_detail), "%s", v->fs_detail);
     info->bar0 = vgt_cfg_bar(v, VGT_CFG_BAR0, VGT_BAR0_SIZE);
     info->bar2 = vgt_cfg_bar(v, VGT_CFG_BAR2, vgt_bar2_size(v));
+    info->heads = v->dpy.heads;
+    info->res_w = v->dpy.heads ? v->dpy.mode.w : 0;
+    info->res_h = v->dpy.heads ? v->dpy.mode.h : 0;
+    info->pipes_on = __atomic_load_n(&v->dpy_pipes_on, __ATOMIC_ACQUIRE);
     info->st = v->st;
     pthread_mutex_unlock(&v->lock);
 }
@@ -467,4 +476,17 @@ void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     if (off < VGT_MMIO_SIZE && !(off & 3))
         v->vreg[off / 4] = val;
     pthread_mutex_unlock(&v->lock);
+}
+
+int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte)
+{
+    int ret = 0;
+
+    if (!n || !vgt_ggtt_gm_valid(v->ggtt, gm & VGT_PAGE_MASK, (uint64_t)n << VGT_PAGE_SHIFT))
+        return -EFAULT;
+    pthread_mutex_lock(&v->lock);
+    for (unsigned i = 0; i < n && !ret; i++)
+        ret = vgt_ggtt_guest_read(v->ggtt, ((gm >> VGT_PAGE_SHIFT) + i) * 8, 8, &pte[i]);
+    pthread_mutex_unlock(&v->lock);
+    return ret;
 }

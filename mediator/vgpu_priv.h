@@ -4,12 +4,52 @@
 
 #include <pthread.h>
 
+#include "vgt/display.h"
+#include "vgt/display_regs.h"
 #include "vgt/ggtt.h"
 #include "vgt/mmio_table.h"
 #include "vgt/vgpu.h"
 #include "vgt/vgpu_regs.h"
 
 #define VGT_MAX_VGPUS 64
+#define VGT_DPCD_SIZE 0x800u /* DPCD 0x000..0x7ff: caps, link config/status, power */
+
+/* The vblank timer of one physical GPU: a thread that ticks every vGPU
+ * whose guest waits for display interrupts (display.c). */
+struct vgt_vblank_timer {
+    pthread_mutex_t lock; /* started, stop, kicked; never held with another lock */
+    pthread_cond_t cond;
+    pthread_t thread;
+    bool started, stop, kicked;
+};
+
+/* One pipe of a vGPU (display.c). Vblanks happen at epoch + k * period;
+ * everything is computed from the clock on demand, O(1) per event. */
+struct vgt_dpy_pipe {
+    bool enabled;
+    bool flip_pending; /* PLANE_SURF written since the last vblank */
+    bool cur_pending;  /* CUR_BASE written since the last vblank */
+    uint64_t period_ns;
+    uint64_t next_vblank; /* clock ns */
+};
+
+enum vgt_gmbus_state { GMBUS_IDLE, GMBUS_READ, GMBUS_WRITE, GMBUS_WAIT, GMBUS_NAK };
+
+struct vgt_display {
+    unsigned heads;
+    struct vgt_mode mode; /* the type's resolution */
+    uint8_t connected;    /* bit per head */
+    uint8_t edid[VGT_MAX_HEADS][VGT_EDID_SIZE];
+    uint8_t dpcd[VGT_MAX_HEADS][VGT_DPCD_SIZE];
+    uint8_t aux_i2c_off[VGT_MAX_HEADS]; /* EDID offset of I2C-over-AUX */
+    struct vgt_dpy_pipe pipe[VGT_MAX_PIPES];
+    /* GMBUS transaction */
+    enum vgt_gmbus_state gmbus;
+    int gmbus_head; /* head on the selected pin, -1 none */
+    uint32_t gmbus_left;
+    uint8_t gmbus_off;
+    bool gmbus_inuse;
+};
 
 struct vgt_gpu {
     struct vgt_hostgpu *hw;
@@ -20,6 +60,10 @@ struct vgt_gpu {
     uint64_t high_start, high_end;
     unsigned fence_start, fence_end;
     uint16_t *reg_index; /* per dword of the 2 MiB window: row + 1, 0 = none */
+    uint64_t (*now_ns)(void *opaque); /* display clock */
+    void *clock_opaque;
+    bool manual_vblank; /* tests tick the display themselves */
+    struct vgt_vblank_timer vbl;
     struct vgt_vgpu *vgpus[VGT_MAX_VGPUS];
     unsigned nr_vgpus;
 };
@@ -50,6 +94,11 @@ struct vgt_vgpu {
     uint64_t bar0_mapped; /* where it is mapped */
     uint64_t bar2_mapped; /* where the aperture slice is mapped, 0 none */
 
+    struct vgt_display dpy;
+    /* Bit per enabled pipe, atomic: the vblank thread skips a vGPU with
+     * none without taking its lock. */
+    uint8_t dpy_pipes_on;
+
     bool irq_line; /* an interrupt is pending and was signalled */
     bool failsafe;
     enum vgt_failsafe_reason fs_reason;
@@ -74,6 +123,15 @@ int vgt_mmio_build_index(struct vgt_gpu *g);
 void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to);
 int vgt_mmio_read(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t *val);
 int vgt_mmio_write(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t val);
+
+/* display.c */
+extern const struct vgt_mmio_reg vgt_display_table[];
+extern const size_t vgt_display_table_size;
+void vgt_display_init(struct vgt_vgpu *v);
+uint32_t vgt_display_master_bits(const struct vgt_vgpu *v);
+void vgt_display_catch_up(struct vgt_vgpu *v);
+int vgt_vblank_timer_init(struct vgt_gpu *g);
+void vgt_vblank_timer_fini(struct vgt_gpu *g);
 
 /* vgpu.c */
 void vgt_vgpu_update_irq(struct vgt_vgpu *v);

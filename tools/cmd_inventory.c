@@ -30,6 +30,7 @@
 struct inv_type {
     char name[16];
     unsigned low_mb, high_mb, fences, weight, total, available, in_use;
+    unsigned heads, res_w, res_h;
 };
 
 struct inv_share {
@@ -48,16 +49,6 @@ struct inv_gpu {
     struct inv_share sh[64];
 };
 
-/* Display limits of each type as i915's GVT-g defines them (its vGPU
- * type table: a 1024x768 EDID for the 8-per-GPU type, 1920x1200 for the
- * others; one head each). XAPI shows them per VGPU_type. */
-static const struct {
-    const char *name;
-    unsigned x, y;
-} type_display[] = {
-    {"V5_8", 1024, 768}, {"V5_4", 1920, 1200}, {"V5_2", 1920, 1200}, {"V5_1", 1920, 1200},
-};
-
 static int add_type(void *opaque, const struct vgt_ctl_msg *m)
 {
     struct inv_gpu *g = opaque;
@@ -74,6 +65,9 @@ static int add_type(void *opaque, const struct vgt_ctl_msg *m)
     t->total = (unsigned)vgpu_ctl_numf(m, "total");
     t->available = (unsigned)vgpu_ctl_numf(m, "available");
     t->in_use = (unsigned)vgpu_ctl_numf(m, "in_use");
+    t->heads = (unsigned)vgpu_ctl_numf(m, "max_heads");
+    t->res_w = (unsigned)vgpu_ctl_numf(m, "res_w");
+    t->res_h = (unsigned)vgpu_ctl_numf(m, "res_h");
     return 0;
 }
 
@@ -169,18 +163,15 @@ static void print_xapi(const struct inv_gpu *g, unsigned n)
             continue;
         for (unsigned k = 0; k < g[i].ntypes; k++) {
             const struct inv_type *t = &g[i].t[k];
-            unsigned x = 1920, y = 1200;
 
             if (!t->total)
                 continue;
-            for (size_t d = 0; d < VGT_ARRAY_SIZE(type_display); d++)
-                if (!strcmp(type_display[d].name, t->name)) {
-                    x = type_display[d].x;
-                    y = type_display[d].y;
-                }
+            /* Heads and resolution: what the vGPU's monitors present
+             * (docs/display.md). */
             printf("%04x experimental=0 name='vgt %s' low_gm_sz=%u high_gm_sz=%u fence_sz=%u "
-                   "framebuffer_sz=%u max_heads=1 resolution=%ux%u\n",
-                   g[i].device, t->name, t->low_mb, t->high_mb, t->fences, t->low_mb, x, y);
+                   "framebuffer_sz=%u max_heads=%u resolution=%ux%u\n",
+                   g[i].device, t->name, t->low_mb, t->high_mb, t->fences, t->low_mb, t->heads,
+                   t->res_w, t->res_h);
         }
     }
 }

@@ -34,7 +34,7 @@ int vgt_cmd_list(int argc, char **argv)
     char ans[1 << 16];
     struct vgt_ctl_msg m;
     bool json = false;
-    char *p, *end, busy[64];
+    char *p, *end, busy[64], heads[32];
     int ret;
 
     for (int i = 1; i < argc; i++) {
@@ -61,8 +61,8 @@ int vgt_cmd_list(int argc, char **argv)
         fprintf(stderr, "vgt list: %s\n", ans);
         return 1;
     }
-    printf("%-4s %-6s %-6s %-10s %-22s %-22s %-7s %-4s %-8s %-27s %-4s %s\n", "ID", "DOMID", "TYPE",
-           "STATE", "LOW GM", "HIGH GM", "FENCES", "WGT", "DONE", "BUSY ms rcs/bcs/vcs/vecs", "FS#",
+    printf("%-4s %-6s %-6s %-12s %-10s %-22s %-22s %-7s %-4s %-8s %-27s %-4s %s\n", "ID", "DOMID", "TYPE",
+           "HEADS", "STATE", "LOW GM", "HIGH GM", "FENCES", "WGT", "DONE", "BUSY ms rcs/bcs/vcs/vecs", "FS#",
            "FAILSAFE");
     p = strstr(ans, "\"vgpus\":[");
     for (p = p ? p + 9 : NULL; p && *p == '{'; p = end + 1) {
@@ -73,14 +73,19 @@ int vgt_cmd_list(int argc, char **argv)
          * time per engine, failsafe events. */
         snprintf(busy, sizeof(busy), "%.1f/%.1f/%.1f/%.1f", num(&m, "busy_ns_rcs") / 1e6,
                  num(&m, "busy_ns_bcs") / 1e6, num(&m, "busy_ns_vcs") / 1e6, num(&m, "busy_ns_vecs") / 1e6);
-        printf("%-4llu %-6llu %-6s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %-4llu %-8llu %-27s %-4llu %s%s%s\n",
-               num(&m, "id"), num(&m, "domid"), str(&m, "type"), str(&m, "state"),
+        snprintf(heads, sizeof(heads), "%llux%s", num(&m, "heads"), str(&m, "resolution"));
+        printf("%-4llu %-6llu %-6s %-12s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %-4llu %-8llu %-27s %-4llu %s%s%s\n",
+               num(&m, "id"), num(&m, "domid"), str(&m, "type"), heads, str(&m, "state"),
                num(&m, "low_gm_base"), num(&m, "low_gm_size") >> 20, num(&m, "high_gm_base"),
                num(&m, "high_gm_size") >> 20, num(&m, "fence_base"),
                num(&m, "fence_base") + num(&m, "fence_num") - 1, num(&m, "weight"),
                num(&m, "workloads_completed"), busy, num(&m, "failsafe_events"),
                strcmp(str(&m, "failsafe_reason"), "none") ? str(&m, "failsafe_reason") : "-",
                *str(&m, "failsafe_detail") ? ": " : "", vgt_ctl_str(&m, "failsafe_detail") ? str(&m, "failsafe_detail") : "");
+        /* the VNC address of each head, when vgtd serves them */
+        if (vgt_ctl_str(&m, "vnc_head0"))
+            printf("     vnc: head0 %s  head1 %s  head2 %s  (at most %llu fps)\n", str(&m, "vnc_head0"),
+                   str(&m, "vnc_head1"), str(&m, "vnc_head2"), num(&m, "vnc_fps"));
         if (end[1] != ',')
             break;
         end++;

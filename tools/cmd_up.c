@@ -90,7 +90,7 @@ static const char *find_vgtd(char *buf, size_t len)
 static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned domid,
                       const struct vgt_xl_keys *k, pid_t *child)
 {
-    char dom[16], low[32], high[32], fen[32], ram[32];
+    char dom[16], low[32], high[32], fen[32], ram[32], heads[40], res[48];
     char *argv[16];
     int n = 0;
     pid_t pid;
@@ -114,6 +114,14 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
     if (sim && k->have_memory) {
         snprintf(ram, sizeof(ram), "--ram-mb=%" PRIu64, k->memory_mb);
         argv[n++] = ram;
+    }
+    if (k->have_heads) {
+        snprintf(heads, sizeof(heads), "vgt_max_heads=%" PRIu64, k->heads);
+        argv[n++] = heads;
+    }
+    if (k->have_res) {
+        snprintf(res, sizeof(res), "vgt_resolution=%ux%u", k->res_w, k->res_h);
+        argv[n++] = res;
     }
     argv[n] = NULL;
     pid = fork();
@@ -139,7 +147,7 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
 int vgt_cmd_up(int argc, char **argv)
 {
     const char *cfg = NULL, *control = NULL, *vgtd = NULL;
-    char req[256], ans[4096], out[256], exe[PATH_MAX];
+    char req[384], ans[4096], out[256], exe[PATH_MAX];
     struct vgt_xl_keys k;
     bool sim = getenv("VGT_SIM") != NULL, started = false;
     pid_t child = -1;
@@ -193,7 +201,7 @@ int vgt_cmd_up(int argc, char **argv)
         goto destroy;
     }
     {
-        char sizes[128] = "", ram[48] = "";
+        char sizes[128] = "", ram[48] = "", disp[80] = "";
 
         if (k.have_low)
             snprintf(sizes, sizeof(sizes),
@@ -204,7 +212,14 @@ int vgt_cmd_up(int argc, char **argv)
             snprintf(sizes, sizeof(sizes), ",\"type\":\"V5_4\"");
         if (sim && k.have_memory)
             snprintf(ram, sizeof(ram), ",\"ram_mb\":%" PRIu64, k.memory_mb);
-        snprintf(req, sizeof(req), "{\"cmd\":\"add\",\"domid\":%" PRIu64 "%s%s}", domid, sizes, ram);
+        /* A custom vGPU's monitors (docs/display.md). */
+        if (k.have_heads)
+            snprintf(disp, sizeof(disp), ",\"max_heads\":%" PRIu64, k.heads);
+        if (k.have_res)
+            snprintf(disp + strlen(disp), sizeof(disp) - strlen(disp), ",\"resolution\":\"%ux%u\"",
+                     k.res_w, k.res_h);
+        snprintf(req, sizeof(req), "{\"cmd\":\"add\",\"domid\":%" PRIu64 "%s%s%s}", domid, sizes, ram,
+                 disp);
     }
     ret = vgpu_ctl_request(control, req, ans, sizeof(ans));
     if (ret == -ENOENT || ret == -ECONNREFUSED) {

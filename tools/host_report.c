@@ -98,9 +98,10 @@ void host_report_inventory_json(const struct vgpu_host_snap *s, FILE *o)
             used += !strcmp(s->v[i].info.type, t->name);
         fprintf(o,
                 "%s{\"name\":\"%s\",\"low_gm_mb\":%u,\"high_gm_mb\":%u,\"fences\":%u,"
-                "\"weight\":%u,\"total\":%u,\"available\":%u,\"in_use\":%u}",
+                "\"weight\":%u,\"total\":%u,\"available\":%u,\"in_use\":%u,"
+                "\"max_heads\":%u,\"res_w\":%u,\"res_h\":%u}",
                 k ? "," : "", t->name, t->low_mb, t->high_mb, t->fences, t->weight, t->total,
-                t->available, used);
+                t->available, used, t->heads, t->res_w, t->res_h);
     }
     fprintf(o, "],\"shares\":[");
     for (unsigned i = 0; i < s->n; i++) {
@@ -316,4 +317,15 @@ void host_report_prometheus(const struct vgpu_host_snap *s, FILE *o)
     fprintf(o, "vgt_gpu_free_gm_bytes{gpu=\"%s\",range=\"high\"} %" PRIu64 "\n", gpu, s->free.high);
     family(o, "vgt_gpu_free_fences", "gauge", "Largest free run of fence registers.");
     fprintf(o, "vgt_gpu_free_fences{gpu=\"%s\"} %u\n", gpu, s->free.fences);
+}
+
+void host_report_json_error(FILE *o, const char *msg)
+{
+    fputs("{\"ok\":false,\"error\":\"", o);
+    for (const char *p = msg; *p; p++)
+        if (*p == '"' || *p == '\\')
+            fprintf(o, "\\%c", *p);
+        else if ((unsigned char)*p >= 0x20)
+            fputc(*p, o);
+    fputs("\"}\n", o);
 }

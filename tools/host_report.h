@@ -13,6 +13,9 @@
 extern const char *const host_report_engines[VGT_ENGINE_NUM];
 
 /* {"ok":true,"time_ns":..,"gpu":"SBDF","vgpus":[{flat per vGPU}]}\n */
+/* {"ok":false,"error":"MSG"} with MSG's quotes and backslashes escaped
+ * and control characters dropped: the control socket's error answer. */
+void host_report_json_error(FILE *o, const char *msg);
 void host_report_stats_json(const struct vgpu_host_snap *s, FILE *o);
 /* {"ok":true,"gpu":{flat},"types":[{flat per type}],"shares":[{flat}]}\n */
 void host_report_inventory_json(const struct vgpu_host_snap *s, FILE *o);

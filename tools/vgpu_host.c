@@ -27,6 +27,9 @@
 #include "vgt/sim_gpu_guest.h"
 #define HAVE_SIM_GUEST 1
 #endif
+#ifdef VGT_HAVE_DISPLAY_GUEST
+#include "display_guest.h"
+#endif
 
 /* Where guest-run's driver puts BAR0 (the MMIO hole below 4 GiB) and which
  * guest RAM it takes (above the first 16 MiB, as the demo's). */
@@ -52,6 +55,7 @@ struct vgpu_dom {
     /* sim only: the guest's driver and workload of guest-run */
     struct gg *drv;
     struct gg_run *run;
+    struct dg *disp; /* its display side (display_guest.h) */
 };
 
 struct vgpu_host {
@@ -174,6 +178,13 @@ free_host:
  * and before the vGPU goes. */
 static void sim_guest_driver_destroy(struct vgpu_dom *d)
 {
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    if (d->disp) {
+        dg_fini(d->disp);
+        free(d->disp);
+        d->disp = NULL;
+    }
+#endif
 #ifdef HAVE_SIM_GUEST
     if (d->run) {
         gg_run_fini(d->run);
@@ -197,6 +208,9 @@ static void *serve(void *p)
  * simulated platform the guest. */
 static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
 {
+    /* users of the vGPU on other threads (the display) let go first */
+    if (h->cfg.dom_gone)
+        h->cfg.dom_gone(h->cfg.dom_gone_opaque, d->domid);
     sim_guest_driver_destroy(d);
     vgt_submit_detach(d->sv);
     if (d->running) {
@@ -248,12 +262,18 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
     const char *why = NULL;
 
     if (req->type) {
+        if (req->display_set) {
+            snprintf(err, errlen, "max_heads and resolution go with custom sizes: type %s has its own",
+                     req->type);
+            return -EINVAL;
+        }
         if (vgt_vgpu_res_from_type(req->type, res) == 0)
             return 0;
         snprintf(err, errlen, "unknown vGPU type '%s' (V5_1, V5_2, V5_4, V5_8)", req->type);
         return -EINVAL;
     }
-    if (vgt_vgpu_res_custom(req->low_gm_mb, req->high_gm_mb, req->fences, res, &why)) {
+    if (vgt_vgpu_res_custom(req->low_gm_mb, req->high_gm_mb, req->fences, res, &why) ||
+        (req->display_set && vgt_vgpu_res_display(res, req->heads, req->res_w, req->res_h, &why))) {
         snprintf(err, errlen, "%s", why);
         return -EINVAL;
     }
@@ -519,6 +539,9 @@ void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s)
         ts->high_mb = t[k].high_mb;
         ts->fences = t[k].fences;
         ts->weight = t[k].weight;
+        ts->heads = t[k].max_heads;
+        ts->res_w = t[k].res_w;
+        ts->res_h = t[k].res_h;
         ts->total = VGT_MIN(vgt_gpu_capacity(h->gpu, &r), (unsigned)MAX_DOMS);
         ts->available = vgt_gpu_avail(h->gpu, &r);
     }
@@ -588,7 +611,8 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
 }
 
 #ifdef HAVE_SIM_GUEST
-static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, size_t errlen)
+/* The guest's driver, probed on first use and kept until a reset. */
+static int guest_driver(struct vgpu_dom *d, char *err, size_t errlen)
 {
     uint64_t ram = sim_guest_ram_bytes(d->guest);
     struct gg_cfg dc = {.g = d->guest,
@@ -608,16 +632,23 @@ static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, s
         return -ENOMEM;
     }
     dc.ram_size = ram - GUEST_RUN_RAM_BASE;
+    if (d->drv)
+        return 0;
     ret = gg_probe(&dc, &d->drv);
-    if (ret) {
+    if (ret)
         snprintf(err, errlen, "domain %u: the guest driver's probe failed: %s", d->domid, strerror(-ret));
+    return ret;
+}
+
+static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, size_t errlen)
+{
+    int ret = guest_driver(d, err, errlen);
+
+    if (ret)
         return ret;
-    }
     d->run = calloc(1, sizeof(*d->run));
-    if (!d->run) {
-        ret = -ENOMEM;
-        goto destroy_driver;
-    }
+    if (!d->run)
+        return -ENOMEM;
     ret = gg_run_init(d->run, d->drv, wl, GUEST_RUN_BLIT, GUEST_RUN_BLIT, d->domid);
     if (ret) {
         snprintf(err, errlen, "domain %u: setting up the workload in the guest: %s", d->domid,
@@ -629,12 +660,167 @@ static int guest_run_start(struct vgpu_dom *d, enum gg_workload wl, char *err, s
 free_run:
     free(d->run);
     d->run = NULL;
-destroy_driver:
-    gg_destroy(d->drv);
-    d->drv = NULL;
     return ret;
 }
 #endif
+
+#ifdef VGT_HAVE_DISPLAY_GUEST
+/* The domain's guest display side, its driver probed first. Host lock held. */
+static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **out, char *err,
+                         size_t errlen)
+{
+    struct vgpu_dom **p = find_slot(h, domid);
+    int ret;
+
+    if (!p || !h->cfg.sim) {
+        snprintf(err, errlen, "domain %u has no simulated vGPU", domid);
+        return -ENOENT;
+    }
+    ret = guest_driver(*p, err, errlen);
+    if (ret)
+        return ret;
+    if (!(*p)->disp) {
+        (*p)->disp = malloc(sizeof(*(*p)->disp));
+        if (!(*p)->disp)
+            return -ENOMEM;
+        dg_init((*p)->disp, (*p)->drv);
+    }
+    *out = *p;
+    return 0;
+}
+#endif
+
+#ifdef VGT_HAVE_DISPLAY_GUEST
+/* One step of the guest's display side, under the host lock: @fn on the
+ * domain's driver and display state; its failure is named with @what. */
+struct guest_op {
+    int (*fn)(struct vgpu_dom *d, struct guest_op *op);
+    const char *what;
+    unsigned pipe;
+    const struct dg_fb *fb;
+    bool cursor, flip_only, connect;
+    int cx, cy;
+    uint32_t off, val;
+    uint64_t *gm;
+    void *ev;
+    unsigned max, *n;
+};
+
+static int guest_op(struct vgpu_host *h, uint16_t domid, struct guest_op *op, char *err,
+                    size_t errlen)
+{
+    struct vgpu_dom *d;
+    int ret;
+
+    pthread_mutex_lock(&h->lock);
+    ret = guest_display(h, domid, &d, err, errlen);
+    if (!ret && (ret = op->fn(d, op)))
+        snprintf(err, errlen, "domain %u: %s: %s", domid, op->what,
+                 ret == -ENOTCONN ? "not connected" : strerror(-ret));
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+static int op_show(struct vgpu_dom *d, struct guest_op *op)
+{
+    return op->flip_only ? dg_redraw(d->disp, op->pipe, op->fb)
+                         : dg_show(d->disp, op->pipe, op->fb, op->cursor, op->cx, op->cy);
+}
+
+static int op_mmio(struct vgpu_dom *d, struct guest_op *op)
+{
+    return gg_mmio_write32(d->drv, op->off, op->val);
+}
+
+static int op_back(struct vgpu_dom *d, struct guest_op *op)
+{
+    return dg_render_back(d->disp, op->pipe, op->fb, op->gm);
+}
+
+static int op_kbd(struct vgpu_dom *d, struct guest_op *op)
+{
+    return op->connect ? dg_kbd_connect(d->disp, op->gm) : dg_kbd_read(d->disp, op->ev, op->max, op->n);
+}
+#define GUEST_OP(h, domid, err, errlen, ...)                                                   \
+    guest_op((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
+#else
+#define GUEST_OP(h, domid, err, errlen, ...)                                                   \
+    ((void)(h), (void)(domid),                                                                 \
+     snprintf((err), (errlen), "built without the simulated guest's display side"), -EOPNOTSUPP)
+#endif
+
+int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
+                             char *err, size_t errlen)
+{
+    return GUEST_OP(h, domid, err, errlen, .fn = op_show, .what = "the guest could not draw",
+                    .pipe = pipe, .fb = fb, .cursor = cursor, .cx = cx, .cy = cy,
+                    .flip_only = flip_only);
+}
+
+struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom *d;
+    struct gg *drv = NULL;
+
+    pthread_mutex_lock(&h->lock);
+    if (!guest_display(h, domid, &d, err, errlen))
+        drv = d->drv;
+    pthread_mutex_unlock(&h->lock);
+    return drv;
+#else
+    (void)h, (void)domid;
+    snprintf(err, errlen, "built without the simulated guest drivers");
+    return NULL;
+#endif
+}
+
+int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
+                                   char *err, size_t errlen)
+{
+    return GUEST_OP(h, domid, err, errlen, .fn = op_mmio, .what = "guest MMIO write", .off = off,
+                    .val = val);
+}
+
+int vgpu_host_sim_guest_back(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, uint64_t *gm, char *err, size_t errlen)
+{
+    return GUEST_OP(h, domid, err, errlen, .fn = op_back,
+                    .what = "the guest could not draw its back buffer", .pipe = pipe, .fb = fb,
+                    .gm = gm);
+}
+
+int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, uint64_t *gfn,
+                            void *ev, unsigned max, unsigned *n, char *err, size_t errlen)
+{
+    return GUEST_OP(h, domid, err, errlen, .fn = op_kbd, .what = "the guest's PV keyboard",
+                    .connect = connect, .gm = gfn, .ev = ev, .max = max, .n = n);
+}
+
+int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
+                           uint64_t *gm, uint64_t *gpa)
+{
+#ifdef VGT_HAVE_DISPLAY_GUEST
+    struct vgpu_dom **p;
+    int ret = -ENOENT;
+
+    pthread_mutex_lock(&h->lock);
+    p = find_slot(h, domid);
+    if (p && (*p)->disp && pipe < DG_MAX_PIPES) {
+        struct dg_buf *b = cursor ? &(*p)->disp->cur[pipe] : &(*p)->disp->fb[pipe];
+
+        *gm = b->gm;
+        *gpa = b->gpa;
+        ret = b->size ? 0 : -ENOENT;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+#else
+    (void)h, (void)domid, (void)pipe, (void)cursor, (void)gm, (void)gpa;
+    return -EOPNOTSUPP;
+#endif
+}
 
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,

@@ -30,6 +30,10 @@ struct vgpu_host_cfg {
     const struct vgt_log *log;
     uint64_t sim_arena_bytes; /* 0: 1 GiB (lazily backed) */
     uint32_t gpu_sbdf;        /* real host: the Intel GPU (vgtd: 0000:00:02.0) */
+    /* Called before a domain's vGPU is destroyed (remove, reap, host
+     * destroy), host lock not held: drop every use of it. May be NULL. */
+    void (*dom_gone)(void *opaque, uint16_t domid);
+    void *dom_gone_opaque;
 };
 
 struct vgpu_add_req {
@@ -37,6 +41,9 @@ struct vgpu_add_req {
     const char *type;       /* V5_x, or NULL for custom sizes below */
     uint64_t low_gm_mb, high_gm_mb;
     unsigned fences;
+    bool display_set;       /* custom only: heads/resolution below, else 1 x 1920x1080 */
+    unsigned heads;
+    uint32_t res_w, res_h;
     uint32_t sbdf;          /* 0: 00:02.0 */
     unsigned weight;        /* scheduler weight 1..1000 (0: the type's) */
     unsigned cap_pct;       /* GPU time cap per engine, 1..100 % (0: none) */
@@ -78,6 +85,8 @@ struct vgpu_host_type_snap {
     char name[16];
     uint32_t low_mb, high_mb;
     unsigned fences, weight;
+    unsigned heads;     /* virtual monitors and their resolution */
+    uint32_t res_w, res_h;
     unsigned total;     /* instances the empty GPU holds */
     unsigned available; /* instances that still fit now */
 };
@@ -119,6 +128,39 @@ struct vgpu_guest_run_result {
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,
                             size_t errlen);
+
+/* Sim only: the guest's display side (display_guest.h) draws @fb on head
+ * @pipe with its MMIO, as a modeset and flip (@flip_only: a new frame into
+ * the same framebuffer, then a flip), with a 64x64 cursor at (cx, cy) when
+ * @cursor. 0 or -errno with a sentence in @err. */
+struct dg_fb;
+int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
+                             char *err, size_t errlen);
+/* Sim only: @domid's guest driver (vgt/sim_gpu_guest.h), probed on first
+ * use, for a caller that drives the guest itself (vgt demo --display with
+ * the driver's display half). Valid until the vGPU is reset or removed;
+ * the caller is the guest's only user meanwhile. NULL with @err. */
+struct gg;
+struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen);
+/* Sim only: the guest writes a 32-bit register of its vGPU through MMIO
+ * (hostile-guest tests program planes with it). */
+int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
+                                   char *err, size_t errlen);
+/* Sim only: the guest renders @fb into head @pipe's back buffer (no
+ * flip); *gm is its graphics address (flip: PLANE_SURF through
+ * vgpu_host_sim_guest_mmio_write). */
+int vgpu_host_sim_guest_back(struct vgpu_host *h, uint16_t domid, unsigned pipe,
+                             const struct dg_fb *fb, uint64_t *gm, char *err, size_t errlen);
+/* Sim only: the guest's PV keyboard frontend (display_guest.h):
+ * @connect: set up its shared page, *gfn; else consume up to @max raw
+ * events into @ev (*n of them). */
+int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, uint64_t *gfn,
+                            void *ev, unsigned max, unsigned *n, char *err, size_t errlen);
+/* Sim only: where the guest's framebuffer (or cursor) of @pipe is: its
+ * graphics and guest-physical address. -ENOENT before the first show. */
+int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
+                           uint64_t *gm, uint64_t *gpa);
 
 /* Where @domid's aperture slice is mapped: guest frames [gfn, gfn+nr) on
  * host frames [mfn, mfn+nr) (host BAR2 + the slice; on the simulated

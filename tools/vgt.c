@@ -49,6 +49,9 @@ static const struct vgt_cmd cmds[] = {
 #ifdef VGT_HAVE_CMD_INVENTORY
     {"inventory", vgt_cmd_inventory, "what this host offers fleet schedulers (--format xapi|placement)"},
 #endif
+#ifdef VGT_HAVE_DISPLAY
+    {"screenshot", vgt_cmd_screenshot, "a guest's screen to PNG: screenshot DOMID [--head N] --out FILE"},
+#endif
 };
 
 static const struct vgt_cmd benches[] = {
@@ -69,6 +72,9 @@ static const struct vgt_cmd benches[] = {
 #endif
 #ifdef VGT_HAVE_BENCH_SCHED
     {"sched", vgt_bench_sched, "mediated vs native, fairness, scale"},
+#endif
+#ifdef VGT_HAVE_BENCH_DISPLAY
+    {"display", vgt_bench_display, "plane decode, VNC frame rate and flip-to-update latency"},
 #endif
     {NULL, NULL, NULL},
 };
@@ -125,6 +131,10 @@ static int cmd_demo(int argc, char **argv)
     const char *w = NULL;
 
     for (int i = 1; i < argc; i++) {
+#ifdef VGT_HAVE_DEMO_DISPLAY
+        if (!strcmp(argv[i], "--display"))
+            return vgt_demo_display(argc, argv);
+#endif
         if (!strcmp(argv[i], "--workload") && i + 1 < argc)
             w = argv[i + 1];
         else if (!strncmp(argv[i], "--workload=", 11))

@@ -15,11 +15,13 @@ int vgt_cmd_top(int argc, char **argv);
 int vgt_cmd_set(int argc, char **argv);   /* tools/cmd_set.c */
 int vgt_cmd_reset(int argc, char **argv); /* tools/cmd_set.c */
 int vgt_cmd_inventory(int argc, char **argv);
+int vgt_cmd_screenshot(int argc, char **argv);
 
 /* vgt demo --workload W: argv[0] is "demo". */
 int vgt_demo_testdev(int argc, char **argv);
 int vgt_demo_sva(int argc, char **argv);
 int vgt_demo_gpu(int argc, char **argv); /* blit|store|mixed */
+int vgt_demo_display(int argc, char **argv); /* vgt demo --display */
 
 /* vgt bench NAME [--json]: argv[0] is NAME. */
 int vgt_bench_ioreq(int argc, char **argv);
@@ -28,5 +30,6 @@ int vgt_bench_vgpu(int argc, char **argv);
 int vgt_bench_ppgtt(int argc, char **argv);
 int vgt_bench_svm(int argc, char **argv);
 int vgt_bench_sched(int argc, char **argv);
+int vgt_bench_display(int argc, char **argv);
 
 #endif

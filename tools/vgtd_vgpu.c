@@ -38,6 +38,9 @@
 #include "vgt_config.h"
 #include "vgt_xenctrl.h"
 #include "vgtd_sd.h"
+#ifdef VGT_HAVE_DISPLAY
+#include "vgtd_display.h"
+#endif
 
 struct vgtd_vgpu {
     struct vgt_log log;
@@ -48,13 +51,19 @@ struct vgtd_vgpu {
     bool sim;
     int lfd, sfd;
     bool stop;
+#ifdef VGT_HAVE_DISPLAY
+    struct vgtd_display *disp;
+    struct vgtd_display_cfg disp_cfg;
+#endif
 };
 
 static bool is_xl_key(const char *a)
 {
     return !strncmp(a, "--vgt_low_gm_sz", 15) || !strncmp(a, "--vgt_high_gm_sz", 16) ||
            !strncmp(a, "--vgt_fence_sz", 14) || !strncmp(a, "vgt_low_gm_sz=", 14) ||
-           !strncmp(a, "vgt_high_gm_sz=", 15) || !strncmp(a, "vgt_fence_sz=", 13);
+           !strncmp(a, "vgt_high_gm_sz=", 15) || !strncmp(a, "vgt_fence_sz=", 13) ||
+           !strncmp(a, "--vgt_max_heads", 15) || !strncmp(a, "--vgt_resolution", 16) ||
+           !strncmp(a, "vgt_max_heads=", 14) || !strncmp(a, "vgt_resolution=", 15);
 }
 
 bool vgtd_vgpu_wanted(int argc, char **argv)
@@ -67,7 +76,7 @@ bool vgtd_vgpu_wanted(int argc, char **argv)
             !strcmp(argv[i], "--device=vgpu") || is_xl_key(argv[i]) ||
             !strcmp(argv[i], "--control") || !strcmp(argv[i], "--gpu") ||
             !strcmp(argv[i], "--metrics") || !strncmp(argv[i], "--metrics=", 10) ||
-            !strncmp(argv[i], "--gpu=", 6) ||
+            !strncmp(argv[i], "--gpu=", 6) || !strncmp(argv[i], "--vnc-", 6) ||
             (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "vgpu")))
             return true;
         if (!strcmp(argv[i], "--device") || !strncmp(argv[i], "--device=", 9) ||
@@ -88,7 +97,10 @@ static void usage(FILE *out)
             "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
             "  --vgt_low_gm_sz MB  --vgt_high_gm_sz MB  --vgt_fence_sz N   custom sizes (xl keys;\n"
             "                      also accepted as KEY=VALUE)\n"
-            "  --xl-config FILE    read vgt_low_gm_sz/vgt_high_gm_sz/vgt_fence_sz from an xl config\n"
+            "  --vgt_max_heads N  --vgt_resolution WxH   monitors of a custom vGPU (0..3,\n"
+            "                      default 1 x 1920x1080; xl keys too)\n"
+            "  --xl-config FILE    read vgt_low_gm_sz/vgt_high_gm_sz/vgt_fence_sz (and\n"
+            "                      vgt_max_heads/vgt_resolution) from an xl config\n"
             "  --bdf BB:DD.F       guest PCI address of the vGPU (default 00:02.0)\n"
             "  --gpu BB:DD.F       the host's Intel GPU, released by i915 (default 00:02.0; not\n"
             "                      with --sim)\n"
@@ -96,7 +108,14 @@ static void usage(FILE *out)
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
-            "  --log LEVEL         err|warn|info|debug\n");
+            "  --log LEVEL         err|warn|info|debug\n"
+            "  --vnc-listen ADDR   serve each vGPU head over VNC on TCP at ADDR (IPv4; needs\n"
+            "                      --vnc-password-file)\n"
+            "  --vnc-port N        first VNC port (default 5900): vGPU slot k, head h on N+3k+h\n"
+            "  --vnc-password-file FILE   the VNC password (first line of FILE)\n"
+            "  --vnc-unix-dir DIR  serve each head on the Unix socket DIR/domN-headH.sock\n"
+            "                      (no password: the socket's permissions guard it)\n"
+            "  --vnc-fps N         frame-rate cap of the VNC updates (default 30)\n");
 }
 
 static int read_file(const char *path, char **out, size_t *len)
@@ -147,6 +166,13 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
             vgt_failsafe_reason_name(i.failsafe_reason), i.failsafe_detail, i.low_base, i.low_size,
             i.high_base, i.high_size, i.fence_base, i.fence_num, i.display_ready ? "true" : "false",
             i.st.mmio_reads, i.st.mmio_writes);
+    /* The display (docs/display.md): heads, pipes on, flips, and what it
+     * refused (pipes past the type, i2c/AUX to nothing or malformed). */
+    fprintf(o,
+            ",\"heads\":%u,\"resolution\":\"%ux%u\",\"pipes_on\":%u,\"flips\":%" PRIu64
+            ",\"display_refused\":%" PRIu64,
+            i.heads, i.res_w, i.res_h, i.pipes_on, i.st.flips,
+            i.st.pipe_refused + i.st.gmbus_refused + i.st.aux_refused + i.st.aux_nak);
     /* The scheduler's accounting (docs/scheduler.md), flat like the rest
      * of the protocol: totals, then busy time and completions per engine. */
     if (!vgpu_host_stats(d->host, i.domid, &st)) {
@@ -165,6 +191,9 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             fprintf(o, ",\"completed_%s\":%" PRIu64, engine_names[e], st.sched.completed[e]);
     }
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_list_json(d->disp, i.domid, o);
+#endif
     fputc('}', o);
 }
 
@@ -194,13 +223,7 @@ static void answer_list(struct vgtd_vgpu *d, FILE *o)
 
 static void answer_err(FILE *o, const char *msg)
 {
-    fputs("{\"ok\":false,\"error\":\"", o);
-    for (const char *p = msg; *p; p++)
-        if (*p == '"' || *p == '\\')
-            fprintf(o, "\\%c", *p);
-        else if ((unsigned char)*p >= 0x20)
-            fputc(*p, o);
-    fputs("\"}\n", o);
+    host_report_json_error(o, msg);
 }
 
 static int get_domid(const struct vgt_ctl_msg *m, uint16_t *domid)
@@ -259,6 +282,10 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
         answer_err(o, "bad request: \"domid\" must be a guest domain id (1..32751)");
         return;
     }
+#ifdef VGT_HAVE_DISPLAY
+    if (vgtd_display_handle(d->disp, cmd, &m, domid, o))
+        return;
+#endif
     if (!strcmp(cmd, "add")) {
         struct vgpu_add_req req = {.domid = domid, .type = vgt_ctl_str(&m, "type")};
         const char *bdf = vgt_ctl_str(&m, "bdf");
@@ -284,6 +311,21 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
             answer_err(o, "\"bdf\" must be BB:DD.F");
             return;
         }
+        /* Display of a custom vGPU (XAPI max_heads=, resolution=WxH). */
+        if (!vgt_ctl_num(&m, "max_heads", &n) || vgt_ctl_str(&m, "resolution")) {
+            const char *r = vgt_ctl_str(&m, "resolution");
+
+            req.display_set = true;
+            req.heads = 1;
+            req.res_w = 1920;
+            req.res_h = 1080;
+            if (!vgt_ctl_num(&m, "max_heads", &n))
+                req.heads = n > 3 ? 4 : (unsigned)n;
+            if (r && vgt_parse_resolution(r, strlen(r), &req.res_w, &req.res_h)) {
+                answer_err(o, "\"resolution\" must be WxH, e.g. 2560x1440");
+                return;
+            }
+        }
         if (!vgt_ctl_num(&m, "ram_mb", &n))
             req.sim_ram = n << 20;
         if (!vgt_ctl_num(&m, "weight", &n))
@@ -295,6 +337,13 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
             answer_err(o, err);
             return;
         }
+#ifdef VGT_HAVE_DISPLAY
+        if (vgtd_display_dom_added(d->disp, domid, err, sizeof(err))) {
+            vgpu_host_remove(d->host, domid);
+            answer_err(o, err);
+            return;
+        }
+#endif
         fprintf(o, "{\"ok\":true,\"vgpu\":");
         json_vgpu(d, o, vgpu_host_vgpu(d->host, domid));
         fprintf(o, "}\n");
@@ -379,8 +428,10 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
         ret = vgpu_host_sim_failsafe(d->host, domid, vgt_ctl_str(&m, "detail"));
     else {
         snprintf(err, sizeof(err),
-                 "unknown command '%s' (add, list, status, stats, inventory, set, reset, remove, stop%s)",
-                 cmd, d->sim ? ", kill-domain, guest-run, failsafe" : "");
+                 "unknown command '%s' (add, list, status, stats, inventory, set, reset, remove, "
+                 "screenshot, stop%s)",
+                 cmd, d->sim ? ", kill-domain, guest-run, failsafe, guest-show, guest-mmio, "
+                               "guest-kbd-connect, guest-kbd-read" : "");
         answer_err(o, err);
         return;
     }
@@ -492,12 +543,15 @@ int vgtd_vgpu_main(int argc, char **argv)
     struct vgtd_vgpu d = {.control = VGTD_CONTROL_DEFAULT, .lfd = -1, .sfd = -1};
     struct vgpu_add_req req = {0};
     struct vgpu_host_cfg hc = {.gpu_sbdf = VGT_SBDF(0, 0, 2, 0)};
-    bool have_domid = false, have_sizes = false, have_gpu = false;
+    bool have_domid = false, have_sizes = false, have_gpu = false, have_heads = false, have_res = false;
     const char *xlcfg = NULL;
     char err[256];
     sigset_t set;
     int rc = 1, level;
     uint64_t n;
+#ifdef VGT_HAVE_DISPLAY
+    int disp_ret;
+#endif
 
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
     vgtd_sd_log_setup(&d.log); /* before vgpu_host_create copies it */
@@ -568,6 +622,26 @@ int vgtd_vgpu_main(int argc, char **argv)
             d.control = val;
         } else if (!strcmp(key, "metrics")) {
             d.metrics_addr = val;
+#ifdef VGT_HAVE_DISPLAY
+        } else if (!strcmp(key, "vnc-listen")) {
+            d.disp_cfg.vnc_listen = val;
+        } else if (!strcmp(key, "vnc-port")) {
+            if (vgt_parse_u64(val, &n) || n == 0 || n > 65535 - 3 * 64) {
+                fprintf(stderr, "vgtd: --vnc-port: '%s' is not 1..%u\n", val, 65535 - 3 * 64);
+                return 2;
+            }
+            d.disp_cfg.vnc_port = (unsigned)n;
+        } else if (!strcmp(key, "vnc-password-file")) {
+            d.disp_cfg.vnc_password = val;
+        } else if (!strcmp(key, "vnc-unix-dir")) {
+            d.disp_cfg.vnc_unix_dir = val;
+        } else if (!strcmp(key, "vnc-fps")) {
+            if (vgt_parse_u64(val, &n) || n == 0 || n > 240) {
+                fprintf(stderr, "vgtd: --vnc-fps: '%s' is not 1..240\n", val);
+                return 2;
+            }
+            d.disp_cfg.vnc_fps = (unsigned)n;
+#endif
         } else if (!strcmp(key, "xl-config")) {
             xlcfg = val;
         } else if (!strcmp(key, "ram-mb")) {
@@ -595,6 +669,19 @@ int vgtd_vgpu_main(int argc, char **argv)
             else
                 req.fences = n > 32 ? 33 : (unsigned)n;
             have_sizes = true;
+        } else if (!strcmp(key, "vgt_max_heads")) {
+            if (vgt_parse_u64(val, &n)) {
+                fprintf(stderr, "vgtd: %s: '%s' is not a number\n", key, val);
+                return 2;
+            }
+            req.heads = n > 3 ? 4 : (unsigned)n;
+            have_heads = true;
+        } else if (!strcmp(key, "vgt_resolution")) {
+            if (vgt_parse_resolution(val, strlen(val), &req.res_w, &req.res_h)) {
+                fprintf(stderr, "vgtd: %s: '%s' is not WxH\n", key, val);
+                return 2;
+            }
+            have_res = true;
         } else {
             goto bad;
         }
@@ -623,6 +710,21 @@ int vgtd_vgpu_main(int argc, char **argv)
         }
         if (k.have_memory && d.sim && !req.sim_ram)
             req.sim_ram = k.memory_mb << 20;
+        if (k.have_heads && !have_heads) {
+            req.heads = k.heads > 3 ? 4 : (unsigned)k.heads;
+            have_heads = true;
+        }
+        if (k.have_res && !have_res) {
+            req.res_w = k.res_w;
+            req.res_h = k.res_h;
+            have_res = true;
+        }
+    }
+    if (have_heads || have_res) {
+        req.display_set = true;
+        req.heads = have_heads ? req.heads : 1;
+        req.res_w = have_res ? req.res_w : 1920;
+        req.res_h = have_res ? req.res_h : 1080;
     }
     if (have_sizes && req.type) {
         fprintf(stderr, "vgtd: give either --type or the vgt_*_sz sizes, not both\n");
@@ -657,12 +759,34 @@ int vgtd_vgpu_main(int argc, char **argv)
     }
     hc.sim = d.sim;
     hc.log = &d.log;
-    if (vgpu_host_create(&hc, &d.host))
+#ifdef VGT_HAVE_DISPLAY
+    d.disp_cfg.log = &d.log;
+    d.disp_cfg.sim = d.sim;
+    disp_ret = vgtd_display_create(&d.disp_cfg, &d.disp);
+    if (disp_ret) {
+        /* a bad VNC option was named already */
+        if (disp_ret == -ENOMEM)
+            vgt_err(&d.log, "display: out of memory");
         goto close_signals;
+    }
+    hc.dom_gone = vgtd_display_dom_gone;
+    hc.dom_gone_opaque = d.disp;
+#endif
+    if (vgpu_host_create(&hc, &d.host))
+        goto destroy_display;
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_set_host(d.disp, d.host);
+#endif
     if (have_domid && vgpu_host_add(d.host, &req, err, sizeof(err))) {
         vgt_err(&d.log, "%s", err);
         goto destroy_host;
     }
+#ifdef VGT_HAVE_DISPLAY
+    if (have_domid && vgtd_display_dom_added(d.disp, req.domid, err, sizeof(err))) {
+        vgt_err(&d.log, "%s", err);
+        goto destroy_host;
+    }
+#endif
     if (control_up(&d))
         goto destroy_host;
     if (d.metrics_addr) {
@@ -713,6 +837,10 @@ close_control:
     unlink(d.control);
 destroy_host:
     vgpu_host_destroy(d.host);
+destroy_display:
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_destroy(d.disp);
+#endif
 close_signals:
     if (d.sfd >= 0)
         close(d.sfd);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vgt/display_regs.h"
 #include "vgt/gen8_gtt.h"
 #include "vgt/gpu_workload.h"
 #include "vgt/hostgpu.h"
@@ -57,6 +58,7 @@ struct gg {
     struct gg_ctx *ctx[MAX_CTX];
     unsigned nr_ctx;
     struct gg_stats st;
+    struct gg_irq_counts irqs;
 };
 
 int gg_mmio_read32(struct gg *d, uint32_t off, uint32_t *val)
@@ -431,6 +433,66 @@ static void process_csb(struct gg *d, unsigned engine)
     }
 }
 
+/* Display interrupts, as i915's gen8_de_irq_handler acks them: each
+ * pipe's IIR, the port IIR (AUX done), the south IIR (hotplug, with the
+ * sticky status in PCH_PORT_HOTPLUG). */
+static void de_irq_ack(struct gg *d, uint32_t master)
+{
+    uint32_t iir;
+
+    for (unsigned p = 0; p < VGT_MAX_PIPES; p++) {
+        if (!(master & GEN8_DE_PIPE_IRQ(p)) || gg_mmio_read32(d, GEN8_DE_PIPE_IIR(p), &iir) || !iir)
+            continue;
+        gg_mmio_write32(d, GEN8_DE_PIPE_IIR(p), iir);
+        if (iir & GEN8_PIPE_VBLANK)
+            d->irqs.vblank[p]++;
+        if (iir & GEN9_PIPE_PLANE1_FLIP_DONE)
+            d->irqs.flip_done[p]++;
+    }
+    if ((master & GEN8_DE_PORT_IRQ) && !gg_mmio_read32(d, GEN8_DE_PORT_IIR, &iir) && iir) {
+        gg_mmio_write32(d, GEN8_DE_PORT_IIR, iir);
+        d->irqs.aux++;
+    }
+    if ((master & GEN8_DE_PCH_IRQ) && !gg_mmio_read32(d, SDEIIR, &iir) && iir) {
+        uint32_t hp;
+
+        if (!gg_mmio_read32(d, PCH_PORT_HOTPLUG, &hp))
+            gg_mmio_write32(d, PCH_PORT_HOTPLUG, hp); /* clear the sticky status */
+        gg_mmio_write32(d, SDEIIR, iir);
+        d->irqs.hotplug++;
+    }
+}
+
+/* The interrupt handler (i915 gen8_irq_handler, reduced): GT bank 0 as
+ * before; display banks when the master says so, with the master off
+ * meanwhile so that later events raise a new MSI. */
+static void irq_handle(struct gg *d)
+{
+    uint32_t iir, master = 0;
+
+    if (!gg_mmio_read32(d, GEN8_GT_IIR(0), &iir) && iir)
+        gg_mmio_write32(d, GEN8_GT_IIR(0), iir);
+    if (gg_mmio_read32(d, GEN8_MASTER_IRQ, &master) || !(master & 0x00ff0000u))
+        return;
+    gg_mmio_write32(d, GEN8_MASTER_IRQ, 0);
+    de_irq_ack(d, master);
+    gg_mmio_write32(d, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+}
+
+void gg_irq_poll(struct gg *d, int wait_ms)
+{
+    struct sim_msi msi;
+
+    if (wait_ms > 0 && sim_guest_wait_msi(d->cfg.g, wait_ms, &msi) == 0)
+        d->st.interrupts++;
+    irq_handle(d);
+}
+
+void gg_irq_counts(const struct gg *d, struct gg_irq_counts *c)
+{
+    *c = d->irqs;
+}
+
 int gg_wait(struct gg *d, struct gg_ctx *c, unsigned timeout_ms)
 {
     uint64_t t0 = vgt_now_ns();
@@ -444,12 +506,8 @@ int gg_wait(struct gg *d, struct gg_ctx *c, unsigned timeout_ms)
         if ((vgt_now_ns() - t0) / 1000000ull >= timeout_ms)
             return -ETIMEDOUT;
         if (sim_guest_wait_msi(d->cfg.g, 2, &msi) == 0) {
-            uint32_t iir;
-
-            /* Ack what fired (IIR is write-one-to-clear). */
             d->st.interrupts++;
-            if (!gg_mmio_read32(d, GEN8_GT_IIR(0), &iir) && iir)
-                gg_mmio_write32(d, GEN8_GT_IIR(0), iir);
+            irq_handle(d);
         }
     }
 }

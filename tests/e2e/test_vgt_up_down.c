@@ -129,6 +129,7 @@ static void test_up_list_down(void **state)
     write_file(cfg,
                "# a vgt guest\nname = \"g1\"\nbuilder = 'hvm'\nmemory = 64\nvgt = 1\n"
                "vgt_low_gm_sz = 64\nvgt_high_gm_sz = 384 # MiB\nvgt_fence_sz = 2\n"
+               "vgt_max_heads = 2\nvgt_resolution = \"2560x1440\"\n"
                "disk = [ 'file:/x.img,xvda,w',\n  'file:/y.img,xvdb,w' ]\n",
                0644);
     snprintf(cfg2, sizeof(cfg2), "%s/g2.cfg", dir);
@@ -146,6 +147,7 @@ static void test_up_list_down(void **state)
     assert_non_null(strstr(out, "\"high_gm_size\":402653184"));
     assert_non_null(strstr(out, "\"fence_num\":2"));
     assert_non_null(strstr(out, "\"state\":\"attached\""));
+    assert_non_null(strstr(out, "\"heads\":2,\"resolution\":\"2560x1440\""));
     assert_int_equal(run("list", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "custom"));
 

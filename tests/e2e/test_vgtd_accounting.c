@@ -259,10 +259,69 @@ static void test_guest_work_accounted(void **state)
     assert_int_equal(field(v, "completed_bcs"), blits4);
 }
 
+/* Add custom vGPU 8 (64/384 MiB, 2 fences) with @extra keys. */
+static void add_custom(const char *extra, char *ans, size_t len)
+{
+    char req[256];
+
+    snprintf(req, sizeof(req),
+             "{\"cmd\":\"add\",\"domid\":8,\"vgt_low_gm_sz\":64,\"vgt_high_gm_sz\":384,"
+             "\"vgt_fence_sz\":2%s}",
+             extra);
+    ctl(req, ans, len);
+}
+
+/* Heads and resolution per type and for a custom vGPU (XAPI max_heads=,
+ * resolution=WxH), in the answers and in vgt list. */
+static void test_display_heads_listed(void **state)
+{
+    static char ans[1 << 16], v[4096], out[8192];
+    FILE *p;
+    size_t n;
+
+    (void)state;
+    ctl("{\"cmd\":\"add\",\"domid\":6,\"type\":\"V5_2\"}", ans, sizeof(ans));
+    if (!strstr(ans, "\"ok\":true"))
+        fail_msg("%s", ans);
+    assert_int_equal(field(ans, "heads"), 2);
+    assert_non_null(strstr(ans, "\"resolution\":\"3840x2160\""));
+    assert_int_equal(field(ans, "pipes_on"), 0);
+    ctl("{\"cmd\":\"add\",\"domid\":9,\"type\":\"V5_8\",\"max_heads\":2}", ans, sizeof(ans));
+    assert_non_null(strstr(ans, "max_heads and resolution go with custom sizes: type V5_8 has its own"));
+    add_custom(",\"max_heads\":5", ans, sizeof(ans));
+    assert_non_null(strstr(ans, "max_heads must be 0..3"));
+    add_custom(",\"resolution\":\"big\"", ans, sizeof(ans));
+    assert_non_null(strstr(ans, "resolution\\\" must be WxH"));
+    add_custom(",\"resolution\":\"8000x8000\"", ans, sizeof(ans));
+    assert_non_null(strstr(ans, "resolution must be 640x480..4095x4095"));
+    /* Without them: one 1080p head. */
+    add_custom("", ans, sizeof(ans));
+    assert_int_equal(field(ans, "heads"), 1);
+    assert_non_null(strstr(ans, "\"resolution\":\"1920x1080\""));
+    ctl("{\"cmd\":\"remove\",\"domid\":8}", ans, sizeof(ans));
+    add_custom(",\"max_heads\":2,\"resolution\":\"2560x1440\"", ans, sizeof(ans));
+    assert_non_null(strstr(ans, "\"ok\":true"));
+    assert_int_equal(field(ans, "heads"), 2);
+    assert_non_null(strstr(ans, "\"resolution\":\"2560x1440\""));
+    ctl("{\"cmd\":\"list\"}", ans, sizeof(ans));
+    assert_non_null(vgpu_of(ans, 6, v, sizeof(v)));
+    assert_int_equal(field(v, "heads"), 2);
+    snprintf(out, sizeof(out), "%s list --control %s", vgt, sock);
+    p = popen(out, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = 0;
+    assert_int_equal(pclose(p), 0);
+    assert_non_null(strstr(out, "HEADS"));
+    assert_non_null(strstr(out, " 2x3840x2160 "));
+    assert_non_null(strstr(out, " 2x2560x1440 "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_guest_work_accounted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_display_heads_listed, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

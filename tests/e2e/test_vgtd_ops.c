@@ -395,12 +395,14 @@ static void test_inventory(void **state)
             assert_int_equal(lo, 128);
             assert_int_equal(hi, 512);
             assert_int_equal(fe, 4);
-            assert_int_equal(x * 10000 + y, 1920 * 10000 + 1200);
+            assert_int_equal(heads, 1);
+            assert_int_equal(x * 10000 + y, 1920 * 10000 + 1080);
             found++;
         }
         if (!strcmp(name, "vgt V5_8")) {
             assert_int_equal(lo, 64);
-            assert_int_equal(x * 10000 + y, 1024 * 10000 + 768);
+            assert_int_equal(heads, 1);
+            assert_int_equal(x * 10000 + y, 1920 * 10000 + 1080);
             found++;
         }
     }

@@ -118,11 +118,43 @@ static void test_xl_keys(void **state)
     assert_int_equal(vgt_xl_parse("vgt =\n", 6, &k, err, sizeof(err)), -EINVAL);
 }
 
+/* A custom vGPU's monitors: vgt_max_heads = N, vgt_resolution = "WxH". */
+static void test_xl_display_keys(void **state)
+{
+    static const char cfg[] = "vgt = 1\nvgt_max_heads = 2\nvgt_resolution = \"2560x1440\"\n";
+    struct vgt_xl_keys k;
+    char err[128] = "";
+    uint32_t w, h;
+
+    (void)state;
+    assert_int_equal(vgt_xl_parse(cfg, strlen(cfg), &k, err, sizeof(err)), 0);
+    assert_true(k.have_heads && k.have_res);
+    assert_int_equal(k.heads, 2);
+    assert_int_equal(k.res_w, 2560);
+    assert_int_equal(k.res_h, 1440);
+    assert_int_equal(vgt_xl_parse("vgt = 1\n", 8, &k, err, sizeof(err)), 0);
+    assert_false(k.have_heads || k.have_res);
+    assert_int_equal(vgt_xl_parse("vgt_resolution = 1920x1080\n", 27, &k, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "vgt_resolution must be a quoted \"WxH\""));
+    assert_int_equal(vgt_xl_parse("vgt_resolution = \"1920x\"\n", 24, &k, err, sizeof(err)), -EINVAL);
+    assert_int_equal(vgt_xl_parse("vgt_max_heads = two\n", 20, &k, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "vgt_max_heads"));
+    /* The parser only reads the shape; vgt_vgpu_res_display judges sizes. */
+    assert_int_equal(vgt_parse_resolution("3840x2160", 9, &w, &h), 0);
+    assert_int_equal(w * 10000 + h, 3840 * 10000 + 2160);
+    assert_int_equal(vgt_parse_resolution("x1080", 5, &w, &h), -EINVAL);
+    assert_int_equal(vgt_parse_resolution("1920x1080x1", 11, &w, &h), -EINVAL);
+    assert_int_equal(vgt_parse_resolution("1920X1080", 9, &w, &h), -EINVAL);
+    assert_int_equal(vgt_parse_resolution("9999999x1", 9, &w, &h), -EINVAL); /* > 6 digits */
+    assert_int_equal(vgt_parse_resolution("", 0, &w, &h), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctl_requests),
         cmocka_unit_test(test_xl_keys),
+        cmocka_unit_test(test_xl_display_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

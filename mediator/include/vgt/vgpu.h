@@ -35,6 +35,8 @@ struct vgt_vgpu_type {
     uint32_t high_mb; /* non-mappable graphics memory */
     unsigned fences;
     unsigned weight;  /* scheduler weight */
+    unsigned max_heads;        /* virtual monitors (XAPI max_heads=) */
+    uint32_t res_w, res_h;     /* their resolution (XAPI resolution=WxH) */
 };
 
 /* The four GVT-g types (V5_8, V5_4, V5_2, V5_1). */
@@ -46,6 +48,8 @@ struct vgt_vgpu_res {
     uint64_t high_size; /* bytes, multiple of 1 MiB, > 0 */
     unsigned fences;    /* 0..VGT_MAX_FENCES */
     unsigned weight;
+    unsigned heads;     /* virtual monitors, 0 (headless)..3 */
+    uint32_t res_w, res_h; /* their resolution, when heads > 0 */
 };
 
 /* Resources of a named type; -EINVAL for an unknown name. */
@@ -54,6 +58,12 @@ int vgt_vgpu_res_from_type(const char *name, struct vgt_vgpu_res *res);
  * reason in *why for sizes that can never work. */
 int vgt_vgpu_res_custom(uint64_t low_mb, uint64_t high_mb, unsigned fences,
                         struct vgt_vgpu_res *res, const char **why);
+
+/* Heads and resolution of a custom vGPU (vgt_vgpu_res_custom gives 1 head
+ * at 1920x1080): 0..3 heads, 640x480..4095x4095. -EINVAL with a reason in
+ * *why otherwise. */
+int vgt_vgpu_res_display(struct vgt_vgpu_res *res, unsigned heads, uint32_t w, uint32_t h,
+                         const char **why);
 
 /* ---- the physical GPU ---- */
 
@@ -68,6 +78,11 @@ struct vgt_gpu_cfg {
      * 384 MiB high, 4 fences). */
     uint64_t host_low, host_high;
     unsigned host_fences;
+    /* The display clock (ns, monotonic). NULL: CLOCK_MONOTONIC, and a
+     * vblank thread delivers display interrupts. Set (tests): nothing
+     * ticks unless vgt_gpu_display_tick() is called. */
+    uint64_t (*now_ns)(void *opaque);
+    void *clock_opaque;
 };
 
 int vgt_gpu_create(const struct vgt_gpu_cfg *cfg, struct vgt_gpu **out);
@@ -92,6 +107,12 @@ struct vgt_hostgpu *vgt_gpu_hw(struct vgt_gpu *g);
 unsigned vgt_gpu_list(struct vgt_gpu *g, struct vgt_vgpu **out, unsigned max);
 struct vgt_vgpu *vgt_gpu_find_domid(struct vgt_gpu *g, uint16_t domid);
 struct vgt_vgpu *vgt_gpu_find_id(struct vgt_gpu *g, unsigned id);
+
+/* Bring every vGPU's display up to the clock: vblanks, frame counters,
+ * latched flips and their interrupts. Returns the clock time of the next
+ * vblank a guest waits for (UINT64_MAX: none). The vblank thread calls
+ * it; tests with their own clock call it by hand. */
+uint64_t vgt_gpu_display_tick(struct vgt_gpu *g);
 
 /* ---- hooks for the submission path (filled in by it) ---- */
 
@@ -188,6 +209,13 @@ int vgt_vgpu_reset(struct vgt_vgpu *v);
 void vgt_vgpu_enter_failsafe(struct vgt_vgpu *v, enum vgt_failsafe_reason r, const char *detail);
 bool vgt_vgpu_in_failsafe(struct vgt_vgpu *v);
 
+/* Plug (@connected) or unplug the monitor of @head: the port's live
+ * status, its hotplug status and interrupt (SDE), DPCD sink count.
+ * -EINVAL for a head the vGPU does not have. */
+int vgt_vgpu_hotplug(struct vgt_vgpu *v, unsigned head, bool connected);
+/* The EDID of @head (128 bytes). -EINVAL for a head it does not have. */
+int vgt_vgpu_edid(struct vgt_vgpu *v, unsigned head, uint8_t *out, size_t len);
+
 /* An event of @engine (VGT_ENGINE_*), @events a VGT_GPU_EV_* mask: sets
  * the virtual IIR bits the guest has unmasked and injects the guest's MSI
  * when enabled. Returns 1 if an MSI was injected, 0 if not, or -errno. */
@@ -206,6 +234,15 @@ struct vgt_vgpu_stats {
     uint64_t failsafe_by_reason[VGT_FAILSAFE_NR_REASONS];
     uint64_t invalidates;      /* p2m changes revalidated */
     uint64_t ggtt_revalidated; /* GGTT entries they changed */
+    /* display (docs/display.md) */
+    uint64_t vblanks;          /* vblanks of enabled pipes */
+    uint64_t flips;            /* plane 1 flips latched at a vblank */
+    uint64_t pipe_refused;     /* pipe enables past the type's heads, pipe D access */
+    uint64_t gmbus_refused;    /* GMBUS transactions to another slave or no monitor */
+    uint64_t aux_refused;      /* malformed AUX messages (size, length, command) */
+    uint64_t aux_nak;          /* I2C-over-AUX to another slave */
+    uint64_t aux_timeouts;     /* AUX on a port with no monitor */
+    uint64_t hotplugs;
 };
 
 struct vgt_vgpu_info {
@@ -220,6 +257,9 @@ struct vgt_vgpu_info {
     enum vgt_failsafe_reason failsafe_reason;
     char failsafe_detail[96];
     uint64_t bar0, bar2; /* guest-physical, 0 when not placed */
+    unsigned heads;
+    uint32_t res_w, res_h;
+    unsigned pipes_on;   /* bit per enabled pipe */
     struct vgt_vgpu_stats st;
 };
 void vgt_vgpu_get_info(struct vgt_vgpu *v, struct vgt_vgpu_info *info);
@@ -234,5 +274,10 @@ bool vgt_vgpu_gm_valid(struct vgt_vgpu *v, uint64_t gm, uint64_t len);
 /* Virtual register file (dword aligned offsets < 2 MiB; others read 0). */
 uint32_t vgt_vgpu_vreg(struct vgt_vgpu *v, uint32_t off);
 void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val);
+/* The guest's own GGTT entries (its values, not the shadow's) for @n pages
+ * from graphics address @gm, read under the vGPU lock: for host-side
+ * readers on other threads (display). -EFAULT unless [gm, +n pages) is
+ * inside the vGPU's graphics memory. */
+int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte);
 
 #endif

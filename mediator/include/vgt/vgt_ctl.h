@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A vGPU in a list/status answer has 35 fields (vgt list parses it). */
+/* A vGPU in a list/status answer has 36 fields (vgt list parses it). */
 #define VGT_CTL_MAX_FIELDS 48
 #define VGT_CTL_KEY_MAX 32
 #define VGT_CTL_STR_MAX 128
@@ -42,7 +42,15 @@ struct vgt_xl_keys {
     bool vgt;
     bool have_low, have_high, have_fence, have_memory;
     uint64_t low_mb, high_mb, fences, memory_mb;
+    /* vgt_max_heads = N, vgt_resolution = "WxH" (XAPI's max_heads and
+     * resolution; docs/display.md): checked by vgt_vgpu_res_display. */
+    bool have_heads, have_res;
+    uint64_t heads;
+    uint32_t res_w, res_h;
 };
+
+/* "WxH" (decimal, e.g. "2560x1440", nothing after): 0 or -EINVAL. */
+int vgt_parse_resolution(const char *s, size_t len, uint32_t *w, uint32_t *h);
 
 /* xl config syntax (xl.cfg(5)): KEY = VALUE lines, '#' comments, VALUE a
  * number, a "string" or '...' string, or a [list] (skipped). Errors name

@@ -77,6 +77,16 @@ struct gg_stats {
 };
 void gg_get_stats(const struct gg *d, struct gg_stats *st);
 
+/* Display interrupts the handler acknowledged (pipes A..C). */
+struct gg_irq_counts {
+    uint64_t vblank[3], flip_done[3];
+    uint64_t aux, hotplug;
+};
+void gg_irq_counts(const struct gg *d, struct gg_irq_counts *c);
+/* Wait up to @wait_ms for an MSI (0: do not wait), then run the interrupt
+ * handler, which reads the IIRs whether or not an MSI came. */
+void gg_irq_poll(struct gg *d, int wait_ms);
+
 /* --- the workloads, as the native driver runs them ---------------------- */
 
 enum gg_workload { GG_WL_BLIT, GG_WL_STORE, GG_WL_MIXED };
