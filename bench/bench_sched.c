@@ -169,7 +169,7 @@ static int audit_rate(double seconds, double *audit_bps, double *read_bps)
         n += gwl_emit_noop(buf + n);
     }
     n += gwl_emit_bb_end(buf + n);
-    rc = vgt_audit_init(a, &rg, 1, NULL, NULL, NULL);
+    rc = vgt_audit_init(a, &rg, 1, NULL, NULL);
     if (rc)
         goto out;
     t0 = vgt_now_ns();
@@ -177,7 +177,7 @@ static int audit_rate(double seconds, double *audit_bps, double *read_bps)
         struct vgt_audit_buf b = {.dw = copy, .ndw = n, .gma = rg.base};
 
         memcpy(copy, buf, n * 4); /* the copy the auditor may patch */
-        rc = vgt_audit_batch(a, VGT_ENGINE_BCS, &b, r);
+        rc = vgt_audit_batch(a, NULL, VGT_ENGINE_BCS, &b, r);
         if (rc)
             goto out;
         bytes += n * 4;

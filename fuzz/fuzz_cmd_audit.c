@@ -3,8 +3,8 @@
  * both the ring and every batch buffer come from: GGTT addresses
  * [MEM_GGTT, +image) and PPGTT addresses [MEM_PPGTT, +image) map to it.
  * The vGPU owns the first half of the GGTT window, so both in-range and
- * out-of-range addresses are reachable. Each copy is allocated exactly, so
- * ASan sees any read past it. */
+ * out-of-range addresses are reachable. The auditor sizes its copies
+ * itself; ASan sees any read past them. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,40 +19,33 @@ struct img {
     size_t n; /* bytes */
 };
 
-static int fetch(void *opaque, uint64_t gma, bool ppgtt, size_t max_dw, struct vgt_audit_buf *out)
+/* The auditor reads graphics memory as it needs it; only the image's
+ * bytes exist. */
+static int gread(void *ctx, uint64_t gma, bool ppgtt, void *dst, size_t len, size_t *got)
 {
-    struct img *m = opaque;
+    struct img *m = ctx;
     uint64_t base = ppgtt ? MEM_PPGTT : MEM_GGTT;
-    size_t off, n;
+    size_t off;
 
-    free(out->priv);
-    out->priv = out->dw = NULL;
+    *got = 0;
     if (gma < base || gma - base >= m->n)
         return -14;
     off = (size_t)(gma - base);
-    n = VGT_MIN((m->n - off) / 4, max_dw);
-    if (n == 0)
-        return -14;
-    out->dw = malloc(n * 4);
-    if (!out->dw)
-        return -12;
-    memcpy(out->dw, m->p + off, n * 4);
-    out->priv = out->dw;
-    out->ndw = n;
-    out->shadow_ggtt = (gma & 1) ? 0 : 0x7000000ull + gma; /* some patched, some not */
+    *got = VGT_MIN(m->n - off, len);
+    memcpy(dst, m->p + off, *got);
     return 0;
 }
 
-static int pdp(void *opaque, unsigned engine, unsigned idx, bool upper, uint32_t val, uint32_t *host)
+static int pdp(void *ctx, unsigned engine, unsigned idx, bool upper, uint32_t val, uint32_t *host)
 {
-    (void)opaque;
+    (void)ctx;
     if (val & 1)
         return -2;
     *host = val ^ (engine << 4) ^ idx ^ (upper ? 0x80000000u : 0);
     return 0;
 }
 
-static const struct vgt_audit_ops ops = {.fetch = fetch, .pdp = pdp};
+static const struct vgt_audit_ops ops = {.read = gread, .pdp = pdp};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,15 +70,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!a || !r || !ring)
         goto out;
     memcpy(ring, m.p, nring * 4);
-    if (vgt_audit_init(a, &rg, 1, &ops, &m, NULL))
+    if (vgt_audit_init(a, &rg, 1, &ops, NULL))
         goto out;
-    rc = vgt_audit_ring(a, data[0] % VGT_ENGINE_NUM, ring, nring, MEM_GGTT, r);
+    rc = vgt_audit_ring(a, &m, data[0] % VGT_ENGINE_NUM, ring, nring, MEM_GGTT, r);
     if (rc && (!r->viol.reason || !r->viol.cmd))
         abort(); /* every refusal names its reason */
     if (rc == 0 && r->viol.reason)
         abort();
-    for (unsigned i = 0; i < r->batches; i++)
-        free(r->bufs[i].priv);
+    vgt_audit_release(r);
 out:
     free(ring);
     free(r);

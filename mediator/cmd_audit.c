@@ -7,6 +7,8 @@
 #include "vgt/cmd_audit.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vgt/util.h"
@@ -139,52 +141,6 @@ int vgt_audit_reg_allowed(unsigned engine, uint32_t reg)
     return reg_rows[lo].kind;
 }
 
-/* ---- rule 3: per-command handling, by the decoder's command id ---- */
-enum cmd_act {
-    ACT_GENERIC = 0, /* address audit of the decoder's address fields */
-    ACT_LRI,
-    ACT_LRM,
-    ACT_SRM,
-    ACT_LRR,
-    ACT_SDI,
-    ACT_PIPE_CONTROL,
-    ACT_FLUSH_DW,
-    ACT_BB_START,
-    ACT_BB_END,
-    ACT_USER_INTERRUPT,
-    ACT_COPY_MEM_MEM,
-    ACT_XY_COLOR,
-    ACT_XY_SRC_COPY,
-    ACT_XY_FAST_COPY,
-    ACT_REJECT,
-};
-
-struct cmd_rule {
-    uint8_t act;
-    uint8_t exact_len; /* 0: any the decoder accepts */
-    const char *reason; /* ACT_REJECT */
-};
-
-static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
-    [VGT_CMD_ID_LRI] = {ACT_LRI, 0, NULL},
-    /* i915 gen9_blt_cmds: MI_STORE/LOAD_REGISTER_MEM_GEN8 fixed length 4. */
-    [VGT_CMD_ID_LRM] = {ACT_LRM, 4, NULL},
-    [VGT_CMD_ID_SRM] = {ACT_SRM, 4, NULL},
-    [VGT_CMD_ID_LRR] = {ACT_LRR, 3, NULL},
-    [VGT_CMD_ID_STORE_DATA_IMM] = {ACT_SDI, 0, NULL},
-    [VGT_CMD_ID_PIPE_CONTROL] = {ACT_PIPE_CONTROL, 0, NULL},
-    [VGT_CMD_ID_FLUSH_DW] = {ACT_FLUSH_DW, 0, NULL},
-    /* gen8+ BB_START is 3 dwords (i915 MI_BATCH_BUFFER_START_GEN8 | 1). */
-    [VGT_CMD_ID_BB_START] = {ACT_BB_START, 3, NULL},
-    [VGT_CMD_ID_BB_END] = {ACT_BB_END, 1, NULL},
-    [VGT_CMD_ID_USER_INTERRUPT] = {ACT_USER_INTERRUPT, 1, NULL},
-    [VGT_CMD_ID_COPY_MEM_MEM] = {ACT_COPY_MEM_MEM, 5, NULL},
-    [VGT_CMD_ID_XY_COLOR_BLT] = {ACT_XY_COLOR, 7, NULL},
-    [VGT_CMD_ID_XY_SRC_COPY_BLT] = {ACT_XY_SRC_COPY, 10, NULL},
-    [VGT_CMD_ID_XY_FAST_COPY_BLT] = {ACT_XY_FAST_COPY, 10, NULL},
-    [VGT_CMD_ID_SEMAPHORE_WAIT] = {ACT_GENERIC, 4, NULL},
-};
-
 /* Bits (genxml gen9.xml). */
 #define BB_START_ASI_PPGTT (1u << 8)     /* Address Space Indicator */
 #define BB_START_SECOND_LEVEL (1u << 22)
@@ -213,8 +169,10 @@ static uint64_t addr64(const uint32_t *p, unsigned dw, uint64_t mask)
 #define ADDR48_MASK 0x0000fffffffffffcull  /* bits 47:2 */
 #define ADDR64_MASK 0xfffffffffffffffcull
 
+/* One audit. */
 struct walk {
     struct vgt_auditor *a;
+    void *ctx;             /* the caller's, for ops calls */
     unsigned engine;
     const struct vgt_cmd_decoder *dec;
     struct vgt_audit_result *r;
@@ -225,6 +183,30 @@ struct walk {
     uint32_t hdr;
     const char *name;
 };
+
+struct chain {
+    uint64_t gma[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    uint64_t len[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    bool ppgtt[VGT_AUDIT_DEFAULT_MAX_BATCHES];
+    unsigned n;
+};
+
+/* Where the walk of one buffer is; a command handler reads it and may set
+ * @next (a chained batch). */
+struct cursor {
+    struct vgt_audit_buf *b;
+    unsigned bufi;
+    enum vgt_audit_buf_kind kind;
+    unsigned level;
+    bool buf_ggtt;          /* selectorless addresses are GGTT here */
+    struct chain *ch;
+    size_t pos;             /* dword index of the command */
+    struct vgt_audit_buf *next;
+    unsigned next_idx;
+};
+
+/* What a handler tells the walk besides a violation (< 0). */
+enum { CMD_NEXT = 0, CMD_END_OF_BUF = 1, CMD_CHAIN = 2 };
 
 static int violation(struct walk *w, int err, const char *reason)
 {
@@ -279,36 +261,6 @@ static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kin
     return violation(w, -EACCES, "register is not command-accessible");
 }
 
-static int do_lri(struct walk *w, uint32_t *p, uint32_t len)
-{
-    int rc, regk;
-
-    /* dword 0 then (offset, value) pairs: i915 MI_LOAD_REGISTER_IMM(n) is
-     * 2n+1 dwords. */
-    if (len < 3 || (len - 1) % 2)
-        return violation(w, -EINVAL, "MI_LOAD_REGISTER_IMM length is not 1 + 2n dwords");
-    for (uint32_t i = 1; i < len; i += 2) {
-        uint32_t reg = p[i];
-
-        rc = check_reg(w, reg, true, &regk);
-        if (rc)
-            return rc;
-        if (regk == REG_PDP) {
-            uint32_t rel = reg - engine_base[w->engine] - 0x270;
-            uint32_t host;
-
-            if (!w->a->ops || !w->a->ops->pdp)
-                return violation(w, -EACCES, "PDP write with no shadow table to patch it to");
-            rc = w->a->ops->pdp(w->a->opaque, w->engine, rel / 8, (rel & 4) != 0, p[i + 1], &host);
-            if (rc)
-                return violation(w, -EACCES, "PDP write names no shadowed page table");
-            p[i + 1] = host;
-            w->r->pdp_patches++;
-        }
-    }
-    return 0;
-}
-
 /* An address operand: GGTT ones are range-checked; PPGTT ones are safe
  * through the shadow PPGTT, which maps only the guest's own memory. */
 static int check_operand(struct walk *w, bool ggtt, uint64_t addr, uint64_t len, const char *reason)
@@ -353,22 +305,345 @@ static unsigned blt_bpp(uint32_t br13)
     return b[(br13 >> 24) & 3];
 }
 
-struct chain {
-    uint64_t gma[VGT_AUDIT_DEFAULT_MAX_BATCHES];
-    uint64_t len[VGT_AUDIT_DEFAULT_MAX_BATCHES];
-    bool ppgtt[VGT_AUDIT_DEFAULT_MAX_BATCHES];
-    unsigned n;
-};
+/* ---- rule 3: per-command handlers, one per row of cmd_rules[] ---- */
 
+typedef int (*cmd_handler)(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                           uint32_t *p, uint32_t len);
+
+static int h_lri(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                 uint32_t len)
+{
+    int rc, regk;
+
+    (void)c;
+    (void)desc;
+    /* dword 0 then (offset, value) pairs: i915 MI_LOAD_REGISTER_IMM(n) is
+     * 2n+1 dwords. */
+    if (len < 3 || (len - 1) % 2)
+        return violation(w, -EINVAL, "MI_LOAD_REGISTER_IMM length is not 1 + 2n dwords");
+    for (uint32_t i = 1; i < len; i += 2) {
+        uint32_t reg = p[i];
+
+        rc = check_reg(w, reg, true, &regk);
+        if (rc)
+            return rc;
+        if (regk == REG_PDP) {
+            uint32_t rel = reg - engine_base[w->engine] - 0x270;
+            uint32_t host;
+
+            if (!w->a->ops || !w->a->ops->pdp)
+                return violation(w, -EACCES, "PDP write with no shadow table to patch it to");
+            rc = w->a->ops->pdp(w->ctx, w->engine, rel / 8, (rel & 4) != 0, p[i + 1], &host);
+            if (rc)
+                return violation(w, -EACCES, "PDP write names no shadowed page table");
+            p[i + 1] = host;
+            w->r->pdp_patches++;
+        }
+    }
+    return CMD_NEXT;
+}
+
+static int h_lrm(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                 uint32_t len)
+{
+    int rc = check_reg(w, p[1], false, NULL);
+
+    (void)c, (void)desc, (void)len;
+    return rc ? rc : check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
+                                   "MI_LOAD_REGISTER_MEM reads outside the vGPU");
+}
+
+static int h_srm(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                 uint32_t len)
+{
+    int rc = check_reg(w, p[1], false, NULL);
+
+    (void)c, (void)desc, (void)len;
+    return rc ? rc : check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
+                                   "MI_STORE_REGISTER_MEM writes outside the vGPU");
+}
+
+static int h_lrr(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                 uint32_t len)
+{
+    int rc = check_reg(w, p[1], false, NULL);
+
+    (void)c, (void)desc, (void)len;
+    return rc ? rc : check_reg(w, p[2], false, NULL);
+}
+
+static int h_sdi(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                 uint32_t len)
+{
+    /* 4 dwords store a dword, 5 a qword (Store Qword, i915
+     * MI_STORE_DWORD_IMM_GEN4 | 1 for a qword). */
+    uint32_t want = (p[0] & SDI_STORE_QWORD) ? 5 : 4;
+
+    (void)c, (void)desc;
+    if (len != want && len != 5)
+        return violation(w, -EINVAL, "bad command length");
+    return check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 1, ADDR48_MASK), len == 5 ? 8 : 4,
+                         "MI_STORE_DATA_IMM writes outside the vGPU");
+}
+
+static int h_pipe_control(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                          uint32_t *p, uint32_t len)
+{
+    uint32_t ps;
+    int rc = 0;
+
+    (void)c, (void)desc;
+    if (len < 6)
+        return violation(w, -EINVAL, "bad command length");
+    ps = (p[1] >> PC1_POST_SYNC_SHIFT) & 3;
+    if (p[1] & PC1_LRI_POST_SYNC)
+        return violation(w, -EACCES, "PIPE_CONTROL post-sync register write (LRI post-sync)");
+    if ((p[1] & PC1_STORE_DATA_INDEX) && ps)
+        return violation(w, -EACCES, "PIPE_CONTROL store-data-index writes the host's status page");
+    if (ps)
+        rc = check_operand(w, (p[1] & PC1_DAT_GGTT) != 0, addr64(p, 2, ADDR48_MASK), 8,
+                           "PIPE_CONTROL post-sync write outside the vGPU");
+    if (!rc && (p[1] & PC1_NOTIFY)) {
+        p[1] &= ~PC1_NOTIFY;
+        w->r->notifies++;
+    }
+    return rc;
+}
+
+static int h_flush_dw(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                      uint32_t len)
+{
+    uint32_t ps = (p[0] >> FD0_POST_SYNC_SHIFT) & 3;
+    int rc = 0;
+
+    (void)c, (void)desc;
+    if (len < 4)
+        return violation(w, -EINVAL, "bad command length");
+    if ((p[0] & FD0_STORE_DATA_INDEX) && ps)
+        return violation(w, -EACCES, "MI_FLUSH_DW store-data-index writes the host's status page");
+    if (ps)
+        rc = check_operand(w, (p[1] & FD1_DAT_GGTT) != 0, addr64(p, 1, ADDR48_MASK), 8,
+                           "MI_FLUSH_DW post-sync write outside the vGPU");
+    if (!rc && (p[0] & FD0_NOTIFY)) {
+        p[0] &= ~FD0_NOTIFY;
+        w->r->notifies++;
+    }
+    return rc;
+}
+
+static int h_user_interrupt(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                            uint32_t *p, uint32_t len)
+{
+    (void)c, (void)desc, (void)len;
+    /* GVT-g does the same (cmd_parser.c cmd_handler_mi_user_interrupt):
+     * the interrupt becomes a virtual event delivered at completion. */
+    p[0] = MI_NOOP_DW;
+    w->r->user_interrupts++;
+    return CMD_NEXT;
+}
+
+static int h_copy_mem_mem(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                          uint32_t *p, uint32_t len)
+{
+    int rc = check_operand(w, (p[0] & CMM_GGTT_DST) != 0, addr64(p, 1, ADDR64_MASK), 4,
+                           "MI_COPY_MEM_MEM writes outside the vGPU");
+
+    (void)c, (void)desc, (void)len;
+    return rc ? rc : check_operand(w, (p[0] & CMM_GGTT_SRC) != 0, addr64(p, 3, ADDR64_MASK), 4,
+                                   "MI_COPY_MEM_MEM reads outside the vGPU");
+}
+
+/* The destination rectangle of XY_COLOR_BLT and XY_SRC_COPY_BLT: BR13
+ * dw1 (pitch 15:0, depth 25:24), BR22 dw2 (y1 31:16, x1 15:0), BR23 dw3
+ * (y2, x2), BR09 dw4-5 destination. */
+static int check_dst_rect(struct walk *w, const struct cursor *c, const uint32_t *p, const char *reason)
+{
+    return check_rect(w, c->buf_ggtt, addr64(p, 4, ~0ull), (int16_t)(p[1] & 0xffff), p[2] & 0xffff,
+                      p[2] >> 16, p[3] & 0xffff, p[3] >> 16, blt_bpp(p[1]), reason);
+}
+
+static int h_xy_color(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                      uint32_t len)
+{
+    (void)desc, (void)len;
+    return check_dst_rect(w, c, p, "XY_COLOR_BLT writes outside the vGPU");
+}
+
+static int h_xy_src_copy(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                         uint32_t *p, uint32_t len)
+{
+    int rc = check_dst_rect(w, c, p, "XY_SRC_COPY_BLT writes outside the vGPU");
+
+    (void)desc, (void)len;
+    if (rc)
+        return rc;
+    /* plus BR26 dw6 (src y1, x1), BR11 dw7 (src pitch 15:0), BR12 dw8-9
+     * source, over the destination's width and height. */
+    if ((p[3] & 0xffff) > (p[2] & 0xffff) && (p[3] >> 16) > (p[2] >> 16)) {
+        uint32_t sx = p[6] & 0xffff, sy = p[6] >> 16;
+        uint32_t wdt = (p[3] & 0xffff) - (p[2] & 0xffff), hgt = (p[3] >> 16) - (p[2] >> 16);
+
+        return check_rect(w, c->buf_ggtt, addr64(p, 8, ~0ull), (int16_t)(p[7] & 0xffff), sx, sy,
+                          sx + wdt, sy + hgt, blt_bpp(p[1]), "XY_SRC_COPY_BLT reads outside the vGPU");
+    }
+    return check_operand(w, c->buf_ggtt, addr64(p, 8, ~0ull), 1, "XY_SRC_COPY_BLT reads outside the vGPU");
+}
+
+static int h_xy_fast_copy(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                          uint32_t *p, uint32_t len)
+{
+    int rc;
+
+    (void)desc, (void)len;
+    /* Tiled layouts make the extent format-dependent: check both base
+     * addresses only, and only where they are GGTT. */
+    rc = check_operand(w, c->buf_ggtt, addr64(p, 4, ~0ull), 1, "XY_FAST_COPY_BLT writes outside the vGPU");
+    return rc ? rc : check_operand(w, c->buf_ggtt, addr64(p, 8, ~0ull), 1,
+                                   "XY_FAST_COPY_BLT reads outside the vGPU");
+}
+
+static int h_bb_end(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                    uint32_t len)
+{
+    (void)desc, (void)p, (void)len;
+    if (c->kind == VGT_AUDIT_RING)
+        return violation(w, -EINVAL, "MI_BATCH_BUFFER_END in the ring");
+    return CMD_END_OF_BUF;
+}
+
+static int fetch_batch(struct walk *w, uint64_t gma, bool ppgtt, struct vgt_audit_buf **out);
 static int scan_batch(struct walk *w, uint64_t gma, bool ppgtt, unsigned level,
                       struct vgt_audit_buf *pre);
 
-/* Fetch the batch a BB_START names, remember it, and return its index. */
+static int h_bb_start(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                      uint32_t len)
+{
+    bool ppgtt = (p[0] & BB_START_ASI_PPGTT) != 0;
+    bool second = (p[0] & BB_START_SECOND_LEVEL) != 0;
+    uint64_t target = addr64(p, 1, ADDR48_MASK);
+    struct vgt_audit_result *r = w->r;
+    struct vgt_audit_buf *nb = NULL;
+    int rc;
+
+    (void)desc;
+    if (p[0] & (BB_START_ADD_OFFSET | BB_START_PREDICATED))
+        return violation(w, -EACCES, "MI_BATCH_BUFFER_START with add-offset or predication");
+    if (c->kind == VGT_AUDIT_BATCH && !second) {
+        /* Chained: a jump. Jumping back into what this chain has already
+         * run is a loop the GPU would never leave. */
+        struct chain *ch = c->ch;
+
+        ch->len[ch->n - 1] = (c->pos + len) * 4;
+        for (unsigned i = 0; i < ch->n; i++)
+            if (ch->ppgtt[i] == ppgtt && target >= ch->gma[i] && target - ch->gma[i] < ch->len[i])
+                return violation(w, -EINVAL, "batch buffer jumps back into its own chain (loop)");
+    }
+    if (c->kind == VGT_AUDIT_BATCH && second && c->level >= VGT_AUDIT_MAX_LEVEL)
+        return violation(w, -EINVAL, "batch buffer nesting deeper than two levels");
+    if (c->kind == VGT_AUDIT_RING && second)
+        return violation(w, -EINVAL, "second-level batch started from the ring");
+    rc = fetch_batch(w, target, ppgtt, &nb);
+    if (rc)
+        return rc;
+    /* The caller relocates this start to the copy once it knows where the
+     * copy lives. */
+    r->sites[r->nr_sites].buf = (uint16_t)c->bufi;
+    r->sites[r->nr_sites].target = (uint16_t)(r->batches - 1);
+    r->sites[r->nr_sites].dw = (uint32_t)c->pos;
+    r->nr_sites++;
+    if (c->kind == VGT_AUDIT_BATCH && !second) {
+        c->next = nb;
+        c->next_idx = r->batches; /* 1-based index of nb */
+        return CMD_CHAIN;         /* the rest of this buffer is unreachable */
+    }
+    return scan_batch(w, target, ppgtt, c->kind == VGT_AUDIT_RING ? 1 : c->level + 1, nb);
+}
+
+/* Every address the decoder knows: GGTT ones must be the vGPU's. */
+static int h_generic(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
+                     uint32_t len)
+{
+    int sel, rc = 0;
+    bool ggtt;
+
+    if (!desc->addr_count)
+        return CMD_NEXT;
+    sel = vgt_cmd_uses_ggtt(desc, p, len);
+    ggtt = sel < 0 ? c->buf_ggtt : sel == 1;
+    if (!ggtt)
+        return CMD_NEXT;
+    for (unsigned i = 0; i < desc->addr_count && !rc; i++) {
+        const struct vgt_cmd_addr *ad = &w->dec->t->addrs[desc->addr_first + i];
+        uint64_t addr;
+
+        if (vgt_cmd_addr_get(ad, p, len, &addr))
+            continue; /* a shorter encoding without this field */
+        rc = check_ggtt(w, addr, 4,
+                        desc->id == VGT_CMD_ID_SEMAPHORE_WAIT ? "MI_SEMAPHORE_WAIT on an address outside the vGPU"
+                                                              : "command addresses memory outside the vGPU");
+    }
+    return rc;
+}
+
+/* One row per decoder command id: its handler and, where the command has
+ * one, its only valid length. Rows left empty get h_generic. */
+struct cmd_rule {
+    cmd_handler handle;
+    uint8_t exact_len; /* 0: any the decoder accepts */
+};
+
+static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
+    [VGT_CMD_ID_LRI] = {h_lri, 0},
+    /* i915 gen9_blt_cmds: MI_STORE/LOAD_REGISTER_MEM_GEN8 fixed length 4. */
+    [VGT_CMD_ID_LRM] = {h_lrm, 4},
+    [VGT_CMD_ID_SRM] = {h_srm, 4},
+    [VGT_CMD_ID_LRR] = {h_lrr, 3},
+    [VGT_CMD_ID_STORE_DATA_IMM] = {h_sdi, 0},
+    [VGT_CMD_ID_PIPE_CONTROL] = {h_pipe_control, 0},
+    [VGT_CMD_ID_FLUSH_DW] = {h_flush_dw, 0},
+    /* gen8+ BB_START is 3 dwords (i915 MI_BATCH_BUFFER_START_GEN8 | 1). */
+    [VGT_CMD_ID_BB_START] = {h_bb_start, 3},
+    [VGT_CMD_ID_BB_END] = {h_bb_end, 1},
+    [VGT_CMD_ID_USER_INTERRUPT] = {h_user_interrupt, 1},
+    [VGT_CMD_ID_COPY_MEM_MEM] = {h_copy_mem_mem, 5},
+    [VGT_CMD_ID_XY_COLOR_BLT] = {h_xy_color, 7},
+    [VGT_CMD_ID_XY_SRC_COPY_BLT] = {h_xy_src_copy, 10},
+    [VGT_CMD_ID_XY_FAST_COPY_BLT] = {h_xy_fast_copy, 10},
+    [VGT_CMD_ID_SEMAPHORE_WAIT] = {h_generic, 4},
+};
+
+/* ---- batch copies: read once, extended, never read again ---- */
+
+/* Extend @b's copy to @want dwords, reading only what it lacks. */
+static int extend_copy(struct walk *w, struct vgt_audit_buf *b, size_t want)
+{
+    struct vgt_audit_result *r = w->r;
+    size_t got = 0;
+    uint32_t *dw;
+
+    if (want > b->cap_dw) {
+        dw = realloc(b->dw, want * 4);
+        if (!dw)
+            return violation(w, -ENOMEM, "out of host memory for the batch copy");
+        b->dw = dw;
+        b->cap_dw = want;
+    }
+    if (w->a->ops->read(w->ctx, b->gma + b->ndw * 4, b->ppgtt, b->dw + b->ndw, (want - b->ndw) * 4, &got))
+        got = 0;
+    got = VGT_MIN(got / 4, want - b->ndw);
+    b->ndw += got;
+    r->copied += got;
+    if (b->ndw < want || b->ndw >= b->max_dw)
+        b->whole = true; /* an unmapped page or the limit: nothing more to read */
+    return 0;
+}
+
+/* Fetch the batch a BB_START names, remember it, and return it. */
 static int fetch_batch(struct walk *w, uint64_t gma, bool ppgtt, struct vgt_audit_buf **out)
 {
     struct vgt_audit_result *r = w->r;
     struct vgt_audit_buf *b;
-    size_t budget, max_dw;
+    size_t budget, max_dw = SIZE_MAX / 4;
     int rc;
 
     if (r->batches >= w->a->max_batches)
@@ -377,68 +652,79 @@ static int fetch_batch(struct walk *w, uint64_t gma, bool ppgtt, struct vgt_audi
         return violation(w, -EINVAL, "batch buffer address is not dword aligned");
     if (!ppgtt && !in_ranges(w->a, gma, 4))
         return violation(w, -EACCES, "GGTT batch buffer outside the vGPU's graphics memory");
-    budget = w->a->max_dwords > r->dwords ? w->a->max_dwords - r->dwords : 0;
+    budget = w->a->max_dwords > r->copied ? w->a->max_dwords - r->copied : 0;
     if (budget == 0)
         return violation(w, -E2BIG, "workload exceeds the command size limit");
-    max_dw = budget;
     if (!ppgtt) {
         /* A GGTT batch may not run past the range it starts in. */
         for (unsigned i = 0; i < w->a->nr_ranges; i++)
             if (vgt_range_within(gma, 4, w->a->ranges[i].base, w->a->ranges[i].size))
                 max_dw = VGT_MIN(max_dw, (w->a->ranges[i].base + w->a->ranges[i].size - gma) / 4);
     }
-    if (!w->a->ops || !w->a->ops->fetch)
+    if (!w->a->ops || !w->a->ops->read)
         return violation(w, -EACCES, "batch buffers cannot be fetched here");
     b = &r->bufs[r->batches];
     memset(b, 0, sizeof(*b));
-    /* Most batches are short: copy a first window, grow it only for a
-     * batch that turns out longer (walk_buf). */
-    b->max_dw = max_dw;
-    b->req_dw = VGT_MIN(max_dw, (size_t)VGT_AUDIT_FIRST_WINDOW);
-    rc = w->a->ops->fetch(w->a->opaque, gma, ppgtt, b->req_dw, b);
-    if (rc || !b->dw || b->ndw == 0)
-        return violation(w, -EFAULT, "batch buffer is not mapped");
-    if (b->ndw > b->req_dw)
-        b->ndw = b->req_dw;
     b->gma = gma;
     b->ppgtt = ppgtt;
+    b->max_dw = max_dw;
+    b->owned = true;
     r->batches++;
+    /* Most batches are short: copy a first window; walk_buf extends it
+     * for a batch that turns out longer. */
+    rc = extend_copy(w, b, VGT_MIN(VGT_MIN(max_dw, budget), (size_t)VGT_AUDIT_FIRST_WINDOW));
+    if (rc)
+        return rc;
+    if (b->ndw == 0)
+        return violation(w, -EFAULT, "batch buffer is not mapped");
     *out = b;
     return 0;
 }
 
-/* The batch copy ended before its end was found: copy a bigger window
- * (up to the batch's limit). 1 when grown, 0 when it cannot grow (the copy
- * already stopped at an unmapped page or the limit), or a violation. */
+/* The batch copy ended before its end was found: extend it. 1 when it
+ * grew, 0 when it cannot (unmapped page or the batch's limit), or a
+ * violation (the workload's size limit: refused, never copied in parts). */
 static int grow(struct walk *w, struct vgt_audit_buf *b)
 {
-    size_t want, had = b->ndw;
+    size_t budget, want, had = b->ndw;
     int rc;
 
-    if (b->ndw < b->req_dw || b->req_dw >= b->max_dw)
+    if (b->whole || !b->owned)
         return 0;
-    want = VGT_MIN(b->max_dw, b->req_dw * 8);
-    b->req_dw = want;
-    rc = w->a->ops->fetch(w->a->opaque, b->gma, b->ppgtt, want, b);
-    if (rc || !b->dw || b->ndw == 0)
-        return violation(w, -EFAULT, "batch buffer is not mapped");
-    if (b->ndw > want)
-        b->ndw = want;
+    budget = w->a->max_dwords > w->r->copied ? w->a->max_dwords - w->r->copied : 0;
+    if (budget == 0)
+        return violation(w, -E2BIG, "workload exceeds the command size limit");
+    want = b->ndw + VGT_MIN(VGT_MIN(b->ndw * 7, (size_t)VGT_AUDIT_MAX_GROW), budget);
+    want = VGT_MIN(want, b->max_dw);
+    if (want <= b->ndw)
+        return 0;
+    rc = extend_copy(w, b, want);
+    if (rc)
+        return rc;
     return b->ndw > had;
 }
 
-/* Walk one buffer. @kind ring or batch; on a chained BB_START the target
- * is returned in *next (and scanning of this buffer stops: what follows is
- * unreachable). */
-static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum vgt_audit_buf_kind kind,
-                    unsigned level, struct chain *ch, struct vgt_audit_buf **next)
+/* The walk ended at dword @end of @b: what follows was copied ahead but is
+ * never run, so it leaves the copy (and the workload's size count). */
+static void trim_copy(struct walk *w, struct vgt_audit_buf *b, size_t end)
 {
-    bool buf_ggtt = kind == VGT_AUDIT_RING ? true : !b->ppgtt;
-    bool no_selectorless = !buf_ggtt && w->a->refuse_ppgtt_selectorless;
+    if (!b->owned || end >= b->ndw)
+        return;
+    w->r->copied -= b->ndw - end;
+    b->ndw = end;
+}
+
+/* Walk one buffer. On a chained BB_START the target is returned in
+ * c->next (and scanning of this buffer stops: what follows is
+ * unreachable). */
+static int walk_buf(struct walk *w, struct cursor *c)
+{
+    struct vgt_audit_buf *b = c->b;
+    bool no_selectorless = !c->buf_ggtt && w->a->refuse_ppgtt_selectorless;
     size_t off = 0;
     int rc;
 
-    *next = NULL;
+    c->next = NULL;
     for (;;) {
         uint32_t *p;
         uint32_t hdr;
@@ -447,7 +733,7 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
         int len;
 
         if (off >= b->ndw) {
-            if (kind != VGT_AUDIT_BATCH)
+            if (c->kind != VGT_AUDIT_BATCH)
                 break;
             rc = grow(w, b);
             if (rc < 0)
@@ -458,7 +744,7 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
         }
         p = &b->dw[off];
         hdr = p[0];
-        w->buf = bufi;
+        w->buf = c->bufi;
         w->buf_gma = b->gma;
         w->off = (uint32_t)(off * 4);
         w->hdr = hdr;
@@ -468,23 +754,22 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
             return violation(w, -EACCES, mi_rejects[(hdr >> 23) & 0x3f].reason);
         }
         len = vgt_cmd_decode_one(w->dec, p, b->ndw - off, &desc);
-        if (len == -VGT_CMD_E_TRUNCATED && kind == VGT_AUDIT_BATCH) {
+        if (len == -VGT_CMD_E_TRUNCATED && c->kind == VGT_AUDIT_BATCH) {
             rc = grow(w, b);
             if (rc < 0)
                 return rc;
             if (rc > 0)
-                continue; /* re-read p from the bigger copy */
+                continue; /* decode again from the extended copy */
         }
         if (len == -VGT_CMD_E_UNKNOWN)
             return violation(w, -EACCES, "unknown command for this engine");
         if (len < 0)
-            return violation(w, -EINVAL, kind == VGT_AUDIT_RING
+            return violation(w, -EINVAL, c->kind == VGT_AUDIT_RING
                                              ? "command runs past the ring tail"
                                              : "command runs past the end of the mapped batch buffer");
         w->name = desc->name;
         rule = &cmd_rules[desc->id < VGT_CMD_ID_NUM ? desc->id : 0];
-        if (rule->exact_len && (uint32_t)len != rule->exact_len &&
-            !(rule->act == ACT_SDI))
+        if (rule->exact_len && (uint32_t)len != rule->exact_len)
             return violation(w, -EINVAL, "bad command length");
         w->r->dwords += (size_t)len;
         if (no_selectorless && desc->addr_count &&
@@ -492,202 +777,20 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
             desc->id != VGT_CMD_ID_COPY_MEM_MEM && desc->id != VGT_CMD_ID_BB_START)
             return violation(w, -EACCES, "command without address-space selector in a PPGTT batch "
                                          "(batch copies run from the GGTT)");
-        switch ((enum cmd_act)rule->act) {
-        case ACT_REJECT:
-            return violation(w, -EACCES, rule->reason);
-        case ACT_LRI:
-            rc = do_lri(w, p, (uint32_t)len);
-            break;
-        case ACT_LRM:
-            rc = check_reg(w, p[1], false, NULL);
-            if (!rc)
-                rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
-                                   "MI_LOAD_REGISTER_MEM reads outside the vGPU");
-            break;
-        case ACT_SRM:
-            rc = check_reg(w, p[1], false, NULL);
-            if (!rc)
-                rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
-                                   "MI_STORE_REGISTER_MEM writes outside the vGPU");
-            break;
-        case ACT_LRR:
-            rc = check_reg(w, p[1], false, NULL);
-            if (!rc)
-                rc = check_reg(w, p[2], false, NULL);
-            break;
-        case ACT_SDI: {
-            /* 4 dwords store a dword, 5 a qword (Store Qword, i915
-             * MI_STORE_DWORD_IMM_GEN4 | 1 for a qword). */
-            uint32_t want = (hdr & SDI_STORE_QWORD) ? 5 : 4;
-
-            if ((uint32_t)len != want && (uint32_t)len != 5)
-                return violation(w, -EINVAL, "bad command length");
-            rc = check_operand(w, (hdr & USE_GGTT) != 0, addr64(p, 1, ADDR48_MASK), len == 5 ? 8 : 4,
-                               "MI_STORE_DATA_IMM writes outside the vGPU");
-            break;
-        }
-        case ACT_PIPE_CONTROL: {
-            uint32_t ps;
-
-            if (len < 6)
-                return violation(w, -EINVAL, "bad command length");
-            ps = (p[1] >> PC1_POST_SYNC_SHIFT) & 3;
-            if (p[1] & PC1_LRI_POST_SYNC)
-                return violation(w, -EACCES, "PIPE_CONTROL post-sync register write (LRI post-sync)");
-            if ((p[1] & PC1_STORE_DATA_INDEX) && ps)
-                return violation(w, -EACCES, "PIPE_CONTROL store-data-index writes the host's status page");
-            rc = 0;
-            if (ps)
-                rc = check_operand(w, (p[1] & PC1_DAT_GGTT) != 0, addr64(p, 2, ADDR48_MASK), 8,
-                                   "PIPE_CONTROL post-sync write outside the vGPU");
-            if (!rc && (p[1] & PC1_NOTIFY)) {
-                p[1] &= ~PC1_NOTIFY;
-                w->r->notifies++;
-            }
-            break;
-        }
-        case ACT_FLUSH_DW: {
-            uint32_t ps = (hdr >> FD0_POST_SYNC_SHIFT) & 3;
-
-            if (len < 4)
-                return violation(w, -EINVAL, "bad command length");
-            if ((hdr & FD0_STORE_DATA_INDEX) && ps)
-                return violation(w, -EACCES, "MI_FLUSH_DW store-data-index writes the host's status page");
-            rc = 0;
-            if (ps)
-                rc = check_operand(w, (p[1] & FD1_DAT_GGTT) != 0, addr64(p, 1, ADDR48_MASK), 8,
-                                   "MI_FLUSH_DW post-sync write outside the vGPU");
-            if (!rc && (hdr & FD0_NOTIFY)) {
-                p[0] &= ~FD0_NOTIFY;
-                w->r->notifies++;
-            }
-            break;
-        }
-        case ACT_USER_INTERRUPT:
-            /* GVT-g does the same (cmd_parser.c cmd_handler_mi_user_interrupt):
-             * the interrupt becomes a virtual event delivered at completion. */
-            p[0] = MI_NOOP_DW;
-            w->r->user_interrupts++;
-            rc = 0;
-            break;
-        case ACT_COPY_MEM_MEM:
-            rc = check_operand(w, (hdr & CMM_GGTT_DST) != 0, addr64(p, 1, ADDR64_MASK), 4,
-                               "MI_COPY_MEM_MEM writes outside the vGPU");
-            if (!rc)
-                rc = check_operand(w, (hdr & CMM_GGTT_SRC) != 0, addr64(p, 3, ADDR64_MASK), 4,
-                                   "MI_COPY_MEM_MEM reads outside the vGPU");
-            break;
-        case ACT_XY_COLOR:
-            /* BR13 dw1 (pitch 15:0, depth 25:24), BR22 dw2 (y1 31:16, x1
-             * 15:0), BR23 dw3 (y2, x2), BR09 dw4-5 destination. */
-            rc = check_rect(w, buf_ggtt, addr64(p, 4, ~0ull), (int16_t)(p[1] & 0xffff),
-                            p[2] & 0xffff, p[2] >> 16, p[3] & 0xffff, p[3] >> 16, blt_bpp(p[1]),
-                            "XY_COLOR_BLT writes outside the vGPU");
-            break;
-        case ACT_XY_SRC_COPY:
-            /* as XY_COLOR_BLT, plus BR26 dw6 (src y1, x1), BR11 dw7 (src
-             * pitch 15:0), BR12 dw8-9 source. */
-            rc = check_rect(w, buf_ggtt, addr64(p, 4, ~0ull), (int16_t)(p[1] & 0xffff),
-                            p[2] & 0xffff, p[2] >> 16, p[3] & 0xffff, p[3] >> 16, blt_bpp(p[1]),
-                            "XY_SRC_COPY_BLT writes outside the vGPU");
-            if (!rc && (p[3] & 0xffff) > (p[2] & 0xffff) && (p[3] >> 16) > (p[2] >> 16)) {
-                uint32_t sx = p[6] & 0xffff, sy = p[6] >> 16;
-                uint32_t wdt = (p[3] & 0xffff) - (p[2] & 0xffff), hgt = (p[3] >> 16) - (p[2] >> 16);
-
-                rc = check_rect(w, buf_ggtt, addr64(p, 8, ~0ull), (int16_t)(p[7] & 0xffff), sx, sy,
-                                sx + wdt, sy + hgt, blt_bpp(p[1]),
-                                "XY_SRC_COPY_BLT reads outside the vGPU");
-            } else if (!rc) {
-                rc = check_operand(w, buf_ggtt, addr64(p, 8, ~0ull), 1,
-                                   "XY_SRC_COPY_BLT reads outside the vGPU");
-            }
-            break;
-        case ACT_XY_FAST_COPY:
-            /* Tiled layouts make the extent format-dependent: check both
-             * base addresses only, and only where they are GGTT. */
-            rc = check_operand(w, buf_ggtt, addr64(p, 4, ~0ull), 1,
-                               "XY_FAST_COPY_BLT writes outside the vGPU");
-            if (!rc)
-                rc = check_operand(w, buf_ggtt, addr64(p, 8, ~0ull), 1,
-                                   "XY_FAST_COPY_BLT reads outside the vGPU");
-            break;
-        case ACT_BB_END:
-            if (kind == VGT_AUDIT_RING)
-                return violation(w, -EINVAL, "MI_BATCH_BUFFER_END in the ring");
-            return 0; /* end of this buffer */
-        case ACT_BB_START: {
-            bool ppgtt = (hdr & BB_START_ASI_PPGTT) != 0;
-            bool second = (hdr & BB_START_SECOND_LEVEL) != 0;
-            uint64_t target = addr64(p, 1, ADDR48_MASK);
-            struct vgt_audit_buf *nb = NULL;
-            unsigned nbi;
-
-            if (hdr & (BB_START_ADD_OFFSET | BB_START_PREDICATED))
-                return violation(w, -EACCES, "MI_BATCH_BUFFER_START with add-offset or predication");
-            if (kind == VGT_AUDIT_BATCH && !second) {
-                /* Chained: a jump. Jumping back into what this chain has
-                 * already run is a loop the GPU would never leave. */
-                ch->len[ch->n - 1] = (off + (size_t)len) * 4;
-                for (unsigned i = 0; i < ch->n; i++)
-                    if (ch->ppgtt[i] == ppgtt && target >= ch->gma[i] &&
-                        target - ch->gma[i] < ch->len[i])
-                        return violation(w, -EINVAL, "batch buffer jumps back into its own chain (loop)");
-            }
-            if (kind == VGT_AUDIT_BATCH && second && level >= VGT_AUDIT_MAX_LEVEL)
-                return violation(w, -EINVAL, "batch buffer nesting deeper than two levels");
-            if (kind == VGT_AUDIT_RING && second)
-                return violation(w, -EINVAL, "second-level batch started from the ring");
-            rc = fetch_batch(w, target, ppgtt, &nb);
-            if (rc)
-                return rc;
-            nbi = w->r->batches; /* 1-based index of nb */
-            w->r->sites[w->r->nr_sites].buf = (uint16_t)bufi;
-            w->r->sites[w->r->nr_sites].target = (uint16_t)(nbi - 1);
-            w->r->sites[w->r->nr_sites].dw = (uint32_t)off;
-            w->r->nr_sites++;
-            if (nb->shadow_ggtt) {
-                p[1] = (uint32_t)nb->shadow_ggtt;
-                p[2] = (uint32_t)(nb->shadow_ggtt >> 32);
-                p[0] &= ~BB_START_ASI_PPGTT;
-                w->r->bb_patches++;
-            }
-            if (kind == VGT_AUDIT_BATCH && !second) {
-                *next = nb;
-                return (int)nbi; /* caller continues with the chained batch */
-            }
-            rc = scan_batch(w, target, ppgtt, kind == VGT_AUDIT_RING ? 1 : level + 1, nb);
-            (void)nbi;
-            break;
-        }
-        case ACT_GENERIC:
-        default: {
-            /* Every address the decoder knows: GGTT ones must be the vGPU's. */
-            int sel = vgt_cmd_uses_ggtt(desc, p, (uint32_t)len);
-            bool ggtt = sel < 0 ? buf_ggtt : sel == 1;
-
-            rc = 0;
-            for (unsigned i = 0; i < desc->addr_count && !rc; i++) {
-                const struct vgt_cmd_addr *ad = &w->dec->t->addrs[desc->addr_first + i];
-                uint64_t addr;
-
-                if (vgt_cmd_addr_get(ad, p, (uint32_t)len, &addr))
-                    continue; /* a shorter encoding without this field */
-                rc = check_operand(w, ggtt, addr, 4,
-                                   desc->id == VGT_CMD_ID_SEMAPHORE_WAIT
-                                       ? "MI_SEMAPHORE_WAIT on an address outside the vGPU"
-                                       : "command addresses memory outside the vGPU");
-            }
-            break;
-        }
-        }
-        if (rc)
+        c->pos = off;
+        rc = (rule->handle ? rule->handle : h_generic)(w, c, desc, p, (uint32_t)len);
+        if (rc < 0)
             return rc;
-        /* restore the walk position (a nested scan moved it) */
-        w->buf = bufi;
-        w->buf_gma = b->gma;
         off += (size_t)len;
+        if (rc == CMD_END_OF_BUF || rc == CMD_CHAIN) {
+            trim_copy(w, b, off);
+            return rc;
+        }
+        /* restore the report position (a nested scan moved it) */
+        w->buf = c->bufi;
+        w->buf_gma = b->gma;
     }
-    if (kind == VGT_AUDIT_BATCH) {
+    if (c->kind == VGT_AUDIT_BATCH) {
         w->off = (uint32_t)(b->ndw * 4);
         w->hdr = 0;
         w->name = NULL;
@@ -700,33 +803,33 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
 static int scan_batch(struct walk *w, uint64_t gma, bool ppgtt, unsigned level, struct vgt_audit_buf *b)
 {
     struct chain ch;
-    unsigned bufi = w->r->batches;
+    struct cursor c = {.b = b, .bufi = w->r->batches, .kind = VGT_AUDIT_BATCH, .level = level, .ch = &ch};
 
     ch.n = 0;
     for (;;) {
-        struct vgt_audit_buf *next;
         int rc;
 
         ch.gma[ch.n] = gma;
         ch.len[ch.n] = 0; /* set to the part scanned when it jumps */
         ch.ppgtt[ch.n] = ppgtt;
         ch.n++;
-        rc = walk_buf(w, b, bufi, VGT_AUDIT_BATCH, level, &ch, &next);
+        c.buf_ggtt = !c.b->ppgtt;
+        rc = walk_buf(w, &c);
         if (rc < 0)
             return rc;
-        if (!next)
+        if (rc != CMD_CHAIN)
             return 0;
         if (ch.n >= VGT_AUDIT_DEFAULT_MAX_BATCHES)
             return violation(w, -E2BIG, "too many chained batch buffers");
-        b = next;
-        bufi = (unsigned)rc;
-        gma = b->gma;
-        ppgtt = b->ppgtt;
+        c.b = c.next;
+        c.bufi = c.next_idx;
+        gma = c.b->gma;
+        ppgtt = c.b->ppgtt;
     }
 }
 
 int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, unsigned n,
-                   const struct vgt_audit_ops *ops, void *opaque, struct vgt_log *log)
+                   const struct vgt_audit_ops *ops, struct vgt_log *log)
 {
     static const unsigned tbl_engine[VGT_ENGINE_NUM] = {
         [VGT_ENGINE_RCS] = VGT_ENGINE_RCS,
@@ -745,7 +848,6 @@ int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, 
     }
     a->nr_ranges = n;
     a->ops = ops;
-    a->opaque = opaque;
     a->log = log;
     a->max_batches = VGT_AUDIT_DEFAULT_MAX_BATCHES;
     a->max_dwords = VGT_AUDIT_DEFAULT_MAX_DWORDS;
@@ -758,7 +860,7 @@ int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, 
     return 0;
 }
 
-static int begin(struct vgt_auditor *a, unsigned engine, struct vgt_audit_result *r,
+static int begin(struct vgt_auditor *a, void *ctx, unsigned engine, struct vgt_audit_result *r,
                  struct walk *w)
 {
     memset(r, 0, sizeof(*r));
@@ -766,19 +868,20 @@ static int begin(struct vgt_auditor *a, unsigned engine, struct vgt_audit_result
         return -EINVAL;
     memset(w, 0, sizeof(*w));
     w->a = a;
+    w->ctx = ctx;
     w->engine = engine;
     w->dec = &a->dec[engine];
     w->r = r;
     return 0;
 }
 
-int vgt_audit_ring(struct vgt_auditor *a, unsigned engine, uint32_t *ring, size_t ndw,
+int vgt_audit_ring(struct vgt_auditor *a, void *ctx, unsigned engine, uint32_t *ring, size_t ndw,
                    uint64_t ring_gma, struct vgt_audit_result *r)
 {
-    struct vgt_audit_buf rb = {.dw = ring, .ndw = ndw, .gma = ring_gma};
-    struct vgt_audit_buf *next;
+    struct vgt_audit_buf rb = {.dw = ring, .ndw = ndw, .gma = ring_gma, .whole = true};
+    struct cursor c = {.b = &rb, .kind = VGT_AUDIT_RING, .buf_ggtt = true};
     struct walk w;
-    int rc = begin(a, engine, r, &w);
+    int rc = begin(a, ctx, engine, r, &w);
 
     if (rc)
         return rc;
@@ -786,14 +889,15 @@ int vgt_audit_ring(struct vgt_auditor *a, unsigned engine, uint32_t *ring, size_
         w.name = "ring";
         return violation(&w, -E2BIG, "ring contents exceed the command size limit");
     }
-    return walk_buf(&w, &rb, 0, VGT_AUDIT_RING, 0, NULL, &next);
+    rc = walk_buf(&w, &c);
+    return rc < 0 ? rc : 0;
 }
 
-int vgt_audit_batch(struct vgt_auditor *a, unsigned engine, struct vgt_audit_buf *b,
+int vgt_audit_batch(struct vgt_auditor *a, void *ctx, unsigned engine, struct vgt_audit_buf *b,
                     struct vgt_audit_result *r)
 {
     struct walk w;
-    int rc = begin(a, engine, r, &w);
+    int rc = begin(a, ctx, engine, r, &w);
 
     if (rc)
         return rc;
@@ -801,9 +905,22 @@ int vgt_audit_batch(struct vgt_auditor *a, unsigned engine, struct vgt_audit_buf
         return -EINVAL;
     if (b->ndw > a->max_dwords)
         b->ndw = a->max_dwords;
-    /* A caller-provided first batch counts as buffer 1, as if fetched. */
+    /* A caller-provided first batch counts as buffer 1, as if fetched; its
+     * copy is the caller's and complete. */
     r->bufs[0] = *b;
+    r->bufs[0].owned = false;
+    r->bufs[0].whole = true;
     r->batches = 1;
     rc = scan_batch(&w, b->gma, b->ppgtt, 1, &r->bufs[0]);
     return rc < 0 ? rc : 0;
+}
+
+void vgt_audit_release(struct vgt_audit_result *r)
+{
+    for (unsigned i = 0; i < r->batches; i++) {
+        if (r->bufs[i].owned)
+            free(r->bufs[i].dw);
+        r->bufs[i].dw = NULL;
+        r->bufs[i].owned = false;
+    }
 }

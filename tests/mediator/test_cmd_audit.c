@@ -64,9 +64,12 @@ struct gmem {
     bool ppgtt[NPAGES];
     uint32_t *page[NPAGES];
     unsigned n;
-    unsigned fetches;
-    uint64_t next_shadow;
-    bool give_shadow;
+    uint8_t *reads[NPAGES]; /* per dword: times the auditor read it */
+    unsigned read_calls;
+    /* a racing vCPU: on every read call after the first, dword 0 of
+     * @race_gma becomes @race_dw (0: off) */
+    uint64_t race_gma;
+    uint32_t race_dw;
     unsigned pdp_calls;
 };
 
@@ -86,7 +89,9 @@ static uint32_t *gmem_map(struct gmem *m, uint64_t gma, bool ppgtt, unsigned npa
         m->gma[m->n] = gma + i * 4096ull;
         m->ppgtt[m->n] = ppgtt;
         m->page[m->n] = calloc(1024, 4);
+        m->reads[m->n] = calloc(1024, 1);
         assert_non_null(m->page[m->n]);
+        assert_non_null(m->reads[m->n]);
         m->n++;
     }
     return gmem_page(m, gma, ppgtt);
@@ -104,47 +109,51 @@ static void gmem_write(struct gmem *m, uint64_t gma, bool ppgtt, const uint32_t 
 
 static void gmem_free(struct gmem *m)
 {
-    for (unsigned i = 0; i < m->n; i++)
+    for (unsigned i = 0; i < m->n; i++) {
         free(m->page[i]);
+        free(m->reads[i]);
+    }
 }
 
-static int fetch(void *opaque, uint64_t gma, bool ppgtt, size_t max_dw, struct vgt_audit_buf *out)
+static uint8_t *gmem_reads(struct gmem *m, uint64_t gma, bool ppgtt)
 {
-    struct gmem *m = opaque;
+    for (unsigned i = 0; i < m->n; i++)
+        if (m->gma[i] == (gma & ~0xfffull) && m->ppgtt[i] == ppgtt)
+            return &m->reads[i][(gma & 0xfff) / 4];
+    return NULL;
+}
+
+static int gread(void *ctx, uint64_t gma, bool ppgtt, void *dst, size_t len, size_t *got)
+{
+    struct gmem *m = ctx;
+    uint32_t *out = dst;
     size_t n = 0;
 
-    free(out->priv);
-    out->dw = NULL;
-    out->priv = NULL;
-    out->dw = calloc(max_dw ? max_dw : 1, 4);
-    if (!out->dw)
-        return -ENOMEM;
-    out->priv = out->dw;
-    while (n < max_dw) {
+    assert_int_equal(gma & 3, 0);
+    assert_int_equal(len & 3, 0);
+    if (m->race_dw && m->read_calls > 0) {
+        uint32_t *pg = gmem_page(m, m->race_gma, false);
+
+        assert_non_null(pg);
+        pg[(m->race_gma & 0xfff) / 4] = m->race_dw;
+    }
+    m->read_calls++;
+    while (n < len / 4) {
         uint32_t *pg = gmem_page(m, gma + n * 4, ppgtt);
 
         if (!pg)
             break;
-        out->dw[n] = pg[((gma + n * 4) & 0xfff) / 4];
+        out[n] = pg[((gma + n * 4) & 0xfff) / 4];
+        (*gmem_reads(m, gma + n * 4, ppgtt))++;
         n++;
     }
-    out->ndw = n;
-    m->fetches++;
-    if (n == 0) {
-        free(out->priv);
-        out->priv = out->dw = NULL;
-        return -EFAULT;
-    }
-    if (m->give_shadow) {
-        out->shadow_ggtt = m->next_shadow;
-        m->next_shadow += 0x10000;
-    }
+    *got = n * 4;
     return n ? 0 : -EFAULT;
 }
 
-static int pdp(void *opaque, unsigned engine, unsigned idx, bool upper, uint32_t val, uint32_t *host)
+static int pdp(void *ctx, unsigned engine, unsigned idx, bool upper, uint32_t val, uint32_t *host)
 {
-    struct gmem *m = opaque;
+    struct gmem *m = ctx;
 
     m->pdp_calls++;
     if (val == 0xdead0000u)
@@ -153,7 +162,7 @@ static int pdp(void *opaque, unsigned engine, unsigned idx, bool upper, uint32_t
     return 0;
 }
 
-static const struct vgt_audit_ops ops = {.fetch = fetch, .pdp = pdp};
+static const struct vgt_audit_ops ops = {.read = gread, .pdp = pdp};
 
 struct fx {
     struct gmem m;
@@ -170,17 +179,14 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    assert_int_equal(vgt_audit_init(&f->a, ranges, 2, &ops, &f->m, NULL), 0);
+    assert_int_equal(vgt_audit_init(&f->a, ranges, 2, &ops, NULL), 0);
     *state = f;
     return 0;
 }
 
 static void free_bufs(struct fx *f)
 {
-    for (unsigned i = 0; i < f->r.batches; i++) {
-        free(f->r.bufs[i].priv);
-        f->r.bufs[i].priv = NULL;
-    }
+    vgt_audit_release(&f->r);
 }
 
 static int teardown(void **state)
@@ -197,7 +203,7 @@ static int teardown(void **state)
 static int ring(struct fx *f, unsigned engine, uint32_t *dw, size_t n)
 {
     free_bufs(f);
-    return vgt_audit_ring(&f->a, engine, dw, n, 0x1000000, &f->r);
+    return vgt_audit_ring(&f->a, &f->m, engine, dw, n, 0x1000000, &f->r);
 }
 
 /* Put @dw at a GGTT batch address and start it from a ring. */
@@ -576,25 +582,26 @@ static void test_second_level(void **state)
     assert_int_equal(ring(f, VGT_ENGINE_BCS, rb, 1), -EINVAL);
 }
 
-/* BB_STARTs are redirected to the shadow copies the fetcher made, so the
- * GPU runs what was audited, not the guest's pages. */
+/* Every BB_START is reported as a site for the caller to relocate to the
+ * copy of its target once it knows where the copy lives; the auditor
+ * leaves the address alone. */
 static void test_bb_patch(void **state)
 {
     struct fx *f = *state;
     uint64_t a = PPGTT_BASE + 0x50000;
     uint32_t b[] = {BBE};
-    uint32_t rb[] = {BBS(1, 0), (uint32_t)a, (uint32_t)(a >> 32), NOOP};
+    uint32_t rb[] = {NOOP, BBS(1, 0), (uint32_t)a, (uint32_t)(a >> 32)};
 
     gmem_map(&f->m, a, true, 1);
     gmem_write(&f->m, a, true, b, 1);
-    f->m.give_shadow = true;
-    f->m.next_shadow = 0x1ff0000ull;
     assert_int_equal(ring(f, VGT_ENGINE_BCS, rb, 4), 0);
-    assert_int_equal(f->r.bb_patches, 1);
-    assert_int_equal(rb[0], BBS(0, 0));
-    assert_int_equal(rb[1], 0x1ff0000u);
-    assert_int_equal(rb[2], 0);
-    f->m.give_shadow = false;
+    assert_int_equal(f->r.nr_sites, 1);
+    assert_int_equal(f->r.sites[0].buf, 0);
+    assert_int_equal(f->r.sites[0].target, 0);
+    assert_int_equal(f->r.sites[0].dw, 1);
+    assert_int_equal(rb[2], (uint32_t)a);
+    assert_true(f->r.bufs[0].ppgtt);
+    assert_int_equal(f->r.bufs[0].gma, a);
 }
 
 /* A batch longer than the first copy window is copied further and found
@@ -612,7 +619,8 @@ static void test_long_batch_and_limits(void **state)
         gmem_write(&f->m, a + i * 4, false, &(uint32_t){NOOP}, 1);
     gmem_write(&f->m, a + (3 * 1024 - 1) * 4, false, &(uint32_t){BBE}, 1);
     assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), 0);
-    assert_int_equal(f->r.bufs[0].ndw >= 3 * 1024, 1);
+    /* the copy is exactly what the walk reached: up to the end */
+    assert_int_equal(f->r.bufs[0].ndw, 3 * 1024);
     /* A chain of 65 distinct batches exceeds the batch limit. */
     gmem_map(&f->m, c, false, 1);
     for (unsigned i = 0; i < 70; i++) {
@@ -625,6 +633,69 @@ static void test_long_batch_and_limits(void **state)
         gmem_write(&f->m, c + i * 16, false, chain, 4);
     }
     assert_int_equal(batch_at(f, VGT_ENGINE_BCS, c, false, NULL, 0), -E2BIG);
+}
+
+/* Read once (issue 12): a batch longer than the first copy window is
+ * extended, never read again, so a vCPU that rewrites dword 0 between the
+ * reads changes nothing that is walked or run; every guest dword is read
+ * exactly once. Forbidden commands at dword 0, in the middle and at the
+ * end of such a batch are all found. */
+static void test_read_once(void **state)
+{
+    enum { N = 3 * 1024 + 8 };
+    struct fx *f = *state;
+    uint64_t a = HIGH_BASE + 0x300000;
+    const uint32_t ok_lri[3] = {LRI(1), BCS_SWCTRL, 0x00010001u};
+    const uint32_t bad_lri[3] = {LRI(1), 0x22080u /* BCS HWS_PGA */, 0x1000u};
+    const size_t at[3] = {0, N / 2, N - 4};
+
+    gmem_map(&f->m, a, false, 4);
+    for (unsigned i = 0; i < N - 1; i++)
+        gmem_write(&f->m, a + i * 4, false, &(uint32_t){NOOP}, 1);
+    gmem_write(&f->m, a + (N - 1) * 4ull, false, &(uint32_t){BBE}, 1);
+    gmem_write(&f->m, a, false, ok_lri, 3);
+    /* The racing vCPU: from the second read on, the LRI at dword 0 names
+     * a forbidden register (what the old refetch let through). */
+    f->m.race_gma = a + 4;
+    f->m.race_dw = 0x22080u;
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), 0);
+    assert_true(f->m.read_calls >= 2); /* the copy was extended */
+    assert_memory_equal(f->r.bufs[0].dw, ok_lri, sizeof(ok_lri));
+    assert_int_equal(f->r.bufs[0].ndw, N);
+    for (unsigned i = 0; i < N; i++)
+        assert_int_equal(*gmem_reads(&f->m, a + i * 4, false), 1);
+    /* the guest did change its memory: a new submission sees that */
+    f->m.race_dw = 0;
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), -EACCES);
+    assert_reason(f, "not command-accessible");
+    gmem_write(&f->m, a, false, ok_lri, 3);
+    for (unsigned k = 0; k < 3; k++) {
+        gmem_write(&f->m, a + at[k] * 4, false, bad_lri, 3);
+        assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), -EACCES);
+        assert_reason(f, "not command-accessible");
+        assert_int_equal(f->r.viol.offset, at[k] * 4);
+        for (unsigned i = 0; i < 3; i++)
+            gmem_write(&f->m, a + (at[k] + i) * 4, false, &(uint32_t){NOOP}, 1);
+    }
+}
+
+/* A workload whose batches need more than the size limit is refused with
+ * that reason, never copied (or run) in parts. */
+static void test_size_limit_refuses(void **state)
+{
+    struct fx *f = *state;
+    uint64_t a = HIGH_BASE + 0x400000;
+
+    gmem_map(&f->m, a, false, 3);
+    for (unsigned i = 0; i < 3 * 1024 - 1; i++)
+        gmem_write(&f->m, a + i * 4, false, &(uint32_t){NOOP}, 1);
+    gmem_write(&f->m, a + (3 * 1024 - 1) * 4, false, &(uint32_t){BBE}, 1);
+    f->a.max_dwords = 3 * 1024;
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), 0);
+    f->a.max_dwords = 3 * 1024 - 1;
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, a, false, NULL, 0), -E2BIG);
+    assert_reason(f, "command size limit");
+    assert_true(f->r.copied <= f->a.max_dwords);
 }
 
 static void test_reg_allowed_api(void **state)
@@ -696,10 +767,10 @@ static void test_init_args(void **state)
     struct vgt_audit_range wrap = {~0ull - 10, 100};
     uint32_t r[] = {NOOP};
 
-    assert_int_equal(vgt_audit_init(&a, &bad, 1, &ops, NULL, NULL), -EINVAL);
-    assert_int_equal(vgt_audit_init(&a, &wrap, 1, &ops, NULL, NULL), -EINVAL);
-    assert_int_equal(vgt_audit_init(&a, &bad, 0, &ops, NULL, NULL), -EINVAL);
-    assert_int_equal(vgt_audit_ring(&f->a, VGT_ENGINE_NUM, r, 1, 0, &f->r), -EINVAL);
+    assert_int_equal(vgt_audit_init(&a, &bad, 1, &ops, NULL), -EINVAL);
+    assert_int_equal(vgt_audit_init(&a, &wrap, 1, &ops, NULL), -EINVAL);
+    assert_int_equal(vgt_audit_init(&a, &bad, 0, &ops, NULL), -EINVAL);
+    assert_int_equal(vgt_audit_ring(&f->a, &f->m, VGT_ENGINE_NUM, r, 1, 0, &f->r), -EINVAL);
 }
 
 int main(void)
@@ -721,6 +792,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_batch_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_limit_refuses, setup, teardown),
         cmocka_unit_test(test_reg_allowed_api),
         cmocka_unit_test(test_reg_whitelist_oracle),
         cmocka_unit_test_setup_teardown(test_init_args, setup, teardown),

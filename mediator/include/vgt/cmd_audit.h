@@ -3,8 +3,10 @@
  * reaches the hardware.
  *
  * It runs on host-owned copies (the ring's head..tail, every batch buffer
- * it reaches), never on guest memory, so a guest that rewrites its buffers
- * after submission changes nothing that runs. Built on the shared decoder
+ * it reaches), never on guest memory: it copies each batch itself, reading
+ * every guest byte once, so what is walked, patched and run is one copy
+ * and a guest that rewrites its buffers meanwhile changes nothing that
+ * runs. Built on the shared decoder
  * (vgt/cmd_decoder.h) for opcode matching and lengths; the audit rules
  * (what is rejected, which registers a command may touch, which addresses
  * are checked) are const tables in cmd_audit.c. docs/submission.md lists
@@ -31,34 +33,36 @@
 #define VGT_AUDIT_DEFAULT_MAX_BATCHES 64
 #define VGT_AUDIT_DEFAULT_MAX_DWORDS (1u << 20) /* 4 MiB of commands */
 #define VGT_AUDIT_FIRST_WINDOW 1024 /* dwords copied first for a batch */
+#define VGT_AUDIT_MAX_GROW (16u * 1024) /* dwords a longer batch's copy grows by at most */
 
-/* A host-owned copy of guest commands. */
+/* A host-owned copy of guest commands. Batches are copied by the auditor
+ * itself, through ops->read, and only ever extended: every guest dword is
+ * read once, and the walk, the patches and what runs all use that one
+ * copy. */
 struct vgt_audit_buf {
     uint32_t *dw;        /* the copy (the auditor may patch it) */
-    size_t ndw;          /* dwords copied */
+    size_t ndw;          /* dwords copied; after the walk, the dwords it reached */
     uint64_t gma;        /* guest graphics address of dw[0] */
     bool ppgtt;          /* gma is a PPGTT address */
-    /* Where the GPU will read the copy: BB_STARTs that named @gma are
-     * patched to this GGTT address (ASI cleared). 0: do not patch (unit
-     * tests, offline checks). */
-    uint64_t shadow_ggtt;
-    /* Set by the auditor: the window asked for and the batch's limit. */
-    size_t req_dw, max_dw;
-    void *priv;          /* the fetcher's own (e.g. the allocation) */
+    /* Set by the auditor for the batches it copies. */
+    size_t cap_dw;       /* dwords allocated */
+    size_t max_dw;       /* the batch may not run past this (GGTT: its range) */
+    bool owned;          /* dw is the auditor's (vgt_audit_release frees it) */
+    bool whole;          /* the copy cannot grow: it stopped at an unmapped page or the limit */
 };
 
+/* The caller's side. Each call gets the context the caller passed to
+ * vgt_audit_ring / vgt_audit_batch for this audit (@ctx). */
 struct vgt_audit_ops {
-    /* Copy the batch buffer starting at @gma (PPGTT when @ppgtt) into host
-     * memory: up to @max_dw dwords, stopping early at the first page that
-     * is not mapped. Fill out->dw, out->ndw (and shadow_ggtt, priv). Return
-     * 0, or a negative errno when not even the first dword is reachable.
-     * Called again with a bigger @max_dw on the same *out when a batch is
-     * longer than the first window (replace the copy then). The copies live
-     * until the workload is retired: the caller frees r->bufs[0..batches). */
-    int (*fetch)(void *opaque, uint64_t gma, bool ppgtt, size_t max_dw, struct vgt_audit_buf *out);
+    /* Copy @len bytes of guest graphics memory at @gma (PPGTT when @ppgtt)
+     * into @dst, stopping at the first page that is not mapped; *got is
+     * the number of bytes copied. The auditor asks for each guest byte at
+     * most once per copy (a longer batch's copy is extended, never read
+     * again). Return 0, or a negative errno when nothing could be read. */
+    int (*read)(void *ctx, uint64_t gma, bool ppgtt, void *dst, size_t len, size_t *got);
     /* The value a guest write of @val to PDP @pdp (0..3), upper half when
      * @upper, of @engine must be replaced with (its shadow table). */
-    int (*pdp)(void *opaque, unsigned engine, unsigned pdp, bool upper, uint32_t val, uint32_t *host);
+    int (*pdp)(void *ctx, unsigned engine, unsigned pdp, bool upper, uint32_t val, uint32_t *host);
 };
 
 enum vgt_audit_buf_kind { VGT_AUDIT_RING = 0, VGT_AUDIT_BATCH = 1 };
@@ -87,7 +91,7 @@ struct vgt_audit_result {
     unsigned user_interrupts;  /* MI_USER_INTERRUPTs turned into virtual events */
     unsigned notifies;         /* PIPE_CONTROL / MI_FLUSH_DW notify bits likewise */
     unsigned pdp_patches;      /* LRI PDP writes rewritten to shadow values */
-    unsigned bb_patches;       /* BB_STARTs redirected to shadow copies */
+    size_t copied;             /* dwords of batch copies held now (bounded by max_dwords) */
     struct vgt_audit_buf bufs[VGT_AUDIT_DEFAULT_MAX_BATCHES]; /* fetched copies */
     struct vgt_audit_bb_site sites[VGT_AUDIT_DEFAULT_MAX_BATCHES];
     unsigned nr_sites;
@@ -101,10 +105,11 @@ struct vgt_audit_range {
 struct vgt_auditor {
     struct vgt_log *log;
     const struct vgt_audit_ops *ops;
-    void *opaque;
     struct vgt_audit_range ranges[VGT_AUDIT_MAX_RANGES]; /* the vGPU's GGTT ranges */
     unsigned nr_ranges;
     unsigned max_batches;      /* <= VGT_AUDIT_DEFAULT_MAX_BATCHES */
+    /* Bound on the batch copies of one workload (and on the ring): past it
+     * the workload is refused with -E2BIG, never copied in parts. */
     size_t max_dwords;
     /* Refuse commands without an address-space selector (the blits) that
      * carry an address in a PPGTT batch: set when batch copies are run
@@ -116,21 +121,27 @@ struct vgt_auditor {
 
 /* The vGPU's graphics-memory ranges (GGTT addresses it owns), 1..4 of them. */
 int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, unsigned n,
-                   const struct vgt_audit_ops *ops, void *opaque, struct vgt_log *log);
+                   const struct vgt_audit_ops *ops, struct vgt_log *log);
 
 /* Audit the ring copy (@ring, @ndw dwords: what the engine will run from
- * head to tail) of @engine and every batch it reaches. Returns 0 when the
- * workload may run (the copies are patched), -EACCES for a rejected
- * command, -EINVAL for a malformed stream (bad length, unterminated,
- * loop, depth), -E2BIG past the size limits; r->viol says where and why.
- * @ring_gma is only used in reports. */
-int vgt_audit_ring(struct vgt_auditor *a, unsigned engine, uint32_t *ring, size_t ndw,
+ * head to tail) of @engine and every batch it reaches; @ctx goes to every
+ * ops call of this audit. Returns 0 when the workload may run (the copies
+ * are patched), -EACCES for a rejected command, -EINVAL for a malformed
+ * stream (bad length, unterminated, loop, depth), -E2BIG past the size
+ * limits; r->viol says where and why. @ring_gma is only used in reports.
+ * Whatever it returns, the batch copies in r->bufs live until
+ * vgt_audit_release(r). */
+int vgt_audit_ring(struct vgt_auditor *a, void *ctx, unsigned engine, uint32_t *ring, size_t ndw,
                    uint64_t ring_gma, struct vgt_audit_result *r);
 
 /* Audit one batch buffer that is already copied (offline checks, tests,
- * fuzzing): same rules as a first-level batch started from the ring. */
-int vgt_audit_batch(struct vgt_auditor *a, unsigned engine, struct vgt_audit_buf *b,
+ * fuzzing): same rules as a first-level batch started from the ring. Its
+ * copy is the caller's and is not extended. */
+int vgt_audit_batch(struct vgt_auditor *a, void *ctx, unsigned engine, struct vgt_audit_buf *b,
                     struct vgt_audit_result *r);
+
+/* Free the batch copies the auditor made for @r. */
+void vgt_audit_release(struct vgt_audit_result *r);
 
 /* Is a command allowed to touch register @reg (BAR0 offset) on @engine?
  * 1 yes, 2 yes but only through LRI with the value patched (PDPs), 0 no. */

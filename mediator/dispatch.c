@@ -1,0 +1,295 @@
+/* The host's side of submission: the physical engines' execlist ports and
+ * status pages, the physical CSB, completion and the dispatcher thread.
+ * See docs/submission.md. */
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "submit_priv.h"
+#include "vgt/gen8_gtt.h"
+#include "vgt/util.h"
+
+void vgt_dispatch_kick(struct vgt_submit *s)
+{
+    pthread_mutex_lock(&s->irq_mu);
+    s->kick = true;
+    pthread_cond_signal(&s->irq_cv);
+    pthread_mutex_unlock(&s->irq_mu);
+}
+
+static void service(struct vgt_submit *s, uint64_t *retry);
+
+/* The GPU calls this from its engine thread with none of its locks held:
+ * retire and deliver there, and start the next workload at once, so the
+ * hot path has no extra thread hand-off. The dispatcher thread is the
+ * safety net (coalesced interrupts, cap periods). */
+static void on_irq(void *opaque, unsigned engine, uint32_t events)
+{
+    struct vgt_submit *s = opaque;
+    uint64_t retry = UINT64_MAX;
+
+    (void)events;
+    if (engine >= VGT_ENGINE_NUM)
+        return;
+    __atomic_add_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
+    if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        service(s, &retry);
+        if (retry != UINT64_MAX)
+            vgt_dispatch_kick(s);
+    }
+    __atomic_sub_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Consume the physical CSB of @e; returns the finished workload (or NULL).
+ * Under s->lock. */
+static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
+{
+    struct hw_engine *he = &s->eng[e];
+    uint32_t b = vgt_submit_ring_base[e];
+    uint32_t wp = vgt_submit_rd(s, RING_CONTEXT_STATUS_PTR(b)) & CSB_WRITE_MASK;
+    struct workload *done = NULL;
+
+    if (wp >= CSB_ENTRIES)
+        return NULL;
+    while (he->csb_head != wp) {
+        uint32_t status, id;
+
+        he->csb_head = (he->csb_head + 1) % CSB_ENTRIES;
+        status = vgt_submit_rd(s, RING_CONTEXT_STATUS_BUF_LO(b, he->csb_head));
+        id = vgt_submit_rd(s, RING_CONTEXT_STATUS_BUF_LO(b, he->csb_head) + 4);
+        if (!(status & (CSB_COMPLETE | CSB_ERROR)) || !he->running)
+            continue;
+        if (id != he->running->slot->idx + 1)
+            continue;
+        he->running->error = (status & CSB_ERROR) != 0;
+        done = he->running;
+        he->running = NULL;
+    }
+    vgt_submit_wr(s, RING_CONTEXT_STATUS_PTR(b), (CSB_READ_MASK << 16) | (he->csb_head << CSB_READ_SHIFT));
+    return done;
+}
+
+/* Account, tell the guest (takes v->lock), then free the workload. */
+static void deliver(struct vgt_submit *s, struct workload *wl)
+{
+    struct vgt_submit_vgpu *sv = wl->sv;
+    struct vengine *ve = &sv->eng[wl->engine];
+
+    vgt_sched_end(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error);
+    pthread_mutex_lock(&sv->v->lock);
+    vgt_execlist_complete(sv, wl);
+    vgt_workload_unpin(wl);
+    pthread_mutex_unlock(&sv->v->lock);
+    pthread_mutex_lock(&s->lock);
+    sv->running--;
+    if (ve->outstanding)
+        ve->outstanding--;
+    pthread_cond_broadcast(&s->done_cv);
+    pthread_mutex_unlock(&s->lock);
+    vgt_workload_free(s, wl);
+}
+
+void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
+{
+    struct hw_engine *he = &s->eng[e];
+    struct vgt_submit_vgpu *sv;
+    struct workload *wl;
+    struct vengine *ve;
+    unsigned id;
+    uint64_t r;
+    uint64_t desc;
+    uint32_t b = vgt_submit_ring_base[e];
+
+    if (!he->present || he->running)
+        return;
+    if (vgt_sched_pick(s->sched, e, &id, &r)) {
+        if (r < *retry)
+            *retry = r;
+        return;
+    }
+    sv = s->by_sched[id];
+    if (!sv)
+        return;
+    ve = &sv->eng[e];
+    wl = ve->q_head;
+    if (!wl)
+        return;
+    ve->q_head = wl->next;
+    if (!ve->q_head)
+        ve->q_tail = NULL;
+    ve->queued--;
+    vgt_sched_set_pending(s->sched, id, e, ve->queued);
+    wl->next = NULL;
+    wl->state = WL_RUNNING;
+    he->running = wl;
+    sv->running++;
+    vgt_sched_begin(s->sched, id, e);
+    desc = CTX_VALID | CTX_PRIVILEGE | (CTX_MODE_LEGACY_64B << CTX_MODE_SHIFT) |
+           (wl->slot->gm & CTX_LRCA_MASK) | (uint64_t)(wl->slot->idx + 1) << 32;
+    /* Element 1 empty, then element 0: the fourth write submits. */
+    vgt_submit_wr(s, RING_ELSP(b), 0);
+    vgt_submit_wr(s, RING_ELSP(b), 0);
+    vgt_submit_wr(s, RING_ELSP(b), (uint32_t)(desc >> 32));
+    vgt_submit_wr(s, RING_ELSP(b), (uint32_t)desc);
+}
+
+/* Retire finished workloads, deliver them, and start the next ones.
+ * Called with no lock held (it takes vGPU locks to deliver). */
+static void service(struct vgt_submit *s, uint64_t *retry)
+{
+    struct workload *done[VGT_ENGINE_NUM];
+    unsigned nd = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        if (s->eng[e].present && s->eng[e].running) {
+            struct workload *wl = hw_csb(s, e);
+
+            if (wl)
+                done[nd++] = wl;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (unsigned i = 0; i < nd; i++)
+        deliver(s, done[i]);
+    pthread_mutex_lock(&s->lock);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        vgt_dispatch_engine(s, e, retry);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *dispatcher(void *arg)
+{
+    struct vgt_submit *s = arg;
+
+    for (;;) {
+        uint64_t retry = UINT64_MAX;
+        bool busy = false;
+
+        pthread_mutex_lock(&s->irq_mu);
+        s->irq_pending = 0;
+        s->kick = false;
+        if (s->stop) {
+            pthread_mutex_unlock(&s->irq_mu);
+            break;
+        }
+        pthread_mutex_unlock(&s->irq_mu);
+
+        service(s, &retry);
+        pthread_mutex_lock(&s->lock);
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            busy |= s->eng[e].running != NULL;
+        pthread_mutex_unlock(&s->lock);
+
+        pthread_mutex_lock(&s->irq_mu);
+        if (!s->irq_pending && !s->kick && !s->stop) {
+            struct timespec ts;
+            /* A running workload is polled every 2 ms in case an interrupt
+             * was coalesced; a capped vGPU is looked at again when its
+             * period ends. */
+            uint64_t wait_ns = busy ? 2000000ull : 50000000ull;
+
+            if (retry != UINT64_MAX) {
+                uint64_t now = vgt_now_ns();
+
+                wait_ns = VGT_MIN(wait_ns, retry > now ? retry - now : 0);
+            }
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += (long)(wait_ns % 1000000000ull);
+            ts.tv_sec += (time_t)(wait_ns / 1000000000ull) + ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            if (wait_ns)
+                pthread_cond_timedwait(&s->irq_cv, &s->irq_mu, &ts);
+        }
+        pthread_mutex_unlock(&s->irq_mu);
+    }
+    return NULL;
+}
+
+/* After vgt_dispatch_stop: the status pages go back to the scratch page. */
+void vgt_dispatch_free_status_pages(struct vgt_submit *s)
+{
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (s->eng[e].hwsp_dma) {
+            s->hw->ops->ggtt_write(s->hw, s->eng[e].hwsp_gm >> 12, s->hw->scratch_dma | GEN8_PTE_PRESENT);
+            s->hw->ops->free_page(s->hw, s->eng[e].hwsp_dma);
+            s->eng[e].hwsp_dma = 0;
+        }
+}
+
+/* Bring the physical engines up in execlist mode with a host status page
+ * each (at the top of the shadow area: the slots grow from the bottom),
+ * unmask their interrupts and start the dispatcher. */
+int vgt_dispatch_start(struct vgt_submit *s)
+{
+    uint32_t bits = GT_USER | GT_CTX_SWITCH | GT_ERROR;
+    int rc;
+
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        uint32_t b = vgt_submit_ring_base[e];
+        void *va;
+
+        if (e == VGT_ENGINE_VECS)
+            continue; /* no VECS on the model; vgt does not mediate it */
+        s->eng[e].hwsp_gm = s->shadow_gm + s->shadow_size - (e + 1) * VGT_PAGE_SIZE;
+        if (s->hw->ops->alloc_page(s->hw, &s->eng[e].hwsp_dma, &va)) {
+            rc = -ENOMEM;
+            goto free_pages;
+        }
+        s->hw->ops->ggtt_write(s->hw, s->eng[e].hwsp_gm >> 12, s->eng[e].hwsp_dma | GEN8_PTE_PRESENT);
+        s->eng[e].present = true;
+        vgt_submit_wr(s, RING_HWS_PGA(b), (uint32_t)s->eng[e].hwsp_gm);
+        vgt_submit_wr(s, RING_MODE_GEN7(b), MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
+        /* After reset the next CSB entry is 0: start behind it (i915
+         * reset_csb_pointers). */
+        s->eng[e].csb_head = vgt_submit_rd(s, RING_CONTEXT_STATUS_PTR(b)) & CSB_WRITE_MASK;
+        if (s->eng[e].csb_head >= CSB_ENTRIES)
+            s->eng[e].csb_head = CSB_ENTRIES - 1;
+        vgt_submit_wr(s, RING_CONTEXT_STATUS_PTR(b),
+                      (CSB_READ_MASK << 16) | (s->eng[e].csb_head << CSB_READ_SHIFT));
+        vgt_submit_wr(s, RING_IMR(b), ~(GT_USER | GT_CTX_SWITCH | GT_ERROR));
+    }
+    s->shadow_size -= VGT_ENGINE_NUM * VGT_PAGE_SIZE;
+    /* GT interrupt banks: bank 0 RCS bits 15:0 and BCS 31:16, bank 1 VCS0
+     * (i915 GEN8_RCS/BCS/VCS0_IRQ_SHIFT). */
+    vgt_submit_wr(s, GEN8_GT_IER(0), bits | bits << 16);
+    vgt_submit_wr(s, GEN8_GT_IMR(0), ~(bits | bits << 16));
+    vgt_submit_wr(s, GEN8_GT_IER(1), bits);
+    vgt_submit_wr(s, GEN8_GT_IMR(1), ~bits);
+    vgt_submit_wr(s, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
+    rc = s->hw->ops->set_irq_handler(s->hw, on_irq, s);
+    if (rc)
+        goto free_pages;
+    if (pthread_create(&s->thread, NULL, dispatcher, s)) {
+        rc = -EAGAIN;
+        goto unset_irq;
+    }
+    return 0;
+
+unset_irq:
+    s->hw->ops->set_irq_handler(s->hw, NULL, NULL);
+free_pages:
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (s->eng[e].hwsp_dma)
+            s->hw->ops->free_page(s->hw, s->eng[e].hwsp_dma);
+    return rc;
+}
+
+/* Stop the dispatcher and the interrupt callback, mask the GPU's
+ * interrupts and release the status pages. */
+void vgt_dispatch_stop(struct vgt_submit *s)
+{
+    pthread_mutex_lock(&s->irq_mu);
+    __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+    pthread_cond_signal(&s->irq_cv);
+    pthread_mutex_unlock(&s->irq_mu);
+    pthread_join(s->thread, NULL);
+    s->hw->ops->set_irq_handler(s->hw, NULL, NULL);
+    /* A callback the GPU started before the handler went away. */
+    while (__atomic_load_n(&s->in_irq, __ATOMIC_ACQUIRE)) {
+        struct timespec ts = {0, 100000};
+
+        nanosleep(&ts, NULL);
+    }
+    vgt_submit_wr(s, GEN8_MASTER_IRQ, 0);
+}

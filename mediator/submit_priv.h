@@ -1,0 +1,200 @@
+/* Internal state of the submission path (not a public header).
+ *
+ * The path is split as Linux gvt splits it:
+ * - execlist.c: the guest's view, virtual ELSP and virtual CSB, and the
+ *   device model's hooks (reset, failsafe, g2v);
+ * - workload.c: shadowing one guest context into a host slot (copy, audit,
+ *   relocate, shadow context), in named steps;
+ * - dispatch.c: the host's side, physical ELSP and CSB, completion and the
+ *   dispatcher thread;
+ * - submit.c: bring-up, attach/detach and the public accessors.
+ *
+ * Locks: v->lock (the vGPU's, held by the device model around hooks) may be
+ * taken before s->lock, never after it. The dispatcher thread takes s->lock
+ * to pick and to retire, and drops it before delivering a completion to a
+ * vGPU (which takes v->lock). The physical interrupt callback only sets
+ * flags under s->irq_mu, because the GPU may call it from inside an MMIO
+ * access the dispatcher makes. */
+#ifndef VGT_SUBMIT_PRIV_H
+#define VGT_SUBMIT_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgt/cmd_audit.h"
+#include "vgt/submit.h"
+#include "vgpu_priv.h"
+
+/* ---- Gen9 execlist facts (Linux i915 gt/intel_lrc.c, intel_lrc_reg.h,
+ * intel_engine_regs.h, intel_engine_types.h) ---- */
+#define CTX_VALID (1u << 0)                   /* GEN8_CTX_VALID */
+#define CTX_PRIVILEGE (1u << 8)               /* GEN8_CTX_PRIVILEGE */
+#define CTX_MODE_SHIFT 3                      /* GEN8_CTX_ADDRESSING_MODE_SHIFT */
+#define CTX_MODE_MASK (3u << 3)
+#define CTX_MODE_LEGACY_64B 3u                /* INTEL_LEGACY_64B_CONTEXT */
+#define CTX_LRCA_MASK 0xfffff000u
+#define LRC_STATE_PN 1                        /* register state: page 1 */
+#define CTX_LRI_HEADER_0 0x01
+#define CTX_CONTEXT_CONTROL (0x02 + 1)
+#define CTX_RING_HEAD (0x04 + 1)
+#define CTX_RING_TAIL (0x06 + 1)
+#define CTX_RING_START (0x08 + 1)
+#define CTX_RING_CTL (0x0a + 1)
+#define CTX_BB_STATE (0x10 + 1)
+#define CTX_LRI_HEADER_1 0x21
+#define CTX_TIMESTAMP (0x22 + 1)
+#define CTX_PDP3_UDW (0x24 + 1)
+#define CTX_PDP0_UDW (0x30 + 1)
+#define CTX_PDP0_LDW (0x32 + 1)
+#define CTX_REG_DWORDS 0x60
+#define RING_VALID (1u << 0)                  /* RING_CTL */
+#define RING_NR_PAGES 0x001ff000u
+#define RING_HEAD_ADDR 0x001ffffcu
+#define RING_TAIL_ADDR 0x001ffff8u
+#define MI_LRI_FORCE_POSTED (1u << 12)
+#define CSB_ENTRIES 6                         /* GEN8_CSB_ENTRIES */
+#define CSB_WRITE_MASK 0x7u
+#define CSB_READ_SHIFT 8
+#define CSB_READ_MASK (0x7u << 8)
+#define CSB_IDLE_ACTIVE (1u << 0)             /* GEN8_CTX_STATUS_* */
+#define CSB_ELEMENT_SWITCH (1u << 2)
+#define CSB_ACTIVE_IDLE (1u << 3)
+#define CSB_COMPLETE (1u << 4)
+#define CSB_ERROR (1u << 14)                  /* the simulated GPU's fault flag */
+#define HWS_CSB_BUF0 0x10                     /* I915_HWS_CSB_BUF0_INDEX */
+#define HWS_CSB_WRITE 0x1f                    /* I915_HWS_CSB_WRITE_INDEX */
+#define GFX_RUN_LIST_ENABLE (1u << 15)        /* RING_MODE_GEN7 */
+#define MASKED_ENABLE(b) (((b) << 16) | (b))
+#define GT_USER (1u << 0)                     /* GT_RENDER_USER_INTERRUPT */
+#define GT_ERROR (1u << 3)                    /* GT_CS_MASTER_ERROR_INTERRUPT */
+#define GT_CTX_SWITCH (1u << 8)               /* GT_CONTEXT_SWITCH_INTERRUPT */
+#define MI_NOOP 0u
+
+extern const uint32_t vgt_submit_ring_base[VGT_ENGINE_NUM];
+
+/* ---- shadow slots: one per workload, contiguous in the host GGTT ---- */
+#define SLOT_CTX_PAGES 2
+#define SLOT_RING_PAGES 8
+#define SLOT_BATCH_PAGES 64
+#define SLOT_PAGES (SLOT_CTX_PAGES + SLOT_RING_PAGES + SLOT_BATCH_PAGES)
+#define MAX_SLOTS 1024
+#define MAX_QUEUED 16 /* per vGPU and engine */
+
+struct slot {
+    unsigned idx;
+    uint64_t gm;                   /* GGTT address of page 0 */
+    uint64_t dma[SLOT_PAGES];
+    uint8_t *va[SLOT_PAGES];
+    struct slot *next_free;
+};
+
+enum wl_state { WL_QUEUED, WL_RUNNING, WL_DONE };
+
+struct workload {
+    struct vgt_submit_vgpu *sv;
+    unsigned engine;
+    enum wl_state state;
+    bool cancelled;
+    bool error;
+    bool last;          /* last element of its ELSP pair */
+    uint32_t guest_ctx_id;
+    uint64_t pml4;
+    bool pinned;
+    uint32_t guest_tail;
+    uint64_t head_gpa;  /* guest context image RING_HEAD dword */
+    uint64_t hwsp_gpa;  /* guest HWSP page (0: none) */
+    unsigned user_irqs;
+    struct slot *slot;
+    struct workload *next;
+};
+
+struct vengine {
+    uint32_t elsp[4];
+    unsigned elsp_n;
+    unsigned csb_wp;          /* virtual CSB write index */
+    struct workload *q_head, *q_tail; /* queued, in order */
+    unsigned queued;
+    unsigned outstanding;     /* queued + running */
+    uint64_t last_lrca;       /* the newest submission's context */
+    uint32_t last_tail;       /* and where its ring copy ended */
+    bool active;              /* virtual engine active (between IDLE_ACTIVE and ACTIVE_IDLE) */
+};
+
+struct vgt_submit_vgpu {
+    struct vgt_submit *s;
+    struct vgt_vgpu *v;
+    unsigned sched_id;
+    const struct vgt_submit_ppgtt_ops *pp;
+    void *pp_opaque;
+    struct vgt_auditor audit;
+    struct vengine eng[VGT_ENGINE_NUM];
+    unsigned running;          /* workloads on an engine now */
+    struct vgt_submit_stats st;
+    bool detaching;
+};
+
+struct hw_engine {
+    bool present;
+    struct workload *running;
+    unsigned csb_head;
+    uint64_t hwsp_dma;
+    uint64_t hwsp_gm;
+};
+
+struct vgt_submit {
+    struct vgt_hostgpu *hw;
+    struct vgt_log *log;
+    struct vgt_sched *sched;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cv;     /* a workload left an engine */
+    struct hw_engine eng[VGT_ENGINE_NUM];
+    struct vgt_submit_vgpu *by_sched[VGT_SCHED_MAX_VGPUS];
+    uint64_t shadow_gm, shadow_size;
+    struct slot *slots[MAX_SLOTS];
+    unsigned nr_slots;
+    struct slot *free_slots;
+    /* dispatcher wake-ups */
+    pthread_mutex_t irq_mu;
+    pthread_cond_t irq_cv;
+    unsigned irq_pending;       /* engine bits */
+    bool kick;
+    bool stop;
+    unsigned in_irq;            /* interrupt callbacks running now */
+    pthread_t thread;
+};
+
+static inline uint32_t vgt_submit_rd(struct vgt_submit *s, uint32_t off)
+{
+    return s->hw->ops->mmio_read32(s->hw, off);
+}
+
+static inline void vgt_submit_wr(struct vgt_submit *s, uint32_t off, uint32_t val)
+{
+    s->hw->ops->mmio_write32(s->hw, off, val);
+}
+
+/* execlist.c: the guest's view */
+void vgt_execlist_refuse(struct vgt_submit_vgpu *sv, const char *what, uint64_t desc);
+void vgt_execlist_complete(struct vgt_submit_vgpu *sv, struct workload *wl);
+void vgt_execlist_cancel(struct vgt_submit_vgpu *sv, unsigned mask);
+void vgt_execlist_init(struct vgt_submit_vgpu *sv);
+void vgt_execlist_hooks(struct vgt_submit_vgpu *sv, struct vgt_vgpu_hooks *h);
+
+/* workload.c: shadowing */
+int vgt_workload_audit_init(struct vgt_submit_vgpu *sv);
+int vgt_workload_shadow(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t desc,
+                        struct workload **out);
+void vgt_workload_unpin(struct workload *wl);
+void vgt_workload_free(struct vgt_submit *s, struct workload *wl);
+void vgt_slot_free_pages(struct vgt_submit *s, struct slot *sl);
+
+/* dispatch.c: the host's side */
+int vgt_dispatch_start(struct vgt_submit *s);
+void vgt_dispatch_stop(struct vgt_submit *s);
+void vgt_dispatch_free_status_pages(struct vgt_submit *s);
+void vgt_dispatch_kick(struct vgt_submit *s);
+/* Start the next workload on idle engine @e. Under s->lock. */
+void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
+
+#endif
