@@ -124,6 +124,9 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     he->running = wl;
     sv->running++;
     vgt_sched_begin(s->sched, id, e);
+    /* Another vGPU ran here last: the host's values of the registers its
+     * commands may have changed and the context image does not hold. */
+    vgt_mmio_context_switch(&s->mmio_ctx, s->hw, e, sv);
     desc = CTX_VALID | CTX_PRIVILEGE | (CTX_MODE_LEGACY_64B << CTX_MODE_SHIFT) |
            (wl->slot->gm & CTX_LRCA_MASK) | (uint64_t)(wl->slot->idx + 1) << 32;
     /* Element 1 empty, then element 0: the fourth write submits. */
@@ -225,6 +228,7 @@ int vgt_dispatch_start(struct vgt_submit *s)
     uint32_t bits = GT_USER | GT_CTX_SWITCH | GT_ERROR;
     int rc;
 
+    vgt_mmio_context_init(&s->mmio_ctx, s->hw);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         uint32_t b = vgt_submit_ring_base[e];
         void *va;

@@ -133,6 +133,10 @@ void vgt_submit_detach(struct vgt_submit_vgpu *sv)
     while (sv->running)
         pthread_cond_wait(&s->done_cv, &s->lock);
     s->by_sched[sv->sched_id] = NULL;
+    /* A vGPU created later at this address is another vGPU. */
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (s->mmio_ctx.owner[e] == sv)
+            vgt_mmio_context_forget(&s->mmio_ctx, e);
     pthread_mutex_unlock(&s->lock);
     vgt_sched_remove(s->sched, sv->sched_id);
     free(sv);

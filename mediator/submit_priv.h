@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "vgt/cmd_audit.h"
+#include "vgt/mmio_context.h"
 #include "vgt/submit.h"
 #include "vgpu_priv.h"
 
@@ -154,6 +155,8 @@ struct vgt_submit {
     struct slot *slots[MAX_SLOTS];
     unsigned nr_slots;
     struct slot *free_slots;
+    /* Registers switched between vGPUs (under lock; dispatch.c). */
+    struct vgt_mmio_ctx mmio_ctx;
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
     pthread_cond_t irq_cv;
