@@ -92,6 +92,7 @@ int vgt_submit_attach(struct vgt_submit *s, struct vgt_vgpu *v, unsigned weight,
     sv = calloc(1, sizeof(*sv));
     if (!sv)
         return -ENOMEM;
+    sv->watchdog_ns = VGT_SUBMIT_WATCHDOG_DEFAULT_MS * 1000000ull;
     sv->s = s;
     sv->v = v;
     sv->pp = ppgtt;
@@ -151,6 +152,24 @@ int vgt_submit_get_stats(struct vgt_submit_vgpu *sv, struct vgt_submit_stats *st
     pthread_mutex_unlock(&sv->s->lock);
     rc = vgt_sched_get_stats(sv->s->sched, sv->sched_id, &st->sched);
     return rc;
+}
+
+int vgt_submit_set_watchdog(struct vgt_submit_vgpu *sv, unsigned budget_ms)
+{
+    uint64_t ns = budget_ms == VGT_SUBMIT_WATCHDOG_OFF ? UINT64_MAX
+                  : (uint64_t)(budget_ms ? budget_ms : VGT_SUBMIT_WATCHDOG_DEFAULT_MS) * 1000000ull;
+
+    pthread_mutex_lock(&sv->s->lock);
+    sv->watchdog_ns = ns;
+    pthread_mutex_unlock(&sv->s->lock);
+    return 0;
+}
+
+void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_stats *st)
+{
+    pthread_mutex_lock(&s->lock);
+    *st = s->wd;
+    pthread_mutex_unlock(&s->lock);
 }
 
 int vgt_submit_set_share(struct vgt_submit_vgpu *sv, unsigned weight, unsigned cap_pct)

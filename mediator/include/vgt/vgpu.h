@@ -176,6 +176,7 @@ enum vgt_failsafe_reason {
     VGT_FAILSAFE_UNSUPPORTED_GUEST, /* the guest driver is not PV-aware */
     VGT_FAILSAFE_INSUFFICIENT_RESOURCE,
     VGT_FAILSAFE_ADMIN,             /* requested by the operator / tests */
+    VGT_FAILSAFE_GPU_HANG,          /* a workload ran past its watchdog budget */
     VGT_FAILSAFE_NR_REASONS,
 };
 const char *vgt_failsafe_reason_name(enum vgt_failsafe_reason r);
