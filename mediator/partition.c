@@ -15,12 +15,14 @@
 #define MIB (1ull << 20)
 
 /* GVT-g's types (gvt/vgpu.c vgpu_types[]) as the architecture document
- * lists them: low GM, high GM, fences, weight. */
+ * lists them: low GM, high GM, fences, weight; and vgt's watchdog budget
+ * per workload (docs/scheduler.md: 2 s, far above any normal workload,
+ * whatever the share). */
 static const struct vgt_vgpu_type types[] = {
-    {"V5_8", 64, 384, 4, 2},
-    {"V5_4", 128, 512, 4, 4},
-    {"V5_2", 256, 1024, 4, 8},
-    {"V5_1", 512, 2048, 4, 16},
+    {"V5_8", 64, 384, 4, 2, 2000},
+    {"V5_4", 128, 512, 4, 4, 2000},
+    {"V5_2", 256, 1024, 4, 8, 2000},
+    {"V5_1", 512, 2048, 4, 16, 2000},
 };
 
 const struct vgt_vgpu_type *vgt_vgpu_types(size_t *n)
@@ -47,6 +49,7 @@ int vgt_vgpu_res_from_type(const char *name, struct vgt_vgpu_res *res)
     res->high_size = (uint64_t)t->high_mb * MIB;
     res->fences = t->fences;
     res->weight = t->weight;
+    res->watchdog_ms = t->watchdog_ms;
     return 0;
 }
 
@@ -77,6 +80,7 @@ int vgt_vgpu_res_custom(uint64_t low_mb, uint64_t high_mb, unsigned fences,
     res->fences = fences;
     /* Weight in proportion to low GM, as the types do (64 MiB -> 2). */
     res->weight = (unsigned)VGT_MAX(1, VGT_MIN(low_mb / 32, 1000));
+    res->watchdog_ms = 0; /* the default */
     return 0;
 }
 

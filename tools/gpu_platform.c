@@ -118,6 +118,7 @@ static int guest_up(struct gp *p, unsigned i)
     rc = vgt_submit_attach(p->sub, gg->v, weight, 0, &vgt_submit_pp_ops, gg->pp, &gg->sv);
     if (rc)
         return rc;
+    vgt_submit_set_watchdog(gg->sv, p->cfg.res.watchdog_ms);
     rc = vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0), NULL);
     if (rc)
         return rc;
@@ -165,6 +166,9 @@ int gp_create(const struct gp_cfg *cfg, struct gp **out)
         goto free_arena;
     gcfg.aperture_size = cfg->aperture;
     gcfg.ns_per_byte = cfg->ns_per_byte;
+    gcfg.ns_per_cmd = cfg->ns_per_cmd;
+    gcfg.cmd_budget = cfg->cmd_budget;
+    gcfg.semaphore_timeout_ms = cfg->semaphore_timeout_ms;
     rc = sim_gpu_create(p->arena, &gcfg, cfg->log, &p->gpu);
     if (rc)
         goto free_hv;

@@ -27,6 +27,11 @@ struct gp_cfg {
     uint64_t guest_ram;            /* bytes per guest (0: 64 MiB) */
     uint64_t aperture;             /* simulated GPU aperture (0: 512 MiB) */
     double ns_per_byte;            /* GPU cost model (0: CPU cost) */
+    double ns_per_cmd;             /* GPU cost per command (0: none) */
+    /* The GPU's own hang limits (sim_gpu_config; 0: its defaults,
+     * SIM_GPU_NO_LIMIT: none, as on hardware). */
+    uint64_t cmd_budget;
+    unsigned semaphore_timeout_ms;
     struct vgt_log *log;
 };
 

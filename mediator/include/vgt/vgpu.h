@@ -35,6 +35,7 @@ struct vgt_vgpu_type {
     uint32_t high_mb; /* non-mappable graphics memory */
     unsigned fences;
     unsigned weight;  /* scheduler weight */
+    unsigned watchdog_ms; /* per-workload engine time budget (vgt/submit.h) */
 };
 
 /* The four GVT-g types (V5_8, V5_4, V5_2, V5_1). */
@@ -46,6 +47,9 @@ struct vgt_vgpu_res {
     uint64_t high_size; /* bytes, multiple of 1 MiB, > 0 */
     unsigned fences;    /* 0..VGT_MAX_FENCES */
     unsigned weight;
+    /* Watchdog budget per workload, ms (0: VGT_SUBMIT_WATCHDOG_DEFAULT_MS;
+     * VGT_SUBMIT_WATCHDOG_OFF: none); vgt_submit_set_watchdog. */
+    unsigned watchdog_ms;
 };
 
 /* Resources of a named type; -EINVAL for an unknown name. */
