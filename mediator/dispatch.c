@@ -362,8 +362,18 @@ void vgt_watchdog_check(struct vgt_submit *s)
         /* Charged in full (vgt_sched_end), then the guest's view and the
          * slot. A stuck engine keeps its workload: nothing else may run
          * where the GPU can still reach its pages. */
-        if (ok)
-            deliver(s, wl);
+        if (!ok)
+            continue;
+        deliver(s, wl);
+        /* The others' queued work goes on at once. */
+        pthread_mutex_lock(&s->lock);
+        {
+            uint64_t retry = UINT64_MAX;
+
+            vgt_dispatch_engine(s, e, &retry);
+            s->wd.last_resume_ns = he->running ? vgt_now_ns() - t0 : 0;
+        }
+        pthread_mutex_unlock(&s->lock);
     }
 }
 

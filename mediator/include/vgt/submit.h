@@ -115,6 +115,9 @@ struct vgt_submit_watchdog_stats {
     uint64_t resets;         /* ... and the engine had to be reset */
     uint64_t last_stop_ns;   /* budget exhausted -> engine free, last hang */
     uint64_t max_stop_ns;
+    /* budget exhausted -> the next vGPU's workload submitted on that
+     * engine (0 when nothing was queued), last hang */
+    uint64_t last_resume_ns;
 };
 void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_stats *st);
 
