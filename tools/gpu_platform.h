@@ -67,5 +67,8 @@ unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **
  * guests do not fit, -ENOTSUP when PPGTT shadowing is not built. */
 int gp_create(const struct gp_cfg *cfg, struct gp **out);
 void gp_destroy(struct gp *p);
+/* Device-model reset of guest @i's vGPU (the way out of failsafe), then
+ * its driver probes again from scratch. */
+int gp_reprobe(struct gp *p, unsigned i);
 
 #endif

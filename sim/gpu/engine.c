@@ -1050,11 +1050,8 @@ static const uint32_t engine_domain[SIM_GPU_NUM_ENGINES] = {
  * until software turns them on again (i915 re-enables them after an
  * engine reset: execlists_resume). The GDRST bit clears when done. Under
  * gpu->lock. */
-static void engine_reset_done_locked(struct sim_engine *e)
+void sim_engine_execlist_reset_locked(struct sim_engine *e)
 {
-    struct sim_gpu *g = e->gpu;
-    bool any = false;
-
     memset(e->elsp, 0, sizeof(e->elsp));
     e->elsp_n = 0;
     memset(e->submitted, 0, sizeof(e->submitted));
@@ -1067,6 +1064,14 @@ static void engine_reset_done_locked(struct sim_engine *e)
     memset(e->csb, 0, sizeof(e->csb));
     e->ring_mode = 0;
     e->cost_debt_ns = 0;
+}
+
+static void engine_reset_done_locked(struct sim_engine *e)
+{
+    struct sim_gpu *g = e->gpu;
+    bool any = false;
+
+    sim_engine_execlist_reset_locked(e);
     e->stats.resets++;
     __atomic_store_n(&e->reset_pending, false, __ATOMIC_RELEASE);
     g->regs[GEN6_GDRST / 4] &= ~engine_domain[e->id];

@@ -500,17 +500,7 @@ static const struct {
  * interrupt mask registers. */
 static void engine_reset_locked(struct sim_gpu *g, struct sim_engine *e)
 {
-    memset(e->elsp, 0, sizeof(e->elsp));
-    e->elsp_n = 0;
-    memset(e->submitted, 0, sizeof(e->submitted));
-    e->has_submission = false;
-    memset(e->port, 0, sizeof(e->port));
-    e->port_idx = 0;
-    e->active = false;
-    e->csb_wp = GEN8_CSB_ENTRIES - 1;
-    e->csb_rp = GEN8_CSB_ENTRIES - 1;
-    memset(e->csb, 0, sizeof(e->csb));
-    e->ring_mode = 0;
+    sim_engine_execlist_reset_locked(e);
     e->reset_ctl = 0;
     e->reset_pending = false;
     e->cost_debt_ns = 0;

@@ -155,6 +155,9 @@ uint32_t sim_engine_csb_read_locked(struct sim_engine *e, uint32_t rel);
 void sim_engine_csb_ptr_write_locked(struct sim_engine *e, uint32_t val);
 uint32_t sim_engine_status_read_locked(struct sim_engine *e, bool hi);
 uint32_t sim_engine_reset_ctl_read_locked(struct sim_engine *e);
+/* Execlist ports, ELSP latch and CSB pointers back to their reset state,
+ * execlists off (an engine reset, sim_gpu_reset). Under gpu->lock. */
+void sim_engine_execlist_reset_locked(struct sim_engine *e);
 void sim_engine_reset_ctl_write_locked(struct sim_engine *e, uint32_t val);
 /* GEN6_GDRST write: request a reset of the engines in @domains. */
 void sim_gpu_gdrst_write_locked(struct sim_gpu *g, uint32_t domains);

@@ -144,18 +144,8 @@ static void rig_end(struct rig *r)
 
 static void reprobe(struct gp *p, unsigned i)
 {
-    struct gg_cfg dc;
-
-    assert_int_equal(vgt_vgpu_reset(p->guest[i].v), 0);
-    gg_destroy(p->guest[i].drv);
-    memset(&dc, 0, sizeof(dc));
-    dc.g = p->guest[i].g;
-    dc.dev = 2;
-    dc.bar0_gpa = 0xF0000000ull;
-    dc.ram_base = 16ull << 20;
-    dc.ram_size = (48ull << 20) - dc.ram_base;
-    dc.msi_data = 0x40 + i;
-    assert_int_equal(gg_probe(&dc, &p->guest[i].drv), 0);
+    assert_int_equal(gp_reprobe(p, i), 0);
+    assert_false(vgt_vgpu_in_failsafe(p->guest[i].v));
 }
 
 /* Wait for the attacker's failsafe and check its reason. Returns how
