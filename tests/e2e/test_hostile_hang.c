@@ -29,6 +29,9 @@
 /* The GPU's cost: a 128x128 honest blit step (fill and copy, 128 KiB)
  * takes ~6.5 ms of blitter time, well above its CPU time. */
 #define NS_PER_BYTE 50.0
+/* ... and 20 us a command: a batch of N MI_NOOPs takes N x 20 us on any
+ * engine (an honest step pays ~0.1 ms of it). */
+#define NS_PER_CMD 20000.0
 #define ATTACKER 3
 #define VICTIM 4 /* honest too, but idle between its register reads */
 
@@ -86,6 +89,7 @@ static void rig_start(struct rig *r, unsigned guests)
     cfg.guests = guests;
     cfg.guest_ram = 48ull << 20;
     cfg.ns_per_byte = NS_PER_BYTE;
+    cfg.ns_per_cmd = NS_PER_CMD;
     cfg.cmd_budget = SIM_GPU_NO_LIMIT;
     cfg.semaphore_timeout_ms = SIM_GPU_NO_LIMIT;
     cfg.log = &log;
@@ -285,6 +289,70 @@ static void test_long_blits(void **state)
     rig_end(&r);
 }
 
+/* Render and video workloads of 10 ms and 1 s: MI_NOOPs at NS_PER_CMD in
+ * one batch, no arbitration point inside it: reset at a budget of 5 ms and
+ * 100 ms. 10 s of commands (the 1 s batch started ten times as a second
+ * level) is more than the audit copies for one workload: refused at
+ * submission (guest-error), so the 10 s case on these engines is the
+ * semaphore wait of test_semaphore_never_changes. */
+static void test_long_command_streams(void **state)
+{
+    static const unsigned engines[2] = {VGT_ENGINE_RCS, VGT_ENGINE_VCS};
+    static const unsigned budget_ms[3] = {5, 100, 100};
+    const size_t per_s = (size_t)(1e9 / NS_PER_CMD); /* MI_NOOPs in 1 s */
+    uint32_t *noops = calloc(per_s + 1, 4);
+    struct vgt_submit_watchdog_stats wd;
+    struct rig r;
+
+    (void)state;
+    assert_non_null(noops);
+    rig_start(&r, 4);
+    for (unsigned ei = 0; ei < 2; ei++)
+        for (unsigned i = 0; i < 3; i++) {
+            struct gg *d = r.p->guest[ATTACKER].drv;
+            uint32_t cs[64];
+            struct vgt_submit_stats st;
+            size_t k = 0;
+            uint64_t t0, took;
+
+            vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, budget_ms[i]);
+            if (i < 2) {
+                size_t n = i == 0 ? per_s / 100 : per_s;
+
+                gwl_emit_bb_end(noops + n);
+                t0 = submit_batch(r.p, engines[ei], noops, n + 1);
+                gwl_emit_noop(noops + n);
+            } else {
+                struct gg_bo sec;
+
+                gwl_emit_bb_end(noops + per_s);
+                assert_int_equal(gg_bo_create(d, ((per_s + 1) * 4 + 4095) & ~4095ul, true, false, false, &sec), 0);
+                assert_int_equal(gg_bo_write(d, &sec, 0, noops, (per_s + 1) * 4), 0);
+                gwl_emit_noop(noops + per_s);
+                for (unsigned s = 0; s < 10; s++)
+                    k += gwl_emit_bb_start(cs + k, sec.gm, false, true);
+                k += gwl_emit_bb_end(cs + k);
+                t0 = submit_batch(r.p, engines[ei], cs, k);
+            }
+            if (i == 2) {
+                (void)expect_reason(r.p, "guest-error", t0, 5000);
+                reprobe(r.p, ATTACKER);
+                continue;
+            }
+            took = expect_reason(r.p, "gpu-hang", t0, 5000);
+            assert_true(took >= budget_ms[i] * 1000000ull);
+            assert_int_equal(vgt_submit_get_stats(r.p->guest[ATTACKER].sv, &st), 0);
+            assert_true(st.sched.busy_ns[engines[ei]] >= budget_ms[i] * 1000000ull);
+            reprobe(r.p, ATTACKER);
+        }
+    vgt_submit_watchdog_stats(r.p->sub, &wd);
+    assert_int_equal(wd.hangs, 4);
+    assert_true(wd.resets >= 2); /* the 10 ms ones may end within the preemption timeout */
+    assert_int_equal(wd.resets + wd.preempted, 4);
+    free(noops);
+    rig_end(&r);
+}
+
 /* A second-level batch that chains to itself: the audit sees the loop at
  * submission and refuses it (failsafe guest-error) before the GPU runs
  * anything, so the watchdog never has to. */
@@ -411,6 +479,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_semaphore_never_changes),
         cmocka_unit_test(test_long_blits),
+        cmocka_unit_test(test_long_command_streams),
         cmocka_unit_test(test_self_loop_second_level),
         cmocka_unit_test(test_registers_do_not_leak),
     };
