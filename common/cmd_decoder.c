@@ -5,19 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* Key of a dword 0 in the index of its command type, or -1 for the types
- * no Gen9 engine decodes (1 and 4..7: reserved, PRM vol 2a). */
-static int slot_of(uint32_t dw0, unsigned *type)
-{
-    *type = dw0 >> 29;
-    switch (*type) {
-    case 0: return (int)((dw0 >> 23) & 0x3f);
-    case 2: return (int)((dw0 >> 22) & 0x7f);
-    case 3: return (int)((dw0 >> 16) & 0x1fff);
-    default: return -1;
-    }
-}
-
 static uint16_t *index_of(struct vgt_cmd_decoder *d, unsigned type, size_t *n, unsigned *shift)
 {
     switch (type) {
@@ -62,26 +49,11 @@ int vgt_cmd_decoder_init(struct vgt_cmd_decoder *d, const struct vgt_cmd_table *
     return 0;
 }
 
-const struct vgt_cmd_desc *vgt_cmd_lookup(const struct vgt_cmd_decoder *d, uint32_t dw0)
+const struct vgt_cmd_desc *vgt_cmd_lookup_scan(const struct vgt_cmd_decoder *d, uint32_t dw0)
 {
-    unsigned type;
-    int k = slot_of(dw0, &type);
-    uint16_t e;
-    const struct vgt_cmd_desc *c;
-
-    if (k < 0)
-        return NULL;
-    e = type == 0 ? d->mi[k] : type == 2 ? d->blt[k] : d->gfx[k];
-    if (e == 0)
-        return NULL;
-    if (e != VGT_CMD_IDX_AMBIG) {
-        c = &d->t->cmds[e - 1];
-        /* The key may not cover every match bit (e.g. none in Gen9, but a
-         * table may have them): check the full match. */
-        return (dw0 & c->mask) == c->value ? c : NULL;
-    }
     for (size_t i = 0; i < d->t->count; i++) {
-        c = &d->t->cmds[i];
+        const struct vgt_cmd_desc *c = &d->t->cmds[i];
+
         if ((dw0 & c->mask) == c->value)
             return c;
     }

@@ -249,7 +249,7 @@ static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kin
 
     if (reg & ~0x007ffffcu)
         return violation(w, -EACCES, "register operand has bits outside 22:2");
-    k = vgt_audit_reg_allowed(w->engine, reg);
+    k = vgt_audit_reg_kind(w->a, w->engine, reg);
     if (kind)
         *kind = k;
     if (k == REG_OK)
@@ -303,6 +303,21 @@ static unsigned blt_bpp(uint32_t br13)
     static const unsigned b[4] = {1, 2, 2, 4};
 
     return b[(br13 >> 24) & 3];
+}
+
+int vgt_audit_reg_kind(const struct vgt_auditor *a, unsigned engine, uint32_t reg)
+{
+    if (engine >= VGT_ENGINE_NUM || (reg & 3))
+        return REG_NO;
+    for (unsigned i = 0; i < a->nr_regs[engine]; i++) {
+        const struct vgt_audit_reg_row *row = &a->regs[engine][i];
+
+        if (reg < row->off)
+            break;
+        if (reg < row->end)
+            return row->kind;
+    }
+    return REG_NO;
 }
 
 /* ---- rule 3: per-command handlers, one per row of cmd_rules[] ---- */
@@ -744,6 +759,13 @@ static int walk_buf(struct walk *w, struct cursor *c)
         }
         p = &b->dw[off];
         hdr = p[0];
+        if (hdr == 0) {
+            /* MI_NOOP (every engine's table has it; no rule, no operand):
+             * the commonest padding, passed without a decode. */
+            off++;
+            w->r->dwords++;
+            continue;
+        }
         w->buf = c->bufi;
         w->buf_gma = b->gma;
         w->off = (uint32_t)(off * 4);
@@ -856,6 +878,14 @@ int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, 
 
         if (t && vgt_cmd_decoder_init(&a->dec[e], t) == 0)
             a->have_dec[e] = true;
+        for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_rows); i++) {
+            if (!(reg_rows[i].engines & (1u << e)))
+                continue;
+            if (a->nr_regs[e] >= VGT_AUDIT_MAX_REG_ROWS)
+                return -E2BIG;
+            a->regs[e][a->nr_regs[e]++] = (struct vgt_audit_reg_row){
+                reg_rows[i].off, reg_rows[i].off + reg_rows[i].len, reg_rows[i].kind};
+        }
     }
     return 0;
 }

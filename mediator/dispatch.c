@@ -19,7 +19,7 @@ void vgt_dispatch_kick(struct vgt_submit *s)
     pthread_mutex_unlock(&s->irq_mu);
 }
 
-static void service(struct vgt_submit *s, uint64_t *retry);
+static bool service(struct vgt_submit *s, uint64_t *retry);
 
 /* The GPU calls this from its engine thread with none of its locks held:
  * retire and deliver there, and start the next workload at once, so the
@@ -35,8 +35,8 @@ static void on_irq(void *opaque, unsigned engine, uint32_t events)
         return;
     __atomic_add_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
     if (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        service(s, &retry);
-        if (retry != UINT64_MAX)
+        /* A vGPU busy shadowing is told by the dispatcher, shortly. */
+        if (service(s, &retry) || retry != UINT64_MAX)
             vgt_dispatch_kick(s);
     }
     __atomic_sub_fetch(&s->in_irq, 1, __ATOMIC_ACQ_REL);
@@ -71,24 +71,104 @@ static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
     return done;
 }
 
-/* Account, tell the guest (takes v->lock), then free the workload. */
-static void deliver(struct vgt_submit *s, struct workload *wl)
+/* The workload left its engine: charge it, and queue it for its vGPU's
+ * delivery. Under s->lock. */
+static void retire(struct vgt_submit *s, struct workload *wl)
 {
     struct vgt_submit_vgpu *sv = wl->sv;
-    struct vengine *ve = &sv->eng[wl->engine];
 
     vgt_sched_end(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error);
-    pthread_mutex_lock(&sv->v->lock);
-    vgt_execlist_complete(sv, wl);
-    vgt_workload_unpin(wl);
-    pthread_mutex_unlock(&sv->v->lock);
-    pthread_mutex_lock(&s->lock);
-    sv->running--;
-    if (ve->outstanding)
-        ve->outstanding--;
+    wl->state = WL_DONE;
+    sv->on_hw--;
+    wl->next = NULL;
+    if (sv->done_tail)
+        sv->done_tail->next = wl;
+    else
+        sv->done_head = wl;
+    sv->done_tail = wl;
+    s->pend_mask[sv->sched_id / 64] |= 1ull << (sv->sched_id % 64);
     pthread_cond_broadcast(&s->done_cv);
+}
+
+void vgt_dispatch_deliver_locked(struct vgt_submit_vgpu *sv)
+{
+    struct vgt_submit *s = sv->s;
+
+    for (;;) {
+        struct workload *wl;
+
+        pthread_mutex_lock(&s->lock);
+        wl = sv->done_head;
+        if (wl) {
+            sv->done_head = wl->next;
+            if (!sv->done_head)
+                sv->done_tail = NULL;
+        } else {
+            s->pend_mask[sv->sched_id / 64] &= ~(1ull << (sv->sched_id % 64));
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (!wl)
+            return;
+        vgt_execlist_complete(sv, wl);
+        vgt_workload_unpin(wl);
+        pthread_mutex_lock(&s->lock);
+        sv->running--;
+        if (sv->eng[wl->engine].outstanding)
+            sv->eng[wl->engine].outstanding--;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->lock);
+        vgt_workload_free(s, wl);
+    }
+}
+
+/* Deliver what can be delivered without waiting on any vGPU's lock.
+ * Returns true when some vGPU was busy (retry later). */
+static bool deliver_pending(struct vgt_submit *s)
+{
+    bool busy = false;
+
+    for (unsigned w = 0; w < VGT_SCHED_MAX_VGPUS / 64; w++) {
+        uint64_t m;
+
+        pthread_mutex_lock(&s->lock);
+        m = s->pend_mask[w];
+        pthread_mutex_unlock(&s->lock);
+        while (m) {
+            unsigned id = w * 64 + (unsigned)__builtin_ctzll(m);
+            struct vgt_submit_vgpu *sv;
+
+            m &= m - 1;
+            pthread_mutex_lock(&s->lock);
+            sv = s->by_sched[id];
+            if (sv)
+                sv->delivering++; /* keeps sv alive: detach waits for it */
+            pthread_mutex_unlock(&s->lock);
+            if (!sv)
+                continue;
+            if (pthread_mutex_trylock(&sv->v->lock) == 0) {
+                vgt_dispatch_deliver_locked(sv);
+                pthread_mutex_unlock(&sv->v->lock);
+            } else {
+                busy = true;
+            }
+            pthread_mutex_lock(&s->lock);
+            sv->delivering--;
+            pthread_cond_broadcast(&s->done_cv);
+            pthread_mutex_unlock(&s->lock);
+        }
+    }
+    return busy;
+}
+
+void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv)
+{
+    struct vgt_submit *s = sv->s;
+
+    /* The workload ends, or the watchdog stops it at its budget. */
+    pthread_mutex_lock(&s->lock);
+    while (sv->on_hw)
+        pthread_cond_wait(&s->done_cv, &s->lock);
     pthread_mutex_unlock(&s->lock);
-    vgt_workload_free(s, wl);
 }
 
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
@@ -126,6 +206,7 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     he->running = wl;
     he->started_ns = vgt_now_ns();
     sv->running++;
+    sv->on_hw++;
     vgt_sched_begin(s->sched, id, e);
     /* Another vGPU ran here last: the host's values of the registers its
      * commands may have changed and the context image does not hold. */
@@ -139,29 +220,24 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     vgt_submit_wr(s, RING_ELSP(b), (uint32_t)desc);
 }
 
-/* Retire finished workloads, deliver them, and start the next ones.
- * Called with no lock held (it takes vGPU locks to deliver). */
-static void service(struct vgt_submit *s, uint64_t *retry)
+/* Retire finished workloads, start the next ones, then tell the guests
+ * whose locks are free now. Called with no lock held; never waits on a
+ * vGPU's lock. Returns true when a delivery must be retried. */
+static bool service(struct vgt_submit *s, uint64_t *retry)
 {
-    struct workload *done[VGT_ENGINE_NUM];
-    unsigned nd = 0;
-
     pthread_mutex_lock(&s->lock);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         if (s->eng[e].present && s->eng[e].running && !s->eng[e].stalled) {
             struct workload *wl = hw_csb(s, e);
 
             if (wl)
-                done[nd++] = wl;
+                retire(s, wl);
         }
     }
-    pthread_mutex_unlock(&s->lock);
-    for (unsigned i = 0; i < nd; i++)
-        deliver(s, done[i]);
-    pthread_mutex_lock(&s->lock);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         vgt_dispatch_engine(s, e, retry);
     pthread_mutex_unlock(&s->lock);
+    return deliver_pending(s);
 }
 
 /* ---- the watchdog ----
@@ -320,28 +396,37 @@ static bool stop_hung(struct vgt_submit *s, unsigned e, struct workload *wl, boo
     return true;
 }
 
-void vgt_watchdog_check(struct vgt_submit *s)
+bool vgt_watchdog_check(struct vgt_submit *s)
 {
+    bool acted = false;
+
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         struct hw_engine *he = &s->eng[e];
+        struct vgt_submit_vgpu *sv;
         struct workload *wl;
-        uint64_t over, t0;
-        bool was_reset, ok;
+        uint64_t over, t0, now = vgt_now_ns();
+        bool was_reset, ok, hang;
+        unsigned id;
         char why[96];
 
         pthread_mutex_lock(&s->lock);
         wl = he->running;
-        if (!wl || he->stalled || wl->sv->watchdog_ns == UINT64_MAX ||
-            vgt_now_ns() - he->started_ns < wl->sv->watchdog_ns) {
+        hang = wl && wl->sv->watchdog_ns != UINT64_MAX && now - he->started_ns >= wl->sv->watchdog_ns;
+        if (!hang || he->stalled) {
             pthread_mutex_unlock(&s->lock);
             continue;
         }
         he->stalled = true;
         t0 = he->started_ns + wl->sv->watchdog_ns;
+        id = wl->sv->v->id;
         pthread_mutex_unlock(&s->lock);
 
+        acted = true;
         ok = stop_hung(s, e, wl, &was_reset);
         over = vgt_now_ns() - t0;
+        snprintf(why, sizeof(why), "engine %u: workload over its %llu ms budget, %s", e,
+                 (unsigned long long)(wl->sv->watchdog_ns / 1000000ull),
+                 was_reset ? "engine reset" : "preempted");
         pthread_mutex_lock(&s->lock);
         s->wd.hangs++;
         s->wd.preempted += !was_reset;
@@ -349,32 +434,34 @@ void vgt_watchdog_check(struct vgt_submit *s)
         s->wd.last_stop_ns = over;
         s->wd.max_stop_ns = VGT_MAX(s->wd.max_stop_ns, over);
         wl->cancelled = true;
+        sv = wl->sv;
+        sv->delivering++; /* keeps sv (and its vGPU) alive: detach waits */
+        /* A stuck engine keeps its workload: nothing else may run where
+         * the GPU can still reach its pages. */
         if (ok) {
-            he->running = NULL;
-            he->stalled = false;
-        }
-        pthread_mutex_unlock(&s->lock);
-        snprintf(why, sizeof(why), "engine %u: workload over its %llu ms budget, %s", e,
-                 (unsigned long long)(wl->sv->watchdog_ns / 1000000ull),
-                 was_reset ? "engine reset" : "preempted");
-        vgt_warn(s->log, "vgpu%u: %s", wl->sv->v->id, why);
-        vgt_vgpu_enter_failsafe(wl->sv->v, VGT_FAILSAFE_GPU_HANG, why);
-        /* Charged in full (vgt_sched_end), then the guest's view and the
-         * slot. A stuck engine keeps its workload: nothing else may run
-         * where the GPU can still reach its pages. */
-        if (!ok)
-            continue;
-        deliver(s, wl);
-        /* The others' queued work goes on at once. */
-        pthread_mutex_lock(&s->lock);
-        {
             uint64_t retry = UINT64_MAX;
 
+            he->running = NULL;
+            he->stalled = false;
+            /* Charged in full, then queued for its vGPU's delivery (which
+             * drops a cancelled workload); the others' queued work on the
+             * engine goes on at once. */
+            retire(s, wl);
             vgt_dispatch_engine(s, e, &retry);
             s->wd.last_resume_ns = he->running ? vgt_now_ns() - t0 : 0;
         }
         pthread_mutex_unlock(&s->lock);
+        vgt_warn(s->log, "vgpu%u: %s", id, why);
+        /* After retire (wl may be delivered and freed by now): a thread in
+         * vgt_dispatch_quiesce holding the vGPU's lock is no longer
+         * waiting for this workload. */
+        vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
+        pthread_mutex_lock(&s->lock);
+        sv->delivering--;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->lock);
     }
+    return acted && deliver_pending(s);
 }
 
 static void *dispatcher(void *arg)
@@ -383,7 +470,7 @@ static void *dispatcher(void *arg)
 
     for (;;) {
         uint64_t retry = UINT64_MAX;
-        bool busy = false;
+        bool busy = false, undelivered;
 
         pthread_mutex_lock(&s->irq_mu);
         s->irq_pending = 0;
@@ -394,8 +481,8 @@ static void *dispatcher(void *arg)
         }
         pthread_mutex_unlock(&s->irq_mu);
 
-        service(s, &retry);
-        vgt_watchdog_check(s);
+        undelivered = service(s, &retry);
+        undelivered |= vgt_watchdog_check(s);
         pthread_mutex_lock(&s->lock);
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             busy |= s->eng[e].running != NULL;
@@ -408,6 +495,11 @@ static void *dispatcher(void *arg)
              * was coalesced; a capped vGPU is looked at again when its
              * period ends. */
             uint64_t wait_ns = busy ? 2000000ull : 50000000ull;
+
+            /* A guest whose lock was busy is tried again soon (its own
+             * next ELSP write delivers too). */
+            if (undelivered)
+                wait_ns = 1000000ull;
 
             if (retry != UINT64_MAX) {
                 uint64_t now = vgt_now_ns();

@@ -146,6 +146,8 @@ static int elsp_write(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_
         if (retry != UINT64_MAX)
             vgt_dispatch_kick(s);
     }
+    /* Completions that arrived while this submission held v->lock. */
+    vgt_dispatch_deliver_locked(sv);
     return 0;
 }
 
@@ -197,7 +199,14 @@ static void reset_hook(void *opaque, struct vgt_vgpu *v, unsigned engine_mask, b
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         if (dmlr || (engine_mask & (1u << e)))
             sv->eng[e].csb_wp = CSB_ENTRIES - 1;
-    if (dmlr && sv->pp && sv->pp->reset)
+    if (!dmlr)
+        return; /* an engine reset frees no shadow */
+    /* The shadows go: first the vGPU's work leaves the hardware (nothing
+     * freed while the GPU can reach it), then its workloads are retired
+     * (their PPGTT pins and slots released), then the PPGTT shadows. */
+    vgt_dispatch_quiesce(sv);
+    vgt_dispatch_deliver_locked(sv);
+    if (sv->pp && sv->pp->reset)
         sv->pp->reset(sv->pp_opaque);
 }
 

@@ -126,18 +126,23 @@ void vgt_submit_detach(struct vgt_submit_vgpu *sv)
         return;
     s = sv->s;
     memset(&none, 0, sizeof(none));
+    /* Its work leaves the hardware and is retired before anything of it
+     * is freed (the caller destroys the PPGTT shadow after this). */
     pthread_mutex_lock(&sv->v->lock);
     vgt_vgpu_set_hooks(sv->v, &none);
     vgt_execlist_cancel(sv, 0xfu);
+    vgt_dispatch_quiesce(sv);
+    vgt_dispatch_deliver_locked(sv);
     pthread_mutex_unlock(&sv->v->lock);
     pthread_mutex_lock(&s->lock);
-    while (sv->running)
+    while (sv->running || sv->delivering)
         pthread_cond_wait(&s->done_cv, &s->lock);
     s->by_sched[sv->sched_id] = NULL;
     /* A vGPU created later at this address is another vGPU. */
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         if (s->mmio_ctx.owner[e] == sv)
             vgt_mmio_context_forget(&s->mmio_ctx, e);
+    s->pend_mask[sv->sched_id / 64] &= ~(1ull << (sv->sched_id % 64));
     pthread_mutex_unlock(&s->lock);
     vgt_sched_remove(s->sched, sv->sched_id);
     free(sv);

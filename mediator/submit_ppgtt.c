@@ -2,90 +2,48 @@
 #include "vgt/submit_ppgtt.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #if __has_include("vgt/ppgtt.h")
 #include "vgt/ppgtt.h"
 
+/* One lock per object: every vgt_ppgtt_* entry point takes the manager's
+ * own lock, so the adapter adds none (a second lock around the pin only
+ * lengthened what the write-protect handler waits for). */
 struct vgt_submit_pp {
-    pthread_mutex_t mu;
     struct vgt_ppgtt *p;
 };
 
 static int pp_pin(void *o, uint64_t pml4, uint64_t *root)
 {
-    struct vgt_submit_pp *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_pin(a->p, pml4, root);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    return vgt_ppgtt_pin(((struct vgt_submit_pp *)o)->p, pml4, root);
 }
 
 static int pp_unpin(void *o, uint64_t pml4)
 {
-    struct vgt_submit_pp *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_unpin(a->p, pml4);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    return vgt_ppgtt_unpin(((struct vgt_submit_pp *)o)->p, pml4);
 }
 
 static int pp_sync(void *o, uint64_t pml4)
 {
-    struct vgt_submit_pp *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_sync(a->p, pml4);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    return vgt_ppgtt_sync(((struct vgt_submit_pp *)o)->p, pml4);
 }
 
 static int pp_g2v(void *o, bool create, uint64_t pml4)
 {
     struct vgt_submit_pp *a = o;
-    int rc;
 
-    pthread_mutex_lock(&a->mu);
-    rc = create ? vgt_ppgtt_g2v_create(a->p, pml4) : vgt_ppgtt_g2v_destroy(a->p, pml4);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    return create ? vgt_ppgtt_g2v_create(a->p, pml4) : vgt_ppgtt_g2v_destroy(a->p, pml4);
 }
 
 static void pp_reset(void *o)
 {
-    struct vgt_submit_pp *a = o;
-
-    pthread_mutex_lock(&a->mu);
-    vgt_ppgtt_reset(a->p);
-    pthread_mutex_unlock(&a->mu);
-}
-
-static int pp_wp(void *o, uint64_t gpa, unsigned size, uint64_t val)
-{
-    struct vgt_submit_pp *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_wp_write(a->p, gpa, size, val);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    vgt_ppgtt_reset(((struct vgt_submit_pp *)o)->p);
 }
 
 static int pp_revalidate(void *o)
 {
-    struct vgt_submit_pp *a = o;
-    int rc;
-
-    pthread_mutex_lock(&a->mu);
-    rc = vgt_ppgtt_revalidate(a->p);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    return vgt_ppgtt_revalidate(((struct vgt_submit_pp *)o)->p);
 }
 
 const struct vgt_submit_ppgtt_ops vgt_submit_pp_ops = {
@@ -102,25 +60,17 @@ int vgt_submit_pp_create(struct vgt_hv *hv, struct vgt_hostgpu *hw, struct vgt_l
 
     if (!a)
         return -ENOMEM;
-    pthread_mutex_init(&a->mu, NULL);
     vgt_ppgtt_config_default(&pc);
-    /* The trapped writes come through pp_wp so that they take the same
-     * lock as the submission path. */
-    pc.no_wp_handler = true;
+    /* The manager installs its own write-protect handler: trapped writes
+     * take its lock, as pins and syncs do. */
     pc.log = log;
     rc = vgt_ppgtt_create(hv, hw, &pc, &a->p);
     if (rc)
         goto free_adapter;
-    rc = hv->ops->set_wp_handler(hv, pp_wp, a);
-    if (rc)
-        goto destroy_ppgtt;
     *out = a;
     return 0;
 
-destroy_ppgtt:
-    vgt_ppgtt_destroy(a->p);
 free_adapter:
-    pthread_mutex_destroy(&a->mu);
     free(a);
     return rc;
 }
@@ -129,9 +79,7 @@ int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats 
 {
     struct vgt_ppgtt_stats ps;
 
-    pthread_mutex_lock(&a->mu);
     vgt_ppgtt_get_stats(a->p, &ps);
-    pthread_mutex_unlock(&a->mu);
     *st = (struct vgt_submit_pp_stats){.shadow_pages = ps.shadow_pages,
                                        .shadow_bytes = ps.shadow_bytes,
                                        .guest_pt_pages = ps.guest_pt_pages,
@@ -147,7 +95,6 @@ void vgt_submit_pp_destroy(struct vgt_submit_pp *a)
     if (!a)
         return;
     vgt_ppgtt_destroy(a->p);
-    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 

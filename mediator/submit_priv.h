@@ -9,12 +9,24 @@
  *   dispatcher thread;
  * - submit.c: bring-up, attach/detach and the public accessors.
  *
- * Locks: v->lock (the vGPU's, held by the device model around hooks) may be
- * taken before s->lock, never after it. The dispatcher thread takes s->lock
- * to pick and to retire, and drops it before delivering a completion to a
- * vGPU (which takes v->lock). The physical interrupt callback only sets
- * flags under s->irq_mu, because the GPU may call it from inside an MMIO
- * access the dispatcher makes. */
+ * Lock order (take only in this order; never the other way):
+ *
+ *   v->lock (the vGPU's, recursive; the device model holds it around every
+ *   hook, so the ELSP path and shadowing run under it)
+ *     -> the PPGTT manager's own lock (inside vgt_ppgtt_*)
+ *       -> s->lock (queues, engines, slots, the delivery lists)
+ *         -> the scheduler's lock (inside vgt_sched_*)
+ *   s->irq_mu is a leaf: only the dispatcher's wake-up flags.
+ *
+ * The GPU's path (the interrupt callback and the dispatcher thread) never
+ * waits on v->lock, which a guest's submission holds for as long as its
+ * shadowing takes: it retires the workload from the engine, charges it
+ * and starts the next one under s->lock alone, queues the finished
+ * workload on its vGPU's delivery list, and only *tries* v->lock to tell
+ * the guest. When the vGPU is busy, the dispatcher retries shortly and the
+ * vGPU's own next ELSP write delivers first; either way in order.
+ * Whoever frees a vGPU's shadows (device-model reset, detach) first waits
+ * for its work to leave the hardware (vgt_dispatch_quiesce). */
 #ifndef VGT_SUBMIT_PRIV_H
 #define VGT_SUBMIT_PRIV_H
 
@@ -130,7 +142,11 @@ struct vgt_submit_vgpu {
     void *pp_opaque;
     struct vgt_auditor audit;
     struct vengine eng[VGT_ENGINE_NUM];
-    unsigned running;          /* workloads on an engine now */
+    unsigned running;          /* dispatched and not yet delivered */
+    unsigned on_hw;            /* on an engine now (s->lock) */
+    /* Finished on the GPU, to tell the guest in order (s->lock). */
+    struct workload *done_head, *done_tail;
+    unsigned delivering;       /* threads trying to deliver now (s->lock) */
     struct vgt_submit_stats st;
     bool detaching;
     uint64_t watchdog_ns;      /* per-workload budget; UINT64_MAX: off */
@@ -157,9 +173,10 @@ struct vgt_submit {
     struct vgt_log *log;
     struct vgt_sched *sched;
     pthread_mutex_t lock;
-    pthread_cond_t done_cv;     /* a workload left an engine */
+    pthread_cond_t done_cv;     /* a workload left an engine or was delivered */
     struct hw_engine eng[VGT_ENGINE_NUM];
     struct vgt_submit_vgpu *by_sched[VGT_SCHED_MAX_VGPUS];
+    uint64_t pend_mask[VGT_SCHED_MAX_VGPUS / 64]; /* vGPUs with undelivered work */
     uint64_t shadow_gm, shadow_size;
     struct slot *slots[MAX_SLOTS];
     unsigned nr_slots;
@@ -209,7 +226,16 @@ void vgt_dispatch_free_status_pages(struct vgt_submit *s);
 void vgt_dispatch_kick(struct vgt_submit *s);
 /* Start the next workload on idle engine @e. Under s->lock. */
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
-/* The per-engine watchdog (dispatcher thread, no lock held). */
-void vgt_watchdog_check(struct vgt_submit *s);
+/* The per-engine watchdog (dispatcher thread, no lock held): stops the
+ * workloads past their budget. True when a delivery must be retried. */
+bool vgt_watchdog_check(struct vgt_submit *s);
+/* v->lock held: tell the guest about its finished workloads, in order,
+ * and free them. */
+void vgt_dispatch_deliver_locked(struct vgt_submit_vgpu *sv);
+/* Wait until none of @sv's work is on the hardware (its queued work must
+ * be cancelled first). Takes s->lock; the caller may hold v->lock (the GPU
+ * path never needs it). This is where stopping in-flight work (preemption,
+ * engine reset) belongs. */
+void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv);
 
 #endif

@@ -84,16 +84,11 @@ static void slot_write(struct slot *sl, unsigned first, size_t off, const void *
 
 /* ---- guest memory through its GGTT and PPGTT ---- */
 
+/* The host-side GGTT lookup (committed, present, owned entries only),
+ * not the guest's MMIO view of its table. */
 static int gm_to_gpa(struct vgt_submit_vgpu *sv, uint64_t gm, uint64_t *gpa)
 {
-    uint64_t pte;
-
-    if (!vgt_vgpu_gm_valid(sv->v, gm, 1))
-        return -EFAULT;
-    if (vgt_ggtt_guest_read(sv->v->ggtt, (gm >> 12) * 8, 8, &pte) || !(pte & GEN8_PTE_PRESENT))
-        return -EFAULT;
-    *gpa = (pte & GEN8_PTE_ADDR_MASK) | (gm & 0xfff);
-    return 0;
+    return vgt_ggtt_lookup(sv->v->ggtt, gm, gpa);
 }
 
 static int gm_read(struct vgt_submit_vgpu *sv, uint64_t gm, void *buf, size_t len, size_t *got)

@@ -18,6 +18,10 @@ struct vgt_ggtt {
     uint64_t low_first, low_end;   /* entry indices [first, end) */
     uint64_t high_first, high_end;
     uint64_t nr_entries;           /* host GGTT entries */
+    /* This vGPU's own scratch page: unmapped and refused entries point at
+     * it, so what the GPU writes there only this vGPU can read back. */
+    uint64_t scratch_dma;
+    void *scratch_va;
     uint64_t scratch_pte;
     uint64_t *virt;                /* the guest's own values */
     uint8_t *halves;               /* HALF_* received since last commit */
@@ -84,14 +88,20 @@ int vgt_ggtt_create(const struct vgt_ggtt_cfg *cfg, struct vgt_ggtt **out)
     g->low_end = g->low_first + (cfg->low_size >> VGT_PAGE_SHIFT);
     g->high_first = cfg->high_base >> VGT_PAGE_SHIFT;
     g->high_end = g->high_first + (cfg->high_size >> VGT_PAGE_SHIFT);
-    g->scratch_pte = (cfg->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
-    ret = alloc_tables(g);
+    ret = cfg->gpu->ops->alloc_page(cfg->gpu, &g->scratch_dma, &g->scratch_va);
     if (ret)
         goto free_ggtt;
+    memset(g->scratch_va, 0, VGT_PAGE_SIZE);
+    g->scratch_pte = (g->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
+    ret = alloc_tables(g);
+    if (ret)
+        goto free_scratch;
     all_to_scratch(g);
     *out = g;
     return 0;
 
+free_scratch:
+    cfg->gpu->ops->free_page(cfg->gpu, g->scratch_dma);
 free_ggtt:
     free(g);
     return ret;
@@ -101,7 +111,12 @@ void vgt_ggtt_destroy(struct vgt_ggtt *g)
 {
     if (!g)
         return;
+    /* The ranges go back to the host's scratch page (no guest owns them
+     * now), then this vGPU's own page is freed. The caller has stopped
+     * this vGPU's work on the GPU first (docs/submission.md). */
+    g->scratch_pte = (g->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
     all_to_scratch(g);
+    g->gpu->ops->free_page(g->gpu, g->scratch_dma);
     free(g->virt);
     free(g->halves);
     free(g);
@@ -113,6 +128,7 @@ void vgt_ggtt_reset(struct vgt_ggtt *g)
     uint8_t *halves = g->halves;
 
     all_to_scratch(g);
+    memset(g->scratch_va, 0, VGT_PAGE_SIZE);
     /* Fresh lazily backed tables instead of touching every page. */
     if (alloc_tables(g) == 0) {
         free(virt);
@@ -237,6 +253,26 @@ int vgt_ggtt_guest_read(struct vgt_ggtt *g, uint64_t off, unsigned size, uint64_
         v = (off & 4) ? v >> 32 : v & 0xffffffffull;
     *val = v;
     return 0;
+}
+
+int vgt_ggtt_lookup(const struct vgt_ggtt *g, uint64_t gm, uint64_t *gpa)
+{
+    uint64_t i = gm >> VGT_PAGE_SHIFT, pte;
+
+    if (i >= g->nr_entries || !index_owned(g, i) || g->halves[i])
+        return -EFAULT;
+    pte = g->virt[i];
+    /* The same rules as translate(): what the GPU does not map, the host
+     * does not read either. */
+    if (!(pte & GEN8_PTE_PRESENT) || (pte & (GEN8_PTE_RSVD_MASK | (1ull << 63))))
+        return -EFAULT;
+    *gpa = (pte & GEN8_PTE_ADDR_MASK) | (gm & (VGT_PAGE_SIZE - 1));
+    return 0;
+}
+
+uint64_t vgt_ggtt_scratch_dma(const struct vgt_ggtt *g)
+{
+    return g->scratch_dma;
 }
 
 bool vgt_ggtt_gm_valid(const struct vgt_ggtt *g, uint64_t gm, uint64_t len)

@@ -90,6 +90,9 @@ struct vgt_ppgtt {
     struct vgt_log *log;
     struct vgt_ppgtt_config cfg;
     uint64_t scratch_table_dma;
+    /* This vGPU's own scratch leaf: refused leaves point at it, so no
+     * other guest's work can read what lands there. */
+    uint64_t scratch_leaf_dma;
     struct gpage **hash;
     size_t hash_size; /* power of two */
     size_t nr_gpages;
@@ -385,10 +388,10 @@ static bool guest_frame(struct vgt_ppgtt *p, uint64_t gfn, uint64_t *dma)
 
 static uint64_t scratch_leaf(struct vgt_ppgtt *p)
 {
-    /* Present but read-only: the scratch page is shared by every vGPU, so
-     * a guest must not be able to leave data in it for another one. */
+    /* Present but read-only, and this vGPU's own page: a guest can leave
+     * nothing in it, and nothing another guest left is there. */
     p->st.scratch_entries++;
-    return (p->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
+    return (p->scratch_leaf_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
 }
 
 static uint64_t scratch_table(struct vgt_ppgtt *p)
@@ -1148,15 +1151,21 @@ int vgt_ppgtt_create(struct vgt_hv *hv, struct vgt_hostgpu *gpu,
     if (ret)
         goto free_hash;
     memset(va, 0, VGT_PAGE_SIZE);
+    ret = gpu->ops->alloc_page(gpu, &p->scratch_leaf_dma, &va);
+    if (ret)
+        goto free_scratch_table;
+    memset(va, 0, VGT_PAGE_SIZE);
     if (!p->cfg.no_wp_handler) {
         ret = hv->ops->set_wp_handler(hv, vgt_ppgtt_wp_write, p);
         if (ret)
-            goto free_scratch;
+            goto free_scratch_leaf;
     }
     *out = p;
     return 0;
 
-free_scratch:
+free_scratch_leaf:
+    gpu->ops->free_page(gpu, p->scratch_leaf_dma);
+free_scratch_table:
     gpu->ops->free_page(gpu, p->scratch_table_dma);
 free_hash:
     free(p->hash);
@@ -1174,6 +1183,7 @@ void vgt_ppgtt_destroy(struct vgt_ppgtt *p)
     if (!p->cfg.no_wp_handler)
         p->hv->ops->set_wp_handler(p->hv, NULL, NULL);
     p->gpu->ops->free_page(p->gpu, p->scratch_table_dma);
+    p->gpu->ops->free_page(p->gpu, p->scratch_leaf_dma);
     while (p->snap_free) {
         void *b = p->snap_free;
 
@@ -1248,4 +1258,9 @@ void vgt_ppgtt_reset(struct vgt_ppgtt *p)
 uint64_t vgt_ppgtt_scratch_table(const struct vgt_ppgtt *p)
 {
     return p->scratch_table_dma;
+}
+
+uint64_t vgt_ppgtt_scratch_leaf(const struct vgt_ppgtt *p)
+{
+    return p->scratch_leaf_dma;
 }

@@ -103,7 +103,7 @@ static int probe_driver(struct gp *p, unsigned i)
 static int guest_up(struct gp *p, unsigned i)
 {
     struct gp_guest *gg = &p->guest[i];
-    struct sim_guest_cfg gc = {.domid = (uint16_t)(i + 1), .nr_vcpus = 1};
+    struct sim_guest_cfg gc = {.domid = (uint16_t)(i + 1), .nr_vcpus = p->cfg.vcpus ? p->cfg.vcpus : 1};
     struct vgt_ioreq_server_cfg sc = {.domid = (uint16_t)(i + 1), .log = p->cfg.log};
     struct vgt_vgpu_cfg vc;
     struct vgt_ioreq_backend *be;
@@ -220,7 +220,8 @@ int gp_create(const struct gp_cfg *cfg, struct gp **out)
 
 down_guests:
     for (unsigned i = p->nr; i-- > 0;)
-        guest_down(p, &p->guest[i]);
+        if (p->guest[i].g) /* not removed already */
+            guest_down(p, &p->guest[i]);
     vgt_submit_destroy(p->sub);
 free_vg:
     vgt_gpu_destroy(p->vg);
@@ -235,12 +236,19 @@ free_p:
     return rc;
 }
 
+void gp_remove_guest(struct gp *p, unsigned i)
+{
+    if (i < p->nr && p->guest[i].g)
+        guest_down(p, &p->guest[i]);
+}
+
 void gp_destroy(struct gp *p)
 {
     if (!p)
         return;
     for (unsigned i = p->nr; i-- > 0;)
-        guest_down(p, &p->guest[i]);
+        if (p->guest[i].g) /* not removed already */
+            guest_down(p, &p->guest[i]);
     vgt_submit_destroy(p->sub);
     vgt_gpu_destroy(p->vg);
     sim_gpu_destroy(p->gpu);

@@ -32,6 +32,7 @@ struct gp_cfg {
      * SIM_GPU_NO_LIMIT: none, as on hardware). */
     uint64_t cmd_budget;
     unsigned semaphore_timeout_ms;
+    unsigned vcpus;                /* per guest (0: 1); vCPU 0 runs the driver */
     struct vgt_log *log;
 };
 
@@ -70,5 +71,8 @@ void gp_destroy(struct gp *p);
 /* Device-model reset of guest @i's vGPU (the way out of failsafe), then
  * its driver probes again from scratch. */
 int gp_reprobe(struct gp *p, unsigned i);
+/* Take guest @i down as vgtd's remove does (detach from the submission
+ * path first: its work leaves the GPU), the others running on. */
+void gp_remove_guest(struct gp *p, unsigned i);
 
 #endif

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "vgpu_host.h"
+#include "vgt/ggtt.h"
 #include "vgt/sim_gpu.h"
 #include "vgt/sim_hv.h"
 #include "vgt/sim_i915.h"
@@ -204,7 +205,10 @@ static void test_hostile_ggtt(void **state)
     assert_int_equal(sim_i915_mmio_write(bad->drv, (uint32_t)(8 * MIB + victims[0] * 8 + 4), 4, 0), 0);
     for (unsigned i = 0; i < 6; i++)
         assert_int_equal(host_pte(e, victims[i]), before[i]);
-    assert_int_equal(host_pte(e, own), hw->scratch_dma | 1);
+    /* the hostile vGPU's own scratch page, not the shared one */
+    assert_int_equal(host_pte(e, own),
+                     vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(vgpu_host_vgpu(e->h, bad->domid))) | 1);
+    assert_int_not_equal(host_pte(e, own), hw->scratch_dma | 1);
     /* The hostile guest reads back its own values. */
     assert_int_equal(sim_i915_ggtt_read(bad->drv, victims[2], &pte), 0);
     assert_int_equal(pte, BUF_GPA | 1);
@@ -271,7 +275,6 @@ static void test_balloon_invalidates_ggtt(void **state)
 {
     struct env *e = *state;
     struct guest *g = &e->gs[0];
-    struct vgt_hostgpu *hw = vgpu_host_hostgpu(e->h);
     struct vgt_hv *hv = sim_guest_hv(g->g);
     struct vgt_vgpu *v = vgpu_host_vgpu(e->h, g->domid);
     const uint64_t gfn0 = BUF_GPA >> 12, first = 2, nr = 4;
@@ -292,7 +295,7 @@ static void test_balloon_invalidates_ggtt(void **state)
         uint64_t pte = host_pte(e, (g->buf_gm >> 12) + p);
 
         if (p >= first && p < first + nr) {
-            assert_int_equal(pte & ~0xfffull, hw->scratch_dma & ~0xfffull);
+            assert_int_equal(pte & ~0xfffull, vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(v)) & ~0xfffull);
             assert_true(sim_guest_ballooned_intact(g->g, old_hpa[p]));
         } else {
             assert_int_equal(pte & ~0xfffull, old_hpa[p]);
@@ -309,7 +312,7 @@ static void test_balloon_invalidates_ggtt(void **state)
         uint64_t hpa = 0;
 
         assert_int_equal(sim_gpu_ggtt_translate(gpu, g->buf_gm + first * 4096ull, &hpa), 0);
-        assert_int_equal(hpa & ~0xfffull, hw->scratch_dma & ~0xfffull);
+        assert_int_equal(hpa & ~0xfffull, vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(v)) & ~0xfffull);
     }
     /* Balloon them in again: fresh frames, the same gfns, mapped again. */
     assert_int_equal(sim_guest_balloon_in(g->g, 0, gfn0 + first, nr), 0);

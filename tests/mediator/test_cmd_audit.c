@@ -730,9 +730,12 @@ static void test_reg_whitelist_oracle(void **state)
         {0x2420, 4, 1, false, 1},    {0x2430, 0x14, 1, false, 1}, {0x2500, 12, 1, false, 1},
         {0x5200, 32, 1, false, 1},   {0x5240, 32, 1, false, 1},   {0x5280, 16, 1, false, 1},
     };
+    static const struct vgt_audit_range rg = {LOW_BASE, LOW_SIZE};
+    struct vgt_auditor a;
     unsigned allowed = 0;
 
     (void)state;
+    assert_int_equal(vgt_audit_init(&a, &rg, 1, NULL, NULL), 0);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         for (uint32_t reg = 0; reg < 0x40000; reg += 4) {
             int want = 0;
@@ -746,6 +749,10 @@ static void test_reg_whitelist_oracle(void **state)
             if (vgt_audit_reg_allowed(e, reg) != want)
                 fail_msg("engine %u reg %#x: auditor says %d, the rules %d", e, reg,
                          vgt_audit_reg_allowed(e, reg), want);
+            /* and the per-engine rows the walk uses agree */
+            if (vgt_audit_reg_kind(&a, e, reg) != want)
+                fail_msg("engine %u reg %#x: walk rows say %d, the rules %d", e, reg,
+                         vgt_audit_reg_kind(&a, e, reg), want);
             allowed += want != 0;
         }
         /* Unaligned offsets never pass. */

@@ -619,7 +619,7 @@ static void test_failsafe_and_reset(void **state)
     assert_int_equal(info.st.failsafe_by_reason[VGT_FAILSAFE_GUEST_ERROR], 0);
     /* GGTT writes stay virtual, fences never reach the host. */
     wr(f, VGT_GGTT_OFFSET + lo_idx * 8, 8, (3ull << 12) | 1);
-    assert_int_equal(f->hw->ggtt[lo_idx], f->hw->gpu.scratch_dma | 1);
+    assert_int_equal(f->hw->ggtt[lo_idx], vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(f->v)) | 1);
     assert_int_equal(rd(f, VGT_GGTT_OFFSET + lo_idx * 8, 8), (3ull << 12) | 1);
     flo = (uint32_t)info.low_base | 1;
     wr(f, FENCE_REG_GEN6_HI(0), 4, (uint32_t)info.low_base);
@@ -653,7 +653,7 @@ static void test_failsafe_and_reset(void **state)
     assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 3, &dma), 0);
     assert_int_equal(f->hw->ggtt[lo_idx], dma | 1);
     vgt_vgpu_reset(f->v);
-    assert_int_equal(f->hw->ggtt[lo_idx], f->hw->gpu.scratch_dma | 1);
+    assert_int_equal(f->hw->ggtt[lo_idx], vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(f->v)) | 1);
 }
 
 int main(void)

@@ -31,7 +31,7 @@ int fx_init(struct fx *x, uint64_t ram_mb, enum fake_hv_layout layout, unsigned 
         goto destroy_gpu;
     x->o.hv = &x->f->hv;
     x->o.arena = x->a;
-    x->o.scratch_dma = x->g->gpu.scratch_dma;
+    x->o.scratch_dma = vgt_ppgtt_scratch_leaf(x->p);
     x->o.digest_base = x->f->backing;
     return 0;
 

@@ -55,9 +55,10 @@ static int teardown(void **state)
     return 0;
 }
 
+/* This vGPU's own scratch page, never the host's shared one. */
 static uint64_t scratch(struct fx *f)
 {
-    return f->gpu->gpu.scratch_dma | GEN8_PTE_PRESENT;
+    return vgt_ggtt_scratch_dma(f->g) | GEN8_PTE_PRESENT;
 }
 
 static void test_create_points_ranges_at_scratch(void **state)
@@ -183,7 +184,8 @@ static void test_destroy_to_scratch_and_bad_cfg(void **state)
     assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, (9ull << 12) | 1), 0);
     assert_int_not_equal(f->gpu->ggtt[i], scratch(f));
     vgt_ggtt_destroy(f->g);
-    assert_int_equal(f->gpu->ggtt[i], scratch(f));
+    /* back to the host's scratch page: the vGPU's own one is freed */
+    assert_int_equal(f->gpu->ggtt[i], f->gpu->gpu.scratch_dma | GEN8_PTE_PRESENT);
     f->g = NULL;
     bad.high_base = 1024 * MIB - 4096; /* runs past the GGTT */
     assert_int_equal(vgt_ggtt_create(&bad, &g2), -EINVAL);
@@ -191,6 +193,57 @@ static void test_destroy_to_scratch_and_bad_cfg(void **state)
     bad.low_base += 1; /* unaligned */
     assert_int_equal(vgt_ggtt_create(&bad, &g2), -EINVAL);
     assert_int_equal(vgt_ggtt_create(&f->cfg, &f->g), 0);
+}
+
+/* Issue 12: two vGPUs' unmapped entries never share a page the GPU can
+ * write; neither is the host's scratch page. */
+static void test_scratch_per_vgpu(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_ggtt_cfg c2 = f->cfg;
+    struct vgt_ggtt *g2;
+    uint64_t i1 = f->cfg.low_base >> 12, i2;
+
+    c2.low_base = 256 * MIB;
+    c2.high_base = 768 * MIB;
+    assert_int_equal(vgt_ggtt_create(&c2, &g2), 0);
+    i2 = c2.low_base >> 12;
+    assert_int_not_equal(vgt_ggtt_scratch_dma(f->g), vgt_ggtt_scratch_dma(g2));
+    assert_int_not_equal(vgt_ggtt_scratch_dma(f->g), f->gpu->gpu.scratch_dma);
+    assert_int_not_equal(vgt_ggtt_scratch_dma(g2), f->gpu->gpu.scratch_dma);
+    assert_int_equal(f->gpu->ggtt[i1], vgt_ggtt_scratch_dma(f->g) | GEN8_PTE_PRESENT);
+    assert_int_equal(f->gpu->ggtt[i2], vgt_ggtt_scratch_dma(g2) | GEN8_PTE_PRESENT);
+    /* a refused entry of vGPU 2 lands on its own page too */
+    assert_int_equal(vgt_ggtt_guest_write(g2, (i2 + 1) * 8, 8, (1ull << 62) | (3ull << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[i2 + 1], vgt_ggtt_scratch_dma(g2) | GEN8_PTE_PRESENT);
+    vgt_ggtt_destroy(g2);
+}
+
+/* The host-side lookup the submission path uses: committed, present,
+ * owned entries only. */
+static void test_lookup(void **state)
+{
+    struct fx *f = *state;
+    uint64_t i = (f->cfg.high_base >> 12) + 5, gpa;
+    uint64_t pte = (0x321ull << 12) | GEN8_PTE_PRESENT;
+
+    assert_int_equal(vgt_ggtt_lookup(f->g, i << 12, &gpa), -EFAULT); /* not present */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, pte), 0);
+    assert_int_equal(vgt_ggtt_lookup(f->g, (i << 12) + 0x44, &gpa), 0);
+    assert_int_equal(gpa, (0x321ull << 12) + 0x44);
+    /* a half written entry is not what the GPU maps: refused */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 4, 0x777000u | 1), 0);
+    assert_int_equal(vgt_ggtt_lookup(f->g, i << 12, &gpa), -EFAULT);
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8 + 4, 4, 0), 0);
+    assert_int_equal(vgt_ggtt_lookup(f->g, i << 12, &gpa), 0);
+    assert_int_equal(gpa, 0x777000u);
+    /* reserved bits: refused, as the physical entry is scratch */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, i * 8, 8, (1ull << 62) | pte), 0);
+    assert_int_equal(vgt_ggtt_lookup(f->g, i << 12, &gpa), -EFAULT);
+    /* outside the vGPU's ranges, even with a value written */
+    assert_int_equal(vgt_ggtt_guest_write(f->g, ((f->cfg.low_base >> 12) - 1) * 8, 8, pte), 0);
+    assert_int_equal(vgt_ggtt_lookup(f->g, f->cfg.low_base - 4096, &gpa), -EFAULT);
+    assert_int_equal(vgt_ggtt_lookup(f->g, ~0ull, &gpa), -EFAULT);
 }
 
 int main(void)
@@ -202,6 +255,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failsafe_and_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_to_scratch_and_bad_cfg, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scratch_per_vgpu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

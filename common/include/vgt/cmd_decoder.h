@@ -130,8 +130,32 @@ struct vgt_cmd_decoder {
 /* 0, or -EINVAL for a table whose entries do not fit the index. */
 int vgt_cmd_decoder_init(struct vgt_cmd_decoder *d, const struct vgt_cmd_table *t);
 
-/* Descriptor matching @dw0, or NULL. */
-const struct vgt_cmd_desc *vgt_cmd_lookup(const struct vgt_cmd_decoder *d, uint32_t dw0);
+/* Descriptor matching @dw0 by a scan of the whole table (ambiguous index
+ * slots), or NULL. */
+const struct vgt_cmd_desc *vgt_cmd_lookup_scan(const struct vgt_cmd_decoder *d, uint32_t dw0);
+
+/* Descriptor matching @dw0, or NULL. Inline: it is the hot path of the
+ * command auditor. Command types 1 and 4..7 are reserved (PRM vol 2a). */
+static inline const struct vgt_cmd_desc *vgt_cmd_lookup(const struct vgt_cmd_decoder *d, uint32_t dw0)
+{
+    const struct vgt_cmd_desc *c;
+    uint16_t e;
+
+    switch (dw0 >> 29) {
+    case 0: e = d->mi[(dw0 >> 23) & 0x3f]; break;
+    case 2: e = d->blt[(dw0 >> 22) & 0x7f]; break;
+    case 3: e = d->gfx[(dw0 >> 16) & 0x1fff]; break;
+    default: return NULL;
+    }
+    if (e == 0)
+        return NULL;
+    if (e == VGT_CMD_IDX_AMBIG)
+        return vgt_cmd_lookup_scan(d, dw0);
+    c = &d->t->cmds[e - 1];
+    /* The key may not cover every match bit (none in Gen9, but a table
+     * may have them): check the full match. */
+    return (dw0 & c->mask) == c->value ? c : NULL;
+}
 
 /* Length in dwords of the command whose descriptor is @desc and dword 0 is
  * @dw0 (always >= 1). */

@@ -26,6 +26,7 @@
 #include "vgt/log.h"
 
 #define VGT_AUDIT_MAX_RANGES 4
+#define VGT_AUDIT_MAX_REG_ROWS 16 /* whitelist rows of one engine */
 /* Gen9 has first- and second-level batches only (PRM vol 2a
  * MI_BATCH_BUFFER_START "Second Level Batch Buffer"): a second-level batch
  * may not call another. */
@@ -117,6 +118,13 @@ struct vgt_auditor {
     bool refuse_ppgtt_selectorless;
     struct vgt_cmd_decoder dec[VGT_ENGINE_NUM]; /* RCS, BCS, VCS (VECS uses VCS's) */
     bool have_dec[VGT_ENGINE_NUM];
+    /* The register whitelist rows of each engine, sorted: a short scan per
+     * register operand instead of a search of every engine's rows. */
+    struct vgt_audit_reg_row {
+        uint32_t off, end; /* [off, end) */
+        int kind;          /* as vgt_audit_reg_allowed */
+    } regs[VGT_ENGINE_NUM][VGT_AUDIT_MAX_REG_ROWS];
+    unsigned nr_regs[VGT_ENGINE_NUM];
 };
 
 /* The vGPU's graphics-memory ranges (GGTT addresses it owns), 1..4 of them. */
@@ -146,5 +154,7 @@ void vgt_audit_release(struct vgt_audit_result *r);
 /* Is a command allowed to touch register @reg (BAR0 offset) on @engine?
  * 1 yes, 2 yes but only through LRI with the value patched (PDPs), 0 no. */
 int vgt_audit_reg_allowed(unsigned engine, uint32_t reg);
+/* The same answer from @a's per-engine rows (what the walk uses). */
+int vgt_audit_reg_kind(const struct vgt_auditor *a, unsigned engine, uint32_t reg);
 
 #endif

@@ -3,9 +3,9 @@
  * attaches vGPUs to vgt_submit: vgtd's vGPU host and the GPU demo
  * platform.
  *
- * The shadow belongs to one thread at a time: the adapter serialises the
- * submission path (ioreq thread, dispatcher) and the write-protect handler
- * (ioreq thread, installed on @hv by create) on one lock. */
+ * One lock per object: the PPGTT manager's own lock serialises the
+ * submission path (pins, syncs, unpins at delivery) and its write-protect
+ * handler (installed on @hv by the manager); the adapter adds none. */
 #ifndef VGT_SUBMIT_PPGTT_H
 #define VGT_SUBMIT_PPGTT_H
 

@@ -13,7 +13,9 @@
  *   is written;
  * - an entry outside the ranges never reaches the physical GGTT; an entry
  *   whose gfn is outside guest RAM, or with reserved bits set, makes the
- *   physical entry point at the scratch page. Both are counted as refusals;
+ *   physical entry point at the vGPU's own scratch page (one per vGPU, so
+ *   what the GPU stores there no other guest can read). Both are counted
+ *   as refusals;
  * - a 4-byte half is held (physical entry unchanged) until the other half
  *   of the same entry arrives;
  * - in failsafe only the virtual table changes;
@@ -71,6 +73,14 @@ int vgt_ggtt_guest_read(struct vgt_ggtt *g, uint64_t off, unsigned size, uint64_
 void vgt_ggtt_reset(struct vgt_ggtt *g);
 /* In failsafe writes change only the virtual table. */
 void vgt_ggtt_set_failsafe(struct vgt_ggtt *g, bool on);
+
+/* Host-side lookup of graphics address @gm (for the submission path,
+ * which copies guest commands): the guest-physical address of that byte
+ * as the committed entry maps it. -EFAULT when the entry is outside the
+ * vGPU's ranges, not present, refused (reserved bits) or half written. */
+int vgt_ggtt_lookup(const struct vgt_ggtt *g, uint64_t gm, uint64_t *gpa);
+/* This vGPU's scratch page (host DMA address). */
+uint64_t vgt_ggtt_scratch_dma(const struct vgt_ggtt *g);
 
 /* Is [gm, gm+len) inside one of the vGPU's ranges? */
 bool vgt_ggtt_gm_valid(const struct vgt_ggtt *g, uint64_t gm, uint64_t len);

@@ -109,7 +109,10 @@ int vgt_ppgtt_wp_write(void *opaque, uint64_t gpa, unsigned size, uint64_t val);
 void vgt_ppgtt_get_stats(struct vgt_ppgtt *p, struct vgt_ppgtt_stats *st);
 
 /* The zeroed host page that refused table pointers point at (a walk
- * through it ends "not present"); leaf refusals use gpu->scratch_dma. */
+ * through it ends "not present"). */
 uint64_t vgt_ppgtt_scratch_table(const struct vgt_ppgtt *p);
+/* The page refused leaves point at, read-only: this vGPU's own, never
+ * the host's shared scratch page. */
+uint64_t vgt_ppgtt_scratch_leaf(const struct vgt_ppgtt *p);
 
 #endif
