@@ -225,19 +225,67 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
  * vGPU's lock. Returns true when a delivery must be retried. */
 static bool service(struct vgt_submit *s, uint64_t *retry)
 {
+    bool late = false;
+
     pthread_mutex_lock(&s->lock);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         if (s->eng[e].present && s->eng[e].running && !s->eng[e].stalled) {
             struct workload *wl = hw_csb(s, e);
 
-            if (wl)
-                retire(s, wl);
+            if (!wl)
+                continue;
+            /* Past its budget before the watchdog got to it (its thread
+             * ran late): a hang all the same, whatever the machine's
+             * load. The dispatcher thread puts the vGPU in failsafe (this
+             * path never takes a vGPU's lock). */
+            if (vgt_now_ns() - s->eng[e].started_ns > wl->sv->watchdog_ns) {
+                wl->cancelled = true;
+                wl->sv->late_hang |= 1u << e;
+                s->wd.hangs++;
+                s->wd.late++;
+                s->late_hangs = late = true;
+            }
+            retire(s, wl);
         }
     }
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         vgt_dispatch_engine(s, e, retry);
     pthread_mutex_unlock(&s->lock);
+    if (late)
+        vgt_dispatch_kick(s);
     return deliver_pending(s);
+}
+
+/* Failsafe for the vGPUs whose workloads completed past their budget
+ * (service). Dispatcher thread, no lock held. */
+static void late_hangs(struct vgt_submit *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->late_hangs) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    s->late_hangs = false;
+    for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
+        struct vgt_submit_vgpu *sv = s->by_sched[id];
+        unsigned mask;
+        char why[96];
+
+        if (!sv || !sv->late_hang)
+            continue;
+        mask = sv->late_hang;
+        sv->late_hang = 0;
+        sv->delivering++; /* keeps sv alive: detach waits */
+        pthread_mutex_unlock(&s->lock);
+        snprintf(why, sizeof(why), "engine mask 0x%x: workload ran past its %llu ms budget", mask,
+                 (unsigned long long)(sv->watchdog_ns / 1000000ull));
+        vgt_warn(s->log, "vgpu%u: %s", sv->v->id, why);
+        vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
+        pthread_mutex_lock(&s->lock);
+        sv->delivering--;
+        pthread_cond_broadcast(&s->done_cv);
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- the watchdog ----
@@ -400,6 +448,7 @@ bool vgt_watchdog_check(struct vgt_submit *s)
 {
     bool acted = false;
 
+    late_hangs(s);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         struct hw_engine *he = &s->eng[e];
         struct vgt_submit_vgpu *sv;

@@ -150,6 +150,7 @@ struct vgt_submit_vgpu {
     struct vgt_submit_stats st;
     bool detaching;
     uint64_t watchdog_ns;      /* per-workload budget; UINT64_MAX: off */
+    unsigned late_hang;        /* engines where one completed past it (s->lock) */
 };
 
 struct hw_engine {
@@ -184,6 +185,7 @@ struct vgt_submit {
     /* Registers switched between vGPUs (under lock; dispatch.c). */
     struct vgt_mmio_ctx mmio_ctx;
     struct vgt_submit_watchdog_stats wd; /* under lock */
+    bool late_hangs;            /* some sv->late_hang is set (under lock) */
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
     pthread_cond_t irq_cv;

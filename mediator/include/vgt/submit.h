@@ -113,6 +113,8 @@ struct vgt_submit_watchdog_stats {
     uint64_t hangs;          /* budgets that ran out */
     uint64_t preempted;      /* ... and the workload was preempted */
     uint64_t resets;         /* ... and the engine had to be reset */
+    uint64_t late;           /* ... and it completed before the watchdog
+                              * thread got to it (a loaded host) */
     uint64_t last_stop_ns;   /* budget exhausted -> engine free, last hang */
     uint64_t max_stop_ns;
     /* budget exhausted -> the next vGPU's workload submitted on that
