@@ -758,9 +758,11 @@ static enum run_result run_context(struct sim_engine *e)
     }
     cs->depth = x->bb_depth;
     e->cmds_this_run = 0;
+    /* A context owes nothing for the one before it (a preempted, faulted
+     * or reset context may leave engine time unpaid) and gets no credit
+     * for the time the engine was idle. */
     e->cost_clock = vgt_now_ns();
-    if (e->cost_debt_ns < 0)
-        e->cost_debt_ns = 0; /* no credit from the time the engine was idle */
+    e->cost_debt_ns = 0;
     for (;;) {
         struct cs_stream *s = &cs->st[cs->depth];
         const struct vgt_cmd_desc *d;
