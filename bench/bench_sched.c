@@ -8,7 +8,13 @@
  *    guests (16 with custom sizes: 16 MiB low, 128 MiB high, 1 fence),
  *    against the ideal 1.0;
  *  - weighted shares for weights 1:2:4, each against its weight share;
- *  - aggregate throughput of 16 guests against 1 guest.
+ *  - aggregate throughput of 16 guests against 1 guest;
+ *  - the watchdog's cost: fairness and throughput of 4 guests with the
+ *    watchdog on (the default budget) against off;
+ *  - the watchdog's reaction: with a hostile guest's workload hung (a
+ *    semaphore wait: preempted; a long fill: engine reset) beside three
+ *    honest ones, the time from its budget running out to the next
+ *    honest workload on that engine, against the budget.
  * Fairness runs use the GPU cost model (simulated GPU time per byte) so
  * the engine is the bottleneck, as on a loaded host. */
 #include <errno.h>
@@ -72,6 +78,7 @@ static int run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *ty
     cfg.guest_ram = 32ull << 20;
     cfg.ns_per_byte = ns_per_byte;
     cfg.log = log;
+    cfg.res.watchdog_ms = res->watchdog_ms;
     if (weights)
         memcpy(cfg.weights, weights, n * sizeof(*weights));
     rc = gp_create(&cfg, &p);
@@ -109,6 +116,87 @@ static int run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *ty
     for (unsigned i = 0; i < n; i++)
         gg_run_fini(&w[i].run);
     free(w);
+    gp_destroy(p);
+    return rc;
+}
+
+/* Three honest blit guests and a fourth whose one workload hangs (a
+ * semaphore wait on a dword it never writes, or fills longer than its
+ * budget); *resume_ns: budget exhausted -> next honest workload on BCS. */
+static int hang_recovery(bool fill, unsigned budget_ms, struct vgt_log *log, double *resume_ns,
+                         bool *was_reset)
+{
+    struct gp_cfg cfg;
+    struct gp *p;
+    struct bw w[3];
+    struct vgt_submit_watchdog_stats wd;
+    uint32_t cs[8 * 7 + 2], ring[4];
+    struct gg *d;
+    struct gg_ctx *c;
+    struct gg_bo bo, sem;
+    size_t k = 0, n;
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(w, 0, sizeof(w));
+    rc = vgt_vgpu_res_from_type("V5_8", &cfg.res);
+    if (rc)
+        return rc;
+    cfg.guests = 4;
+    cfg.type_name = "V5_8";
+    cfg.guest_ram = 32ull << 20;
+    cfg.ns_per_byte = FAIR_NS_PER_BYTE;
+    cfg.cmd_budget = SIM_GPU_NO_LIMIT;
+    cfg.semaphore_timeout_ms = SIM_GPU_NO_LIMIT;
+    cfg.log = log;
+    rc = gp_create(&cfg, &p);
+    if (rc)
+        return rc;
+    for (unsigned i = 0; i < 3 && !rc; i++)
+        rc = gg_run_init(&w[i].run, p->guest[i].drv, GG_WL_BLIT, BLIT, BLIT, 0x700 + i);
+    d = p->guest[3].drv;
+    rc = rc ?: gg_bo_create(d, 4u << 20, true, true, false, &bo);
+    rc = rc ?: gg_bo_create(d, 4096, true, false, false, &sem);
+    rc = rc ?: gg_ctx_create(d, VGT_ENGINE_BCS, &c);
+    if (rc)
+        goto out;
+    vgt_submit_set_watchdog(p->guest[3].sv, budget_ms);
+    if (fill) {
+        for (unsigned f = 0; f < 8; f++) /* 8 x 4 MiB: ~270 ms at 8 ns/B */
+            k += gwl_emit_color_blt(cs + k, bo.gm, 4096, 0, 0, 1024, 1024, 0x1234u + f);
+    } else {
+        k += gwl_emit_semaphore_wait_eq(cs + k, sem.gm, true, 1);
+    }
+    k += gwl_emit_bb_end(cs + k);
+    /* The batch shares the page with the semaphore dword (at 0, never 1). */
+    rc = gg_bo_write(d, &sem, 64, cs, k * 4);
+    if (rc)
+        goto out;
+    for (unsigned i = 0; i < 3; i++) {
+        w[i].stop = vgt_now_ns() + 1500000000ull;
+        pthread_create(&w[i].thr, NULL, bw_main, &w[i]);
+    }
+    {
+        struct timespec ts = {0, 200000000}; /* the honest guests under way */
+
+        nanosleep(&ts, NULL);
+    }
+    n = gwl_emit_bb_start(ring, sem.gm + 64, false, false);
+    n += gwl_emit_noop(ring + n);
+    rc = gg_submit(d, c, ring, n);
+    for (unsigned i = 0; i < 3; i++)
+        pthread_join(w[i].thr, NULL);
+    vgt_submit_watchdog_stats(p->sub, &wd);
+    for (unsigned i = 0; i < 3; i++)
+        if (w[i].rc || w[i].run.failures || vgt_vgpu_in_failsafe(p->guest[i].v))
+            rc = rc ?: -EIO;
+    if (!rc && (wd.hangs != 1 || !vgt_vgpu_in_failsafe(p->guest[3].v) || !wd.last_resume_ns))
+        rc = -EIO;
+    *resume_ns = (double)wd.last_resume_ns;
+    *was_reset = wd.resets == 1;
+out:
+    for (unsigned i = 0; i < 3; i++)
+        gg_run_fini(&w[i].run);
     gp_destroy(p);
     return rc;
 }
@@ -322,5 +410,41 @@ int vgt_bench_sched(int argc, char **argv)
         return 1;
     }
     emit(json, "aggregate_store_16_guests", r.per_s, "workloads/s", r1.per_s, "1 guest, same run", NULL);
+    /* 5. the watchdog's cost: on (default budget) against off */
+    {
+        struct vgt_vgpu_res off = v58;
+        struct result ron, roff;
+
+        off.watchdog_ms = VGT_SUBMIT_WATCHDOG_OFF;
+        rc = run_guests(4, &off, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &roff);
+        if (!rc)
+            rc = run_guests(4, &v58, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &ron);
+        if (rc || ron.failures || roff.failures) {
+            fprintf(stderr, "vgt bench sched: watchdog runs failed: %s\n", rc ? strerror(-rc) : "wrong results");
+            return 1;
+        }
+        emit(json, "jain_fairness_4_guests_watchdog_on", vgt_sched_jain(ron.busy, ron.weight, 4), "index",
+             vgt_sched_jain(roff.busy, roff.weight, 4), "watchdog off, same work, same run", "ratio>=0.99");
+        emit(json, "blit_4_guests_watchdog_on", ron.per_s, "workloads/s", roff.per_s,
+             "watchdog off, same work, same run", "ratio>=0.97");
+    }
+    /* 6. the watchdog's reaction, preemption and engine reset */
+    {
+        static const unsigned budget_ms = 50;
+
+        for (int fill = 0; fill <= 1; fill++) {
+            double ns = 0;
+            bool reset = false;
+
+            rc = hang_recovery(fill, budget_ms, &log, &ns, &reset);
+            if (rc || reset != (fill == 1)) {
+                fprintf(stderr, "vgt bench sched: hang recovery (%s) failed: %s\n", fill ? "fill" : "semaphore",
+                        rc ? strerror(-rc) : "stopped the wrong way");
+                return 1;
+            }
+            emit(json, fill ? "hang_to_others_running_reset_ms" : "hang_to_others_running_preempt_ms",
+                 ns / 1e6, "ms", budget_ms, "the hung workload's budget, same run", "ratio<=0.5");
+        }
+    }
     return 0;
 }

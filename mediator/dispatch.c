@@ -3,6 +3,8 @@
  * See docs/submission.md. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "submit_priv.h"
@@ -181,6 +183,7 @@ void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv)
 {
     struct vgt_submit *s = sv->s;
 
+    /* The workload ends, or the watchdog stops it at its budget. */
     pthread_mutex_lock(&s->lock);
     while (sv->on_hw)
         pthread_cond_wait(&s->done_cv, &s->lock);
@@ -198,7 +201,7 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     uint64_t desc;
     uint32_t b = vgt_submit_ring_base[e];
 
-    if (!he->present || he->running)
+    if (!he->present || he->running || he->stalled)
         return;
     if (vgt_sched_pick(s->sched, e, &id, &r)) {
         if (r < *retry)
@@ -220,9 +223,13 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     wl->next = NULL;
     wl->state = WL_RUNNING;
     he->running = wl;
+    he->started_ns = vgt_now_ns();
     sv->running++;
     sv->on_hw++;
     vgt_sched_begin(s->sched, id, e);
+    /* Another vGPU ran here last: the host's values of the registers its
+     * commands may have changed and the context image does not hold. */
+    vgt_mmio_context_switch(&s->mmio_ctx, s->hw, e, sv);
     desc = CTX_VALID | CTX_PRIVILEGE | (CTX_MODE_LEGACY_64B << CTX_MODE_SHIFT) |
            (wl->slot->gm & CTX_LRCA_MASK) | (uint64_t)(wl->slot->idx + 1) << 32;
     /* Element 1 empty, then element 0: the fourth write submits. */
@@ -237,19 +244,292 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
  * vGPU's lock. Returns true when a delivery must be retried. */
 static bool service(struct vgt_submit *s, uint64_t *retry)
 {
+    bool late = false;
+
     pthread_mutex_lock(&s->lock);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
-        if (s->eng[e].present && s->eng[e].running) {
+        if (s->eng[e].present && s->eng[e].running && !s->eng[e].stalled) {
             struct workload *wl = hw_csb(s, e);
 
-            if (wl)
-                retire(s, wl);
+            if (!wl)
+                continue;
+            /* Past its budget before the watchdog got to it (its thread
+             * ran late): a hang all the same, whatever the machine's
+             * load. The dispatcher thread puts the vGPU in failsafe (this
+             * path never takes a vGPU's lock). */
+            if (vgt_now_ns() - s->eng[e].started_ns > wl->sv->watchdog_ns) {
+                wl->cancelled = true;
+                wl->sv->late_hang |= 1u << e;
+                s->wd.hangs++;
+                s->wd.late++;
+                s->late_hangs = late = true;
+            }
+            retire(s, wl);
         }
     }
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         vgt_dispatch_engine(s, e, retry);
     pthread_mutex_unlock(&s->lock);
+    if (late)
+        vgt_dispatch_kick(s);
     return deliver_pending(s);
+}
+
+/* Failsafe for the vGPUs whose workloads completed past their budget
+ * (service). Dispatcher thread, no lock held. */
+static void late_hangs(struct vgt_submit *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->late_hangs) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    s->late_hangs = false;
+    for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
+        struct vgt_submit_vgpu *sv = s->by_sched[id];
+        unsigned mask;
+        char why[96];
+
+        if (!sv || !sv->late_hang)
+            continue;
+        mask = sv->late_hang;
+        sv->late_hang = 0;
+        sv->delivering++; /* keeps sv alive: detach waits */
+        pthread_mutex_unlock(&s->lock);
+        snprintf(why, sizeof(why), "engine mask 0x%x: workload ran past its %llu ms budget", mask,
+                 (unsigned long long)(sv->watchdog_ns / 1000000ull));
+        vgt_warn(s->log, "vgpu%u: %s", sv->v->id, why);
+        vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
+        pthread_mutex_lock(&s->lock);
+        sv->delivering--;
+        pthread_cond_broadcast(&s->done_cv);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the watchdog ----
+ *
+ * The dispatcher looks at every running workload at least every 2 ms.
+ * One past its vGPU's budget is stopped the way i915 stops a hung
+ * request on Gen9: first preemption (an ELSP write of an idle host
+ * context with an empty ring; the engine switches at its next arbitration
+ * point), then, when the workload is still on the engine after
+ * VGT_SUBMIT_PREEMPT_TIMEOUT_MS, a per-engine reset (intel_reset.c
+ * gen8_engine_reset_prepare: RING_RESET_CTL request, wait for
+ * READY_TO_RESET; GEN6_GDRST with the engine's domain, wait for it to
+ * clear; cancel the request; execlists_resume: status page and execlist
+ * mode again). The engine is marked stalled meanwhile so neither the
+ * completion path nor the dispatcher touch it; no lock is held while the
+ * GPU is waited for (the GPU's interrupt callback takes s->lock). */
+
+#define RING_RESET_CTL(b) ((b) + 0xd0u)       /* i915 intel_engine_regs.h */
+#define RESET_CTL_REQUEST_RESET (1u << 0)
+#define RESET_CTL_READY_TO_RESET (1u << 1)
+#define PREEMPT_CTX_ID 0xfffff000u            /* CSB id of the idle context: no slot's */
+
+static const uint32_t reset_domain[VGT_ENGINE_NUM] = {
+    [VGT_ENGINE_RCS] = GEN6_GRDOM_RENDER,
+    [VGT_ENGINE_BCS] = GEN6_GRDOM_BLT,
+    [VGT_ENGINE_VCS] = GEN6_GRDOM_MEDIA,
+    [VGT_ENGINE_VECS] = GEN6_GRDOM_VECS,
+};
+
+/* Poll @off until (value & mask) == want, for at most @ms. */
+static bool poll_reg(struct vgt_submit *s, uint32_t off, uint32_t mask, uint32_t want, unsigned ms)
+{
+    uint64_t end = vgt_now_ns() + ms * 1000000ull;
+
+    for (;;) {
+        struct timespec ts = {0, 20000};
+
+        if ((vgt_submit_rd(s, off) & mask) == want)
+            return true;
+        if (vgt_now_ns() > end)
+            return false;
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The idle host context of engine @e: its image (page 0 HWSP, page 1
+ * register state with an empty ring) and the ring page. */
+static int preempt_ctx_init(struct vgt_submit *s, unsigned e, uint64_t gm)
+{
+    struct hw_engine *he = &s->eng[e];
+    const uint32_t b = vgt_submit_ring_base[e];
+    void *va[3];
+
+    for (unsigned i = 0; i < 3; i++) {
+        if (s->hw->ops->alloc_page(s->hw, &he->preempt_dma[i], &va[i]))
+            return -ENOMEM;
+        memset(va[i], 0, VGT_PAGE_SIZE);
+        s->hw->ops->ggtt_write(s->hw, (gm >> 12) + i, he->preempt_dma[i] | GEN8_PTE_PRESENT);
+    }
+    he->preempt_gm = gm;
+    {
+        uint32_t *r = va[LRC_STATE_PN];
+
+        r[CTX_LRI_HEADER_0] = 0x11000000u | (2 * 14 - 1) | MI_LRI_FORCE_POSTED;
+        r[CTX_RING_HEAD - 1] = RING_HEAD(b);
+        r[CTX_RING_TAIL - 1] = RING_TAIL(b);
+        r[CTX_RING_START - 1] = RING_START(b);
+        r[CTX_RING_START] = (uint32_t)(gm + 2 * VGT_PAGE_SIZE);
+        r[CTX_RING_CTL - 1] = RING_CTL(b);
+        r[CTX_RING_CTL] = RING_VALID; /* one page */
+        r[CTX_LRI_HEADER_1] = 0x11000000u | (2 * 9 - 1) | MI_LRI_FORCE_POSTED;
+    }
+    return 0;
+}
+
+static void preempt_ctx_fini(struct vgt_submit *s, unsigned e)
+{
+    struct hw_engine *he = &s->eng[e];
+
+    for (unsigned i = 0; i < 3; i++)
+        if (he->preempt_dma[i]) {
+            s->hw->ops->ggtt_write(s->hw, (he->preempt_gm >> 12) + i,
+                                   s->hw->scratch_dma | GEN8_PTE_PRESENT);
+            s->hw->ops->free_page(s->hw, he->preempt_dma[i]);
+            he->preempt_dma[i] = 0;
+        }
+}
+
+/* Try to preempt the context with CSB id @id off engine @e: true when
+ * it left the engine within the preemption timeout. */
+static bool preempt(struct vgt_submit *s, unsigned e, uint32_t id)
+{
+    const uint32_t b = vgt_submit_ring_base[e];
+    uint64_t desc = CTX_VALID | CTX_PRIVILEGE | (CTX_MODE_LEGACY_64B << CTX_MODE_SHIFT) |
+                    (s->eng[e].preempt_gm & CTX_LRCA_MASK) | (uint64_t)(PREEMPT_CTX_ID + e) << 32;
+    uint64_t end = vgt_now_ns() + VGT_SUBMIT_PREEMPT_TIMEOUT_MS * 1000000ull;
+
+    vgt_submit_wr(s, RING_ELSP(b), 0);
+    vgt_submit_wr(s, RING_ELSP(b), 0);
+    vgt_submit_wr(s, RING_ELSP(b), (uint32_t)(desc >> 32));
+    vgt_submit_wr(s, RING_ELSP(b), (uint32_t)desc);
+    while (vgt_submit_rd(s, RING_EXECLIST_STATUS_HI(b)) == id) {
+        struct timespec ts = {0, 50000};
+
+        if (vgt_now_ns() > end)
+            return false;
+        nanosleep(&ts, NULL);
+    }
+    /* The idle context has an empty ring: the engine is idle next. */
+    return poll_reg(s, RING_EXECLIST_STATUS_HI(b), ~0u, 0, VGT_SUBMIT_PREEMPT_TIMEOUT_MS);
+}
+
+/* Per-engine reset and execlists on again. False when the engine did
+ * not come out of reset (it stays stalled: nothing more runs on it). */
+static bool engine_reset(struct vgt_submit *s, unsigned e)
+{
+    const uint32_t b = vgt_submit_ring_base[e];
+
+    vgt_submit_wr(s, RING_RESET_CTL(b), MASKED_ENABLE(RESET_CTL_REQUEST_RESET));
+    /* i915 resets anyway when the engine never says it is ready. */
+    if (!poll_reg(s, RING_RESET_CTL(b), RESET_CTL_READY_TO_RESET, RESET_CTL_READY_TO_RESET, 10))
+        vgt_warn(s->log, "watchdog: engine %u not ready to reset, resetting anyway", e);
+    vgt_submit_wr(s, GEN6_GDRST, reset_domain[e]);
+    if (!poll_reg(s, GEN6_GDRST, reset_domain[e], 0, 500)) {
+        vgt_err(s->log, "watchdog: engine %u did not come out of reset", e);
+        return false;
+    }
+    vgt_submit_wr(s, RING_RESET_CTL(b), RESET_CTL_REQUEST_RESET << 16);
+    vgt_submit_wr(s, RING_HWS_PGA(b), (uint32_t)s->eng[e].hwsp_gm);
+    vgt_submit_wr(s, RING_MODE_GEN7(b), MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
+    return true;
+}
+
+/* Stop the hung workload @wl on engine @e (stalled, no lock held). */
+static bool stop_hung(struct vgt_submit *s, unsigned e, struct workload *wl, bool *was_reset)
+{
+    const uint32_t b = vgt_submit_ring_base[e];
+    uint32_t wp;
+
+    *was_reset = false;
+    if (!preempt(s, e, wl->slot->idx + 1)) {
+        *was_reset = true;
+        if (!engine_reset(s, e))
+            return false;
+    }
+    /* Whatever the CSB says about the hung context or the idle one is
+     * consumed here: the workload is retired as cancelled. */
+    wp = vgt_submit_rd(s, RING_CONTEXT_STATUS_PTR(b)) & CSB_WRITE_MASK;
+    pthread_mutex_lock(&s->lock);
+    s->eng[e].csb_head = wp < CSB_ENTRIES ? wp : CSB_ENTRIES - 1;
+    vgt_submit_wr(s, RING_CONTEXT_STATUS_PTR(b),
+                  (CSB_READ_MASK << 16) | (s->eng[e].csb_head << CSB_READ_SHIFT));
+    if (*was_reset)
+        vgt_mmio_context_forget(&s->mmio_ctx, e);
+    pthread_mutex_unlock(&s->lock);
+    return true;
+}
+
+bool vgt_watchdog_check(struct vgt_submit *s)
+{
+    bool acted = false;
+
+    late_hangs(s);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        struct hw_engine *he = &s->eng[e];
+        struct vgt_submit_vgpu *sv;
+        struct workload *wl;
+        uint64_t over, t0, now = vgt_now_ns();
+        bool was_reset, ok, hang;
+        unsigned id;
+        char why[96];
+
+        pthread_mutex_lock(&s->lock);
+        wl = he->running;
+        hang = wl && wl->sv->watchdog_ns != UINT64_MAX && now - he->started_ns >= wl->sv->watchdog_ns;
+        if (!hang || he->stalled) {
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        he->stalled = true;
+        t0 = he->started_ns + wl->sv->watchdog_ns;
+        id = wl->sv->v->id;
+        pthread_mutex_unlock(&s->lock);
+
+        acted = true;
+        ok = stop_hung(s, e, wl, &was_reset);
+        over = vgt_now_ns() - t0;
+        snprintf(why, sizeof(why), "engine %u: workload over its %llu ms budget, %s", e,
+                 (unsigned long long)(wl->sv->watchdog_ns / 1000000ull),
+                 was_reset ? "engine reset" : "preempted");
+        pthread_mutex_lock(&s->lock);
+        s->wd.hangs++;
+        s->wd.preempted += !was_reset;
+        s->wd.resets += was_reset;
+        s->wd.last_stop_ns = over;
+        s->wd.max_stop_ns = VGT_MAX(s->wd.max_stop_ns, over);
+        wl->cancelled = true;
+        sv = wl->sv;
+        sv->delivering++; /* keeps sv (and its vGPU) alive: detach waits */
+        /* A stuck engine keeps its workload: nothing else may run where
+         * the GPU can still reach its pages. */
+        if (ok) {
+            uint64_t retry = UINT64_MAX;
+
+            he->running = NULL;
+            he->stalled = false;
+            /* Charged in full, then queued for its vGPU's delivery (which
+             * drops a cancelled workload); the others' queued work on the
+             * engine goes on at once. */
+            retire(s, wl);
+            vgt_dispatch_engine(s, e, &retry);
+            s->wd.last_resume_ns = he->running ? vgt_now_ns() - t0 : 0;
+        }
+        pthread_mutex_unlock(&s->lock);
+        vgt_warn(s->log, "vgpu%u: %s", id, why);
+        /* After retire (wl may be delivered and freed by now): a thread in
+         * vgt_dispatch_quiesce holding the vGPU's lock is no longer
+         * waiting for this workload. */
+        vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
+        pthread_mutex_lock(&s->lock);
+        sv->delivering--;
+        pthread_cond_broadcast(&s->done_cv);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return acted && deliver_pending(s);
 }
 
 static void *dispatcher(void *arg)
@@ -270,6 +550,7 @@ static void *dispatcher(void *arg)
         pthread_mutex_unlock(&s->irq_mu);
 
         undelivered = service(s, &retry);
+        undelivered |= vgt_watchdog_check(s);
         pthread_mutex_lock(&s->lock);
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             busy |= s->eng[e].running != NULL;
@@ -309,6 +590,8 @@ static void *dispatcher(void *arg)
 void vgt_dispatch_free_status_pages(struct vgt_submit *s)
 {
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        preempt_ctx_fini(s, e);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         if (s->eng[e].hwsp_dma) {
             s->hw->ops->ggtt_write(s->hw, s->eng[e].hwsp_gm >> 12, s->hw->scratch_dma | GEN8_PTE_PRESENT);
             s->hw->ops->free_page(s->hw, s->eng[e].hwsp_dma);
@@ -324,6 +607,7 @@ int vgt_dispatch_start(struct vgt_submit *s)
     uint32_t bits = GT_USER | GT_CTX_SWITCH | GT_ERROR;
     int rc;
 
+    vgt_mmio_context_init(&s->mmio_ctx, s->hw);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         uint32_t b = vgt_submit_ring_base[e];
         void *va;
@@ -349,6 +633,14 @@ int vgt_dispatch_start(struct vgt_submit *s)
         vgt_submit_wr(s, RING_IMR(b), ~(GT_USER | GT_CTX_SWITCH | GT_ERROR));
     }
     s->shadow_size -= VGT_ENGINE_NUM * VGT_PAGE_SIZE;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        if (!s->eng[e].present)
+            continue;
+        rc = preempt_ctx_init(s, e, s->shadow_gm + s->shadow_size - (e + 1) * 3 * VGT_PAGE_SIZE);
+        if (rc)
+            goto free_pages;
+    }
+    s->shadow_size -= VGT_ENGINE_NUM * 3 * VGT_PAGE_SIZE;
     /* GT interrupt banks: bank 0 RCS bits 15:0 and BCS 31:16, bank 1 VCS0
      * (i915 GEN8_RCS/BCS/VCS0_IRQ_SHIFT). */
     vgt_submit_wr(s, GEN8_GT_IER(0), bits | bits << 16);
@@ -368,9 +660,11 @@ int vgt_dispatch_start(struct vgt_submit *s)
 unset_irq:
     s->hw->ops->set_irq_handler(s->hw, NULL, NULL);
 free_pages:
-    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        preempt_ctx_fini(s, e);
         if (s->eng[e].hwsp_dma)
             s->hw->ops->free_page(s->hw, s->eng[e].hwsp_dma);
+    }
     return rc;
 }
 

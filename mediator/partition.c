@@ -18,12 +18,14 @@
  * lists them: low GM, high GM, fences, weight; then heads and resolution
  * (docs/vgpu.md): the small types one 1080p head, the large ones 4K heads,
  * as many as their graphics memory holds double-buffered with room to
- * spare (a 4K XRGB8888 frame is 32 MiB). */
+ * spare (a 4K XRGB8888 frame is 32 MiB); and vgt's watchdog budget per
+ * workload (docs/scheduler.md: 2 s, far above any normal workload,
+ * whatever the share). */
 static const struct vgt_vgpu_type types[] = {
-    {"V5_8", 64, 384, 4, 2, 1, 1920, 1080},
-    {"V5_4", 128, 512, 4, 4, 1, 1920, 1080},
-    {"V5_2", 256, 1024, 4, 8, 2, 3840, 2160},
-    {"V5_1", 512, 2048, 4, 16, 3, 3840, 2160},
+    {"V5_8", 64, 384, 4, 2, 1, 1920, 1080, 2000},
+    {"V5_4", 128, 512, 4, 4, 1, 1920, 1080, 2000},
+    {"V5_2", 256, 1024, 4, 8, 2, 3840, 2160, 2000},
+    {"V5_1", 512, 2048, 4, 16, 3, 3840, 2160, 2000},
 };
 
 const struct vgt_vgpu_type *vgt_vgpu_types(size_t *n)
@@ -53,6 +55,7 @@ int vgt_vgpu_res_from_type(const char *name, struct vgt_vgpu_res *res)
     res->heads = t->max_heads;
     res->res_w = t->res_w;
     res->res_h = t->res_h;
+    res->watchdog_ms = t->watchdog_ms;
     return 0;
 }
 
@@ -109,6 +112,7 @@ int vgt_vgpu_res_custom(uint64_t low_mb, uint64_t high_mb, unsigned fences,
     res->heads = 1;
     res->res_w = 1920;
     res->res_h = 1080;
+    res->watchdog_ms = 0; /* the default */
     return 0;
 }
 

@@ -9,7 +9,7 @@
 #include "vgt/util.h"
 
 struct sched_eng {
-    int64_t credit;      /* ns; clamped to +-period */
+    int64_t credit;      /* ns; at most +period, at least -VGT_SCHED_MAX_DEBT_NS */
     unsigned pending;    /* queued workloads */
     bool ran_in_stage;   /* counts as active for this stage's top-up */
     bool running;
@@ -73,7 +73,7 @@ static int64_t clamp_credit(const struct vgt_sched *s, int64_t c)
 {
     int64_t lim = (int64_t)s->cfg.period_ns;
 
-    return c > lim ? lim : c < -lim ? -lim : c;
+    return c > lim ? lim : c < -(int64_t)VGT_SCHED_MAX_DEBT_NS ? -(int64_t)VGT_SCHED_MAX_DEBT_NS : c;
 }
 
 int vgt_sched_type_weight(const char *type)
@@ -456,8 +456,13 @@ int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool comple
         goto unlock;
     }
     busy = now >= v->e[engine].run_start ? now - v->e[engine].run_start : 0;
-    /* Charge before advancing so the time lands in the stage it was used. */
-    v->e[engine].credit = clamp_credit(s, v->e[engine].credit - (int64_t)VGT_MIN(busy, s->cfg.period_ns));
+    /* Charge before advancing so the time lands in the stage it was used.
+     * In full: a workload longer than the period leaves its vGPU that much
+     * in debt (down to VGT_SCHED_MAX_DEBT_NS), so it waits until the others
+     * have had their share of that time; only positive credit is clamped
+     * to a period. The others' top-up pool stays at most a period per
+     * workload: their credit could not hold more. */
+    v->e[engine].credit = clamp_credit(s, v->e[engine].credit - (int64_t)VGT_MIN(busy, VGT_SCHED_MAX_DEBT_NS));
     v->e[engine].period_busy += busy;
     v->e[engine].running = false;
     v->st.busy_ns[engine] += busy;

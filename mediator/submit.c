@@ -92,6 +92,7 @@ int vgt_submit_attach(struct vgt_submit *s, struct vgt_vgpu *v, unsigned weight,
     sv = calloc(1, sizeof(*sv));
     if (!sv)
         return -ENOMEM;
+    sv->watchdog_ns = VGT_SUBMIT_WATCHDOG_DEFAULT_MS * 1000000ull;
     sv->s = s;
     sv->v = v;
     sv->pp = ppgtt;
@@ -137,6 +138,10 @@ void vgt_submit_detach(struct vgt_submit_vgpu *sv)
     while (sv->running || sv->delivering)
         pthread_cond_wait(&s->done_cv, &s->lock);
     s->by_sched[sv->sched_id] = NULL;
+    /* A vGPU created later at this address is another vGPU. */
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (s->mmio_ctx.owner[e] == sv)
+            vgt_mmio_context_forget(&s->mmio_ctx, e);
     s->pend_mask[sv->sched_id / 64] &= ~(1ull << (sv->sched_id % 64));
     pthread_mutex_unlock(&s->lock);
     vgt_sched_remove(s->sched, sv->sched_id);
@@ -152,6 +157,24 @@ int vgt_submit_get_stats(struct vgt_submit_vgpu *sv, struct vgt_submit_stats *st
     pthread_mutex_unlock(&sv->s->lock);
     rc = vgt_sched_get_stats(sv->s->sched, sv->sched_id, &st->sched);
     return rc;
+}
+
+int vgt_submit_set_watchdog(struct vgt_submit_vgpu *sv, unsigned budget_ms)
+{
+    uint64_t ns = budget_ms == VGT_SUBMIT_WATCHDOG_OFF ? UINT64_MAX
+                  : (uint64_t)(budget_ms ? budget_ms : VGT_SUBMIT_WATCHDOG_DEFAULT_MS) * 1000000ull;
+
+    pthread_mutex_lock(&sv->s->lock);
+    sv->watchdog_ns = ns;
+    pthread_mutex_unlock(&sv->s->lock);
+    return 0;
+}
+
+void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_stats *st)
+{
+    pthread_mutex_lock(&s->lock);
+    *st = s->wd;
+    pthread_mutex_unlock(&s->lock);
 }
 
 int vgt_submit_set_share(struct vgt_submit_vgpu *sv, unsigned weight, unsigned cap_pct)

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "vgt/cmd_audit.h"
+#include "vgt/mmio_context.h"
 #include "vgt/submit.h"
 #include "vgpu_priv.h"
 
@@ -148,11 +149,21 @@ struct vgt_submit_vgpu {
     unsigned delivering;       /* threads trying to deliver now (s->lock) */
     struct vgt_submit_stats st;
     bool detaching;
+    uint64_t watchdog_ns;      /* per-workload budget; UINT64_MAX: off */
+    unsigned late_hang;        /* engines where one completed past it (s->lock) */
 };
 
 struct hw_engine {
     bool present;
     struct workload *running;
+    uint64_t started_ns;       /* when running was submitted */
+    /* The watchdog is stopping running: completion and dispatch leave
+     * the engine alone until it is done. */
+    bool stalled;
+    /* The idle host context the watchdog preempts with: image (2 pages)
+     * and an empty ring (1 page), at the top of the shadow area. */
+    uint64_t preempt_dma[3];
+    uint64_t preempt_gm;
     unsigned csb_head;
     uint64_t hwsp_dma;
     uint64_t hwsp_gm;
@@ -171,6 +182,10 @@ struct vgt_submit {
     struct slot *slots[MAX_SLOTS];
     unsigned nr_slots;
     struct slot *free_slots;
+    /* Registers switched between vGPUs (under lock; dispatch.c). */
+    struct vgt_mmio_ctx mmio_ctx;
+    struct vgt_submit_watchdog_stats wd; /* under lock */
+    bool late_hangs;            /* some sv->late_hang is set (under lock) */
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
     pthread_cond_t irq_cv;
@@ -213,6 +228,9 @@ void vgt_dispatch_free_status_pages(struct vgt_submit *s);
 void vgt_dispatch_kick(struct vgt_submit *s);
 /* Start the next workload on idle engine @e. Under s->lock. */
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
+/* The per-engine watchdog (dispatcher thread, no lock held): stops the
+ * workloads past their budget. True when a delivery must be retried. */
+bool vgt_watchdog_check(struct vgt_submit *s);
 /* v->lock held: tell the guest about its finished workloads, in order,
  * and free them. */
 void vgt_dispatch_deliver_locked(struct vgt_submit_vgpu *sv);

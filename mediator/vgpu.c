@@ -291,6 +291,7 @@ static const char *const reason_names[] = {
     [VGT_FAILSAFE_UNSUPPORTED_GUEST] = "unsupported-guest",
     [VGT_FAILSAFE_INSUFFICIENT_RESOURCE] = "insufficient-resource",
     [VGT_FAILSAFE_ADMIN] = "admin",
+    [VGT_FAILSAFE_GPU_HANG] = "gpu-hang",
 };
 
 const char *vgt_failsafe_reason_name(enum vgt_failsafe_reason r)

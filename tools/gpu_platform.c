@@ -82,6 +82,24 @@ static void guest_down(struct gp *p, struct gp_guest *gg)
     (void)p;
 }
 
+/* The guest's driver, probing its vGPU (as at boot). */
+static int probe_driver(struct gp *p, unsigned i)
+{
+    struct gp_guest *gg = &p->guest[i];
+    struct gg_cfg dc;
+    uint64_t ram = p->cfg.guest_ram ? p->cfg.guest_ram : 64ull << 20;
+
+    memset(&dc, 0, sizeof(dc));
+    dc.g = gg->g;
+    dc.vcpu = 0;
+    dc.dev = GP_DEV;
+    dc.bar0_gpa = GP_BAR0;
+    dc.ram_base = GP_RAM_DRIVER_BASE;
+    dc.ram_size = ram - GP_RAM_DRIVER_BASE;
+    dc.msi_data = 0x40 + i;
+    return gg_probe(&dc, &gg->drv);
+}
+
 static int guest_up(struct gp *p, unsigned i)
 {
     struct gp_guest *gg = &p->guest[i];
@@ -89,7 +107,6 @@ static int guest_up(struct gp *p, unsigned i)
     struct vgt_ioreq_server_cfg sc = {.domid = (uint16_t)(i + 1), .log = p->cfg.log};
     struct vgt_vgpu_cfg vc;
     struct vgt_ioreq_backend *be;
-    struct gg_cfg dc;
     unsigned weight = p->cfg.weights[i] ? p->cfg.weights[i] : p->cfg.res.weight;
     int rc;
 
@@ -118,6 +135,7 @@ static int guest_up(struct gp *p, unsigned i)
     rc = vgt_submit_attach(p->sub, gg->v, weight, 0, &vgt_submit_pp_ops, gg->pp, &gg->sv);
     if (rc)
         return rc;
+    vgt_submit_set_watchdog(gg->sv, p->cfg.res.watchdog_ms);
     rc = vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0), NULL);
     if (rc)
         return rc;
@@ -127,15 +145,21 @@ static int guest_up(struct gp *p, unsigned i)
     if (pthread_create(&gg->srv_thread, NULL, srv_main, gg))
         return -EAGAIN;
     gg->srv_running = true;
-    memset(&dc, 0, sizeof(dc));
-    dc.g = gg->g;
-    dc.vcpu = 0;
-    dc.dev = GP_DEV;
-    dc.bar0_gpa = GP_BAR0;
-    dc.ram_base = GP_RAM_DRIVER_BASE;
-    dc.ram_size = gc.ram_bytes - GP_RAM_DRIVER_BASE;
-    dc.msi_data = 0x40 + i;
-    return gg_probe(&dc, &gg->drv);
+    return probe_driver(p, i);
+}
+
+int gp_reprobe(struct gp *p, unsigned i)
+{
+    int rc;
+
+    if (i >= p->nr)
+        return -EINVAL;
+    rc = vgt_vgpu_reset(p->guest[i].v);
+    if (rc)
+        return rc;
+    gg_destroy(p->guest[i].drv);
+    p->guest[i].drv = NULL;
+    return probe_driver(p, i);
 }
 
 int gp_create(const struct gp_cfg *cfg, struct gp **out)
@@ -165,6 +189,9 @@ int gp_create(const struct gp_cfg *cfg, struct gp **out)
         goto free_arena;
     gcfg.aperture_size = cfg->aperture;
     gcfg.ns_per_byte = cfg->ns_per_byte;
+    gcfg.ns_per_cmd = cfg->ns_per_cmd;
+    gcfg.cmd_budget = cfg->cmd_budget;
+    gcfg.semaphore_timeout_ms = cfg->semaphore_timeout_ms;
     rc = sim_gpu_create(p->arena, &gcfg, cfg->log, &p->gpu);
     if (rc)
         goto free_hv;

@@ -27,6 +27,11 @@ struct gp_cfg {
     uint64_t guest_ram;            /* bytes per guest (0: 64 MiB) */
     uint64_t aperture;             /* simulated GPU aperture (0: 512 MiB) */
     double ns_per_byte;            /* GPU cost model (0: CPU cost) */
+    double ns_per_cmd;             /* GPU cost per command (0: none) */
+    /* The GPU's own hang limits (sim_gpu_config; 0: its defaults,
+     * SIM_GPU_NO_LIMIT: none, as on hardware). */
+    uint64_t cmd_budget;
+    unsigned semaphore_timeout_ms;
     unsigned vcpus;                /* per guest (0: 1); vCPU 0 runs the driver */
     struct vgt_log *log;
 };
@@ -63,6 +68,9 @@ unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **
  * guests do not fit, -ENOTSUP when PPGTT shadowing is not built. */
 int gp_create(const struct gp_cfg *cfg, struct gp **out);
 void gp_destroy(struct gp *p);
+/* Device-model reset of guest @i's vGPU (the way out of failsafe), then
+ * its driver probes again from scratch. */
+int gp_reprobe(struct gp *p, unsigned i);
 /* Take guest @i down as vgtd's remove does (detach from the submission
  * path first: its work leaves the GPU), the others running on. */
 void gp_remove_guest(struct gp *p, unsigned i);

@@ -417,6 +417,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
                  ret == -EINVAL ? "weight must be 1..1000 and cap 0..100 %" : strerror(-ret));
         goto destroy_pp;
     }
+    vgt_submit_set_watchdog(d->sv, vc.res.watchdog_ms);
     d->host = h;
     ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf,
                           &(struct vgt_vgpu_platform){.opaque = d, .map_aperture = map_aperture});

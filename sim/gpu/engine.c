@@ -21,6 +21,7 @@ enum run_result {
     RUN_PREEMPTED = 1,  /* a new ELSP write arrived */
     RUN_FAULT = 2,      /* GPU fault: context errored */
     RUN_STOPPING = 3,   /* the GPU is being destroyed */
+    RUN_RESET = 4,      /* an engine reset (GEN6_GDRST) abandoned it */
 };
 
 #define MAX_BATCH_DEPTH 2 /* first and second level (PRM: no third level) */
@@ -163,28 +164,118 @@ static int mem_read(struct sim_engine *e, int space, uint64_t ga, void *dst, siz
     return 0;
 }
 
-/* Cost model: with ns_per_byte set, a command that moved @bytes takes at
- * least bytes * ns_per_byte; the engine sleeps off the difference (in
- * batches of >= 20 us, so short commands do not each pay a sleep). */
-static void charge(struct sim_engine *e, uint64_t bytes, uint64_t t0)
+/* --- arbitration, reset and the cost model ---------------------------- */
+
+static bool submission_pending(struct sim_engine *e)
+{
+    return __atomic_load_n(&e->has_submission, __ATOMIC_ACQUIRE);
+}
+
+static bool reset_requested(struct sim_engine *e)
+{
+    return __atomic_load_n(&e->reset_pending, __ATOMIC_ACQUIRE) ||
+           (__atomic_load_n(&e->reset_ctl, __ATOMIC_ACQUIRE) & RESET_CTL_REQUEST_RESET);
+}
+
+/* A point where the command streamer looks at requests from software:
+ * between commands, inside waits and long commands. A reset request
+ * (RING_RESET_CTL) parks the engine here, ready to reset, until the reset
+ * (GEN6_GDRST) comes or the request is withdrawn. 0 to go on, -EAGAIN to
+ * yield to a new ELSP submission (only where @preemptible), -ECANCELED
+ * when the engine is reset, -EINTR when the GPU is stopping. */
+static int cs_check(struct sim_engine *e, bool preemptible)
+{
+    struct sim_gpu *g = e->gpu;
+
+    if (__atomic_load_n(&g->stopping, __ATOMIC_RELAXED))
+        return -EINTR;
+    if (reset_requested(e)) {
+        int ret;
+
+        pthread_mutex_lock(&g->lock);
+        while ((e->reset_ctl & RESET_CTL_REQUEST_RESET) && !e->reset_pending && !g->stopping) {
+            e->parked = true;
+            pthread_cond_wait(&e->wake, &g->lock);
+        }
+        e->parked = false;
+        ret = g->stopping ? -EINTR : e->reset_pending ? -ECANCELED : 0;
+        pthread_mutex_unlock(&g->lock);
+        if (ret)
+            return ret;
+    }
+    if (preemptible && submission_pending(e))
+        return -EAGAIN;
+    return 0;
+}
+
+/* Spend @ns of engine time asleep; a reset or stop request wakes the
+ * engine at once (a preemption waits for the command to end, as on
+ * hardware). Returns what cs_check returns, never -EAGAIN. */
+static int engine_sleep(struct sim_engine *e, uint64_t ns)
+{
+    struct sim_gpu *g = e->gpu;
+    uint64_t end = vgt_now_ns() + ns;
+
+    for (;;) {
+        uint64_t now = vgt_now_ns();
+        struct timespec ts;
+        int ret;
+
+        if (now >= end)
+            return cs_check(e, false);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)((end - now) / 1000000000ull);
+        ts.tv_nsec += (long)((end - now) % 1000000000ull);
+        if (ts.tv_nsec >= 1000000000l) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000l;
+        }
+        pthread_mutex_lock(&g->lock);
+        if (!g->stopping && !reset_requested(e))
+            pthread_cond_timedwait(&e->wake, &g->lock, &ts);
+        pthread_mutex_unlock(&g->lock);
+        ret = cs_check(e, false);
+        if (ret)
+            return ret;
+    }
+}
+
+/* Cost model: commands add the engine time they take (bytes moved x
+ * ns_per_byte, ns_per_cmd each, SIM_GPU_BB_START_NS per batch start);
+ * the engine sleeps off whatever the CPU did faster (in steps of >= 20 us,
+ * so short commands do not each pay a sleep). */
+static void cost_add(struct sim_engine *e, double ns)
+{
+    e->cost_debt_ns += ns;
+}
+
+static int cost_pay(struct sim_engine *e)
+{
+    uint64_t now = vgt_now_ns();
+    int ret = 0;
+
+    e->cost_debt_ns -= (double)(now - e->cost_clock);
+    e->cost_clock = now;
+    if (e->cost_debt_ns > 20000) {
+        ret = engine_sleep(e, (uint64_t)e->cost_debt_ns);
+        now = vgt_now_ns();
+        e->cost_debt_ns -= (double)(now - e->cost_clock);
+        e->cost_clock = now;
+    } else if (e->cost_debt_ns < -1e6) {
+        e->cost_debt_ns = -1e6; /* do not bank unbounded credit */
+    }
+    return ret ? ret : cs_check(e, false);
+}
+
+/* A command moved @bytes: count them and owe their engine time. */
+static void charge(struct sim_engine *e, uint64_t bytes)
 {
     double nspb;
 
     __atomic_load(&e->gpu->ns_per_byte, &nspb, __ATOMIC_RELAXED);
-
     e->stats.bytes += bytes; /* engine-thread counter, read under lock: torn reads harmless */
-    if (nspb <= 0)
-        return;
-    e->cost_debt_ns += (double)bytes * nspb - (double)(vgt_now_ns() - t0);
-    if (e->cost_debt_ns > 20000) {
-        uint64_t start = vgt_now_ns();
-        struct timespec ts = {(time_t)(e->cost_debt_ns / 1e9), (long)((uint64_t)e->cost_debt_ns % 1000000000ull)};
-
-        nanosleep(&ts, NULL);
-        e->cost_debt_ns -= (double)(vgt_now_ns() - start);
-    } else if (e->cost_debt_ns < -1e6) {
-        e->cost_debt_ns = -1e6; /* do not bank unbounded credit */
-    }
+    if (nspb > 0)
+        cost_add(e, (double)bytes * nspb);
 }
 
 /* --- command fetch ----------------------------------------------------- */
@@ -216,16 +307,6 @@ static int stream_read(struct sim_engine *e, struct cs_stream *s, uint32_t *dst,
 }
 
 /* --- command execution -------------------------------------------------- */
-
-static bool submission_pending(struct sim_engine *e)
-{
-    return __atomic_load_n(&e->has_submission, __ATOMIC_ACQUIRE);
-}
-
-struct cs_state {
-    struct cs_stream st[MAX_BATCH_DEPTH + 1]; /* 0: ring, 1: first level, 2: second level */
-    unsigned depth;
-};
 
 typedef int (*cmd_fn)(struct sim_engine *e, struct cs_state *cs, const uint32_t *c, uint32_t len);
 
@@ -269,7 +350,6 @@ static int cmd_user_interrupt(struct sim_engine *e, struct cs_state *cs, const u
 static int cmd_sdi(struct sim_engine *e, struct cs_state *cs, const uint32_t *c, uint32_t len)
 {
     int space = (c[0] & (1u << 22)) ? SPACE_GGTT : SPACE_PPGTT;
-    uint64_t t0 = vgt_now_ns();
     uint64_t ga;
     size_t n;
 
@@ -280,7 +360,7 @@ static int cmd_sdi(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
     n = (size_t)(len - 3) * 4;
     if (mem_write(e, space, ga, c + 3, n))
         return -EFAULT;
-    charge(e, n, t0);
+    charge(e, n);
     return 0;
 }
 
@@ -413,16 +493,19 @@ static int cmd_pipe_control(struct sim_engine *e, struct cs_state *cs, const uin
 }
 
 /* MI_SEMAPHORE_WAIT: compare op bits 14:12, memory type bit 22 (GGTT);
- * data dword 1, address dwords 2-3. Polls until the condition holds. In
- * the ring, a waiting context yields to a new ELSP submission (-EAGAIN:
- * preempted, HEAD left on the wait so it runs again on resubmission). */
+ * data dword 1, address dwords 2-3. Polls until the condition holds,
+ * asleep between polls (20 us growing to 500 us). A waiting context
+ * yields to a new ELSP submission, in the ring or in a batch (-EAGAIN:
+ * preempted, left on the wait so it runs again on resubmission), and
+ * stops for a reset. */
 static int cmd_semaphore_wait(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
                               uint32_t len)
 {
     int space = (c[0] & (1u << 22)) ? SPACE_GGTT : SPACE_PPGTT;
     unsigned op = (c[0] >> 12) & 7;
-    uint64_t deadline = vgt_now_ns() + (uint64_t)e->gpu->cfg.semaphore_timeout_ms * 1000000ull;
-    uint64_t ga;
+    unsigned tmo = e->gpu->cfg.semaphore_timeout_ms;
+    uint64_t deadline = vgt_now_ns() + (uint64_t)tmo * 1000000ull;
+    uint64_t ga, nap = 20000;
     unsigned spins = 0;
 
     if (len < 4 || op > 5)
@@ -431,6 +514,7 @@ static int cmd_semaphore_wait(struct sim_engine *e, struct cs_state *cs, const u
     for (;;) {
         uint32_t sad;
         bool ok;
+        int ret;
 
         if (mem_read(e, space, ga, &sad, 4))
             return -EFAULT;
@@ -444,16 +528,17 @@ static int cmd_semaphore_wait(struct sim_engine *e, struct cs_state *cs, const u
         }
         if (ok)
             return 0;
-        if (__atomic_load_n(&e->gpu->stopping, __ATOMIC_RELAXED))
-            return -EINTR;
-        if (cs->depth == 0 && submission_pending(e))
-            return -EAGAIN;
-        if (vgt_now_ns() > deadline)
+        (void)cs;
+        ret = cs_check(e, true);
+        if (ret)
+            return ret;
+        if (tmo != SIM_GPU_NO_LIMIT && vgt_now_ns() > deadline)
             return gpu_fault(e, space, ga, VGT_FAULT_BAD_COMMAND, "semaphore wait timed out (hang)");
         if (++spins > 64) {
-            struct timespec ts = {0, 20000};
-
-            nanosleep(&ts, NULL);
+            ret = engine_sleep(e, nap);
+            if (ret)
+                return ret;
+            nap = VGT_MIN(nap * 2, 500000ull);
         }
     }
 }
@@ -483,7 +568,16 @@ static int cmd_bb_start(struct sim_engine *e, struct cs_state *cs, const uint32_
     s->space = (c[0] & (1u << 8)) ? SPACE_PPGTT : SPACE_GGTT;
     s->ga = addr64(c, 1, 2);
     cs->depth = depth;
+    cost_add(e, SIM_GPU_BB_START_NS);
     return 0;
+}
+
+/* MI_ARB_CHECK: an arbitration point, in the ring or in a batch: a
+ * pending ELSP submission preempts here. */
+static int cmd_arb_check(struct sim_engine *e, struct cs_state *cs, const uint32_t *c, uint32_t len)
+{
+    (void)cs, (void)c, (void)len;
+    return cs_check(e, true);
 }
 
 static int cmd_bb_end(struct sim_engine *e, struct cs_state *cs, const uint32_t *c, uint32_t len)
@@ -526,8 +620,8 @@ static int cmd_color_blt(struct sim_engine *e, struct cs_state *cs, const uint32
 {
     struct blt_rect r;
     uint32_t pitch;
-    uint64_t dst, t0 = vgt_now_ns(), bytes = 0;
-    int space = cur_space(cs);
+    uint64_t dst;
+    int space = cur_space(cs), ret;
 
     if (len < 7 || (c[0] & (1u << 11)))
         return gpu_fault(e, space, 0, VGT_FAULT_BAD_COMMAND, "XY_COLOR_BLT: not 7 dwords or tiled");
@@ -551,10 +645,13 @@ static int cmd_color_blt(struct sim_engine *e, struct cs_state *cs, const uint32
                 memcpy(d + i, &c[6], 4);
             ga += n;
             left -= n;
-            bytes += n;
+            charge(e, n);
         }
+        /* Row by row: a long fill takes its time and stops for a reset. */
+        ret = cost_pay(e);
+        if (ret)
+            return ret;
     }
-    charge(e, bytes, t0);
     return 0;
 }
 
@@ -567,8 +664,8 @@ static int cmd_src_copy_blt(struct sim_engine *e, struct cs_state *cs, const uin
 {
     struct blt_rect r;
     uint32_t dpitch, spitch, sx, sy;
-    uint64_t dst, src, t0 = vgt_now_ns(), bytes = 0;
-    int space = cur_space(cs);
+    uint64_t dst, src;
+    int space = cur_space(cs), ret;
 
     if (len < 10 || (c[0] & ((1u << 11) | (1u << 15))))
         return gpu_fault(e, space, 0, VGT_FAULT_BAD_COMMAND, "XY_SRC_COPY_BLT: not 10 dwords or tiled");
@@ -601,10 +698,12 @@ static int cmd_src_copy_blt(struct sim_engine *e, struct cs_state *cs, const uin
             dga += n;
             sga += n;
             left -= n;
-            bytes += n;
+            charge(e, n);
         }
+        ret = cost_pay(e);
+        if (ret)
+            return ret;
     }
-    charge(e, bytes, t0);
     return 0;
 }
 
@@ -619,48 +718,73 @@ static const cmd_fn cmd_handlers[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_LRR] = cmd_lrr,
     [VGT_CMD_ID_FLUSH_DW] = cmd_flush_dw,
     [VGT_CMD_ID_USER_INTERRUPT] = cmd_user_interrupt,
+    [VGT_CMD_ID_ARB_CHECK] = cmd_arb_check,
     [VGT_CMD_ID_PIPE_CONTROL] = cmd_pipe_control,
     [VGT_CMD_ID_SEMAPHORE_WAIT] = cmd_semaphore_wait,
     [VGT_CMD_ID_XY_COLOR_BLT] = cmd_color_blt,
     [VGT_CMD_ID_XY_SRC_COPY_BLT] = cmd_src_copy_blt,
 };
 
-/* Run the loaded context from HEAD to TAIL. */
+static enum run_result run_result_of(int ret)
+{
+    switch (ret) {
+    case 0: return RUN_DONE;
+    case -EINTR: return RUN_STOPPING;
+    case -EAGAIN: return RUN_PREEMPTED;
+    case -ECANCELED: return RUN_RESET;
+    default: return RUN_FAULT;
+    }
+}
+
+/* Run the loaded context from HEAD (or the batches it was preempted in)
+ * to TAIL. On preemption inside a batch, HEAD is left after the ring's
+ * MI_BATCH_BUFFER_START and e->cs holds where each batch level was. */
 static enum run_result run_context(struct sim_engine *e)
 {
     struct sim_ctx *x = &e->ctx;
-    struct cs_state cs;
+    struct cs_state *cs = &e->cs;
     uint64_t budget = e->gpu->cfg.cmd_budget;
+    double nspc = e->gpu->cfg.ns_per_cmd;
 
-    memset(&cs, 0, sizeof(cs));
-    cs.st[0].space = SPACE_GGTT;
-    cs.st[0].ring = true;
-    cs.st[0].ring_start = x->start;
-    cs.st[0].ring_size = x->ring_size;
-    cs.st[0].ga = x->start + x->head;
+    memset(cs, 0, sizeof(*cs));
+    cs->st[0].space = SPACE_GGTT;
+    cs->st[0].ring = true;
+    cs->st[0].ring_start = x->start;
+    cs->st[0].ring_size = x->ring_size;
+    cs->st[0].ga = x->start + x->head;
+    for (unsigned i = 0; i < x->bb_depth; i++) {
+        cs->st[i + 1].space = x->bb_space[i];
+        cs->st[i + 1].ga = x->bb_ga[i];
+    }
+    cs->depth = x->bb_depth;
     e->cmds_this_run = 0;
+    /* A context owes nothing for the one before it (a preempted, faulted
+     * or reset context may leave engine time unpaid) and gets no credit
+     * for the time the engine was idle. */
+    e->cost_clock = vgt_now_ns();
+    e->cost_debt_ns = 0;
     for (;;) {
-        struct cs_stream *s = &cs.st[cs.depth];
+        struct cs_stream *s = &cs->st[cs->depth];
         const struct vgt_cmd_desc *d;
         uint32_t len;
         cmd_fn fn;
         int ret;
 
-        if (cs.depth == 0) {
+        if (cs->depth == 0) {
             x->head = (uint32_t)(s->ga - x->start);
             if (x->head == x->tail)
                 return RUN_DONE;
-            /* Arbitration point between ring commands: a new ELSP write
-             * preempts here (batches run to their end). */
-            if (submission_pending(e))
-                return RUN_PREEMPTED;
         }
-        if (++e->cmds_this_run > budget) {
+        /* Requests from software between commands; arbitration (a new
+         * ELSP write preempts) between ring commands only: inside a
+         * batch at MI_ARB_CHECK and semaphore waits. */
+        ret = cs_check(e, cs->depth == 0);
+        if (ret)
+            return run_result_of(ret);
+        if (budget != SIM_GPU_NO_LIMIT && ++e->cmds_this_run > budget) {
             gpu_fault(e, s->space, s->ga, VGT_FAULT_BAD_COMMAND, "command budget exhausted (hang)");
             return RUN_FAULT;
         }
-        if (__atomic_load_n(&e->gpu->stopping, __ATOMIC_RELAXED))
-            return RUN_STOPPING;
         {
             uint64_t at = s->ga;
 
@@ -676,7 +800,7 @@ static enum run_result run_context(struct sim_engine *e)
                 gpu_fault(e, s->space, at, VGT_FAULT_BAD_COMMAND, "command longer than the model fetches");
                 return RUN_FAULT;
             }
-            if (cs.depth == 0) {
+            if (cs->depth == 0) {
                 uint64_t left = (x->tail + x->ring_size - x->head) % x->ring_size / 4;
 
                 if (len > left) {
@@ -686,18 +810,24 @@ static enum run_result run_context(struct sim_engine *e)
             }
             if (len > 1 && stream_read(e, s, e->cmd + 1, len - 1))
                 return RUN_FAULT;
+            if (nspc > 0)
+                cost_add(e, nspc);
+            fn = cmd_handlers[d->id];
+            ret = fn ? fn(e, cs, e->cmd, len) : 0;
+            if (ret == -EAGAIN || ret == -ECANCELED || ret == -EINTR) {
+                /* Stopped inside the command: it runs again from its
+                 * start when the context is resubmitted. */
+                s->ga = at;
+                s->page_tag = 0;
+                if (cs->depth == 0)
+                    x->head = (uint32_t)(at - x->start);
+            }
         }
         e->stats.commands++;
-        fn = cmd_handlers[d->id];
-        if (!fn)
-            continue;
-        ret = fn(e, &cs, e->cmd, len);
-        if (ret == -EINTR)
-            return RUN_STOPPING;
-        if (ret == -EAGAIN)
-            return RUN_PREEMPTED; /* x->head still points at the command */
+        if (!ret && e->cost_debt_ns > 20000)
+            ret = cost_pay(e);
         if (ret)
-            return RUN_FAULT;
+            return run_result_of(ret);
     }
 }
 
@@ -706,6 +836,80 @@ static enum run_result run_context(struct sim_engine *e)
 static uint32_t *ctx_regs(struct sim_engine *e)
 {
     return sim_arena_ptr(e->gpu->arena, e->ctx.regs_hpa, VGT_PAGE_SIZE);
+}
+
+/* The registers a Gen9 context image holds besides the ring (i915
+ * gt/intel_lrc.c gen9_rcs_offsets / gen9_xcs_offsets, see
+ * CTX_LRI_HEADER_3): dword index of the register's offset in the image
+ * (the value follows it), offset from the engine base, engines. */
+#define CTX_RCS (1u << VGT_ENGINE_RCS)
+#define CTX_XCS ((1u << VGT_ENGINE_BCS) | (1u << VGT_ENGINE_VCS))
+#define CTX_ALL (CTX_RCS | CTX_XCS)
+
+struct ctx_reg {
+    uint16_t idx;
+    uint16_t off;
+    uint8_t engines;
+};
+
+#define CTX_GPR(i) {0x68 + 2 * (i), 0x600 + 4 * (i), CTX_ALL}
+static const struct ctx_reg ctx_state_regs[] = {
+    {CTX_TIMESTAMP - 1, 0x3a8, CTX_ALL},
+    {CTX_PDP3_UDW - 1, 0x28c, CTX_ALL}, {CTX_PDP3_LDW - 1, 0x288, CTX_ALL},
+    {CTX_PDP2_UDW - 1, 0x284, CTX_ALL}, {CTX_PDP2_LDW - 1, 0x280, CTX_ALL},
+    {CTX_PDP1_UDW - 1, 0x27c, CTX_ALL}, {CTX_PDP1_LDW - 1, 0x278, CTX_ALL},
+    {CTX_PDP0_UDW - 1, 0x274, CTX_ALL}, {CTX_PDP0_LDW - 1, 0x270, CTX_ALL},
+    {0x42, 0x0c8, CTX_RCS},   /* R_PWR_CLK_STATE */
+    {0x42, 0x200, CTX_XCS},   /* BCS_SWCTRL on the blitter */
+    {0x52, 0x028, CTX_ALL}, {0x54, 0x09c, CTX_ALL}, {0x56, 0x0c0, CTX_ALL},
+    {0x58, 0x178, CTX_ALL}, {0x5a, 0x17c, CTX_ALL},
+    /* 0x5c: RING_TIMESTAMP (base+0x358), derived from the clock here:
+     * not restored. */
+    {0x5e, 0x170, CTX_ALL}, {0x60, 0x150, CTX_ALL}, {0x62, 0x154, CTX_ALL},
+    {0x64, 0x158, CTX_ALL}, {0x66, 0x41c, CTX_ALL},
+    CTX_GPR(0), CTX_GPR(1), CTX_GPR(2), CTX_GPR(3), CTX_GPR(4), CTX_GPR(5), CTX_GPR(6),
+    CTX_GPR(7), CTX_GPR(8), CTX_GPR(9), CTX_GPR(10), CTX_GPR(11), CTX_GPR(12), CTX_GPR(13),
+    CTX_GPR(14), CTX_GPR(15), CTX_GPR(16), CTX_GPR(17), CTX_GPR(18), CTX_GPR(19), CTX_GPR(20),
+    CTX_GPR(21), CTX_GPR(22), CTX_GPR(23), CTX_GPR(24), CTX_GPR(25), CTX_GPR(26), CTX_GPR(27),
+    CTX_GPR(28), CTX_GPR(29), CTX_GPR(30), CTX_GPR(31),
+    {0xa8, 0x068, CTX_ALL},
+};
+
+/* Context restore: every register the image holds is loaded. A slot
+ * whose offset dword does not name its register (an image software never
+ * laid out there, e.g. a zeroed page) loads the register's reset value, as
+ * i915's default context image (recorded from the hardware after reset)
+ * would: a context never starts with the previous context's values.
+ * Under gpu->lock. */
+static void ctx_state_restore_locked(struct sim_engine *e, const uint32_t *r)
+{
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(ctx_state_regs); i++) {
+        const struct ctx_reg *c = &ctx_state_regs[i];
+        uint32_t reg = e->base + c->off;
+
+        if (!(c->engines & (1u << e->id)))
+            continue;
+        e->gpu->regs[reg / 4] = r[c->idx] == reg ? r[c->idx + 1] : 0;
+    }
+}
+
+/* Context save: the same registers back into the image, with the LRI
+ * headers hardware writes (MI_LOAD_REGISTER_IMM(n) | force posted). */
+static void ctx_state_save_locked(struct sim_engine *e, uint32_t *r)
+{
+    r[CTX_LRI_HEADER_2] = 0x11000000u | (2 * 1 - 1) | (1u << 12);
+    r[CTX_LRI_HEADER_3] = 0x11000000u | (2 * 44 - 1) | (1u << 12);
+    r[0x5c] = e->base + RING_TIMESTAMP;
+    r[0x5d] = (uint32_t)sim_gpu_timestamp();
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(ctx_state_regs); i++) {
+        const struct ctx_reg *c = &ctx_state_regs[i];
+        uint32_t reg = e->base + c->off;
+
+        if (!(c->engines & (1u << e->id)) || c->idx == CTX_TIMESTAMP - 1)
+            continue;
+        r[c->idx] = reg;
+        r[c->idx + 1] = e->gpu->regs[reg / 4];
+    }
 }
 
 /* Load the context of descriptor @desc: its register state page, through
@@ -743,21 +947,37 @@ static int load_context(struct sim_engine *e, uint64_t desc)
     if (!(x->ctl & RING_CTL_VALID) || x->head >= x->ring_size || x->tail >= x->ring_size)
         return gpu_fault(e, SPACE_GGTT, x->start, VGT_FAULT_BAD_COMMAND,
                          "ring not valid, or HEAD/TAIL outside it");
+    /* Batches the context was preempted in. */
+    if (r[CTX_BB_STATE] & VGT_BB_STATE_ACTIVE) {
+        const unsigned st[2] = {CTX_BB_STATE, CTX_SECOND_BB_STATE};
+        const unsigned hu[2] = {CTX_BB_HEAD_U, CTX_SECOND_BB_HEAD_U};
+        const unsigned hl[2] = {CTX_BB_HEAD_L, CTX_SECOND_BB_HEAD_L};
+
+        for (unsigned i = 0; i < 2 && (r[st[i]] & VGT_BB_STATE_ACTIVE); i++) {
+            x->bb_space[i] = (r[st[i]] & RING_BB_PPGTT) ? SPACE_PPGTT : SPACE_GGTT;
+            x->bb_ga[i] = ((uint64_t)(r[hu[i]] & 0xffff) << 32 | r[hl[i]]) & ~3ull;
+            x->bb_depth = i + 1;
+        }
+    }
     pthread_mutex_lock(&e->gpu->lock);
     e->gpu->regs[(e->base + RING_HEAD) / 4] = x->head;
     e->gpu->regs[(e->base + RING_TAIL) / 4] = x->tail;
     e->gpu->regs[(e->base + RING_START) / 4] = x->start;
     e->gpu->regs[(e->base + RING_CTL) / 4] = x->ctl;
-    e->gpu->regs[(e->base + RING_PDP_LDW(0)) / 4] = (uint32_t)x->pml4;
-    e->gpu->regs[(e->base + RING_PDP_UDW(0)) / 4] = (uint32_t)(x->pml4 >> 32);
+    ctx_state_restore_locked(e, r);
     pthread_mutex_unlock(&e->gpu->lock);
     return 0;
 }
 
-/* Save HEAD (and the timestamp) back into the context image, as the
+/* Save HEAD, the batches in progress (when preempted inside one), the
+ * timestamp and the engine registers back into the context image, as the
  * hardware does on a context switch. */
-static void save_context(struct sim_engine *e)
+static void save_context(struct sim_engine *e, enum run_result res)
 {
+    const unsigned st[2] = {CTX_BB_STATE, CTX_SECOND_BB_STATE};
+    const unsigned hu[2] = {CTX_BB_HEAD_U, CTX_SECOND_BB_HEAD_U};
+    const unsigned hl[2] = {CTX_BB_HEAD_L, CTX_SECOND_BB_HEAD_L};
+    unsigned depth = res == RUN_PREEMPTED ? e->cs.depth : 0;
     uint32_t *r;
 
     if (!e->ctx.regs_hpa)
@@ -766,9 +986,27 @@ static void save_context(struct sim_engine *e)
     if (!r)
         return;
     r[CTX_RING_HEAD] = (r[CTX_RING_HEAD] & ~RING_HEAD_ADDR) | (e->ctx.head & RING_HEAD_ADDR);
+    if (depth)
+        r[CTX_RING_HEAD] = (r[CTX_RING_HEAD] & ~RING_HEAD_ADDR) |
+                           ((uint32_t)(e->cs.st[0].ga - e->ctx.start) & RING_HEAD_ADDR);
+    for (unsigned i = 0; i < 2; i++) {
+        const struct cs_stream *s = &e->cs.st[i + 1];
+
+        r[st[i] - 1] = e->base + (i ? 0x118 : 0x110);
+        r[hu[i] - 1] = e->base + (i ? 0x11c : 0x168);
+        r[hl[i] - 1] = e->base + (i ? 0x114 : 0x140);
+        if (i < depth) {
+            r[st[i]] = VGT_BB_STATE_ACTIVE | (s->space == SPACE_PPGTT ? RING_BB_PPGTT : 0);
+            r[hu[i]] = (uint32_t)(s->ga >> 32);
+            r[hl[i]] = (uint32_t)s->ga;
+        } else {
+            r[st[i]] &= ~VGT_BB_STATE_ACTIVE;
+        }
+    }
     r[CTX_TIMESTAMP] = (uint32_t)sim_gpu_timestamp();
     pthread_mutex_lock(&e->gpu->lock);
-    e->gpu->regs[(e->base + RING_HEAD) / 4] = e->ctx.head;
+    e->gpu->regs[(e->base + RING_HEAD) / 4] = r[CTX_RING_HEAD] & RING_HEAD_ADDR;
+    ctx_state_save_locked(e, r);
     pthread_mutex_unlock(&e->gpu->lock);
 }
 
@@ -802,6 +1040,82 @@ static bool desc_valid(uint64_t d)
     return d & GEN8_CTX_VALID;
 }
 
+static const uint32_t engine_domain[SIM_GPU_NUM_ENGINES] = {
+    [VGT_ENGINE_RCS] = GEN6_GRDOM_RENDER,
+    [VGT_ENGINE_BCS] = GEN6_GRDOM_BLT,
+    [VGT_ENGINE_VCS] = GEN6_GRDOM_MEDIA,
+};
+
+/* The engine reset itself (GEN6_GDRST): whatever ran is abandoned without
+ * a CSB event or a context save, the execlist ports, the ELSP latch and
+ * the CSB pointers go back to their reset state and execlists are off
+ * until software turns them on again (i915 re-enables them after an
+ * engine reset: execlists_resume). The GDRST bit clears when done. Under
+ * gpu->lock. */
+void sim_engine_execlist_reset_locked(struct sim_engine *e)
+{
+    memset(e->elsp, 0, sizeof(e->elsp));
+    e->elsp_n = 0;
+    memset(e->submitted, 0, sizeof(e->submitted));
+    __atomic_store_n(&e->has_submission, false, __ATOMIC_RELEASE);
+    memset(e->port, 0, sizeof(e->port));
+    e->port_idx = 0;
+    e->active = false;
+    e->csb_wp = GEN8_CSB_ENTRIES - 1;
+    e->csb_rp = GEN8_CSB_ENTRIES - 1;
+    memset(e->csb, 0, sizeof(e->csb));
+    e->ring_mode = 0;
+    e->cost_debt_ns = 0;
+}
+
+static void engine_reset_done_locked(struct sim_engine *e)
+{
+    struct sim_gpu *g = e->gpu;
+    bool any = false;
+
+    sim_engine_execlist_reset_locked(e);
+    e->stats.resets++;
+    __atomic_store_n(&e->reset_pending, false, __ATOMIC_RELEASE);
+    g->regs[GEN6_GDRST / 4] &= ~engine_domain[e->id];
+    for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
+        any |= g->eng[i].reset_pending;
+    if (!any)
+        g->regs[GEN6_GDRST / 4] &= ~GEN6_GRDOM_FULL;
+    vgt_info(g->log, "gpu %s: engine reset", e->name);
+}
+
+void sim_gpu_gdrst_write_locked(struct sim_gpu *g, uint32_t domains)
+{
+    for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++) {
+        struct sim_engine *e = &g->eng[i];
+
+        if (!(domains & (engine_domain[i] | GEN6_GRDOM_FULL)))
+            continue;
+        g->regs[GEN6_GDRST / 4] |= engine_domain[i] | (domains & GEN6_GRDOM_FULL);
+        __atomic_store_n(&e->reset_pending, true, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&e->wake);
+    }
+}
+
+/* RING_RESET_CTL: the request bit is software's (masked); READY_TO_RESET
+ * shows while it is set and the engine is parked or has nothing to run. */
+uint32_t sim_engine_reset_ctl_read_locked(struct sim_engine *e)
+{
+    uint32_t v = e->reset_ctl & RESET_CTL_REQUEST_RESET;
+
+    if (v && (e->parked || !e->active))
+        v |= RESET_CTL_READY_TO_RESET;
+    return v;
+}
+
+void sim_engine_reset_ctl_write_locked(struct sim_engine *e, uint32_t val)
+{
+    uint32_t mask = (val >> 16) & RESET_CTL_REQUEST_RESET;
+
+    __atomic_store_n(&e->reset_ctl, (e->reset_ctl & ~mask) | (val & mask), __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&e->wake);
+}
+
 /* The engine thread: take submissions, run contexts, report in the CSB. */
 static void *engine_main(void *arg)
 {
@@ -816,6 +1130,10 @@ static void *engine_main(void *arg)
 
         if (g->stopping)
             break;
+        if (e->reset_pending) {
+            engine_reset_done_locked(e); /* nothing running: at once */
+            continue;
+        }
         if (e->has_submission) {
             uint64_t first = e->submitted[0];
 
@@ -855,11 +1173,16 @@ static void *engine_main(void *arg)
         ev = 0;
 
         res = load_context(e, desc) ? RUN_FAULT : run_context(e);
-        save_context(e);
+        if (res != RUN_RESET && res != RUN_STOPPING)
+            save_context(e, res);
 
         pthread_mutex_lock(&g->lock);
         if (res == RUN_STOPPING)
             break;
+        if (res == RUN_RESET) {
+            engine_reset_done_locked(e);
+            continue;
+        }
         if (res == RUN_PREEMPTED)
             continue; /* handled with the submission above */
         {
@@ -952,8 +1275,14 @@ uint32_t sim_engine_status_read_locked(struct sim_engine *e, bool hi)
 
 int sim_engine_start(struct sim_engine *e)
 {
-    int ret = pthread_cond_init(&e->wake, NULL);
+    pthread_condattr_t ca;
+    int ret;
 
+    /* Monotonic: the engine sleeps on it for its cost model. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    ret = pthread_cond_init(&e->wake, &ca);
+    pthread_condattr_destroy(&ca);
     if (ret)
         return -ret;
     ret = pthread_create(&e->thread, NULL, engine_main, e);

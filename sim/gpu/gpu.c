@@ -70,6 +70,24 @@ static void wr_ring_mode(struct sim_gpu *g, struct sim_engine *e, uint32_t off, 
     e->ring_mode = (e->ring_mode & ~(val >> 16)) | (val & (val >> 16) & 0xffff);
 }
 
+static uint32_t rd_reset_ctl(struct sim_gpu *g, struct sim_engine *e, uint32_t off)
+{
+    (void)g, (void)off;
+    return sim_engine_reset_ctl_read_locked(e);
+}
+
+static void wr_reset_ctl(struct sim_gpu *g, struct sim_engine *e, uint32_t off, uint32_t val)
+{
+    (void)g, (void)off;
+    sim_engine_reset_ctl_write_locked(e, val);
+}
+
+static void wr_gdrst(struct sim_gpu *g, struct sim_engine *e, uint32_t off, uint32_t val)
+{
+    (void)e, (void)off;
+    sim_gpu_gdrst_write_locked(g, val);
+}
+
 static uint32_t rd_timestamp(struct sim_gpu *g, struct sim_engine *e, uint32_t off)
 {
     uint64_t ts = sim_gpu_timestamp();
@@ -118,6 +136,7 @@ static const struct reg_desc engine_regs[] = {
     {RING_CONTEXT_STATUS_BUF_LO(0), 8 * GEN8_CSB_ENTRIES, REG_ENGINE | REG_RO, rd_csb, NULL},
     {RING_CONTEXT_STATUS_PTR, 4, REG_ENGINE | REG_NO_CS, rd_csb, wr_csb_ptr},
     {RING_MODE_GEN7, 4, REG_ENGINE, rd_ring_mode, wr_ring_mode},
+    {RING_RESET_CTL, 4, REG_ENGINE | REG_NO_CS, rd_reset_ctl, wr_reset_ctl},
     {RING_TIMESTAMP, 8, REG_ENGINE | REG_RO, rd_timestamp, NULL},
     /* The ring registers mirror the running context; software programs
      * them through the context image, not here. */
@@ -137,6 +156,7 @@ static const struct reg_desc global_regs[] = {
     {GEN9_GFX_MODE, 4, REG_MASKED, NULL, NULL},
     {GFX_FLSH_CNTL_GEN6, 4, 0, NULL, wr_flush},
     {GEN8_FAULT_TLB_DATA0, 8, 0, NULL, NULL},
+    {GEN6_GDRST, 4, REG_NO_CS, NULL, wr_gdrst},
 };
 
 static const struct reg_desc *find_reg(struct sim_gpu *g, uint32_t off, struct sim_engine **eng)
@@ -480,17 +500,10 @@ static const struct {
  * interrupt mask registers. */
 static void engine_reset_locked(struct sim_gpu *g, struct sim_engine *e)
 {
-    memset(e->elsp, 0, sizeof(e->elsp));
-    e->elsp_n = 0;
-    memset(e->submitted, 0, sizeof(e->submitted));
-    e->has_submission = false;
-    memset(e->port, 0, sizeof(e->port));
-    e->port_idx = 0;
-    e->active = false;
-    e->csb_wp = GEN8_CSB_ENTRIES - 1;
-    e->csb_rp = GEN8_CSB_ENTRIES - 1;
-    memset(e->csb, 0, sizeof(e->csb));
-    e->ring_mode = 0;
+    sim_engine_execlist_reset_locked(e);
+    e->reset_ctl = 0;
+    e->reset_pending = false;
+    e->cost_debt_ns = 0;
     memset(&e->stats, 0, sizeof(e->stats));
     g->regs[(e->base + RING_IMR) / 4] = ~0u;
     g->regs[(e->base + RING_HWSTAM) / 4] = ~0u;

@@ -37,6 +37,11 @@ struct sim_ctx {
     uint32_t head, tail, start, ctl;
     uint64_t ring_size;
     uint64_t pml4;
+    /* Batches in progress when the context was preempted (restored from
+     * BB_STATE/BB_HEAD): 0 none, 1 first level, 2 second level too. */
+    unsigned bb_depth;
+    int bb_space[2];
+    uint64_t bb_ga[2];
 };
 
 struct sim_tlb_entry {
@@ -53,6 +58,11 @@ struct cs_stream {
     uint64_t ring_start, ring_size;
     uint64_t page_tag;  /* (ga >> 12) + 1 of the cached page, 0 none */
     const uint8_t *page;
+};
+
+struct cs_state {
+    struct cs_stream st[3]; /* 0: ring, 1: first level, 2: second level */
+    unsigned depth;
 };
 
 struct sim_engine {
@@ -76,6 +86,12 @@ struct sim_engine {
     uint32_t csb_rp;         /* software read pointer (register bits 10:8) */
     uint64_t csb[GEN8_CSB_ENTRIES];
     uint32_t ring_mode;      /* RING_MODE_GEN7 value */
+    /* Reset: RING_RESET_CTL request bit and GEN6_GDRST's request for this
+     * engine (written under gpu->lock, polled by the engine atomically);
+     * parked: the engine stopped for a reset request (ready to reset). */
+    uint32_t reset_ctl;
+    bool reset_pending;
+    bool parked;
     struct sim_gpu_engine_stats stats;
 
     /* Engine-thread state. */
@@ -84,7 +100,10 @@ struct sim_engine {
     struct sim_tlb_entry tlb[SIM_GPU_TLB_SIZE];
     uint32_t cmd[SIM_GPU_MAX_CMD_DWORDS];
     uint64_t cmds_this_run;
+    struct cs_state cs;
+    /* Cost model: engine time owed (ns) and when it was last paid. */
     double cost_debt_ns;
+    uint64_t cost_clock;
     /* The fault that stopped the current context. */
     bool faulted;
 };
@@ -135,6 +154,13 @@ void sim_engine_elsp_write_locked(struct sim_engine *e, uint32_t val);
 uint32_t sim_engine_csb_read_locked(struct sim_engine *e, uint32_t rel);
 void sim_engine_csb_ptr_write_locked(struct sim_engine *e, uint32_t val);
 uint32_t sim_engine_status_read_locked(struct sim_engine *e, bool hi);
+uint32_t sim_engine_reset_ctl_read_locked(struct sim_engine *e);
+/* Execlist ports, ELSP latch and CSB pointers back to their reset state,
+ * execlists off (an engine reset, sim_gpu_reset). Under gpu->lock. */
+void sim_engine_execlist_reset_locked(struct sim_engine *e);
+void sim_engine_reset_ctl_write_locked(struct sim_engine *e, uint32_t val);
+/* GEN6_GDRST write: request a reset of the engines in @domains. */
+void sim_gpu_gdrst_write_locked(struct sim_gpu *g, uint32_t domains);
 uint64_t sim_gpu_timestamp(void);
 
 #endif

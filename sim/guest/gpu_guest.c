@@ -201,13 +201,15 @@ int gg_probe(const struct gg_cfg *cfg, struct gg **out)
     d->low_next = d->low_base;
     d->high_next = d->high_base;
     d->va_next = 0x0000100000000000ull; /* any canonical VA: PPGTT space is ours */
-    /* Interrupts: user and context switch for RCS (bank 0, 15:0) and BCS
-     * (bank 0, 31:16), master on. */
+    /* Interrupts: user and context switch for RCS (bank 0, 15:0), BCS
+     * (bank 0, 31:16) and VCS (bank 1, 15:0), master on. */
     {
         uint32_t bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
 
         rc = gg_mmio_write32(d, GEN8_GT_IER(0), bits | bits << 16);
         rc = rc ?: gg_mmio_write32(d, GEN8_GT_IMR(0), ~(bits | bits << 16));
+        rc = rc ?: gg_mmio_write32(d, GEN8_GT_IER(1), bits);
+        rc = rc ?: gg_mmio_write32(d, GEN8_GT_IMR(1), ~bits);
         rc = rc ?: gg_mmio_write32(d, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
     }
     /* The PPGTT: a PML4 in our RAM, announced with g2v L4 create. */
@@ -308,7 +310,7 @@ int gg_ctx_create(struct gg *d, unsigned engine, struct gg_ctx **out)
     uint32_t b;
     int rc;
 
-    if (engine > VGT_ENGINE_BCS || d->nr_ctx >= MAX_CTX)
+    if (engine > VGT_ENGINE_VCS || d->nr_ctx >= MAX_CTX)
         return -EINVAL;
     b = engine_base[engine];
     if (!d->hwsp[engine].gpa) {
@@ -470,8 +472,10 @@ static void irq_handle(struct gg *d)
 {
     uint32_t iir, master = 0;
 
-    if (!gg_mmio_read32(d, GEN8_GT_IIR(0), &iir) && iir)
-        gg_mmio_write32(d, GEN8_GT_IIR(0), iir);
+    /* Ack what fired in the GT banks (RCS/BCS, VCS; write-one-to-clear). */
+    for (unsigned bank = 0; bank < 2; bank++)
+        if (!gg_mmio_read32(d, GEN8_GT_IIR(bank), &iir) && iir)
+            gg_mmio_write32(d, GEN8_GT_IIR(bank), iir);
     if (gg_mmio_read32(d, GEN8_MASTER_IRQ, &master) || !(master & 0x00ff0000u))
         return;
     gg_mmio_write32(d, GEN8_MASTER_IRQ, 0);

@@ -426,6 +426,39 @@ static void test_jain(void **state)
     assert_true(vgt_sched_jain(x, NULL, 0) == 0);
 }
 
+
+/* Workloads longer than the period are charged in full: a vGPU whose
+ * workloads take 2 s (20 periods) beside three with 1 ms workloads gets
+ * its weight's share of the engine over the run, not 95 % of it. */
+static void test_long_workloads(void **state)
+{
+    const uint64_t lens[3] = {300 * MS, 2000 * MS, 10000 * MS};
+
+    (void)state;
+    for (unsigned l = 0; l < 3; l++) {
+        struct rig r;
+        uint64_t total = 0, b[4];
+
+        rig_init(&r, 0);
+        for (unsigned i = 0; i < 4; i++)
+            (void)rig_add(&r, 4, 0);
+        rig_work(&r, 0, VGT_ENGINE_BCS, lens[l]);
+        for (unsigned i = 1; i < 4; i++)
+            rig_work(&r, i, VGT_ENGINE_BCS, 1 * MS);
+        rig_run(&r, 30 * lens[l]);
+        for (unsigned i = 0; i < 4; i++) {
+            b[i] = busy(&r, i, VGT_ENGINE_BCS);
+            total += b[i];
+        }
+        assert_true(total >= 29 * lens[l]); /* the engine never idled */
+        /* Within +-5 % of the equal share, for the long one and the
+         * others alike. */
+        for (unsigned i = 0; i < 4; i++)
+            assert_true(b[i] / (double)total > 0.20 && b[i] / (double)total < 0.30);
+        vgt_sched_destroy(r.s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_accounting),
         cmocka_unit_test(test_long_gap),
         cmocka_unit_test(test_jain),
+        cmocka_unit_test(test_long_workloads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

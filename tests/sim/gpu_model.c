@@ -731,6 +731,321 @@ static void test_reset(void **state)
     assert_int_equal(data32(f, 0), 0x5678);
 }
 
+
+/* --- long workloads, reset, preemption, context state ---------------------- */
+
+static int setup_no_limit(void **state)
+{
+    /* Hardware behaviour: loops and semaphore waits never give up. */
+    const struct sim_gpu_config cfg = {.cmd_budget = SIM_GPU_NO_LIMIT,
+                                       .semaphore_timeout_ms = SIM_GPU_NO_LIMIT};
+
+    return setup_cfg(state, &cfg);
+}
+
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000l};
+
+    nanosleep(&ts, NULL);
+}
+
+static uint32_t rd(struct fx *f, uint32_t off)
+{
+    return f->hg->ops->mmio_read32(f->hg, off);
+}
+
+static void wr(struct fx *f, uint32_t off, uint32_t val)
+{
+    f->hg->ops->mmio_write32(f->hg, off, val);
+}
+
+/* Poll @off until (value & mask) == want; false after @ms. */
+static bool poll_reg(struct fx *f, uint32_t off, uint32_t mask, uint32_t want, unsigned ms)
+{
+    uint64_t end = vgt_now_ns() + ms * 1000000ull;
+
+    while ((rd(f, off) & mask) != want)
+        if (vgt_now_ns() > end)
+            return false;
+    return true;
+}
+
+/* i915's Gen9 engine reset (intel_reset.c gen8_engine_reset_prepare,
+ * gen6_hw_domain_reset, gen8_engine_reset_cancel), then execlists on
+ * again (execlists_resume). Returns how long the engine took to become
+ * ready, in ms. */
+static uint64_t engine_reset(struct fx *f, uint32_t base, uint32_t domain)
+{
+    uint64_t t0 = vgt_now_ns(), ready;
+
+    wr(f, base + RING_RESET_CTL, GEN9_MASKED_ENABLE(RESET_CTL_REQUEST_RESET));
+    assert_true(poll_reg(f, base + RING_RESET_CTL, RESET_CTL_READY_TO_RESET,
+                         RESET_CTL_READY_TO_RESET, 1000));
+    ready = (vgt_now_ns() - t0) / 1000000ull;
+    wr(f, GEN6_GDRST, domain);
+    assert_true(poll_reg(f, GEN6_GDRST, domain, 0, 1000));
+    wr(f, base + RING_RESET_CTL, GEN9_MASKED_DISABLE(RESET_CTL_REQUEST_RESET));
+    assert_int_equal(rd(f, base + RING_MODE_GEN7) & GFX_RUN_LIST_ENABLE, 0);
+    wr(f, base + RING_MODE_GEN7, GEN9_MASKED_ENABLE(GFX_RUN_LIST_ENABLE));
+    return ready;
+}
+
+static bool engine_busy(struct fx *f, uint32_t base)
+{
+    return rd(f, base + RING_EXECLIST_STATUS_LO) & (1u << 4);
+}
+
+/* A wait on memory that never changes and a batch that loops for ever
+ * really hold their engine (asleep, not spinning a core) until an engine
+ * reset stops them; a long fill stops mid-command; the engine then runs
+ * new work. */
+static void test_hang_and_engine_reset(void **state)
+{
+    struct fx *f = *state;
+    struct sim_gpu_engine_stats st;
+    struct csb_reader r;
+    struct sim_native_ctx *c;
+    uint32_t ring[16], cs[16];
+    uint64_t ent[2], c0, w0;
+    size_t k;
+
+    /* RCS: MI_SEMAPHORE_WAIT on a dword nobody writes. */
+    csb_start(f, &r, GEN9_RCS_BASE);
+    k = gwl_emit_semaphore_wait_eq(ring, f->data->gm + 0x500, true, 1);
+    assert_int_equal(sim_native_ring_append(f->n, f->rcs, ring, k), 0);
+    c0 = cpu_ns();
+    w0 = vgt_now_ns();
+    elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(f->rcs), 0);
+    csb_collect(f, &r, ent, 1);
+    assert_int_equal((uint32_t)ent[0], GEN8_CTX_STATUS_IDLE_ACTIVE);
+    sleep_ms(300);
+    assert_true(engine_busy(f, GEN9_RCS_BASE));
+    assert_int_equal(rd(f, GEN9_RCS_BASE + RING_CONTEXT_STATUS_PTR) & 7, r.head);
+    /* Asleep between polls: well under a tenth of a core. */
+    assert_true((cpu_ns() - c0) * 10 < vgt_now_ns() - w0);
+    engine_reset(f, GEN9_RCS_BASE, GEN6_GRDOM_RENDER);
+    assert_false(engine_busy(f, GEN9_RCS_BASE));
+    sim_gpu_engine_stats(f->gpu, VGT_ENGINE_RCS, &st);
+    assert_int_equal(st.resets, 1);
+    assert_int_equal(st.contexts_done, 0); /* no completion for it */
+    /* The CSB pointers are back at reset (write pointer 5) and a fresh
+     * context runs. */
+    assert_int_equal(rd(f, GEN9_RCS_BASE + RING_CONTEXT_STATUS_PTR) & 7, GEN8_CSB_ENTRIES - 1);
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_RCS, 1, &c), 0);
+    csb_start(f, &r, GEN9_RCS_BASE);
+    k = gwl_emit_sdi(ring, f->data->gm + 0x504, true, 0x5a5a);
+    assert_int_equal(sim_native_ring_append(f->n, c, ring, k), 0);
+    elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(c), 0);
+    csb_collect(f, &r, ent, 2);
+    assert_int_equal((uint32_t)ent[1], GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_ACTIVE_IDLE);
+    assert_int_equal(data32(f, 0x504), 0x5a5a);
+    sim_native_ctx_destroy(f->n, c);
+
+    /* BCS: a second-level batch that chains to itself with no arbitration
+     * point. A new ELSP write cannot preempt it; a reset stops it. */
+    k = 0;
+    k += gwl_emit_bb_start(cs + k, f->batch2->va, true, false); /* itself */
+    assert_int_equal(sim_native_bo_write(f->batch2, 0, cs, k * 4), 0);
+    k = 0;
+    k += gwl_emit_bb_start(cs + k, f->batch2->va, true, true);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(sim_native_bo_write(f->batch, 0, cs, k * 4), 0);
+    csb_start(f, &r, GEN9_BCS_BASE);
+    k = gwl_emit_bb_start(ring, f->batch->va, true, false);
+    k += gwl_emit_noop(ring + k);
+    assert_int_equal(sim_native_ring_append(f->n, f->bcs, ring, k), 0);
+    c0 = cpu_ns();
+    w0 = vgt_now_ns();
+    elsp(f, GEN9_BCS_BASE, sim_native_ctx_desc(f->bcs), 0);
+    csb_collect(f, &r, ent, 1);
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_BCS, 1, &c), 0);
+    k = gwl_emit_sdi(ring, f->data->gm + 0x508, true, 1);
+    assert_int_equal(sim_native_ring_append(f->n, c, ring, k), 0);
+    elsp(f, GEN9_BCS_BASE, sim_native_ctx_desc(c), 0);
+    sleep_ms(200);
+    assert_int_equal(rd(f, GEN9_BCS_BASE + RING_CONTEXT_STATUS_PTR) & 7, r.head); /* no preemption */
+    assert_true(engine_busy(f, GEN9_BCS_BASE));
+    /* 1 us per batch start, slept: well under half a core. */
+    assert_true((cpu_ns() - c0) * 2 < vgt_now_ns() - w0);
+    engine_reset(f, GEN9_BCS_BASE, GEN6_GRDOM_BLT);
+    assert_false(engine_busy(f, GEN9_BCS_BASE));
+    assert_int_equal(data32(f, 0x508), 0); /* the pending submission went with the reset */
+
+    /* A fill that takes ~260 ms at 4000 ns/byte stops within the reset. */
+    sim_gpu_set_ns_per_byte(f->gpu, 4000);
+    k = gwl_emit_color_blt(cs, f->data->va, 1024, 0, 0, 256, 64, 0x77777777);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(sim_native_bo_write(f->batch, 0, cs, k * 4), 0);
+    csb_start(f, &r, GEN9_BCS_BASE);
+    k = gwl_emit_bb_start(ring, f->batch->va, true, false);
+    k += gwl_emit_noop(ring + k);
+    assert_int_equal(sim_native_ring_append(f->n, c, ring, k), 0);
+    elsp(f, GEN9_BCS_BASE, sim_native_ctx_desc(c), 0);
+    csb_collect(f, &r, ent, 1);
+    sleep_ms(30);
+    w0 = vgt_now_ns();
+    engine_reset(f, GEN9_BCS_BASE, GEN6_GRDOM_BLT);
+    assert_true(vgt_now_ns() - w0 < 50000000ull);
+    sim_gpu_set_ns_per_byte(f->gpu, 0);
+    assert_int_equal(data32(f, 0), 0x77777777);           /* it had started */
+    assert_int_not_equal(data32(f, 63 * 1024), 0x77777777); /* and not finished */
+    sim_gpu_engine_stats(f->gpu, VGT_ENGINE_BCS, &st);
+    assert_int_equal(st.resets, 2);
+    sim_native_ctx_destroy(f->n, c);
+    /* Reset while idle completes at once; GRDOM_FULL resets every engine. */
+    wr(f, GEN6_GDRST, GEN6_GRDOM_FULL);
+    assert_true(poll_reg(f, GEN6_GDRST, 0x1f, 0, 1000));
+    sim_gpu_engine_stats(f->gpu, VGT_ENGINE_VCS, &st);
+    assert_int_equal(st.resets, 1);
+}
+
+/* ELSP preemption inside a batch: at MI_ARB_CHECK of a batch that loops
+ * for ever, and in a semaphore wait inside a batch, which then resumes
+ * where it was (not from the start of the batch) when resubmitted. */
+static void test_preempt_in_batch(void **state)
+{
+    struct fx *f = *state;
+    struct sim_native_ctx *vcs, *vcs2, *c2;
+    struct csb_reader r;
+    uint32_t ring[16], cs[32];
+    uint64_t ent[3];
+    size_t k;
+    uint32_t one = 1, zero = 0;
+
+    /* VCS: MI_ARB_CHECK; MI_BATCH_BUFFER_START itself, for ever. */
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_VCS, 1, &vcs), 0);
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_VCS, 1, &vcs2), 0);
+    k = gwl_emit_arb_check(cs);
+    k += gwl_emit_bb_start(cs + k, f->batch2->va, true, false);
+    assert_int_equal(sim_native_bo_write(f->batch2, 0, cs, k * 4), 0);
+    csb_start(f, &r, GEN9_VCS_BASE);
+    k = gwl_emit_bb_start(ring, f->batch2->va, true, false);
+    k += gwl_emit_noop(ring + k);
+    assert_int_equal(sim_native_ring_append(f->n, vcs, ring, k), 0);
+    elsp(f, GEN9_VCS_BASE, sim_native_ctx_desc(vcs), 0);
+    csb_collect(f, &r, ent, 1);
+    sleep_ms(50);
+    assert_true(engine_busy(f, GEN9_VCS_BASE));
+    k = gwl_emit_sdi(ring, f->data->gm + 0x600, true, 0x77);
+    assert_int_equal(sim_native_ring_append(f->n, vcs2, ring, k), 0);
+    elsp(f, GEN9_VCS_BASE, sim_native_ctx_desc(vcs2), 0);
+    csb_collect(f, &r, ent, 2);
+    assert_int_equal((uint32_t)ent[0], GEN8_CTX_STATUS_PREEMPTED);
+    assert_int_equal(ent[0] >> 32, sim_native_ctx_desc(vcs) >> 32);
+    assert_int_equal((uint32_t)ent[1], GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_ACTIVE_IDLE);
+    assert_int_equal(data32(f, 0x600), 0x77);
+    sim_native_ctx_destroy(f->n, vcs2);
+    sim_native_ctx_destroy(f->n, vcs);
+
+    /* RCS: store, wait (in the batch), store. Preempted in the wait. */
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_RCS, 1, &c2), 0);
+    k = 0;
+    k += gwl_emit_sdi(cs + k, f->data->va + 0x610, false, 0x11);
+    k += gwl_emit_semaphore_wait_eq(cs + k, f->data->va + 0x614, false, 1);
+    k += gwl_emit_sdi(cs + k, f->data->va + 0x618, false, 0x22);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(sim_native_bo_write(f->batch, 0, cs, k * 4), 0);
+    csb_start(f, &r, GEN9_RCS_BASE);
+    k = gwl_emit_bb_start(ring, f->batch->va, true, false);
+    k += gwl_emit_sdi(ring + k, f->data->gm + 0x61c, true, 0x33);
+    assert_int_equal(sim_native_ring_append(f->n, f->rcs, ring, k), 0);
+    elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(f->rcs), 0);
+    csb_collect(f, &r, ent, 1);
+    k = gwl_emit_sdi(ring, f->data->gm + 0x620, true, 0x44);
+    assert_int_equal(sim_native_ring_append(f->n, c2, ring, k), 0);
+    elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(c2), 0);
+    csb_collect(f, &r, ent, 2);
+    assert_int_equal((uint32_t)ent[0], GEN8_CTX_STATUS_PREEMPTED);
+    assert_int_equal((uint32_t)ent[1], GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_ACTIVE_IDLE);
+    assert_int_equal(data32(f, 0x610), 0x11);
+    assert_int_equal(data32(f, 0x618), 0);
+    assert_int_equal(data32(f, 0x620), 0x44);
+    /* Release the wait and clear the first store: the resumed batch must
+     * not run it again. */
+    assert_int_equal(sim_native_bo_write(f->data, 0x610, &zero, 4), 0);
+    assert_int_equal(sim_native_bo_write(f->data, 0x614, &one, 4), 0);
+    elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(f->rcs), 0);
+    csb_collect(f, &r, ent, 2);
+    assert_int_equal((uint32_t)ent[1], GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_ACTIVE_IDLE);
+    assert_int_equal(data32(f, 0x610), 0);
+    assert_int_equal(data32(f, 0x618), 0x22);
+    assert_int_equal(data32(f, 0x61c), 0x33);
+    sim_native_ctx_destroy(f->n, c2);
+}
+
+/* The registers a context image holds are per context: another (fresh)
+ * context reads their reset values, the first reads its own back. */
+static void test_context_registers(void **state)
+{
+    struct fx *f = *state;
+    struct sim_native_ctx *b2;
+    const uint32_t gpr = GEN9_BCS_BASE + 0x600 + 4 * 5, swctrl = GEN9_BCS_BASE + 0x200;
+    uint32_t cs[32];
+    size_t k;
+
+    k = 0;
+    k += gwl_emit_lri(cs + k, gpr, 0xa0a0a0a0);
+    k += gwl_emit_lri(cs + k, swctrl, 0x5);
+    k += gwl_emit_srm(cs + k, gpr, f->data->va + 0x700, false);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(f, f->bcs, f->batch, cs, k), 0);
+    assert_int_equal(data32(f, 0x700), 0xa0a0a0a0);
+
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_BCS, 1, &b2), 0);
+    k = 0;
+    k += gwl_emit_srm(cs + k, gpr, f->data->va + 0x704, false);
+    k += gwl_emit_srm(cs + k, swctrl, f->data->va + 0x708, false);
+    k += gwl_emit_lri(cs + k, gpr, 0xb1b1b1b1);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(sim_native_bo_write(f->data, 0x704, (uint32_t[]){~0u, ~0u}, 8), 0);
+    assert_int_equal(run_batch(f, b2, f->batch, cs, k), 0);
+    assert_int_equal(data32(f, 0x704), 0);
+    assert_int_equal(data32(f, 0x708), 0);
+
+    k = 0;
+    k += gwl_emit_srm(cs + k, gpr, f->data->va + 0x70c, false);
+    k += gwl_emit_srm(cs + k, swctrl, f->data->va + 0x710, false);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(f, f->bcs, f->batch, cs, k), 0);
+    assert_int_equal(data32(f, 0x70c), 0xa0a0a0a0);
+    assert_int_equal(data32(f, 0x710), 0x5);
+    sim_native_ctx_destroy(f->n, b2);
+}
+
+/* ns_per_cmd: 2000 MI_NOOPs at 10 us each hold the engine >= 20 ms. */
+static int setup_per_cmd(void **state)
+{
+    const struct sim_gpu_config cfg = {.ns_per_cmd = 10000};
+
+    return setup_cfg(state, &cfg);
+}
+
+static void test_cost_per_command(void **state)
+{
+    struct fx *f = *state;
+    uint32_t *cs = calloc(2001, 4);
+    struct sim_native_bo *big;
+    uint64_t t0;
+
+    assert_non_null(cs);
+    assert_int_equal(sim_native_bo_create(f->n, 3 * 4096, &big), 0);
+    gwl_emit_bb_end(cs + 2000); /* 2000 MI_NOOP (zeros) then the end */
+    t0 = vgt_now_ns();
+    assert_int_equal(run_batch(f, f->rcs, big, cs, 2001), 0);
+    assert_true(vgt_now_ns() - t0 >= 20000000ull);
+    sim_native_bo_destroy(f->n, big);
+    free(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +1060,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cost_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_native_workloads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hang_and_engine_reset, setup_no_limit, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_in_batch, setup_no_limit, teardown),
+        cmocka_unit_test_setup_teardown(test_context_registers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cost_per_command, setup_per_cmd, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

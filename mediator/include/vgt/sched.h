@@ -12,7 +12,9 @@
  *   stage (period / stages, default 100 ms / 10) the engine time used in
  *   the stage is handed back to the vGPUs active on the engine (work queued,
  *   or it ran during the stage) in proportion weight / (sum of active
- *   weights). Credits are zero-sum and clamped to +-period.
+ *   weights). Credits are zero-sum, at most +period; a workload is charged
+ *   in full, so one longer than the period leaves a debt of up to
+ *   VGT_SCHED_MAX_DEBT_NS that its vGPU pays back before it runs again.
  * - An idle vGPU earns nothing and loses its positive credit: it gives its
  *   time away instead of hoarding it.
  * - The engine goes to the pending vGPU with the most credit (ties: the one
@@ -39,6 +41,8 @@
 #define VGT_SCHED_DEFAULT_SLICE_NS 1000000ull     /* 1 ms, as GVT-g's slice */
 #define VGT_SCHED_DEFAULT_PERIOD_NS 100000000ull  /* 100 ms balance period */
 #define VGT_SCHED_DEFAULT_STAGES 10
+/* Most debt one vGPU can owe on an engine (a minute of engine time). */
+#define VGT_SCHED_MAX_DEBT_NS (60ull * 1000000000ull)
 
 typedef uint64_t (*vgt_sched_clock_fn)(void *opaque);
 

@@ -96,6 +96,33 @@ int vgt_submit_get_stats(struct vgt_submit_vgpu *sv, struct vgt_submit_stats *st
  * 0 (none) ..100, or VGT_SUBMIT_KEEP. -EINVAL for values out of range. */
 #define VGT_SUBMIT_KEEP 0xffffffffu
 int vgt_submit_set_share(struct vgt_submit_vgpu *sv, unsigned weight, unsigned cap_pct);
+/* Watchdog: the most engine time one workload of this vGPU may take, on
+ * any engine, in ms (VGT_SUBMIT_WATCHDOG_DEFAULT_MS when 0;
+ * VGT_SUBMIT_WATCHDOG_OFF: none). When it runs out the dispatcher preempts
+ * the workload (an ELSP write of an idle host context) or, when that does
+ * not take within VGT_SUBMIT_PREEMPT_TIMEOUT_MS, resets the engine
+ * (RING_RESET_CTL, GEN6_GDRST); the vGPU enters failsafe "gpu-hang" and the
+ * scheduler charges it the whole time. The vGPU type gives the value
+ * (vgt_vgpu_res.watchdog_ms). */
+#define VGT_SUBMIT_WATCHDOG_DEFAULT_MS 2000u
+#define VGT_SUBMIT_WATCHDOG_OFF 0xffffffffu
+#define VGT_SUBMIT_PREEMPT_TIMEOUT_MS 20u
+int vgt_submit_set_watchdog(struct vgt_submit_vgpu *sv, unsigned budget_ms);
+
+struct vgt_submit_watchdog_stats {
+    uint64_t hangs;          /* budgets that ran out */
+    uint64_t preempted;      /* ... and the workload was preempted */
+    uint64_t resets;         /* ... and the engine had to be reset */
+    uint64_t late;           /* ... and it completed before the watchdog
+                              * thread got to it (a loaded host) */
+    uint64_t last_stop_ns;   /* budget exhausted -> engine free, last hang */
+    uint64_t max_stop_ns;
+    /* budget exhausted -> the next vGPU's workload submitted on that
+     * engine (0 when nothing was queued), last hang */
+    uint64_t last_resume_ns;
+};
+void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_stats *st);
+
 /* Workloads queued or running for this vGPU (all engines). */
 unsigned vgt_submit_outstanding(struct vgt_submit_vgpu *sv);
 

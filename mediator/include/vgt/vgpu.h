@@ -37,6 +37,7 @@ struct vgt_vgpu_type {
     unsigned weight;  /* scheduler weight */
     unsigned max_heads;        /* virtual monitors (XAPI max_heads=) */
     uint32_t res_w, res_h;     /* their resolution (XAPI resolution=WxH) */
+    unsigned watchdog_ms; /* per-workload engine time budget (vgt/submit.h) */
 };
 
 /* The four GVT-g types (V5_8, V5_4, V5_2, V5_1). */
@@ -50,6 +51,9 @@ struct vgt_vgpu_res {
     unsigned weight;
     unsigned heads;     /* virtual monitors, 0 (headless)..3 */
     uint32_t res_w, res_h; /* their resolution, when heads > 0 */
+    /* Watchdog budget per workload, ms (0: VGT_SUBMIT_WATCHDOG_DEFAULT_MS;
+     * VGT_SUBMIT_WATCHDOG_OFF: none); vgt_submit_set_watchdog. */
+    unsigned watchdog_ms;
 };
 
 /* Resources of a named type; -EINVAL for an unknown name. */
@@ -197,6 +201,7 @@ enum vgt_failsafe_reason {
     VGT_FAILSAFE_UNSUPPORTED_GUEST, /* the guest driver is not PV-aware */
     VGT_FAILSAFE_INSUFFICIENT_RESOURCE,
     VGT_FAILSAFE_ADMIN,             /* requested by the operator / tests */
+    VGT_FAILSAFE_GPU_HANG,          /* a workload ran past its watchdog budget */
     VGT_FAILSAFE_NR_REASONS,
 };
 const char *vgt_failsafe_reason_name(enum vgt_failsafe_reason r);

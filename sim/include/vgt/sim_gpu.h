@@ -32,14 +32,24 @@ struct sim_gpu_config {
     /* Cost model: simulated GPU time per byte a command moves (fills,
      * copies, stores). 0: commands cost what their work costs on the CPU. */
     double ns_per_byte;
+    /* Cost model: simulated GPU time per command executed (0: none). Every
+     * MI_BATCH_BUFFER_START costs at least SIM_GPU_BB_START_NS besides, so
+     * a batch that loops on itself sleeps instead of spinning a core. */
+    double ns_per_cmd;
     /* A context that runs this many commands without completing is
      * declared hung and faulted (0 = default 1 << 26), so a looping batch
-     * cannot take the engine thread for ever. */
+     * cannot take the engine thread for ever. SIM_GPU_NO_LIMIT: never, as
+     * on hardware (a watchdog must preempt or reset the engine). */
     uint64_t cmd_budget;
     /* MI_SEMAPHORE_WAIT gives up (hang fault) after this long
-     * (0 = default 2000 ms). */
+     * (0 = default 2000 ms; SIM_GPU_NO_LIMIT: waits for ever, as on
+     * hardware). */
     unsigned semaphore_timeout_ms;
 };
+
+#define SIM_GPU_NO_LIMIT (~0u)
+/* Engine time of one MI_BATCH_BUFFER_START (a fetch from memory). */
+#define SIM_GPU_BB_START_NS 1000.0
 
 /* Per-engine counters, for tests and benchmarks. */
 struct sim_gpu_engine_stats {
@@ -48,6 +58,7 @@ struct sim_gpu_engine_stats {
     uint64_t contexts_done; /* context elements completed */
     uint64_t faults;        /* contexts stopped by a GPU fault */
     uint64_t preemptions;   /* contexts preempted by a new ELSP write */
+    uint64_t resets;        /* engine resets (GEN6_GDRST) */
 };
 
 /* Create the GPU on @arena (shared with the hypervisor). @cfg may be NULL.

@@ -31,6 +31,12 @@
 #define RING_START 0x38
 #define RING_CTL 0x3c
 #define RING_ACTHD 0x74
+/* Per-engine reset handshake (i915 gt/intel_engine_regs.h RING_RESET_CTL,
+ * masked): software sets REQUEST_RESET, the engine stops at a safe point
+ * and shows READY_TO_RESET; intel_reset.c gen8_engine_reset_prepare. */
+#define RING_RESET_CTL 0xd0
+#define RESET_CTL_REQUEST_RESET (1u << 0)
+#define RESET_CTL_READY_TO_RESET (1u << 1)
 #define RING_HWSTAM 0x98
 #define RING_IMR 0xa8
 #define RING_HWS_PGA 0x80
@@ -116,7 +122,12 @@
 #define CTX_RING_TAIL (0x06 + 1)
 #define CTX_RING_START (0x08 + 1)
 #define CTX_RING_CTL (0x0a + 1)
+#define CTX_BB_HEAD_U (0x0c + 1)
+#define CTX_BB_HEAD_L (0x0e + 1)
 #define CTX_BB_STATE (0x10 + 1)
+#define CTX_SECOND_BB_HEAD_U (0x12 + 1)
+#define CTX_SECOND_BB_HEAD_L (0x14 + 1)
+#define CTX_SECOND_BB_STATE (0x16 + 1)
 #define CTX_LRI_HEADER_1 0x21
 #define CTX_TIMESTAMP (0x22 + 1)
 #define CTX_PDP3_UDW (0x24 + 1)
@@ -129,6 +140,20 @@
 #define CTX_PDP0_LDW (0x32 + 1)
 #define CTX_LRI_HEADER_2 0x41
 #define CTX_REG_STATE_DWORDS 0x60 /* what the model reads and writes */
+/* Engine state further in the image (i915 gt/intel_lrc.c
+ * gen9_rcs_offsets / gen9_xcs_offsets): LRI(1) at 0x41 with RCS
+ * R_PWR_CLK_STATE (base+0xc8) or, on the other engines, base+0x200
+ * (BCS_SWCTRL on the blitter); after 13 NOOPs, LRI(44) at 0x51 with
+ * base+0x28, 0x9c, 0xc0, 0x178, 0x17c, 0x358, 0x170, 0x150, 0x154, 0x158,
+ * 0x41c, the 32 dwords of the CS GPRs (base+0x600..0x67c) and base+0x68. */
+#define CTX_LRI_HEADER_3 0x51
+#define CTX_ENGINE_STATE_DWORDS 0xaa
+/* BB_STATE (RING_BBSTATE): bit 5 the batch is in the PPGTT (i915
+ * RING_BB_PPGTT). vgt model: bit 0 says a batch at that level was in
+ * progress when the context was preempted, so a restore resumes it at
+ * BB_HEAD (reserved on hardware, which keeps this in hidden state). */
+#define RING_BB_PPGTT (1u << 5)
+#define VGT_BB_STATE_ACTIVE (1u << 0)
 
 /* GT interrupts (i915 i915_reg.h, gen8+): master control and four GT
  * banks of ISR/IMR/IIR/IER. Bank 0: RCS bits 15:0, BCS bits 31:16;
@@ -171,6 +196,17 @@
 #define VGT_FAULT_NOT_PRESENT 0
 #define VGT_FAULT_WRITE_RO 1
 #define VGT_FAULT_BAD_COMMAND 3
+
+/* Whole-GT and per-engine domain reset (i915 i915_reg.h / intel_gt_regs.h
+ * GEN6_GDRST, GEN6_GRDOM_*): software writes the domain bits, the
+ * hardware clears each when that domain's reset is done
+ * (intel_reset.c gen6_hw_domain_reset polls for it). */
+#define GEN6_GDRST 0x941cu
+#define GEN6_GRDOM_FULL (1u << 0)
+#define GEN6_GRDOM_RENDER (1u << 1)
+#define GEN6_GRDOM_MEDIA (1u << 2)
+#define GEN6_GRDOM_BLT (1u << 3)
+#define GEN6_GRDOM_VECS (1u << 4)
 
 /* Render control (i915): GFX_MODE 0x2520 (RCS RING_MODE is 0x229c). */
 #define GEN9_GFX_MODE 0x2520u
