@@ -183,6 +183,9 @@ static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_XY_SRC_COPY_BLT] = {ACT_XY_SRC_COPY, 10, NULL},
     [VGT_CMD_ID_XY_FAST_COPY_BLT] = {ACT_XY_FAST_COPY, 10, NULL},
     [VGT_CMD_ID_SEMAPHORE_WAIT] = {ACT_GENERIC, 4, NULL},
+    /* Writes GTT entries from the ring: the GTT is the mediator's (gvt
+     * refuses it too: cmd_parser.c has no handler that allows it). */
+    [VGT_CMD_ID_UPDATE_GTT] = {ACT_REJECT, 0, "MI_UPDATE_GTT writes GTT entries"},
 };
 
 /* Bits (genxml gen9.xml). */
@@ -672,6 +675,8 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
 
                 if (vgt_cmd_addr_get(ad, p, (uint32_t)len, &addr))
                     continue; /* a shorter encoding without this field */
+                if (ad->flags & VGT_CMD_ADDR_STATE_REL)
+                    continue; /* an offset from General State Base Address, like kernel pointers */
                 rc = check_operand(w, ggtt, addr, 4,
                                    desc->id == VGT_CMD_ID_SEMAPHORE_WAIT
                                        ? "MI_SEMAPHORE_WAIT on an address outside the vGPU"
