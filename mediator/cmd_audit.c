@@ -677,6 +677,9 @@ static int walk_buf(struct walk *w, struct vgt_audit_buf *b, unsigned bufi, enum
                     continue; /* a shorter encoding without this field */
                 if (ad->flags & VGT_CMD_ADDR_STATE_REL)
                     continue; /* an offset from General State Base Address, like kernel pointers */
+                if ((ad->flags & VGT_CMD_ADDR_GATED) && ad->en_dw < (uint32_t)len &&
+                    !((p[ad->en_dw] >> ad->en_bit) & 1))
+                    continue; /* disabled (pool, SO buffer): the engine does not use it */
                 rc = check_operand(w, ggtt, addr, 4,
                                    desc->id == VGT_CMD_ID_SEMAPHORE_WAIT
                                        ? "MI_SEMAPHORE_WAIT on an address outside the vGPU"

@@ -51,6 +51,11 @@ IDS = {
 # null-state batch leaves them 0.
 STATE_REL = {"Scratch Space Base Pointer"}
 
+# Address fields whose enable bit genxml names differently (PRM vol 2a
+# 3DSTATE_SO_BUFFER: "SO Buffer Enable ... disabled: the buffer is not
+# accessed").
+GATES = {("3DSTATE_SO_BUFFER", "Surface Base Address"): "SO Buffer Enable"}
+
 # Direction of top-level address fields: (instruction, field) -> R/W.
 # Not listed: "RW" (vgt does not know, an auditor must assume both).
 DIRS = {
@@ -79,11 +84,11 @@ DIRS = {
 EXTRA_BCS = [
     # name, opcode value, dword length bits, bias, nominal length, addrs
     ("XY_COLOR_BLT", (2 << 29) | (0x50 << 22), 8, 2, 7,
-     [(4, 0, 64, "W")]),
+     [(4, 0, 64, "W", None)]),
     ("XY_SRC_COPY_BLT", (2 << 29) | (0x53 << 22), 8, 2, 10,
-     [(4, 0, 64, "W"), (8, 0, 64, "R")]),
+     [(4, 0, 64, "W", None), (8, 0, 64, "R", None)]),
     ("XY_FAST_COPY_BLT", (2 << 29) | (0x42 << 22), 8, 2, 10,
-     [(4, 0, 64, "W"), (8, 0, 64, "R")]),
+     [(4, 0, 64, "W", None), (8, 0, 64, "R", None)]),
 ]
 BLT_MASK = 0xFFC00000  # type 31:29 + opcode 28:22 (PRM BR00)
 
@@ -155,9 +160,31 @@ GVT = [
     ("VEB_DI_IECP", ["vcs"], 0xffff0000, 0x74030000, 12, 2, 0, []),
 ]
 
+# gvt rows laid out as genxml's 3DSTATE_BINDING_TABLE_POOL_ALLOC and
+# 3DSTATE_GATHER_POOL_ALLOC (dword 1: Pool Enable bit 11, base address
+# 63:12; PRM vol 2a 3DSTATE_DX9_CONSTANT_BUFFER_POOL_ALLOC).
+POOL_LAYOUT = {"3DSTATE_DX9_CONSTANT_BUFFER_POOL_ALLOC"}
+
 # Rows genxml has on fewer engines than gvt: (name, extra engines).
 GVT_MORE_ENGINES = [("MI_REPORT_PERF_COUNT", {"bcs", "vcs"}),
                     ("MI_LOAD_SCAN_LINES_INCL", {"bcs"})]
+
+
+def enable_of(ins, fn, start):
+    """The enable bit gating an address field: the field named in GATES,
+    else "<field> Enable" or "<field> Modify Enable" (STATE_BASE_ADDRESS:
+    a base is taken only with its Modify Enable), else an "... Enable" bit
+    just below the address
+    (the pool allocations). (dword, bit) or None."""
+    want = GATES.get((ins.get("name"), fn))
+    for f in ins.findall("field"):
+        s, e, n = int(f.get("start")), int(f.get("end")), f.get("name")
+        if s != e:
+            continue
+        if n == want or n in (fn + " Enable", fn + " Modify Enable") or \
+                (want is None and s == start - 1 and n.endswith(" Enable")):
+            return (s // 32, s % 32)
+    return None
 
 
 def engines_of(ins):
@@ -191,7 +218,8 @@ def parse(path):
                 value |= (int(f.get("default"), 0) << s) & m
             if f.get("type") == "address":
                 addrs.append((s // 32, s % 32, e - s + 1,
-                              DIRS.get((name, fn), "RW") + ("S" if fn in STATE_REL else "")))
+                              DIRS.get((name, fn), "RW") + ("S" if fn in STATE_REL else ""),
+                              enable_of(ins, fn, s)))
             if fn in ASI_FIELDS and e == s:
                 asi = (s // 32, s % 32, ASI_FIELDS[fn])
         fixed = 0 if len_bits else nominal
@@ -207,8 +235,10 @@ def gvt_rows(cmds):
     for name, engines, mask, value, bits, bias, nominal, dws in GVT:
         addrs = []
         for dw in dws:
-            if not addrs or addrs[-1][0] + 1 != dw:  # dw+1: the upper half
-                addrs.append((dw, 0, 64, "RW"))
+            if name in POOL_LAYOUT:
+                addrs.append((dw, 12, 52, "RW", (dw, 11)))
+            elif not addrs or addrs[-1][0] + 1 != dw:  # dw+1: the upper half
+                addrs.append((dw, 0, 64, "RW", None))
         out.append(dict(name=name, mask=mask, value=value, len_bits=bits, bias=bias,
                         nominal=nominal, addrs=addrs, asi=None, engines=set(engines),
                         genxml=False, gvt=True))
@@ -263,13 +293,17 @@ def main():
                            c["nominal"], first, len(c["addrs"]), flagstr(c),
                            IDS.get(c["name"], "OTHER"), asi[0], asi[1]))
         print("static const struct vgt_cmd_addr %s_addrs[] = {" % eng)
-        for dw, lo, bits, d in alist:
-            print("    {%d, %d, %d, %s%s}," % (dw, lo, bits,
-                  {"R": "VGT_CMD_ADDR_R", "W": "VGT_CMD_ADDR_W",
-                   "RW": "VGT_CMD_ADDR_R | VGT_CMD_ADDR_W"}[d.rstrip("S")],
-                  " | VGT_CMD_ADDR_STATE_REL" if d.endswith("S") else ""))
+        for dw, lo, bits, d, en in alist:
+            flags = {"R": "VGT_CMD_ADDR_R", "W": "VGT_CMD_ADDR_W",
+                     "RW": "VGT_CMD_ADDR_R | VGT_CMD_ADDR_W"}[d.rstrip("S")]
+            if "S" in d:
+                flags += " | VGT_CMD_ADDR_STATE_REL"
+            if en:
+                print("    {%d, %d, %d, %s | VGT_CMD_ADDR_GATED, %d, %d}," % (dw, lo, bits, flags, en[0], en[1]))
+            else:
+                print("    {%d, %d, %d, %s, 0, 0}," % (dw, lo, bits, flags))
         if not alist:
-            print("    {0, 0, 0, 0},")
+            print("    {0, 0, 0, 0, 0, 0},")
         print("};\n")
         print("static const struct vgt_cmd_desc %s_cmds[] = {" % eng)
         print("    /* name, mask, value, len_bits, bias (fixed length when len_bits is 0),")

@@ -15,10 +15,10 @@ and the decoding of 2; "audit": the audit of 2). Exit 77 (skip) without the
 tarball.
 
 Known gap (the "audit" test is registered should_fail until it closes): the
-auditor range-checks every genxml address field, also those of state that is
-disabled and left 0, e.g. 3DSTATE_BINDING_TABLE_POOL_ALLOC with the pool
-disabled in i915's null state; see docs/vgpu.md "guest driver
-compatibility"."""
+null states set STATE_BASE_ADDRESS's Indirect Object Base Address to 0 with
+its Modify Enable set (i915 relocates only the general, surface, dynamic and
+instruction bases), and the auditor refuses a GGTT base outside the vGPU;
+see docs/vgpu.md "Guest driver compatibility"."""
 import json
 import os
 import subprocess
@@ -86,6 +86,7 @@ def main():
             failed += 1
             print("FAIL: %s %s" % (what, detail))
 
+    check(mode in ("decode", "audit"), "mode %s" % mode)
     # 1. gvt's table: each command alone, then MI_BATCH_BUFFER_END.
     gvt = linux_i915.gvt_cmds(os.path.join(src, FILES[0])) if mode == "decode" else []
     check(mode != "decode" or len(gvt) > 200, "gvt cmd_info[] parsed", "(%d rows)" % len(gvt))
@@ -107,6 +108,20 @@ def main():
             ok = rc == 0 and len(cmds) == ncmd and cmds[0]["len"] == length
             check(ok, "gvt %s (0x%08x) on %s decodes to %d dwords" % (c["name"], dw0, eng, length),
                   "" if ok else "\n" + out)
+
+    # Gated addresses: a disabled pool's 0 address passes the audit, an
+    # enabled pool's outside address does not (bit 11: Pool Enable).
+    if mode == "decode":
+        for what, dw1, want in (("disabled pool at 0 passes", 0, 0),
+                                ("enabled pool at 0 is refused", 0x800, 1),
+                                ("enabled pool inside the vGPU passes", BASE | 0x800, 0)):
+            for op in (0x79190002, 0x791a0002, 0x791b0002):
+                path = os.path.join(work, "gate.bin")
+                write_dw(path, [op, dw1, 0, 0, 0x05000000])
+                p = subprocess.run([audit, "rcs", hex(BASE), hex(SIZE), path], capture_output=True,
+                                   text=True)
+                ok = p.returncode == want and (not want or "outside the vGPU" in p.stdout)
+                check(ok, "audit: 0x%08x %s" % (op, what), p.stdout + p.stderr)
 
     # 2. i915's null-state batches.
     states = linux_i915.null_states(os.path.join(src, "drivers/gpu/drm/i915/gt"))

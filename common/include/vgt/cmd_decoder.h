@@ -67,6 +67,10 @@ enum vgt_cmd_id {
  * genxml types "address" (PRM: Scratch Space Base Pointer is relative to
  * the General State Base Address). */
 #define VGT_CMD_ADDR_STATE_REL 0x4
+/* The address is used only when bit en_bit of dword en_dw is set (its
+ * "... Enable" field): disabled state may leave it 0, as i915's null-state
+ * batch does. */
+#define VGT_CMD_ADDR_GATED 0x8
 
 /* A graphics address inside a command: bits [lo_bit, lo_bit + bits) counted
  * from the start of dword @dw (so it may span two dwords). The address is
@@ -76,6 +80,7 @@ struct vgt_cmd_addr {
     uint8_t lo_bit;
     uint8_t bits;
     uint8_t flags; /* VGT_CMD_ADDR_* */
+    uint8_t en_dw, en_bit; /* the enable bit, when VGT_CMD_ADDR_GATED */
 };
 
 #define VGT_CMD_F_GENXML 0x1               /* defined by genxml (else gvt or PRM/i915) */
