@@ -416,6 +416,23 @@ static int dword_write(struct vgt_vgpu *v, const struct vgt_mmio_reg *r, uint32_
     return 0;
 }
 
+/* An access to a register in no row: virtual storage (as gvt tracks the
+ * registers it does not emulate), counted, and each offset logged once so
+ * a guest driver's needs show up without flooding the log. */
+static void note_unlisted(struct vgt_vgpu *v, uint32_t off)
+{
+    uint32_t dw = (off & (VGT_MMIO_SIZE - 1)) / 4;
+    uint64_t bit = 1ull << (dw % 64);
+
+    v->st.unlisted++;
+    if (v->unlisted_seen[dw / 64] & bit)
+        return;
+    v->unlisted_seen[dw / 64] |= bit;
+    v->st.unlisted_regs++;
+    vgt_info(v->log, "vgpu%u: unlisted register %#x: virtual storage (logged once)", v->id,
+             dw * 4);
+}
+
 static bool size_ok(uint64_t off, unsigned size)
 {
     return (size == 1 || size == 2 || size == 4 || size == 8) && !(off & (size - 1));
@@ -430,8 +447,10 @@ static int regs_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t *
     if (size == 8) {
         const struct vgt_mmio_reg *r2 = vgt_mmio_lookup(v->gpu, off + 4);
 
-        if (!r || !r2)
-            v->st.unlisted++;
+        if (!r)
+            note_unlisted(v, off);
+        if (!r2)
+            note_unlisted(v, off + 4);
         ret = dword_read(v, r, off, &lo);
         if (!ret)
             ret = dword_read(v, r2, off + 4, &hi);
@@ -444,7 +463,7 @@ static int regs_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t *
         return -EINVAL;
     }
     if (!r)
-        v->st.unlisted++;
+        note_unlisted(v, off);
     ret = dword_read(v, r, off & ~3u, &lo);
     if (size < 4)
         lo = (lo >> (8 * (off & 3))) & ((1u << (8 * size)) - 1);
@@ -459,8 +478,10 @@ static int regs_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t 
     if (size == 8) {
         const struct vgt_mmio_reg *r2 = vgt_mmio_lookup(v->gpu, off + 4);
 
-        if (!r || !r2)
-            v->st.unlisted++;
+        if (!r)
+            note_unlisted(v, off);
+        if (!r2)
+            note_unlisted(v, off + 4);
         dword_write(v, r, off, (uint32_t)val);
         return dword_write(v, r2, off + 4, (uint32_t)(val >> 32));
     }
@@ -472,13 +493,13 @@ static int regs_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t 
             return -EINVAL;
         }
         if (!r)
-            v->st.unlisted++;
+            note_unlisted(v, off);
         /* Merge into the stored dword (not a read handler's view). */
         cur = v->vreg[off / 4];
         return dword_write(v, r, off & ~3u, (cur & ~m) | (((uint32_t)val << shift) & m));
     }
     if (!r)
-        v->st.unlisted++;
+        note_unlisted(v, off);
     return dword_write(v, r, off, (uint32_t)val);
 }
 
