@@ -172,6 +172,16 @@ static int forcewake_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* The vGPU's engines are always idle between the guest's submissions as
+ * far as a reset is concerned (the mediator owns the real engine): ready to
+ * reset as soon as asked, no longer once the request is withdrawn. */
+static int reset_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] = (val & ~RESET_CTL_READY_TO_RESET) |
+                       ((val & RESET_CTL_REQUEST_RESET) ? RESET_CTL_READY_TO_RESET : 0);
+    return 0;
+}
+
 static int elsp_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     /* ELSP is write-only on hardware: nothing is stored. */
@@ -234,7 +244,8 @@ static int execlist_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
      execlist_write},                                                                       \
     {RING_MODE_GEN7(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},              \
     {RING_CONTEXT_STATUS_BUF_LO(b, 0), 48, 0, RO, EL, ALL, execlist_read, NULL},            \
-    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write}
+    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},     \
+    {RING_RESET_CTL(b), 4, 0, RESET_CTL_READY_TO_RESET, MM, ALL, NULL, reset_ctl_write}
 
 static const struct vgt_mmio_reg mmio_table[] = {
     /* PVINFO: the whole page read-only, then the guest-writable fields

@@ -292,6 +292,76 @@ static void test_g2v_notify(void **state)
 
 /* ---- register table ---- */
 
+/* A replay of what i915 6.1 does on a Skylake vGPU, in its order: W writes
+ * the value, R reads and checks (value & mask) == want, as i915 waits for
+ * (sources: i915_vgpu.c intel_vgpu_detect, intel_uncore.c forcewake
+ * fw_domain_get/wait_ack, intel_reset.c gen8_engine_reset_prepare,
+ * gen6_hw_domain_reset, gen8_engine_reset_cancel). */
+enum { W, R };
+struct replay_op {
+    int op;
+    uint32_t off;
+    unsigned size;
+    uint64_t val, mask, want; /* W: val; R: mask and want */
+};
+#define MASKED_ON(b) (((uint64_t)(b) << 16) | (b))
+#define MASKED_OFF(b) ((uint64_t)(b) << 16)
+#define FW_KERNEL (1u << 0) /* i915 FORCEWAKE_KERNEL */
+#define RESET_ENGINE(base, grdom)                                                                   \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET | (1u << 2), 0},                  \
+    {W, RING_RESET_CTL(base), 4, MASKED_ON(RESET_CTL_REQUEST_RESET), 0, 0},                    \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET, RESET_CTL_READY_TO_RESET},       \
+    {W, GEN6_GDRST, 4, (grdom), 0, 0},                                                          \
+    {R, GEN6_GDRST, 4, 0, (grdom), 0},                                                          \
+    {W, RING_RESET_CTL(base), 4, MASKED_OFF(RESET_CTL_REQUEST_RESET), 0, 0},                   \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET | RESET_CTL_REQUEST_RESET, 0}
+
+static const struct replay_op i915_skl_init[] = {
+    /* intel_vgpu_detect: the magic, then the version (1.0). */
+    {R, VGT_PVINFO_PAGE, 8, 0, ~0ull, VGT_MAGIC},
+    {R, VGT_PVINFO_PAGE + 0x8, 2, 0, 0xffff, 1},
+    {R, VGT_PVINFO_PAGE + 0xa, 2, 0, 0xffff, 0},
+    /* Forcewake: request each domain, wait for its ack; release. */
+    {W, FORCEWAKE_RENDER_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    {W, FORCEWAKE_BLITTER_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_BLITTER_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    {W, FORCEWAKE_MEDIA_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_MEDIA_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    /* Per-engine reset at init (intel_gt_reset_all_engines / sanitize). */
+    RESET_ENGINE(RENDER_RING_BASE, GEN6_GRDOM_RENDER),
+    RESET_ENGINE(BLT_RING_BASE, GEN6_GRDOM_BLT),
+    RESET_ENGINE(GEN6_BSD_RING_BASE, GEN6_GRDOM_MEDIA),
+    RESET_ENGINE(VEBOX_RING_BASE, GEN6_GRDOM_VECS),
+    {W, FORCEWAKE_RENDER_GEN9, 4, MASKED_OFF(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, 0},
+};
+
+static void test_i915_init_replay(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+
+    for (size_t i = 0; i < sizeof(i915_skl_init) / sizeof(i915_skl_init[0]); i++) {
+        const struct replay_op *o = &i915_skl_init[i];
+
+        if (o->op == W) {
+            assert_int_equal(vgt_vgpu_mmio_write(f->v, o->off, o->size, o->val), 0);
+        } else {
+            uint64_t v = rd(f, o->off, o->size);
+
+            if ((v & o->mask) != o->want)
+                fail_msg("step %zu: %#x reads %#llx, i915 waits for %#llx under %#llx", i,
+                         o->off, (unsigned long long)v, (unsigned long long)o->want,
+                         (unsigned long long)o->mask);
+        }
+    }
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
+    assert_int_equal(info.st.rejected, 0);
+    assert_int_equal(info.st.unlisted_regs, 0); /* every register it used has a row */
+}
+
 struct line_count {
     const char *needle;
     unsigned hits, lines;
@@ -707,6 +777,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cfg_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlisted_logged_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_g2v_notify, setup, teardown),
