@@ -100,13 +100,14 @@ static int ram_r64(struct gg *d, uint64_t gpa, uint64_t *v)
     return sim_guest_ram_read(d->cfg.g, d->cfg.vcpu, gpa, v, 8);
 }
 
-/* GGTT entry through the BAR0 window (gen8 PTE: address | present). */
+/* GGTT entry through the BAR0 window as i915 6.1 writes it: address |
+ * present, no RW bit (gt/intel_ggtt.c gen8_ggtt_pte_encode). */
 static int ggtt_map(struct gg *d, uint64_t gm, uint64_t gpa, size_t pages)
 {
     for (size_t i = 0; i < pages; i++) {
         int rc = sim_guest_mmio_write(d->cfg.g, d->cfg.vcpu,
                                       d->cfg.bar0_gpa + GEN9_GGTT_OFFSET + ((gm >> 12) + i) * 8, 8,
-                                      (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT | GEN8_PTE_RW);
+                                      (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT);
         if (rc)
             return rc;
     }
