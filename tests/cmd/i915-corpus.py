@@ -90,9 +90,14 @@ def main():
     # 1. gvt's table: each command alone, then MI_BATCH_BUFFER_END.
     gvt = linux_i915.gvt_cmds(os.path.join(src, FILES[0])) if mode == "decode" else []
     check(mode != "decode" or len(gvt) > 200, "gvt cmd_info[] parsed", "(%d rows)" % len(gvt))
-    for c in gvt:
-        for eng in sorted(c["engines"]):
-            e = "vcs" if eng == "vecs" else eng  # VECS runs the VCS table
+    # One stream per engine: every gvt command of that engine in turn, then
+    # MI_BATCH_BUFFER_END; each must decode at its offset with gvt's length.
+    for eng in ("rcs", "bcs", "vcs", "vecs"):
+        e = "vcs" if eng == "vecs" else eng  # VECS runs the VCS table
+        stream, want = [], []
+        for c in gvt:
+            if eng not in c["engines"] or c["name"] == "MI_BATCH_BUFFER_END":
+                continue
             if (c["name"], e) in EXCEPTIONS:
                 print("skip: gvt %s on %s: %s" % (c["name"], eng, EXCEPTIONS[(c["name"], e)]))
                 continue
@@ -101,13 +106,17 @@ def main():
             else:
                 length = c["valid"] or 3
                 dw0 = c["value"] | (length - 2)
-            path = os.path.join(work, "gvt.bin")
-            write_dw(path, [dw0] + [0] * (length - 1) + [0x05000000])
-            rc, cmds, out = decode(vgt, e, path)
-            ncmd = 1 if c["name"] == "MI_BATCH_BUFFER_END" else 2  # decoding stops there
-            ok = rc == 0 and len(cmds) == ncmd and cmds[0]["len"] == length
-            check(ok, "gvt %s (0x%08x) on %s decodes to %d dwords" % (c["name"], dw0, eng, length),
-                  "" if ok else "\n" + out)
+            want.append((len(stream), length, c["name"], dw0))
+            stream += [dw0] + [0] * (length - 1)
+        path = os.path.join(work, "gvt-%s.bin" % eng)
+        write_dw(path, stream + [0x05000000])
+        rc, cmds, out = decode(vgt, e, path)
+        got = {c["offset"]: c["len"] for c in cmds}
+        for off, length, name, dw0 in want:
+            check(got.get(off) == length, "gvt %s (0x%08x) on %s decodes to %d dwords" % (name, dw0, eng, length),
+                  "" if got.get(off) == length else "(got %s)\n%s" % (got.get(off), out[-500:]))
+        check(rc == 0 and cmds and cmds[-1]["name"] == "MI_BATCH_BUFFER_END",
+              "gvt %s stream decodes to its end" % eng, out[-500:])
 
     # Gated addresses: a disabled pool's 0 address passes the audit, an
     # enabled pool's outside address does not (bit 11: Pool Enable).
