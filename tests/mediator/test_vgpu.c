@@ -13,6 +13,7 @@
 
 #include "fake_hv.h"
 #include "vgt/gen8_gtt.h"
+#include "vgt/opregion.h"
 #include "vgt/ggtt.h"
 #include "vgt/mmio_table.h"
 #include "vgt/util.h"
@@ -360,6 +361,67 @@ static void test_i915_init_replay(void **state)
     assert_false(info.failsafe);
     assert_int_equal(info.st.rejected, 0);
     assert_int_equal(info.st.unlisted_regs, 0); /* every register it used has a row */
+}
+
+/* The OpRegion at ASLS, read back and checked as i915 6.1 does
+ * (intel_opregion_setup, intel_bios_is_valid_vbt, parse_general_definitions). */
+static uint32_t le16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static void test_opregion_at_asls(void **state)
+{
+    struct fx *f = *state;
+    static uint8_t op[VGT_OPREGION_SIZE];
+    const uint64_t gpa = 0x1000000; /* page aligned guest RAM, as hvmloader's */
+    const uint8_t *vbt = op + VGT_OPREGION_VBT_OFFSET, *bdb, *p, *end;
+    struct vgt_vgpu_info info;
+    uint32_t vbt_size, bdb_off, mboxes, limit, children = 0;
+    uint8_t sum = 0;
+
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, VGT_CFG_OPREGION, 4, (uint32_t)gpa), 0);
+    assert_int_equal(cfg(f, VGT_CFG_OPREGION, 4), gpa);
+    assert_int_equal(vgt_hv_read(&f->hv->hv, gpa, op, sizeof(op)), 0);
+    assert_memory_equal(op, "IntelGraphicsMem", 16);
+    assert_int_equal(op[0x17], 2); /* over.major */
+    mboxes = le16(op + 0x58) | le16(op + 0x5a) << 16;
+    limit = ((mboxes & (1u << 4)) ? 0x1C00u : VGT_OPREGION_SIZE) - VGT_OPREGION_VBT_OFFSET;
+    assert_memory_equal(vbt, "$VBT SKYLAKE", 12);
+    vbt_size = le16(vbt + 24);
+    bdb_off = le16(vbt + 28) | le16(vbt + 30) << 16;
+    assert_true(vbt_size <= limit);
+    assert_true(bdb_off + 22 <= vbt_size);
+    for (uint32_t i = 0; i < vbt_size; i++)
+        sum = (uint8_t)(sum + vbt[i]);
+    assert_int_equal(sum, 0);
+    bdb = vbt + bdb_off;
+    assert_memory_equal(bdb, "BIOS_DATA_BLOCK", 15);
+    assert_true(bdb_off + le16(bdb + 20) <= vbt_size);
+    assert_true(le16(bdb + 16) >= 196 && le16(bdb + 16) <= 215); /* 38-byte children */
+    /* Blocks: id, size, data; the general definitions list the outputs. */
+    end = bdb + le16(bdb + 20);
+    for (p = bdb + le16(bdb + 18); p + 3 <= end; p += 3 + le16(p + 1)) {
+        if (p[0] != 2)
+            continue;
+        assert_int_equal(p[3 + 4], 38);
+        for (const uint8_t *c = p + 3 + 5; c + 38 <= p + 3 + le16(p + 1); c += 38, children++) {
+            assert_int_equal(le16(c + 2), 0x68C6);    /* DEVICE_TYPE_DP */
+            assert_int_equal(c[16], 7 + children);    /* DVO_PORT_DPB, C, D */
+        }
+    }
+    assert_int_equal(children, info.heads);
+    assert_true(children >= 1);
+
+    /* An unaligned address is not served, and the vGPU goes on. */
+    memset(op, 0, sizeof(op));
+    assert_int_equal(vgt_hv_write(&f->hv->hv, 0x2000000, op, sizeof(op)), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, VGT_CFG_OPREGION, 4, 0x2000010), 0);
+    assert_int_equal(vgt_hv_read(&f->hv->hv, 0x2000000, op, 32), 0);
+    assert_int_equal(op[0x10], 0);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
 }
 
 struct line_count {
@@ -778,6 +840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cfg_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlisted_logged_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opregion_at_asls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_g2v_notify, setup, teardown),
