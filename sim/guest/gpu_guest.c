@@ -31,6 +31,7 @@
 #define CAP_FULL_PPGTT (1u << 2)
 #define CAP_HWSP_EMU (1u << 3)
 #define G2V_L4_CREATE 4u
+#define G2V_L4_DESTROY 5u
 #define MSI_CAP 0xACu
 #define RING_PAGES 4
 #define MAX_CTX 16
@@ -224,6 +225,16 @@ int gg_probe(const struct gg_cfg *cfg, struct gg **out)
 free_d:
     free(d);
     return rc;
+}
+
+/* As i915 6.1 gen8_ppgtt_notify_vgt(ppgtt, false) on the PPGTT's release:
+ * the PML4 address in pdp[0] (lo, hi), then the notify. */
+int gg_ppgtt_release(struct gg *d)
+{
+    int rc = gg_mmio_write32(d, PV_BASE + PV_PDP0_LO, (uint32_t)d->pml4);
+
+    rc = rc ?: gg_mmio_write32(d, PV_BASE + PV_PDP0_HI, (uint32_t)(d->pml4 >> 32));
+    return rc ?: gg_mmio_write32(d, PV_BASE + PV_G2V, G2V_L4_DESTROY);
 }
 
 void gg_destroy(struct gg *d)
