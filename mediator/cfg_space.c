@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vgpu_priv.h"
+#include "vgt/opregion.h"
 #include "vgt/util.h"
 
 /* BAR flag bits: 64-bit memory (type 10b, bits 2:1), prefetchable bit 3. */
@@ -179,6 +180,10 @@ int vgt_cfg_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint32_t val)
         vgt_vgpu_remap_bars(v);
     if (off <= MSI_CTRL && off + size > MSI_CTRL)
         vgt_vgpu_update_irq(v);
+    /* hvmloader writes ASLS as one dword: serve the OpRegion there. A bad
+     * address only costs the guest its VBT (logged). */
+    if (off == VGT_CFG_OPREGION && size == 4)
+        (void)vgt_opregion_asls_write(v, get32(v->cfg, VGT_CFG_OPREGION));
     return 0;
 }
 

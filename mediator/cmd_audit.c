@@ -593,6 +593,10 @@ static int h_generic(struct walk *w, struct cursor *c, const struct vgt_cmd_desc
 
         if (vgt_cmd_addr_get(ad, p, len, &addr))
             continue; /* a shorter encoding without this field */
+        if (ad->flags & VGT_CMD_ADDR_STATE_REL)
+            continue; /* an offset from General State Base Address, like kernel pointers */
+        if ((ad->flags & VGT_CMD_ADDR_GATED) && ad->en_dw < len && !((p[ad->en_dw] >> ad->en_bit) & 1))
+            continue; /* disabled (pool, SO buffer): the engine does not use it */
         rc = check_ggtt(w, addr, 4,
                         desc->id == VGT_CMD_ID_SEMAPHORE_WAIT ? "MI_SEMAPHORE_WAIT on an address outside the vGPU"
                                                               : "command addresses memory outside the vGPU");

@@ -172,6 +172,16 @@ static int forcewake_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* The vGPU's engines are always idle between the guest's submissions as
+ * far as a reset is concerned (the mediator owns the real engine): ready to
+ * reset as soon as asked, no longer once the request is withdrawn. */
+static int reset_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] = (val & ~RESET_CTL_READY_TO_RESET) |
+                       ((val & RESET_CTL_REQUEST_RESET) ? RESET_CTL_READY_TO_RESET : 0);
+    return 0;
+}
+
 static int elsp_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     /* ELSP is write-only on hardware: nothing is stored. */
@@ -234,7 +244,8 @@ static int execlist_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
      execlist_write},                                                                       \
     {RING_MODE_GEN7(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},              \
     {RING_CONTEXT_STATUS_BUF_LO(b, 0), 48, 0, RO, EL, ALL, execlist_read, NULL},            \
-    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write}
+    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},     \
+    {RING_RESET_CTL(b), 4, 0, RESET_CTL_READY_TO_RESET, MM, ALL, NULL, reset_ctl_write}
 
 static const struct vgt_mmio_reg mmio_table[] = {
     /* PVINFO: the whole page read-only, then the guest-writable fields
@@ -416,6 +427,23 @@ static int dword_write(struct vgt_vgpu *v, const struct vgt_mmio_reg *r, uint32_
     return 0;
 }
 
+/* An access to a register in no row: virtual storage (as gvt tracks the
+ * registers it does not emulate), counted, and each offset logged once so
+ * a guest driver's needs show up without flooding the log. */
+static void note_unlisted(struct vgt_vgpu *v, uint32_t off)
+{
+    uint32_t dw = (off & (VGT_MMIO_SIZE - 1)) / 4;
+    uint64_t bit = 1ull << (dw % 64);
+
+    v->st.unlisted++;
+    if (v->unlisted_seen[dw / 64] & bit)
+        return;
+    v->unlisted_seen[dw / 64] |= bit;
+    v->st.unlisted_regs++;
+    vgt_info(v->log, "vgpu%u: unlisted register %#x: virtual storage (logged once)", v->id,
+             dw * 4);
+}
+
 static bool size_ok(uint64_t off, unsigned size)
 {
     return (size == 1 || size == 2 || size == 4 || size == 8) && !(off & (size - 1));
@@ -430,8 +458,10 @@ static int regs_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t *
     if (size == 8) {
         const struct vgt_mmio_reg *r2 = vgt_mmio_lookup(v->gpu, off + 4);
 
-        if (!r || !r2)
-            v->st.unlisted++;
+        if (!r)
+            note_unlisted(v, off);
+        if (!r2)
+            note_unlisted(v, off + 4);
         ret = dword_read(v, r, off, &lo);
         if (!ret)
             ret = dword_read(v, r2, off + 4, &hi);
@@ -444,7 +474,7 @@ static int regs_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t *
         return -EINVAL;
     }
     if (!r)
-        v->st.unlisted++;
+        note_unlisted(v, off);
     ret = dword_read(v, r, off & ~3u, &lo);
     if (size < 4)
         lo = (lo >> (8 * (off & 3))) & ((1u << (8 * size)) - 1);
@@ -459,8 +489,10 @@ static int regs_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t 
     if (size == 8) {
         const struct vgt_mmio_reg *r2 = vgt_mmio_lookup(v->gpu, off + 4);
 
-        if (!r || !r2)
-            v->st.unlisted++;
+        if (!r)
+            note_unlisted(v, off);
+        if (!r2)
+            note_unlisted(v, off + 4);
         dword_write(v, r, off, (uint32_t)val);
         return dword_write(v, r2, off + 4, (uint32_t)(val >> 32));
     }
@@ -472,13 +504,13 @@ static int regs_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint64_t 
             return -EINVAL;
         }
         if (!r)
-            v->st.unlisted++;
+            note_unlisted(v, off);
         /* Merge into the stored dword (not a read handler's view). */
         cur = v->vreg[off / 4];
         return dword_write(v, r, off & ~3u, (cur & ~m) | (((uint32_t)val << shift) & m));
     }
     if (!r)
-        v->st.unlisted++;
+        note_unlisted(v, off);
     return dword_write(v, r, off, (uint32_t)val);
 }
 

@@ -78,12 +78,17 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
         ret = -ENOMEM;
         goto free_vgpu;
     }
+    v->unlisted_seen = calloc(VGT_MMIO_SIZE / 4 / 64, sizeof(*v->unlisted_seen));
+    if (!v->unlisted_seen) {
+        ret = -ENOMEM;
+        goto free_vreg;
+    }
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     ret = -pthread_mutex_init(&v->lock, &ma);
     pthread_mutexattr_destroy(&ma);
     if (ret)
-        goto free_vreg;
+        goto free_seen;
     v->gpu = g;
     v->hv = cfg->hv;
     v->log = cfg->log ? cfg->log : g->log;
@@ -132,6 +137,8 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
 unlock_gpu:
     pthread_mutex_unlock(&g->lock);
     pthread_mutex_destroy(&v->lock);
+free_seen:
+    free(v->unlisted_seen);
 free_vreg:
     free(v->vreg);
 free_vgpu:
@@ -157,6 +164,7 @@ void vgt_vgpu_destroy(struct vgt_vgpu *v)
     VGT_LOG_F(v->log, VGT_LOG_INFO, &(struct vgt_log_fields){.vgpu = (int)v->id, .domid = v->domid},
               "vgpu%u: destroyed, resources returned", v->id);
     pthread_mutex_destroy(&v->lock);
+    free(v->unlisted_seen);
     free(v->vreg);
     free(v);
 }

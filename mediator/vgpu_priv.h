@@ -81,6 +81,9 @@ struct vgt_vgpu {
     unsigned fence_base;
 
     uint32_t *vreg; /* VGT_MMIO_SIZE / 4 */
+    /* One bit per register dword of the window: an unlisted offset was
+     * already logged (once per offset, 64 KiB whatever the guest does). */
+    uint64_t *unlisted_seen;
     uint8_t cfg[VGT_CFG_SIZE];
     struct vgt_ggtt *ggtt;
 

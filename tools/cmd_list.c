@@ -61,9 +61,9 @@ int vgt_cmd_list(int argc, char **argv)
         fprintf(stderr, "vgt list: %s\n", ans);
         return 1;
     }
-    printf("%-4s %-6s %-6s %-12s %-10s %-22s %-22s %-7s %-4s %-8s %-27s %-4s %s\n", "ID", "DOMID", "TYPE",
-           "HEADS", "STATE", "LOW GM", "HIGH GM", "FENCES", "WGT", "DONE", "BUSY ms rcs/bcs/vcs/vecs", "FS#",
-           "FAILSAFE");
+    printf("%-4s %-6s %-6s %-12s %-10s %-22s %-22s %-7s %-4s %-8s %-27s %-5s %-4s %s\n", "ID", "DOMID",
+           "TYPE", "HEADS", "STATE", "LOW GM", "HIGH GM", "FENCES", "WGT", "DONE", "BUSY ms rcs/bcs/vcs/vecs",
+           "UNREG", "FS#", "FAILSAFE");
     p = strstr(ans, "\"vgpus\":[");
     for (p = p ? p + 9 : NULL; p && *p == '{'; p = end + 1) {
         end = strchr(p, '}');
@@ -74,12 +74,12 @@ int vgt_cmd_list(int argc, char **argv)
         snprintf(busy, sizeof(busy), "%.1f/%.1f/%.1f/%.1f", num(&m, "busy_ns_rcs") / 1e6,
                  num(&m, "busy_ns_bcs") / 1e6, num(&m, "busy_ns_vcs") / 1e6, num(&m, "busy_ns_vecs") / 1e6);
         snprintf(heads, sizeof(heads), "%llux%s", num(&m, "heads"), str(&m, "resolution"));
-        printf("%-4llu %-6llu %-6s %-12s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %-4llu %-8llu %-27s %-4llu %s%s%s\n",
+        printf("%-4llu %-6llu %-6s %-12s %-10s %#010llx +%5llu MiB  %#010llx +%5llu MiB  %2llu..%-3llu %-4llu %-8llu %-27s %-5llu %-4llu %s%s%s\n",
                num(&m, "id"), num(&m, "domid"), str(&m, "type"), heads, str(&m, "state"),
                num(&m, "low_gm_base"), num(&m, "low_gm_size") >> 20, num(&m, "high_gm_base"),
                num(&m, "high_gm_size") >> 20, num(&m, "fence_base"),
                num(&m, "fence_base") + num(&m, "fence_num") - 1, num(&m, "weight"),
-               num(&m, "workloads_completed"), busy, num(&m, "failsafe_events"),
+               num(&m, "workloads_completed"), busy, num(&m, "unlisted_regs"), num(&m, "failsafe_events"),
                strcmp(str(&m, "failsafe_reason"), "none") ? str(&m, "failsafe_reason") : "-",
                *str(&m, "failsafe_detail") ? ": " : "", vgt_ctl_str(&m, "failsafe_detail") ? str(&m, "failsafe_detail") : "");
         /* the VNC address of each head, when vgtd serves them */

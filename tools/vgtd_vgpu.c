@@ -173,6 +173,8 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
             ",\"display_refused\":%" PRIu64,
             i.heads, i.res_w, i.res_h, i.pipes_on, i.st.flips,
             i.st.pipe_refused + i.st.gmbus_refused + i.st.aux_refused + i.st.aux_nak);
+    /* Registers the guest used that no row describes (each logged once). */
+    fprintf(o, ",\"unlisted_regs\":%" PRIu64, i.st.unlisted_regs);
     /* The scheduler's accounting (docs/scheduler.md), flat like the rest
      * of the protocol: totals, then busy time and completions per engine. */
     if (!vgpu_host_stats(d->host, i.domid, &st)) {

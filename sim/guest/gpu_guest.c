@@ -31,6 +31,7 @@
 #define CAP_FULL_PPGTT (1u << 2)
 #define CAP_HWSP_EMU (1u << 3)
 #define G2V_L4_CREATE 4u
+#define G2V_L4_DESTROY 5u
 #define MSI_CAP 0xACu
 #define RING_PAGES 4
 #define MAX_CTX 16
@@ -100,13 +101,14 @@ static int ram_r64(struct gg *d, uint64_t gpa, uint64_t *v)
     return sim_guest_ram_read(d->cfg.g, d->cfg.vcpu, gpa, v, 8);
 }
 
-/* GGTT entry through the BAR0 window (gen8 PTE: address | present). */
+/* GGTT entry through the BAR0 window as i915 6.1 writes it: address |
+ * present, no RW bit (gt/intel_ggtt.c gen8_ggtt_pte_encode). */
 static int ggtt_map(struct gg *d, uint64_t gm, uint64_t gpa, size_t pages)
 {
     for (size_t i = 0; i < pages; i++) {
         int rc = sim_guest_mmio_write(d->cfg.g, d->cfg.vcpu,
                                       d->cfg.bar0_gpa + GEN9_GGTT_OFFSET + ((gm >> 12) + i) * 8, 8,
-                                      (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT | GEN8_PTE_RW);
+                                      (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT);
         if (rc)
             return rc;
     }
@@ -225,6 +227,16 @@ int gg_probe(const struct gg_cfg *cfg, struct gg **out)
 free_d:
     free(d);
     return rc;
+}
+
+/* As i915 6.1 gen8_ppgtt_notify_vgt(ppgtt, false) on the PPGTT's release:
+ * the PML4 address in pdp[0] (lo, hi), then the notify. */
+int gg_ppgtt_release(struct gg *d)
+{
+    int rc = gg_mmio_write32(d, PV_BASE + PV_PDP0_LO, (uint32_t)d->pml4);
+
+    rc = rc ?: gg_mmio_write32(d, PV_BASE + PV_PDP0_HI, (uint32_t)(d->pml4 >> 32));
+    return rc ?: gg_mmio_write32(d, PV_BASE + PV_G2V, G2V_L4_DESTROY);
 }
 
 void gg_destroy(struct gg *d)

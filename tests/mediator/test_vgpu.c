@@ -13,6 +13,7 @@
 
 #include "fake_hv.h"
 #include "vgt/gen8_gtt.h"
+#include "vgt/opregion.h"
 #include "vgt/ggtt.h"
 #include "vgt/mmio_table.h"
 #include "vgt/util.h"
@@ -291,6 +292,183 @@ static void test_g2v_notify(void **state)
 }
 
 /* ---- register table ---- */
+
+/* A replay of what i915 6.1 does on a Skylake vGPU, in its order: W writes
+ * the value, R reads and checks (value & mask) == want, as i915 waits for
+ * (sources: i915_vgpu.c intel_vgpu_detect, intel_uncore.c forcewake
+ * fw_domain_get/wait_ack, intel_reset.c gen8_engine_reset_prepare,
+ * gen6_hw_domain_reset, gen8_engine_reset_cancel). */
+enum { W, R };
+struct replay_op {
+    int op;
+    uint32_t off;
+    unsigned size;
+    uint64_t val, mask, want; /* W: val; R: mask and want */
+};
+#define MASKED_ON(b) (((uint64_t)(b) << 16) | (b))
+#define MASKED_OFF(b) ((uint64_t)(b) << 16)
+#define FW_KERNEL (1u << 0) /* i915 FORCEWAKE_KERNEL */
+#define RESET_ENGINE(base, grdom)                                                                   \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET | (1u << 2), 0},                  \
+    {W, RING_RESET_CTL(base), 4, MASKED_ON(RESET_CTL_REQUEST_RESET), 0, 0},                    \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET, RESET_CTL_READY_TO_RESET},       \
+    {W, GEN6_GDRST, 4, (grdom), 0, 0},                                                          \
+    {R, GEN6_GDRST, 4, 0, (grdom), 0},                                                          \
+    {W, RING_RESET_CTL(base), 4, MASKED_OFF(RESET_CTL_REQUEST_RESET), 0, 0},                   \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET | RESET_CTL_REQUEST_RESET, 0}
+
+static const struct replay_op i915_skl_init[] = {
+    /* intel_vgpu_detect: the magic, then the version (1.0). */
+    {R, VGT_PVINFO_PAGE, 8, 0, ~0ull, VGT_MAGIC},
+    {R, VGT_PVINFO_PAGE + 0x8, 2, 0, 0xffff, 1},
+    {R, VGT_PVINFO_PAGE + 0xa, 2, 0, 0xffff, 0},
+    /* Forcewake: request each domain, wait for its ack; release. */
+    {W, FORCEWAKE_RENDER_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    {W, FORCEWAKE_BLITTER_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_BLITTER_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    {W, FORCEWAKE_MEDIA_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_MEDIA_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    /* Per-engine reset at init (intel_gt_reset_all_engines / sanitize). */
+    RESET_ENGINE(RENDER_RING_BASE, GEN6_GRDOM_RENDER),
+    RESET_ENGINE(BLT_RING_BASE, GEN6_GRDOM_BLT),
+    RESET_ENGINE(GEN6_BSD_RING_BASE, GEN6_GRDOM_MEDIA),
+    RESET_ENGINE(VEBOX_RING_BASE, GEN6_GRDOM_VECS),
+    {W, FORCEWAKE_RENDER_GEN9, 4, MASKED_OFF(FW_KERNEL), 0, 0},
+    {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, 0},
+};
+
+static void test_i915_init_replay(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+
+    for (size_t i = 0; i < sizeof(i915_skl_init) / sizeof(i915_skl_init[0]); i++) {
+        const struct replay_op *o = &i915_skl_init[i];
+
+        if (o->op == W) {
+            assert_int_equal(vgt_vgpu_mmio_write(f->v, o->off, o->size, o->val), 0);
+        } else {
+            uint64_t v = rd(f, o->off, o->size);
+
+            if ((v & o->mask) != o->want)
+                fail_msg("step %zu: %#x reads %#llx, i915 waits for %#llx under %#llx", i,
+                         o->off, (unsigned long long)v, (unsigned long long)o->want,
+                         (unsigned long long)o->mask);
+        }
+    }
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
+    assert_int_equal(info.st.rejected, 0);
+    assert_int_equal(info.st.unlisted_regs, 0); /* every register it used has a row */
+}
+
+/* The OpRegion at ASLS, read back and checked as i915 6.1 does
+ * (intel_opregion_setup, intel_bios_is_valid_vbt, parse_general_definitions). */
+static uint32_t le16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static void test_opregion_at_asls(void **state)
+{
+    struct fx *f = *state;
+    static uint8_t op[VGT_OPREGION_SIZE];
+    const uint64_t gpa = 0x1000000; /* page aligned guest RAM, as hvmloader's */
+    const uint8_t *vbt = op + VGT_OPREGION_VBT_OFFSET, *bdb, *p, *end;
+    struct vgt_vgpu_info info;
+    uint32_t vbt_size, bdb_off, mboxes, limit, children = 0;
+    uint8_t sum = 0;
+
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, VGT_CFG_OPREGION, 4, (uint32_t)gpa), 0);
+    assert_int_equal(cfg(f, VGT_CFG_OPREGION, 4), gpa);
+    assert_int_equal(vgt_hv_read(&f->hv->hv, gpa, op, sizeof(op)), 0);
+    assert_memory_equal(op, "IntelGraphicsMem", 16);
+    assert_int_equal(op[0x17], 2); /* over.major */
+    mboxes = le16(op + 0x58) | le16(op + 0x5a) << 16;
+    limit = ((mboxes & (1u << 4)) ? 0x1C00u : VGT_OPREGION_SIZE) - VGT_OPREGION_VBT_OFFSET;
+    assert_memory_equal(vbt, "$VBT SKYLAKE", 12);
+    vbt_size = le16(vbt + 24);
+    bdb_off = le16(vbt + 28) | le16(vbt + 30) << 16;
+    assert_true(vbt_size <= limit);
+    assert_true(bdb_off + 22 <= vbt_size);
+    for (uint32_t i = 0; i < vbt_size; i++)
+        sum = (uint8_t)(sum + vbt[i]);
+    assert_int_equal(sum, 0);
+    bdb = vbt + bdb_off;
+    assert_memory_equal(bdb, "BIOS_DATA_BLOCK", 15);
+    assert_true(bdb_off + le16(bdb + 20) <= vbt_size);
+    assert_true(le16(bdb + 16) >= 196 && le16(bdb + 16) <= 215); /* 38-byte children */
+    /* Blocks: id, size, data; the general definitions list the outputs. */
+    end = bdb + le16(bdb + 20);
+    for (p = bdb + le16(bdb + 18); p + 3 <= end; p += 3 + le16(p + 1)) {
+        if (p[0] != 2)
+            continue;
+        assert_int_equal(p[3 + 4], 38);
+        for (const uint8_t *c = p + 3 + 5; c + 38 <= p + 3 + le16(p + 1); c += 38, children++) {
+            assert_int_equal(le16(c + 2), 0x68C6);    /* DEVICE_TYPE_DP */
+            assert_int_equal(c[16], 7 + children);    /* DVO_PORT_DPB, C, D */
+        }
+    }
+    assert_int_equal(children, info.heads);
+    assert_true(children >= 1);
+
+    /* An unaligned address is not served, and the vGPU goes on. */
+    memset(op, 0, sizeof(op));
+    assert_int_equal(vgt_hv_write(&f->hv->hv, 0x2000000, op, sizeof(op)), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, VGT_CFG_OPREGION, 4, 0x2000010), 0);
+    assert_int_equal(vgt_hv_read(&f->hv->hv, 0x2000000, op, 32), 0);
+    assert_int_equal(op[0x10], 0);
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
+}
+
+struct line_count {
+    const char *needle;
+    unsigned hits, lines;
+};
+
+static void count_sink(void *opaque, const struct vgt_log *log, int level,
+                       const struct vgt_log_fields *fl, const char *msg)
+{
+    struct line_count *c = opaque;
+
+    (void)log, (void)level, (void)fl;
+    c->lines++;
+    if (strstr(msg, c->needle))
+        c->hits++;
+}
+
+/* Unlisted registers: virtual storage, every access counted, each offset
+ * logged once however often the guest touches it, and the distinct count
+ * kept (vgt list shows it). */
+static void test_unlisted_logged_once(void **state)
+{
+    struct fx *f = *state;
+    struct line_count c = {"unlisted register 0x9400:", 0, 0};
+    struct vgt_log log = {.level = VGT_LOG_INFO, .sink = count_sink, .sink_opaque = &c};
+    struct vgt_vgpu_cfg vc = {.domid = 9, .hv = &f->hv->hv, .type_name = "V5_4", .log = &log};
+    struct vgt_vgpu_info info;
+    struct vgt_vgpu *v;
+    uint64_t val;
+
+    assert_int_equal(vgt_vgpu_res_from_type("V5_4", &vc.res), 0);
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &v), 0);
+    for (unsigned i = 0; i < 1000; i++) {
+        assert_int_equal(vgt_vgpu_mmio_write(v, 0x9400, 4, i), 0);
+        assert_int_equal(vgt_vgpu_mmio_read(v, 0x9400, 4, &val), 0);
+        assert_int_equal(val, i);
+    }
+    assert_int_equal(vgt_vgpu_mmio_write(v, 0x9408, 8, 0x1122334455667788ull), 0);
+    assert_int_equal(vgt_vgpu_mmio_read(v, 0x9408, 8, &val), 0);
+    assert_int_equal(val, 0x1122334455667788ull);
+    vgt_vgpu_get_info(v, &info);
+    assert_int_equal(c.hits, 1);
+    assert_int_equal(info.st.unlisted_regs, 3); /* 0x9400, 0x9408, 0x940c */
+    assert_true(info.st.unlisted >= 2002);
+    vgt_vgpu_destroy(v);
+}
 
 static void test_register_semantics(void **state)
 {
@@ -660,6 +838,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cfg_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unlisted_logged_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opregion_at_asls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_g2v_notify, setup, teardown),

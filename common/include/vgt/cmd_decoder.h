@@ -57,11 +57,20 @@ enum vgt_cmd_id {
     VGT_CMD_ID_XY_SRC_COPY_BLT,
     VGT_CMD_ID_XY_COLOR_BLT,
     VGT_CMD_ID_XY_FAST_COPY_BLT,
+    VGT_CMD_ID_UPDATE_GTT,
     VGT_CMD_ID_NUM,
 };
 
 #define VGT_CMD_ADDR_R 0x1 /* the command reads memory there */
 #define VGT_CMD_ADDR_W 0x2 /* the command writes memory there */
+/* Not an absolute address: an offset from General State Base Address that
+ * genxml types "address" (PRM: Scratch Space Base Pointer is relative to
+ * the General State Base Address). */
+#define VGT_CMD_ADDR_STATE_REL 0x4
+/* The address is used only when bit en_bit of dword en_dw is set (its
+ * "... Enable" field): disabled state may leave it 0, as i915's null-state
+ * batch does. */
+#define VGT_CMD_ADDR_GATED 0x8
 
 /* A graphics address inside a command: bits [lo_bit, lo_bit + bits) counted
  * from the start of dword @dw (so it may span two dwords). The address is
@@ -71,11 +80,13 @@ struct vgt_cmd_addr {
     uint8_t lo_bit;
     uint8_t bits;
     uint8_t flags; /* VGT_CMD_ADDR_* */
+    uint8_t en_dw, en_bit; /* the enable bit, when VGT_CMD_ADDR_GATED */
 };
 
-#define VGT_CMD_F_GENXML 0x1               /* defined by genxml (else PRM/i915) */
+#define VGT_CMD_F_GENXML 0x1               /* defined by genxml (else gvt or PRM/i915) */
 #define VGT_CMD_F_ASI_GGTT_WHEN_SET 0x2    /* asi bit set: GGTT, clear: PPGTT */
 #define VGT_CMD_F_ASI_PPGTT_WHEN_SET 0x4   /* asi bit set: PPGTT, clear: GGTT */
+#define VGT_CMD_F_GVT 0x8                  /* from Linux gvt's parser (genxml lacks it) */
 
 struct vgt_cmd_desc {
     const char *name;      /* genxml spelling */

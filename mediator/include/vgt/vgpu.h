@@ -229,6 +229,7 @@ int vgt_vgpu_raise_event(struct vgt_vgpu *v, unsigned engine, uint32_t events);
 struct vgt_vgpu_stats {
     uint64_t mmio_reads, mmio_writes;
     uint64_t unlisted;   /* accesses to registers in no row */
+    uint64_t unlisted_regs; /* distinct such register dwords (each logged once) */
     uint64_t rejected;   /* accesses the table does not allow */
     uint64_t failsafe_dropped; /* hardware effects suppressed by failsafe */
     uint64_t fence_refused;

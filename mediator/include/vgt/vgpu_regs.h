@@ -106,6 +106,12 @@
 #define RING_MODE_GEN7(b) ((b) + 0x29Cu)
 #define RING_CONTEXT_STATUS_BUF_LO(b, i) ((b) + 0x370u + 8u * (i))
 #define RING_CONTEXT_STATUS_PTR(b) ((b) + 0x3A0u)
+/* Per-engine reset handshake (i915 gt/intel_engine_regs.h RING_RESET_CTL,
+ * masked): the driver sets REQUEST_RESET and waits for READY_TO_RESET
+ * before it writes the engine's GEN6_GDRST bit (gen8_engine_reset_prepare). */
+#define RING_RESET_CTL(b) ((b) + 0xD0u)
+#define RESET_CTL_REQUEST_RESET (1u << 0)
+#define RESET_CTL_READY_TO_RESET (1u << 1)
 #define GFX_MODE 0x2520u
 
 /* ---- Forcewake (gt/intel_gt_regs.h) ---- */

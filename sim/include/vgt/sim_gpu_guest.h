@@ -43,6 +43,8 @@ struct gg_cfg {
 /* Probe: -ENODEV when no vGPU answers, -EPROTO when PVINFO is wrong. */
 int gg_probe(const struct gg_cfg *cfg, struct gg **out);
 void gg_destroy(struct gg *d);
+/* Announce the PPGTT's release (g2v L4 destroy, in i915's order). */
+int gg_ppgtt_release(struct gg *d);
 
 /* A buffer of @size bytes in guest RAM, mapped in the GGTT (@ggtt, in the
  * high range when @high) and/or the PPGTT (@ppgtt). */
