@@ -322,9 +322,6 @@ static void late_hangs(struct vgt_submit *s)
  * completion path nor the dispatcher touch it; no lock is held while the
  * GPU is waited for (the GPU's interrupt callback takes s->lock). */
 
-#define RING_RESET_CTL(b) ((b) + 0xd0u)       /* i915 intel_engine_regs.h */
-#define RESET_CTL_REQUEST_RESET (1u << 0)
-#define RESET_CTL_READY_TO_RESET (1u << 1)
 #define PREEMPT_CTX_ID 0xfffff000u            /* CSB id of the idle context: no slot's */
 
 static const uint32_t reset_domain[VGT_ENGINE_NUM] = {

@@ -12,9 +12,10 @@
 #include "vgt/hostgpu.h"
 
 /* Nested batches are not part of a single-file corpus: refuse them. */
-static int no_fetch(void *opaque, uint64_t gma, bool ppgtt, size_t max_dw, struct vgt_audit_buf *out)
+static int no_read(void *ctx, uint64_t gma, bool ppgtt, void *dst, size_t len, size_t *got)
 {
-    (void)opaque, (void)gma, (void)ppgtt, (void)max_dw, (void)out;
+    (void)ctx, (void)gma, (void)ppgtt, (void)dst, (void)len;
+    *got = 0;
     return -EFAULT;
 }
 
@@ -24,7 +25,7 @@ static int no_pdp(void *opaque, unsigned engine, unsigned pdp, bool upper, uint3
     return -ENOENT;
 }
 
-static const struct vgt_audit_ops ops = {.fetch = no_fetch, .pdp = no_pdp};
+static const struct vgt_audit_ops ops = {.read = no_read, .pdp = no_pdp};
 
 int main(int argc, char **argv)
 {
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
     fclose(f);
     a = calloc(1, sizeof(*a));
     r = calloc(1, sizeof(*r));
-    if (!a || !r || vgt_audit_init(a, &range, 1, &ops, NULL, NULL)) {
+    if (!a || !r || vgt_audit_init(a, &range, 1, &ops, NULL)) {
         fprintf(stderr, "audit_file: cannot set up the auditor\n");
         free(a);
         free(r);
@@ -68,12 +69,13 @@ int main(int argc, char **argv)
     b.dw = dw;
     b.ndw = n;
     b.gma = range.base;
-    ret = vgt_audit_batch(a, engine, &b, r);
+    ret = vgt_audit_batch(a, NULL, engine, &b, r);
     if (ret)
         printf("audit: %s: REFUSED (%d) at byte %u, %s (0x%08x): %s\n", argv[4], ret, r->viol.offset,
                r->viol.cmd ? r->viol.cmd : "?", r->viol.header, r->viol.reason ? r->viol.reason : "?");
     else
         printf("audit: %s: ok, %zu dwords scanned\n", argv[4], r->dwords);
+    vgt_audit_release(r);
     free(a);
     free(r);
     return ret ? 1 : 0;
