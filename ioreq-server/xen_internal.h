@@ -33,6 +33,9 @@ struct xen_be {
 
 /* Log "CALL(domN): strerror (errno E)" and return -E. */
 int vgt_xen_fail(struct xen_be *be, const char *call);
+/* The same for a teardown call, but ENOENT/ESRCH (the domain is already
+ * gone) are logged at debug level, not as errors. */
+int vgt_xen_teardown_fail(struct xen_be *be, const char *call);
 /* 52-bit guest-physical addresses (x86 and Arm LPAE stage 2 at most). */
 #define VGT_XEN_MAX_GFN (1ull << (52 - VGT_PAGE_SHIFT))
 /* @max_gfn: the domain's bound (0: VGT_XEN_MAX_GFN). */
