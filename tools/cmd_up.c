@@ -124,10 +124,12 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
         char logpath[4200];
 
         setsid();
-        /* Its log goes beside the control socket (CONTROL.log). */
+        /* Its log goes beside the control socket (CONTROL.log), fresh
+         * for each vgtd: a previous run's lines would read as this one's.
+         * stderr shares stdout's open file, so their lines interleave. */
         snprintf(logpath, sizeof(logpath), "%s.log", control);
-        if (!freopen("/dev/null", "r", stdin) || !freopen(logpath, "a", stdout) ||
-            !freopen(logpath, "a", stderr))
+        if (!freopen("/dev/null", "r", stdin) || !freopen(logpath, "w", stdout) ||
+            dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
             _exit(126);
         execvp(argv[0], argv);
         _exit(127);

@@ -36,6 +36,7 @@
 #include "vgt/vgt_ctl.h"
 #include "vgt/vgpu.h"
 #include "vgt_config.h"
+#include "vgt_domwatch.h"
 #include "vgt_xenctrl.h"
 #include "vgtd_sd.h"
 
@@ -48,6 +49,7 @@ struct vgtd_vgpu {
     bool sim;
     int lfd, sfd;
     bool stop;
+    struct vgt_domwatch *watch; /* Xen: dying domains (NULL on the sim) */
 };
 
 static bool is_xl_key(const char *a)
@@ -664,10 +666,16 @@ int vgtd_vgpu_main(int argc, char **argv)
     /* Type=notify: ready once the control socket listens. */
     vgtd_sd_notifyf("READY=1\nSTATUS=serving vGPUs on %s; control socket %s",
                     d.sim ? "the simulated GPU" : "the host GPU", d.control);
+    /* On Xen a dying domain's vGPU goes within 200 ms (the @releaseDomain
+     * watch, or polling); on the sim the kill comes through the control
+     * socket and is reaped in the same turn. */
+    if (!d.sim && vgt_domwatch_open(&d.log, &d.watch))
+        goto stop_metrics;
     while (!d.stop) {
-        struct pollfd p[2] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN}};
+        struct pollfd p[3] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN},
+                              {.fd = d.watch ? vgt_domwatch_fd(d.watch) : -1, .events = POLLIN}};
 
-        if (poll(p, 2, 200) < 0 && errno != EINTR)
+        if (poll(p, 3, d.watch ? vgt_domwatch_timeout_ms(d.watch) : 200) < 0 && errno != EINTR)
             break;
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -683,11 +691,14 @@ int vgtd_vgpu_main(int argc, char **argv)
                 close(c);
             }
         }
-        vgpu_host_reap(d.host);
+        if (!d.watch || vgt_domwatch_due(d.watch))
+            vgpu_host_reap(d.host);
     }
     vgt_info(&d.log, "stopping: tearing every vGPU down");
     vgtd_sd_notifyf("STOPPING=1\nSTATUS=stopping: tearing every vGPU down");
     rc = 0;
+    vgt_domwatch_close(d.watch);
+stop_metrics:
     vgtd_metrics_stop(d.metrics);
 close_control:
     close(d.lfd);
