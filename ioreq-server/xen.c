@@ -337,11 +337,23 @@ static void xen_destroy(struct vgt_ioreq_backend *b)
     if (be->created &&
         xendevicemodel_destroy_ioreq_server(be->dmod, be->domid, be->id) < 0)
         vgt_xen_teardown_fail(be, "xendevicemodel_destroy_ioreq_server");
+    vgt_mapcache_destroy(be->mc); /* the vGPU and its shadows went first */
     xenevtchn_close(be->xce);
     xenforeignmemory_close(be->fmem);
     xendevicemodel_close(be->dmod);
     close(be->kick_fd);
     free(be);
+}
+
+/* The guest's p2m changed: no cached mapping may be found any more. */
+static void xen_invalidate(struct vgt_ioreq_backend *b)
+{
+    vgt_mapcache_invalidate(to_be(b)->mc);
+}
+
+void vgt_ioreq_xen_map_cache_stats(struct vgt_ioreq_backend *b, struct vgt_mapcache_stats *st)
+{
+    vgt_mapcache_get_stats(to_be(b)->mc, st);
 }
 
 static const struct vgt_ioreq_backend_ops xen_be_ops = {
@@ -363,6 +375,7 @@ static const struct vgt_ioreq_backend_ops xen_be_ops = {
     .kick = xen_kick,
     .claim_wp = xen_claim_wp,
     .set_wp = xen_set_wp,
+    .invalidate = xen_invalidate,
     .unmap_pages = xen_unmap_pages,
     .destroy = xen_destroy,
 };
@@ -405,13 +418,17 @@ int vgt_ioreq_xen_backend_create(const struct vgt_ioreq_xen_cfg *cfg,
         ret = vgt_xen_fail(be, "xenevtchn_open");
         goto close_fmem;
     }
+    ret = vgt_xen_hv_init(be, cfg->max_gfn, cfg->dma, cfg->map_cache_frames);
+    if (ret)
+        goto close_xce;
     be->base.ops = &xen_be_ops;
     be->base.domid = cfg->domid;
-    vgt_xen_hv_init(be, cfg->max_gfn);
     be->base.hv = &be->hv;
     *out = &be->base;
     return 0;
 
+close_xce:
+    xenevtchn_close(be->xce);
 close_fmem:
     xenforeignmemory_close(be->fmem);
 close_dmod:
