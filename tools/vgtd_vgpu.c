@@ -84,7 +84,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vgtd [--sim] [--domid N (--type V5_1|V5_2|V5_4|V5_8 | xl keys | --xl-config FILE)]\n"
-            "            [--bdf BB:DD.F] [--gpu BB:DD.F] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
+            "            [--bdf BB:DD.F] [--gpu BB:DD.F|sim] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
             "  --domid N           first guest domain to give a vGPU (without it vgtd starts\n"
             "                      empty; vGPUs are added over the control socket)\n"
             "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
@@ -94,6 +94,8 @@ static void usage(FILE *out)
             "  --bdf BB:DD.F       guest PCI address of the vGPU (default 00:02.0)\n"
             "  --gpu BB:DD.F       the host's Intel GPU, released by i915 (default 00:02.0; not\n"
             "                      with --sim)\n"
+            "  --gpu sim           the simulated GPU behind real Xen guests (no Intel GPU\n"
+            "                      needed; the aperture is emulated, slowly)\n"
             "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
@@ -537,8 +539,10 @@ int vgtd_vgpu_main(int argc, char **argv)
             if (strcmp(val, "vgpu"))
                 goto bad;
         } else if (!strcmp(key, "gpu")) {
-            if (vgpu_parse_bdf(val, &hc.gpu_sbdf)) {
-                fprintf(stderr, "vgtd: --gpu: '%s' is not BB:DD.F\n", val);
+            if (!strcmp(val, "sim")) {
+                hc.gpu_sim = true;
+            } else if (vgpu_parse_bdf(val, &hc.gpu_sbdf)) {
+                fprintf(stderr, "vgtd: --gpu: '%s' is not BB:DD.F or sim\n", val);
                 return 2;
             }
             have_gpu = true;
@@ -660,12 +664,12 @@ int vgtd_vgpu_main(int argc, char **argv)
         printf("vgtd: metrics port %u\n", port);
     }
     vgt_info(&d.log, "serving vGPUs on %s; control socket %s",
-             d.sim ? "the simulated GPU" : "the host GPU", d.control);
+             d.sim || hc.gpu_sim ? "the simulated GPU" : "the host GPU", d.control);
     printf("vgtd: ready, control socket %s\n", d.control);
     fflush(stdout);
     /* Type=notify: ready once the control socket listens. */
     vgtd_sd_notifyf("READY=1\nSTATUS=serving vGPUs on %s; control socket %s",
-                    d.sim ? "the simulated GPU" : "the host GPU", d.control);
+                    d.sim || hc.gpu_sim ? "the simulated GPU" : "the host GPU", d.control);
     /* On Xen a dying domain's vGPU goes within 200 ms (the @releaseDomain
      * watch, or polling); on the sim the kill comes through the control
      * socket and is reaped in the same turn. */

@@ -505,7 +505,7 @@ static void test_backend_bound(void **state)
     (void)state;
     reset(NULL, 0);
     fx.doms[1].max_gpfn = 0x13ffff;
-    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), 0);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)), 0);
     assert_non_null(be);
     hv = be->hv;
     assert_int_equal(hv->max_gfn, 0x140000);
@@ -542,20 +542,20 @@ static void test_backend_fails(void **state)
     (void)state;
     reset(NULL, 0);
     fx.doms[1].paused = 0;
-    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), -EINVAL);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "xc_domain_getinfo(5): domain is running (create it with xl create -p)");
     assert_null(be);
     assert_int_equal(fx.lib_opened, 0);
     assert_balanced();
 
     reset("xc_domain_maximum_gpfn", EFAULT);
-    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), -EFAULT);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)), -EFAULT);
     assert_string_equal(err, "xc_domain_maximum_gpfn(5): Bad address (errno 14)");
     assert_int_equal(fx.lib_opened, 0);
     assert_balanced();
 
     reset("xenevtchn_open", EACCES);
-    assert_true(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)) < 0);
+    assert_true(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)) < 0);
     assert_null(be);
     assert_non_null(strstr(err, "ioreq backend for domain 5"));
     assert_int_equal(fx.lib_opened, 2);
