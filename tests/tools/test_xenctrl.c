@@ -25,6 +25,7 @@
 #include "vgt/hv.h"
 #include "vgt/ioreq_backend.h"
 #include "vgt/log.h"
+#include "vgt/sim_arena.h"
 #include "vgt_domwatch.h"
 #include "vgt_xenctrl.h"
 
@@ -54,7 +55,7 @@ static struct {
     unsigned opened, closed;
     unsigned lib_opened, lib_closed; /* the ioreq backend's three handles */
     unsigned mapped, unmapped;
-    uint8_t page[4096];
+    _Alignas(4096) uint8_t page[4096]; /* foreign mappings are page aligned */
     /* libxenstore: the watch's pipe (xenstored firing = a byte written) */
     int xs_pipe[2];
     unsigned xs_watches, xs_unwatches, xs_opens, xs_closes;
@@ -531,6 +532,54 @@ static void test_backend_bound(void **state)
     assert_balanced();
 }
 
+/* vgtd --gpu sim on Xen: the simulated GPU's arena imports the foreign
+ * mapping of a guest frame, so what the GPU writes at the translated
+ * address is in the guest's own page; destroy unimports and unmaps. */
+static int imp(void *opaque, void *page, uint64_t *dma)
+{
+    return sim_arena_import(opaque, page, dma);
+}
+
+static void unimp(void *opaque, void *page, uint64_t dma)
+{
+    (void)page;
+    assert_int_equal(sim_arena_unimport(opaque, dma), 0);
+}
+
+static void test_backend_sim_gpu_dma(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_backend *be = NULL;
+    struct sim_arena *arena;
+    struct vgt_mapcache_dma dma = {.get = imp, .put = unimp};
+    char err[256] = "";
+    uint64_t hpa = 0, again = 0, v = 0;
+    uint8_t *gpu;
+
+    (void)state;
+    reset(NULL, 0);
+    assert_int_equal(sim_arena_create(4ull << 20, &arena), 0);
+    dma.opaque = arena;
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &dma, &be, err, sizeof(err)), 0);
+    assert_int_equal(vgt_hv_gfn_to_dma(be->hv, 0x1234, &hpa), 0);
+    assert_true(hpa >= SIM_ARENA_EXT_BASE);
+    assert_int_equal(count("xenforeignmemory_map 0x1234"), 1);
+    gpu = sim_arena_ptr(arena, hpa, 4096);
+    assert_ptr_equal(gpu, fx.page);
+    /* The GPU stores; the guest's page has it. */
+    memcpy(gpu + 0x40, "", 8);
+    assert_int_equal(vgt_hv_read(be->hv, (0x1234ull << 12) + 0x40, &v, 8), 0);
+    assert_int_equal(v, 0x0807060504030201ull);
+    /* Translated again: the same held mapping, no second map. */
+    assert_int_equal(vgt_hv_gfn_to_dma(be->hv, 0x1234, &again), 0);
+    assert_int_equal(again, hpa);
+    assert_int_equal(count("xenforeignmemory_map 0x1234"), 1);
+    be->ops->destroy(be);
+    assert_null(sim_arena_ptr(arena, hpa, 8));
+    assert_balanced();
+    sim_arena_destroy(arena);
+}
+
 /* A refused domain never gets a backend; a backend that cannot open its
  * handles names the failure; nothing is left open either way. */
 static void test_backend_fails(void **state)
@@ -720,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_map_aperture),
         cmocka_unit_test(test_backend_bound),
         cmocka_unit_test(test_backend_fails),
+        cmocka_unit_test(test_backend_sim_gpu_dma),
         cmocka_unit_test(test_domwatch_release_event),
         cmocka_unit_test(test_domwatch_other_domain),
         cmocka_unit_test(test_domwatch_polling_fallback),
