@@ -70,6 +70,9 @@ static const struct vgt_cmd benches[] = {
 #ifdef VGT_HAVE_BENCH_SCHED
     {"sched", vgt_bench_sched, "mediated vs native, fairness, scale"},
 #endif
+#ifdef VGT_HAVE_BENCH_MAPCACHE
+    {"mapcache", vgt_bench_mapcache, "Xen guest-frame map cache: mapping cost, hit rate"},
+#endif
     {NULL, NULL, NULL},
 };
 
