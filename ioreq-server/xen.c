@@ -337,6 +337,20 @@ static void xen_destroy(struct vgt_ioreq_backend *b)
     if (be->created &&
         xendevicemodel_destroy_ioreq_server(be->dmod, be->domid, be->id) < 0)
         vgt_xen_teardown_fail(be, "xendevicemodel_destroy_ioreq_server");
+    if (be->mc) {
+        struct vgt_mapcache_stats st;
+
+        /* The guest's whole life in one line (docs/performance.md). */
+        vgt_mapcache_get_stats(be->mc, &st);
+        if (st.hits + st.misses)
+            vgt_info(be->log,
+                     "dom%u: map cache: %llu hits, %llu misses (%.1f %% hits), %llu evicted, "
+                     "%llu refused (full), %.1f us per mapping",
+                     be->domid, (unsigned long long)st.hits, (unsigned long long)st.misses,
+                     100.0 * (double)st.hits / (double)(st.hits + st.misses),
+                     (unsigned long long)st.evictions, (unsigned long long)st.full,
+                     st.misses ? (double)st.map_ns / 1e3 / (double)st.misses : 0.0);
+    }
     vgt_mapcache_destroy(be->mc); /* the vGPU and its shadows went first */
     xenevtchn_close(be->xce);
     xenforeignmemory_close(be->fmem);

@@ -141,6 +141,7 @@ else
         ok "vgtd tears the vGPU down when the guest is gone" ||
         nok "vgtd tears the vGPU down when the guest is gone: $(tail -5 /run/vgt/vgtd.sock.log | tr '\n' '|')"
 fi
+grep -h "map cache:" /run/vgt/vgtd.sock.log 2>/dev/null | sed 's/^/VGTXEN # /'
 grep -q ": err:" /run/vgt/vgtd.sock.log 2>/dev/null &&
     echo "VGTXEN # vgtd error lines: $(grep ': err:' /run/vgt/vgtd.sock.log | head -5 | tr '\n' '|')"
 pkill -x vgtd 2>/dev/null
