@@ -135,6 +135,12 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     pthread_mutex_init(&h->ap_lock, NULL);
     /* The simulated GPU's frames are not host frames a guest could map. */
     h->cfg.aperture_mmio = cfg->aperture_mmio || (cfg->gpu_sim && !cfg->sim);
+    if (h->cfg.aperture_mmio && !gpu_is_sim(cfg)) {
+        /* A real aperture is mapped into the guest, never emulated. */
+        vgt_err(h->log, "the aperture is emulated for the simulated GPU only");
+        ret = -EINVAL;
+        goto free_host;
+    }
     if (!gpu_is_sim(cfg)) {
 #ifdef VGT_HAVE_PCIACCESS
         struct hostgpu_pci_cfg pc = {.sbdf = cfg->gpu_sbdf, .log = cfg->log};
