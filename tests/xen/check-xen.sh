@@ -23,6 +23,22 @@ timeout_s=${VGT_XEN_TIMEOUT:-3600}
 skip() { echo "1..0 # SKIP $*"; echo "check-xen: skipped: $*" >&2; exit 0; }
 now() { date +%s; }
 
+# PID 1 of dom0 in the cached image: the payload disk brings the rest.
+# The root disk is a QEMU -snapshot: writing it never reaches the cache.
+dom0_init() {
+    cat <<'INIT'
+#!/bin/sh
+export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -o remount,rw /
+mount -t proc proc /proc 2>/dev/null
+mount -t sysfs sysfs /sys 2>/dev/null
+mkdir -p /payload && mount -o ro /dev/vdb /payload && exec sh /payload/dom0-init
+echo "VGTXEN not ok - dom0 mounts the payload disk"
+echo o >/proc/sysrq-trigger
+sleep 10
+INIT
+}
+
 build_images() {
     [ "$(id -u)" -eq 0 ] || skip "no images in $cache and not root to build them (run once as root: make check-xen)"
     t0=$(now)
@@ -58,17 +74,12 @@ build_images() {
     nice chroot "$root" dpkg -i /tmp/k.deb >&2
     rm -f "$root/tmp/k.deb"
     # PID 1 of dom0: the payload disk brings the rest.
-    cat > "$root/sbin/vgt-xen-init" <<'INIT'
-#!/bin/sh
-export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null
-mkdir -p /payload && mount -o ro /dev/vdb /payload && exec sh /payload/dom0-init
-echo "VGTXEN not ok - dom0 mounts the payload disk"; echo o > /proc/sysrq-trigger
-INIT
+    mkdir -p "$root/payload"
+    dom0_init >"$root/sbin/vgt-xen-init"
     chmod 755 "$root/sbin/vgt-xen-init"
     cp "$root/boot/vmlinuz-$kver" "$cache/tmp/vmlinuz"
     cp "$root/boot/initrd.img-$kver" "$cache/tmp/initrd.img"
-    nice mkfs.ext4 -q -F -L dom0 -d "$root" "$cache/tmp/dom0.img" 2G
+    nice mkfs.ext4 -q -F -L dom0 -d "$root" "$cache/tmp/dom0.img" 2G >&2
     rm -rf "$root" "$cache/tmp/debs" "$cache/tmp/xen"
     for f in xen.elf vmlinuz initrd.img dom0.img; do mv "$cache/tmp/$f" "$cache/$f"; done
     rm -rf "$cache/tmp"
@@ -76,8 +87,33 @@ INIT
     echo "check-xen: images built in $(( $(now) - t0 )) s" >&2
 }
 
+# Bring a cached image's init up to date with this checkout (debugfs edits
+# the ext4 image in place: no rebuild for a changed init).
+refresh_init() {
+    dom0_init >"$cache/init.want"
+    if debugfs -R "cat /sbin/vgt-xen-init" "$cache/dom0.img" 2>/dev/null | cmp -s - "$cache/init.want"; then
+        rm -f "$cache/init.want"
+        return 0
+    fi
+    [ -w "$cache/dom0.img" ] || skip "the cached dom0 image's init is outdated and $cache/dom0.img is not writable"
+    cat >"$cache/init.cmds" <<CMDS
+mkdir /payload
+cd /sbin
+rm vgt-xen-init
+write $cache/init.want vgt-xen-init
+sif vgt-xen-init mode 0100755
+CMDS
+    debugfs -w -f "$cache/init.cmds" "$cache/dom0.img" >/dev/null 2>&1
+    rm -f "$cache/init.cmds"
+    debugfs -R "cat /sbin/vgt-xen-init" "$cache/dom0.img" 2>/dev/null | cmp -s - "$cache/init.want" ||
+        skip "could not update the cached dom0 image's init (debugfs)"
+    rm -f "$cache/init.want"
+    echo "check-xen: the cached dom0 image's init updated" >&2
+}
+
 mkdir -p "$cache"
 [ -f "$cache/.ready" ] || build_images
+refresh_init
 $images_only && exit 0
 for t in qemu-system-x86_64 mkfs.ext4 cpio; do
     command -v $t >/dev/null || skip "$t missing (apt-get install qemu-system-x86 e2fsprogs cpio)"
@@ -97,7 +133,7 @@ chmod 755 "$work/p/g/init"
 (cd "$work/p/g" && find . | cpio -o -H newc 2>/dev/null) > "$work/p/guest-initrd"
 rm -rf "$work/p/g"
 cp "$cache/vmlinuz" "$work/p/guest-vmlinuz"
-mkfs.ext4 -q -F -L payload -d "$work/p" "$work/payload.img" 256M
+mkfs.ext4 -q -F -L payload -d "$work/p" "$work/payload.img" 256M >&2
 
 t0=$(now)
 log="$work/serial.log"
