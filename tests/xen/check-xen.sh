@@ -68,7 +68,7 @@ build_images() {
     [ -n "$mirror" ] || mirror=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
     root="$cache/tmp/root"
     nice debootstrap --variant=minbase \
-        --include=xen-utils-4.17,qemu-system-xen,xenstore-utils,kmod,busybox,initramfs-tools,linux-base,libpciaccess0,libdrm2,libfdt1,procps \
+        --include=xen-utils-4.17,qemu-system-xen,xenstore-utils,kmod,busybox,initramfs-tools,linux-base,libpciaccess0,libdrm2,libfdt1,libmicrohttpd12,procps \
         bookworm "$root" "$mirror" >&2
     cp "$cache"/tmp/debs/"$kpkg"_*.deb "$root/tmp/k.deb"
     nice chroot "$root" dpkg -i /tmp/k.deb >&2
@@ -126,6 +126,12 @@ trap 'rm -rf "$work"' EXIT
 # The payload: this build's programs, the checks, the guests' initramfs.
 mkdir -p "$work/p/g/bin" "$work/p/g/proc" "$work/p/g/sys" "$work/p/g/dev" "$work/p/g/tmp"
 cp "$build/tools/vgt" "$build/tools/vgtd" "$here/dom0-init" "$here/dom0-checks.sh" "$work/p/"
+# The libraries they link (both sides are Debian 12): dom0-init installs
+# the ones its image lacks (libmicrohttpd for --metrics, ...). Not libc.
+mkdir -p "$work/p/lib"
+for l in $(ldd "$build/tools/vgtd" "$build/tools/vgt" | awk '/=> \//{print $3}' | sort -u); do
+    case "$(basename "$l")" in libc.so*|libm.so*|ld-linux*) ;; *) cp -L "$l" "$work/p/lib/" ;; esac
+done
 cp /bin/busybox "$work/p/g/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/p/g/bin/$a"; done
 cp "$here/guest-init" "$work/p/g/init"
