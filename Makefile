@@ -3,6 +3,8 @@
 #   make demo       build, then run the main job on the simulated platform
 #   make check      build and run every test: normal, ASan+UBSan, fuzz
 #   make cross-arm64  cross-build the programs for aarch64
+#   make check-cross-arm64  run the aarch64 vgt under qemu-user (TAP)
+#   make check-xen  the real-Xen tier: Xen 4.17 under QEMU, checks from guests
 #   make install    build, then install under $(DESTDIR)$(PREFIX)
 #   make deb        build the Debian package (../vgt_*.deb)
 
@@ -17,7 +19,7 @@ MESON_ARGS  ?=
 DESTDIR     ?=
 NINJA := ninja
 
-.PHONY: all deps build demo check check-unit check-asan check-fuzz fuzz-long fuzz-coverage cross-arm64 install deb clean
+.PHONY: all deps build demo check check-unit check-asan check-fuzz fuzz-long fuzz-coverage cross-arm64 check-cross-arm64 check-xen install deb clean
 
 all: build
 
@@ -76,6 +78,18 @@ fuzz-coverage: deps
 cross-arm64:
 	sh cross/setup-arm64 $(BUILD_ARM64)
 	$(NINJA) -C $(BUILD_ARM64) tools/vgtd tools/vgt
+
+# vgt assign dt on the shipped QEMU trees and the vGPU core, on aarch64
+# under qemu-user, compared with $(BUILD)'s output when it exists.
+check-cross-arm64: cross-arm64
+	sh cross/check-arm64 $(BUILD_ARM64) $(BUILD)
+
+# Debian's Xen 4.17 under QEMU (TCG), a PV dom0 and HVM guests served by
+# this build's vgtd --gpu sim; images cached in $(VGT_XEN_CACHE) or
+# ~/.cache/vgt-xen, built once as root (tests/xen/check-xen.sh). About
+# 30-60 min on 2 cores: not part of make check.
+check-xen: build
+	sh tests/xen/check-xen.sh $(BUILD)
 
 # The build directory follows PREFIX (unit files name the binaries' path).
 install: deps $(BUILD)/build.ninja

@@ -139,7 +139,7 @@ static void f_destroy(struct vgt_ioreq_backend *b)
 static const struct vgt_ioreq_backend_ops fz_ops = {
     "fuzz", f_create, f_map_pages, f_range, f_range, f_enable, f_buf_port, f_bind, f_unbind,
     NULL, f_fd, f_wait, f_pending, f_port_op, f_port_op, f_kick, f_claim, f_set_wp,
-    f_unmap, f_destroy,
+    f_unmap, f_destroy, NULL /* invalidate: nothing cached */,
 };
 
 static struct fz *hv_fz(struct vgt_hv *hv)

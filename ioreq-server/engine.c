@@ -823,6 +823,10 @@ static void handle_invalidate(struct vgt_ioreq_server *s, unsigned vcpu, ioreq_t
     (void)req;
     STAT_INC(s, st_invalidate);
     vgt_debug(s->log, "dom%u vcpu%u: invalidate", s->domid, vcpu);
+    /* The backend's cached mappings first, so the device's revalidation
+     * maps the frames afresh. */
+    if (s->be->ops->invalidate)
+        s->be->ops->invalidate(s->be);
     pthread_mutex_lock(&s->inval_lock);
     if (s->inval_fn)
         s->inval_fn(s->inval_opaque);

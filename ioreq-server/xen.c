@@ -34,6 +34,19 @@ int vgt_xen_fail(struct xen_be *be, const char *call)
     return -e;
 }
 
+/* A teardown call after the guest died: the hypervisor freed the server
+ * with the domain, so ENOENT/ESRCH mean "already gone", not a failure, and
+ * are logged at debug level only. Any other errno is an error. */
+int vgt_xen_teardown_fail(struct xen_be *be, const char *call)
+{
+    int e = errno ? errno : EIO;
+
+    if (e != ENOENT && e != ESRCH)
+        return vgt_xen_fail(be, call);
+    vgt_debug(be->log, "%s(dom%u): domain already gone (errno %d)", call, be->domid, e);
+    return -e;
+}
+
 static void xtl_vmessage(struct xentoollog_logger *xtl, xentoollog_level level, int errnoval,
                          const char *context, const char *format, va_list al)
 {
@@ -108,8 +121,8 @@ static int pci_each(struct xen_be *be, uint64_t start, uint64_t end, bool map)
                                                                      be->id, seg, bus, dev, fn);
 
         if (r < 0) {
-            int ret = vgt_xen_fail(be, map ? "xendevicemodel_map_pcidev_to_ioreq_server"
-                                           : "xendevicemodel_unmap_pcidev_from_ioreq_server");
+            int ret = map ? vgt_xen_fail(be, "xendevicemodel_map_pcidev_to_ioreq_server")
+                          : vgt_xen_teardown_fail(be, "xendevicemodel_unmap_pcidev_from_ioreq_server");
 
             /* Undo the devices mapped so far. */
             while (map && sbdf-- > start)
@@ -148,7 +161,7 @@ static int xen_unmap_range(struct vgt_ioreq_backend *b, enum vgt_io_type type, u
         return pci_each(be, start, end, false);
     if (xendevicemodel_unmap_io_range_from_ioreq_server(be->dmod, be->domid, be->id,
                                                         type == VGT_IO_MMIO, start, end) < 0)
-        return vgt_xen_fail(be, "xendevicemodel_unmap_io_range_from_ioreq_server");
+        return vgt_xen_teardown_fail(be, "xendevicemodel_unmap_io_range_from_ioreq_server");
     return 0;
 }
 
@@ -157,7 +170,8 @@ static int xen_enable(struct vgt_ioreq_backend *b, bool on)
     struct xen_be *be = to_be(b);
 
     if (xendevicemodel_set_ioreq_server_state(be->dmod, be->domid, be->id, on) < 0)
-        return vgt_xen_fail(be, "xendevicemodel_set_ioreq_server_state");
+        return on ? vgt_xen_fail(be, "xendevicemodel_set_ioreq_server_state")
+                  : vgt_xen_teardown_fail(be, "xendevicemodel_set_ioreq_server_state");
     return 0;
 }
 
@@ -190,7 +204,7 @@ static int xen_unbind_port(struct vgt_ioreq_backend *b, uint32_t local)
     struct xen_be *be = to_be(b);
 
     if (xenevtchn_unbind(be->xce, local) < 0)
-        return vgt_xen_fail(be, "xenevtchn_unbind");
+        return vgt_xen_teardown_fail(be, "xenevtchn_unbind");
     return 0;
 }
 
@@ -308,7 +322,7 @@ static void xen_unmap_pages(struct vgt_ioreq_backend *b)
     struct xen_be *be = to_be(b);
 
     if (be->res && xenforeignmemory_unmap_resource(be->fmem, be->res) < 0)
-        vgt_xen_fail(be, "xenforeignmemory_unmap_resource");
+        vgt_xen_teardown_fail(be, "xenforeignmemory_unmap_resource");
     be->res = NULL;
     be->pages = NULL;
 }
@@ -322,12 +336,38 @@ static void xen_destroy(struct vgt_ioreq_backend *b)
         xen_unmap_pages(b);
     if (be->created &&
         xendevicemodel_destroy_ioreq_server(be->dmod, be->domid, be->id) < 0)
-        vgt_xen_fail(be, "xendevicemodel_destroy_ioreq_server");
+        vgt_xen_teardown_fail(be, "xendevicemodel_destroy_ioreq_server");
+    if (be->mc) {
+        struct vgt_mapcache_stats st;
+
+        /* The guest's whole life in one line (docs/performance.md). */
+        vgt_mapcache_get_stats(be->mc, &st);
+        if (st.hits + st.misses)
+            vgt_info(be->log,
+                     "dom%u: map cache: %llu hits, %llu misses (%.1f %% hits), %llu evicted, "
+                     "%llu refused (full), %.1f us per mapping",
+                     be->domid, (unsigned long long)st.hits, (unsigned long long)st.misses,
+                     100.0 * (double)st.hits / (double)(st.hits + st.misses),
+                     (unsigned long long)st.evictions, (unsigned long long)st.full,
+                     st.misses ? (double)st.map_ns / 1e3 / (double)st.misses : 0.0);
+    }
+    vgt_mapcache_destroy(be->mc); /* the vGPU and its shadows went first */
     xenevtchn_close(be->xce);
     xenforeignmemory_close(be->fmem);
     xendevicemodel_close(be->dmod);
     close(be->kick_fd);
     free(be);
+}
+
+/* The guest's p2m changed: no cached mapping may be found any more. */
+static void xen_invalidate(struct vgt_ioreq_backend *b)
+{
+    vgt_mapcache_invalidate(to_be(b)->mc);
+}
+
+void vgt_ioreq_xen_map_cache_stats(struct vgt_ioreq_backend *b, struct vgt_mapcache_stats *st)
+{
+    vgt_mapcache_get_stats(to_be(b)->mc, st);
 }
 
 static const struct vgt_ioreq_backend_ops xen_be_ops = {
@@ -349,6 +389,7 @@ static const struct vgt_ioreq_backend_ops xen_be_ops = {
     .kick = xen_kick,
     .claim_wp = xen_claim_wp,
     .set_wp = xen_set_wp,
+    .invalidate = xen_invalidate,
     .unmap_pages = xen_unmap_pages,
     .destroy = xen_destroy,
 };
@@ -391,13 +432,17 @@ int vgt_ioreq_xen_backend_create(const struct vgt_ioreq_xen_cfg *cfg,
         ret = vgt_xen_fail(be, "xenevtchn_open");
         goto close_fmem;
     }
+    ret = vgt_xen_hv_init(be, cfg->max_gfn, cfg->dma, cfg->map_cache_frames);
+    if (ret)
+        goto close_xce;
     be->base.ops = &xen_be_ops;
     be->base.domid = cfg->domid;
-    vgt_xen_hv_init(be, cfg->max_gfn);
     be->base.hv = &be->hv;
     *out = &be->base;
     return 0;
 
+close_xce:
+    xenevtchn_close(be->xce);
 close_fmem:
     xenforeignmemory_close(be->fmem);
 close_dmod:

@@ -1,8 +1,9 @@
-/* The hv seam on Xen: guest memory through foreign mappings, MSIs and
- * dirty tracking through DMOPs. Write protection is implemented by the
- * engine on the backend's claim_wp/set_wp. gfn_to_dma needs the p2m's
- * machine frames, which the stable API does not give: it belongs to the
- * privileged helper, so it is refused here. */
+/* The hv seam on Xen: guest memory through foreign mappings kept in a
+ * bounded map cache (vgt/mapcache.h), MSIs and dirty tracking through
+ * DMOPs. Write protection is implemented by the engine on the backend's
+ * claim_wp/set_wp. gfn_to_dma hands the host GPU the address of the
+ * cached mapping, as the platform's dma ops say (pagemap frame, or the
+ * simulated GPU's arena import). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,6 +17,35 @@ static struct xen_be *hv_be(struct vgt_hv *hv)
     return (struct xen_be *)((char *)hv - offsetof(struct xen_be, hv));
 }
 
+/* The cache's mapper: one guest frame, read-write. */
+static void *fmem_map(void *opaque, uint64_t gfn, int *ret)
+{
+    struct xen_be *be = opaque;
+    xen_pfn_t pfn = gfn;
+    int err = 0;
+    void *p = xenforeignmemory_map(be->fmem, be->domid, PROT_READ | PROT_WRITE, 1, &pfn, &err);
+
+    if (!p) {
+        /* The guest died under us: not an error of ours (debug). */
+        *ret = vgt_xen_teardown_fail(be, "xenforeignmemory_map");
+        return NULL;
+    }
+    if (err) {
+        xenforeignmemory_unmap(be->fmem, p, 1);
+        *ret = -EFAULT; /* not guest RAM */
+        return NULL;
+    }
+    return p;
+}
+
+static void fmem_unmap(void *opaque, void *page)
+{
+    struct xen_be *be = opaque;
+
+    if (xenforeignmemory_unmap(be->fmem, page, 1) < 0)
+        vgt_xen_teardown_fail(be, "xenforeignmemory_unmap");
+}
+
 static int copy_gpa(struct xen_be *be, uint64_t gpa, void *buf, size_t len, bool write)
 {
     uint8_t *b = buf;
@@ -25,22 +55,17 @@ static int copy_gpa(struct xen_be *be, uint64_t gpa, void *buf, size_t len, bool
     while (len) {
         size_t off = gpa & (VGT_PAGE_SIZE - 1);
         size_t n = VGT_MIN(len, VGT_PAGE_SIZE - off);
-        xen_pfn_t gfn = gpa >> VGT_PAGE_SHIFT;
-        int err = 0;
-        uint8_t *p = xenforeignmemory_map(be->fmem, be->domid, PROT_READ | PROT_WRITE, 1, &gfn,
-                                          &err);
+        struct vgt_mapcache_ent *ent;
+        uint8_t *p;
+        int ret = vgt_mapcache_get(be->mc, gpa >> VGT_PAGE_SHIFT, (void **)&p, &ent);
 
-        if (!p)
-            return vgt_xen_fail(be, "xenforeignmemory_map");
-        if (err) {
-            xenforeignmemory_unmap(be->fmem, p, 1);
-            return -EFAULT; /* not guest RAM */
-        }
+        if (ret)
+            return ret;
         if (write)
             memcpy(p + off, b, n);
         else
             memcpy(b, p + off, n);
-        xenforeignmemory_unmap(be->fmem, p, 1);
+        vgt_mapcache_put(be->mc, ent);
         gpa += n;
         b += n;
         len -= n;
@@ -58,10 +83,15 @@ static int xhv_write(struct vgt_hv *hv, uint64_t gpa, const void *buf, size_t le
     return copy_gpa(hv_be(hv), gpa, (void *)buf, len, true);
 }
 
+/* The mapping stays held (never evicted) while the shadows may have the
+ * address in GPU page tables: until an INVALIDATE or the guest's death. */
 static int xhv_gfn_to_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
 {
-    (void)hv, (void)gfn, (void)dma;
-    return -EOPNOTSUPP;
+    struct xen_be *be = hv_be(hv);
+
+    if (gfn >= be->hv.max_gfn)
+        return -EFAULT;
+    return vgt_mapcache_dma(be->mc, gfn, dma);
 }
 
 static int xhv_set_wp(struct vgt_hv *hv, uint64_t gfn, uint64_t nr, bool protect)
@@ -107,26 +137,22 @@ static int xhv_mark_dirty(struct vgt_hv *hv, uint64_t gfn, uint64_t nr)
 static int xhv_cmpxchg(struct vgt_hv *hv, uint64_t gpa, uint64_t *expected, uint64_t desired)
 {
     struct xen_be *be = hv_be(hv);
-    xen_pfn_t gfn = gpa >> VGT_PAGE_SHIFT;
-    uint64_t *p;
+    struct vgt_mapcache_ent *ent;
     uint8_t *page;
-    int err = 0, ret;
+    uint64_t *p;
+    int ret;
 
     if (gpa & 7)
         return -EINVAL;
-    if (gfn >= be->hv.max_gfn)
+    if ((gpa >> VGT_PAGE_SHIFT) >= be->hv.max_gfn)
         return -EFAULT;
-    page = xenforeignmemory_map(be->fmem, be->domid, PROT_READ | PROT_WRITE, 1, &gfn, &err);
-    if (!page)
-        return vgt_xen_fail(be, "xenforeignmemory_map");
-    if (err) {
-        xenforeignmemory_unmap(be->fmem, page, 1);
-        return -EFAULT;
-    }
+    ret = vgt_mapcache_get(be->mc, gpa >> VGT_PAGE_SHIFT, (void **)&page, &ent);
+    if (ret)
+        return ret;
     p = (uint64_t *)(page + (gpa & (VGT_PAGE_SIZE - 1)));
     ret = __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST,
                                       __ATOMIC_SEQ_CST) ? 0 : -EAGAIN;
-    xenforeignmemory_unmap(be->fmem, page, 1);
+    vgt_mapcache_put(be->mc, ent);
     return ret;
 }
 
@@ -141,9 +167,13 @@ static const struct vgt_hv_ops xen_hv_ops = {
     .cmpxchg_gpa = xhv_cmpxchg,
 };
 
-void vgt_xen_hv_init(struct xen_be *be, uint64_t max_gfn)
+int vgt_xen_hv_init(struct xen_be *be, uint64_t max_gfn, const struct vgt_mapcache_dma *dma,
+                    unsigned cache_frames)
 {
+    struct vgt_mapcache_mapper m = {.map = fmem_map, .unmap = fmem_unmap, .opaque = be};
+
     be->hv.ops = &xen_hv_ops;
     be->hv.domid = be->domid;
     be->hv.max_gfn = max_gfn ? max_gfn : VGT_XEN_MAX_GFN;
+    return vgt_mapcache_create(&m, dma, cache_frames, be->log, &be->mc);
 }

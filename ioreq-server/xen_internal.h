@@ -29,13 +29,20 @@ struct xen_be {
     xenforeignmemory_resource_handle *res;
     void *pages;
     struct vgt_hv hv;
+    struct vgt_mapcache *mc; /* guest frames mapped into this process */
 };
 
 /* Log "CALL(domN): strerror (errno E)" and return -E. */
 int vgt_xen_fail(struct xen_be *be, const char *call);
+/* The same for a teardown call, but ENOENT/ESRCH (the domain is already
+ * gone) are logged at debug level, not as errors. */
+int vgt_xen_teardown_fail(struct xen_be *be, const char *call);
 /* 52-bit guest-physical addresses (x86 and Arm LPAE stage 2 at most). */
 #define VGT_XEN_MAX_GFN (1ull << (52 - VGT_PAGE_SHIFT))
-/* @max_gfn: the domain's bound (0: VGT_XEN_MAX_GFN). */
-void vgt_xen_hv_init(struct xen_be *be, uint64_t max_gfn);
+/* @max_gfn: the domain's bound (0: VGT_XEN_MAX_GFN); @dma: how the host
+ * GPU reaches a mapped frame (NULL: gfn_to_dma refused). Creates the map
+ * cache (-ENOMEM). */
+int vgt_xen_hv_init(struct xen_be *be, uint64_t max_gfn, const struct vgt_mapcache_dma *dma,
+                    unsigned cache_frames);
 
 #endif

@@ -15,6 +15,10 @@ struct sim_arena {
     uint64_t *used; /* bitmap, one bit per frame */
     uint64_t hint;  /* where the last search ended */
     pthread_mutex_t lock;
+    /* Imported pages (sim_arena_import): slot i is host-physical
+     * SIM_ARENA_EXT_BASE + i * 4 KiB; read without the lock (atomic). */
+    void **ext;
+    uint64_t ext_nr, ext_hint;
 };
 
 static bool frame_used(const struct sim_arena *a, uint64_t f)
@@ -52,10 +56,18 @@ int sim_arena_create(uint64_t bytes, struct sim_arena **out)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (a->base == MAP_FAILED)
         goto free_bitmap;
+    /* As many import slots as RAM frames: a GPU reaching more guest
+     * frames than the machine has RAM is not a platform we model. */
+    a->ext_nr = a->nr_frames;
+    a->ext = calloc(a->ext_nr, sizeof(*a->ext));
+    if (!a->ext)
+        goto unmap_base;
     pthread_mutex_init(&a->lock, NULL);
     *out = a;
     return 0;
 
+unmap_base:
+    munmap(a->base, bytes);
 free_bitmap:
     free(a->used);
 free_arena:
@@ -68,6 +80,7 @@ void sim_arena_destroy(struct sim_arena *a)
     if (!a)
         return;
     munmap(a->base, a->nr_frames << VGT_PAGE_SHIFT);
+    free(a->ext);
     pthread_mutex_destroy(&a->lock);
     free(a->used);
     free(a);
@@ -149,16 +162,71 @@ unlock:
     return ret;
 }
 
+/* The imported page behind [hpa, hpa+len), or NULL (one page at most:
+ * imported pages are not contiguous). */
+static void *ext_page(const struct sim_arena *a, uint64_t hpa, size_t len)
+{
+    uint64_t slot;
+
+    if (hpa < SIM_ARENA_EXT_BASE || len == 0 || len > VGT_PAGE_SIZE ||
+        (hpa & (VGT_PAGE_SIZE - 1)) + len > VGT_PAGE_SIZE)
+        return NULL;
+    slot = (hpa - SIM_ARENA_EXT_BASE) >> VGT_PAGE_SHIFT;
+    return slot < a->ext_nr ? __atomic_load_n(&a->ext[slot], __ATOMIC_ACQUIRE) : NULL;
+}
+
 bool sim_arena_contains(const struct sim_arena *a, uint64_t hpa, size_t len)
 {
-    return vgt_range_within(hpa, len, SIM_ARENA_HPA_BASE, a->nr_frames << VGT_PAGE_SHIFT);
+    return vgt_range_within(hpa, len, SIM_ARENA_HPA_BASE, a->nr_frames << VGT_PAGE_SHIFT) ||
+           ext_page(a, hpa, len) != NULL;
 }
 
 void *sim_arena_ptr(struct sim_arena *a, uint64_t hpa, size_t len)
 {
-    if (!sim_arena_contains(a, hpa, len))
-        return NULL;
-    return a->base + (hpa - SIM_ARENA_HPA_BASE);
+    uint8_t *p;
+
+    if (vgt_range_within(hpa, len, SIM_ARENA_HPA_BASE, a->nr_frames << VGT_PAGE_SHIFT))
+        return a->base + (hpa - SIM_ARENA_HPA_BASE);
+    p = ext_page(a, hpa, len);
+    return p ? p + (hpa & (VGT_PAGE_SIZE - 1)) : NULL;
+}
+
+int sim_arena_import(struct sim_arena *a, void *page, uint64_t *hpa)
+{
+    int ret = -ENOSPC;
+
+    if (!page || ((uintptr_t)page & (VGT_PAGE_SIZE - 1)))
+        return -EINVAL;
+    pthread_mutex_lock(&a->lock);
+    for (uint64_t n = 0; n < a->ext_nr; n++) {
+        uint64_t slot = (a->ext_hint + n) % a->ext_nr;
+
+        if (!a->ext[slot]) {
+            __atomic_store_n(&a->ext[slot], page, __ATOMIC_RELEASE);
+            a->ext_hint = slot + 1;
+            *hpa = SIM_ARENA_EXT_BASE + (slot << VGT_PAGE_SHIFT);
+            ret = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return ret;
+}
+
+int sim_arena_unimport(struct sim_arena *a, uint64_t hpa)
+{
+    uint64_t slot = (hpa - SIM_ARENA_EXT_BASE) >> VGT_PAGE_SHIFT;
+    int ret = 0;
+
+    if (hpa < SIM_ARENA_EXT_BASE || (hpa & (VGT_PAGE_SIZE - 1)) || slot >= a->ext_nr)
+        return -EINVAL;
+    pthread_mutex_lock(&a->lock);
+    if (!a->ext[slot])
+        ret = -EINVAL; /* not imported: refuse, as a double free */
+    else
+        __atomic_store_n(&a->ext[slot], NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&a->lock);
+    return ret;
 }
 
 uint64_t sim_arena_frames_free(struct sim_arena *a)

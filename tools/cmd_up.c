@@ -87,8 +87,8 @@ static const char *find_vgtd(char *buf, size_t len)
     return "vgtd";
 }
 
-static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned domid,
-                      const struct vgt_xl_keys *k, pid_t *child)
+static int start_vgtd(const char *vgtd, const char *control, bool sim, const char *gpu,
+                      unsigned domid, const struct vgt_xl_keys *k, pid_t *child)
 {
     char dom[16], low[32], high[32], fen[32], ram[32], heads[40], res[48];
     char *argv[16];
@@ -103,6 +103,10 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
     argv[n++] = (char *)control;
     if (sim)
         argv[n++] = "--sim";
+    if (gpu) { /* --gpu sim: the simulated GPU behind a real Xen guest */
+        argv[n++] = "--gpu";
+        argv[n++] = (char *)gpu;
+    }
     if (k->have_low || k->have_high || k->have_fence) {
         snprintf(low, sizeof(low), "vgt_low_gm_sz=%" PRIu64, k->low_mb);
         snprintf(high, sizeof(high), "vgt_high_gm_sz=%" PRIu64, k->high_mb);
@@ -132,10 +136,12 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
         char logpath[4200];
 
         setsid();
-        /* Its log goes beside the control socket (CONTROL.log). */
+        /* Its log goes beside the control socket (CONTROL.log), fresh
+         * for each vgtd: a previous run's lines would read as this one's.
+         * stderr shares stdout's open file, so their lines interleave. */
         snprintf(logpath, sizeof(logpath), "%s.log", control);
-        if (!freopen("/dev/null", "r", stdin) || !freopen(logpath, "a", stdout) ||
-            !freopen(logpath, "a", stderr))
+        if (!freopen("/dev/null", "r", stdin) || !freopen(logpath, "w", stdout) ||
+            dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
             _exit(126);
         execvp(argv[0], argv);
         _exit(127);
@@ -146,7 +152,7 @@ static int start_vgtd(const char *vgtd, const char *control, bool sim, unsigned 
 
 int vgt_cmd_up(int argc, char **argv)
 {
-    const char *cfg = NULL, *control = NULL, *vgtd = NULL;
+    const char *cfg = NULL, *control = NULL, *vgtd = NULL, *gpu = NULL;
     char req[384], ans[4096], out[256], exe[PATH_MAX];
     struct vgt_xl_keys k;
     bool sim = getenv("VGT_SIM") != NULL, started = false;
@@ -161,10 +167,12 @@ int vgt_cmd_up(int argc, char **argv)
             vgtd = argv[++i];
         else if (!strcmp(argv[i], "--sim"))
             sim = true;
+        else if (!strcmp(argv[i], "--gpu") && i + 1 < argc)
+            gpu = argv[++i];
         else if (argv[i][0] != '-' && !cfg)
             cfg = argv[i];
         else {
-            fprintf(stderr, "usage: vgt up FILE.cfg [--control PATH] [--vgtd PATH] [--sim]\n");
+            fprintf(stderr, "usage: vgt up FILE.cfg [--control PATH] [--vgtd PATH] [--sim] [--gpu sim]\n");
             return 2;
         }
     }
@@ -226,7 +234,7 @@ int vgt_cmd_up(int argc, char **argv)
         /* No vgtd yet: start one with this domain's vGPU. */
         if (!vgtd)
             vgtd = find_vgtd(exe, sizeof(exe));
-        ret = start_vgtd(vgtd, control, sim, (unsigned)domid, &k, &child);
+        ret = start_vgtd(vgtd, control, sim, gpu, (unsigned)domid, &k, &child);
         if (ret) {
             fprintf(stderr, "vgt up: starting %s: %s\n", vgtd, strerror(-ret));
             goto destroy;

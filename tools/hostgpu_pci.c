@@ -160,6 +160,11 @@ static int va_to_dma(struct hostgpu_pci *p, void *va, uint64_t *dma)
     return 0;
 }
 
+int hostgpu_pci_va_to_dma(struct hostgpu_pci *p, void *va, uint64_t *dma)
+{
+    return va_to_dma(p, va, dma);
+}
+
 static int alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
 {
     struct hostgpu_pci *p = P(g);

@@ -47,6 +47,11 @@ void hostgpu_pci_close(struct hostgpu_pci *p);
 struct vgt_hostgpu *hostgpu_pci_hostgpu(struct hostgpu_pci *p);
 /* Host-physical address of BAR2 (the aperture). */
 uint64_t hostgpu_pci_aperture_base(const struct hostgpu_pci *p);
+/* The frame behind a page of this process, from /proc/self/pagemap (a
+ * guest frame mapped with xenforeignmemory_map: in a PVH dom0 the dom0
+ * frame the IOMMU maps for the GPU, docs/architecture.md). -EFAULT not
+ * present, -EPERM without CAP_SYS_ADMIN (the kernel reports frame 0). */
+int hostgpu_pci_va_to_dma(struct hostgpu_pci *p, void *va, uint64_t *dma);
 
 /* 1 when @device_id is a Skylake graphics device (Linux i915_pciids.h). */
 int hostgpu_pci_is_skl(uint16_t device_id);

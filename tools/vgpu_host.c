@@ -10,6 +10,8 @@
 
 #include "vgt/ioreq_backend.h"
 #include "vgt/ioreq_server.h"
+#include "vgt/mapcache.h"
+#include "vgt/sim_arena.h"
 #include "vgt/sim_hv.h"
 #include "vgt/submit.h"
 #include "vgt/submit_ppgtt.h"
@@ -52,6 +54,10 @@ struct vgpu_dom {
     uint32_t sbdf;
     struct vgpu_host *host;
     struct vgpu_aperture_map ap; /* the aperture slice mapped into the guest */
+    /* cfg.aperture_mmio: the aperture served as an ioreq MMIO range */
+    int ap_range;     /* its range id, -1 when none */
+    uint64_t ap_gm;   /* host GM address of the slice's first byte */
+    uint64_t ap_size;
     /* sim only: the guest's driver and workload of guest-run */
     struct gg *drv;
     struct gg_run *run;
@@ -71,8 +77,40 @@ struct vgpu_host {
     struct vgt_hostgpu *hw;
     struct vgt_gpu *gpu;
     struct vgt_submit *sub; /* ELSP, shadowing, audit, scheduler, completion */
+    struct vgt_mapcache_dma dma; /* how the GPU reaches a mapped Xen guest frame */
     struct vgpu_dom *doms[MAX_DOMS];
 };
+
+/* The simulated GPU reaches a real guest's frame, mapped into vgtd, by
+ * importing the page into its arena. */
+static int sim_dma_get(void *opaque, void *page, uint64_t *dma)
+{
+    return sim_arena_import(((struct vgpu_host *)opaque)->arena, page, dma);
+}
+
+static void sim_dma_put(void *opaque, void *page, uint64_t dma)
+{
+    (void)page;
+    sim_arena_unimport(((struct vgpu_host *)opaque)->arena, dma);
+}
+
+#ifdef VGT_HAVE_PCIACCESS
+/* The real GPU in a PVH dom0: the dom0 frame of the mapping. */
+static int pci_dma_get(void *opaque, void *page, uint64_t *dma)
+{
+    return hostgpu_pci_va_to_dma(((struct vgpu_host *)opaque)->pci, page, dma);
+}
+
+static void pci_dma_put(void *opaque, void *page, uint64_t dma)
+{
+    (void)opaque, (void)page, (void)dma; /* the unmap gives the frame back */
+}
+#endif
+
+static bool gpu_is_sim(const struct vgpu_host_cfg *c)
+{
+    return c->sim || c->gpu_sim;
+}
 
 int vgpu_parse_bdf(const char *s, uint32_t *sbdf)
 {
@@ -99,7 +137,15 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     h->gpu_log = cfg->log ? *cfg->log : (struct vgt_log){.level = VGT_LOG_ERR};
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->ap_lock, NULL);
-    if (!cfg->sim) {
+    /* The simulated GPU's frames are not host frames a guest could map. */
+    h->cfg.aperture_mmio = cfg->aperture_mmio || (cfg->gpu_sim && !cfg->sim);
+    if (h->cfg.aperture_mmio && !gpu_is_sim(cfg)) {
+        /* A real aperture is mapped into the guest, never emulated. */
+        vgt_err(h->log, "the aperture is emulated for the simulated GPU only");
+        ret = -EINVAL;
+        goto free_host;
+    }
+    if (!gpu_is_sim(cfg)) {
 #ifdef VGT_HAVE_PCIACCESS
         struct hostgpu_pci_cfg pc = {.sbdf = cfg->gpu_sbdf, .log = cfg->log};
         char err[256] = "";
@@ -110,6 +156,7 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
             goto free_host;
         }
         h->hw = hostgpu_pci_hostgpu(h->pci);
+        h->dma = (struct vgt_mapcache_dma){.get = pci_dma_get, .put = pci_dma_put, .opaque = h};
 #else
         vgt_err(h->log, "built without libpciaccess: no host GPU backend for a real Intel GPU");
         ret = -ENODEV;
@@ -124,9 +171,14 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
             goto free_host;
         hc.arena = h->arena;
         hc.log = h->log;
-        ret = sim_hv_create(&hc, &h->hv);
-        if (ret)
-            goto destroy_arena;
+        /* The simulated hypervisor only for the simulated platform: with
+         * --gpu sim the guests are real Xen domains. */
+        if (cfg->sim) {
+            ret = sim_hv_create(&hc, &h->hv);
+            if (ret)
+                goto destroy_arena;
+        }
+        h->dma = (struct vgt_mapcache_dma){.get = sim_dma_get, .put = sim_dma_put, .opaque = h};
         ret = sim_gpu_create(h->arena, NULL, &h->gpu_log, (struct sim_gpu **)&h->sim_gpu);
         if (ret)
             goto destroy_hv;
@@ -280,10 +332,53 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
     return 0;
 }
 
+/* cfg.aperture_mmio: one guest CPU access to the aperture, translated
+ * through the host GGTT (which the vGPU's shadow wrote from the guest's
+ * own entries) to the frame it maps, then read or written. An entry the
+ * shadow left at scratch (not present or refused) reads as all ones and
+ * drops writes: the scratch page is shared by every vGPU. */
+static int ap_access(struct vgpu_dom *d, const struct vgt_io_access *a, uint64_t *val, bool write)
+{
+    struct vgpu_host *h = d->host;
+    uint64_t hpa, gm = d->ap_gm + a->offset;
+    uint8_t *p;
+
+    if (a->offset + a->size > d->ap_size ||
+        ((gm & (VGT_PAGE_SIZE - 1)) + a->size) > VGT_PAGE_SIZE ||
+        sim_gpu_ggtt_translate(h->sim_gpu, gm, &hpa) ||
+        (hpa & ~(uint64_t)(VGT_PAGE_SIZE - 1)) == h->hw->scratch_dma ||
+        !(p = sim_arena_ptr(h->arena, hpa, a->size))) {
+        if (!write)
+            *val = ~0ull;
+        return 0;
+    }
+    if (write)
+        memcpy(p, val, a->size);
+    else {
+        *val = 0;
+        memcpy(val, p, a->size);
+    }
+    return 0;
+}
+
+static int ap_read(void *opaque, const struct vgt_io_access *a, uint64_t *val)
+{
+    return ap_access(opaque, a, val, false);
+}
+
+static int ap_write(void *opaque, const struct vgt_io_access *a, uint64_t val)
+{
+    return ap_access(opaque, a, &val, true);
+}
+
+static const struct vgt_io_ops ap_io_ops = {.read = ap_read, .write = ap_write};
+
 /* The vGPU's aperture slice (host GM [host_gm, +size), i.e. host BAR2 +
- * host_gm) appears at guest-physical @gpa. On Xen the privileged step maps
- * the frames; the simulated platform only records them, as its GPU model
- * has no CPU path through the aperture. */
+ * host_gm) appears at guest-physical @gpa. On Xen with the real GPU the
+ * privileged step maps the frames; with the simulated GPU it is an ioreq
+ * MMIO range (cfg.aperture_mmio: never xc_domain_memory_mapping with
+ * simulated frame numbers); the simulated platform otherwise only records
+ * it. */
 static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm,
                         uint64_t size, bool map)
 {
@@ -298,7 +393,23 @@ static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t
     else
 #endif
         m.mfn = host_gm >> VGT_PAGE_SHIFT;
-    if (!d->host->cfg.sim) {
+    if (d->host->cfg.aperture_mmio) {
+        if (d->ap_range >= 0) {
+            vgt_ioreq_server_unmap_range(d->srv, d->ap_range);
+            d->ap_range = -1;
+        }
+        if (map) {
+            d->ap_gm = host_gm;
+            d->ap_size = size;
+            ret = vgt_ioreq_server_map_range(d->srv, VGT_IO_MMIO, gpa, gpa + size - 1,
+                                             &ap_io_ops, d, &d->ap_range);
+            if (ret) {
+                vgt_err(d->host->log, "dom%u: aperture at %#llx as MMIO: %s", d->domid,
+                        (unsigned long long)gpa, strerror(-ret));
+                return ret;
+            }
+        }
+    } else if (!d->host->cfg.sim) {
         char err[256] = "";
 
         ret = vgt_xc_map_aperture(d->domid, m.gfn, m.mfn, m.nr, map, err, sizeof(err));
@@ -368,6 +479,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         goto unlock;
     }
     d->domid = req->domid;
+    d->ap_range = -1;
     d->sbdf = req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0);
     if (h->cfg.sim) {
         struct sim_guest_cfg gc = {.domid = req->domid,
@@ -384,7 +496,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         /* Privileged checks first (exists, HVM, paused), each failure
          * naming its call; then the DMOP-only backend, its guest frames
          * bounded by the domain's highest frame before the vGPU exists. */
-        ret = vgt_xc_backend_create(req->domid, h->log, &be, err, errlen);
+        ret = vgt_xc_backend_create(req->domid, h->log, &h->dma, &be, err, errlen);
     }
     if (ret) {
         if (!err[0])
@@ -522,8 +634,8 @@ void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s)
     size_t nt;
 
     memset(s, 0, sizeof(*s));
-    s->sim = h->cfg.sim;
-    s->gpu_sbdf = h->cfg.sim ? VGT_SBDF(0, 0, 2, 0) : h->cfg.gpu_sbdf;
+    s->sim = gpu_is_sim(&h->cfg);
+    s->gpu_sbdf = gpu_is_sim(&h->cfg) ? VGT_SBDF(0, 0, 2, 0) : h->cfg.gpu_sbdf;
     s->vendor = h->hw->vendor;
     s->device = h->hw->device;
     pthread_mutex_lock(&h->lock);

@@ -26,7 +26,13 @@ struct vgpu_host;
 struct sim_guest;
 
 struct vgpu_host_cfg {
-    bool sim;
+    bool sim;     /* the simulated platform: hypervisor and GPU */
+    bool gpu_sim; /* the simulated GPU behind a real Xen (vgtd --gpu sim) */
+    /* Serve each guest's aperture (BAR2) as an ioreq MMIO range, every
+     * access translated through the GGTT (slow, correct). Always on with
+     * gpu_sim, whose frames are not host frames to map into a guest; on
+     * the simulated platform, so that tests cover that mode. */
+    bool aperture_mmio;
     const struct vgt_log *log;
     uint64_t sim_arena_bytes; /* 0: 1 GiB (lazily backed) */
     uint32_t gpu_sbdf;        /* real host: the Intel GPU (vgtd: 0000:00:02.0) */

@@ -76,6 +76,9 @@ static const struct vgt_cmd benches[] = {
 #ifdef VGT_HAVE_BENCH_DISPLAY
     {"display", vgt_bench_display, "plane decode, VNC frame rate and flip-to-update latency"},
 #endif
+#ifdef VGT_HAVE_BENCH_MAPCACHE
+    {"mapcache", vgt_bench_mapcache, "Xen guest-frame map cache: mapping cost, hit rate"},
+#endif
     {NULL, NULL, NULL},
 };
 

@@ -153,10 +153,11 @@ int vgt_xc_domain_exists(uint16_t domid)
 }
 
 int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
-                          struct vgt_ioreq_backend **out, char *err, size_t errlen)
+                          const struct vgt_mapcache_dma *dma, struct vgt_ioreq_backend **out,
+                          char *err, size_t errlen)
 {
 #ifdef VGT_HAVE_XEN_BACKEND
-    struct vgt_ioreq_xen_cfg xc = {.domid = domid, .log = log};
+    struct vgt_ioreq_xen_cfg xc = {.domid = domid, .log = log, .dma = dma};
     struct vgt_xc_domain xd;
     int ret;
 
@@ -170,6 +171,7 @@ int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
     return ret;
 #else
     (void)log;
+    (void)dma;
     (void)out;
     snprintf(err, errlen, "domain %u: built without the xen ioreq backend", domid);
     return -EOPNOTSUPP;

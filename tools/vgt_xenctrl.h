@@ -11,6 +11,7 @@
 
 struct vgt_ioreq_backend;
 struct vgt_log;
+struct vgt_mapcache_dma;
 
 struct vgt_xc_domain {
     bool hvm, paused, dying;
@@ -35,8 +36,11 @@ int vgt_xc_domain_exists(uint16_t domid);
  * highest frame is accepted (the engine's hv, which the vGPU uses,
  * inherits the bound). -EOPNOTSUPP without libxenctrl or the xen
  * backend. */
+/* @dma: how the host GPU reaches a guest frame mapped into vgtd (the
+ * backend's gfn_to_dma; NULL: refused). */
 int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
-                          struct vgt_ioreq_backend **out, char *err, size_t errlen);
+                          const struct vgt_mapcache_dma *dma, struct vgt_ioreq_backend **out,
+                          char *err, size_t errlen);
 /* Map (or unmap) host frames [mfn, mfn+nr) at guest frames [gfn, gfn+nr):
  * the vGPU's aperture slice (xc_domain_memory_mapping). -EINVAL for an
  * empty or out-of-range run. Called by the vGPU daemon whenever a guest

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "vgt/ioreq_backend.h"
 #include "vgt/ioreq_server.h"
@@ -28,6 +30,7 @@
 #include "vgt_config.h"
 #include "vgtd_sd.h"
 #ifdef VGT_HAVE_VGPU_HOST
+#include "vgt_domwatch.h"
 #include "vgtd_vgpu.h"
 #endif
 
@@ -196,6 +199,76 @@ static void *sig_thread(void *p)
     return NULL;
 }
 
+/* ---- Xen: the served domain going away stops the server ---- */
+
+struct dom_watcher {
+    struct vgtd *d;
+    int stop_fd;
+    pthread_t tid;
+    bool running;
+#ifdef VGT_HAVE_VGPU_HOST
+    struct vgt_domwatch *w;
+#endif
+};
+
+#ifdef VGT_HAVE_VGPU_HOST
+static void *dom_watch_thread(void *p)
+{
+    struct dom_watcher *dw = p;
+    int ret = vgt_domwatch_wait_gone(dw->w, dw->d->o.domid, dw->stop_fd);
+
+    if (ret == 0) {
+        vgt_info(&dw->d->log, "dom%u: domain gone (destroyed or shut down): stopping",
+                 dw->d->o.domid);
+        vgt_ioreq_server_stop(dw->d->server);
+    } else if (ret != -ECANCELED) {
+        vgt_warn(&dw->d->log, "dom%u: domain watch: %s; not watching any more", dw->d->o.domid,
+                 strerror(-ret));
+    }
+    return NULL;
+}
+#endif
+
+/* Without the watch the server runs until a signal: say so, go on. */
+static void dom_watch_start(struct vgtd *d, struct dom_watcher *dw)
+{
+    *dw = (struct dom_watcher){.d = d, .stop_fd = -1};
+#ifdef VGT_HAVE_VGPU_HOST
+    dw->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (dw->stop_fd < 0)
+        goto fail;
+    if (vgt_domwatch_open(&d->log, &dw->w) < 0)
+        goto close_fd;
+    if (pthread_create(&dw->tid, NULL, dom_watch_thread, dw) != 0)
+        goto close_watch;
+    dw->running = true;
+    return;
+
+close_watch:
+    vgt_domwatch_close(dw->w);
+close_fd:
+    close(dw->stop_fd);
+    dw->stop_fd = -1;
+fail:
+#endif
+    vgt_warn(&d->log, "dom%u: not watching the domain: vgtd stops on SIGTERM only", d->o.domid);
+}
+
+static void dom_watch_stop(struct dom_watcher *dw)
+{
+    uint64_t one = 1;
+
+    if (!dw->running)
+        return;
+    if (write(dw->stop_fd, &one, sizeof(one)) != sizeof(one))
+        pthread_cancel(dw->tid); /* cannot happen with a fresh eventfd */
+    pthread_join(dw->tid, NULL);
+#ifdef VGT_HAVE_VGPU_HOST
+    vgt_domwatch_close(dw->w);
+#endif
+    close(dw->stop_fd);
+}
+
 /* ---- options ---- */
 
 static void usage(FILE *out)
@@ -330,6 +403,7 @@ int main(int argc, char **argv)
     struct vgt_ioreq_backend *be;
     struct vgt_ioreq_server_cfg cfg;
     struct sig_waiter w;
+    struct dom_watcher dw;
     pthread_t sig_tid, srv_tid;
     void *res;
     int ret, rc = 1;
@@ -388,7 +462,9 @@ int main(int argc, char **argv)
         pthread_join(srv_tid, &res);
     } else {
         vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
+        dom_watch_start(&d, &dw);
         res = serve(d.server);
+        dom_watch_stop(&dw);
         rc = 0;
     }
     if ((intptr_t)res < 0) {

@@ -36,6 +36,7 @@
 #include "vgt/vgt_ctl.h"
 #include "vgt/vgpu.h"
 #include "vgt_config.h"
+#include "vgt_domwatch.h"
 #include "vgt_xenctrl.h"
 #include "vgtd_sd.h"
 #ifdef VGT_HAVE_DISPLAY
@@ -55,6 +56,7 @@ struct vgtd_vgpu {
     struct vgtd_display *disp;
     struct vgtd_display_cfg disp_cfg;
 #endif
+    struct vgt_domwatch *watch; /* Xen: dying domains (NULL on the sim) */
 };
 
 static bool is_xl_key(const char *a)
@@ -91,7 +93,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vgtd [--sim] [--domid N (--type V5_1|V5_2|V5_4|V5_8 | xl keys | --xl-config FILE)]\n"
-            "            [--bdf BB:DD.F] [--gpu BB:DD.F] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
+            "            [--bdf BB:DD.F] [--gpu BB:DD.F|sim] [--control PATH] [--ram-mb N] [--log LEVEL]\n"
             "  --domid N           first guest domain to give a vGPU (without it vgtd starts\n"
             "                      empty; vGPUs are added over the control socket)\n"
             "  --type T            vGPU type (default V5_4 unless sizes are given)\n"
@@ -104,6 +106,8 @@ static void usage(FILE *out)
             "  --bdf BB:DD.F       guest PCI address of the vGPU (default 00:02.0)\n"
             "  --gpu BB:DD.F       the host's Intel GPU, released by i915 (default 00:02.0; not\n"
             "                      with --sim)\n"
+            "  --gpu sim           the simulated GPU behind real Xen guests (no Intel GPU\n"
+            "                      needed; the aperture is emulated, slowly)\n"
             "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
@@ -610,8 +614,10 @@ int vgtd_vgpu_main(int argc, char **argv)
             if (strcmp(val, "vgpu"))
                 goto bad;
         } else if (!strcmp(key, "gpu")) {
-            if (vgpu_parse_bdf(val, &hc.gpu_sbdf)) {
-                fprintf(stderr, "vgtd: --gpu: '%s' is not BB:DD.F\n", val);
+            if (!strcmp(val, "sim")) {
+                hc.gpu_sim = true;
+            } else if (vgpu_parse_bdf(val, &hc.gpu_sbdf)) {
+                fprintf(stderr, "vgtd: --gpu: '%s' is not BB:DD.F or sim\n", val);
                 return 2;
             }
             have_gpu = true;
@@ -803,16 +809,22 @@ int vgtd_vgpu_main(int argc, char **argv)
         printf("vgtd: metrics port %u\n", port);
     }
     vgt_info(&d.log, "serving vGPUs on %s; control socket %s",
-             d.sim ? "the simulated GPU" : "the host GPU", d.control);
+             d.sim || hc.gpu_sim ? "the simulated GPU" : "the host GPU", d.control);
     printf("vgtd: ready, control socket %s\n", d.control);
     fflush(stdout);
     /* Type=notify: ready once the control socket listens. */
     vgtd_sd_notifyf("READY=1\nSTATUS=serving vGPUs on %s; control socket %s",
-                    d.sim ? "the simulated GPU" : "the host GPU", d.control);
+                    d.sim || hc.gpu_sim ? "the simulated GPU" : "the host GPU", d.control);
+    /* On Xen a dying domain's vGPU goes within 200 ms (the @releaseDomain
+     * watch, or polling); on the sim the kill comes through the control
+     * socket and is reaped in the same turn. */
+    if (!d.sim && vgt_domwatch_open(&d.log, &d.watch))
+        goto stop_metrics;
     while (!d.stop) {
-        struct pollfd p[2] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN}};
+        struct pollfd p[3] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN},
+                              {.fd = d.watch ? vgt_domwatch_fd(d.watch) : -1, .events = POLLIN}};
 
-        if (poll(p, 2, 200) < 0 && errno != EINTR)
+        if (poll(p, 3, d.watch ? vgt_domwatch_timeout_ms(d.watch) : 200) < 0 && errno != EINTR)
             break;
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -828,11 +840,14 @@ int vgtd_vgpu_main(int argc, char **argv)
                 close(c);
             }
         }
-        vgpu_host_reap(d.host);
+        if (!d.watch || vgt_domwatch_due(d.watch))
+            vgpu_host_reap(d.host);
     }
     vgt_info(&d.log, "stopping: tearing every vGPU down");
     vgtd_sd_notifyf("STOPPING=1\nSTATUS=stopping: tearing every vGPU down");
     rc = 0;
+    vgt_domwatch_close(d.watch);
+stop_metrics:
     vgtd_metrics_stop(d.metrics);
 close_control:
     close(d.lfd);

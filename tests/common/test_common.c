@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -129,6 +130,47 @@ static void test_arena(void **state)
     sim_arena_destroy(a);
 }
 
+/* A page from outside the arena (a real guest's frame mapped into vgtd)
+ * gets a host-physical address of its own: reachable within its page,
+ * never straddling into the next slot, gone after unimport. */
+static void test_arena_import(void **state)
+{
+    struct sim_arena *a;
+    uint8_t *p1 = aligned_alloc(4096, 4096), *p2 = aligned_alloc(4096, 4096);
+    uint64_t h1, h2, h3;
+
+    (void)state;
+    assert_non_null(p1);
+    assert_non_null(p2);
+    memset(p1, 0x11, 4096);
+    memset(p2, 0x22, 4096);
+    assert_int_equal(sim_arena_create(2ull << 20, &a), 0); /* 512 slots */
+    assert_int_equal(sim_arena_import(a, p1 + 8, &h1), -22); /* not a page */
+    assert_int_equal(sim_arena_import(a, p1, &h1), 0);
+    assert_int_equal(sim_arena_import(a, p2, &h2), 0);
+    assert_true(h1 >= SIM_ARENA_EXT_BASE && h2 >= SIM_ARENA_EXT_BASE && h1 != h2);
+    assert_false(vgt_range_within(h1, 4096, SIM_ARENA_HPA_BASE, sim_arena_size(a)));
+    assert_ptr_equal(sim_arena_ptr(a, h1 + 100, 8), p1 + 100);
+    assert_ptr_equal(sim_arena_ptr(a, h2, 4096), p2);
+    assert_true(sim_arena_contains(a, h2, 4096));
+    assert_null(sim_arena_ptr(a, h1 + 4092, 8)); /* straddles into the next slot */
+    assert_null(sim_arena_ptr(a, h1, 0));
+    assert_int_equal(sim_arena_unimport(a, h1), 0);
+    assert_null(sim_arena_ptr(a, h1, 8));
+    assert_false(sim_arena_contains(a, h1, 4096));
+    assert_int_equal(sim_arena_unimport(a, h1), -22); /* twice */
+    assert_int_equal(sim_arena_unimport(a, SIM_ARENA_HPA_BASE), -22);
+    assert_int_equal(sim_arena_unimport(a, UINT64_MAX & ~0xfffull), -22);
+    /* Every slot taken: refused, not wrapped onto a live one. */
+    for (unsigned i = 0; i < 511; i++)
+        assert_int_equal(sim_arena_import(a, p1, &h3), 0);
+    assert_int_equal(sim_arena_import(a, p1, &h3), -28);
+    assert_ptr_equal(sim_arena_ptr(a, h2, 1), p2);
+    sim_arena_destroy(a);
+    free(p1);
+    free(p2);
+}
+
 static void test_util(void **state)
 {
     uint64_t v;
@@ -150,6 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk_4k_2m_64k),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_arena_import),
         cmocka_unit_test(test_util),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

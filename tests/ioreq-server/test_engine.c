@@ -192,10 +192,17 @@ static void m_destroy(struct vgt_ioreq_backend *b)
     free(b);
 }
 
+/* The backend's cached guest mappings go first (the xen backend's map
+ * cache), so the device's revalidation maps afresh. */
+static void m_invalidate(struct vgt_ioreq_backend *b)
+{
+    rec(B(b), "invalidate");
+}
+
 static const struct vgt_ioreq_backend_ops mem_ops = {
     "mem", m_create, m_map_pages, m_map_range, m_unmap_range, m_enable, m_buf_port,
     m_bind, m_unbind, m_restrict, m_fd, m_wait, m_pending, m_unmask, m_notify, m_kick,
-    m_claim_wp, m_set_wp, m_unmap_pages, m_destroy,
+    m_claim_wp, m_set_wp, m_unmap_pages, m_destroy, m_invalidate,
 };
 
 static struct mem_be *hv_mem(struct vgt_hv *hv)
@@ -437,12 +444,19 @@ static void test_pci_config(void **state)
     assert_int_equal(t->pci.reads, 0);
 }
 
+static void dev_invalidate(void *opaque)
+{
+    rec(opaque, "device invalidate");
+}
+
 static void test_invalidate_and_timeoffset(void **state)
 {
     struct t *t = *state;
     struct vgt_ioreq_stats st;
     volatile ioreq_t *s;
+    unsigned first = t->m->ncalls;
 
+    assert_int_equal(vgt_ioreq_server_on_invalidate(t->s, dev_invalidate, t->m), 0);
     /* As observed on Xen: size 4, write, count 0, data all ones. */
     s = fire(t, 3, (ioreq_t){.type = IOREQ_TYPE_INVALIDATE, .size = 4, .count = 0,
                              .dir = IOREQ_WRITE, .data = ~0ull});
@@ -452,6 +466,11 @@ static void test_invalidate_and_timeoffset(void **state)
     vgt_ioreq_server_get_stats(t->s, &st);
     assert_int_equal(st.invalidate, 1);
     assert_int_equal(st.bad, 0);
+    /* The backend's cache first, then the device. */
+    assert_int_equal(t->m->ncalls, first + 2);
+    assert_string_equal(t->m->calls[first], "invalidate");
+    assert_string_equal(t->m->calls[first + 1], "device invalidate");
+    vgt_ioreq_server_on_invalidate(t->s, NULL, NULL);
     assert_int_equal(t->mmio.reads + t->mmio.writes + t->pio.reads + t->pci.reads, 0);
 }
 

@@ -41,6 +41,7 @@ static struct {
     bool enabled;
     int evfd;            /* the event channel fd the engine polls (-1: none) */
     int fire;            /* local port xenevtchn_pending reports once, or -1 */
+    bool gone; /* the domain died: teardown calls fail with ESRCH/ENOENT */
 } fx;
 
 static int handle_token;
@@ -55,6 +56,16 @@ static bool call(const char *name, const char *detail)
     }
     return true;
 }
+
+/* A teardown call on a domain that is gone: Xen freed the server with it. */
+#define GONE_FAILS(name, e)     \
+    do {                        \
+        if (fx.gone) {          \
+            call(name, "gone"); \
+            errno = (e);        \
+            return -1;          \
+        }                       \
+    } while (0)
 
 #define OK_OR_FAIL(name, detail) \
     do {                         \
@@ -108,6 +119,7 @@ int __wrap_xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *h, domid_t
 {
     (void)h, (void)d;
     assert_int_equal(id, 4);
+    GONE_FAILS("xendevicemodel_destroy_ioreq_server", ESRCH);
     call("xendevicemodel_destroy_ioreq_server", NULL);
     return 0;
 }
@@ -149,6 +161,7 @@ int __wrap_xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle
                                                            uint64_t e)
 {
     (void)h, (void)d, (void)id, (void)mmio, (void)s, (void)e;
+    GONE_FAILS("xendevicemodel_unmap_io_range_from_ioreq_server", ENOENT);
     OK_OR_FAIL("xendevicemodel_unmap_io_range_from_ioreq_server", NULL);
     return 0;
 }
@@ -179,6 +192,7 @@ int __wrap_xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *
 
     (void)h, (void)d, (void)id;
     snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%u", s, b, dv, f);
+    GONE_FAILS("xendevicemodel_unmap_pcidev_from_ioreq_server", ESRCH);
     OK_OR_FAIL("xendevicemodel_unmap_pcidev_from_ioreq_server", bdf);
     return 0;
 }
@@ -189,6 +203,10 @@ int __wrap_xendevicemodel_set_ioreq_server_state(xendevicemodel_handle *h, domid
                                                  ioservid_t id, int en)
 {
     (void)h, (void)d, (void)id;
+    if (!en && fx.gone)
+        fx.enabled = false; /* Xen dropped it with the domain */
+    if (!en)
+        GONE_FAILS("xendevicemodel_set_ioreq_server_state", ESRCH);
     OK_OR_FAIL("xendevicemodel_set_ioreq_server_state", en ? "1" : "0");
     fx.enabled = en;
     /* Xen fills each slot's vp_eport once enabled (pages mapped before). */
@@ -299,9 +317,10 @@ int __wrap_xenforeignmemory_unmap_resource(xenforeignmemory_handle *h,
                                            xenforeignmemory_resource_handle *r)
 {
     (void)h, (void)r;
-    call("xenforeignmemory_unmap_resource", NULL);
     free(fx.pages);
     fx.pages = NULL;
+    GONE_FAILS("xenforeignmemory_unmap_resource", ENOENT);
+    call("xenforeignmemory_unmap_resource", NULL);
     return 0;
 }
 
@@ -706,6 +725,68 @@ static void test_arm_rules(void **state)
     assert_balanced();
 }
 
+/* The guest died under a running server (xl destroy): every teardown
+ * call then fails with ESRCH or ENOENT. That is not an error: nothing at
+ * error level, one debug line per call naming it, and everything the
+ * process holds (handles, ports) still released. */
+static void test_teardown_domain_gone(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_ERR, .prefix = "t"};
+    struct vgt_ioreq_xen_cfg xc = {.domid = DOMID, .log = &log, .arch = VGT_XEN_ARCH_X86};
+    struct vgt_ioreq_server_cfg cfg = {.domid = DOMID, .log = &log};
+    struct vgt_ioreq_backend *be;
+    struct vgt_ioreq_server *s;
+    FILE *logf;
+
+    (void)state;
+    for (int level = VGT_LOG_ERR; level <= VGT_LOG_DEBUG; level += VGT_LOG_DEBUG - VGT_LOG_ERR) {
+        reset(NULL, 0, 0);
+        logf = fmemopen(logbuf, sizeof(logbuf) - 1, "w");
+        log.out = logf;
+        log.level = level;
+        assert_int_equal(vgt_ioreq_xen_backend_create(&xc, &be), 0);
+        assert_int_equal(vgt_ioreq_server_create(&cfg, be, &s), 0);
+        assert_int_equal(vgt_ioreq_server_map_range(s, VGT_IO_MMIO, 0xfe000000, 0xfe000fff,
+                                                    &nop_ops, NULL, NULL), 0);
+        assert_int_equal(vgt_ioreq_server_map_range(s, VGT_IO_PCI, VGT_SBDF(0, 0, 3, 0),
+                                                    VGT_SBDF(0, 0, 3, 0), &nop_ops, NULL, NULL),
+                         0);
+        assert_int_equal(vgt_ioreq_server_start(s), 0);
+        fx.gone = true;
+        vgt_ioreq_server_destroy(s);
+        fclose(logf);
+        print_message("  level %d: %s", level, logbuf);
+        assert_null(strstr(logbuf, "t: err"));
+        if (level == VGT_LOG_ERR) {
+            assert_string_equal(logbuf, "");
+        } else {
+            assert_non_null(strstr(logbuf, "xendevicemodel_destroy_ioreq_server(dom5): domain already gone"));
+            assert_non_null(strstr(logbuf, "xendevicemodel_set_ioreq_server_state(dom5): domain already gone"));
+            assert_non_null(strstr(logbuf, "xenforeignmemory_unmap_resource(dom5): domain already gone"));
+        }
+        assert_int_equal(count("xenevtchn_unbind"), NVCPU);
+        assert_int_equal(count("xendevicemodel_close"), 1);
+        assert_int_equal(count("xenforeignmemory_close"), 1);
+        assert_int_equal(count("xenevtchn_close"), 1);
+    }
+}
+
+/* Only "gone" is quiet: another errno in teardown stays an error. */
+static void test_teardown_other_errno_is_error(void **state)
+{
+    FILE *logf;
+
+    (void)state;
+    reset("xendevicemodel_set_ioreq_server_state", 1, EPERM); /* the disable */
+    logf = fmemopen(logbuf, sizeof(logbuf) - 1, "w");
+    assert_int_equal(bring_up_and_down(false, logf), 0);
+    fclose(logf);
+    print_message("  %s", logbuf);
+    assert_non_null(strstr(logbuf, "t: err"));
+    assert_non_null(strstr(logbuf, "xendevicemodel_set_ioreq_server_state(dom5): "));
+    assert_non_null(strstr(logbuf, "errno 1"));
+}
+
 static void count_invalidate(void *opaque)
 {
     (*(unsigned *)opaque)++;
@@ -778,6 +859,8 @@ int main(void)
         cmocka_unit_test(test_gfn_bound),
         cmocka_unit_test(test_arm_rules),
         cmocka_unit_test(test_invalidate_broadcast),
+        cmocka_unit_test(test_teardown_domain_gone),
+        cmocka_unit_test(test_teardown_other_errno_is_error),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,15 @@
 #include "vgt/hv.h"
 #include "vgt/ioreq_backend.h"
 #include "vgt/log.h"
+#include "vgt/sim_arena.h"
+#include "vgt_domwatch.h"
 #include "vgt_xenctrl.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
 
 #define DOMID 5
 
@@ -47,7 +55,11 @@ static struct {
     unsigned opened, closed;
     unsigned lib_opened, lib_closed; /* the ioreq backend's three handles */
     unsigned mapped, unmapped;
-    uint8_t page[4096];
+    _Alignas(4096) uint8_t page[4096]; /* foreign mappings are page aligned */
+    /* libxenstore: the watch's pipe (xenstored firing = a byte written) */
+    int xs_pipe[2];
+    unsigned xs_watches, xs_unwatches, xs_opens, xs_closes;
+    int dead; /* atomic: DOMID is gone (set by the test thread) */
 } fx;
 
 static int xch_token, lib_token;
@@ -100,7 +112,7 @@ int __wrap_xc_domain_getinfo(xc_interface *xch, uint32_t first, unsigned max, xc
     for (unsigned i = 0; i < fx.ndoms; i++) {
         const struct fake_dom *f = &fx.doms[i];
 
-        if (f->domid < first)
+        if (f->domid < first || (f->domid == DOMID && __atomic_load_n(&fx.dead, __ATOMIC_SEQ_CST)))
             continue;
         memset(info, 0, sizeof(*info));
         info->domid = f->domid;
@@ -196,6 +208,75 @@ int __wrap_xenforeignmemory_unmap(xenforeignmemory_handle *h, void *a, size_t n)
     return 0;
 }
 
+/* libxenstore: one connection, the @releaseDomain watch on a pipe. */
+static int xs_token;
+
+struct xs_handle *__wrap_xs_open(unsigned long flags);
+struct xs_handle *__wrap_xs_open(unsigned long flags)
+{
+    assert_int_equal(flags, 0);
+    if (!call("xs_open", NULL))
+        return NULL;
+    fx.xs_opens++;
+    return (struct xs_handle *)&xs_token;
+}
+
+void __wrap_xs_close(struct xs_handle *h);
+void __wrap_xs_close(struct xs_handle *h)
+{
+    assert_ptr_equal(h, &xs_token);
+    fx.xs_closes++;
+}
+
+bool __wrap_xs_watch(struct xs_handle *h, const char *path, const char *token);
+bool __wrap_xs_watch(struct xs_handle *h, const char *path, const char *token)
+{
+    assert_ptr_equal(h, &xs_token);
+    assert_non_null(token);
+    if (!call("xs_watch", path))
+        return false;
+    fx.xs_watches++;
+    return true;
+}
+
+bool __wrap_xs_unwatch(struct xs_handle *h, const char *path, const char *token);
+bool __wrap_xs_unwatch(struct xs_handle *h, const char *path, const char *token)
+{
+    assert_ptr_equal(h, &xs_token);
+    assert_string_equal(path, "@releaseDomain");
+    assert_non_null(token);
+    fx.xs_unwatches++;
+    return true;
+}
+
+int __wrap_xs_fileno(struct xs_handle *h);
+int __wrap_xs_fileno(struct xs_handle *h)
+{
+    assert_ptr_equal(h, &xs_token);
+    return fx.xs_pipe[0];
+}
+
+/* One event per byte in the pipe; NULL + EAGAIN when drained. */
+char **__wrap_xs_check_watch(struct xs_handle *h);
+char **__wrap_xs_check_watch(struct xs_handle *h)
+{
+    struct pollfd p = {.fd = fx.xs_pipe[0], .events = POLLIN};
+    char b, **ev;
+
+    assert_ptr_equal(h, &xs_token);
+    if (poll(&p, 1, 0) != 1 || read(fx.xs_pipe[0], &b, 1) != 1) {
+        errno = EAGAIN;
+        return NULL;
+    }
+    ev = malloc(2 * sizeof(char *) + 32);
+    assert_non_null(ev);
+    ev[0] = (char *)(ev + 2);
+    strcpy(ev[0], "@releaseDomain");
+    ev[1] = ev[0] + 15;
+    strcpy(ev[1], "tok");
+    return ev;
+}
+
 /* dom0 (PV), the paused HVM guest DOMID with 4 GiB of RAM (3 GiB below a
  * 1 GiB MMIO hole, 1 GiB relocated above 4 GiB: highest frame at 5 GiB),
  * and a running HVM guest 9. */
@@ -210,6 +291,7 @@ static void reset(const char *fail, int err)
                                    .max_gpfn = 0x13ffff};
     fx.doms[2] = (struct fake_dom){.domid = 9, .hvm = 1, .paused = 0};
     fx.ndoms = 3;
+    fx.xs_pipe[0] = fx.xs_pipe[1] = -1;
 }
 
 static void assert_balanced(void)
@@ -424,7 +506,7 @@ static void test_backend_bound(void **state)
     (void)state;
     reset(NULL, 0);
     fx.doms[1].max_gpfn = 0x13ffff;
-    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), 0);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)), 0);
     assert_non_null(be);
     hv = be->hv;
     assert_int_equal(hv->max_gfn, 0x140000);
@@ -450,6 +532,54 @@ static void test_backend_bound(void **state)
     assert_balanced();
 }
 
+/* vgtd --gpu sim on Xen: the simulated GPU's arena imports the foreign
+ * mapping of a guest frame, so what the GPU writes at the translated
+ * address is in the guest's own page; destroy unimports and unmaps. */
+static int imp(void *opaque, void *page, uint64_t *dma)
+{
+    return sim_arena_import(opaque, page, dma);
+}
+
+static void unimp(void *opaque, void *page, uint64_t dma)
+{
+    (void)page;
+    assert_int_equal(sim_arena_unimport(opaque, dma), 0);
+}
+
+static void test_backend_sim_gpu_dma(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_ioreq_backend *be = NULL;
+    struct sim_arena *arena;
+    struct vgt_mapcache_dma dma = {.get = imp, .put = unimp};
+    char err[256] = "";
+    uint64_t hpa = 0, again = 0, v = 0;
+    uint8_t *gpu;
+
+    (void)state;
+    reset(NULL, 0);
+    assert_int_equal(sim_arena_create(4ull << 20, &arena), 0);
+    dma.opaque = arena;
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &dma, &be, err, sizeof(err)), 0);
+    assert_int_equal(vgt_hv_gfn_to_dma(be->hv, 0x1234, &hpa), 0);
+    assert_true(hpa >= SIM_ARENA_EXT_BASE);
+    assert_int_equal(count("xenforeignmemory_map 0x1234"), 1);
+    gpu = sim_arena_ptr(arena, hpa, 4096);
+    assert_ptr_equal(gpu, fx.page);
+    /* The GPU stores; the guest's page has it. */
+    memcpy(gpu + 0x40, "", 8);
+    assert_int_equal(vgt_hv_read(be->hv, (0x1234ull << 12) + 0x40, &v, 8), 0);
+    assert_int_equal(v, 0x0807060504030201ull);
+    /* Translated again: the same held mapping, no second map. */
+    assert_int_equal(vgt_hv_gfn_to_dma(be->hv, 0x1234, &again), 0);
+    assert_int_equal(again, hpa);
+    assert_int_equal(count("xenforeignmemory_map 0x1234"), 1);
+    be->ops->destroy(be);
+    assert_null(sim_arena_ptr(arena, hpa, 8));
+    assert_balanced();
+    sim_arena_destroy(arena);
+}
+
 /* A refused domain never gets a backend; a backend that cannot open its
  * handles names the failure; nothing is left open either way. */
 static void test_backend_fails(void **state)
@@ -461,24 +591,171 @@ static void test_backend_fails(void **state)
     (void)state;
     reset(NULL, 0);
     fx.doms[1].paused = 0;
-    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), -EINVAL);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "xc_domain_getinfo(5): domain is running (create it with xl create -p)");
     assert_null(be);
     assert_int_equal(fx.lib_opened, 0);
     assert_balanced();
 
     reset("xc_domain_maximum_gpfn", EFAULT);
-    assert_int_equal(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)), -EFAULT);
+    assert_int_equal(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)), -EFAULT);
     assert_string_equal(err, "xc_domain_maximum_gpfn(5): Bad address (errno 14)");
     assert_int_equal(fx.lib_opened, 0);
     assert_balanced();
 
     reset("xenevtchn_open", EACCES);
-    assert_true(vgt_xc_backend_create(DOMID, &log, &be, err, sizeof(err)) < 0);
+    assert_true(vgt_xc_backend_create(DOMID, &log, NULL, &be, err, sizeof(err)) < 0);
     assert_null(be);
     assert_non_null(strstr(err, "ioreq backend for domain 5"));
     assert_int_equal(fx.lib_opened, 2);
     assert_balanced();
+}
+
+/* ---- the domain-death watch (tools/vgt_domwatch.c) ---- */
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+struct waiter {
+    struct vgt_domwatch *w;
+    int stop[2];
+    int ret;
+    double done_ms;
+};
+
+static void *wait_thread(void *p)
+{
+    struct waiter *wt = p;
+
+    wt->ret = vgt_domwatch_wait_gone(wt->w, DOMID, wt->stop[0]);
+    wt->done_ms = mono_ms();
+    return NULL;
+}
+
+/* Starts a waiter on DOMID, lets it sit @idle_ms, kills the domain (and
+ * fires the watch when @fire), returns the ms from the death to the
+ * waiter's return. */
+static double death_to_notice(struct waiter *wt, unsigned idle_ms, bool fire)
+{
+    pthread_t t;
+    double t0;
+
+    assert_int_equal(pipe(wt->stop), 0);
+    assert_int_equal(pthread_create(&t, NULL, wait_thread, wt), 0);
+    usleep(idle_ms * 1000);
+    t0 = mono_ms();
+    __atomic_store_n(&fx.dead, 1, __ATOMIC_SEQ_CST);
+    if (fire)
+        assert_int_equal(write(fx.xs_pipe[1], "x", 1), 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    close(wt->stop[0]);
+    close(wt->stop[1]);
+    return wt->done_ms - t0;
+}
+
+/* With xenstored: the @releaseDomain watch wakes the waiter, which
+ * confirms with one getinfo; nothing is polled while nothing happens. */
+static void test_domwatch_release_event(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct waiter wt = {0};
+    double ms;
+
+    (void)state;
+    reset(NULL, 0);
+    assert_int_equal(pipe(fx.xs_pipe), 0);
+    assert_int_equal(vgt_domwatch_open(&log, &wt.w), 0);
+    assert_int_equal(fx.xs_watches, 1);
+    assert_string_equal(fx.calls[1], "xs_watch @releaseDomain");
+    assert_int_equal(vgt_domwatch_fd(wt.w), fx.xs_pipe[0]);
+    ms = death_to_notice(&wt, 300, true);
+    print_message("  watch: noticed %.1f ms after the death\n", ms);
+    assert_int_equal(wt.ret, 0);
+    assert_true(ms < 200);
+    /* 300 ms idle under a 1 s backstop: the event's check only. */
+    assert_int_equal(count("xc_domain_getinfo"), 1);
+    vgt_domwatch_close(wt.w);
+    assert_int_equal(fx.xs_unwatches, 1);
+    assert_int_equal(fx.xs_closes, fx.xs_opens);
+    assert_balanced();
+    close(fx.xs_pipe[0]);
+    close(fx.xs_pipe[1]);
+}
+
+/* A watch event for another domain (the path does not say which): the
+ * check finds DOMID alive and the waiter goes on waiting. */
+static void test_domwatch_other_domain(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_domwatch *w;
+
+    (void)state;
+    reset(NULL, 0);
+    assert_int_equal(pipe(fx.xs_pipe), 0);
+    assert_int_equal(vgt_domwatch_open(&log, &w), 0);
+    assert_false(vgt_domwatch_due(w));
+    assert_int_equal(write(fx.xs_pipe[1], "xx", 2), 2);
+    assert_true(vgt_domwatch_due(w));
+    assert_false(vgt_domwatch_due(w)); /* both events drained */
+    assert_int_equal(vgt_xc_domain_exists(DOMID), 1);
+    vgt_domwatch_close(w);
+    close(fx.xs_pipe[0]);
+    close(fx.xs_pipe[1]);
+}
+
+/* Without xenstored (xs_open fails, or the watch is refused): bounded
+ * polling still notices within 200 ms; nothing is left open. */
+static void test_domwatch_polling_fallback(void **state)
+{
+    static const char *const fails[] = {"xs_open", "xs_watch"};
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        struct waiter wt = {0};
+        double ms;
+
+        reset(fails[i], ECONNREFUSED);
+        assert_int_equal(vgt_domwatch_open(&log, &wt.w), 0);
+        assert_int_equal(vgt_domwatch_fd(wt.w), -1);
+        assert_int_equal(vgt_domwatch_timeout_ms(wt.w), VGT_DOMWATCH_POLL_MS);
+        assert_int_equal(fx.xs_closes, fx.xs_opens);
+        ms = death_to_notice(&wt, 150, false);
+        print_message("  %s refused: noticed %.1f ms after the death\n", fails[i], ms);
+        assert_int_equal(wt.ret, 0);
+        assert_true(ms < 200);
+        vgt_domwatch_close(wt.w);
+        assert_balanced();
+    }
+}
+
+/* The stop fd ends the wait at once; a failing check is reported. */
+static void test_domwatch_stop_and_error(void **state)
+{
+    struct vgt_log log = {.level = VGT_LOG_OFF};
+    struct vgt_domwatch *w;
+    int stop[2];
+
+    (void)state;
+    reset("xs_open", ENOENT);
+    assert_int_equal(vgt_domwatch_open(&log, &w), 0);
+    assert_int_equal(pipe(stop), 0);
+    assert_int_equal(write(stop[1], "s", 1), 1);
+    assert_int_equal(vgt_domwatch_wait_gone(w, DOMID, stop[0]), -ECANCELED);
+    close(stop[0]);
+    close(stop[1]);
+    assert_int_equal(pipe(stop), 0);
+    fx.fail = "xc_interface_open";
+    fx.err = EACCES;
+    assert_int_equal(vgt_domwatch_wait_gone(w, DOMID, stop[0]), -EACCES);
+    close(stop[0]);
+    close(stop[1]);
+    vgt_domwatch_close(w);
 }
 
 int main(void)
@@ -492,6 +769,11 @@ int main(void)
         cmocka_unit_test(test_map_aperture),
         cmocka_unit_test(test_backend_bound),
         cmocka_unit_test(test_backend_fails),
+        cmocka_unit_test(test_backend_sim_gpu_dma),
+        cmocka_unit_test(test_domwatch_release_event),
+        cmocka_unit_test(test_domwatch_other_domain),
+        cmocka_unit_test(test_domwatch_polling_fallback),
+        cmocka_unit_test(test_domwatch_stop_and_error),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@
 #include <xen/hvm/ioreq.h>
 
 #include "vgt/hv.h"
+#include "vgt/mapcache.h"
 #include "vgt/ioreq_server.h"
 
 struct vgt_ioreq_backend;
@@ -76,6 +77,10 @@ struct vgt_ioreq_backend_ops {
     void (*unmap_pages)(struct vgt_ioreq_backend *be);
     /* Destroys the server (when created) and frees the backend. */
     void (*destroy)(struct vgt_ioreq_backend *be);
+    /* OPTIONAL: IOREQ_TYPE_INVALIDATE arrived; drop cached guest-frame
+     * mappings (called before the device's own invalidate callback, so
+     * that its revalidation maps afresh). */
+    void (*invalidate)(struct vgt_ioreq_backend *be);
 };
 
 struct vgt_ioreq_backend {
@@ -114,11 +119,19 @@ struct vgt_ioreq_xen_cfg {
      * refused (-EFAULT) before any mapping is attempted. 0: the 52-bit
      * guest-physical limit; above that limit, create fails (-EINVAL). */
     uint64_t max_gfn;
+    /* How the host GPU reaches a guest frame once mapped into this process
+     * (gfn_to_dma; vgt/mapcache.h). NULL: gfn_to_dma is refused
+     * (-EOPNOTSUPP), as with no GPU behind the device. */
+    const struct vgt_mapcache_dma *dma;
+    /* Bound of the guest-frame map cache (0: VGT_MAPCACHE_DEFAULT_FRAMES). */
+    unsigned map_cache_frames;
 };
 /* The xen backend: opens the three library handles. Nothing is created in
  * the hypervisor until the engine calls create. */
 int vgt_ioreq_xen_backend_create(const struct vgt_ioreq_xen_cfg *cfg,
                                  struct vgt_ioreq_backend **out);
+/* The backend's map cache figures (for benchmarks, tests and metrics). */
+void vgt_ioreq_xen_map_cache_stats(struct vgt_ioreq_backend *be, struct vgt_mapcache_stats *st);
 #endif
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #define SIM_ARENA_HPA_BASE 0x2000000000ull /* 128 GiB */
+/* Imported pages: above the largest arena (64 GiB from 128 GiB). */
+#define SIM_ARENA_EXT_BASE 0x4000000000ull /* 256 GiB */
 
 struct sim_arena;
 
@@ -31,8 +33,19 @@ void sim_arena_destroy(struct sim_arena *a);
 int sim_arena_alloc(struct sim_arena *a, uint64_t nr, uint64_t align_frames, uint64_t *hpa);
 int sim_arena_free(struct sim_arena *a, uint64_t hpa, uint64_t nr);
 
+/* A page of this process that is not arena RAM (a real guest's frame
+ * mapped with xenforeignmemory_map, when the simulated GPU serves a real
+ * Xen guest) gets a host-physical address of its own above
+ * SIM_ARENA_EXT_BASE, so the simulated GPU reaches it through its GTT like
+ * any frame. The caller keeps the page mapped until sim_arena_unimport.
+ * -EINVAL for an unaligned page, -ENOSPC when every slot is taken. */
+int sim_arena_import(struct sim_arena *a, void *page, uint64_t *hpa);
+/* -EINVAL for an address that is not an imported page. */
+int sim_arena_unimport(struct sim_arena *a, uint64_t hpa);
+
 /* CPU pointer for [hpa, hpa+len), or NULL when any byte is outside the
- * arena. Never faults the host for a bad address. */
+ * arena (an imported page: within that one page). Never faults the host
+ * for a bad address. */
 void *sim_arena_ptr(struct sim_arena *a, uint64_t hpa, size_t len);
 bool sim_arena_contains(const struct sim_arena *a, uint64_t hpa, size_t len);
 uint64_t sim_arena_frames_free(struct sim_arena *a);

@@ -1,0 +1,148 @@
+#!/bin/sh
+# The checks of make check-xen, in dom0 (run by dom0-init). Each prints
+# one "VGTXEN ok|not ok - ..." line; times are of an emulated machine
+# (QEMU TCG), not of real hardware.
+G=/root/guests
+mkdir -p $G
+ok() { echo "VGTXEN ok - $*"; }
+nok() { echo "VGTXEN not ok - $*"; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+cfg() { # NAME MODE EXTRA
+    cat >$G/$1.cfg <<CFG
+name = "$1"
+type = "hvm"
+memory = 256
+vcpus = 1
+kernel = "/payload/guest-vmlinuz"
+ramdisk = "/payload/guest-initrd"
+cmdline = "console=ttyS0,115200 vgtxen=$2 loglevel=4 edd=off"
+serial = "file:/var/log/xen/$1-serial.log"
+vga = "none"
+nographic = 1
+vnc = 0
+vif = []
+disk = []
+on_poweroff = "destroy"
+on_crash = "destroy"
+on_reboot = "destroy"
+$3
+CFG
+}
+
+# Wait until domain NAME is gone (the guest powered off), at most SECS.
+wait_gone() {
+    n=0
+    while xl domid $1 >/dev/null 2>&1; do
+        sleep 5
+        n=$((n + 5))
+        if [ $n -ge $2 ]; then
+            xl destroy $1
+            return 1
+        fi
+    done
+}
+
+# The value after "GUEST KEY" on NAME's serial console.
+gval() { tr -d '\r' </var/log/xen/$1-serial.log 2>/dev/null | sed -n "s/^GUEST $2 //p" | head -n 1; }
+
+# Wait up to 10 s for PID to exit; prints the ms it took.
+wait_exit() {
+    t0=$(ms)
+    n=0
+    while kill -0 $1 2>/dev/null && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+    echo $(( $(ms) - t0 ))
+}
+
+# 1. vgtd notices xl destroy (testdev vgtd, guest never unpaused).
+cfg gdx none ""
+if xl create -p $G/gdx.cfg >/dev/null 2>&1; then
+    D=$(xl domid gdx)
+    vgtd --domid $D --device testdev --mmio 0xfe000000 >/tmp/vgtd-destroy.log 2>&1 &
+    VP=$!
+    sleep 2
+    t0=$(ms)
+    xl destroy gdx
+    tx=$(( $(ms) - t0 ))
+    tw=$(wait_exit $VP)
+    if kill -0 $VP 2>/dev/null; then
+        nok "testdev vgtd stops by itself after xl destroy"
+        kill $VP
+    elif grep -q "domain gone" /tmp/vgtd-destroy.log && ! grep -q ": err:" /tmp/vgtd-destroy.log; then
+        ok "testdev vgtd stops by itself after xl destroy, no error line (xl destroy ${tx} ms, then ${tw} ms)"
+    else
+        nok "testdev vgtd's log after xl destroy: $(tr '\n' '|' </tmp/vgtd-destroy.log | cut -c1-300)"
+    fi
+else
+    nok "xl create -p of a guest"
+fi
+
+# 2. The test device from inside a guest.
+cfg gtd testdev ""
+xl create -p $G/gtd.cfg >/dev/null 2>&1
+D=$(xl domid gtd)
+vgtd --domid $D --device testdev --mmio 0xfe000000 >/tmp/vgtd-testdev.log 2>&1 &
+VP=$!
+sleep 2
+t0=$(cut -d' ' -f1 /proc/uptime)
+xl unpause gtd
+wait_gone gtd 1500
+echo "VGTXEN # testdev guest ran $(cut -d' ' -f1 /proc/uptime) - $t0 s"
+id=$(gval gtd td-id)
+scr=$(gval gtd td-scratch)
+[ "$id" = "0x3156454454544756" ] && ok "guest reads the test device's ID ($id)" || nok "guest reads the test device's ID (got '$id')"
+[ "$scr" = "0x00001234" ] && ok "guest writes and reads back the test device's scratch" || nok "test device scratch (got '$scr')"
+tw=$(wait_exit $VP)
+if kill -0 $VP 2>/dev/null; then
+    nok "testdev vgtd stops when its guest powers off"
+    kill $VP
+else
+    ok "testdev vgtd stops when its guest powers off"
+fi
+
+# 3. A vGPU with the simulated GPU behind real Xen, as the operator guide
+# says: vgt up with a vgt=1 config, --gpu sim.
+cfg gvs vgpu 'vgt = 1
+vgt_low_gm_sz = 64
+vgt_high_gm_sz = 384
+vgt_fence_sz = 4
+xen_platform_pci = 0'
+t0=$(cut -d' ' -f1 /proc/uptime)
+if timeout 300 vgt up $G/gvs.cfg --gpu sim >/tmp/vgt-up.out 2>&1; then
+    ok "vgt up --gpu sim attaches a vGPU to a real HVM guest"
+    vgt list >/tmp/vgt-list.out 2>&1 && grep -q "$(xl domid gvs 2>/dev/null)" /tmp/vgt-list.out &&
+        ok "vgt list shows it" || nok "vgt list shows it: $(tr '\n' '|' </tmp/vgt-list.out | cut -c1-200)"
+else
+    nok "vgt up --gpu sim: $(tr '\n' '|' </tmp/vgt-up.out | cut -c1-300) / $(tail -5 /run/vgt/vgtd.sock.log 2>/dev/null | tr '\n' '|')"
+fi
+wait_gone gvs 2400
+echo "VGTXEN # vGPU guest ran $(cut -d' ' -f1 /proc/uptime) - $t0 s"
+ids=$(gval gvs pci-ids)
+[ "$ids" = "0x8086 0x1912 0x030000" ] && ok "the guest sees the vGPU at 00:02.0 as 8086:1912, VGA class" || nok "vGPU IDs at 00:02.0 (got '$ids')"
+set -- $(gval gvs bar0)
+if [ $# -ge 2 ] && [ $(( $2 - $1 + 1 )) -eq $((16 << 20)) ]; then ok "BAR0 is 16 MiB at $1"; else nok "BAR0 (got '$*')"; fi
+set -- $(gval gvs bar2)
+if [ $# -ge 2 ] && [ $(( $2 - $1 + 1 )) -ge $((64 << 20)) ]; then ok "BAR2 (aperture) is $(( ($2 - $1 + 1) >> 20 )) MiB at $1"; else nok "BAR2 (got '$*')"; fi
+m=$(gval gvs pvinfo-magic)
+[ "$m" = "0x4776544776544776" ] && ok "PVINFO magic read through /dev/mem in the guest" || nok "PVINFO magic (got '$m')"
+before=$(gval gvs frame-before)
+apr=$(gval gvs aperture-read)
+after=$(gval gvs frame-after)
+if [ -n "$before" ] && [ "$apr" = "$before" ] && [ "$after" = "0x5A17C0DE" ]; then
+    ok "a GGTT entry written by the guest reaches the simulated GPU as the guest's own frame (read $apr, write seen in guest memory)"
+else
+    nok "GGTT entry to the guest's frame: frame $before, through the aperture $apr, after an aperture write $after"
+fi
+sleep 1
+if vgt list 2>/dev/null | grep -q gvs; then
+    nok "vgtd tears the vGPU down when the guest is gone"
+else
+    grep -q "domain gone" /run/vgt/vgtd.sock.log 2>/dev/null &&
+        ok "vgtd tears the vGPU down when the guest is gone" ||
+        nok "vgtd tears the vGPU down when the guest is gone: $(tail -5 /run/vgt/vgtd.sock.log | tr '\n' '|')"
+fi
+grep -h "map cache:" /run/vgt/vgtd.sock.log 2>/dev/null | sed 's/^/VGTXEN # /'
+grep -q ": err:" /run/vgt/vgtd.sock.log 2>/dev/null &&
+    echo "VGTXEN # vgtd error lines: $(grep ': err:' /run/vgt/vgtd.sock.log | head -5 | tr '\n' '|')"
+pkill -x vgtd 2>/dev/null
+true
