@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vgt/ggtt.h"
 #include "vgt/ioreq_backend.h"
 #include "vgt/ioreq_server.h"
 #include "vgt/mapcache.h"
@@ -336,7 +337,8 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
  * through the host GGTT (which the vGPU's shadow wrote from the guest's
  * own entries) to the frame it maps, then read or written. An entry the
  * shadow left at scratch (not present or refused) reads as all ones and
- * drops writes: the scratch page is shared by every vGPU. */
+ * drops writes, as the host's own scratch does: the vGPU's scratch page is
+ * where its GPU work lands, not CPU-visible memory. */
 static int ap_access(struct vgpu_dom *d, const struct vgt_io_access *a, uint64_t *val, bool write)
 {
     struct vgpu_host *h = d->host;
@@ -347,6 +349,7 @@ static int ap_access(struct vgpu_dom *d, const struct vgt_io_access *a, uint64_t
         ((gm & (VGT_PAGE_SIZE - 1)) + a->size) > VGT_PAGE_SIZE ||
         sim_gpu_ggtt_translate(h->sim_gpu, gm, &hpa) ||
         (hpa & ~(uint64_t)(VGT_PAGE_SIZE - 1)) == h->hw->scratch_dma ||
+        (hpa & ~(uint64_t)(VGT_PAGE_SIZE - 1)) == vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(d->vgpu)) ||
         !(p = sim_arena_ptr(h->arena, hpa, a->size))) {
         if (!write)
             *val = ~0ull;

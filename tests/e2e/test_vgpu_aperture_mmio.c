@@ -88,7 +88,7 @@ static void run(bool aperture_mmio)
     assert_int_equal(v, 'b');
 
     /* A page of the aperture the guest never mapped: all ones, writes
-     * dropped (its entry points at the scratch page every vGPU shares). */
+     * dropped (its entry points at the vGPU's scratch page). */
     {
         uint64_t unmapped = ap + 64 * 4096;
 
