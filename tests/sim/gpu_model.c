@@ -960,6 +960,11 @@ static void test_preempt_in_batch(void **state)
     assert_int_equal(sim_native_ring_append(f->n, f->rcs, ring, k), 0);
     elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(f->rcs), 0);
     csb_collect(f, &r, ent, 1);
+    /* Preempt only once the engine is in the wait (the first store has
+     * landed): on a loaded machine the engine may not have got there yet. */
+    for (unsigned i = 0; i < 5000 && data32(f, 0x610) != 0x11; i++)
+        sleep_ms(1);
+    assert_true(engine_busy(f, GEN9_RCS_BASE));
     k = gwl_emit_sdi(ring, f->data->gm + 0x620, true, 0x44);
     assert_int_equal(sim_native_ring_append(f->n, c2, ring, k), 0);
     elsp(f, GEN9_RCS_BASE, sim_native_ctx_desc(c2), 0);
