@@ -39,7 +39,11 @@ struct fz {
     uint64_t now;
     uint8_t edid[VGT_MAX_HEADS][VGT_EDID_SIZE];
     uint32_t frames[VGT_MAX_PIPES];
+    uint8_t scratch[4096]; /* the vGPU's scratch page */
+    bool scratch_out;
 };
+
+#define FZ_SCRATCH_DMA 0x7f000000ull
 
 HARNESS static uint32_t g_rd(struct vgt_hostgpu *g, uint32_t off)
 {
@@ -74,8 +78,32 @@ HARNESS static int g_gr(struct vgt_hostgpu *g, uint64_t i, uint64_t *pte)
     return 0;
 }
 
+/* One page: the vGPU's own scratch page (shadow-gtt allocates it at
+ * create, before the host is armed). */
+HARNESS static int g_alloc(struct vgt_hostgpu *g, uint64_t *dma, void **va)
+{
+    struct fz *z = (struct fz *)g;
+
+    if (z->armed || z->scratch_out)
+        return -12;
+    z->scratch_out = true;
+    *dma = FZ_SCRATCH_DMA;
+    *va = z->scratch;
+    return 0;
+}
+
+HARNESS static void g_free(struct vgt_hostgpu *g, uint64_t dma)
+{
+    struct fz *z = (struct fz *)g;
+
+    if (dma != FZ_SCRATCH_DMA || !z->scratch_out)
+        abort(); /* freeing a page it was not given */
+    z->scratch_out = false;
+}
+
 static const struct vgt_hostgpu_ops gpu_ops = {.mmio_read32 = g_rd, .mmio_write32 = g_wr,
-                                               .ggtt_write = g_gw, .ggtt_read = g_gr};
+                                               .ggtt_write = g_gw, .ggtt_read = g_gr,
+                                               .alloc_page = g_alloc, .free_page = g_free};
 
 static int h_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
 {
