@@ -460,12 +460,27 @@ int vgtd_vgpu_ctl_create(struct vgpu_host *host, bool sim, struct vgtd_vgpu **ou
     d->host = host;
     d->sim = sim;
     d->lfd = d->sfd = -1;
+#ifdef VGT_HAVE_DISPLAY
+    /* Screenshots and the sim display requests, no VNC server. */
+    d->disp_cfg.log = &d->log;
+    d->disp_cfg.sim = sim;
+    if (vgtd_display_create(&d->disp_cfg, &d->disp)) {
+        free(d);
+        return -ENOMEM;
+    }
+    vgtd_display_set_host(d->disp, host);
+#endif
     *out = d;
     return 0;
 }
 
 void vgtd_vgpu_ctl_destroy(struct vgtd_vgpu *d)
 {
+    if (!d)
+        return;
+#ifdef VGT_HAVE_DISPLAY
+    vgtd_display_destroy(d->disp);
+#endif
     free(d);
 }
 
