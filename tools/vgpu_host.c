@@ -806,9 +806,10 @@ static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **
 }
 #endif
 
-#ifdef VGT_HAVE_DISPLAY_GUEST
 /* One step of the guest's display side, under the host lock: @fn on the
- * domain's driver and display state; its failure is named with @what. */
+ * domain's driver and display state; its failure is named with @what.
+ * Declared in every build so that the calls below look the same where the
+ * sim guest's display side is not built (cross builds). */
 struct guest_op {
     int (*fn)(struct vgpu_dom *d, struct guest_op *op);
     const char *what;
@@ -822,6 +823,7 @@ struct guest_op {
     unsigned max, *n;
 };
 
+#ifdef VGT_HAVE_DISPLAY_GUEST
 static int guest_op(struct vgpu_host *h, uint16_t domid, struct guest_op *op, char *err,
                     size_t errlen)
 {
@@ -860,9 +862,19 @@ static int op_kbd(struct vgpu_dom *d, struct guest_op *op)
 #define GUEST_OP(h, domid, err, errlen, ...)                                                   \
     guest_op((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
 #else
+#define op_show NULL
+#define op_mmio NULL
+#define op_back NULL
+#define op_kbd NULL
+static int guest_op_none(struct vgpu_host *h, uint16_t domid, const struct guest_op *op, char *err,
+                         size_t errlen)
+{
+    (void)h, (void)domid, (void)op;
+    snprintf(err, errlen, "built without the simulated guest's display side");
+    return -EOPNOTSUPP;
+}
 #define GUEST_OP(h, domid, err, errlen, ...)                                                   \
-    ((void)(h), (void)(domid),                                                                 \
-     snprintf((err), (errlen), "built without the simulated guest's display side"), -EOPNOTSUPP)
+    guest_op_none((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
 #endif
 
 int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
