@@ -39,7 +39,7 @@ check: check-unit check-asan check-fuzz
 	@sh .ci/summary $(BUILD) $(BUILD_ASAN)
 
 check-unit: build
-	meson test -C $(BUILD) $(MESON_TEST_ARGS)
+	sh .ci/test-retry $(BUILD) $(MESON_TEST_ARGS)
 
 $(BUILD_ASAN)/build.ninja: | deps
 	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false \
@@ -48,7 +48,7 @@ $(BUILD_ASAN)/build.ninja: | deps
 check-asan: deps $(BUILD_ASAN)/build.ninja
 	$(NINJA) -C $(BUILD_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    meson test -C $(BUILD_ASAN) $(MESON_TEST_ARGS) --timeout-multiplier 3 --no-suite pkg
+	    sh .ci/test-retry $(BUILD_ASAN) $(MESON_TEST_ARGS) --timeout-multiplier 3 --no-suite pkg
 
 $(BUILD_FUZZ)/build.ninja: | deps
 	CC=clang meson setup $(BUILD_FUZZ) -Dfuzz=true -Dtests=false \
