@@ -92,6 +92,13 @@ static uint64_t data64(struct fx *f, size_t off)
 
 /* Put @cs (ending with MI_BATCH_BUFFER_END) in @bo, run it as a PPGTT batch
  * on @c, return what the wait returned. */
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000l};
+
+    nanosleep(&ts, NULL);
+}
+
 static int run_batch(struct fx *f, struct sim_native_ctx *c, struct sim_native_bo *bo,
                      const uint32_t *cs, size_t n)
 {
@@ -281,7 +288,14 @@ static void test_translation_and_faults(void **state)
     {
         uint64_t after[3];
 
-        sim_native_irq_counts(f->n, after);
+        /* The CSB is written before the interrupt is delivered (as on
+         * hardware): wait for the interrupt, boundedly. */
+        for (unsigned i = 0; i < 2000; i++) {
+            sim_native_irq_counts(f->n, after);
+            if (after[2] > counts[2])
+                break;
+            sleep_ms(1);
+        }
         assert_true(after[2] > counts[2]);
     }
     /* The faulting context's ring stays on the fault: use fresh ones. */
@@ -749,13 +763,6 @@ static uint64_t cpu_ns(void)
 
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000l};
-
-    nanosleep(&ts, NULL);
 }
 
 static uint32_t rd(struct fx *f, uint32_t off)
