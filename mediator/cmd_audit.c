@@ -604,6 +604,83 @@ static int h_generic(struct walk *w, struct cursor *c, const struct vgt_cmd_desc
     return rc;
 }
 
+/* STATE_BASE_ADDRESS (genxml gen9.xml; Gen8's is the same without dwords
+ * 16..18, PRM vol 2a): each base is bits 63:12 of a dword pair, taken only
+ * with its Modify Enable (bit 0 of the pair's first dword). The general,
+ * dynamic, indirect object and instruction bases have a Buffer Size
+ * (dwords 12..15, bits 31:12, in 4 KiB pages) with its own Modify Enable
+ * (bit 0); the engine returns 0 for accesses at or past base + size (PRM
+ * "Buffer Size"), so a base set with its size reaches [base, base + size)
+ * and nothing else, and a size of 0 reaches nothing whatever the base
+ * (i915's null state: Indirect Object base 0, size 0). A base or size set
+ * without the other leaves a bound the auditor cannot know (it is in the
+ * context), so it is refused. Surface state bases have no bound here:
+ * their base is checked, as any address operand. */
+struct sba_base {
+    uint8_t dw;      /* base address pair */
+    uint8_t size_dw; /* Buffer Size dword; 0: none */
+    const char *outside, *base_alone, *size_alone;
+};
+
+#define SBA_MODIFY 1u
+#define SBA_SIZE_MASK 0xfffff000u /* 4 KiB pages, bits 31:12 */
+#define SBA_BASE_MASK 0xfffffffffffff000ull
+#define SBA_LEN_GEN8 16u
+#define SBA_LEN_GEN9 19u
+
+static const struct sba_base sba_bases[] = {
+    {1, 12, "STATE_BASE_ADDRESS: general state buffer outside the vGPU",
+     "STATE_BASE_ADDRESS: general state base without its buffer size (bound unknown)",
+     "STATE_BASE_ADDRESS: general state buffer size without its base (base unknown)"},
+    {4, 0, "STATE_BASE_ADDRESS: surface state base outside the vGPU", NULL, NULL},
+    {6, 13, "STATE_BASE_ADDRESS: dynamic state buffer outside the vGPU",
+     "STATE_BASE_ADDRESS: dynamic state base without its buffer size (bound unknown)",
+     "STATE_BASE_ADDRESS: dynamic state buffer size without its base (base unknown)"},
+    {8, 14, "STATE_BASE_ADDRESS: indirect object buffer outside the vGPU",
+     "STATE_BASE_ADDRESS: indirect object base without its buffer size (bound unknown)",
+     "STATE_BASE_ADDRESS: indirect object buffer size without its base (base unknown)"},
+    {10, 15, "STATE_BASE_ADDRESS: instruction buffer outside the vGPU",
+     "STATE_BASE_ADDRESS: instruction base without its buffer size (bound unknown)",
+     "STATE_BASE_ADDRESS: instruction buffer size without its base (base unknown)"},
+    {16, 0, "STATE_BASE_ADDRESS: bindless surface state base outside the vGPU", NULL, NULL},
+};
+
+static int h_state_base_address(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                                uint32_t *p, uint32_t len)
+{
+    int sel;
+
+    if (len != SBA_LEN_GEN8 && len != SBA_LEN_GEN9)
+        return violation(w, -EINVAL, "STATE_BASE_ADDRESS is neither 16 (Gen8) nor 19 (Gen9) dwords");
+    sel = vgt_cmd_uses_ggtt(desc, p, len);
+    if (!(sel < 0 ? c->buf_ggtt : sel == 1))
+        return CMD_NEXT; /* PPGTT: the shadow maps only the guest's memory */
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(sba_bases); i++) {
+        const struct sba_base *s = &sba_bases[i];
+        bool set_base = p[s->dw] & SBA_MODIFY;
+        uint64_t base = addr64(p, s->dw, SBA_BASE_MASK);
+        bool set_size;
+        uint32_t size;
+
+        if (s->dw + 1u >= len)
+            continue; /* Gen8 layout: no bindless base */
+        if (!s->size_dw) {
+            if (set_base && !in_ranges(w->a, base, 4))
+                return violation(w, -EACCES, s->outside);
+            continue;
+        }
+        set_size = p[s->size_dw] & SBA_MODIFY;
+        size = p[s->size_dw] & SBA_SIZE_MASK;
+        if (set_base && !set_size)
+            return violation(w, -EACCES, s->base_alone);
+        if (!set_base && set_size && size)
+            return violation(w, -EACCES, s->size_alone);
+        if (set_base && size && !in_ranges(w->a, base, size))
+            return violation(w, -EACCES, s->outside);
+    }
+    return CMD_NEXT;
+}
+
 /* One row per decoder command id: its handler and, where the command has
  * one, its only valid length. Rows left empty get h_generic. */
 struct cmd_rule {
@@ -629,6 +706,7 @@ static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_XY_SRC_COPY_BLT] = {h_xy_src_copy, 10},
     [VGT_CMD_ID_XY_FAST_COPY_BLT] = {h_xy_fast_copy, 10},
     [VGT_CMD_ID_SEMAPHORE_WAIT] = {h_generic, 4},
+    [VGT_CMD_ID_STATE_BASE_ADDRESS] = {h_state_base_address, 0},
 };
 
 /* ---- batch copies: read once, extended, never read again ---- */

@@ -43,6 +43,7 @@ IDS = {
     "PIPELINE_SELECT": "PIPELINE_SELECT",
     "XY_SRC_COPY_BLT": "XY_SRC_COPY_BLT", "XY_COLOR_BLT": "XY_COLOR_BLT",
     "XY_FAST_COPY_BLT": "XY_FAST_COPY_BLT", "MI_UPDATE_GTT": "UPDATE_GTT",
+    "STATE_BASE_ADDRESS": "STATE_BASE_ADDRESS",
 }
 
 # genxml "address" fields that are offsets from General State Base Address

@@ -14,11 +14,11 @@ Usage: i915-corpus.py decode|audit VGT AUDIT_FILE BUILD_DIR ("decode": 1
 and the decoding of 2; "audit": the audit of 2). Exit 77 (skip) without the
 tarball.
 
-Known gap (the "audit" test is registered should_fail until it closes): the
-null states set STATE_BASE_ADDRESS's Indirect Object Base Address to 0 with
-its Modify Enable set (i915 relocates only the general, surface, dynamic and
-instruction bases), and the auditor refuses a GGTT base outside the vGPU;
-see docs/vgpu.md "Guest driver compatibility"."""
+Known gap (the "audit" test is registered should_fail until it closes):
+STATE_BASE_ADDRESS passes (its Indirect Object base 0 comes with buffer size
+0: nothing reachable), but the null states also leave 3DSTATE_DEPTH_BUFFER,
+3DSTATE_HIER_DEPTH_BUFFER and 3DSTATE_INDEX_BUFFER at GGTT address 0, which
+the auditor refuses; see docs/vgpu.md "Guest driver compatibility"."""
 import json
 import os
 import subprocess

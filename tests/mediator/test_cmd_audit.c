@@ -530,6 +530,110 @@ static void test_pipe_control(void **state)
     assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, sdi, 7), -EACCES);
 }
 
+/* STATE_BASE_ADDRESS, laid out from genxml gen9.xml (dword: base pairs
+ * 1-2 general, 4-5 surface, 6-7 dynamic, 8-9 indirect object, 10-11
+ * instruction, 16-17 bindless surface, each with Modify Enable bit 0; Buffer
+ * Sizes in dwords 12..15, bits 31:12 in 4 KiB pages, Modify Enable bit 0).
+ * Gen9 is 19 dwords, Gen8 16 (DWord Length bias 2). */
+#define SBA(len) (0x61010000u | ((len) - 2u))
+#define SBA_SIZE(pages) (((uint32_t)(pages) << 12) | 1u)
+
+/* As i915's null state (gen8/gen9_renderstate.c relocated by
+ * render_state_setup): four bases at the batch object with 1-page buffers,
+ * Indirect Object base 0 with buffer size 0 (modify set on both). */
+static void sba_null_state(uint32_t *b, unsigned len, uint64_t obj)
+{
+    memset(b, 0, (len + 1) * 4);
+    b[0] = SBA(len);
+    b[1] = (uint32_t)obj | 1u;
+    b[4] = (uint32_t)obj | 1u;
+    b[6] = (uint32_t)obj | 1u;
+    b[8] = 1u; /* indirect object: base 0, modify */
+    b[10] = (uint32_t)obj | 1u;
+    b[12] = SBA_SIZE(1);
+    b[13] = SBA_SIZE(1);
+    b[14] = SBA_SIZE(0);
+    b[15] = SBA_SIZE(1);
+    b[len] = BBE;
+}
+
+static int rcs_batch(struct fx *f, const uint32_t *dw, size_t n)
+{
+    return batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x70000, false, dw, n);
+}
+
+/* A zero base with a zero bound reaches nothing: i915's null state passes
+ * in both layouts, and so does a base+bound proven inside the vGPU. */
+static void test_state_base_address_null_state(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t obj = LOW_BASE + 0x70000;
+    uint32_t b[20];
+
+    sba_null_state(b, 19, obj);
+    assert_int_equal(rcs_batch(f, b, 20), 0);
+    sba_null_state(b, 16, obj);
+    assert_int_equal(rcs_batch(f, b, 17), 0);
+    /* The general state buffer running to the last byte of the range. */
+    sba_null_state(b, 19, obj);
+    b[1] = (uint32_t)(LOW_BASE + LOW_SIZE - 0x4000) | 1u;
+    b[12] = SBA_SIZE(4);
+    assert_int_equal(rcs_batch(f, b, 20), 0);
+    /* Bases without Modify Enable are not taken: not checked. */
+    sba_null_state(b, 19, obj);
+    b[4] = 0x20000000u;
+    b[16] = 0x20000000u;
+    assert_int_equal(rcs_batch(f, b, 20), 0);
+    /* In a PPGTT batch the bases are PPGTT addresses: safe by the shadow. */
+    b[4] = 0x20000000u | 1u;
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, PPGTT_BASE + 0x10000, true, b, 20), 0);
+}
+
+/* A base+bound reaching outside the vGPU (here into the gap between its
+ * two ranges, another guest's graphics memory) is refused by name. */
+static void test_state_base_address_hostile(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t obj = LOW_BASE + 0x70000;
+    const uint32_t other = 0x20000000u; /* between LOW and HIGH: not this vGPU's */
+    uint32_t b[20];
+    struct {
+        unsigned dw;
+        uint32_t val;
+        const char *reason;
+    } cases[] = {
+        /* indirect object base 0 with a real bound: host/other GM */
+        {14, SBA_SIZE(1), "indirect object buffer outside the vGPU"},
+        /* general state inside, its bound one page past the range */
+        {12, SBA_SIZE(0x4000 / 4096 + 1), "general state buffer outside the vGPU"},
+        {6, other | 1u, "dynamic state buffer outside the vGPU"},
+        {10, other | 1u, "instruction buffer outside the vGPU"},
+        {4, other | 1u, "surface state base outside the vGPU"},
+        {16, other | 1u, "bindless surface state base outside the vGPU"},
+        /* a base without its size leaves the context's bound in force */
+        {13, 0, "dynamic state base without its buffer size"},
+        /* a size without its base applies to the context's base */
+        {2, 0, "general state buffer size without its base"},
+    };
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(cases); i++) {
+        sba_null_state(b, 19, obj);
+        b[1] = (uint32_t)(LOW_BASE + LOW_SIZE - 0x4000) | 1u;
+        b[12] = SBA_SIZE(4);
+        if (i == 7)
+            b[1] &= ~1u; /* general base not modified, its size is */
+        b[cases[i].dw] = cases[i].val;
+        if (rcs_batch(f, b, 20) != -EACCES)
+            fail_msg("case %zu (%s) not refused", i, cases[i].reason);
+        assert_reason(f, cases[i].reason);
+        assert_string_equal(f->r.viol.cmd, "STATE_BASE_ADDRESS");
+    }
+    /* Neither 16 nor 19 dwords. */
+    sba_null_state(b, 18, obj);
+    assert_int_equal(rcs_batch(f, b, 19), -EINVAL);
+    assert_reason(f, "neither 16 (Gen8) nor 19 (Gen9)");
+}
+
 /* Chained batches: followed and scanned; a jump back into the chain (a
  * loop, including a self-jump) is refused. */
 static void test_chained(void **state)
@@ -795,6 +899,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blit_extent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipe_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_base_address_null_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_base_address_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),
