@@ -182,6 +182,13 @@ static int reset_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* Engine error identity: write one to clear (i915 writes ~0 to clear). */
+static int w1c_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    v->vreg[off / 4] &= ~val;
+    return 0;
+}
+
 static int elsp_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     /* ELSP is write-only on hardware: nothing is stored. */
@@ -235,8 +242,14 @@ static int execlist_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
     {RING_START(b), 4, 0, 0, VGT_REG_F_GMADR, ALL, NULL, NULL},                             \
     {RING_CTL(b), 4, 0, 0, 0, ALL, NULL, NULL},                                             \
     {RING_HWS_PGA(b), 4, 0, 0, VGT_REG_F_GMADR | EL, ALL, execlist_read, execlist_write},   \
-    {RING_MI_MODE(b), 4, 0, 0, MM | VGT_REG_F_CMD_ACCESS, ALL, NULL, NULL},                 \
+    /* The vGPU's engine is idle to the guest whenever it stops it (as    \
+     * gvt's vreg keeps the idle snapshot): MODE_IDLE reads set. */        \
+    {RING_MI_MODE(b), 4, MODE_IDLE, MODE_IDLE, MM | VGT_REG_F_CMD_ACCESS, ALL, NULL, NULL}, \
+    {RING_HWSTAM(b), 4, 0, 0, 0, ALL, NULL, NULL},                                          \
     {RING_IMR(b), 4, 0xffffffffu, 0, 0, ALL, NULL, NULL},                                   \
+    {RING_EIR(b), 4, 0, 0, 0, ALL, NULL, w1c_write},                                        \
+    {RING_EMR(b), 4, 0, 0, 0, ALL, NULL, NULL},                                             \
+    {RING_ESR(b), 4, 0, RO, 0, ALL, NULL, NULL}, /* no engine error */                     \
     {RING_ELSP(b), 4, 0, 0, EL, ALL, elsp_read, elsp_write},                                \
     {RING_EXECLIST_STATUS_LO(b), 8, 0, RO, EL, ALL, execlist_read, NULL},                   \
     {RING_CONTEXT_CONTROL(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},        \
@@ -290,6 +303,28 @@ static const struct vgt_mmio_reg mmio_table[] = {
     {FORCEWAKE_ACK_RENDER_GEN9, 4, 0, RO, 0, ALL, NULL, NULL},
     {FORCEWAKE_ACK_MEDIA_GEN9, 4, 0, RO, 0, ALL, NULL, NULL},
     {FORCEWAKE_ACK_BLITTER_GEN9, 4, 0, RO, 0, ALL, NULL, NULL},
+
+    /* GT and uncore registers i915 reads at probe (vgt/vgpu_regs.h): no
+     * unclaimed access, a Skylake GT2's fuses, the timestamp clock, an RPS
+     * range of 0 (RP0 = RPn: i915 leaves frequency control off; the host
+     * owns the clocks), the PCU interrupt bank. */
+    {FPGA_DBG, 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN8_FUSE2, 4, VGT_SKL_GT2_FUSE2, RO, 0, ALL, NULL, NULL},
+    {GEN9_EU_DISABLE(0), 12, 0, RO, 0, ALL, NULL, NULL},
+    {CTC_MODE, 4, VGT_SKL_CTC_MODE, RO, 0, ALL, NULL, NULL},
+    {GEN6_RP_STATE_CAP, 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN6_PMINTRMSK, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_PCU_ISR, 4, 0, RO, 0, ALL, NULL, NULL},
+    {GEN8_PCU_IMR, 4, 0xffffffffu, 0, 0, ALL, NULL, NULL},
+    {GEN8_PCU_IIR, 4, 0, 0, 0, ALL, NULL, w1c_write},
+    {GEN8_PCU_IER, 4, 0, 0, 0, ALL, NULL, NULL},
+    /* GT workaround registers: virtual, never applied to the host (its
+     * i915 applies its own). */
+    {GEN8_MCR_SELECTOR, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GAM_ECOCHK, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN9_GAMT_ECO_REG_RW_IA, 4, 0, 0, 0, ALL, NULL, NULL},
+    {MMCD_MISC_CTRL, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN7_UCGCTL4, 4, 0, 0, 0, ALL, NULL, NULL},
 
     /* Global mode (masked) and the render CS general purpose registers,
      * which batch buffers load and store (i915 CS_GPR, 16 x 64 bit). */

@@ -446,7 +446,7 @@ static void count_sink(void *opaque, const struct vgt_log *log, int level,
 static void test_unlisted_logged_once(void **state)
 {
     struct fx *f = *state;
-    struct line_count c = {"unlisted register 0x9400:", 0, 0};
+    struct line_count c = {"unlisted register 0x9f00:", 0, 0};
     struct vgt_log log = {.level = VGT_LOG_INFO, .sink = count_sink, .sink_opaque = &c};
     struct vgt_vgpu_cfg vc = {.domid = 9, .hv = &f->hv->hv, .type_name = "V5_4", .log = &log};
     struct vgt_vgpu_info info;
@@ -456,16 +456,16 @@ static void test_unlisted_logged_once(void **state)
     assert_int_equal(vgt_vgpu_res_from_type("V5_4", &vc.res), 0);
     assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &v), 0);
     for (unsigned i = 0; i < 1000; i++) {
-        assert_int_equal(vgt_vgpu_mmio_write(v, 0x9400, 4, i), 0);
-        assert_int_equal(vgt_vgpu_mmio_read(v, 0x9400, 4, &val), 0);
+        assert_int_equal(vgt_vgpu_mmio_write(v, 0x9f00, 4, i), 0);
+        assert_int_equal(vgt_vgpu_mmio_read(v, 0x9f00, 4, &val), 0);
         assert_int_equal(val, i);
     }
-    assert_int_equal(vgt_vgpu_mmio_write(v, 0x9408, 8, 0x1122334455667788ull), 0);
-    assert_int_equal(vgt_vgpu_mmio_read(v, 0x9408, 8, &val), 0);
+    assert_int_equal(vgt_vgpu_mmio_write(v, 0x9f08, 8, 0x1122334455667788ull), 0);
+    assert_int_equal(vgt_vgpu_mmio_read(v, 0x9f08, 8, &val), 0);
     assert_int_equal(val, 0x1122334455667788ull);
     vgt_vgpu_get_info(v, &info);
     assert_int_equal(c.hits, 1);
-    assert_int_equal(info.st.unlisted_regs, 3); /* 0x9400, 0x9408, 0x940c */
+    assert_int_equal(info.st.unlisted_regs, 3); /* 0x9f00, 0x9f08, 0x9f0c */
     assert_true(info.st.unlisted >= 2002);
     vgt_vgpu_destroy(v);
 }

@@ -113,6 +113,55 @@
 #define RESET_CTL_REQUEST_RESET (1u << 0)
 #define RESET_CTL_READY_TO_RESET (1u << 1)
 #define GFX_MODE 0x2520u
+/* RING_MI_MODE bits (gt/intel_engine_regs.h): i915 sets STOP_RING and
+ * waits for MODE_IDLE before a reset (__intel_engine_stop_cs). */
+#define MODE_IDLE (1u << 9)
+#define STOP_RING (1u << 8)
+/* Per-engine status page mask and error registers (gt/intel_engine_regs.h;
+ * i915 enable_execlists / enable_error_interrupt write HWSTAM, EMR, EIR
+ * and read ESR, resetting the engine if it is non-zero). */
+#define RING_HWSTAM(b) ((b) + 0x98u)
+#define RING_EIR(b) ((b) + 0xB0u)
+#define RING_EMR(b) ((b) + 0xB4u)
+#define RING_ESR(b) ((b) + 0xB8u)
+
+/* ---- GT and uncore registers i915 6.1 reads at probe on Skylake ----
+ * FPGA_DBG (i915_reg.h; intel_uncore_init_mmio -> check_for_unclaimed_mmio,
+ * bit 31 RM_NOCLAIM: 0, no unclaimed access). GEN8_FUSE2 and
+ * GEN9_EU_DISABLE(s) (gt/intel_gt_regs.h; gen9_sseu_info_init: slice
+ * enable bits 27:25, subslice disable bits 23:20). CTC_MODE
+ * (gt/intel_gt_regs.h; gen9_read_clock_frequency: bit 0 source, 0 the
+ * crystal; bits 2:1 shift, CS timestamp = 24 MHz >> (3 - shift)).
+ * GEN6_RP_STATE_CAP (i915_reg.h MCHBAR_MIRROR_BASE_SNB 0x140000 + 0x5998;
+ * gen6_rps_get_freq_caps: RP0 bits 7:0, RP1 15:8, RPn 23:16). GEN6_PMINTRMSK
+ * (gt/intel_gt_regs.h; rps_disable_interrupts writes it). GEN8_PCU_*
+ * (i915_reg.h; gen8_irq_reset resets the PCU interrupt bank). */
+#define FPGA_DBG 0x42300u
+#define GEN8_FUSE2 0x9120u
+#define GEN8_F2_S_ENA_SHIFT 25
+#define GEN9_F2_SS_DIS_SHIFT 20
+#define GEN9_EU_DISABLE(s) (0x9134u + 4u * (s))
+#define CTC_MODE 0xA26Cu
+#define CTC_SHIFT_PARAMETER_SHIFT 1
+#define GEN6_RP_STATE_CAP 0x145998u
+#define GEN6_PMINTRMSK 0xA168u
+#define GEN8_PCU_ISR 0x444E0u
+#define GEN8_PCU_IMR 0x444E4u
+#define GEN8_PCU_IIR 0x444E8u
+#define GEN8_PCU_IER 0x444ECu
+/* GT workaround registers of skl_gt_workarounds_init / gen9_wa_init_mcr
+ * (gt/intel_workarounds.c; offsets gt/intel_gt_regs.h), which i915 reads,
+ * ORs and writes back at init: tracked virtually, as gvt does. */
+#define GEN8_MCR_SELECTOR 0x0FDCu
+#define GAM_ECOCHK 0x4090u
+#define GEN9_GAMT_ECO_REG_RW_IA 0x4AB0u
+#define MMCD_MISC_CTRL 0x4DDCu
+#define GEN7_UCGCTL4 0x940Cu
+/* The vGPU's GT: a Skylake GT2 (PCI 0x1912): one slice, three of four
+ * subslices, eight EUs each (24 EUs); the CS timestamp at 12 MHz, as the
+ * simulated GPU's (sim/gpu/engine.c GEN9_CS_TIMESTAMP_HZ). */
+#define VGT_SKL_GT2_FUSE2 ((1u << GEN8_F2_S_ENA_SHIFT) | (0x8u << GEN9_F2_SS_DIS_SHIFT))
+#define VGT_SKL_CTC_MODE (2u << CTC_SHIFT_PARAMETER_SHIFT)
 
 /* ---- Forcewake (gt/intel_gt_regs.h) ---- */
 #define FORCEWAKE_MEDIA_GEN9 0xA270u
