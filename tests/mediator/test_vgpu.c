@@ -316,24 +316,84 @@ struct replay_op {
     {R, GEN6_GDRST, 4, 0, (grdom), 0},                                                          \
     {W, RING_RESET_CTL(base), 4, MASKED_OFF(RESET_CTL_REQUEST_RESET), 0, 0},                   \
     {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET | RESET_CTL_REQUEST_RESET, 0}
+/* __intel_engine_stop_cs: STOP_RING, wait for MODE_IDLE (i915 gives up
+ * after 100 ms per engine otherwise). */
+#define STOP_ENGINE(base)                                                                          \
+    {W, RING_MI_MODE(base), 4, MASKED_ON(STOP_RING), 0, 0},                                    \
+    {R, RING_MI_MODE(base), 4, 0, MODE_IDLE, MODE_IDLE}
+/* enable_execlists + enable_error_interrupt: HWSTAM, run list on, ring
+ * running, errors cleared and masked; a non-zero ESR makes i915 log
+ * "resumed still in error" and reset the engine. */
+#define GFX_RUN_LIST_ENABLE (1u << 15)
+#define I915_ERROR_INSTRUCTION (1u << 0)
+#define RESUME_ENGINE(base)                                                                        \
+    {W, RING_HWSTAM(base), 4, 0xffffffffu, 0, 0},                                              \
+    {W, RING_MODE_GEN7(base), 4, MASKED_ON(GFX_RUN_LIST_ENABLE), 0, 0},                        \
+    {W, RING_MI_MODE(base), 4, MASKED_OFF(STOP_RING), 0, 0},                                   \
+    {R, RING_MI_MODE(base), 4, 0, STOP_RING, 0},                                               \
+    {W, RING_EMR(base), 4, 0xffffffffu, 0, 0},                                                 \
+    {W, RING_EIR(base), 4, 0xffffffffu, 0, 0},                                                 \
+    {R, RING_ESR(base), 4, 0, 0xffffffffu, 0},                                                 \
+    {R, RING_EIR(base), 4, 0, 0xffffffffu, 0},                                                 \
+    {W, RING_EMR(base), 4, ~I915_ERROR_INSTRUCTION, 0, 0}
+/* A GT workaround as wa_list_apply does it: read, OR in, write, verify. */
+#define WA_OR(reg, bits) {R, (reg), 4, 0, 0, 0}, {W, (reg), 4, (bits), 0, 0}, {R, (reg), 4, 0, (bits), (bits)}
 
 static const struct replay_op i915_skl_init[] = {
     /* intel_vgpu_detect: the magic, then the version (1.0). */
     {R, VGT_PVINFO_PAGE, 8, 0, ~0ull, VGT_MAGIC},
     {R, VGT_PVINFO_PAGE + 0x8, 2, 0, 0xffff, 1},
     {R, VGT_PVINFO_PAGE + 0xa, 2, 0, 0xffff, 0},
-    /* Forcewake: request each domain, wait for its ack; release. */
+    /* Forcewake: request each domain, wait for its ack; release. (i915 6.1
+     * itself skips forcewake on a vGPU: intel_uncore_init_mmio sets
+     * UNCORE_HAS_FORCEWAKE only when !intel_vgpu_active; an older or
+     * other guest driver may not.) */
     {W, FORCEWAKE_RENDER_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
     {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
     {W, FORCEWAKE_BLITTER_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
     {R, FORCEWAKE_ACK_BLITTER_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
     {W, FORCEWAKE_MEDIA_GEN9, 4, MASKED_ON(FW_KERNEL), 0, 0},
     {R, FORCEWAKE_ACK_MEDIA_GEN9, 4, 0, FW_KERNEL, FW_KERNEL},
+    /* intel_uncore_init_mmio: no unclaimed access (FPGA_DBG bit 31). */
+    {R, FPGA_DBG, 4, 0, 1u << 31, 0},
+    /* gen9_sseu_info_init on a GT2: slice 0 only (FUSE2 bits 27:25),
+     * subslice 3 of 4 fused off (bits 23:20), no EU of slice 0 disabled in
+     * subslices 0..2 (GEN9_EU_DISABLE(0), 8 bits each): 24 EUs. */
+    {R, GEN8_FUSE2, 4, 0, 0x7u << 25, 1u << 25},
+    {R, GEN8_FUSE2, 4, 0, 0xfu << 20, 0x8u << 20},
+    {R, GEN9_EU_DISABLE(0), 4, 0, 0x00ffffffu, 0},
+    /* gen9_read_clock_frequency: crystal (bit 0 clear), shift 2 (bits
+     * 2:1): 24 MHz >> 1 = the 12 MHz SKL CS timestamp. */
+    {R, CTC_MODE, 4, 0, 0x7u, 0x4u},
+    /* gen6_rps_get_freq_caps: RP0 (7:0) = RPn (23:16) = 0, so
+     * intel_rps_enable finds "no room for dynamic reclocking". */
+    {R, GEN6_RP_STATE_CAP, 4, 0, 0x00ff00ffu, 0},
+    /* gen8_irq_reset: the PCU bank, then the IIR must read zero. */
+    {W, GEN8_PCU_IMR, 4, 0xffffffffu, 0, 0},
+    {W, GEN8_PCU_IER, 4, 0, 0, 0},
+    {W, GEN8_PCU_IIR, 4, 0xffffffffu, 0, 0},
+    {R, GEN8_PCU_IIR, 4, 0, 0xffffffffu, 0},
+    {W, GEN6_PMINTRMSK, 4, 0xffffffffu, 0, 0},
+    /* skl_gt_workarounds_init (GAM_ECOCHK ECOCHK_DIS_TLB bit 8 |
+     * BDW_DISABLE_HDC_INVALIDATION bit 25; MMCD_PCLA 31 | HOTSPOT_EN 27;
+     * GEN8_EU_GAUNIT_CLOCK_GATE_DISABLE bit 14). */
+    WA_OR(GAM_ECOCHK, (1u << 8) | (1u << 25)),
+    WA_OR(MMCD_MISC_CTRL, (1u << 31) | (1u << 27)),
+    WA_OR(GEN7_UCGCTL4, 1u << 14),
+    /* execlists_reset_prepare stops each engine before the reset. */
+    STOP_ENGINE(RENDER_RING_BASE),
+    STOP_ENGINE(BLT_RING_BASE),
+    STOP_ENGINE(GEN6_BSD_RING_BASE),
+    STOP_ENGINE(VEBOX_RING_BASE),
     /* Per-engine reset at init (intel_gt_reset_all_engines / sanitize). */
     RESET_ENGINE(RENDER_RING_BASE, GEN6_GRDOM_RENDER),
     RESET_ENGINE(BLT_RING_BASE, GEN6_GRDOM_BLT),
     RESET_ENGINE(GEN6_BSD_RING_BASE, GEN6_GRDOM_MEDIA),
     RESET_ENGINE(VEBOX_RING_BASE, GEN6_GRDOM_VECS),
+    RESUME_ENGINE(RENDER_RING_BASE),
+    RESUME_ENGINE(BLT_RING_BASE),
+    RESUME_ENGINE(GEN6_BSD_RING_BASE),
+    RESUME_ENGINE(VEBOX_RING_BASE),
     {W, FORCEWAKE_RENDER_GEN9, 4, MASKED_OFF(FW_KERNEL), 0, 0},
     {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, 0},
 };
