@@ -7,12 +7,16 @@
  * vgt_balloon_space), intel_ggtt.c (gen8_gmch_probe: GGTT at BAR0 + half
  * of its size, GGMS in GMCH control bits 7:6, mappable_end = BAR2 size;
  * gen8_set_pte is one 64-bit write; gen8_ggtt_pte_encode = addr |
- * GEN8_PAGE_PRESENT), and PCI 3.0 for discovery and BAR sizing. */
+ * GEN8_PAGE_PRESENT), and PCI 3.0 for discovery and BAR sizing. The GT
+ * bring-up after it (gt_init) follows Linux 6.1's order and registers,
+ * each step's source named at its row. */
 #include "vgt/sim_i915.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vgt/util.h"
 
 #define PVINFO 0x78000u
 #define PV_MAGIC 0x000u
@@ -42,6 +46,39 @@
 #define GT_RENDER_USER_INTERRUPT (1u << 0)
 #define GT_CONTEXT_SWITCH_INTERRUPT (1u << 8)
 #define PCI_COMMAND_MEMORY 0x2u
+/* GT/uncore registers (i915_reg.h, gt/intel_gt_regs.h,
+ * gt/intel_engine_regs.h) and bits. */
+#define FPGA_DBG 0x42300u
+#define FPGA_DBG_RM_NOCLAIM (1u << 31)
+#define GEN8_FUSE2 0x9120u
+#define GEN9_EU_DISABLE(s) (0x9134u + 4u * (s))
+#define CTC_MODE 0xA26Cu
+#define GEN6_RP_STATE_CAP 0x145998u
+#define GEN6_PMINTRMSK 0xA168u
+#define GEN8_PCU_IMR 0x444E4u
+#define GEN8_PCU_IIR 0x444E8u
+#define GEN8_PCU_IER 0x444ECu
+#define GEN6_GDRST 0x941Cu
+#define GEN6_GRDOM_FULL (1u << 0)
+#define RING_HWS_PGA(b) ((b) + 0x80u)
+#define RING_MI_MODE(b) ((b) + 0x9Cu)
+#define RING_HWSTAM(b) ((b) + 0x98u)
+#define RING_EIR(b) ((b) + 0xB0u)
+#define RING_EMR(b) ((b) + 0xB4u)
+#define RING_ESR(b) ((b) + 0xB8u)
+#define RING_RESET_CTL(b) ((b) + 0xD0u)
+#define RING_MODE_GEN7(b) ((b) + 0x29Cu)
+#define MODE_IDLE (1u << 9)
+#define STOP_RING (1u << 8)
+#define RESET_CTL_REQUEST_RESET (1u << 0)
+#define RESET_CTL_READY_TO_RESET (1u << 1)
+#define GFX_RUN_LIST_ENABLE (1u << 15)
+#define I915_ERROR_INSTRUCTION (1u << 0)
+#define MASKED_ON(b) (((b) << 16) | (b))
+#define MASKED_OFF(b) ((b) << 16)
+/* i915's waits give up after milliseconds of polling; a vGPU answers at
+ * once, so a handful of reads is already a failure worth reporting. */
+#define WAIT_TRIES 8
 #define PCI_COMMAND_MASTER 0x4u
 #define PAGE 4096ull
 
@@ -90,6 +127,33 @@ static uint32_t rd32(struct sim_i915 *d, uint32_t off, int *err)
     if (ret && !*err)
         *err = ret;
     return (uint32_t)v;
+}
+
+static void wr32(struct sim_i915 *d, uint32_t off, uint32_t val, int *err)
+{
+    int ret = sim_i915_mmio_write(d, off, 4, val);
+
+    if (ret && !*err)
+        *err = ret;
+}
+
+/* __intel_wait_for_register: poll until (reg & mask) == want. Reads past
+ * the first are counted (a vGPU should answer at once). */
+static int wait_for(struct sim_i915 *d, uint32_t off, uint32_t mask, uint32_t want, const char *what)
+{
+    int err = 0;
+
+    for (unsigned i = 0; i < WAIT_TRIES; i++) {
+        uint32_t v = rd32(d, off, &err);
+
+        if (err)
+            return err;
+        if ((v & mask) == want)
+            return 0;
+        d->info.extra_polls++;
+    }
+    vgt_err(d->log, "i915: %s: register %#x timed out", what, off);
+    return -ETIMEDOUT;
 }
 
 /* Find the first Intel display-class function on bus 0. */
@@ -275,6 +339,100 @@ static int detect(struct sim_i915 *d)
     return err ? -EIO : 0;
 }
 
+/* intel_uncore_init_mmio (unclaimed-access check), gen9_sseu_info_init
+ * (GT2: 3 subslices of 8 EUs at most), gen9_read_clock_frequency,
+ * gen6_rps_get_freq_caps, gen8_irq_reset's PCU bank and
+ * rps_disable_interrupts. */
+static int uncore_init(struct sim_i915 *d)
+{
+    uint32_t fuse2, eu_dis, ctc, cap;
+    unsigned ss_max = 4, eus = 0;
+    int err = 0;
+
+    if (rd32(d, FPGA_DBG, &err) & FPGA_DBG_RM_NOCLAIM)
+        wr32(d, FPGA_DBG, FPGA_DBG_RM_NOCLAIM, &err);
+    fuse2 = rd32(d, GEN8_FUSE2, &err);
+    d->info.slice_mask = (uint8_t)((fuse2 >> 25) & 0x7);
+    d->info.subslice_mask = (uint8_t)(((1u << ss_max) - 1) & ~((fuse2 >> 20) & 0xf));
+    for (unsigned s = 0; s < 3; s++) {
+        if (!(d->info.slice_mask & (1u << s)))
+            continue;
+        eu_dis = rd32(d, GEN9_EU_DISABLE(s), &err);
+        for (unsigned ss = 0; ss < ss_max; ss++)
+            if (d->info.subslice_mask & (1u << ss))
+                eus += 8u - (unsigned)__builtin_popcount((eu_dis >> (8 * ss)) & 0xffu);
+    }
+    d->info.eu_total = eus;
+    ctc = rd32(d, CTC_MODE, &err);
+    /* The divide-logic source (bit 0) needs TIMESTAMP_OVERRIDE: not a
+     * Skylake's default; reported as 0. */
+    d->info.cs_timestamp_hz = (ctc & 1u) ? 0 : 24000000u >> (3 - ((ctc >> 1) & 3));
+    cap = rd32(d, GEN6_RP_STATE_CAP, &err);
+    d->info.rps_enabled = (cap & 0xffu) > ((cap >> 16) & 0xffu);
+    wr32(d, GEN8_PCU_IMR, 0xffffffffu, &err);
+    wr32(d, GEN8_PCU_IER, 0, &err);
+    wr32(d, GEN8_PCU_IIR, 0xffffffffu, &err);
+    wr32(d, GEN8_PCU_IIR, 0xffffffffu, &err);
+    if (err)
+        return err;
+    if (rd32(d, GEN8_PCU_IIR, &err)) {
+        vgt_err(d->log, "i915: Interrupt register %#x is not zero", GEN8_PCU_IIR);
+        return -EIO;
+    }
+    wr32(d, GEN6_PMINTRMSK, 0xffffffffu, &err);
+    return err;
+}
+
+/* The engines in i915's order (rcs, bcs, vcs, vecs: intel_engines_init_mmio). */
+static const uint32_t engine_bases[] = {0x2000u, 0x22000u, 0x12000u, 0x1A000u};
+
+/* gt_sanitize at init: every engine stopped (execlists_reset_prepare ->
+ * __intel_engine_stop_cs), reset together (gen8_reset_engines:
+ * gen8_engine_reset_prepare each, GEN6_GRDOM_FULL, then
+ * gen8_engine_reset_cancel), then resumed (execlists_resume ->
+ * enable_execlists, enable_error_interrupt). */
+static int engines_init(struct sim_i915 *d)
+{
+    int err = 0, ret;
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(engine_bases); i++) {
+        uint32_t b = engine_bases[i];
+
+        wr32(d, RING_MI_MODE(b), MASKED_ON(STOP_RING), &err);
+        if (err || (ret = wait_for(d, RING_MI_MODE(b), MODE_IDLE, MODE_IDLE, "stop ring")))
+            return err ? err : ret;
+    }
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(engine_bases); i++) {
+        uint32_t b = engine_bases[i];
+
+        wr32(d, RING_RESET_CTL(b), MASKED_ON(RESET_CTL_REQUEST_RESET), &err);
+        if (err || (ret = wait_for(d, RING_RESET_CTL(b), RESET_CTL_READY_TO_RESET,
+                                   RESET_CTL_READY_TO_RESET, "reset request")))
+            return err ? err : ret;
+    }
+    wr32(d, GEN6_GDRST, GEN6_GRDOM_FULL, &err);
+    if (err || (ret = wait_for(d, GEN6_GDRST, GEN6_GRDOM_FULL, 0, "GPU reset")))
+        return err ? err : ret;
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(engine_bases); i++)
+        wr32(d, RING_RESET_CTL(engine_bases[i]), MASKED_OFF(RESET_CTL_REQUEST_RESET), &err);
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(engine_bases); i++) {
+        uint32_t b = engine_bases[i];
+
+        wr32(d, RING_HWSTAM(b), 0xffffffffu, &err);
+        wr32(d, RING_MODE_GEN7(b), MASKED_ON(GFX_RUN_LIST_ENABLE), &err);
+        wr32(d, RING_MI_MODE(b), MASKED_OFF(STOP_RING), &err);
+        rd32(d, RING_HWS_PGA(b), &err); /* ENGINE_POSTING_READ */
+        wr32(d, RING_EMR(b), 0xffffffffu, &err);
+        wr32(d, RING_EIR(b), 0xffffffffu, &err);
+        if (rd32(d, RING_ESR(b), &err)) {
+            vgt_err(d->log, "i915: engine at %#x resumed still in error", b);
+            return -EIO;
+        }
+        wr32(d, RING_EMR(b), ~I915_ERROR_INSTRUCTION, &err);
+    }
+    return err;
+}
+
 int sim_i915_probe(const struct sim_i915_cfg *cfg, struct sim_i915 **out)
 {
     struct sim_i915 *d;
@@ -314,7 +472,13 @@ int sim_i915_probe(const struct sim_i915_cfg *cfg, struct sim_i915 **out)
     ret = detect(d);
     if (ret)
         goto disable_decode;
+    ret = uncore_init(d);
+    if (ret)
+        goto disable_decode;
     ret = balloon(d);
+    if (ret)
+        goto disable_decode;
+    ret = engines_init(d);
     if (ret)
         goto disable_decode;
     find_msi(d);

@@ -146,6 +146,19 @@ static void test_probe_and_balloon(void **state)
         assert_int_equal(in->balloon_start[3], v->high_base + v->high_size);
         assert_int_equal(in->balloon_end[3], in->ggtt_total);
         assert_true(v->attached);
+        /* The GT bring-up as i915 6.1 does it on a Skylake GT2 (fuses,
+         * timestamp clock, RPS caps, stop/reset/resume of every engine):
+         * the GT i915 expects of a 0x1912, every wait satisfied on its
+         * first read, no register unlisted and nothing refused. */
+        assert_int_equal(in->slice_mask, 0x1);
+        assert_int_equal(in->subslice_mask, 0x7);
+        assert_int_equal(in->eu_total, 24);
+        assert_int_equal(in->cs_timestamp_hz, 12000000);
+        assert_false(in->rps_enabled);
+        assert_int_equal(in->extra_polls, 0);
+        assert_int_equal(v->st.unlisted, 0);
+        assert_int_equal(v->st.rejected, 0);
+        assert_false(v->failsafe);
     }
     /* Host GGTT ranges and fences of the two vGPUs are disjoint. */
     {

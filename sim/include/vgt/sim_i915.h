@@ -43,6 +43,13 @@ struct sim_i915_info {
     /* The balloons i915 reserved: [start, end), 0/0 when not needed
      * (bl_info.space[0..3] order). */
     uint64_t balloon_start[4], balloon_end[4];
+    /* The GT as i915 reads it at init (gen9_sseu_info_init,
+     * gen9_read_clock_frequency, gen6_rps_get_freq_caps). */
+    uint8_t slice_mask, subslice_mask;
+    unsigned eu_total;
+    uint32_t cs_timestamp_hz;
+    bool rps_enabled;      /* RP0 > RPn: i915 would run frequency control */
+    unsigned extra_polls;  /* reads beyond the first in i915's wait loops */
 };
 
 /* -ENODEV: no Intel display device; -ENXIO: not a vGPU i915 accepts;
