@@ -681,6 +681,25 @@ static int h_state_base_address(struct walk *w, struct cursor *c, const struct v
     return CMD_NEXT;
 }
 
+/* 3DSTATE_INDEX_BUFFER (genxml gen9.xml): Buffer Starting Address in
+ * dwords 2-3, Buffer Size in bytes in dword 4. The engine fetches no index
+ * at or past the end (PRM: accesses beyond the buffer return 0), so the
+ * buffer is [address, address + size), and a size of 0 reaches nothing
+ * (i915's null state: address 0, size 0). */
+#define IB_ADDR_DW 2
+#define IB_SIZE_DW 4
+
+static int h_index_buffer(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
+                          uint32_t *p, uint32_t len)
+{
+    int sel = vgt_cmd_uses_ggtt(desc, p, len);
+    uint64_t addr = addr64(p, IB_ADDR_DW, ~0ull);
+
+    if (!(sel < 0 ? c->buf_ggtt : sel == 1) || p[IB_SIZE_DW] == 0)
+        return CMD_NEXT;
+    return check_ggtt(w, addr, p[IB_SIZE_DW], "3DSTATE_INDEX_BUFFER: index buffer outside the vGPU");
+}
+
 /* One row per decoder command id: its handler and, where the command has
  * one, its only valid length. Rows left empty get h_generic. */
 struct cmd_rule {
@@ -707,6 +726,8 @@ static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_XY_FAST_COPY_BLT] = {h_xy_fast_copy, 10},
     [VGT_CMD_ID_SEMAPHORE_WAIT] = {h_generic, 4},
     [VGT_CMD_ID_STATE_BASE_ADDRESS] = {h_state_base_address, 0},
+    /* genxml: 3DSTATE_INDEX_BUFFER is 5 dwords. */
+    [VGT_CMD_ID_INDEX_BUFFER] = {h_index_buffer, 5},
 };
 
 /* ---- batch copies: read once, extended, never read again ---- */

@@ -15,10 +15,10 @@ and the decoding of 2; "audit": the audit of 2). Exit 77 (skip) without the
 tarball.
 
 Known gap (the "audit" test is registered should_fail until it closes):
-STATE_BASE_ADDRESS passes (its Indirect Object base 0 comes with buffer size
-0: nothing reachable), but the null states also leave 3DSTATE_DEPTH_BUFFER,
-3DSTATE_HIER_DEPTH_BUFFER and 3DSTATE_INDEX_BUFFER at GGTT address 0, which
-the auditor refuses; see docs/vgpu.md "Guest driver compatibility"."""
+STATE_BASE_ADDRESS and 3DSTATE_INDEX_BUFFER pass (address 0 with size 0:
+nothing reachable), but the null states also leave 3DSTATE_DEPTH_BUFFER and
+3DSTATE_HIER_DEPTH_BUFFER at GGTT address 0, which the auditor refuses; see
+docs/vgpu.md "Guest driver compatibility"."""
 import json
 import os
 import subprocess

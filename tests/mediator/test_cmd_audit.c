@@ -634,6 +634,32 @@ static void test_state_base_address_hostile(void **state)
     assert_reason(f, "neither 16 (Gen8) nor 19 (Gen9)");
 }
 
+/* 3DSTATE_INDEX_BUFFER (genxml gen9.xml: address dwords 2-3, Buffer Size
+ * in bytes dword 4): size 0 reaches nothing (i915's null state: address 0,
+ * size 0); otherwise the whole buffer must be the vGPU's. */
+#define INDEX_BUFFER 0x780a0003u
+
+static void test_index_buffer(void **state)
+{
+    struct fx *f = *state;
+    const uint32_t end = (uint32_t)(LOW_BASE + LOW_SIZE);
+    uint32_t null_state[] = {INDEX_BUFFER, 0, 0, 0, 0, BBE};
+    uint32_t inside[] = {INDEX_BUFFER, 0, end - 0x1000, 0, 0x1000, BBE};
+    uint32_t past[] = {INDEX_BUFFER, 0, end - 0x1000, 0, 0x1001, BBE};
+    uint32_t at_zero[] = {INDEX_BUFFER, 0, 0, 0, 4, BBE};
+    uint32_t short_ib[] = {0x780a0002u, 0, 0, 0, BBE};
+
+    assert_int_equal(rcs_batch(f, null_state, 6), 0);
+    assert_int_equal(rcs_batch(f, inside, 6), 0);
+    assert_int_equal(rcs_batch(f, past, 6), -EACCES);
+    assert_reason(f, "index buffer outside the vGPU");
+    assert_int_equal(rcs_batch(f, at_zero, 6), -EACCES);
+    assert_reason(f, "index buffer outside the vGPU");
+    assert_int_equal(rcs_batch(f, short_ib, 5), -EINVAL);
+    /* PPGTT batch: a PPGTT address, safe by the shadow. */
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, PPGTT_BASE + 0x10000, true, at_zero, 6), 0);
+}
+
 /* Chained batches: followed and scanned; a jump back into the chain (a
  * loop, including a self-jump) is refused. */
 static void test_chained(void **state)
@@ -901,6 +927,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipe_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_null_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),
