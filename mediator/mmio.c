@@ -325,6 +325,21 @@ static const struct vgt_mmio_reg mmio_table[] = {
     {GEN9_GAMT_ECO_REG_RW_IA, 4, 0, 0, 0, ALL, NULL, NULL},
     {MMCD_MISC_CTRL, 4, 0, 0, 0, ALL, NULL, NULL},
     {GEN7_UCGCTL4, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN9_CSFE_CHICKEN1_RCS, 4, 0, 0, MM, ALL, NULL, NULL},
+    {GEN7_FF_SLICE_CS_CHICKEN1, 4, 0, 0, MM, ALL, NULL, NULL},
+    {GEN8_GARBCNTL, 8, 0, 0, 0, ALL, NULL, NULL}, /* and GEN9_SCRATCH_LNCF1 */
+    {GEN8_L3SQCREG4, 8, 0, 0, 0, ALL, NULL, NULL}, /* and BDW_SCRATCH1 */
+    /* The render whitelist: virtual, so a guest's whitelisting never
+     * opens a host register to its batches (the auditor's register rules
+     * decide what commands may touch). */
+    {RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, 0), 4 * RING_MAX_NONPRIV_SLOTS, 0, 0, 0, ALL, NULL, NULL},
+    /* MOCS and L3 cache control tables: virtual, never applied to the
+     * host (its i915 programs the same Skylake tables). */
+    {GEN9_LNCFCMOCS(0), 4 * GEN9_LNCFCMOCS_REG_COUNT, 0, 0, 0, ALL, NULL, NULL},
+    {GEN9_GFX_MOCS(0), 4 * GEN9_NUM_MOCS_ENTRIES, 0, 0, 0, ALL, NULL, NULL},
+    {GEN9_MFX0_MOCS(0), 4 * GEN9_NUM_MOCS_ENTRIES, 0, 0, 0, ALL, NULL, NULL},
+    {GEN9_VEBOX_MOCS(0), 4 * GEN9_NUM_MOCS_ENTRIES, 0, 0, 0, ALL, NULL, NULL},
+    {GEN9_BLT_MOCS(0), 4 * GEN9_NUM_MOCS_ENTRIES, 0, 0, 0, ALL, NULL, NULL},
 
     /* Global mode (masked) and the render CS general purpose registers,
      * which batch buffers load and store (i915 CS_GPR, 16 x 64 bit). */

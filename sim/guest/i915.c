@@ -74,6 +74,9 @@
 #define RESET_CTL_READY_TO_RESET (1u << 1)
 #define GFX_RUN_LIST_ENABLE (1u << 15)
 #define I915_ERROR_INSTRUCTION (1u << 0)
+#define RING_FORCE_TO_NONPRIV(b, i) ((b) + 0x4D0u + 4u * (i))
+#define RING_NOPID(b) ((b) + 0x94u)
+#define RING_MAX_NONPRIV_SLOTS 12u
 #define MASKED_ON(b) (((b) << 16) | (b))
 #define MASKED_OFF(b) ((b) << 16)
 /* i915's waits give up after milliseconds of polling; a vGPU answers at
@@ -383,6 +386,62 @@ static int uncore_init(struct sim_i915 *d)
     return err;
 }
 
+/* Workarounds as wa_list_apply applies them: plain ones read, cleared,
+ * ORed and written back, masked ones written with their mask; then
+ * wa_verify reads each back. Skylake's GT list (skl_gt_workarounds_init,
+ * gen9_gt_workarounds_init; not the A0..H0 stepping one) and render engine list (rcs_engine_wa_init), bits from
+ * gt/intel_gt_regs.h, in the list's order (sorted by offset). */
+struct wa {
+    uint32_t reg, clr, set;
+    bool masked;
+};
+
+static const struct wa gt_was[] = {
+    /* GEN8_MCR_SELECTOR steered at the lowest enabled slice and subslice
+     * (gen9_wa_init_mcr): 0 and 0 on the fuses above; mask bits 27:24. */
+    {0x0FDCu, 0xFu << 24, 0, false},
+    {0x4090u, 0, (1u << 8) | (1u << 25), false},  /* GAM_ECOCHK: DIS_TLB, BDW_DISABLE_HDC_INVALIDATION */
+    {0x4DDCu, 0, (1u << 31) | (1u << 27), false}, /* MMCD_MISC_CTRL: PCLA, HOTSPOT_EN */
+    {0x940Cu, 0, 1u << 14, false},                /* GEN7_UCGCTL4: EU_GAUNIT_CLOCK_GATE_DISABLE */
+};
+
+static const struct wa rcs_was[] = {
+    {0x20D4u, 0, 1u << 2, true},   /* GEN9_CSFE_CHICKEN1_RCS: PREEMPT_GPGPU_SYNC_SWITCH_DISABLE */
+    {0x20E0u, 0, 1u << 14, true},  /* GEN7_FF_SLICE_CS_CHICKEN1: FFSC_PERCTX_PREEMPT_CTRL */
+    {0xB004u, 0, 1u << 7, false},  /* GEN8_GARBCNTL: GAPS_TSV_CREDIT_DISABLE */
+    {0xB008u, 1u << 0, 0, false},  /* GEN9_SCRATCH_LNCF1: NONIA_COHERENT_ATOMICS off */
+    {0xB118u, 1u << 22, 1u << 21, false}, /* GEN8_L3SQCREG4: FLUSH_COHERENT_LINES, atomics off */
+    {0xB11Cu, 1u << 8, 1u << 2, false},   /* BDW_SCRATCH1: LBS_SLA_RETRY_TIMER_DECREMENT, EVICTION_PERF_FIX off */
+};
+
+/* The render whitelist (gen9_whitelist_build + skl_whitelist_build, sorted
+ * by offset): GEN9_CTX_PREEMPT_REG, GEN8_CS_CHICKEN1, COMMON_SLICE_CHICKEN2,
+ * GEN8_HDC_CHICKEN1, GEN8_L3SQCREG4. */
+static const uint32_t rcs_whitelist[] = {0x2248u, 0x2580u, 0x7014u, 0x7304u, 0xB118u};
+
+static int apply_was(struct sim_i915 *d, const struct wa *was, size_t n)
+{
+    int err = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct wa *w = &was[i];
+
+        if (w->masked) {
+            wr32(d, w->reg, MASKED_ON(w->set), &err);
+        } else {
+            uint32_t v = rd32(d, w->reg, &err);
+
+            wr32(d, w->reg, (v & ~w->clr) | w->set, &err);
+        }
+    }
+    for (size_t i = 0; i < n && !err; i++)
+        if ((rd32(d, was[i].reg, &err) & (was[i].set | was[i].clr)) != was[i].set) {
+            vgt_err(d->log, "i915: workaround on %#x lost", was[i].reg);
+            return -EIO;
+        }
+    return err;
+}
+
 /* The engines in i915's order (rcs, bcs, vcs, vecs: intel_engines_init_mmio). */
 static const uint32_t engine_bases[] = {0x2000u, 0x22000u, 0x12000u, 0x1A000u};
 
@@ -415,6 +474,15 @@ static int engines_init(struct sim_i915 *d)
         return err ? err : ret;
     for (size_t i = 0; i < VGT_ARRAY_SIZE(engine_bases); i++)
         wr32(d, RING_RESET_CTL(engine_bases[i]), MASKED_OFF(RESET_CTL_REQUEST_RESET), &err);
+    /* intel_gt_init_hw / intel_gt_resume: GT and render workarounds, then
+     * the render whitelist with RING_NOPID in the unused slots. (The MOCS
+     * tables, intel_mocs_init_engine, are not replayed here.) */
+    if (err || (ret = apply_was(d, gt_was, VGT_ARRAY_SIZE(gt_was))) ||
+        (ret = apply_was(d, rcs_was, VGT_ARRAY_SIZE(rcs_was))))
+        return err ? err : ret;
+    for (unsigned i = 0; i < RING_MAX_NONPRIV_SLOTS; i++)
+        wr32(d, RING_FORCE_TO_NONPRIV(engine_bases[0], i),
+             i < VGT_ARRAY_SIZE(rcs_whitelist) ? rcs_whitelist[i] : RING_NOPID(engine_bases[0]), &err);
     for (size_t i = 0; i < VGT_ARRAY_SIZE(engine_bases); i++) {
         uint32_t b = engine_bases[i];
 

@@ -380,6 +380,33 @@ static const struct replay_op i915_skl_init[] = {
     WA_OR(GAM_ECOCHK, (1u << 8) | (1u << 25)),
     WA_OR(MMCD_MISC_CTRL, (1u << 31) | (1u << 27)),
     WA_OR(GEN7_UCGCTL4, 1u << 14),
+    /* rcs_engine_wa_init on Skylake: masked CHICKEN bits read back set
+     * (the mask half reads 0), plain ones as above. */
+    {W, GEN9_CSFE_CHICKEN1_RCS, 4, MASKED_ON(1u << 2), 0, 0},
+    {R, GEN9_CSFE_CHICKEN1_RCS, 4, 0, 0xffffffffu, 1u << 2},
+    {W, GEN7_FF_SLICE_CS_CHICKEN1, 4, MASKED_ON(1u << 14), 0, 0},
+    {R, GEN7_FF_SLICE_CS_CHICKEN1, 4, 0, 0xffffffffu, 1u << 14},
+    WA_OR(GEN8_GARBCNTL, 1u << 7),
+    WA_OR(GEN8_L3SQCREG4, 1u << 21),
+    WA_OR(BDW_SCRATCH1, 1u << 2),
+    {W, GEN9_SCRATCH_LNCF1, 4, 0, 0, 0},
+    /* intel_engine_apply_whitelist: the slots hold what i915 wrote. */
+    {W, RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, 0), 4, 0x2248, 0, 0},
+    {W, RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, 11), 4, RENDER_RING_BASE + 0x94, 0, 0},
+    {R, RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, 0), 4, 0, 0xffffffffu, 0x2248},
+    {R, RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, 11), 4, 0, 0xffffffffu, RENDER_RING_BASE + 0x94},
+    /* intel_mocs_init_engine: each engine's table and the L3CC table
+     * (first and last entries; the values are arbitrary here: the vGPU
+     * only stores them). */
+    {W, GEN9_GFX_MOCS(0), 4, 0x9, 0, 0},
+    {W, GEN9_GFX_MOCS(63), 4, 0x38, 0, 0},
+    {W, GEN9_MFX0_MOCS(63), 4, 0x38, 0, 0},
+    {W, GEN9_VEBOX_MOCS(63), 4, 0x38, 0, 0},
+    {W, GEN9_BLT_MOCS(63), 4, 0x38, 0, 0},
+    {W, GEN9_LNCFCMOCS(0), 4, 0x00100010, 0, 0},
+    {W, GEN9_LNCFCMOCS(31), 4, 0x00300030, 0, 0},
+    {R, GEN9_GFX_MOCS(63), 4, 0, 0xffffffffu, 0x38},
+    {R, GEN9_LNCFCMOCS(31), 4, 0, 0xffffffffu, 0x00300030},
     /* execlists_reset_prepare stops each engine before the reset. */
     STOP_ENGINE(RENDER_RING_BASE),
     STOP_ENGINE(BLT_RING_BASE),

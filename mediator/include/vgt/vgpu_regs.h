@@ -157,6 +157,28 @@
 #define GEN9_GAMT_ECO_REG_RW_IA 0x4AB0u
 #define MMCD_MISC_CTRL 0x4DDCu
 #define GEN7_UCGCTL4 0x940Cu
+/* Render engine workarounds of rcs_engine_wa_init on Skylake
+ * (gt/intel_workarounds.c; offsets gt/intel_gt_regs.h; the CHICKEN ones
+ * are masked), the render whitelist slots intel_engine_apply_whitelist
+ * fills (RING_FORCE_TO_NONPRIV(base, i) = base + 0x4D0 + 4i,
+ * RING_MAX_NONPRIV_SLOTS 12, gt/intel_engine_regs.h), and the MOCS tables
+ * intel_mocs_init_engine writes (GEN9_GFX/MFX0/VEBOX/BLT_MOCS(i),
+ * 64 entries each; GEN9_LNCFCMOCS(i), 32 registers). */
+#define GEN9_CSFE_CHICKEN1_RCS 0x20D4u
+#define GEN7_FF_SLICE_CS_CHICKEN1 0x20E0u
+#define GEN8_GARBCNTL 0xB004u
+#define GEN9_SCRATCH_LNCF1 0xB008u
+#define GEN8_L3SQCREG4 0xB118u
+#define BDW_SCRATCH1 0xB11Cu
+#define RING_FORCE_TO_NONPRIV(b, i) ((b) + 0x4D0u + 4u * (i))
+#define RING_MAX_NONPRIV_SLOTS 12u
+#define GEN9_LNCFCMOCS(i) (0xB020u + 4u * (i))
+#define GEN9_LNCFCMOCS_REG_COUNT 32u
+#define GEN9_GFX_MOCS(i) (0xC800u + 4u * (i))
+#define GEN9_MFX0_MOCS(i) (0xC900u + 4u * (i))
+#define GEN9_VEBOX_MOCS(i) (0xCB00u + 4u * (i))
+#define GEN9_BLT_MOCS(i) (0xCC00u + 4u * (i))
+#define GEN9_NUM_MOCS_ENTRIES 64u
 /* The vGPU's GT: a Skylake GT2 (PCI 0x1912): one slice, three of four
  * subslices, eight EUs each (24 EUs); the CS timestamp at 12 MHz, as the
  * simulated GPU's (sim/gpu/engine.c GEN9_CS_TIMESTAMP_HZ). */
