@@ -273,22 +273,10 @@ static const struct vgt_mmio_reg mmio_table[] = {
 
     /* Interrupts */
     {GEN8_MASTER_IRQ, 4, 0, 0, 0, ALL, master_read, master_write},
-    {GEN8_GT_ISR(0), 4, 0, RO, 0, ALL, NULL, NULL},
-    {GEN8_GT_IMR(0), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_IIR(0), 4, 0, 0, 0, ALL, NULL, iir_write},
-    {GEN8_GT_IER(0), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_ISR(1), 4, 0, RO, 0, ALL, NULL, NULL},
-    {GEN8_GT_IMR(1), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_IIR(1), 4, 0, 0, 0, ALL, NULL, iir_write},
-    {GEN8_GT_IER(1), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_ISR(2), 4, 0, RO, 0, ALL, NULL, NULL},
-    {GEN8_GT_IMR(2), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_IIR(2), 4, 0, 0, 0, ALL, NULL, iir_write},
-    {GEN8_GT_IER(2), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_ISR(3), 4, 0, RO, 0, ALL, NULL, NULL},
-    {GEN8_GT_IMR(3), 4, 0xffffffffu, 0, 0, ALL, NULL, irq_reg_write},
-    {GEN8_GT_IIR(3), 4, 0, 0, 0, ALL, NULL, iir_write},
-    {GEN8_GT_IER(3), 4, 0, 0, 0, ALL, NULL, irq_reg_write},
+    VGT_IRQ_BANK_ROWS(GEN8_GT_ISR(0), ALL, irq_reg_write, iir_write),
+    VGT_IRQ_BANK_ROWS(GEN8_GT_ISR(1), ALL, irq_reg_write, iir_write),
+    VGT_IRQ_BANK_ROWS(GEN8_GT_ISR(2), ALL, irq_reg_write, iir_write),
+    VGT_IRQ_BANK_ROWS(GEN8_GT_ISR(3), ALL, irq_reg_write, iir_write),
 
     /* Reset */
     {GEN6_GDRST, 4, 0, 0xffffffe0u, 0, ALL, NULL, gdrst_write},
@@ -314,10 +302,7 @@ static const struct vgt_mmio_reg mmio_table[] = {
     {CTC_MODE, 4, VGT_SKL_CTC_MODE, RO, 0, ALL, NULL, NULL},
     {GEN6_RP_STATE_CAP, 4, 0, RO, 0, ALL, NULL, NULL},
     {GEN6_PMINTRMSK, 4, 0, 0, 0, ALL, NULL, NULL},
-    {GEN8_PCU_ISR, 4, 0, RO, 0, ALL, NULL, NULL},
-    {GEN8_PCU_IMR, 4, 0xffffffffu, 0, 0, ALL, NULL, NULL},
-    {GEN8_PCU_IIR, 4, 0, 0, 0, ALL, NULL, w1c_write},
-    {GEN8_PCU_IER, 4, 0, 0, 0, ALL, NULL, NULL},
+    VGT_IRQ_BANK_ROWS(GEN8_PCU_ISR, ALL, NULL, w1c_write),
     /* GT workaround registers: virtual, never applied to the host (its
      * i915 applies its own). */
     {GEN8_MCR_SELECTOR, 4, 0, 0, 0, ALL, NULL, NULL},

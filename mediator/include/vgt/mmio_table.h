@@ -54,6 +54,16 @@ struct vgt_mmio_reg {
     vgt_reg_write_fn write;
 };
 
+/* The four rows of an interrupt bank laid out as i915's GEN3_IRQ_RESET
+ * expects (ISR, IMR, IIR, IER at +0, +4, +8, +0xC; i915_reg.h): ISR
+ * read-only, IMR resetting to all masked, @mask_fn on IMR/IER writes,
+ * @iir_fn on IIR writes (write-one-to-clear). */
+#define VGT_IRQ_BANK_ROWS(isr, plat, mask_fn, iir_fn)                \
+    {(isr), 4, 0, 0xffffffffu, 0, (plat), NULL, NULL},               \
+    {(isr) + 0x4u, 4, 0xffffffffu, 0, 0, (plat), NULL, (mask_fn)},   \
+    {(isr) + 0x8u, 4, 0, 0, 0, (plat), NULL, (iir_fn)},              \
+    {(isr) + 0xCu, 4, 0, 0, 0, (plat), NULL, (mask_fn)}
+
 /* The row covering BAR0 offset @off on this GPU's platform, or NULL when
  * the offset is unlisted (or outside the register window). O(1). */
 const struct vgt_mmio_reg *vgt_mmio_lookup(const struct vgt_gpu *g, uint32_t off);
