@@ -1,0 +1,110 @@
+/* N guests kept busy on one simulated GPU (see bench_guests.h). */
+#include "bench_guests.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vgt/submit_ppgtt.h"
+#include "vgt/util.h"
+
+void *bench_worker_main(void *arg)
+{
+    struct bench_worker *w = arg;
+
+    while (vgt_now_ns() < w->stop && !(w->rc = gg_run_step(&w->run, 10000)))
+        ;
+    return NULL;
+}
+
+static int64_t heap_now(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    return (int64_t)(mi.uordblks + mi.hblkhd);
+}
+
+static int64_t rss_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size, res = 0;
+
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu %llu", &size, &res) != 2)
+        res = 0;
+    fclose(f);
+    return (int64_t)res * sysconf(_SC_PAGESIZE);
+}
+
+int bench_run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *type, const unsigned *weights,
+                     enum gg_workload wl, double ns_per_byte, double seconds, struct vgt_log *log,
+                     struct bench_result *out)
+{
+    struct gp_cfg cfg;
+    struct gp *p;
+    struct bench_worker *w;
+    uint64_t t0, total = 0;
+    int64_t heap0, rss0;
+    double el;
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(out, 0, sizeof(*out));
+    cfg.guests = n;
+    cfg.res = *res;
+    cfg.type_name = type;
+    cfg.guest_ram = 32ull << 20;
+    cfg.ns_per_byte = ns_per_byte;
+    cfg.log = log;
+    if (weights)
+        memcpy(cfg.weights, weights, n * sizeof(*weights));
+    heap0 = heap_now();
+    rss0 = rss_now();
+    rc = gp_create(&cfg, &p);
+    if (rc)
+        return rc;
+    out->heap_bytes = heap_now() - heap0;
+    out->rss_bytes = rss_now() - rss0;
+    w = calloc(n, sizeof(*w));
+    if (!w) {
+        gp_destroy(p);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < n && !rc; i++)
+        rc = gg_run_init(&w[i].run, p->guest[i].drv, wl, BENCH_BLIT, BENCH_BLIT, 0x500 + i);
+    if (!rc) {
+        vgt_sched_reset_stats(vgt_submit_sched(p->sub));
+        t0 = vgt_now_ns();
+        for (unsigned i = 0; i < n; i++) {
+            w[i].stop = t0 + (uint64_t)(seconds * 1e9);
+            pthread_create(&w[i].thr, NULL, bench_worker_main, &w[i]);
+        }
+        for (unsigned i = 0; i < n; i++)
+            pthread_join(w[i].thr, NULL);
+        el = (double)(vgt_now_ns() - t0) / 1e9;
+        for (unsigned i = 0; i < n; i++) {
+            struct vgt_submit_stats st;
+            struct vgt_submit_pp_stats ps;
+
+            vgt_submit_get_stats(p->guest[i].sv, &st);
+            for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+                out->busy[i] += (double)st.sched.busy_ns[e];
+            out->weight[i] = st.sched.weight;
+            total += w[i].run.blits + w[i].run.stores;
+            out->failures += w[i].run.failures + (w[i].rc ? 1 : 0);
+            if (!vgt_submit_pp_get_stats(p->guest[i].pp, &ps))
+                out->shadow_bytes += ps.shadow_bytes;
+        }
+        out->per_s = (double)total / el;
+    }
+    for (unsigned i = 0; i < n; i++)
+        gg_run_fini(&w[i].run);
+    free(w);
+    gp_destroy(p);
+    return rc;
+}
