@@ -34,11 +34,25 @@ struct bench_result {
     uint64_t shadow_bytes;
 };
 
-/* @n guests of @res (type name @type for the vGPUs; @weights NULL: the
- * type's) run @wl for @seconds, on a GPU costing @ns_per_byte per byte
- * moved (0: CPU speed). 0, or a negative errno (bring-up failed). */
-int bench_run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *type, const unsigned *weights,
-                     enum gg_workload wl, double ns_per_byte, double seconds, struct vgt_log *log,
-                     struct bench_result *out);
+struct bench_run {
+    unsigned n;                   /* guests */
+    const struct vgt_vgpu_res *res;
+    const char *type;             /* type name of the vGPUs, or "custom" */
+    const unsigned *weights;      /* NULL: the type's */
+    enum gg_workload wl;
+    unsigned blit;                /* blit side in pixels (0: BENCH_BLIT) */
+    double ns_per_byte;           /* GPU cost model (0: CPU speed) */
+    double seconds;
+    /* 0: count from the start to the end of every guest's loop. Else
+     * the guests run this long first, and the figures cover only the
+     * window after it, read while every guest is still busy (no start-up
+     * or wind-down in the shares); per_s counts the workloads the
+     * scheduler saw complete in the window. */
+    double warmup_s;
+    struct vgt_log *log;
+};
+
+/* 0, or a negative errno (bring-up failed). */
+int bench_run_guests(const struct bench_run *br, struct bench_result *out);
 
 #endif

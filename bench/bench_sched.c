@@ -36,6 +36,16 @@
 
 #define BLIT BENCH_BLIT
 #define FAIR_NS_PER_BYTE 8.0
+static int run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *type, const unsigned *weights,
+                      enum gg_workload wl, double ns_per_byte, double seconds, struct vgt_log *log,
+                      struct bench_result *out)
+{
+    struct bench_run br = {.n = n, .res = res, .type = type, .weights = weights, .wl = wl,
+                           .ns_per_byte = ns_per_byte, .seconds = seconds, .log = log};
+
+    return bench_run_guests(&br, out);
+}
+
 /* Three honest blit guests and a fourth whose one workload hangs (a
  * semaphore wait on a dword it never writes, or fills longer than its
  * budget); *resume_ns: budget exhausted -> next honest workload on BCS. */
@@ -269,7 +279,7 @@ int vgt_bench_sched(int argc, char **argv)
         for (size_t i = 0; i < VGT_ARRAY_SIZE(wls); i++) {
             rc = native_per_s(wls[i].n, s, &log, &nat);
             if (!rc)
-                rc = bench_run_guests(1, &v58, "V5_8", NULL, wls[i].g, 0, s, &log, &r);
+                rc = run_guests(1, &v58, "V5_8", NULL, wls[i].g, 0, s, &log, &r);
             if (rc || r.failures) {
                 fprintf(stderr, "vgt bench sched: %s failed: %s\n", wls[i].m, rc ? strerror(-rc) : "wrong results");
                 return 1;
@@ -286,8 +296,7 @@ int vgt_bench_sched(int argc, char **argv)
             const struct vgt_vgpu_res *res = ns[i] == 16 ? &small : &v58;
             char m[64];
 
-            rc = bench_run_guests(ns[i], res, ns[i] == 16 ? "custom" : "V5_8", NULL, GG_WL_BLIT,
-                            FAIR_NS_PER_BYTE, s * (ns[i] == 16 ? 1.5 : 1), &log, &r);
+            rc = run_guests(ns[i], res, ns[i] == 16 ? "custom" : "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s * (ns[i] == 16 ? 1.5 : 1), &log, &r);
             if (rc || r.failures) {
                 fprintf(stderr, "vgt bench sched: %u guests failed: %s\n", ns[i], rc ? strerror(-rc) : "wrong results");
                 return 1;
@@ -302,7 +311,7 @@ int vgt_bench_sched(int argc, char **argv)
         static const unsigned wt[3] = {1, 2, 4};
         double tot = 0;
 
-        rc = bench_run_guests(3, &v58, "V5_8", wt, GG_WL_BLIT, FAIR_NS_PER_BYTE, s * 1.5, &log, &r);
+        rc = run_guests(3, &v58, "V5_8", wt, GG_WL_BLIT, FAIR_NS_PER_BYTE, s * 1.5, &log, &r);
         if (rc || r.failures) {
             fprintf(stderr, "vgt bench sched: weighted run failed: %s\n", rc ? strerror(-rc) : "wrong results");
             return 1;
@@ -318,9 +327,9 @@ int vgt_bench_sched(int argc, char **argv)
         }
     }
     /* 4. aggregate throughput, 16 guests against 1 (CPU cost model) */
-    rc = bench_run_guests(1, &small, "custom", NULL, GG_WL_STORE, 0, s, &log, &r1);
+    rc = run_guests(1, &small, "custom", NULL, GG_WL_STORE, 0, s, &log, &r1);
     if (!rc)
-        rc = bench_run_guests(16, &small, "custom", NULL, GG_WL_STORE, 0, s, &log, &r);
+        rc = run_guests(16, &small, "custom", NULL, GG_WL_STORE, 0, s, &log, &r);
     if (rc || r.failures || r1.failures) {
         fprintf(stderr, "vgt bench sched: aggregate runs failed: %s\n", rc ? strerror(-rc) : "wrong results");
         return 1;
@@ -332,9 +341,9 @@ int vgt_bench_sched(int argc, char **argv)
         struct bench_result ron, roff;
 
         off.watchdog_ms = VGT_SUBMIT_WATCHDOG_OFF;
-        rc = bench_run_guests(4, &off, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &roff);
+        rc = run_guests(4, &off, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &roff);
         if (!rc)
-            rc = bench_run_guests(4, &v58, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &ron);
+            rc = run_guests(4, &v58, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &ron);
         if (rc || ron.failures || roff.failures) {
             fprintf(stderr, "vgt bench sched: watchdog runs failed: %s\n", rc ? strerror(-rc) : "wrong results");
             return 1;
