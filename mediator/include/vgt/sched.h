@@ -15,11 +15,10 @@
  *   that ran least recently) and stays with it for one slice (default
  *   1 ms) while it has work. Work-conserving: a vGPU ahead still runs when
  *   no one else wants the engine, unless it is capped.
- * - A vGPU that queues work after having none is placed against the
- *   engine's fair clock (the smallest virtual time of the active vGPUs):
- *   at most one slice behind it (idle time is not banked), at most what
- *   the others catch up in half a period ahead of it (it is served within
- *   one period).
+ * - A vGPU that queues work after having none is placed no further than
+ *   one slice behind the engine's fair clock (the smallest virtual time of
+ *   the active vGPUs): idle time is not banked, and it is served as soon
+ *   as the current slice ends. A vGPU in debt keeps it while idle.
  * - Cap (optional, percent): a vGPU gets at most cap% of each balance period
  *   on each engine, even when the engine is otherwise idle.
  *
