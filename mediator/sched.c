@@ -195,8 +195,11 @@ static void update_floor(struct vgt_sched *s, unsigned engine)
  * for the time it did not use), yet a short absence costs it nothing, and
  * it is served as soon as the engine's current slice ends. Debt is kept:
  * a vGPU whose last workload overran its share waits, queued or not,
- * until the others have had that time (forgiving it on wake handed the
- * most time to the guests whose drivers lagged most: Jain 0.89 at 64). */
+ * until the others have had that time. Forgiving it on wake hands the
+ * most time to the guests whose drivers lag most: with 64 guests whose
+ * queues run empty now and then (test_64_think_fair), forgiving debt down
+ * to one slice (the credit policy) gave Jain 0.989, forgiving what the
+ * others would not get back within half a period 0.89, keeping it 0.9999. */
 static void wake(struct vgt_sched *s, struct sched_vgpu *v, unsigned engine)
 {
     struct sched_eng *se = &v->e[engine];
