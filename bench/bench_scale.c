@@ -200,6 +200,9 @@ int vgt_bench_scale(int argc, char **argv)
             fprintf(stderr, "vgt bench scale: %u guests failed: %s\n", n, rc ? strerror(-rc) : "wrong results");
             return 1;
         }
+        if (getenv("VGT_BENCH_VERBOSE")) /* who got what: outliers show here */
+            for (unsigned i = 0; i < n; i++)
+                fprintf(stderr, "scale: %u guests: guest %u busy %.1f ms\n", n, i, r[k].busy[i] / 1e6);
         if (!nmin || n < nmin) {
             nmin = n;
             heap_min = r[k].heap_bytes;

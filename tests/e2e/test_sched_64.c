@@ -1,6 +1,6 @@
 /* Sixty-four guests on one simulated GPU (issue 18), each with the
- * largest vGPU that fits 64 without graphics-memory sharing (custom 4 MiB
- * low, 48 MiB high, no fence), every one keeping its blitter backlogged
+ * largest vGPU that fits 64 without graphics-memory sharing (custom 6 MiB
+ * low, 50 MiB high, no fence), every one keeping its blitter backlogged
  * with fills whose every pixel it checks:
  * - every result correct, nobody in failsafe;
  * - every guest served, and GPU time over weight fair: Jain's index
@@ -49,10 +49,12 @@ static struct gp *platform(void)
 
     memset(&cfg, 0, sizeof(cfg));
     vgt_log_init(&log, "e2e", VGT_LOG_OFF);
-    assert_int_equal(vgt_vgpu_res_custom(4, 48, 0, &cfg.res, &why), 0);
-    cfg.res.weight = (unsigned)vgt_sched_type_weight("V5_8");
-    /* the precondition: 64 fit without sharing */
+    /* The largest: 7 MiB of low GM per guest would not fit 64. */
+    assert_int_equal(vgt_vgpu_res_custom(7, 50, 0, &cfg.res, &why), 0);
+    assert_true(gp_fit(&cfg.res, 512ull << 20, NULL) < GUESTS);
+    assert_int_equal(vgt_vgpu_res_custom(6, 50, 0, &cfg.res, &why), 0);
     assert_true(gp_fit(&cfg.res, 512ull << 20, NULL) >= GUESTS);
+    cfg.res.weight = (unsigned)vgt_sched_type_weight("V5_8");
     cfg.type_name = "custom";
     cfg.guests = GUESTS;
     cfg.guest_ram = 32ull << 20;
