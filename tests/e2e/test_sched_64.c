@@ -12,7 +12,7 @@
  * on a loaded 2-core machine a host scheduling delay of ~100 ms now and
  * then lands on whichever guest's 1 ms fill is on the engine; each guest
  * gets only ~130 ms in the whole run, so one such delay is a large part
- * of its share (measured 0.941-0.973 at load 11-24, the outliers exactly
+ * of its share (measured 0.941-0.995 at load 11-24, the outliers exactly
  * the guests charged 100-250 ms for a handful of fills, then held back
  * while the others caught up). 0.90 still fails a policy that lets a
  * few guests take double their share. The policy itself reaches 0.9998 on the fake
