@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_guests.h"
 #include "gpu_platform.h"
 #include "vgt/bench.h"
 #include "vgt/cmd_audit.h"
@@ -33,91 +34,16 @@
 #include "vgt/util.h"
 #include "vgt_cmds.h"
 
-#define BLIT 256
+#define BLIT BENCH_BLIT
 #define FAIR_NS_PER_BYTE 8.0
-
-struct bw {
-    struct gg_run run;
-    uint64_t stop;
-    int rc;
-    pthread_t thr;
-};
-
-static void *bw_main(void *arg)
-{
-    struct bw *w = arg;
-
-    while (vgt_now_ns() < w->stop && !(w->rc = gg_run_step(&w->run, 10000)))
-        ;
-    return NULL;
-}
-
-struct result {
-    double per_s;                  /* checked workloads per second, all guests */
-    double busy[GP_MAX_GUESTS];    /* GPU ns per guest */
-    double weight[GP_MAX_GUESTS];
-    uint64_t failures;
-};
-
 static int run_guests(unsigned n, const struct vgt_vgpu_res *res, const char *type, const unsigned *weights,
                       enum gg_workload wl, double ns_per_byte, double seconds, struct vgt_log *log,
-                      struct result *out)
+                      struct bench_result *out)
 {
-    struct gp_cfg cfg;
-    struct gp *p;
-    struct bw *w;
-    uint64_t t0, total = 0;
-    double el;
-    int rc;
+    struct bench_run br = {.n = n, .res = res, .type = type, .weights = weights, .wl = wl,
+                           .ns_per_byte = ns_per_byte, .seconds = seconds, .log = log};
 
-    memset(&cfg, 0, sizeof(cfg));
-    memset(out, 0, sizeof(*out));
-    cfg.guests = n;
-    cfg.res = *res;
-    cfg.type_name = type;
-    cfg.guest_ram = 32ull << 20;
-    cfg.ns_per_byte = ns_per_byte;
-    cfg.log = log;
-    cfg.res.watchdog_ms = res->watchdog_ms;
-    if (weights)
-        memcpy(cfg.weights, weights, n * sizeof(*weights));
-    rc = gp_create(&cfg, &p);
-    if (rc)
-        return rc;
-    w = calloc(n, sizeof(*w));
-    if (!w) {
-        gp_destroy(p);
-        return -ENOMEM;
-    }
-    for (unsigned i = 0; i < n && !rc; i++)
-        rc = gg_run_init(&w[i].run, p->guest[i].drv, wl, BLIT, BLIT, 0x500 + i);
-    if (!rc) {
-        vgt_sched_reset_stats(vgt_submit_sched(p->sub));
-        t0 = vgt_now_ns();
-        for (unsigned i = 0; i < n; i++) {
-            w[i].stop = t0 + (uint64_t)(seconds * 1e9);
-            pthread_create(&w[i].thr, NULL, bw_main, &w[i]);
-        }
-        for (unsigned i = 0; i < n; i++)
-            pthread_join(w[i].thr, NULL);
-        el = (double)(vgt_now_ns() - t0) / 1e9;
-        for (unsigned i = 0; i < n; i++) {
-            struct vgt_submit_stats st;
-
-            vgt_submit_get_stats(p->guest[i].sv, &st);
-            for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
-                out->busy[i] += (double)st.sched.busy_ns[e];
-            out->weight[i] = st.sched.weight;
-            total += w[i].run.blits + w[i].run.stores;
-            out->failures += w[i].run.failures + (w[i].rc ? 1 : 0);
-        }
-        out->per_s = (double)total / el;
-    }
-    for (unsigned i = 0; i < n; i++)
-        gg_run_fini(&w[i].run);
-    free(w);
-    gp_destroy(p);
-    return rc;
+    return bench_run_guests(&br, out);
 }
 
 /* Three honest blit guests and a fourth whose one workload hangs (a
@@ -128,7 +54,7 @@ static int hang_recovery(bool fill, unsigned budget_ms, struct vgt_log *log, dou
 {
     struct gp_cfg cfg;
     struct gp *p;
-    struct bw w[3];
+    struct bench_worker w[3];
     struct vgt_submit_watchdog_stats wd;
     uint32_t cs[8 * 7 + 2], ring[4];
     struct gg *d;
@@ -174,7 +100,7 @@ static int hang_recovery(bool fill, unsigned budget_ms, struct vgt_log *log, dou
         goto out;
     for (unsigned i = 0; i < 3; i++) {
         w[i].stop = vgt_now_ns() + 1500000000ull;
-        pthread_create(&w[i].thr, NULL, bw_main, &w[i]);
+        pthread_create(&w[i].thr, NULL, bench_worker_main, &w[i]);
     }
     {
         struct timespec ts = {0, 200000000}; /* the honest guests under way */
@@ -305,7 +231,7 @@ int vgt_bench_sched(int argc, char **argv)
 {
     struct vgt_log log;
     struct vgt_vgpu_res v58, small;
-    struct result r, r1;
+    struct bench_result r, r1;
     double s = 2.0, nat;
     int json = 0, rc;
     const char *why = NULL;
@@ -370,8 +296,7 @@ int vgt_bench_sched(int argc, char **argv)
             const struct vgt_vgpu_res *res = ns[i] == 16 ? &small : &v58;
             char m[64];
 
-            rc = run_guests(ns[i], res, ns[i] == 16 ? "custom" : "V5_8", NULL, GG_WL_BLIT,
-                            FAIR_NS_PER_BYTE, s * (ns[i] == 16 ? 1.5 : 1), &log, &r);
+            rc = run_guests(ns[i], res, ns[i] == 16 ? "custom" : "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s * (ns[i] == 16 ? 1.5 : 1), &log, &r);
             if (rc || r.failures) {
                 fprintf(stderr, "vgt bench sched: %u guests failed: %s\n", ns[i], rc ? strerror(-rc) : "wrong results");
                 return 1;
@@ -413,7 +338,7 @@ int vgt_bench_sched(int argc, char **argv)
     /* 5. the watchdog's cost: on (default budget) against off */
     {
         struct vgt_vgpu_res off = v58;
-        struct result ron, roff;
+        struct bench_result ron, roff;
 
         off.watchdog_ms = VGT_SUBMIT_WATCHDOG_OFF;
         rc = run_guests(4, &off, "V5_8", NULL, GG_WL_BLIT, FAIR_NS_PER_BYTE, s, &log, &roff);

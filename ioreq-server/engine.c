@@ -548,6 +548,11 @@ struct vgt_hv *vgt_ioreq_server_hv(struct vgt_ioreq_server *s)
     return s ? &s->hv : NULL;
 }
 
+unsigned vgt_ioreq_server_nr_ports(const struct vgt_ioreq_server *s)
+{
+    return s ? s->nr_vcpus + (s->buf ? 1 : 0) : 0;
+}
+
 /* ---- dispatch ---- */
 
 static void bad(struct vgt_ioreq_server *s, unsigned vcpu, const ioreq_t *req, const char *why)

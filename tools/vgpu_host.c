@@ -1,11 +1,13 @@
 /* The vGPU daemon core (see vgpu_host.h). */
 #include "vgpu_host.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "vgt/ggtt.h"
@@ -54,6 +56,7 @@ struct vgpu_dom {
     struct vgt_submit_vgpu *sv;    /* its execlists on the GPU's submission path */
     uint32_t sbdf;
     struct vgpu_host *host;
+    unsigned ports; /* event-channel ports its ioreq server binds in vgtd */
     struct vgpu_aperture_map ap; /* the aperture slice mapped into the guest */
     /* cfg.aperture_mmio: the aperture served as an ioreq MMIO range */
     int ap_range;     /* its range id, -1 when none */
@@ -80,6 +83,8 @@ struct vgpu_host {
     struct vgt_submit *sub; /* ELSP, shadowing, audit, scheduler, completion */
     struct vgt_mapcache_dma dma; /* how the GPU reaches a mapped Xen guest frame */
     struct vgpu_dom *doms[MAX_DOMS];
+    unsigned evtchn_ports; /* bound by all vGPUs' ioreq servers */
+    unsigned evtchn_limit; /* cfg.max_evtchn_ports or the default */
 };
 
 /* The simulated GPU reaches a real guest's frame, mapped into vgtd, by
@@ -135,6 +140,7 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
         return -ENOMEM;
     h->cfg = *cfg;
     h->log = cfg->log;
+    h->evtchn_limit = cfg->max_evtchn_ports ? cfg->max_evtchn_ports : VGPU_HOST_DEFAULT_EVTCHN_PORTS;
     h->gpu_log = cfg->log ? *cfg->log : (struct vgt_log){.level = VGT_LOG_ERR};
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->ap_lock, NULL);
@@ -273,6 +279,7 @@ static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
     vgt_vgpu_destroy(d->vgpu);
     vgt_submit_pp_destroy(d->pp);
     vgt_ioreq_server_destroy(d->srv);
+    h->evtchn_ports -= d->ports;
     if (d->guest)
         sim_guest_destroy(d->guest);
     vgt_info(h->log, "dom%u: vGPU removed", d->domid);
@@ -427,6 +434,35 @@ static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t
     return 0;
 }
 
+/* Room for one more vGPU's file descriptors under RLIMIT_NOFILE, so that
+ * a full vgtd refuses by name instead of failing in whichever open call
+ * hits EMFILE first. -EMFILE with *err set when not. */
+static int fds_check(char *err, size_t errlen)
+{
+    struct rlimit rl;
+    struct dirent *de;
+    unsigned long long open_fds = 0;
+    DIR *dir;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    dir = opendir("/proc/self/fd");
+    if (!dir)
+        return 0; /* cannot count: the open calls will name the problem */
+    while ((de = readdir(dir)))
+        if (de->d_name[0] != '.')
+            open_fds++;
+    closedir(dir);
+    if (open_fds + VGPU_HOST_FDS_PER_VGPU > rl.rlim_cur) {
+        snprintf(err, errlen,
+                 "file descriptors: vgtd has %llu of its RLIMIT_NOFILE %llu open and a vGPU needs up to %u "
+                 "(raise LimitNOFILE= of vgtd.service; docs/operator-guide.md)",
+                 open_fds, (unsigned long long)rl.rlim_cur, VGPU_HOST_FDS_PER_VGPU);
+        return -EMFILE;
+    }
+    return 0;
+}
+
 int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err, size_t errlen)
 {
     struct vgt_ioreq_server_cfg sc = {.domid = req->domid, .log = h->log};
@@ -476,6 +512,9 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         ret = -ENOSPC;
         goto unlock;
     }
+    ret = fds_check(err, errlen);
+    if (ret)
+        goto unlock;
     d = calloc(1, sizeof(*d));
     if (!d) {
         ret = -ENOMEM;
@@ -510,6 +549,17 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     if (ret) {
         snprintf(err, errlen, "ioreq server for domain %u: %s", req->domid, strerror(-ret));
         goto destroy_guest;
+    }
+    be = NULL; /* the server owns it now */
+    /* Its ports are bound at start; count them against the limit first. */
+    d->ports = vgt_ioreq_server_nr_ports(d->srv);
+    if (h->evtchn_ports + d->ports > h->evtchn_limit) {
+        snprintf(err, errlen,
+                 "event channels: domain %u needs %u ports (one per vCPU), vgtd has %u of its %u bound "
+                 "(--max-evtchn-ports; docs/operator-guide.md)",
+                 req->domid, d->ports, h->evtchn_ports, h->evtchn_limit);
+        ret = -ENOSPC;
+        goto destroy_server;
     }
     vc.hv = vgt_ioreq_server_hv(d->srv);
     ret = vgt_vgpu_create(h->gpu, &vc, &d->vgpu);
@@ -552,6 +602,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         goto detach_submit;
     }
     d->running = true;
+    h->evtchn_ports += d->ports;
     h->doms[slot] = d;
     pthread_mutex_unlock(&h->lock);
     vgt_info(h->log, "dom%u: vGPU %u attached", d->domid, vgt_vgpu_id(d->vgpu));
@@ -565,7 +616,6 @@ destroy_vgpu:
     vgt_vgpu_destroy(d->vgpu);
 destroy_server:
     vgt_ioreq_server_destroy(d->srv);
-    be = NULL;
 destroy_guest:
     if (be)
         be->ops->destroy(be);

@@ -40,7 +40,25 @@ struct vgpu_host_cfg {
      * destroy), host lock not held: drop every use of it. May be NULL. */
     void (*dom_gone)(void *opaque, uint16_t domid);
     void *dom_gone_opaque;
+    /* Event-channel ports all vGPUs together may bind in vgtd's domain
+     * (one per guest vCPU, plus one per buffered ring); a vGPU that would
+     * go past it is refused by name. 0: VGPU_HOST_DEFAULT_EVTCHN_PORTS. */
+    unsigned max_evtchn_ports;
 };
+
+/* Xen gives a domain 4096 ports under the 2-level ABI (64-bit:
+ * EVTCHN_2L_NR_CHANNELS, xen/include/public/event_channel.h) and 2^17
+ * under FIFO (EVTCHN_FIFO_NR_CHANNELS), less for a domU whose xl config
+ * sets max_event_channels (default 1023). vgtd does not know which ABI
+ * its kernel chose, and the same domain's backends (netback, blkback,
+ * consoles) need ports too, so by default it takes at most half of the
+ * 2-level space: 256 guests of 4 vCPUs, 64 of 32. docs/operator-guide.md. */
+#define VGPU_HOST_DEFAULT_EVTCHN_PORTS 2048u
+#define VGPU_HOST_MAX_EVTCHN_PORTS (1u << 17)
+/* File descriptors one vGPU holds in vgtd on Xen: its ioreq server's
+ * eventfd, xendevicemodel and xenforeignmemory (privcmd) handles and its
+ * own libxenevtchn handle; with room for a VNC head or two. */
+#define VGPU_HOST_FDS_PER_VGPU 8u
 
 struct vgpu_add_req {
     uint16_t domid;

@@ -73,6 +73,9 @@ static const struct vgt_cmd benches[] = {
 #ifdef VGT_HAVE_BENCH_SCHED
     {"sched", vgt_bench_sched, "mediated vs native, fairness, scale"},
 #endif
+#ifdef VGT_HAVE_BENCH_SCALE
+    {"scale", vgt_bench_scale, "1 to 64 guests: aggregate throughput, fairness, memory per vGPU"},
+#endif
 #ifdef VGT_HAVE_BENCH_DISPLAY
     {"display", vgt_bench_display, "plane decode, VNC frame rate and flip-to-update latency"},
 #endif

@@ -30,6 +30,7 @@ int vgt_bench_vgpu(int argc, char **argv);
 int vgt_bench_ppgtt(int argc, char **argv);
 int vgt_bench_svm(int argc, char **argv);
 int vgt_bench_sched(int argc, char **argv);
+int vgt_bench_scale(int argc, char **argv);
 int vgt_bench_display(int argc, char **argv);
 int vgt_bench_mapcache(int argc, char **argv);
 

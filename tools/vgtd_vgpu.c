@@ -112,6 +112,8 @@ static void usage(FILE *out)
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
+            "  --max-evtchn-ports N   event-channel ports all vGPUs may bind in vgtd's domain\n"
+            "                      (one per guest vCPU; default 2048; docs/operator-guide.md)\n"
             "  --log LEVEL         err|warn|info|debug\n"
             "  --vnc-listen ADDR   serve each vGPU head over VNC on TCP at ADDR (IPv4; needs\n"
             "                      --vnc-password-file)\n"
@@ -334,6 +336,13 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
         }
         if (!vgt_ctl_num(&m, "ram_mb", &n))
             req.sim_ram = n << 20;
+        if (!vgt_ctl_num(&m, "vcpus", &n)) {
+            if (!d->sim || n == 0 || n > 128) {
+                answer_err(o, "\"vcpus\" is for simulated guests only, 1..128");
+                return;
+            }
+            req.sim_vcpus = (unsigned)n;
+        }
         if (!vgt_ctl_num(&m, "weight", &n))
             req.weight = n == 0 || n > 1000 ? 1001 : (unsigned)n;
         if (!vgt_ctl_num(&m, "cap_pct", &n))
@@ -667,6 +676,12 @@ int vgtd_vgpu_main(int argc, char **argv)
 #endif
         } else if (!strcmp(key, "xl-config")) {
             xlcfg = val;
+        } else if (!strcmp(key, "max-evtchn-ports")) {
+            if (vgt_parse_u64(val, &n) || n == 0 || n > VGPU_HOST_MAX_EVTCHN_PORTS) {
+                fprintf(stderr, "vgtd: --max-evtchn-ports: '%s' is not 1..%u\n", val, VGPU_HOST_MAX_EVTCHN_PORTS);
+                return 2;
+            }
+            hc.max_evtchn_ports = (unsigned)n;
         } else if (!strcmp(key, "ram-mb")) {
             if (vgt_parse_u64(val, &n) || n < 2 || n > 16384) {
                 fprintf(stderr, "vgtd: --ram-mb: '%s' is not 2..16384\n", val);

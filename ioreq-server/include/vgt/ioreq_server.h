@@ -127,6 +127,11 @@ void vgt_ioreq_server_stop(struct vgt_ioreq_server *s);
 /* The hv seam for this server's guest (guest memory, dma, wp, MSI). */
 struct vgt_hv *vgt_ioreq_server_hv(struct vgt_ioreq_server *s);
 
+/* Event-channel ports vgt_ioreq_server_start will bind in the caller's
+ * domain: one per guest vCPU, plus one for the buffered ring. Known once
+ * the server is created, before anything is bound. */
+unsigned vgt_ioreq_server_nr_ports(const struct vgt_ioreq_server *s);
+
 void vgt_ioreq_server_get_stats(const struct vgt_ioreq_server *s, struct vgt_ioreq_stats *st);
 
 /* Staged teardown: disable, unbind, unmap, destroy. NULL is fine. */

@@ -8,21 +8,17 @@
  * an injected clock.
  *
  * Policy (docs/scheduler.md has the full story):
- * - Credit per vGPU per engine, in ns. Running charges the busy time. Every
- *   stage (period / stages, default 100 ms / 10) the engine time used in
- *   the stage is handed back to the vGPUs active on the engine (work queued,
- *   or it ran during the stage) in proportion weight / (sum of active
- *   weights). Credits are zero-sum, at most +period; a workload is charged
- *   in full, so one longer than the period leaves a debt of up to
- *   VGT_SCHED_MAX_DEBT_NS that its vGPU pays back before it runs again.
- * - An idle vGPU earns nothing and loses its positive credit: it gives its
- *   time away instead of hoarding it.
- * - The engine goes to the pending vGPU with the most credit (ties: the one
- *   that ran least recently) and stays with it for one slice (default 1 ms)
- *   while it has work. Work-conserving: a vGPU in debt still runs when no one
- *   else wants the engine, unless it is capped.
- * - A newly active vGPU starts at no worse than -slice, so it runs within
- *   a slice or two of the others' turn; it is never starved.
+ * - Virtual time per vGPU per engine: running charges busy_ns / weight,
+ *   in full, so a workload longer than the period is paid back before its
+ *   vGPU runs again (up to VGT_SCHED_MAX_DEBT_NS per workload).
+ * - The engine goes to the pending vGPU furthest behind (ties: the one
+ *   that ran least recently) and stays with it for one slice (default
+ *   1 ms) while it has work. Work-conserving: a vGPU ahead still runs when
+ *   no one else wants the engine, unless it is capped.
+ * - A vGPU that queues work after having none is placed no further than
+ *   one slice behind the engine's fair clock (the smallest virtual time of
+ *   the active vGPUs): idle time is not banked, and it is served as soon
+ *   as the current slice ends. A vGPU in debt keeps it while idle.
  * - Cap (optional, percent): a vGPU gets at most cap% of each balance period
  *   on each engine, even when the engine is otherwise idle.
  *
@@ -40,7 +36,8 @@
 #define VGT_SCHED_MAX_WEIGHT 1000
 #define VGT_SCHED_DEFAULT_SLICE_NS 1000000ull     /* 1 ms, as GVT-g's slice */
 #define VGT_SCHED_DEFAULT_PERIOD_NS 100000000ull  /* 100 ms balance period */
-#define VGT_SCHED_DEFAULT_STAGES 10
+/* The slice may be at most period / this (a cap window holds turns). */
+#define VGT_SCHED_MIN_SLICES_PER_PERIOD 10
 /* Most debt one vGPU can owe on an engine (a minute of engine time). */
 #define VGT_SCHED_MAX_DEBT_NS (60ull * 1000000000ull)
 
@@ -49,7 +46,6 @@ typedef uint64_t (*vgt_sched_clock_fn)(void *opaque);
 struct vgt_sched_config {
     uint64_t slice_ns;   /* 0: default */
     uint64_t period_ns;  /* 0: default */
-    unsigned stages;     /* credit top-ups per period; 0: default */
     vgt_sched_clock_fn clock; /* NULL: CLOCK_MONOTONIC */
     void *clock_opaque;
 };
@@ -62,14 +58,16 @@ struct vgt_sched_stats {
     uint64_t cancelled[VGT_ENGINE_NUM];      /* workloads ended by reset/failsafe */
     uint64_t switches_in[VGT_ENGINE_NUM];    /* times the engine was handed to it */
     uint64_t failsafe_events;
-    int64_t credit_ns[VGT_ENGINE_NUM];       /* current credit (diagnostics) */
+    /* ns of its own time it is behind the engine's fair clock (negative:
+     * ahead, i.e. in debt); diagnostics */
+    int64_t credit_ns[VGT_ENGINE_NUM];
     unsigned pending[VGT_ENGINE_NUM];        /* queued workloads */
 };
 
 struct vgt_sched;
 
-/* cfg may be NULL (all defaults). -EINVAL for a slice longer than a stage or
- * a zero-length stage. */
+/* cfg may be NULL (all defaults). -EINVAL for a slice longer than
+ * period / VGT_SCHED_MIN_SLICES_PER_PERIOD or a period over ~9 s. */
 int vgt_sched_create(const struct vgt_sched_config *cfg, struct vgt_log *log,
                      struct vgt_sched **out);
 void vgt_sched_destroy(struct vgt_sched *s);
