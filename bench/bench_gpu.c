@@ -9,7 +9,12 @@
  *   against CPU memcpy of the same size in the same run;
  * - native store-dword submissions per second, against a bare two-thread
  *   condition-variable ping-pong (the floor of any cross-thread
- *   submit/complete round trip). */
+ *   submit/complete round trip);
+ * - mediated_vs_native_blit_1guest, like for like: one guest's blits
+ *   through the whole mediated path (ioreq, audit, shadow, scheduler)
+ *   against the native driver on a GPU of its own, with the same
+ *   submission pattern, queue depth and checks on both sides (lfl_*). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +23,12 @@
 #include "vgt/bench.h"
 #include "vgt/cmd_decoder.h"
 #include "vgt/gpu_workload.h"
+#include "vgt/sim_arena.h"
 #include "vgt/sim_gpu.h"
 #include "vgt/sim_native.h"
 #include "vgt/util.h"
 #include "vgt_cmds.h"
+#include "gpu_platform.h"
 
 #define STREAM_DW (4u << 20) /* 16 MiB of commands */
 
@@ -301,6 +308,219 @@ destroy_arena:
     return ret ? 1 : 0;
 }
 
+/* ---- like for like: mediated against native blits ----
+ *
+ * Both sides run the same steps: two contexts on the blitter, one ELSP
+ * write of both (two blits in flight: queue depth 2), each blit a fill of
+ * its own source with a new colour, a copy to its own destination and a
+ * flush whose post-sync write stores a new sequence number, all GGTT
+ * (batches too: the mediator refuses selectorless blits in PPGTT
+ * batches). When both have completed, both sequence numbers and both
+ * whole destinations are read back and checked on the CPU. */
+#define LFL_W 256
+#define LFL_H 256
+#define LFL_BYTES ((size_t)LFL_W * LFL_H * 4)
+#define LFL_STATUS 2048 /* the sequence dword, in the batch's page */
+#define LFL_WAIT_MS 10000
+
+/* One blit's batch and the ring commands that start it. */
+static size_t lfl_batch(uint32_t *cs, uint64_t src, uint64_t dst, uint64_t batch, uint32_t color, uint32_t seq)
+{
+    size_t k = 0;
+
+    k += gwl_emit_color_blt(cs + k, src, LFL_W * 4, 0, 0, LFL_W, LFL_H, color);
+    k += gwl_emit_src_copy_blt(cs + k, dst, LFL_W * 4, 0, 0, LFL_W, LFL_H, src, LFL_W * 4, 0, 0);
+    k += gwl_emit_flush_dw(cs + k, batch + LFL_STATUS, true, seq);
+    k += gwl_emit_bb_end(cs + k);
+    return k;
+}
+
+static size_t lfl_ring(uint32_t *ring, uint64_t batch)
+{
+    size_t n = gwl_emit_bb_start(ring, batch, false, false);
+
+    return n + gwl_emit_noop(ring + n);
+}
+
+static uint32_t lfl_color(uint64_t step, unsigned i)
+{
+    return gwl_pattern((uint32_t)step, i, 5) | 0xff000000u;
+}
+
+/* The checks of one blit, the same on both sides. */
+static bool lfl_ok(uint32_t got_seq, uint32_t seq, const uint8_t *px, uint32_t color)
+{
+    uint32_t bx, by;
+
+    return got_seq == seq && !gwl_check_fill(px, LFL_W * 4, LFL_W, LFL_H, color, &bx, &by);
+}
+
+static int lfl_native(double seconds, struct vgt_log *log, double *per_s)
+{
+    struct sim_arena *arena;
+    struct sim_gpu *gpu;
+    struct sim_native *n;
+    struct sim_native_ctx *ctx[2] = {NULL, NULL};
+    struct sim_native_bo *src[2] = {NULL, NULL}, *dst[2] = {NULL, NULL}, *batch[2] = {NULL, NULL};
+    uint8_t *px = malloc(LFL_BYTES);
+    uint64_t step = 0, t0;
+    uint32_t seq = 0;
+    int ret;
+
+    if (!px)
+        return -ENOMEM;
+    ret = sim_arena_create(256ull << 20, &arena);
+    if (ret)
+        goto free_px;
+    ret = sim_gpu_create(arena, NULL, log, &gpu);
+    if (ret)
+        goto destroy_arena;
+    ret = sim_native_create(sim_gpu_hostgpu(gpu), log, NULL, &n);
+    if (ret)
+        goto destroy_gpu;
+    for (unsigned i = 0; i < 2 && !ret; i++) {
+        ret = sim_native_ctx_create(n, VGT_ENGINE_BCS, 4, &ctx[i]);
+        ret = ret ?: sim_native_bo_create(n, LFL_BYTES, &src[i]);
+        ret = ret ?: sim_native_bo_create(n, LFL_BYTES, &dst[i]);
+        ret = ret ?: sim_native_bo_create(n, VGT_PAGE_SIZE, &batch[i]);
+    }
+    if (ret)
+        goto destroy_objs;
+    t0 = vgt_now_ns();
+    do {
+        uint32_t cs[2][32], ring[2][4];
+        size_t k[2], r[2];
+
+        for (unsigned i = 0; i < 2; i++) {
+            k[i] = lfl_batch(cs[i], src[i]->gm, dst[i]->gm, batch[i]->gm, lfl_color(step, i), seq + 1 + i);
+            ret = ret ?: sim_native_bo_write(batch[i], 0, cs[i], k[i] * 4);
+            r[i] = lfl_ring(ring[i], batch[i]->gm);
+        }
+        ret = ret ?: sim_native_submit2(n, ctx[0], ring[0], r[0], ctx[1], ring[1], r[1]);
+        for (unsigned i = 0; i < 2; i++)
+            ret = ret ?: sim_native_wait(n, ctx[i], LFL_WAIT_MS);
+        for (unsigned i = 0; i < 2 && !ret; i++) {
+            uint32_t got = 0;
+
+            ret = sim_native_bo_read(batch[i], LFL_STATUS, &got, 4);
+            ret = ret ?: sim_native_bo_read(dst[i], 0, px, LFL_BYTES);
+            if (!ret && !lfl_ok(got, seq + 1 + i, px, lfl_color(step, i)))
+                ret = -EIO;
+        }
+        seq += 2;
+        step++;
+    } while (!ret && (double)(vgt_now_ns() - t0) / 1e9 < seconds);
+    *per_s = (double)(step * 2) / ((double)(vgt_now_ns() - t0) / 1e9);
+destroy_objs:
+    for (unsigned i = 0; i < 2; i++) {
+        sim_native_bo_destroy(n, batch[i]);
+        sim_native_bo_destroy(n, dst[i]);
+        sim_native_bo_destroy(n, src[i]);
+        sim_native_ctx_destroy(n, ctx[i]);
+    }
+    sim_native_destroy(n);
+destroy_gpu:
+    sim_gpu_destroy(gpu);
+destroy_arena:
+    sim_arena_destroy(arena);
+free_px:
+    free(px);
+    return ret;
+}
+
+static int lfl_mediated(double seconds, struct vgt_log *log, double *per_s)
+{
+    struct gp_cfg cfg;
+    struct gp *p;
+    struct gg *d;
+    struct gg_ctx *ctx[2];
+    struct gg_bo src[2], dst[2], batch[2];
+    uint8_t *px = malloc(LFL_BYTES);
+    uint64_t step = 0, t0;
+    uint32_t seq = 0;
+    int ret;
+
+    if (!px)
+        return -ENOMEM;
+    memset(&cfg, 0, sizeof(cfg));
+    ret = vgt_vgpu_res_from_type("V5_8", &cfg.res);
+    if (ret)
+        goto free_px;
+    cfg.guests = 1;
+    cfg.type_name = "V5_8";
+    cfg.guest_ram = 32ull << 20;
+    cfg.log = log;
+    ret = gp_create(&cfg, &p);
+    if (ret)
+        goto free_px;
+    d = p->guest[0].drv;
+    for (unsigned i = 0; i < 2 && !ret; i++) {
+        ret = gg_ctx_create(d, VGT_ENGINE_BCS, &ctx[i]);
+        ret = ret ?: gg_bo_create(d, LFL_BYTES, true, true, false, &src[i]);
+        ret = ret ?: gg_bo_create(d, LFL_BYTES, true, true, false, &dst[i]);
+        ret = ret ?: gg_bo_create(d, VGT_PAGE_SIZE, true, false, false, &batch[i]);
+    }
+    if (ret)
+        goto destroy_platform;
+    t0 = vgt_now_ns();
+    do {
+        uint32_t cs[2][32], ring[2][4];
+        size_t k[2], r[2];
+
+        for (unsigned i = 0; i < 2; i++) {
+            k[i] = lfl_batch(cs[i], src[i].gm, dst[i].gm, batch[i].gm, lfl_color(step, i), seq + 1 + i);
+            ret = ret ?: gg_bo_write(d, &batch[i], 0, cs[i], k[i] * 4);
+            r[i] = lfl_ring(ring[i], batch[i].gm);
+        }
+        ret = ret ?: gg_submit2(d, ctx[0], ring[0], r[0], ctx[1], ring[1], r[1]);
+        for (unsigned i = 0; i < 2; i++)
+            ret = ret ?: gg_wait(d, ctx[i], LFL_WAIT_MS);
+        for (unsigned i = 0; i < 2 && !ret; i++) {
+            uint32_t got = 0;
+
+            ret = gg_bo_read(d, &batch[i], LFL_STATUS, &got, 4);
+            ret = ret ?: gg_bo_read(d, &dst[i], 0, px, LFL_BYTES);
+            if (!ret && !lfl_ok(got, seq + 1 + i, px, lfl_color(step, i)))
+                ret = -EIO;
+        }
+        seq += 2;
+        step++;
+    } while (!ret && (double)(vgt_now_ns() - t0) / 1e9 < seconds);
+    *per_s = (double)(step * 2) / ((double)(vgt_now_ns() - t0) / 1e9);
+    if (!ret && vgt_vgpu_in_failsafe(p->guest[0].v))
+        ret = -EIO;
+destroy_platform:
+    gp_destroy(p);
+free_px:
+    free(px);
+    return ret;
+}
+
+static int bench_like_for_like(int json, double seconds)
+{
+    struct vgt_log log;
+    double med = 0, nat = 0;
+    int ret;
+
+    vgt_log_init(&log, "bench", VGT_LOG_ERR);
+    ret = lfl_native(seconds, &log, &nat);
+    if (!ret)
+        ret = lfl_mediated(seconds, &log, &med);
+    if (ret) {
+        fprintf(stderr, "vgt bench gpu: like-for-like blits failed: %s\n",
+                ret == -EIO ? "wrong results" : strerror(-ret));
+        return 1;
+    }
+    {
+        struct vgt_bench_fig f = {"gpu", "mediated_vs_native_blit_1guest", med, "blits/s", nat,
+                                  "native driver, same blits, queue depth 2, every result checked, same run",
+                                  "ratio>=0.95"};
+
+        vgt_bench_emit(stdout, json, &f);
+    }
+    return 0;
+}
+
 int vgt_bench_gpu(int argc, char **argv)
 {
     int json = 0;
@@ -324,5 +544,7 @@ int vgt_bench_gpu(int argc, char **argv)
     }
     if (bench_decoder(json, seconds))
         return 1;
-    return bench_native(json, seconds);
+    if (bench_native(json, seconds))
+        return 1;
+    return bench_like_for_like(json, seconds);
 }

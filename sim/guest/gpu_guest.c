@@ -390,7 +390,8 @@ int gg_elsp(struct gg *d, unsigned engine, uint64_t desc0, uint64_t desc1)
     return rc;
 }
 
-int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
+/* Append @cmds to @c's ring and publish the tail in its image. */
+static int ring_append(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
 {
     uint32_t size = RING_PAGES * 4096u;
     uint32_t bytes = (uint32_t)ndw * 4;
@@ -423,7 +424,26 @@ int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
         return rc;
     c->submitted++;
     d->st.submissions++;
-    return gg_elsp(d, c->engine, gg_ctx_desc(c), 0);
+    return 0;
+}
+
+int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
+{
+    int rc = ring_append(d, c, cmds, ndw);
+
+    return rc ?: gg_elsp(d, c->engine, gg_ctx_desc(c), 0);
+}
+
+int gg_submit2(struct gg *d, struct gg_ctx *c0, const uint32_t *cmds0, size_t ndw0, struct gg_ctx *c1,
+               const uint32_t *cmds1, size_t ndw1)
+{
+    int rc;
+
+    if (c0->engine != c1->engine || c0 == c1)
+        return -EINVAL;
+    rc = ring_append(d, c0, cmds0, ndw0);
+    rc = rc ?: ring_append(d, c1, cmds1, ndw1);
+    return rc ?: gg_elsp(d, c0->engine, gg_ctx_desc(c0), gg_ctx_desc(c1));
 }
 
 /* New CSB entries of @engine, from our HWSP copy. */

@@ -57,6 +57,10 @@ int gg_ctx_create(struct gg *d, unsigned engine, struct gg_ctx **out);
 uint64_t gg_ctx_desc(const struct gg_ctx *c);
 /* Append @ndw dwords to the ring and submit the context through ELSP. */
 int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw);
+/* Both contexts (one engine, not the same) in one ELSP write, element 0
+ * then 1, each with its own ring commands: as sim_native_submit2. */
+int gg_submit2(struct gg *d, struct gg_ctx *c0, const uint32_t *cmds0, size_t ndw0, struct gg_ctx *c1,
+               const uint32_t *cmds1, size_t ndw1);
 /* Raw ELSP write of two descriptors (element 1 may be 0): for tests. */
 int gg_elsp(struct gg *d, unsigned engine, uint64_t desc0, uint64_t desc1);
 /* Wait until every submission of @c completed: 0, -ETIMEDOUT, or -EIO
