@@ -115,35 +115,54 @@ static int ggtt_map(struct gg *d, uint64_t gm, uint64_t gpa, size_t pages)
     return 0;
 }
 
-/* 4-level PPGTT in guest RAM: tables allocated on the way down. */
+/* 4-level PPGTT in guest RAM: the guest-physical address of @va's leaf
+ * entry, tables allocated on the way down. */
+static int ppgtt_leaf(struct gg *d, uint64_t va, uint64_t *leaf)
+{
+    uint64_t table = d->pml4;
+
+    for (int lvl = GEN8_LVL_PML4; lvl > GEN8_LVL_PT; lvl--) {
+        uint64_t ent, e_gpa = table + gen8_pt_index(va, lvl) * 8;
+        int rc = ram_r64(d, e_gpa, &ent);
+
+        if (rc)
+            return rc;
+        if (!(ent & GEN8_PTE_PRESENT)) {
+            uint64_t t;
+
+            rc = ram_alloc(d, VGT_PAGE_SIZE, &t);
+            if (!rc)
+                rc = ram_w64(d, e_gpa, t | GEN8_PTE_PRESENT | GEN8_PTE_RW);
+            if (rc)
+                return rc;
+            ent = t | GEN8_PTE_PRESENT;
+        }
+        table = ent & GEN8_PTE_ADDR_MASK;
+    }
+    *leaf = table + gen8_pt_index(va, GEN8_LVL_PT) * 8;
+    return 0;
+}
+
 static int ppgtt_map(struct gg *d, uint64_t va, uint64_t gpa, size_t pages)
 {
     for (size_t i = 0; i < pages; i++) {
-        uint64_t table = d->pml4, a = va + i * VGT_PAGE_SIZE;
+        uint64_t leaf;
+        int rc = ppgtt_leaf(d, va + i * VGT_PAGE_SIZE, &leaf);
 
-        for (int lvl = GEN8_LVL_PML4; lvl > GEN8_LVL_PT; lvl--) {
-            uint64_t ent, e_gpa = table + gen8_pt_index(a, lvl) * 8;
-            int rc = ram_r64(d, e_gpa, &ent);
-
-            if (rc)
-                return rc;
-            if (!(ent & GEN8_PTE_PRESENT)) {
-                uint64_t t;
-
-                rc = ram_alloc(d, VGT_PAGE_SIZE, &t);
-                if (!rc)
-                    rc = ram_w64(d, e_gpa, t | GEN8_PTE_PRESENT | GEN8_PTE_RW);
-                if (rc)
-                    return rc;
-                ent = t | GEN8_PTE_PRESENT;
-            }
-            table = ent & GEN8_PTE_ADDR_MASK;
-        }
-        if (ram_w64(d, table + gen8_pt_index(a, GEN8_LVL_PT) * 8,
-                    (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT | GEN8_PTE_RW))
+        if (rc)
+            return rc;
+        if (ram_w64(d, leaf, (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT | GEN8_PTE_RW))
             return -EFAULT;
     }
     return 0;
+}
+
+int gg_ppgtt_set_pte(struct gg *d, uint64_t va, uint64_t pte)
+{
+    uint64_t leaf;
+    int rc = ppgtt_leaf(d, va & ~(uint64_t)(VGT_PAGE_SIZE - 1), &leaf);
+
+    return rc ?: ram_w64(d, leaf, pte);
 }
 
 int gg_probe(const struct gg_cfg *cfg, struct gg **out)

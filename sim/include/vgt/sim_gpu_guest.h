@@ -50,6 +50,9 @@ int gg_ppgtt_release(struct gg *d);
  * high range when @high) and/or the PPGTT (@ppgtt). */
 int gg_bo_create(struct gg *d, size_t size, bool ggtt, bool high, bool ppgtt, struct gg_bo *out);
 int gg_bo_write(struct gg *d, const struct gg_bo *bo, size_t off, const void *src, size_t len);
+/* Write @pte, raw, as the PPGTT leaf entry of @va (tables allocated on
+ * the way down): for tests of entries the vGPU must refuse. */
+int gg_ppgtt_set_pte(struct gg *d, uint64_t va, uint64_t pte);
 int gg_bo_read(struct gg *d, const struct gg_bo *bo, size_t off, void *dst, size_t len);
 
 /* An execlist context on @engine (VGT_ENGINE_RCS/BCS) with a 4-page ring. */
