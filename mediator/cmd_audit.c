@@ -915,11 +915,11 @@ static int walk_buf(struct walk *w, struct cursor *c)
             continue;
         }
         c->pos = off;
-        w->name = NULL;
         e = keys[hdr >> 22];
         if (e & KEY_L2)
             e = keys[KEY_GFX(hdr)];
         if (e & KEY_SLOW) {
+            w->name = NULL;
             e = slow_lookup(w, hdr, &rc);
             if (!e)
                 goto out;
@@ -928,10 +928,12 @@ static int walk_buf(struct walk *w, struct cursor *c)
         len = (hdr & ((1u << ((e >> KEY_LEN_BITS_SHIFT) & 0x1f)) - 1)) + ((e >> KEY_BIAS_SHIFT) & KEY_BIAS_MASK);
         desc = &cmds[(e & KEY_ROW_MASK) - 1];
         if ((hdr & desc->mask) != desc->value) {
+            w->name = NULL;
             rc = violation(w, -EACCES, "unknown command for this engine");
             goto out;
         }
         if (len > ndw - off) {
+            w->name = NULL; /* not decoded: it does not fit */
             if (c->kind == VGT_AUDIT_BATCH) {
                 rc = grow(w, b);
                 if (rc < 0)
