@@ -347,152 +347,207 @@ static uint32_t lfl_color(uint64_t step, unsigned i)
     return gwl_pattern((uint32_t)step, i, 5) | 0xff000000u;
 }
 
-/* The checks of one blit, the same on both sides. */
-static bool lfl_ok(uint32_t got_seq, uint32_t seq, const uint8_t *px, uint32_t color)
-{
-    uint32_t bx, by;
+/* One side of the comparison: its buffers' GGTT addresses and how it
+ * writes a batch, submits both contexts, waits for one, reads results. */
+struct lfl_side {
+    uint64_t src[2], dst[2], batch[2];
+    void *priv;
+    int (*write)(void *priv, unsigned i, const uint32_t *cs, size_t n);
+    int (*submit2)(void *priv, const uint32_t *r0, size_t n0, const uint32_t *r1, size_t n1);
+    int (*wait)(void *priv, unsigned i);
+    int (*read)(void *priv, unsigned i, uint32_t *seq, uint8_t *px);
+};
 
-    return got_seq == seq && !gwl_check_fill(px, LFL_W * 4, LFL_W, LFL_H, color, &bx, &by);
+/* The steps, the same on both sides; checked blits per second, or -EIO
+ * on the first wrong result. */
+static int lfl_loop(const struct lfl_side *s, double seconds, double *per_s)
+{
+    uint8_t *px = malloc(LFL_BYTES);
+    uint64_t step = 0, t0 = vgt_now_ns();
+    uint32_t seq = 0;
+    int ret = 0;
+
+    if (!px)
+        return -ENOMEM;
+    do {
+        uint32_t cs[2][32], ring[2][4];
+        size_t r[2];
+
+        for (unsigned i = 0; i < 2; i++) {
+            size_t k = lfl_batch(cs[i], s->src[i], s->dst[i], s->batch[i], lfl_color(step, i), seq + 1 + i);
+
+            ret = ret ?: s->write(s->priv, i, cs[i], k);
+            r[i] = lfl_ring(ring[i], s->batch[i]);
+        }
+        ret = ret ?: s->submit2(s->priv, ring[0], r[0], ring[1], r[1]);
+        for (unsigned i = 0; i < 2; i++)
+            ret = ret ?: s->wait(s->priv, i);
+        for (unsigned i = 0; i < 2 && !ret; i++) {
+            uint32_t got = 0, bx, by;
+
+            ret = s->read(s->priv, i, &got, px);
+            if (!ret && (got != seq + 1 + i ||
+                         gwl_check_fill(px, LFL_W * 4, LFL_W, LFL_H, lfl_color(step, i), &bx, &by)))
+                ret = -EIO;
+        }
+        seq += 2;
+        step++;
+    } while (!ret && (double)(vgt_now_ns() - t0) / 1e9 < seconds);
+    *per_s = (double)(step * 2) / ((double)(vgt_now_ns() - t0) / 1e9);
+    free(px);
+    return ret;
+}
+
+struct lfl_native {
+    struct sim_native *n;
+    struct sim_native_ctx *ctx[2];
+    struct sim_native_bo *src[2], *dst[2], *batch[2];
+};
+
+static int lfl_native_write(void *priv, unsigned i, const uint32_t *cs, size_t n)
+{
+    return sim_native_bo_write(((struct lfl_native *)priv)->batch[i], 0, cs, n * 4);
+}
+
+static int lfl_native_submit2(void *priv, const uint32_t *r0, size_t n0, const uint32_t *r1, size_t n1)
+{
+    struct lfl_native *l = priv;
+
+    return sim_native_submit2(l->n, l->ctx[0], r0, n0, l->ctx[1], r1, n1);
+}
+
+static int lfl_native_wait(void *priv, unsigned i)
+{
+    struct lfl_native *l = priv;
+
+    return sim_native_wait(l->n, l->ctx[i], LFL_WAIT_MS);
+}
+
+static int lfl_native_read(void *priv, unsigned i, uint32_t *seq, uint8_t *px)
+{
+    struct lfl_native *l = priv;
+
+    return sim_native_bo_read(l->batch[i], LFL_STATUS, seq, 4) ?: sim_native_bo_read(l->dst[i], 0, px, LFL_BYTES);
 }
 
 static int lfl_native(double seconds, struct vgt_log *log, double *per_s)
 {
     struct sim_arena *arena;
     struct sim_gpu *gpu;
-    struct sim_native *n;
-    struct sim_native_ctx *ctx[2] = {NULL, NULL};
-    struct sim_native_bo *src[2] = {NULL, NULL}, *dst[2] = {NULL, NULL}, *batch[2] = {NULL, NULL};
-    uint8_t *px = malloc(LFL_BYTES);
-    uint64_t step = 0, t0;
-    uint32_t seq = 0;
+    struct lfl_native l;
+    struct lfl_side s = {.priv = &l, .write = lfl_native_write, .submit2 = lfl_native_submit2,
+                         .wait = lfl_native_wait, .read = lfl_native_read};
     int ret;
 
-    if (!px)
-        return -ENOMEM;
+    memset(&l, 0, sizeof(l));
     ret = sim_arena_create(256ull << 20, &arena);
     if (ret)
-        goto free_px;
+        return ret;
     ret = sim_gpu_create(arena, NULL, log, &gpu);
     if (ret)
         goto destroy_arena;
-    ret = sim_native_create(sim_gpu_hostgpu(gpu), log, NULL, &n);
+    ret = sim_native_create(sim_gpu_hostgpu(gpu), log, NULL, &l.n);
     if (ret)
         goto destroy_gpu;
     for (unsigned i = 0; i < 2 && !ret; i++) {
-        ret = sim_native_ctx_create(n, VGT_ENGINE_BCS, 4, &ctx[i]);
-        ret = ret ?: sim_native_bo_create(n, LFL_BYTES, &src[i]);
-        ret = ret ?: sim_native_bo_create(n, LFL_BYTES, &dst[i]);
-        ret = ret ?: sim_native_bo_create(n, VGT_PAGE_SIZE, &batch[i]);
+        ret = sim_native_ctx_create(l.n, VGT_ENGINE_BCS, 4, &l.ctx[i]);
+        ret = ret ?: sim_native_bo_create(l.n, LFL_BYTES, &l.src[i]);
+        ret = ret ?: sim_native_bo_create(l.n, LFL_BYTES, &l.dst[i]);
+        ret = ret ?: sim_native_bo_create(l.n, VGT_PAGE_SIZE, &l.batch[i]);
+        if (!ret) {
+            s.src[i] = l.src[i]->gm;
+            s.dst[i] = l.dst[i]->gm;
+            s.batch[i] = l.batch[i]->gm;
+        }
     }
-    if (ret)
-        goto destroy_objs;
-    t0 = vgt_now_ns();
-    do {
-        uint32_t cs[2][32], ring[2][4];
-        size_t k[2], r[2];
-
-        for (unsigned i = 0; i < 2; i++) {
-            k[i] = lfl_batch(cs[i], src[i]->gm, dst[i]->gm, batch[i]->gm, lfl_color(step, i), seq + 1 + i);
-            ret = ret ?: sim_native_bo_write(batch[i], 0, cs[i], k[i] * 4);
-            r[i] = lfl_ring(ring[i], batch[i]->gm);
-        }
-        ret = ret ?: sim_native_submit2(n, ctx[0], ring[0], r[0], ctx[1], ring[1], r[1]);
-        for (unsigned i = 0; i < 2; i++)
-            ret = ret ?: sim_native_wait(n, ctx[i], LFL_WAIT_MS);
-        for (unsigned i = 0; i < 2 && !ret; i++) {
-            uint32_t got = 0;
-
-            ret = sim_native_bo_read(batch[i], LFL_STATUS, &got, 4);
-            ret = ret ?: sim_native_bo_read(dst[i], 0, px, LFL_BYTES);
-            if (!ret && !lfl_ok(got, seq + 1 + i, px, lfl_color(step, i)))
-                ret = -EIO;
-        }
-        seq += 2;
-        step++;
-    } while (!ret && (double)(vgt_now_ns() - t0) / 1e9 < seconds);
-    *per_s = (double)(step * 2) / ((double)(vgt_now_ns() - t0) / 1e9);
-destroy_objs:
+    if (!ret)
+        ret = lfl_loop(&s, seconds, per_s);
     for (unsigned i = 0; i < 2; i++) {
-        sim_native_bo_destroy(n, batch[i]);
-        sim_native_bo_destroy(n, dst[i]);
-        sim_native_bo_destroy(n, src[i]);
-        sim_native_ctx_destroy(n, ctx[i]);
+        sim_native_bo_destroy(l.n, l.batch[i]);
+        sim_native_bo_destroy(l.n, l.dst[i]);
+        sim_native_bo_destroy(l.n, l.src[i]);
+        sim_native_ctx_destroy(l.n, l.ctx[i]);
     }
-    sim_native_destroy(n);
+    sim_native_destroy(l.n);
 destroy_gpu:
     sim_gpu_destroy(gpu);
 destroy_arena:
     sim_arena_destroy(arena);
-free_px:
-    free(px);
     return ret;
+}
+
+struct lfl_guest {
+    struct gg *d;
+    struct gg_ctx *ctx[2];
+    struct gg_bo dst[2], batch[2];
+};
+
+static int lfl_guest_write(void *priv, unsigned i, const uint32_t *cs, size_t n)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_bo_write(l->d, &l->batch[i], 0, cs, n * 4);
+}
+
+static int lfl_guest_submit2(void *priv, const uint32_t *r0, size_t n0, const uint32_t *r1, size_t n1)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_submit2(l->d, l->ctx[0], r0, n0, l->ctx[1], r1, n1);
+}
+
+static int lfl_guest_wait(void *priv, unsigned i)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_wait(l->d, l->ctx[i], LFL_WAIT_MS);
+}
+
+static int lfl_guest_read(void *priv, unsigned i, uint32_t *seq, uint8_t *px)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_bo_read(l->d, &l->batch[i], LFL_STATUS, seq, 4) ?: gg_bo_read(l->d, &l->dst[i], 0, px, LFL_BYTES);
 }
 
 static int lfl_mediated(double seconds, struct vgt_log *log, double *per_s)
 {
     struct gp_cfg cfg;
     struct gp *p;
-    struct gg *d;
-    struct gg_ctx *ctx[2];
-    struct gg_bo src[2], dst[2], batch[2];
-    uint8_t *px = malloc(LFL_BYTES);
-    uint64_t step = 0, t0;
-    uint32_t seq = 0;
+    struct lfl_guest l;
+    struct lfl_side s = {.priv = &l, .write = lfl_guest_write, .submit2 = lfl_guest_submit2,
+                         .wait = lfl_guest_wait, .read = lfl_guest_read};
     int ret;
 
-    if (!px)
-        return -ENOMEM;
     memset(&cfg, 0, sizeof(cfg));
+    memset(&l, 0, sizeof(l));
     ret = vgt_vgpu_res_from_type("V5_8", &cfg.res);
     if (ret)
-        goto free_px;
+        return ret;
     cfg.guests = 1;
     cfg.type_name = "V5_8";
     cfg.guest_ram = 32ull << 20;
     cfg.log = log;
     ret = gp_create(&cfg, &p);
     if (ret)
-        goto free_px;
-    d = p->guest[0].drv;
+        return ret;
+    l.d = p->guest[0].drv;
     for (unsigned i = 0; i < 2 && !ret; i++) {
-        ret = gg_ctx_create(d, VGT_ENGINE_BCS, &ctx[i]);
-        ret = ret ?: gg_bo_create(d, LFL_BYTES, true, true, false, &src[i]);
-        ret = ret ?: gg_bo_create(d, LFL_BYTES, true, true, false, &dst[i]);
-        ret = ret ?: gg_bo_create(d, VGT_PAGE_SIZE, true, false, false, &batch[i]);
+        struct gg_bo src;
+
+        ret = gg_ctx_create(l.d, VGT_ENGINE_BCS, &l.ctx[i]);
+        ret = ret ?: gg_bo_create(l.d, LFL_BYTES, true, true, false, &src);
+        ret = ret ?: gg_bo_create(l.d, LFL_BYTES, true, true, false, &l.dst[i]);
+        ret = ret ?: gg_bo_create(l.d, VGT_PAGE_SIZE, true, false, false, &l.batch[i]);
+        s.src[i] = src.gm;
+        s.dst[i] = l.dst[i].gm;
+        s.batch[i] = l.batch[i].gm;
     }
-    if (ret)
-        goto destroy_platform;
-    t0 = vgt_now_ns();
-    do {
-        uint32_t cs[2][32], ring[2][4];
-        size_t k[2], r[2];
-
-        for (unsigned i = 0; i < 2; i++) {
-            k[i] = lfl_batch(cs[i], src[i].gm, dst[i].gm, batch[i].gm, lfl_color(step, i), seq + 1 + i);
-            ret = ret ?: gg_bo_write(d, &batch[i], 0, cs[i], k[i] * 4);
-            r[i] = lfl_ring(ring[i], batch[i].gm);
-        }
-        ret = ret ?: gg_submit2(d, ctx[0], ring[0], r[0], ctx[1], ring[1], r[1]);
-        for (unsigned i = 0; i < 2; i++)
-            ret = ret ?: gg_wait(d, ctx[i], LFL_WAIT_MS);
-        for (unsigned i = 0; i < 2 && !ret; i++) {
-            uint32_t got = 0;
-
-            ret = gg_bo_read(d, &batch[i], LFL_STATUS, &got, 4);
-            ret = ret ?: gg_bo_read(d, &dst[i], 0, px, LFL_BYTES);
-            if (!ret && !lfl_ok(got, seq + 1 + i, px, lfl_color(step, i)))
-                ret = -EIO;
-        }
-        seq += 2;
-        step++;
-    } while (!ret && (double)(vgt_now_ns() - t0) / 1e9 < seconds);
-    *per_s = (double)(step * 2) / ((double)(vgt_now_ns() - t0) / 1e9);
+    if (!ret)
+        ret = lfl_loop(&s, seconds, per_s);
     if (!ret && vgt_vgpu_in_failsafe(p->guest[0].v))
         ret = -EIO;
-destroy_platform:
     gp_destroy(p);
-free_px:
-    free(px);
     return ret;
 }
 
