@@ -400,6 +400,10 @@ static void test_unterminated(void **state)
     assert_int_equal(batch_at(f, VGT_ENGINE_BCS, LOW_BASE + 0x40000, false, pg, 0), -EINVAL);
     assert_reason(f, "unterminated");
     assert_int_equal(f->r.viol.offset, 4096);
+    /* The report names the batch, not the ring that started it (a batch
+     * of MI_NOOPs only was reported as buffer 0 before issue 12's walk). */
+    assert_int_equal(f->r.viol.buf, 1);
+    assert_int_equal(f->r.viol.gma, LOW_BASE + 0x40000 + 4096);
     /* The same at the very end of the vGPU's range: the copy may not run
      * past the range even though the next GGTT page belongs to someone. */
     {
