@@ -796,10 +796,11 @@ static uint32_t key_entry(const struct vgt_cmd_table *t, size_t i)
         e |= KEY_SELECTORLESS;
     e |= (uint32_t)d->len_bits << KEY_LEN_BITS_SHIFT;
     e |= (uint32_t)d->bias << KEY_BIAS_SHIFT;
-    if (d->id < VGT_CMD_ID_NUM && cmd_rules[d->id].handle) {
+    if (d->id < VGT_CMD_ID_NUM) {
         e |= (uint32_t)cmd_rules[d->id].exact_len << KEY_EXACT_SHIFT;
-        e |= (uint32_t)d->id << KEY_RULE_SHIFT;
-    } /* else VGT_CMD_ID_OTHER's row */
+        if (cmd_rules[d->id].handle)
+            e |= (uint32_t)d->id << KEY_RULE_SHIFT;
+    } /* no handler: VGT_CMD_ID_OTHER's (h_generic) */
     return e;
 }
 
