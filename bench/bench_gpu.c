@@ -9,7 +9,12 @@
  *   against CPU memcpy of the same size in the same run;
  * - native store-dword submissions per second, against a bare two-thread
  *   condition-variable ping-pong (the floor of any cross-thread
- *   submit/complete round trip). */
+ *   submit/complete round trip);
+ * - mediated_vs_native_blit_1guest, like for like: one guest's blits
+ *   through the whole mediated path (ioreq, audit, shadow, scheduler)
+ *   against the native driver on a GPU of its own, with the same
+ *   submission pattern, queue depth and checks on both sides (lfl_*). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +23,12 @@
 #include "vgt/bench.h"
 #include "vgt/cmd_decoder.h"
 #include "vgt/gpu_workload.h"
+#include "vgt/sim_arena.h"
 #include "vgt/sim_gpu.h"
 #include "vgt/sim_native.h"
 #include "vgt/util.h"
 #include "vgt_cmds.h"
+#include "gpu_platform.h"
 
 #define STREAM_DW (4u << 20) /* 16 MiB of commands */
 
@@ -301,6 +308,274 @@ destroy_arena:
     return ret ? 1 : 0;
 }
 
+/* ---- like for like: mediated against native blits ----
+ *
+ * Both sides run the same steps: two contexts on the blitter, one ELSP
+ * write of both (two blits in flight: queue depth 2), each blit a fill of
+ * its own source with a new colour, a copy to its own destination and a
+ * flush whose post-sync write stores a new sequence number, all GGTT
+ * (batches too: the mediator refuses selectorless blits in PPGTT
+ * batches). When both have completed, both sequence numbers and both
+ * whole destinations are read back and checked on the CPU. */
+#define LFL_W 256
+#define LFL_H 256
+#define LFL_BYTES ((size_t)LFL_W * LFL_H * 4)
+#define LFL_STATUS 2048 /* the sequence dword, in the batch's page */
+#define LFL_WAIT_MS 10000
+
+/* One blit's batch and the ring commands that start it. */
+static size_t lfl_batch(uint32_t *cs, uint64_t src, uint64_t dst, uint64_t batch, uint32_t color, uint32_t seq)
+{
+    size_t k = 0;
+
+    k += gwl_emit_color_blt(cs + k, src, LFL_W * 4, 0, 0, LFL_W, LFL_H, color);
+    k += gwl_emit_src_copy_blt(cs + k, dst, LFL_W * 4, 0, 0, LFL_W, LFL_H, src, LFL_W * 4, 0, 0);
+    k += gwl_emit_flush_dw(cs + k, batch + LFL_STATUS, true, seq);
+    k += gwl_emit_bb_end(cs + k);
+    return k;
+}
+
+static size_t lfl_ring(uint32_t *ring, uint64_t batch)
+{
+    size_t n = gwl_emit_bb_start(ring, batch, false, false);
+
+    return n + gwl_emit_noop(ring + n);
+}
+
+static uint32_t lfl_color(uint64_t step, unsigned i)
+{
+    return gwl_pattern((uint32_t)step, i, 5) | 0xff000000u;
+}
+
+/* One side of the comparison: its buffers' GGTT addresses and how it
+ * writes a batch, submits both contexts, waits for one, reads results. */
+struct lfl_side {
+    uint64_t src[2], dst[2], batch[2];
+    void *priv;
+    int (*write)(void *priv, unsigned i, const uint32_t *cs, size_t n);
+    int (*submit2)(void *priv, const uint32_t *r0, size_t n0, const uint32_t *r1, size_t n1);
+    int (*wait)(void *priv, unsigned i);
+    int (*read)(void *priv, unsigned i, uint32_t *seq, uint8_t *px);
+};
+
+/* The steps, the same on both sides; checked blits per second, or -EIO
+ * on the first wrong result. */
+static int lfl_loop(const struct lfl_side *s, double seconds, double *per_s)
+{
+    uint8_t *px = malloc(LFL_BYTES);
+    uint64_t step = 0, t0 = vgt_now_ns();
+    uint32_t seq = 0;
+    int ret = 0;
+
+    if (!px)
+        return -ENOMEM;
+    do {
+        uint32_t cs[2][32], ring[2][4];
+        size_t r[2];
+
+        for (unsigned i = 0; i < 2; i++) {
+            size_t k = lfl_batch(cs[i], s->src[i], s->dst[i], s->batch[i], lfl_color(step, i), seq + 1 + i);
+
+            ret = ret ?: s->write(s->priv, i, cs[i], k);
+            r[i] = lfl_ring(ring[i], s->batch[i]);
+        }
+        ret = ret ?: s->submit2(s->priv, ring[0], r[0], ring[1], r[1]);
+        for (unsigned i = 0; i < 2; i++)
+            ret = ret ?: s->wait(s->priv, i);
+        for (unsigned i = 0; i < 2 && !ret; i++) {
+            uint32_t got = 0, bx, by;
+
+            ret = s->read(s->priv, i, &got, px);
+            if (!ret && (got != seq + 1 + i ||
+                         gwl_check_fill(px, LFL_W * 4, LFL_W, LFL_H, lfl_color(step, i), &bx, &by)))
+                ret = -EIO;
+        }
+        seq += 2;
+        step++;
+    } while (!ret && (double)(vgt_now_ns() - t0) / 1e9 < seconds);
+    *per_s = (double)(step * 2) / ((double)(vgt_now_ns() - t0) / 1e9);
+    free(px);
+    return ret;
+}
+
+struct lfl_native {
+    struct sim_native *n;
+    struct sim_native_ctx *ctx[2];
+    struct sim_native_bo *src[2], *dst[2], *batch[2];
+};
+
+static int lfl_native_write(void *priv, unsigned i, const uint32_t *cs, size_t n)
+{
+    return sim_native_bo_write(((struct lfl_native *)priv)->batch[i], 0, cs, n * 4);
+}
+
+static int lfl_native_submit2(void *priv, const uint32_t *r0, size_t n0, const uint32_t *r1, size_t n1)
+{
+    struct lfl_native *l = priv;
+
+    return sim_native_submit2(l->n, l->ctx[0], r0, n0, l->ctx[1], r1, n1);
+}
+
+static int lfl_native_wait(void *priv, unsigned i)
+{
+    struct lfl_native *l = priv;
+
+    return sim_native_wait(l->n, l->ctx[i], LFL_WAIT_MS);
+}
+
+static int lfl_native_read(void *priv, unsigned i, uint32_t *seq, uint8_t *px)
+{
+    struct lfl_native *l = priv;
+
+    return sim_native_bo_read(l->batch[i], LFL_STATUS, seq, 4) ?: sim_native_bo_read(l->dst[i], 0, px, LFL_BYTES);
+}
+
+static int lfl_native(double seconds, struct vgt_log *log, double *per_s)
+{
+    struct sim_arena *arena;
+    struct sim_gpu *gpu;
+    struct lfl_native l;
+    struct lfl_side s = {.priv = &l, .write = lfl_native_write, .submit2 = lfl_native_submit2,
+                         .wait = lfl_native_wait, .read = lfl_native_read};
+    int ret;
+
+    memset(&l, 0, sizeof(l));
+    ret = sim_arena_create(256ull << 20, &arena);
+    if (ret)
+        return ret;
+    ret = sim_gpu_create(arena, NULL, log, &gpu);
+    if (ret)
+        goto destroy_arena;
+    ret = sim_native_create(sim_gpu_hostgpu(gpu), log, NULL, &l.n);
+    if (ret)
+        goto destroy_gpu;
+    for (unsigned i = 0; i < 2 && !ret; i++) {
+        ret = sim_native_ctx_create(l.n, VGT_ENGINE_BCS, 4, &l.ctx[i]);
+        ret = ret ?: sim_native_bo_create(l.n, LFL_BYTES, &l.src[i]);
+        ret = ret ?: sim_native_bo_create(l.n, LFL_BYTES, &l.dst[i]);
+        ret = ret ?: sim_native_bo_create(l.n, VGT_PAGE_SIZE, &l.batch[i]);
+        if (!ret) {
+            s.src[i] = l.src[i]->gm;
+            s.dst[i] = l.dst[i]->gm;
+            s.batch[i] = l.batch[i]->gm;
+        }
+    }
+    if (!ret)
+        ret = lfl_loop(&s, seconds, per_s);
+    for (unsigned i = 0; i < 2; i++) {
+        sim_native_bo_destroy(l.n, l.batch[i]);
+        sim_native_bo_destroy(l.n, l.dst[i]);
+        sim_native_bo_destroy(l.n, l.src[i]);
+        sim_native_ctx_destroy(l.n, l.ctx[i]);
+    }
+    sim_native_destroy(l.n);
+destroy_gpu:
+    sim_gpu_destroy(gpu);
+destroy_arena:
+    sim_arena_destroy(arena);
+    return ret;
+}
+
+struct lfl_guest {
+    struct gg *d;
+    struct gg_ctx *ctx[2];
+    struct gg_bo dst[2], batch[2];
+};
+
+static int lfl_guest_write(void *priv, unsigned i, const uint32_t *cs, size_t n)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_bo_write(l->d, &l->batch[i], 0, cs, n * 4);
+}
+
+static int lfl_guest_submit2(void *priv, const uint32_t *r0, size_t n0, const uint32_t *r1, size_t n1)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_submit2(l->d, l->ctx[0], r0, n0, l->ctx[1], r1, n1);
+}
+
+static int lfl_guest_wait(void *priv, unsigned i)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_wait(l->d, l->ctx[i], LFL_WAIT_MS);
+}
+
+static int lfl_guest_read(void *priv, unsigned i, uint32_t *seq, uint8_t *px)
+{
+    struct lfl_guest *l = priv;
+
+    return gg_bo_read(l->d, &l->batch[i], LFL_STATUS, seq, 4) ?: gg_bo_read(l->d, &l->dst[i], 0, px, LFL_BYTES);
+}
+
+static int lfl_mediated(double seconds, struct vgt_log *log, double *per_s)
+{
+    struct gp_cfg cfg;
+    struct gp *p;
+    struct lfl_guest l;
+    struct lfl_side s = {.priv = &l, .write = lfl_guest_write, .submit2 = lfl_guest_submit2,
+                         .wait = lfl_guest_wait, .read = lfl_guest_read};
+    int ret;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&l, 0, sizeof(l));
+    ret = vgt_vgpu_res_from_type("V5_8", &cfg.res);
+    if (ret)
+        return ret;
+    cfg.guests = 1;
+    cfg.type_name = "V5_8";
+    cfg.guest_ram = 32ull << 20;
+    cfg.log = log;
+    ret = gp_create(&cfg, &p);
+    if (ret)
+        return ret;
+    l.d = p->guest[0].drv;
+    for (unsigned i = 0; i < 2 && !ret; i++) {
+        struct gg_bo src;
+
+        ret = gg_ctx_create(l.d, VGT_ENGINE_BCS, &l.ctx[i]);
+        ret = ret ?: gg_bo_create(l.d, LFL_BYTES, true, true, false, &src);
+        ret = ret ?: gg_bo_create(l.d, LFL_BYTES, true, true, false, &l.dst[i]);
+        ret = ret ?: gg_bo_create(l.d, VGT_PAGE_SIZE, true, false, false, &l.batch[i]);
+        s.src[i] = src.gm;
+        s.dst[i] = l.dst[i].gm;
+        s.batch[i] = l.batch[i].gm;
+    }
+    if (!ret)
+        ret = lfl_loop(&s, seconds, per_s);
+    if (!ret && vgt_vgpu_in_failsafe(p->guest[0].v))
+        ret = -EIO;
+    gp_destroy(p);
+    return ret;
+}
+
+static int bench_like_for_like(int json, double seconds)
+{
+    struct vgt_log log;
+    double med = 0, nat = 0;
+    int ret;
+
+    vgt_log_init(&log, "bench", VGT_LOG_ERR);
+    ret = lfl_native(seconds, &log, &nat);
+    if (!ret)
+        ret = lfl_mediated(seconds, &log, &med);
+    if (ret) {
+        fprintf(stderr, "vgt bench gpu: like-for-like blits failed: %s\n",
+                ret == -EIO ? "wrong results" : strerror(-ret));
+        return 1;
+    }
+    {
+        struct vgt_bench_fig f = {"gpu", "mediated_vs_native_blit_1guest", med, "blits/s", nat,
+                                  "native driver, same blits, queue depth 2, every result checked, same run",
+                                  "ratio>=0.95"};
+
+        vgt_bench_emit(stdout, json, &f);
+    }
+    return 0;
+}
+
 int vgt_bench_gpu(int argc, char **argv)
 {
     int json = 0;
@@ -324,5 +599,7 @@ int vgt_bench_gpu(int argc, char **argv)
     }
     if (bench_decoder(json, seconds))
         return 1;
-    return bench_native(json, seconds);
+    if (bench_native(json, seconds))
+        return 1;
+    return bench_like_for_like(json, seconds);
 }

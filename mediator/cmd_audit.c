@@ -169,18 +169,19 @@ static uint64_t addr64(const uint32_t *p, unsigned dw, uint64_t mask)
 #define ADDR48_MASK 0x0000fffffffffffcull  /* bits 47:2 */
 #define ADDR64_MASK 0xfffffffffffffffcull
 
+struct cursor;
+
 /* One audit. */
 struct walk {
     struct vgt_auditor *a;
     void *ctx;             /* the caller's, for ops calls */
     unsigned engine;
-    const struct vgt_cmd_decoder *dec;
+    const struct vgt_cmd_table *tbl;
+    const uint32_t *keys;  /* a->keys[engine] */
     struct vgt_audit_result *r;
-    /* the command being audited, for reports */
-    unsigned buf;
-    uint64_t buf_gma;
-    uint32_t off;
-    uint32_t hdr;
+    /* the command being audited, for reports: where (cur->pos of cur->b)
+     * and its name (NULL while unknown) */
+    const struct cursor *cur;
     const char *name;
 };
 
@@ -208,14 +209,17 @@ struct cursor {
 /* What a handler tells the walk besides a violation (< 0). */
 enum { CMD_NEXT = 0, CMD_END_OF_BUF = 1, CMD_CHAIN = 2 };
 
-static int violation(struct walk *w, int err, const char *reason)
+/* Report a violation at byte @off (header @hdr) of the buffer the walk is
+ * in. Only a violation fills the report: the walk keeps no per-command
+ * copy of it. */
+static int violation_at(struct walk *w, uint32_t off, uint32_t hdr, int err, const char *reason)
 {
     struct vgt_audit_violation *v = &w->r->viol;
 
-    v->buf = w->buf;
-    v->offset = w->off;
-    v->gma = w->buf_gma + w->off;
-    v->header = w->hdr;
+    v->buf = w->cur ? w->cur->bufi : 0;
+    v->offset = off;
+    v->gma = (w->cur ? w->cur->b->gma : 0) + off;
+    v->header = hdr;
     v->cmd = w->name ? w->name : "unknown";
     v->reason = reason;
     vgt_warn(w->a->log, "audit: %s buffer %u offset 0x%x (gma 0x%llx) header 0x%08x %s: %s",
@@ -224,16 +228,32 @@ static int violation(struct walk *w, int err, const char *reason)
     return err;
 }
 
-/* [addr, addr+len) inside one of the vGPU's GGTT ranges. */
-static bool in_ranges(const struct vgt_auditor *a, uint64_t addr, uint64_t len)
+/* A violation by the command the walk is at. */
+static int violation(struct walk *w, int err, const char *reason)
 {
-    for (unsigned i = 0; i < a->nr_ranges; i++)
-        if (vgt_range_within(addr, len, a->ranges[i].base, a->ranges[i].size))
+    const struct cursor *c = w->cur;
+
+    if (!c)
+        return violation_at(w, 0, 0, err, reason);
+    return violation_at(w, (uint32_t)(c->pos * 4), c->b->dw[c->pos], err, reason);
+}
+
+/* [addr, addr+len) inside one of the vGPU's GGTT ranges (every blit
+ * operand asks: vgt_range_within's test, with one subtraction). */
+static inline bool in_ranges(const struct vgt_auditor *a, uint64_t addr, uint64_t len)
+{
+    if (len == 0)
+        return false;
+    for (unsigned i = 0; i < a->nr_ranges; i++) {
+        uint64_t rel = addr - a->ranges[i].base;
+
+        if (addr >= a->ranges[i].base && rel <= a->ranges[i].size && len <= a->ranges[i].size - rel)
             return true;
+    }
     return false;
 }
 
-static int check_ggtt(struct walk *w, uint64_t addr, uint64_t len, const char *reason)
+static inline int check_ggtt(struct walk *w, uint64_t addr, uint64_t len, const char *reason)
 {
     if (!in_ranges(w->a, addr, len))
         return violation(w, -EACCES, reason);
@@ -263,14 +283,14 @@ static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kin
 
 /* An address operand: GGTT ones are range-checked; PPGTT ones are safe
  * through the shadow PPGTT, which maps only the guest's own memory. */
-static int check_operand(struct walk *w, bool ggtt, uint64_t addr, uint64_t len, const char *reason)
+static inline int check_operand(struct walk *w, bool ggtt, uint64_t addr, uint64_t len, const char *reason)
 {
     return ggtt ? check_ggtt(w, addr, len, reason) : 0;
 }
 
 /* Extent of a 2D rectangle: [lo, hi) bytes relative to its base, for a
  * signed 16-bit pitch (PRM BLT: pitch may be negative for bottom-up). */
-static void rect_extent(int32_t pitch, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2,
+static inline void rect_extent(int32_t pitch, uint32_t x1, uint32_t y1, uint32_t x2, uint32_t y2,
                         unsigned bpp, int64_t *lo, int64_t *hi)
 {
     int64_t a = (int64_t)y1 * pitch + (int64_t)x1 * bpp;
@@ -281,7 +301,7 @@ static void rect_extent(int32_t pitch, uint32_t x1, uint32_t y1, uint32_t x2, ui
     *hi = VGT_MAX(a, b) + row;
 }
 
-static int check_rect(struct walk *w, bool ggtt, uint64_t base, int32_t pitch, uint32_t x1,
+static inline int check_rect(struct walk *w, bool ggtt, uint64_t base, int32_t pitch, uint32_t x1,
                       uint32_t y1, uint32_t x2, uint32_t y2, unsigned bpp, const char *reason)
 {
     int64_t lo, hi;
@@ -571,7 +591,9 @@ static int h_bb_start(struct walk *w, struct cursor *c, const struct vgt_cmd_des
         c->next_idx = r->batches; /* 1-based index of nb */
         return CMD_CHAIN;         /* the rest of this buffer is unreachable */
     }
-    return scan_batch(w, target, ppgtt, c->kind == VGT_AUDIT_RING ? 1 : c->level + 1, nb);
+    rc = scan_batch(w, target, ppgtt, c->kind == VGT_AUDIT_RING ? 1 : c->level + 1, nb);
+    w->cur = c; /* reports are about this buffer again */
+    return rc;
 }
 
 /* Every address the decoder knows: GGTT ones must be the vGPU's. */
@@ -588,7 +610,7 @@ static int h_generic(struct walk *w, struct cursor *c, const struct vgt_cmd_desc
     if (!ggtt)
         return CMD_NEXT;
     for (unsigned i = 0; i < desc->addr_count && !rc; i++) {
-        const struct vgt_cmd_addr *ad = &w->dec->t->addrs[desc->addr_first + i];
+        const struct vgt_cmd_addr *ad = &w->tbl->addrs[desc->addr_first + i];
         uint64_t addr;
 
         if (vgt_cmd_addr_get(ad, p, len, &addr))
@@ -701,13 +723,15 @@ static int h_index_buffer(struct walk *w, struct cursor *c, const struct vgt_cmd
 }
 
 /* One row per decoder command id: its handler and, where the command has
- * one, its only valid length. Rows left empty get h_generic. */
+ * one, its only valid length. Rows left empty are walked with
+ * VGT_CMD_ID_OTHER's (h_generic). */
 struct cmd_rule {
     cmd_handler handle;
     uint8_t exact_len; /* 0: any the decoder accepts */
 };
 
 static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
+    [VGT_CMD_ID_OTHER] = {h_generic, 0},
     [VGT_CMD_ID_LRI] = {h_lri, 0},
     /* i915 gen9_blt_cmds: MI_STORE/LOAD_REGISTER_MEM_GEN8 fixed length 4. */
     [VGT_CMD_ID_LRM] = {h_lrm, 4},
@@ -832,96 +856,230 @@ static void trim_copy(struct walk *w, struct vgt_audit_buf *b, size_t end)
     b->ndw = end;
 }
 
+/* ---- the walk's lookup: one entry per opcode key of each engine ----
+ *
+ * Built once per auditor from the engine's const decoder table and the
+ * const rule tables above, so that the walk finds everything it needs
+ * before the command's row in one load keyed by dword 0: the length
+ * encoding (the next command's position depends only on it), the row,
+ * and whether the command needs the slow path. The first level is
+ * indexed by dword 0 bits 31:22, the command type and the MI (28:23) or
+ * blitter (28:22) opcode; GFXPIPE commands (type 3) go on to a second
+ * level indexed by subtype, opcode and sub-opcode, bits 28:16 (PRM vol 2a
+ * "Command Format", as the decoder's index in vgt/cmd_decoder.h). Command
+ * types 1 and 4..7 are reserved: their slots stay slow (unknown). */
+#define KEY_ROW_MASK 0x1ffu          /* index + 1 of the row in the table */
+#define KEY_SLOW (1u << 9)           /* rejected, unknown or shared: slow_lookup decides */
+#define KEY_SELECTORLESS (1u << 10)  /* has addresses but no address-space selector */
+#define KEY_LEN_BITS_SHIFT 11        /* 5 bits: DWord Length width, 0 fixed */
+#define KEY_BIAS_SHIFT 16            /* 4 bits: length = field + bias (Gen9: 1 or 2) */
+#define KEY_BIAS_MASK 0xfu
+#define KEY_EXACT_SHIFT 20           /* 5 bits: the only valid length, 0 any */
+#define KEY_EXACT_MASK 0x1fu
+#define KEY_RULE_SHIFT 25            /* 5 bits: the row of cmd_rules[] (its handler is set) */
+#define KEY_RULE_MASK 0x1fu
+#define KEY_L2 (1u << 31)            /* GFXPIPE: look again in the second level */
+
+_Static_assert(VGT_CMD_ID_NUM <= KEY_RULE_MASK + 1, "command ids must fit the lookup entry");
+#define KEY_L1_SLOTS 1024u
+#define KEY_GFX(hdr) (KEY_L1_SLOTS + (((hdr) >> 16) & 0x1fffu))
+
+/* The entry for row @i of @t (its flags, length encoding and rule). */
+static uint32_t key_entry(const struct vgt_cmd_table *t, size_t i)
+{
+    const struct vgt_cmd_desc *d = &t->cmds[i];
+    uint32_t e = (uint32_t)(i + 1);
+
+    if (d->addr_count && !(d->flags & (VGT_CMD_F_ASI_GGTT_WHEN_SET | VGT_CMD_F_ASI_PPGTT_WHEN_SET)) &&
+        d->id != VGT_CMD_ID_COPY_MEM_MEM && d->id != VGT_CMD_ID_BB_START)
+        e |= KEY_SELECTORLESS;
+    e |= (uint32_t)d->len_bits << KEY_LEN_BITS_SHIFT;
+    e |= (uint32_t)d->bias << KEY_BIAS_SHIFT;
+    if (d->id < VGT_CMD_ID_NUM) {
+        e |= (uint32_t)cmd_rules[d->id].exact_len << KEY_EXACT_SHIFT;
+        if (cmd_rules[d->id].handle)
+            e |= (uint32_t)d->id << KEY_RULE_SHIFT;
+    } /* no handler: VGT_CMD_ID_OTHER's (h_generic) */
+    return e;
+}
+
+/* Fill @keys for table @t: every slot whose key bits agree with a row's
+ * match (bits the match ignores are don't-care); a slot no row or several
+ * rows claim is slow. */
+static int build_keys(uint32_t *keys, const struct vgt_cmd_table *t)
+{
+    memset(keys, 0, VGT_AUDIT_KEYS * sizeof(*keys));
+    if (t->count >= KEY_ROW_MASK)
+        return -E2BIG;
+    for (uint32_t s = 3u << 7; s < 4u << 7; s++)
+        keys[s] = KEY_L2;
+    for (size_t i = 0; i < t->count; i++) {
+        const struct vgt_cmd_desc *d = &t->cmds[i];
+        unsigned type = d->value >> 29;
+        unsigned base = type == 3 ? KEY_L1_SLOTS : type << 7, shift = type == 3 ? 16 : 22;
+        uint32_t kbits = type == 3 ? 0x1fff : 0x7f;
+        uint32_t kmask = (d->mask >> shift) & kbits, kval = (d->value >> shift) & kbits;
+        uint32_t free_bits = kbits & ~kmask;
+
+        /* The decoder's rules for a row (vgt_cmd_decoder_init): the type
+         * is part of every match, a length of at least 1, a length field
+         * inside dword 0; no reserved type. */
+        if ((d->mask >> 29) != 7 || (d->value & ~d->mask) || !d->bias || d->len_bits > 29 ||
+            (type != 0 && type != 2 && type != 3))
+            return -EINVAL;
+        /* ... and what the entry has room for. */
+        if (d->bias > KEY_BIAS_MASK || (d->id < VGT_CMD_ID_NUM && cmd_rules[d->id].exact_len > KEY_EXACT_MASK))
+            return -E2BIG;
+        for (uint32_t sub = free_bits;; sub = (sub - 1) & free_bits) { /* every subset */
+            uint32_t *slot = &keys[base + (kval | sub)];
+
+            *slot = *slot ? KEY_SLOW : key_entry(t, i);
+            if (!sub)
+                break;
+        }
+    }
+    for (unsigned k = 0; k < VGT_AUDIT_KEYS; k++)
+        if (!keys[k])
+            keys[k] = KEY_SLOW; /* no row: unknown */
+    /* Rejected MI opcodes (bits 28:23; bit 22 is not part of them). */
+    for (unsigned op = 0; op < VGT_ARRAY_SIZE(mi_rejects); op++)
+        if (mi_rejects[op].name) {
+            keys[op << 1] |= KEY_SLOW;
+            keys[(op << 1) | 1] |= KEY_SLOW;
+        }
+    return 0;
+}
+
+/* What the one-load lookup could not settle: a rejected MI command
+ * (refused by name before any decode, on every engine), an opcode the
+ * engine does not know, or a slot several rows share (the rows are
+ * scanned). The entry of the row found, or 0 after a violation in *rc. */
+static uint32_t slow_lookup(struct walk *w, uint32_t hdr, int *rc)
+{
+    const struct vgt_cmd_table *t = w->tbl;
+
+    if ((hdr >> 29) == 0 && mi_rejects[(hdr >> 23) & 0x3f].name) {
+        w->name = mi_rejects[(hdr >> 23) & 0x3f].name;
+        *rc = violation(w, -EACCES, mi_rejects[(hdr >> 23) & 0x3f].reason);
+        return 0;
+    }
+    for (size_t i = 0; i < t->count; i++)
+        if ((hdr & t->cmds[i].mask) == t->cmds[i].value)
+            return key_entry(t, i);
+    *rc = violation(w, -EACCES, "unknown command for this engine");
+    return 0;
+}
+
 /* Walk one buffer. On a chained BB_START the target is returned in
  * c->next (and scanning of this buffer stops: what follows is
- * unreachable). */
+ * unreachable).
+ *
+ * The hot loop: a command costs the lookup above, its row's handler, and
+ * no per-command bookkeeping (the report of a violation is built from
+ * the cursor only when there is one; the dword count is kept locally). */
 static int walk_buf(struct walk *w, struct cursor *c)
 {
     struct vgt_audit_buf *b = c->b;
-    bool no_selectorless = !c->buf_ggtt && w->a->refuse_ppgtt_selectorless;
-    size_t off = 0;
-    int rc;
+    const uint32_t *keys = w->keys;
+    const struct vgt_cmd_desc *cmds = w->tbl->cmds;
+    /* KEY_SELECTORLESS where such commands are refused, else 0 */
+    uint32_t refuse = !c->buf_ggtt && w->a->refuse_ppgtt_selectorless ? KEY_SELECTORLESS : 0;
+    uint32_t *dw = b->dw;
+    size_t ndw = b->ndw, off = 0, scanned = 0;
+    int rc = 0;
 
     c->next = NULL;
+    c->pos = 0;
+    w->cur = c;
     for (;;) {
-        uint32_t *p;
-        uint32_t hdr;
-        const struct vgt_cmd_desc *desc = NULL;
-        const struct cmd_rule *rule;
-        int len;
+        const struct vgt_cmd_desc *desc;
+        uint32_t *p, hdr, e, len, exact;
 
-        if (off >= b->ndw) {
+        if (off >= ndw) {
             if (c->kind != VGT_AUDIT_BATCH)
                 break;
             rc = grow(w, b);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                break;
+            if (rc <= 0)
+                goto out_grown; /* a violation, or nothing more to read */
+            dw = b->dw;
+            ndw = b->ndw;
             continue;
         }
-        p = &b->dw[off];
+        p = &dw[off];
         hdr = p[0];
         if (hdr == 0) {
             /* MI_NOOP (every engine's table has it; no rule, no operand):
-             * the commonest padding, passed without a decode. */
+             * the commonest padding, passed without a lookup. */
             off++;
-            w->r->dwords++;
+            scanned++;
             continue;
         }
-        w->buf = c->bufi;
-        w->buf_gma = b->gma;
-        w->off = (uint32_t)(off * 4);
-        w->hdr = hdr;
-        w->name = NULL;
-        if ((hdr >> 29) == 0 && mi_rejects[(hdr >> 23) & 0x3f].name) {
-            w->name = mi_rejects[(hdr >> 23) & 0x3f].name;
-            return violation(w, -EACCES, mi_rejects[(hdr >> 23) & 0x3f].reason);
-        }
-        len = vgt_cmd_decode_one(w->dec, p, b->ndw - off, &desc);
-        if (len == -VGT_CMD_E_TRUNCATED && c->kind == VGT_AUDIT_BATCH) {
-            rc = grow(w, b);
-            if (rc < 0)
-                return rc;
-            if (rc > 0)
-                continue; /* decode again from the extended copy */
-        }
-        if (len == -VGT_CMD_E_UNKNOWN)
-            return violation(w, -EACCES, "unknown command for this engine");
-        if (len < 0)
-            return violation(w, -EINVAL, c->kind == VGT_AUDIT_RING
-                                             ? "command runs past the ring tail"
-                                             : "command runs past the end of the mapped batch buffer");
-        w->name = desc->name;
-        rule = &cmd_rules[desc->id < VGT_CMD_ID_NUM ? desc->id : 0];
-        if (rule->exact_len && (uint32_t)len != rule->exact_len)
-            return violation(w, -EINVAL, "bad command length");
-        w->r->dwords += (size_t)len;
-        if (no_selectorless && desc->addr_count &&
-            !(desc->flags & (VGT_CMD_F_ASI_GGTT_WHEN_SET | VGT_CMD_F_ASI_PPGTT_WHEN_SET)) &&
-            desc->id != VGT_CMD_ID_COPY_MEM_MEM && desc->id != VGT_CMD_ID_BB_START)
-            return violation(w, -EACCES, "command without address-space selector in a PPGTT batch "
-                                         "(batch copies run from the GGTT)");
         c->pos = off;
-        rc = (rule->handle ? rule->handle : h_generic)(w, c, desc, p, (uint32_t)len);
+        e = keys[hdr >> 22];
+        if (e & KEY_L2)
+            e = keys[KEY_GFX(hdr)];
+        if (e & KEY_SLOW) {
+            w->name = NULL;
+            e = slow_lookup(w, hdr, &rc);
+            if (!e)
+                goto out;
+        }
+        /* len_bits 0 makes the field mask 0: the length is the bias. */
+        len = (hdr & ((1u << ((e >> KEY_LEN_BITS_SHIFT) & 0x1f)) - 1)) + ((e >> KEY_BIAS_SHIFT) & KEY_BIAS_MASK);
+        desc = &cmds[(e & KEY_ROW_MASK) - 1];
+        if ((hdr & desc->mask) != desc->value) {
+            w->name = NULL;
+            rc = violation(w, -EACCES, "unknown command for this engine");
+            goto out;
+        }
+        if (len > ndw - off) {
+            w->name = NULL; /* not decoded: it does not fit */
+            if (c->kind == VGT_AUDIT_BATCH) {
+                rc = grow(w, b);
+                if (rc < 0)
+                    goto out;
+                if (rc > 0) {
+                    dw = b->dw; /* decode again from the extended copy */
+                    ndw = b->ndw;
+                    continue;
+                }
+            }
+            rc = violation(w, -EINVAL, c->kind == VGT_AUDIT_RING
+                                           ? "command runs past the ring tail"
+                                           : "command runs past the end of the mapped batch buffer");
+            goto out;
+        }
+        w->name = desc->name;
+        exact = (e >> KEY_EXACT_SHIFT) & KEY_EXACT_MASK;
+        if (exact && len != exact) {
+            rc = violation(w, -EINVAL, "bad command length");
+            goto out;
+        }
+        scanned += len;
+        if (e & refuse) {
+            rc = violation(w, -EACCES, "command without address-space selector in a PPGTT batch "
+                                       "(batch copies run from the GGTT)");
+            goto out;
+        }
+        rc = cmd_rules[(e >> KEY_RULE_SHIFT) & KEY_RULE_MASK].handle(w, c, desc, p, len);
         if (rc < 0)
-            return rc;
-        off += (size_t)len;
+            goto out;
+        off += len;
         if (rc == CMD_END_OF_BUF || rc == CMD_CHAIN) {
             trim_copy(w, b, off);
-            return rc;
+            goto out;
         }
-        /* restore the report position (a nested scan moved it) */
-        w->buf = c->bufi;
-        w->buf_gma = b->gma;
     }
-    if (c->kind == VGT_AUDIT_BATCH) {
-        w->off = (uint32_t)(b->ndw * 4);
-        w->hdr = 0;
+    rc = 0;
+out_grown:
+    if (rc == 0 && c->kind == VGT_AUDIT_BATCH) {
         w->name = NULL;
-        return violation(w, -EINVAL, "batch buffer has no MI_BATCH_BUFFER_END (unterminated)");
+        rc = violation_at(w, (uint32_t)(b->ndw * 4), 0, -EINVAL,
+                          "batch buffer has no MI_BATCH_BUFFER_END (unterminated)");
     }
-    return 0;
+out:
+    w->r->dwords += scanned;
+    return rc;
 }
 
 /* Scan a batch and everything chained from it, at @level. */
@@ -978,9 +1136,14 @@ int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, 
     a->max_dwords = VGT_AUDIT_DEFAULT_MAX_DWORDS;
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         const struct vgt_cmd_table *t = vgt_cmd_table_for_engine(tbl_engine[e]);
+        int rc;
 
-        if (t && vgt_cmd_decoder_init(&a->dec[e], t) == 0)
-            a->have_dec[e] = true;
+        if (!t)
+            return -EINVAL;
+        rc = build_keys(a->keys[e], t);
+        if (rc)
+            return rc;
+        a->tbl[e] = t;
         for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_rows); i++) {
             if (!(reg_rows[i].engines & (1u << e)))
                 continue;
@@ -997,13 +1160,14 @@ static int begin(struct vgt_auditor *a, void *ctx, unsigned engine, struct vgt_a
                  struct walk *w)
 {
     memset(r, 0, sizeof(*r));
-    if (engine >= VGT_ENGINE_NUM || !a->have_dec[engine])
+    if (engine >= VGT_ENGINE_NUM || !a->tbl[engine])
         return -EINVAL;
     memset(w, 0, sizeof(*w));
     w->a = a;
     w->ctx = ctx;
     w->engine = engine;
-    w->dec = &a->dec[engine];
+    w->tbl = a->tbl[engine];
+    w->keys = a->keys[engine];
     w->r = r;
     return 0;
 }

@@ -91,7 +91,8 @@ int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats 
                                        .wp_pages = ps.wp_pages,
                                        .oos_pages = ps.oos_pages,
                                        .roots = ps.roots,
-                                       .traps = ps.traps};
+                                       .traps = ps.traps,
+                                       .refused = ps.scratch_entries};
     return 0;
 }
 

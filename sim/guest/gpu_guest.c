@@ -115,35 +115,54 @@ static int ggtt_map(struct gg *d, uint64_t gm, uint64_t gpa, size_t pages)
     return 0;
 }
 
-/* 4-level PPGTT in guest RAM: tables allocated on the way down. */
+/* 4-level PPGTT in guest RAM: the guest-physical address of @va's leaf
+ * entry, tables allocated on the way down. */
+static int ppgtt_leaf(struct gg *d, uint64_t va, uint64_t *leaf)
+{
+    uint64_t table = d->pml4;
+
+    for (int lvl = GEN8_LVL_PML4; lvl > GEN8_LVL_PT; lvl--) {
+        uint64_t ent, e_gpa = table + gen8_pt_index(va, lvl) * 8;
+        int rc = ram_r64(d, e_gpa, &ent);
+
+        if (rc)
+            return rc;
+        if (!(ent & GEN8_PTE_PRESENT)) {
+            uint64_t t;
+
+            rc = ram_alloc(d, VGT_PAGE_SIZE, &t);
+            if (!rc)
+                rc = ram_w64(d, e_gpa, t | GEN8_PTE_PRESENT | GEN8_PTE_RW);
+            if (rc)
+                return rc;
+            ent = t | GEN8_PTE_PRESENT;
+        }
+        table = ent & GEN8_PTE_ADDR_MASK;
+    }
+    *leaf = table + gen8_pt_index(va, GEN8_LVL_PT) * 8;
+    return 0;
+}
+
 static int ppgtt_map(struct gg *d, uint64_t va, uint64_t gpa, size_t pages)
 {
     for (size_t i = 0; i < pages; i++) {
-        uint64_t table = d->pml4, a = va + i * VGT_PAGE_SIZE;
+        uint64_t leaf;
+        int rc = ppgtt_leaf(d, va + i * VGT_PAGE_SIZE, &leaf);
 
-        for (int lvl = GEN8_LVL_PML4; lvl > GEN8_LVL_PT; lvl--) {
-            uint64_t ent, e_gpa = table + gen8_pt_index(a, lvl) * 8;
-            int rc = ram_r64(d, e_gpa, &ent);
-
-            if (rc)
-                return rc;
-            if (!(ent & GEN8_PTE_PRESENT)) {
-                uint64_t t;
-
-                rc = ram_alloc(d, VGT_PAGE_SIZE, &t);
-                if (!rc)
-                    rc = ram_w64(d, e_gpa, t | GEN8_PTE_PRESENT | GEN8_PTE_RW);
-                if (rc)
-                    return rc;
-                ent = t | GEN8_PTE_PRESENT;
-            }
-            table = ent & GEN8_PTE_ADDR_MASK;
-        }
-        if (ram_w64(d, table + gen8_pt_index(a, GEN8_LVL_PT) * 8,
-                    (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT | GEN8_PTE_RW))
+        if (rc)
+            return rc;
+        if (ram_w64(d, leaf, (gpa + i * VGT_PAGE_SIZE) | GEN8_PTE_PRESENT | GEN8_PTE_RW))
             return -EFAULT;
     }
     return 0;
+}
+
+int gg_ppgtt_set_pte(struct gg *d, uint64_t va, uint64_t pte)
+{
+    uint64_t leaf;
+    int rc = ppgtt_leaf(d, va & ~(uint64_t)(VGT_PAGE_SIZE - 1), &leaf);
+
+    return rc ?: ram_w64(d, leaf, pte);
 }
 
 int gg_probe(const struct gg_cfg *cfg, struct gg **out)
@@ -390,7 +409,8 @@ int gg_elsp(struct gg *d, unsigned engine, uint64_t desc0, uint64_t desc1)
     return rc;
 }
 
-int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
+/* Append @cmds to @c's ring and publish the tail in its image. */
+static int ring_append(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
 {
     uint32_t size = RING_PAGES * 4096u;
     uint32_t bytes = (uint32_t)ndw * 4;
@@ -423,7 +443,26 @@ int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
         return rc;
     c->submitted++;
     d->st.submissions++;
-    return gg_elsp(d, c->engine, gg_ctx_desc(c), 0);
+    return 0;
+}
+
+int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw)
+{
+    int rc = ring_append(d, c, cmds, ndw);
+
+    return rc ?: gg_elsp(d, c->engine, gg_ctx_desc(c), 0);
+}
+
+int gg_submit2(struct gg *d, struct gg_ctx *c0, const uint32_t *cmds0, size_t ndw0, struct gg_ctx *c1,
+               const uint32_t *cmds1, size_t ndw1)
+{
+    int rc;
+
+    if (c0->engine != c1->engine || c0 == c1)
+        return -EINVAL;
+    rc = ring_append(d, c0, cmds0, ndw0);
+    rc = rc ?: ring_append(d, c1, cmds1, ndw1);
+    return rc ?: gg_elsp(d, c0->engine, gg_ctx_desc(c0), gg_ctx_desc(c1));
 }
 
 /* New CSB entries of @engine, from our HWSP copy. */

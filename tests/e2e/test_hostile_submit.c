@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "gpu_harness.h"
+#include "vgt/gen8_gtt.h"
 #include "vgt/sim_gpu_regs.h"
 #include "vgt/util.h"
 
@@ -513,6 +514,108 @@ static uint32_t marker_of(struct hostile *h, const struct gg_bo *m)
     return v;
 }
 
+/* Reads through refused PPGTT entries (issue 12): each honest guest's
+ * PPGTT maps one page to a frame past its RAM and one, with a reserved
+ * bit set, to a page of its own RAM holding a secret; the vGPU refuses
+ * both (its read-only scratch leaf). Its GPU then copies them, and a
+ * normally mapped page, dword by dword through the PPGTT into a real
+ * page (MI_LOAD_REGISTER_MEM then MI_STORE_REGISTER_MEM, both PPGTT: the
+ * blitter's XY_* commands have no address-space selector, and the
+ * auditor refuses them in PPGTT batches). Before that the attacker has
+ * left its pattern in everything of its own the GPU can write outside
+ * its mappings: its unmapped and refused GGTT entries (its scratch page)
+ * and a page of its RAM. The copies of the refused pages must hold only
+ * this vGPU's scratch content (zeros), never the attacker's pattern nor
+ * the secret behind the reserved-bit entry; the mapped page is copied as
+ * it is (the copy ran); the refusals are counted. */
+#define PP_SECRET 0x5EC4E700u
+#define PP_MAPPED 0x0A11D000u
+#define PP_STALE 0x57A1E000u
+#define PP_FRAME_PAST_RAM (1ull << 38)  /* a gfn no guest has (GEN8_PTE_ADDR_MASK's top bit) */
+#define PP_RSVD_BIT (1ull << 40)        /* inside GEN8_PTE_RSVD_MASK */
+
+static void test_ppgtt_refused_readback(void **state)
+{
+    const uint32_t gpr0 = GEN9_RCS_BASE + 0x600; /* GEN8_RING_CS_GPR(0): whitelisted */
+    struct hostile h;
+    struct gg *d;
+    uint64_t lb, ls, hb, hs, unmapped, refused;
+    uint32_t cs[32], *pattern = malloc(4096), *batch = malloc(3 * 1024 * 8 * 4 + 4), *px = malloc(3 * 4096);
+    struct gg_bo evil_ram;
+    size_t k;
+
+    (void)state;
+    assert_non_null(pattern);
+    assert_non_null(batch);
+    assert_non_null(px);
+    begin(&h, NS_PER_BYTE, 2.0);
+    d = attacker(&h);
+    /* The attacker's pattern in its GGTT scratch (stores and fills
+     * through entries it never mapped or that were refused: legal) and
+     * in a page of its RAM. */
+    gg_ranges(d, &lb, &ls, &hb, &hs);
+    unmapped = hb + hs - 4096;
+    refused = hb + hs - 8192;
+    refuse_entry(d, refused);
+    k = gwl_emit_color_blt(cs, unmapped, 1024, 0, 0, 256, 4, EVIL);
+    k += gwl_emit_color_blt(cs + k, refused, 1024, 0, 0, 256, 4, EVIL);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(h.p, ATTACKER, VGT_ENGINE_BCS, cs, k), 0);
+    for (unsigned j = 0; j < 1024; j++)
+        pattern[j] = EVIL;
+    assert_int_equal(gg_bo_create(d, 4096, false, false, true, &evil_ram), 0);
+    assert_int_equal(gg_bo_write(d, &evil_ram, 0, pattern, 4096), 0);
+    assert_false(hx_failsafe(h.p, ATTACKER));
+    end_work(&h);
+
+    for (unsigned i = 0; i < HONEST; i++) {
+        struct gg *g = h.p->guest[i].drv;
+        struct vgt_submit_pp_stats before, after;
+        struct gg_bo src, dst;
+        size_t n = 0;
+
+        /* src: page 0 past RAM, page 1 a secret behind a reserved bit,
+         * page 2 mapped; dst prefilled with stale values. */
+        assert_int_equal(gg_bo_create(g, 3 * 4096, false, false, true, &src), 0);
+        assert_int_equal(gg_bo_create(g, 3 * 4096, false, false, true, &dst), 0);
+        for (unsigned j = 0; j < 3 * 1024; j++)
+            px[j] = (j < 2048 ? PP_SECRET : PP_MAPPED) | j;
+        assert_int_equal(gg_bo_write(g, &src, 0, px, 3 * 4096), 0);
+        for (unsigned j = 0; j < 3 * 1024; j++)
+            px[j] = PP_STALE | j;
+        assert_int_equal(gg_bo_write(g, &dst, 0, px, 3 * 4096), 0);
+        assert_int_equal(vgt_submit_pp_get_stats(h.p->guest[i].pp, &before), 0);
+        assert_int_equal(gg_ppgtt_set_pte(g, src.va, PP_FRAME_PAST_RAM | GEN8_PTE_PRESENT | GEN8_PTE_RW), 0);
+        assert_int_equal(gg_ppgtt_set_pte(g, src.va + 4096,
+                                          (src.gpa + 4096) | PP_RSVD_BIT | GEN8_PTE_PRESENT | GEN8_PTE_RW), 0);
+        for (unsigned j = 0; j < 3 * 1024; j++) {
+            n += gwl_emit_lrm(batch + n, gpr0, src.va + j * 4, false);
+            n += gwl_emit_srm(batch + n, gpr0, dst.va + j * 4, false);
+        }
+        n += gwl_emit_bb_end(batch + n);
+        assert_int_equal(run_batch(h.p, i, VGT_ENGINE_RCS, batch, n), 0);
+        assert_false(hx_failsafe(h.p, i));
+        assert_int_equal(gg_bo_read(g, &dst, 0, px, 3 * 4096), 0);
+        for (unsigned j = 0; j < 3 * 1024; j++) {
+            uint32_t want = j < 2048 ? 0 : (PP_MAPPED | j);
+
+            if (px[j] != want)
+                fail_msg("guest %u read %#x through %s PPGTT page dword %u, want %#x%s", i, px[j],
+                         j < 1024 ? "a past-RAM" : j < 2048 ? "a reserved-bit" : "its mapped", j % 1024, want,
+                         px[j] == EVIL ? ": the attacker's pattern" : (px[j] & 0xfffff000u) == PP_SECRET
+                                                                          ? ": the page behind the refused entry"
+                                                                          : "");
+        }
+        assert_int_equal(vgt_submit_pp_get_stats(h.p->guest[i].pp, &after), 0);
+        assert_true(after.refused >= before.refused + 2);
+    }
+    free(px);
+    free(batch);
+    free(pattern);
+    gp_destroy(h.p);
+}
+
+
 static void test_reset_remove_failsafe_running(void **state)
 {
     static const unsigned engines[2] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS};
@@ -617,6 +720,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_long_batches),
         cmocka_unit_test(test_racing_vcpu),
         cmocka_unit_test(test_scratch_not_shared),
+        cmocka_unit_test(test_ppgtt_refused_readback),
         cmocka_unit_test(test_reset_remove_failsafe_running),
         cmocka_unit_test(test_flood),
     };

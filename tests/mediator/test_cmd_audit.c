@@ -400,6 +400,10 @@ static void test_unterminated(void **state)
     assert_int_equal(batch_at(f, VGT_ENGINE_BCS, LOW_BASE + 0x40000, false, pg, 0), -EINVAL);
     assert_reason(f, "unterminated");
     assert_int_equal(f->r.viol.offset, 4096);
+    /* The report names the batch, not the ring that started it (a batch
+     * of MI_NOOPs only was reported as buffer 0 before issue 12's walk). */
+    assert_int_equal(f->r.viol.buf, 1);
+    assert_int_equal(f->r.viol.gma, LOW_BASE + 0x40000 + 4096);
     /* The same at the very end of the vGPU's range: the copy may not run
      * past the range even though the next GGTT page belongs to someone. */
     {
@@ -896,6 +900,80 @@ static void test_reg_whitelist_oracle(void **state)
     assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_RCS, 0xfffffffcu), 0);
 }
 
+/* The walk's one-load lookup (built at init) against the shared decoder,
+ * for every opcode key of every engine and several length fields: a
+ * command the decoder does not know is "unknown" at dword 0 (or refused
+ * by name, for the MI commands the auditor rejects outright); one it
+ * knows is never "unknown", and when the auditor lets it pass, the next
+ * command it finds (an MI_BATCH_BUFFER_END placed there) is at the
+ * decoder's length. */
+static void test_lookup_matches_decoder(void **state)
+{
+    static const struct vgt_audit_range all = {0, 1ull << 47}; /* zero operands are in range */
+    static const uint32_t lens[] = {0, 1, 5, 0xff};
+    enum { NDW = 300 };
+    struct vgt_auditor *a = malloc(sizeof(*a));
+    struct vgt_audit_result *r = malloc(sizeof(*r));
+    struct vgt_cmd_decoder *d = malloc(sizeof(*d));
+    uint32_t *buf = malloc(NDW * 4);
+    unsigned known = 0, passed = 0;
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(r);
+    assert_non_null(d);
+    assert_non_null(buf);
+    assert_int_equal(vgt_audit_init(a, &all, 1, NULL, NULL), 0);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        assert_int_equal(vgt_cmd_decoder_init(d, vgt_cmd_table_for_engine(e == VGT_ENGINE_VECS ? VGT_ENGINE_VCS : e)), 0);
+        for (uint32_t key = 0; key < (1u << 16); key++) {
+            /* bits 31:16: type and every opcode field of every type */
+            for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+                uint32_t hdr = (key << 16) | lens[l];
+                const struct vgt_cmd_desc *desc = NULL;
+                struct vgt_audit_buf b = {.dw = buf, .ndw = NDW, .gma = 0x1000};
+                int len, rc;
+
+                if (hdr == 0)
+                    continue; /* MI_NOOP: no lookup */
+                memset(buf, 0, 300 * 4); /* the longest length field here is 0xff + 2 */
+                buf[0] = hdr;
+                len = vgt_cmd_decode_one(d, buf, NDW - 1, &desc);
+                if (len > 0)
+                    buf[len] = BBE;
+                rc = vgt_audit_batch(a, NULL, e, &b, r);
+                if (len == -VGT_CMD_E_UNKNOWN) {
+                    if (rc != -EACCES || r->viol.offset != 0 ||
+                        (strcmp(r->viol.reason, "unknown command for this engine") && (hdr >> 29) != 0))
+                        fail_msg("engine %u header %#x: decoder: unknown; auditor: %d %s", e, hdr, rc,
+                                 rc ? r->viol.reason : "accepted");
+                    continue;
+                }
+                assert_true(len > 0);
+                known++;
+                if (rc && r->viol.offset == 0 && !strcmp(r->viol.reason, "unknown command for this engine"))
+                    fail_msg("engine %u header %#x (%s): known to the decoder, unknown to the auditor", e, hdr,
+                             desc->name);
+                if (rc == 0) {
+                    passed++;
+                    if (r->dwords != (size_t)len + (desc->id == VGT_CMD_ID_BB_END ? 0 : 1))
+                        fail_msg("engine %u header %#x (%s): decoder length %d, auditor walked %zu dwords", e,
+                                 hdr, desc->name, len, r->dwords);
+                }
+                vgt_audit_release(r);
+            }
+        }
+    }
+    /* Not vacuous: the tables hold hundreds of commands, most pass with
+     * zero operands. */
+    assert_true(known > 10000);
+    assert_true(passed > 1000);
+    free(buf);
+    free(d);
+    free(r);
+    free(a);
+}
+
 static void test_init_args(void **state)
 {
     struct fx *f = *state;
@@ -937,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_reg_allowed_api),
         cmocka_unit_test(test_reg_whitelist_oracle),
         cmocka_unit_test_setup_teardown(test_init_args, setup, teardown),
+        cmocka_unit_test(test_lookup_matches_decoder),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

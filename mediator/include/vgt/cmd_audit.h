@@ -35,6 +35,9 @@
 #define VGT_AUDIT_DEFAULT_MAX_DWORDS (1u << 20) /* 4 MiB of commands */
 #define VGT_AUDIT_FIRST_WINDOW 1024 /* dwords copied first for a batch */
 #define VGT_AUDIT_MAX_GROW (16u * 1024) /* dwords a longer batch's copy grows by at most */
+/* Lookup slots: dword 0 bits 31:22 (type and MI or blitter opcode), then
+ * GFXPIPE subtype/opcode/sub-opcode (bits 28:16). */
+#define VGT_AUDIT_KEYS (1024 + 8192)
 
 /* A host-owned copy of guest commands. Batches are copied by the auditor
  * itself, through ops->read, and only ever extended: every guest dword is
@@ -116,8 +119,13 @@ struct vgt_auditor {
      * carry an address in a PPGTT batch: set when batch copies are run
      * from the GGTT, where the GPU would take those addresses as GGTT. */
     bool refuse_ppgtt_selectorless;
-    struct vgt_cmd_decoder dec[VGT_ENGINE_NUM]; /* RCS, BCS, VCS (VECS uses VCS's) */
-    bool have_dec[VGT_ENGINE_NUM];
+    /* Each engine's command table (VECS uses VCS's) and the walk's lookup
+     * over it, built once by vgt_audit_init: dword 0's opcode bits index
+     * keys[] straight, and an entry carries the command's row, its length
+     * encoding and its audit flags, so a command costs one lookup (see
+     * walk_buf in cmd_audit.c). */
+    const struct vgt_cmd_table *tbl[VGT_ENGINE_NUM];
+    uint32_t keys[VGT_ENGINE_NUM][VGT_AUDIT_KEYS];
     /* The register whitelist rows of each engine, sorted: a short scan per
      * register operand instead of a search of every engine's rows. */
     struct vgt_audit_reg_row {

@@ -32,6 +32,7 @@ struct vgt_submit_pp_stats {
     uint64_t oos_pages;      /* out of sync now */
     uint64_t roots;
     uint64_t traps;          /* trapped guest page-table writes (total) */
+    uint64_t refused;        /* guest entries refused and pointed at scratch (total) */
 };
 int vgt_submit_pp_get_stats(struct vgt_submit_pp *a, struct vgt_submit_pp_stats *st);
 /* This vGPU's PPGTT scratch leaf (host DMA address): where refused leaves

@@ -50,6 +50,9 @@ int gg_ppgtt_release(struct gg *d);
  * high range when @high) and/or the PPGTT (@ppgtt). */
 int gg_bo_create(struct gg *d, size_t size, bool ggtt, bool high, bool ppgtt, struct gg_bo *out);
 int gg_bo_write(struct gg *d, const struct gg_bo *bo, size_t off, const void *src, size_t len);
+/* Write @pte, raw, as the PPGTT leaf entry of @va (tables allocated on
+ * the way down): for tests of entries the vGPU must refuse. */
+int gg_ppgtt_set_pte(struct gg *d, uint64_t va, uint64_t pte);
 int gg_bo_read(struct gg *d, const struct gg_bo *bo, size_t off, void *dst, size_t len);
 
 /* An execlist context on @engine (VGT_ENGINE_RCS/BCS) with a 4-page ring. */
@@ -57,6 +60,10 @@ int gg_ctx_create(struct gg *d, unsigned engine, struct gg_ctx **out);
 uint64_t gg_ctx_desc(const struct gg_ctx *c);
 /* Append @ndw dwords to the ring and submit the context through ELSP. */
 int gg_submit(struct gg *d, struct gg_ctx *c, const uint32_t *cmds, size_t ndw);
+/* Both contexts (one engine, not the same) in one ELSP write, element 0
+ * then 1, each with its own ring commands: as sim_native_submit2. */
+int gg_submit2(struct gg *d, struct gg_ctx *c0, const uint32_t *cmds0, size_t ndw0, struct gg_ctx *c1,
+               const uint32_t *cmds1, size_t ndw1);
 /* Raw ELSP write of two descriptors (element 1 may be 0): for tests. */
 int gg_elsp(struct gg *d, unsigned engine, uint64_t desc0, uint64_t desc1);
 /* Wait until every submission of @c completed: 0, -ETIMEDOUT, or -EIO
