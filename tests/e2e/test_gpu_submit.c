@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -323,41 +324,44 @@ static void test_engine_reset(void **state)
 
 /* Ballooning under live GPU work: a buffer mapped in the GGTT and in the
  * guest's live PPGTT leaves the guest while three submissions that write
- * it through the PPGTT are queued behind a slow blit. The INVALIDATE
- * broadcast makes the vGPU translate both shadows again before the GPU
- * gets there: the old host frames (poisoned and kept aside by the sim
- * hypervisor) are never written, whatever the guest's work does. */
+ * it through the PPGTT are queued behind a gate (an MI_SEMAPHORE_WAIT on a
+ * page of the guest's, opened only after the balloon: no race with the
+ * machine's load). The INVALIDATE broadcast makes the vGPU translate both
+ * shadows again before the GPU gets there: the old host frames (poisoned
+ * and kept aside by the sim hypervisor) are never written, whatever the
+ * guest's work does. */
 static void test_balloon_under_queued_work(void **state)
 {
-    struct gp *p = platform(1, "V5_8", NULL, 200.0); /* ~26 ms per blit */
+    struct gp *p = platform(1, "V5_8", NULL, 1.0);
     struct gp_guest *gg = &p->guest[0];
     struct gg *d = gg->drv;
     struct vgt_hv *hv = sim_guest_hv(gg->g);
     struct gg_ctx *c;
-    struct gg_bo slow, dst, batch;
-    uint32_t cs[32], ring[8 + 16 * 4];
+    struct gg_bo gate, dst, batch;
+    uint32_t cs[32], ring[8 + 16 * 4], open = 1, shut = 0;
     uint64_t old_hpa[16], gfn0;
     struct vgt_vgpu_info vi;
     size_t k, n;
     unsigned pages;
-    int rc;
 
     (void)state;
     assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, &c), 0);
-    assert_int_equal(gg_bo_create(d, BLIT * BLIT * 4, true, true, false, &slow), 0);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &gate), 0);
     assert_int_equal(gg_bo_create(d, 16 * 4096, true, false, true, &dst), 0);
     assert_int_equal(gg_bo_create(d, 4096, true, false, false, &batch), 0);
     pages = (unsigned)(dst.size / 4096);
     gfn0 = dst.gpa >> 12;
-    k = gwl_emit_color_blt(cs, slow.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x33333333u);
+    k = gwl_emit_semaphore_wait_eq(cs, gate.gm, true, open);
     k += gwl_emit_bb_end(cs + k);
     assert_int_equal(gg_bo_write(d, &batch, 0, cs, k * 4), 0);
-    /* The slow blit, then a store into every page of dst via the PPGTT. */
+    /* The gate, then a store into every page of dst via the PPGTT. */
     n = gwl_emit_bb_start(ring, batch.gm, false, false);
     for (unsigned i = 0; i < pages; i++)
         n += gwl_emit_sdi(ring + n, dst.va + i * 4096ull + 64, false, 0xabcd0000u + i);
     n += gwl_emit_noop(ring + n);
-    /* Once through, so the PPGTT shadow of dst is built and live. */
+    /* Once through with the gate open, so the PPGTT shadow of dst is
+     * built and live. */
+    assert_int_equal(gg_bo_write(d, &gate, 0, &open, 4), 0);
     assert_int_equal(gg_submit(d, c, ring, n), 0);
     assert_int_equal(gg_wait(d, c, 10000), 0);
     {
@@ -368,17 +372,30 @@ static void test_balloon_under_queued_work(void **state)
     }
     for (unsigned i = 0; i < pages; i++)
         assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + i, &old_hpa[i]), 0);
+    assert_int_equal(gg_bo_write(d, &gate, 0, &shut, 4), 0);
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(gg_submit(d, c, ring, n), 0);
     assert_int_equal(sim_guest_balloon_out(gg->g, 0, gfn0, pages), 0);
     vgt_vgpu_get_info(gg->v, &vi);
     assert_int_equal(vi.st.invalidates, 1);
     assert_int_equal(vi.st.ggtt_revalidated, pages);
+    /* Nothing of it ran yet: the first submission waits at the gate. */
+    {
+        struct vgt_submit_stats st;
+
+        assert_int_equal(vgt_submit_get_stats(gg->sv, &st), 0);
+        assert_int_equal(st.sched.completed[VGT_ENGINE_BCS] + st.sched.cancelled[VGT_ENGINE_BCS], 1);
+    }
+    assert_int_equal(gg_bo_write(d, &gate, 0, &open, 4), 0);
     /* The queued stores now meet the read-only scratch leaf: a GPU fault,
      * as hardware would give, and the vGPU goes to failsafe (its other
-     * queued work is cancelled, so the guest's wait runs out). */
-    rc = gg_wait(d, c, 10000);
-    assert_true(rc == -ETIMEDOUT || rc == -EIO);
+     * queued work is cancelled, so the guest never hears of it). */
+    for (unsigned ms = 0; ms < 10000 && !hx_failsafe(p, 0); ms++) {
+        struct timespec ts = {0, 1000000L};
+
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(gg_wait(d, c, 50), -ETIMEDOUT);
     vgt_vgpu_get_info(gg->v, &vi);
     assert_true(vi.failsafe);
     assert_int_equal(vi.failsafe_reason, VGT_FAILSAFE_GUEST_ERROR);
