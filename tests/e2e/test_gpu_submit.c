@@ -267,17 +267,21 @@ static void test_hostile_guest(void **state)
 }
 
 /* A guest's engine reset (GDRST) cancels its own queued and running
- * blitter work only: no completion is delivered for it, the guest is not
- * in failsafe and starts over on a new context; the other guests' work
- * goes on and is correct. */
+ * blitter work only: the running workload is taken off the engine at once
+ * (preempted, else the engine reset), not left to hold the blitter until
+ * the watchdog's budget; no completion is delivered for any of it, the
+ * guest is not in failsafe and starts over on a new context; the other
+ * guests' work goes on and is correct. The running workload waits on a
+ * gate that never opens, so what ends it is the reset alone. */
 static void test_engine_reset(void **state)
 {
     struct gp *p = platform(3, "V5_8", NULL, 200.0); /* slow GPU: ~26 ms per 128x128 blit */
     struct hx_worker w[2];
     struct gg *d = p->guest[2].drv;
     struct gg_ctx *c, *c2;
-    struct gg_bo dst, batch;
-    uint32_t cs[32], ring[4], px = 0;
+    struct gg_bo dst, batch, gate;
+    struct vgt_submit_watchdog_stats wd;
+    uint32_t cs[32], ring[4], px = 0, zero[2] = {0, 0}, started = 0;
     size_t k, n;
 
     (void)state;
@@ -286,25 +290,42 @@ static void test_engine_reset(void **state)
     assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, &c), 0);
     assert_int_equal(gg_bo_create(d, BLIT * BLIT * 4, true, true, false, &dst), 0);
     assert_int_equal(gg_bo_create(d, 4096, true, false, false, &batch), 0);
-    k = gwl_emit_color_blt(cs, dst.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x11111111u);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &gate), 0);
+    assert_int_equal(gg_bo_write(d, &gate, 0, zero, 8), 0);
+    k = gwl_emit_sdi(cs, gate.gm + 4, true, 1); /* started */
+    k += gwl_emit_semaphore_wait_eq(cs + k, gate.gm, true, 1);
+    k += gwl_emit_color_blt(cs + k, dst.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x11111111u);
     k += gwl_emit_bb_end(cs + k);
     assert_int_equal(gg_bo_write(d, &batch, 0, cs, k * 4), 0);
     n = gwl_emit_bb_start(ring, batch.gm, false, false);
     n += gwl_emit_noop(ring + n);
-    /* three submissions: one runs, two queue behind the others' work */
+    /* three submissions: one runs (and waits at the gate), two queue */
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(gg_submit(d, c, ring, n), 0);
+    for (unsigned ms = 0; ms < 10000 && !started; ms++) {
+        struct timespec ts = {0, 1000000L};
+
+        assert_int_equal(gg_bo_read(d, &gate, 4, &started, 4), 0);
+        if (!started)
+            nanosleep(&ts, NULL);
+    }
+    assert_int_equal(started, 1);
     /* GEN6_GDRST (0x941c), GEN6_GRDOM_BLT (bit 3): i915 i915_reg.h */
     assert_int_equal(gg_mmio_write32(d, 0x941c, 1u << 3), 0);
     assert_false(hx_failsafe(p, 2));
-    assert_int_equal(gg_wait(d, c, 300), -ETIMEDOUT);
     {
         struct vgt_submit_stats st;
 
-        assert_int_equal(vgt_submit_get_stats(p->guest[2].sv, &st), 0);
-        assert_true(st.sched.cancelled[VGT_ENGINE_BCS] + st.sched.completed[VGT_ENGINE_BCS] <= 1);
+        /* The MMIO write returned with the workload off the engine. */
         assert_int_equal(vgt_submit_outstanding(p->guest[2].sv), 0);
+        assert_int_equal(vgt_submit_get_stats(p->guest[2].sv, &st), 0);
+        assert_int_equal(st.sched.cancelled[VGT_ENGINE_BCS], 1);
+        assert_int_equal(st.sched.completed[VGT_ENGINE_BCS], 0);
+        vgt_submit_watchdog_stats(p->sub, &wd);
+        assert_int_equal(wd.evicted, 1);
+        assert_int_equal(wd.hangs, 0);
     }
+    assert_int_equal(gg_wait(d, c, 50), -ETIMEDOUT);
     /* start over on a new context: it runs and its result is right */
     assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, &c2), 0);
     k = gwl_emit_color_blt(cs, dst.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x22222222u);
@@ -319,6 +340,9 @@ static void test_engine_reset(void **state)
         assert_true(w[i].done > 3);
         assert_false(hx_failsafe(p, i));
     }
+    vgt_submit_watchdog_stats(p->sub, &wd);
+    assert_int_equal(wd.hangs, 0);
+    assert_false(hx_failsafe(p, 2));
     gp_destroy(p);
 }
 

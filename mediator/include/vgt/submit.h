@@ -120,6 +120,9 @@ struct vgt_submit_watchdog_stats {
     /* budget exhausted -> the next vGPU's workload submitted on that
      * engine (0 when nothing was queued), last hang */
     uint64_t last_resume_ns;
+    /* Workloads a reset or removal of their vGPU took off an engine
+     * before they ended (not hangs: no budget involved) */
+    uint64_t evicted;
 };
 void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_stats *st);
 
