@@ -239,6 +239,15 @@ static void note_hang_locked(struct vgt_submit *s, struct vgt_submit_vgpu *sv, u
     s->hangs_pending = true;
 }
 
+bool vgt_submit_watchdog_expired(uint64_t now, uint64_t started_ns, uint64_t budget_ns)
+{
+    /* A clock read before the workload was dispatched (another thread
+     * dispatched it while this one waited for s->lock) is earlier than
+     * started_ns: unsigned, now - started_ns would be ~2^64, a "hang" of a
+     * workload that has just started, whatever the budget. */
+    return budget_ns != UINT64_MAX && now > started_ns && now - started_ns >= budget_ns;
+}
+
 /* Retire finished workloads, start the next ones, then tell the guests
  * whose locks are free now. Called with no lock held; never waits on a
  * vGPU's lock. Returns true when a delivery must be retried. */
@@ -257,7 +266,7 @@ static bool service(struct vgt_submit *s, uint64_t *retry)
              * ran late): a hang all the same, whatever the machine's
              * load. The dispatcher thread puts the vGPU in failsafe (this
              * path never takes a vGPU's lock). */
-            if (vgt_now_ns() - s->eng[e].started_ns > wl->sv->watchdog_ns) {
+            if (vgt_submit_watchdog_expired(vgt_now_ns(), s->eng[e].started_ns, wl->sv->watchdog_ns)) {
                 char why[96];
 
                 snprintf(why, sizeof(why), "engine %u: workload ran past its %llu ms budget", e,
@@ -554,14 +563,14 @@ bool vgt_watchdog_check(struct vgt_submit *s)
         struct hw_engine *he = &s->eng[e];
         struct vgt_submit_vgpu *sv;
         struct workload *wl;
-        uint64_t over, t0, budget_ms, now = vgt_now_ns();
+        uint64_t over, t0, budget_ms;
         bool was_reset, ok, hang;
         unsigned id;
         char why[96];
 
         pthread_mutex_lock(&s->lock);
         wl = he->running;
-        hang = wl && wl->sv->watchdog_ns != UINT64_MAX && now - he->started_ns >= wl->sv->watchdog_ns;
+        hang = wl && vgt_submit_watchdog_expired(vgt_now_ns(), he->started_ns, wl->sv->watchdog_ns);
         if (!hang || he->stalled) {
             pthread_mutex_unlock(&s->lock);
             continue;
