@@ -432,7 +432,7 @@ static void test_balloon_under_queued_work(void **state)
     gp_destroy(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equal_four),
@@ -444,5 +444,7 @@ int main(void)
         cmocka_unit_test(test_balloon_under_queued_work),
     };
 
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]); /* e.g. "test_engine_reset" */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -248,27 +248,33 @@ static void test_reset_while_hung_on_two_engines(void **state)
     struct rig r;
     struct vgt_submit_watchdog_stats wd;
     struct timespec ts = {0, 20000000};
+    struct gg *d;
+    struct gg_bo sem[2];
 
     (void)state;
     rig_start(&r, 4);
-    vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, 30);
+    d = r.p->guest[ATTACKER].drv;
+    /* the default budget: both are on their engines well before it */
+    vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, 0);
     for (unsigned i = 0; i < 2; i++) {
-        struct gg *d = r.p->guest[ATTACKER].drv;
-        struct gg_bo sem;
-        uint32_t cs[16], zero[2] = {0, 0}, started = 0;
+        uint32_t cs[16], zero[2] = {0, 0};
         size_t k;
 
-        assert_int_equal(gg_bo_create(d, 4096, true, false, false, &sem), 0);
-        assert_int_equal(gg_bo_write(d, &sem, 0, zero, 8), 0);
-        k = gwl_emit_sdi(cs, sem.gm + 4, true, 1); /* started */
-        k += gwl_emit_semaphore_wait_eq(cs + k, sem.gm, true, 1);
+        assert_int_equal(gg_bo_create(d, 4096, true, false, false, &sem[i]), 0);
+        assert_int_equal(gg_bo_write(d, &sem[i], 0, zero, 8), 0);
+        k = gwl_emit_sdi(cs, sem[i].gm + 4, true, 1); /* started */
+        k += gwl_emit_semaphore_wait_eq(cs + k, sem[i].gm, true, 1);
         k += gwl_emit_bb_end(cs + k);
         submit_batch(r.p, engines[i], cs, k);
-        /* on its engine (the blitter may first finish an honest step) */
-        for (unsigned ms = 0; ms < 5000 && !started; ms++) {
+    }
+    /* both on their engines (the blitter may first finish an honest step) */
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t started = 0;
+
+        for (unsigned ms = 0; ms < 1500 && !started; ms++) {
             struct timespec one = {0, 1000000};
 
-            assert_int_equal(gg_bo_read(d, &sem, 4, &started, 4), 0);
+            assert_int_equal(gg_bo_read(d, &sem[i], 4, &started, 4), 0);
             if (!started)
                 nanosleep(&one, NULL);
         }
