@@ -241,10 +241,11 @@ static void note_hang_locked(struct vgt_submit *s, struct vgt_submit_vgpu *sv, u
 
 bool vgt_submit_watchdog_expired(uint64_t now, uint64_t started_ns, uint64_t budget_ns)
 {
-    /* A clock read before the workload was dispatched (another thread
-     * dispatched it while this one waited for s->lock) is earlier than
-     * started_ns: unsigned, now - started_ns would be ~2^64, a "hang" of a
-     * workload that has just started, whatever the budget. */
+    /* The callers read the clock under s->lock, after the dispatch. A
+     * reading taken before it (the watchdog did, then waited for s->lock
+     * while another thread dispatched) is earlier than started_ns, and
+     * unsigned now - started_ns is ~2^64: a "hang" of a workload that has
+     * just started, whatever the budget (issue 12's stall under load). */
     return budget_ns != UINT64_MAX && now > started_ns && now - started_ns >= budget_ns;
 }
 
