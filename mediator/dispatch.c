@@ -558,7 +558,7 @@ void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv, unsigned mask)
 
 bool vgt_watchdog_check(struct vgt_submit *s)
 {
-    bool acted = false;
+    bool acted = false, busy;
 
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         struct hw_engine *he = &s->eng[e];
@@ -601,8 +601,11 @@ bool vgt_watchdog_check(struct vgt_submit *s)
         vgt_warn(s->log, "vgpu%u: %s", id, why);
         acted = true;
     }
-    /* Hangs found here and late ones found by service. */
-    return hang_failsafes(s) | (acted && deliver_pending(s));
+    /* Hangs found here and late ones found by service; both run. */
+    busy = hang_failsafes(s);
+    if (acted && deliver_pending(s))
+        busy = true;
+    return busy;
 }
 
 static void *dispatcher(void *arg)
