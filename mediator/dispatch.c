@@ -179,17 +179,6 @@ static bool deliver_pending(struct vgt_submit *s)
     return busy;
 }
 
-void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv)
-{
-    struct vgt_submit *s = sv->s;
-
-    /* The workload ends, or the watchdog stops it at its budget. */
-    pthread_mutex_lock(&s->lock);
-    while (sv->on_hw)
-        pthread_cond_wait(&s->done_cv, &s->lock);
-    pthread_mutex_unlock(&s->lock);
-}
-
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
 {
     struct hw_engine *he = &s->eng[e];
@@ -239,6 +228,27 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     vgt_submit_wr(s, RING_ELSP(b), (uint32_t)desc);
 }
 
+/* @sv's workload on engine @e ran past its budget: its vGPU enters
+ * failsafe gpu-hang from the dispatcher thread (hang_failsafes), never
+ * from here. Under s->lock. */
+static void note_hang_locked(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e, const char *why)
+{
+    if (!sv->hang_mask)
+        snprintf(sv->hang_why, sizeof(sv->hang_why), "%s", why);
+    sv->hang_mask |= 1u << e;
+    s->hangs_pending = true;
+}
+
+bool vgt_submit_watchdog_expired(uint64_t now, uint64_t started_ns, uint64_t budget_ns)
+{
+    /* The callers read the clock under s->lock, after the dispatch. A
+     * reading taken before it (the watchdog did, then waited for s->lock
+     * while another thread dispatched) is earlier than started_ns, and
+     * unsigned now - started_ns is ~2^64: a "hang" of a workload that has
+     * just started, whatever the budget (issue 12's stall under load). */
+    return budget_ns != UINT64_MAX && now > started_ns && now - started_ns >= budget_ns;
+}
+
 /* Retire finished workloads, start the next ones, then tell the guests
  * whose locks are free now. Called with no lock held; never waits on a
  * vGPU's lock. Returns true when a delivery must be retried. */
@@ -257,12 +267,16 @@ static bool service(struct vgt_submit *s, uint64_t *retry)
              * ran late): a hang all the same, whatever the machine's
              * load. The dispatcher thread puts the vGPU in failsafe (this
              * path never takes a vGPU's lock). */
-            if (vgt_now_ns() - s->eng[e].started_ns > wl->sv->watchdog_ns) {
+            if (vgt_submit_watchdog_expired(vgt_now_ns(), s->eng[e].started_ns, wl->sv->watchdog_ns)) {
+                char why[96];
+
+                snprintf(why, sizeof(why), "engine %u: workload ran past its %llu ms budget", e,
+                         (unsigned long long)(wl->sv->watchdog_ns / 1000000ull));
                 wl->cancelled = true;
-                wl->sv->late_hang |= 1u << e;
+                note_hang_locked(s, wl->sv, e, why);
                 s->wd.hangs++;
                 s->wd.late++;
-                s->late_hangs = late = true;
+                late = true;
             }
             retire(s, wl);
         }
@@ -275,36 +289,54 @@ static bool service(struct vgt_submit *s, uint64_t *retry)
     return deliver_pending(s);
 }
 
-/* Failsafe for the vGPUs whose workloads completed past their budget
- * (service). Dispatcher thread, no lock held. */
-static void late_hangs(struct vgt_submit *s)
+/* Failsafe gpu-hang for the vGPUs noted by note_hang_locked, each only
+ * while its lock is free (lock_briefly), as delivery does: the dispatcher
+ * never waits on a vGPU's lock (a reset holding it may be waiting for this
+ * thread to stop that vGPU's work on another engine). Dispatcher thread,
+ * no lock held. Returns true when a vGPU was busy (retry shortly). */
+static bool hang_failsafes(struct vgt_submit *s)
 {
+    bool busy = false;
+
     pthread_mutex_lock(&s->lock);
-    if (!s->late_hangs) {
+    if (!s->hangs_pending) {
         pthread_mutex_unlock(&s->lock);
-        return;
+        return false;
     }
-    s->late_hangs = false;
+    s->hangs_pending = false;
     for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
         struct vgt_submit_vgpu *sv = s->by_sched[id];
-        unsigned mask;
-        char why[96];
+        char why[sizeof(sv->hang_why)];
+        unsigned mask = 0;
 
-        if (!sv || !sv->late_hang)
+        if (!sv || !sv->hang_mask)
             continue;
-        mask = sv->late_hang;
-        sv->late_hang = 0;
         sv->delivering++; /* keeps sv alive: detach waits */
         pthread_mutex_unlock(&s->lock);
-        snprintf(why, sizeof(why), "engine mask 0x%x: workload ran past its %llu ms budget", mask,
-                 (unsigned long long)(sv->watchdog_ns / 1000000ull));
-        vgt_warn(s->log, "vgpu%u: %s", sv->v->id, why);
-        vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
+        if (lock_briefly(&sv->v->lock) == 0) {
+            /* Taken again under v->lock: a device-model reset in between
+             * dropped it (the reset is the way out of failsafe). */
+            pthread_mutex_lock(&s->lock);
+            mask = sv->hang_mask;
+            sv->hang_mask = 0;
+            memcpy(why, sv->hang_why, sizeof(why));
+            pthread_mutex_unlock(&s->lock);
+            if (mask) {
+                vgt_warn(s->log, "vgpu%u: %s", sv->v->id, why);
+                vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
+            }
+            pthread_mutex_unlock(&sv->v->lock);
+        } else {
+            busy = true;
+        }
         pthread_mutex_lock(&s->lock);
+        if (sv->hang_mask)
+            s->hangs_pending = true;
         sv->delivering--;
         pthread_cond_broadcast(&s->done_cv);
     }
     pthread_mutex_unlock(&s->lock);
+    return busy;
 }
 
 /* ---- the watchdog ----
@@ -460,73 +492,120 @@ static bool stop_hung(struct vgt_submit *s, unsigned e, struct workload *wl, boo
     return true;
 }
 
+/* Take workload @wl off engine @e before it ends: the caller marked the
+ * engine stalled and holds no lock. Preempted, else the engine is reset
+ * (stop_hung); then, under s->lock, the workload is retired as cancelled
+ * (charged in full, its completion dropped) and the engine starts its next
+ * workload at once. Returns with s->lock held; false when the engine did
+ * not come out of reset (it keeps the workload, stalled, and runs nothing
+ * more: the GPU may still reach that workload's pages). */
+static bool evict_locked(struct vgt_submit *s, unsigned e, struct workload *wl, bool *was_reset)
+{
+    struct hw_engine *he = &s->eng[e];
+    bool ok = stop_hung(s, e, wl, was_reset);
+    uint64_t retry = UINT64_MAX;
+
+    pthread_mutex_lock(&s->lock);
+    wl->cancelled = true;
+    if (!ok)
+        return false;
+    he->running = NULL;
+    he->stalled = false;
+    retire(s, wl);
+    vgt_dispatch_engine(s, e, &retry);
+    if (retry != UINT64_MAX)
+        vgt_dispatch_kick(s);
+    return true;
+}
+
+void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv, unsigned mask)
+{
+    struct vgt_submit *s = sv->s;
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        struct workload *wl = NULL;
+        bool mine = false, was_reset;
+        unsigned e;
+
+        for (e = 0; e < VGT_ENGINE_NUM; e++) {
+            struct hw_engine *he = &s->eng[e];
+
+            if (!(mask & (1u << e)) || !he->running || he->running->sv != sv)
+                continue;
+            mine = true;
+            if (!he->stalled) {
+                wl = he->running;
+                break;
+            }
+        }
+        if (!mine)
+            break;
+        if (!wl) {
+            /* The watchdog is stopping it already. */
+            pthread_cond_wait(&s->done_cv, &s->lock);
+            continue;
+        }
+        s->eng[e].stalled = true;
+        pthread_mutex_unlock(&s->lock);
+        if (evict_locked(s, e, wl, &was_reset))
+            s->wd.evicted++;
+        else
+            vgt_err(s->log, "vgpu%u: engine %u stuck with its workload", sv->v->id, e);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 bool vgt_watchdog_check(struct vgt_submit *s)
 {
-    bool acted = false;
+    bool acted = false, busy;
 
-    late_hangs(s);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         struct hw_engine *he = &s->eng[e];
         struct vgt_submit_vgpu *sv;
         struct workload *wl;
-        uint64_t over, t0, now = vgt_now_ns();
+        uint64_t over, t0, budget_ms;
         bool was_reset, ok, hang;
         unsigned id;
         char why[96];
 
         pthread_mutex_lock(&s->lock);
         wl = he->running;
-        hang = wl && wl->sv->watchdog_ns != UINT64_MAX && now - he->started_ns >= wl->sv->watchdog_ns;
+        hang = wl && vgt_submit_watchdog_expired(vgt_now_ns(), he->started_ns, wl->sv->watchdog_ns);
         if (!hang || he->stalled) {
             pthread_mutex_unlock(&s->lock);
             continue;
         }
         he->stalled = true;
-        t0 = he->started_ns + wl->sv->watchdog_ns;
-        id = wl->sv->v->id;
+        sv = wl->sv; /* alive while its workload is on the engine */
+        t0 = he->started_ns + sv->watchdog_ns;
+        budget_ms = sv->watchdog_ns / 1000000ull;
+        id = sv->v->id;
         pthread_mutex_unlock(&s->lock);
 
-        acted = true;
-        ok = stop_hung(s, e, wl, &was_reset);
+        ok = evict_locked(s, e, wl, &was_reset);
         over = vgt_now_ns() - t0;
         snprintf(why, sizeof(why), "engine %u: workload over its %llu ms budget, %s", e,
-                 (unsigned long long)(wl->sv->watchdog_ns / 1000000ull),
-                 was_reset ? "engine reset" : "preempted");
-        pthread_mutex_lock(&s->lock);
+                 (unsigned long long)budget_ms, was_reset ? "engine reset" : "preempted");
         s->wd.hangs++;
         s->wd.preempted += !was_reset;
         s->wd.resets += was_reset;
         s->wd.last_stop_ns = over;
         s->wd.max_stop_ns = VGT_MAX(s->wd.max_stop_ns, over);
-        wl->cancelled = true;
-        sv = wl->sv;
-        sv->delivering++; /* keeps sv (and its vGPU) alive: detach waits */
-        /* A stuck engine keeps its workload: nothing else may run where
-         * the GPU can still reach its pages. */
-        if (ok) {
-            uint64_t retry = UINT64_MAX;
-
-            he->running = NULL;
-            he->stalled = false;
-            /* Charged in full, then queued for its vGPU's delivery (which
-             * drops a cancelled workload); the others' queued work on the
-             * engine goes on at once. */
-            retire(s, wl);
-            vgt_dispatch_engine(s, e, &retry);
+        if (ok)
             s->wd.last_resume_ns = he->running ? vgt_now_ns() - t0 : 0;
-        }
+        /* Still under s->lock since the retire: a detach of sv waits for
+         * it, so sv is alive here. */
+        note_hang_locked(s, sv, e, why);
         pthread_mutex_unlock(&s->lock);
         vgt_warn(s->log, "vgpu%u: %s", id, why);
-        /* After retire (wl may be delivered and freed by now): a thread in
-         * vgt_dispatch_quiesce holding the vGPU's lock is no longer
-         * waiting for this workload. */
-        vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GPU_HANG, why);
-        pthread_mutex_lock(&s->lock);
-        sv->delivering--;
-        pthread_cond_broadcast(&s->done_cv);
-        pthread_mutex_unlock(&s->lock);
+        acted = true;
     }
-    return acted && deliver_pending(s);
+    /* Hangs found here and late ones found by service; both run. */
+    busy = hang_failsafes(s);
+    if (acted && deliver_pending(s))
+        busy = true;
+    return busy;
 }
 
 static void *dispatcher(void *arg)

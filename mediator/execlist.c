@@ -2,6 +2,7 @@
  * model's hooks (reset, failsafe, invalidate, g2v). See
  * docs/submission.md. The hooks run with v->lock held. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,19 +194,30 @@ void vgt_execlist_cancel(struct vgt_submit_vgpu *sv, unsigned mask)
 static void reset_hook(void *opaque, struct vgt_vgpu *v, unsigned engine_mask, bool dmlr)
 {
     struct vgt_submit_vgpu *sv = opaque;
+    unsigned mask = dmlr ? 0xfu : engine_mask;
 
     (void)v;
-    vgt_execlist_cancel(sv, dmlr ? 0xfu : engine_mask);
+    vgt_execlist_cancel(sv, mask);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
-        if (dmlr || (engine_mask & (1u << e)))
+        if (mask & (1u << e))
             sv->eng[e].csb_wp = CSB_ENTRIES - 1;
+    /* Its running work is stopped on the engine now (preempted, else the
+     * engine reset), not left to run to its end or to the watchdog's
+     * budget, holding the engine from the others meanwhile. */
+    vgt_dispatch_quiesce(sv, mask);
+    /* Its workloads are retired (PPGTT pins and slots released; the
+     * cancelled ones tell the guest nothing). */
+    vgt_dispatch_deliver_locked(sv);
     if (!dmlr)
         return; /* an engine reset frees no shadow */
-    /* The shadows go: first the vGPU's work leaves the hardware (nothing
-     * freed while the GPU can reach it), then its workloads are retired
-     * (their PPGTT pins and slots released), then the PPGTT shadows. */
-    vgt_dispatch_quiesce(sv);
-    vgt_dispatch_deliver_locked(sv);
+    /* A hang the watchdog found before the reset is not carried into the
+     * vGPU after it (a guest's own engine reset keeps it: it cannot talk
+     * itself out of failsafe). */
+    pthread_mutex_lock(&sv->s->lock);
+    sv->hang_mask = 0;
+    pthread_mutex_unlock(&sv->s->lock);
+    /* The shadows go: the vGPU's work has left the hardware (nothing
+     * freed while the GPU can reach it). */
     if (sv->pp && sv->pp->reset)
         sv->pp->reset(sv->pp_opaque);
 }

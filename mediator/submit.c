@@ -131,7 +131,7 @@ void vgt_submit_detach(struct vgt_submit_vgpu *sv)
     pthread_mutex_lock(&sv->v->lock);
     vgt_vgpu_set_hooks(sv->v, &none);
     vgt_execlist_cancel(sv, 0xfu);
-    vgt_dispatch_quiesce(sv);
+    vgt_dispatch_quiesce(sv, 0xfu);
     vgt_dispatch_deliver_locked(sv);
     pthread_mutex_unlock(&sv->v->lock);
     pthread_mutex_lock(&s->lock);

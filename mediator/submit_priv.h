@@ -23,8 +23,12 @@
  * shadowing takes: it retires the workload from the engine, charges it
  * and starts the next one under s->lock alone, queues the finished
  * workload on its vGPU's delivery list, and only *tries* v->lock (for at
- * most 20 us, what an MMIO handler holds it) to tell the guest. When the vGPU is busy, the dispatcher retries shortly and the
- * vGPU's own next ELSP write delivers first; either way in order.
+ * most 20 us, what an MMIO handler holds it) to tell the guest, or to put
+ * it in failsafe gpu-hang. When the vGPU is busy, the dispatcher retries
+ * shortly (and the vGPU's own next ELSP write delivers first); either way
+ * in order. So a vGPU whose lock is held for long (a flood of
+ * submissions, a reset) delays only its own notifications: the watchdog,
+ * retiring and the other vGPUs' deliveries go on.
  * Whoever frees a vGPU's shadows (device-model reset, detach) first waits
  * for its work to leave the hardware (vgt_dispatch_quiesce). */
 #ifndef VGT_SUBMIT_PRIV_H
@@ -150,7 +154,10 @@ struct vgt_submit_vgpu {
     struct vgt_submit_stats st;
     bool detaching;
     uint64_t watchdog_ns;      /* per-workload budget; UINT64_MAX: off */
-    unsigned late_hang;        /* engines where one completed past it (s->lock) */
+    /* Engines where a workload ran past it, and why: failsafe gpu-hang
+     * still to enter (dispatch.c hang_failsafes; s->lock). */
+    unsigned hang_mask;
+    char hang_why[96];
 };
 
 struct hw_engine {
@@ -185,7 +192,7 @@ struct vgt_submit {
     /* Registers switched between vGPUs (under lock; dispatch.c). */
     struct vgt_mmio_ctx mmio_ctx;
     struct vgt_submit_watchdog_stats wd; /* under lock */
-    bool late_hangs;            /* some sv->late_hang is set (under lock) */
+    bool hangs_pending;         /* some sv->hang_mask is set (under lock) */
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
     pthread_cond_t irq_cv;
@@ -234,10 +241,11 @@ bool vgt_watchdog_check(struct vgt_submit *s);
 /* v->lock held: tell the guest about its finished workloads, in order,
  * and free them. */
 void vgt_dispatch_deliver_locked(struct vgt_submit_vgpu *sv);
-/* Wait until none of @sv's work is on the hardware (its queued work must
- * be cancelled first). Takes s->lock; the caller may hold v->lock (the GPU
- * path never needs it). This is where stopping in-flight work (preemption,
- * engine reset) belongs. */
-void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv);
+/* Take @sv's running work off the engines in @mask (its queued work must
+ * be cancelled first): preempted, else the engine is reset, as the
+ * watchdog does, instead of waiting for it to end or for its budget.
+ * Returns when none of it is on those engines. Takes s->lock; the caller
+ * may hold v->lock (the GPU path never waits for it). */
+void vgt_dispatch_quiesce(struct vgt_submit_vgpu *sv, unsigned mask);
 
 #endif

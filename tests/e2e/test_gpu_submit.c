@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -266,17 +267,21 @@ static void test_hostile_guest(void **state)
 }
 
 /* A guest's engine reset (GDRST) cancels its own queued and running
- * blitter work only: no completion is delivered for it, the guest is not
- * in failsafe and starts over on a new context; the other guests' work
- * goes on and is correct. */
+ * blitter work only: the running workload is taken off the engine at once
+ * (preempted, else the engine reset), not left to hold the blitter until
+ * the watchdog's budget; no completion is delivered for any of it, the
+ * guest is not in failsafe and starts over on a new context; the other
+ * guests' work goes on and is correct. The running workload waits on a
+ * gate that never opens, so what ends it is the reset alone. */
 static void test_engine_reset(void **state)
 {
     struct gp *p = platform(3, "V5_8", NULL, 200.0); /* slow GPU: ~26 ms per 128x128 blit */
     struct hx_worker w[2];
     struct gg *d = p->guest[2].drv;
     struct gg_ctx *c, *c2;
-    struct gg_bo dst, batch;
-    uint32_t cs[32], ring[4], px = 0;
+    struct gg_bo dst, batch, gate;
+    struct vgt_submit_watchdog_stats wd;
+    uint32_t cs[32], ring[4], px = 0, zero[2] = {0, 0}, started = 0;
     size_t k, n;
 
     (void)state;
@@ -285,25 +290,42 @@ static void test_engine_reset(void **state)
     assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, &c), 0);
     assert_int_equal(gg_bo_create(d, BLIT * BLIT * 4, true, true, false, &dst), 0);
     assert_int_equal(gg_bo_create(d, 4096, true, false, false, &batch), 0);
-    k = gwl_emit_color_blt(cs, dst.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x11111111u);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &gate), 0);
+    assert_int_equal(gg_bo_write(d, &gate, 0, zero, 8), 0);
+    k = gwl_emit_sdi(cs, gate.gm + 4, true, 1); /* started */
+    k += gwl_emit_semaphore_wait_eq(cs + k, gate.gm, true, 1);
+    k += gwl_emit_color_blt(cs + k, dst.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x11111111u);
     k += gwl_emit_bb_end(cs + k);
     assert_int_equal(gg_bo_write(d, &batch, 0, cs, k * 4), 0);
     n = gwl_emit_bb_start(ring, batch.gm, false, false);
     n += gwl_emit_noop(ring + n);
-    /* three submissions: one runs, two queue behind the others' work */
+    /* three submissions: one runs (and waits at the gate), two queue */
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(gg_submit(d, c, ring, n), 0);
+    for (unsigned ms = 0; ms < 10000 && !started; ms++) {
+        struct timespec ts = {0, 1000000L};
+
+        assert_int_equal(gg_bo_read(d, &gate, 4, &started, 4), 0);
+        if (!started)
+            nanosleep(&ts, NULL);
+    }
+    assert_int_equal(started, 1);
     /* GEN6_GDRST (0x941c), GEN6_GRDOM_BLT (bit 3): i915 i915_reg.h */
     assert_int_equal(gg_mmio_write32(d, 0x941c, 1u << 3), 0);
     assert_false(hx_failsafe(p, 2));
-    assert_int_equal(gg_wait(d, c, 300), -ETIMEDOUT);
     {
         struct vgt_submit_stats st;
 
-        assert_int_equal(vgt_submit_get_stats(p->guest[2].sv, &st), 0);
-        assert_true(st.sched.cancelled[VGT_ENGINE_BCS] + st.sched.completed[VGT_ENGINE_BCS] <= 1);
+        /* The MMIO write returned with the workload off the engine. */
         assert_int_equal(vgt_submit_outstanding(p->guest[2].sv), 0);
+        assert_int_equal(vgt_submit_get_stats(p->guest[2].sv, &st), 0);
+        assert_int_equal(st.sched.cancelled[VGT_ENGINE_BCS], 1);
+        assert_int_equal(st.sched.completed[VGT_ENGINE_BCS], 0);
+        vgt_submit_watchdog_stats(p->sub, &wd);
+        assert_int_equal(wd.evicted, 1);
+        assert_int_equal(wd.hangs, 0);
     }
+    assert_int_equal(gg_wait(d, c, 50), -ETIMEDOUT);
     /* start over on a new context: it runs and its result is right */
     assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, &c2), 0);
     k = gwl_emit_color_blt(cs, dst.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x22222222u);
@@ -318,46 +340,52 @@ static void test_engine_reset(void **state)
         assert_true(w[i].done > 3);
         assert_false(hx_failsafe(p, i));
     }
+    vgt_submit_watchdog_stats(p->sub, &wd);
+    assert_int_equal(wd.hangs, 0);
+    assert_false(hx_failsafe(p, 2));
     gp_destroy(p);
 }
 
 /* Ballooning under live GPU work: a buffer mapped in the GGTT and in the
  * guest's live PPGTT leaves the guest while three submissions that write
- * it through the PPGTT are queued behind a slow blit. The INVALIDATE
- * broadcast makes the vGPU translate both shadows again before the GPU
- * gets there: the old host frames (poisoned and kept aside by the sim
- * hypervisor) are never written, whatever the guest's work does. */
+ * it through the PPGTT are queued behind a gate (an MI_SEMAPHORE_WAIT on a
+ * page of the guest's, opened only after the balloon: no race with the
+ * machine's load). The INVALIDATE broadcast makes the vGPU translate both
+ * shadows again before the GPU gets there: the old host frames (poisoned
+ * and kept aside by the sim hypervisor) are never written, whatever the
+ * guest's work does. */
 static void test_balloon_under_queued_work(void **state)
 {
-    struct gp *p = platform(1, "V5_8", NULL, 200.0); /* ~26 ms per blit */
+    struct gp *p = platform(1, "V5_8", NULL, 1.0);
     struct gp_guest *gg = &p->guest[0];
     struct gg *d = gg->drv;
     struct vgt_hv *hv = sim_guest_hv(gg->g);
     struct gg_ctx *c;
-    struct gg_bo slow, dst, batch;
-    uint32_t cs[32], ring[8 + 16 * 4];
+    struct gg_bo gate, dst, batch;
+    uint32_t cs[32], ring[8 + 16 * 4], open = 1, shut = 0;
     uint64_t old_hpa[16], gfn0;
     struct vgt_vgpu_info vi;
     size_t k, n;
     unsigned pages;
-    int rc;
 
     (void)state;
     assert_int_equal(gg_ctx_create(d, VGT_ENGINE_BCS, &c), 0);
-    assert_int_equal(gg_bo_create(d, BLIT * BLIT * 4, true, true, false, &slow), 0);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &gate), 0);
     assert_int_equal(gg_bo_create(d, 16 * 4096, true, false, true, &dst), 0);
     assert_int_equal(gg_bo_create(d, 4096, true, false, false, &batch), 0);
     pages = (unsigned)(dst.size / 4096);
     gfn0 = dst.gpa >> 12;
-    k = gwl_emit_color_blt(cs, slow.gm, BLIT * 4, 0, 0, BLIT, BLIT, 0x33333333u);
+    k = gwl_emit_semaphore_wait_eq(cs, gate.gm, true, open);
     k += gwl_emit_bb_end(cs + k);
     assert_int_equal(gg_bo_write(d, &batch, 0, cs, k * 4), 0);
-    /* The slow blit, then a store into every page of dst via the PPGTT. */
+    /* The gate, then a store into every page of dst via the PPGTT. */
     n = gwl_emit_bb_start(ring, batch.gm, false, false);
     for (unsigned i = 0; i < pages; i++)
         n += gwl_emit_sdi(ring + n, dst.va + i * 4096ull + 64, false, 0xabcd0000u + i);
     n += gwl_emit_noop(ring + n);
-    /* Once through, so the PPGTT shadow of dst is built and live. */
+    /* Once through with the gate open, so the PPGTT shadow of dst is
+     * built and live. */
+    assert_int_equal(gg_bo_write(d, &gate, 0, &open, 4), 0);
     assert_int_equal(gg_submit(d, c, ring, n), 0);
     assert_int_equal(gg_wait(d, c, 10000), 0);
     {
@@ -368,17 +396,30 @@ static void test_balloon_under_queued_work(void **state)
     }
     for (unsigned i = 0; i < pages; i++)
         assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + i, &old_hpa[i]), 0);
+    assert_int_equal(gg_bo_write(d, &gate, 0, &shut, 4), 0);
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(gg_submit(d, c, ring, n), 0);
     assert_int_equal(sim_guest_balloon_out(gg->g, 0, gfn0, pages), 0);
     vgt_vgpu_get_info(gg->v, &vi);
     assert_int_equal(vi.st.invalidates, 1);
     assert_int_equal(vi.st.ggtt_revalidated, pages);
+    /* Nothing of it ran yet: the first submission waits at the gate. */
+    {
+        struct vgt_submit_stats st;
+
+        assert_int_equal(vgt_submit_get_stats(gg->sv, &st), 0);
+        assert_int_equal(st.sched.completed[VGT_ENGINE_BCS] + st.sched.cancelled[VGT_ENGINE_BCS], 1);
+    }
+    assert_int_equal(gg_bo_write(d, &gate, 0, &open, 4), 0);
     /* The queued stores now meet the read-only scratch leaf: a GPU fault,
      * as hardware would give, and the vGPU goes to failsafe (its other
-     * queued work is cancelled, so the guest's wait runs out). */
-    rc = gg_wait(d, c, 10000);
-    assert_true(rc == -ETIMEDOUT || rc == -EIO);
+     * queued work is cancelled, so the guest never hears of it). */
+    for (unsigned ms = 0; ms < 10000 && !hx_failsafe(p, 0); ms++) {
+        struct timespec ts = {0, 1000000L};
+
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(gg_wait(d, c, 50), -ETIMEDOUT);
     vgt_vgpu_get_info(gg->v, &vi);
     assert_true(vi.failsafe);
     assert_int_equal(vi.failsafe_reason, VGT_FAILSAFE_GUEST_ERROR);
@@ -391,7 +432,7 @@ static void test_balloon_under_queued_work(void **state)
     gp_destroy(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equal_four),
@@ -403,5 +444,7 @@ int main(void)
         cmocka_unit_test(test_balloon_under_queued_work),
     };
 
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]); /* e.g. "test_engine_reset" */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,6 +235,61 @@ static void test_semaphore_never_changes(void **state)
     rig_end(&r);
 }
 
+/* Hung on two engines at once, then a device-model reset: the reset takes
+ * both workloads off their engines itself, whether or not the watchdog got
+ * to them first, and the vGPU comes out of it clean: no failsafe from a
+ * hang found before the reset, then or later. (The reset used to wait,
+ * holding the vGPU's lock, for the watchdog, which stopped the first
+ * engine and then blocked on that lock to enter failsafe: the second
+ * engine stayed hung and the reset never returned.) */
+static void test_reset_while_hung_on_two_engines(void **state)
+{
+    static const unsigned engines[2] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS};
+    struct rig r;
+    struct vgt_submit_watchdog_stats wd;
+    struct timespec ts = {0, 20000000};
+    struct gg *d;
+    struct gg_bo sem[2];
+
+    (void)state;
+    rig_start(&r, 4);
+    d = r.p->guest[ATTACKER].drv;
+    /* the default budget: both are on their engines well before it */
+    vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, 0);
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t cs[16], zero[2] = {0, 0};
+        size_t k;
+
+        assert_int_equal(gg_bo_create(d, 4096, true, false, false, &sem[i]), 0);
+        assert_int_equal(gg_bo_write(d, &sem[i], 0, zero, 8), 0);
+        k = gwl_emit_sdi(cs, sem[i].gm + 4, true, 1); /* started */
+        k += gwl_emit_semaphore_wait_eq(cs + k, sem[i].gm, true, 1);
+        k += gwl_emit_bb_end(cs + k);
+        submit_batch(r.p, engines[i], cs, k);
+    }
+    /* both on their engines (the blitter may first finish an honest step) */
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t started = 0;
+
+        for (unsigned ms = 0; ms < 1500 && !started; ms++) {
+            struct timespec one = {0, 1000000};
+
+            assert_int_equal(gg_bo_read(d, &sem[i], 4, &started, 4), 0);
+            if (!started)
+                nanosleep(&one, NULL);
+        }
+        assert_int_equal(started, 1);
+    }
+    assert_int_equal(vgt_vgpu_reset(r.p->guest[ATTACKER].v), 0);
+    assert_int_equal(vgt_submit_outstanding(r.p->guest[ATTACKER].sv), 0);
+    vgt_submit_watchdog_stats(r.p->sub, &wd);
+    assert_int_equal(wd.hangs + wd.evicted, 2);
+    nanosleep(&ts, NULL);
+    assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].v));
+    reprobe(r.p, ATTACKER);
+    rig_end(&r);
+}
+
 /* Blitter workloads of 10 ms, 1 s and 10 s (fills of a 4 KiB-pitch
  * surface at NS_PER_BYTE, ~0.82 ms a row, back to back in one batch: a
  * fill is not an arbitration point, so preemption does not take and the
@@ -482,6 +537,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_semaphore_never_changes),
+        cmocka_unit_test(test_reset_while_hung_on_two_engines),
         cmocka_unit_test(test_long_blits),
         cmocka_unit_test(test_long_command_streams),
         cmocka_unit_test(test_self_loop_second_level),

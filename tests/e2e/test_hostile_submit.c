@@ -422,44 +422,16 @@ static void test_scratch_not_shared(void **state)
 
 /* ---- 4. reset, remove and failsafe while the attacker's work runs ---- */
 
+/* Where the semaphore that holds the attacker's workload is. */
 struct releaser {
     struct sim_guest *g;
     uint64_t gpa;
-    unsigned after_ms;
-    uint64_t at_ns;
-    int rc;
-    pthread_t thr;
 };
 
-static void *release_main(void *arg)
-{
-    struct releaser *r = arg;
-    uint32_t one = 1;
-
-    sleep_ms(r->after_ms);
-    __atomic_store_n(&r->at_ns, vgt_now_ns(), __ATOMIC_RELEASE);
-    r->rc = sim_guest_ram_write(r->g, 1, r->gpa, &one, 4);
-    return NULL;
-}
-
-/* Join the releaser: whoever waited for the engine returned at @t, after
- * the release. */
-static void released_before(struct releaser *r, uint64_t t)
-{
-    pthread_join(r->thr, NULL);
-    assert_int_equal(r->rc, 0);
-    if (t < __atomic_load_n(&r->at_ns, __ATOMIC_ACQUIRE))
-        fail_msg("returned %.1f ms before the workload could leave the engine",
-                 (double)(__atomic_load_n(&r->at_ns, __ATOMIC_ACQUIRE) - t) / 1e6);
-}
-
 /* The attacker's workload on @engine stores "started", then waits (in a
- * batch, where the engine does not yield) on a semaphore in its own
- * memory, then stores a marker; vCPU 1 releases the semaphore @ms after
- * it started (0: the caller does, at rel->gpa). Returns once it runs on
- * the engine. */
-static void hold_engine(struct hostile *h, unsigned engine, unsigned ms, struct releaser *rel,
-                        struct gg_bo *marker)
+ * batch) on a semaphore in its own memory (at rel->gpa, released by the
+ * caller), then stores a marker. Returns once it runs on the engine. */
+static void hold_engine(struct hostile *h, unsigned engine, struct releaser *rel, struct gg_bo *marker)
 {
     struct gp_guest *ag = &h->p->guest[ATTACKER];
     struct gg *d = ag->drv;
@@ -485,9 +457,6 @@ static void hold_engine(struct hostile *h, unsigned engine, unsigned ms, struct 
     memset(rel, 0, sizeof(*rel));
     rel->g = ag->g;
     rel->gpa = sem.gpa;
-    rel->after_ms = ms;
-    if (ms) /* 0: the caller releases it */
-        assert_int_equal(pthread_create(&rel->thr, NULL, release_main, rel), 0);
 }
 
 struct remover {
@@ -615,6 +584,30 @@ static void test_ppgtt_refused_readback(void **state)
     gp_destroy(h.p);
 }
 
+/* The attacker's workload left the engine without running to its end:
+ * released now, its semaphore lets nothing more of it run (the marker
+ * stays 0), and the watchdog had no part in it. */
+static void assert_evicted(struct hostile *h, struct releaser *rel, const struct gg_bo *marker,
+                           uint64_t evicted_before)
+{
+    struct vgt_submit_watchdog_stats wd;
+    uint32_t one = 1;
+
+    vgt_submit_watchdog_stats(h->p->sub, &wd);
+    assert_int_equal(wd.hangs, 0);
+    assert_int_equal(wd.evicted, evicted_before + 1);
+    assert_int_equal(sim_guest_ram_write(rel->g, 1, rel->gpa, &one, 4), 0);
+    sleep_ms(20);
+    assert_int_equal(marker_of(h, marker), 0);
+}
+
+static uint64_t evicted_now(struct hostile *h)
+{
+    struct vgt_submit_watchdog_stats wd;
+
+    vgt_submit_watchdog_stats(h->p->sub, &wd);
+    return wd.evicted;
+}
 
 static void test_reset_remove_failsafe_running(void **state)
 {
@@ -629,49 +622,59 @@ static void test_reset_remove_failsafe_running(void **state)
     begin(&h, NS_PER_BYTE, 2.0);
     for (unsigned e = 0; e < 2; e++) {
         struct gg_ctx *c;
+        uint64_t ev;
 
         /* Failsafe while it runs: queued work is cancelled and the running
          * workload's completion dropped; the others go on. */
-        hold_engine(&h, engines[e], 80, &rel, &marker);
+        hold_engine(&h, engines[e], &rel, &marker);
         k = gwl_emit_lri(cs, GEN9_RCS_BASE + RING_HWS_PGA, (uint32_t)h.canary[1].gm);
         k += gwl_emit_noop(cs + k);
         assert_int_equal(gg_ctx_create(attacker(&h), VGT_ENGINE_RCS, &c), 0);
         assert_int_equal(gg_submit(attacker(&h), c, cs, k), 0);
         hx_assert_failsafe(h.p, ATTACKER, VGT_FAILSAFE_GUEST_ERROR, "register is not command-accessible");
         /* Reset (the way out of failsafe) while the workload still runs:
-         * it returns only once the workload left the engine, before its
-         * PPGTT shadows and slots are freed. */
+         * the workload is taken off the engine (preempted, else the
+         * engine reset) before its PPGTT shadows and slots are freed; the
+         * reset does not wait for it to end, nor for the watchdog. */
+        ev = evicted_now(&h);
         hx_reprobe(h.p, ATTACKER);
-        released_before(&rel, vgt_now_ns());
-        assert_int_equal(marker_of(&h, &marker), 0x5eaf00d);
         assert_int_equal(vgt_submit_outstanding(h.p->guest[ATTACKER].sv), 0);
+        assert_evicted(&h, &rel, &marker, ev);
 
         /* A device-model reset straight from running. */
-        hold_engine(&h, engines[e], 80, &rel, &marker);
+        hold_engine(&h, engines[e], &rel, &marker);
+        ev = evicted_now(&h);
         assert_int_equal(vgt_vgpu_reset(h.p->guest[ATTACKER].v), 0);
-        released_before(&rel, vgt_now_ns());
-        assert_int_equal(marker_of(&h, &marker), 0x5eaf00d);
         assert_false(hx_failsafe(h.p, ATTACKER));
+        assert_evicted(&h, &rel, &marker, ev);
         /* the guest starts over: its GGTT was reset */
         vgt_vgpu_enter_failsafe(h.p->guest[ATTACKER].v, VGT_FAILSAFE_ADMIN, "test: start over");
         hx_reprobe(h.p, ATTACKER);
     }
     /* Remove while it runs (vgtd's order: detach first): the vGPU goes
-     * only once its work left the engine. Here the test releases the
-     * semaphore itself (no thread may touch the guest once it is gone). */
-    hold_engine(&h, VGT_ENGINE_BCS, 0, &rel, &marker);
+     * once its work is off the engine, without the semaphore ever being
+     * released (no thread may touch the guest once it is gone). */
+    hold_engine(&h, engines[1], &rel, &marker);
     {
         struct remover rm = {.p = h.p, .idx = ATTACKER};
-        uint32_t one = 1;
-        uint64_t released;
+        struct vgt_submit_watchdog_stats wd;
+        uint64_t ev = evicted_now(&h);
 
         assert_int_equal(pthread_create(&rm.thr, NULL, remove_main, &rm), 0);
-        sleep_ms(60);
-        assert_int_equal(__atomic_load_n(&rm.done_ns, __ATOMIC_ACQUIRE), 0); /* still waiting */
-        released = vgt_now_ns();
-        assert_int_equal(sim_guest_ram_write(h.p->guest[ATTACKER].g, 1, rel.gpa, &one, 4), 0);
+        for (unsigned ms = 0; ms < 5000 && !__atomic_load_n(&rm.done_ns, __ATOMIC_ACQUIRE); ms++)
+            sleep_ms(1);
+        if (!__atomic_load_n(&rm.done_ns, __ATOMIC_ACQUIRE)) {
+            uint32_t one = 1;
+
+            /* unblock it, so the failure is reported rather than hung */
+            assert_int_equal(sim_guest_ram_write(rel.g, 1, rel.gpa, &one, 4), 0);
+            pthread_join(rm.thr, NULL);
+            fail_msg("the removal waited for the workload to end");
+        }
         pthread_join(rm.thr, NULL);
-        assert_true(rm.done_ns >= released);
+        vgt_submit_watchdog_stats(h.p->sub, &wd);
+        assert_int_equal(wd.hangs, 0);
+        assert_int_equal(wd.evicted, ev + 1);
     }
     end(&h);
 }

@@ -413,6 +413,26 @@ static void test_set_share(void **state)
     assert_int_equal(st.sched.cap_pct, 0);
 }
 
+/* The watchdog's test. A workload dispatched by another thread after the
+ * watchdog read the clock (while it waited for the path's lock) started
+ * "after now": it is not over its budget. Unsigned arithmetic made it
+ * ~2^64 ns old, and the watchdog preempted honest work that had just
+ * started and failed its vGPU with gpu-hang, whatever the budget (issue
+ * 12's stall under load). */
+static void test_watchdog_expired(void **state)
+{
+    const uint64_t budget = 2000000000ull;
+
+    (void)state;
+    assert_false(vgt_submit_watchdog_expired(1000, 1001, budget));
+    assert_false(vgt_submit_watchdog_expired(1000, 1000 + budget, budget));
+    assert_false(vgt_submit_watchdog_expired(1000, 1000, budget));
+    assert_false(vgt_submit_watchdog_expired(1000 + budget - 1, 1000, budget));
+    assert_true(vgt_submit_watchdog_expired(1000 + budget, 1000, budget));
+    assert_true(vgt_submit_watchdog_expired(1000 + 3 * budget, 1000, budget));
+    assert_false(vgt_submit_watchdog_expired(UINT64_MAX, 0, UINT64_MAX)); /* off */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_completion_during_shadowing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_share, setup, teardown),
+        cmocka_unit_test(test_watchdog_expired),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

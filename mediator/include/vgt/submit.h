@@ -120,8 +120,16 @@ struct vgt_submit_watchdog_stats {
     /* budget exhausted -> the next vGPU's workload submitted on that
      * engine (0 when nothing was queued), last hang */
     uint64_t last_resume_ns;
+    /* Workloads a reset or removal of their vGPU took off an engine
+     * before they ended (not hangs: no budget involved) */
+    uint64_t evicted;
 };
 void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_stats *st);
+/* The watchdog's test: a workload dispatched at @started_ns is past its
+ * budget @budget_ns (UINT64_MAX: none) at @now. False for a clock read
+ * before the dispatch (now < started_ns), which another thread's dispatch
+ * makes possible while the watchdog waits for the path's lock. */
+bool vgt_submit_watchdog_expired(uint64_t now, uint64_t started_ns, uint64_t budget_ns);
 
 /* Workloads queued or running for this vGPU (all engines). */
 unsigned vgt_submit_outstanding(struct vgt_submit_vgpu *sv);
