@@ -14,6 +14,11 @@
 #define HALF_HI 2u
 #define MAX_FENCES 32u     /* Gen9 has 32 fence registers */
 #define MAX_MEMBERS 1024u  /* vGPU shadows alive on one GPU at once */
+/* Ownership is kept per block of 256 entries (1 MiB of GM; ranges are
+ * whole MiB, as PVINFO gives them): a switch looks at blocks, and at the
+ * entries of only those blocks where either side maps something. */
+#define BLOCK_SHIFT 8u
+#define BLOCK (1u << BLOCK_SHIFT)
 
 /* A scratch page shared by the vGPUs whose first range starts at @key:
  * any two of them overlap, so they never run at the same time, and the
@@ -31,8 +36,10 @@ struct vgt_ggtt_phys {
     struct vgt_hostgpu *gpu;
     pthread_mutex_t lock; /* everything below, and every member's host[] */
     uint64_t nr;          /* host entries */
-    uint64_t *val;        /* physical value, valid where owner != 0 */
-    uint16_t *owner;      /* member id owning the entry, 0: none */
+    uint64_t *val;        /* physical value, valid in owned blocks */
+    /* Member id owning each block, 0: none. Invariant: every entry of a
+     * block owned by g holds g's translated value. */
+    uint16_t *owner;
     uint16_t fence_owner[MAX_FENCES];
     struct vgt_ggtt *members[MAX_MEMBERS]; /* by id; [0] unused */
     struct scratch_grp *grps;
@@ -56,13 +63,15 @@ struct vgt_ggtt {
     uint64_t *virt;        /* the guest's own values (owner thread) */
     uint64_t *host;        /* translated entries (phys->lock) */
     uint8_t *halves;       /* HALF_* received since last commit */
+    uint16_t *mapped;      /* per block of rows: entries not at scratch (phys->lock) */
+    uint64_t nblocks;
     struct scratch_grp *grp;
     uint64_t scratch_pte;
     unsigned fence_base, fences;
     vgt_ggtt_fence_fn fence_load;
     void *fence_opaque;
     uint32_t fence[MAX_FENCES][2]; /* host values (phys->lock) */
-    uint64_t owned;        /* entries + fences it owns now (phys->lock) */
+    uint64_t owned;        /* blocks + fences it owns now (phys->lock) */
     bool failsafe;
     struct vgt_ggtt_stats st;
 };
@@ -83,7 +92,7 @@ int vgt_ggtt_phys_create(struct vgt_hostgpu *gpu, struct vgt_ggtt_phys **out)
     p->nr = gpu->gm_size >> VGT_PAGE_SHIFT;
     /* Lazily backed: only the entries vGPUs use are ever touched. */
     p->val = calloc(p->nr, sizeof(*p->val));
-    p->owner = calloc(p->nr, sizeof(*p->owner));
+    p->owner = calloc((p->nr + BLOCK - 1) >> BLOCK_SHIFT, sizeof(*p->owner));
     if (!p->val || !p->owner) {
         ret = -ENOMEM;
         goto free_tables;
@@ -113,7 +122,7 @@ void vgt_ggtt_phys_destroy(struct vgt_ggtt_phys *p)
 
 static inline uint64_t nr_owned_max(const struct vgt_ggtt *g)
 {
-    return g->n + (g->fence_load ? g->fences : 0);
+    return g->nblocks + (g->fence_load ? g->fences : 0);
 }
 
 /* Row of host entry @i in the private table, or -1 outside the ranges. */
@@ -125,20 +134,26 @@ static inline int64_t row_of(const struct vgt_ggtt *g, uint64_t i)
     return -1;
 }
 
-/* Under phys->lock: physical entry @i now holds @pte for member @g. */
+/* Under phys->lock: physical entry @i (in a block @g owns) holds @pte. */
 static void phys_put(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
 {
-    struct vgt_ggtt_phys *p = g->phys;
-    uint16_t o = p->owner[i];
-
-    if (o != g->id) {
-        if (o && p->members[o])
-            p->members[o]->owned--;
-        p->owner[i] = g->id;
-        g->owned++;
-    }
     g->gpu->ops->ggtt_write(g->gpu, i, pte);
-    p->val[i] = pte;
+    g->phys->val[i] = pte;
+}
+
+/* Under phys->lock: block @b becomes @g's (its entries are written by the
+ * caller). */
+static void take_block(struct vgt_ggtt *g, uint64_t b)
+{
+    struct vgt_ggtt_phys *p = g->phys;
+    uint16_t o = p->owner[b];
+
+    if (o == g->id)
+        return;
+    if (o && p->members[o])
+        p->members[o]->owned--;
+    p->owner[b] = g->id;
+    g->owned++;
 }
 
 static void phys_put_fence(struct vgt_ggtt *g, unsigned f)
@@ -231,17 +246,22 @@ static void grp_take(struct vgt_ggtt *g)
 
 /* ---- the private table ---- */
 
+static void free_tables(struct vgt_ggtt *g)
+{
+    free(g->virt);
+    free(g->host);
+    free(g->halves);
+    free(g->mapped);
+}
+
 static int alloc_tables(struct vgt_ggtt *g)
 {
     g->virt = calloc(g->n, sizeof(*g->virt));
     g->host = calloc(g->n, sizeof(*g->host));
     g->halves = calloc(g->n, 1);
-    if (!g->virt || !g->host || !g->halves) {
-        free(g->virt);
-        free(g->host);
-        free(g->halves);
-        g->virt = g->host = NULL;
-        g->halves = NULL;
+    g->mapped = calloc(g->nblocks, sizeof(*g->mapped));
+    if (!g->virt || !g->host || !g->halves || !g->mapped) {
+        free_tables(g);
         return -ENOMEM;
     }
     return 0;
@@ -255,31 +275,41 @@ static bool alone(const struct vgt_ggtt *g)
     return true;
 }
 
-/* Under phys->lock: claim everything, writing what differs. */
+/* Under phys->lock: claim everything, writing what differs. A block
+ * whose owner and @g both map nothing in it and share @g's scratch page
+ * already holds @g's values; other blocks are compared entry by entry. */
 static void claim(struct vgt_ggtt *g, bool full, struct vgt_ggtt_switch *sw)
 {
     struct vgt_ggtt_phys *p = g->phys;
 
     grp_take(g);
     for (unsigned k = 0; k < 2; k++)
-        for (uint64_t i = g->r[k].first; i < g->r[k].end; i++) {
-            uint64_t h = g->host[g->r[k].slot0 + i - g->r[k].first];
+        for (uint64_t i0 = g->r[k].first; i0 < g->r[k].end; i0 += BLOCK) {
+            uint64_t b = i0 >> BLOCK_SHIFT, row0 = g->r[k].slot0 + i0 - g->r[k].first;
+            uint16_t o = p->owner[b];
+            const struct vgt_ggtt *u = o ? p->members[o] : NULL;
 
-            if (!full && p->owner[i] == g->id) {
-                sw->skipped++; /* its writes went through: already right */
+            if (!full && o == g->id) {
+                sw->skipped += BLOCK; /* its writes went through */
                 continue;
             }
-            if (!full && p->owner[i] && p->val[i] == h) {
-                /* Same value (the group's scratch page): take it over. */
-                if (p->members[p->owner[i]])
-                    p->members[p->owner[i]]->owned--;
-                p->owner[i] = g->id;
-                g->owned++;
-                sw->skipped++;
+            if (!full && u && u->grp == g->grp && !g->mapped[row0 >> BLOCK_SHIFT] &&
+                !u->mapped[(uint64_t)row_of(u, i0) >> BLOCK_SHIFT]) {
+                take_block(g, b);
+                sw->skipped += BLOCK;
                 continue;
             }
-            phys_put(g, i, h);
-            sw->written++;
+            take_block(g, b);
+            for (uint64_t j = 0; j < BLOCK; j++) {
+                uint64_t h = g->host[row0 + j];
+
+                if (!full && o && p->val[i0 + j] == h) {
+                    sw->skipped++;
+                    continue;
+                }
+                phys_put(g, i0 + j, h);
+                sw->written++;
+            }
         }
     if (g->fence_load)
         for (unsigned f = 0; f < g->fences; f++)
@@ -297,7 +327,9 @@ int vgt_ggtt_create(const struct vgt_ggtt_cfg *cfg, struct vgt_ggtt **out)
     if (!cfg || !cfg->gpu || !cfg->hv || !out)
         return -EINVAL;
     gm_size = cfg->gpu->gm_size;
-    if ((cfg->low_base | cfg->low_size | cfg->high_base | cfg->high_size) & (VGT_PAGE_SIZE - 1))
+    /* Whole MiB (ownership blocks), as PVINFO gives ranges. */
+    if ((cfg->low_base | cfg->low_size | cfg->high_base | cfg->high_size) &
+        ((VGT_PAGE_SIZE << BLOCK_SHIFT) - 1))
         return -EINVAL;
     if (gm_size > (VGT_GGTT_WINDOW_SIZE / GEN8_GGTT_PTE_SIZE) << VGT_PAGE_SHIFT)
         return -EINVAL;
@@ -324,6 +356,7 @@ int vgt_ggtt_create(const struct vgt_ggtt_cfg *cfg, struct vgt_ggtt **out)
     g->r[1].end = g->r[1].first + (cfg->high_size >> VGT_PAGE_SHIFT);
     g->r[1].slot0 = g->r[0].end - g->r[0].first;
     g->n = g->r[1].slot0 + g->r[1].end - g->r[1].first;
+    g->nblocks = g->n >> BLOCK_SHIFT;
     g->fence_base = cfg->fence_base;
     g->fences = cfg->fences;
     g->fence_load = cfg->fence_load;
@@ -365,9 +398,7 @@ int vgt_ggtt_create(const struct vgt_ggtt_cfg *cfg, struct vgt_ggtt **out)
 
 unlock:
     pthread_mutex_unlock(&g->phys->lock);
-    free(g->virt);
-    free(g->host);
-    free(g->halves);
+    free_tables(g);
 free_phys:
     if (g->own_phys)
         vgt_ggtt_phys_destroy(g->phys);
@@ -390,11 +421,11 @@ void vgt_ggtt_destroy(struct vgt_ggtt *g)
     host_scratch = (g->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
     pthread_mutex_lock(&p->lock);
     for (unsigned k = 0; k < 2; k++)
-        for (uint64_t i = g->r[k].first; i < g->r[k].end; i++)
-            if (p->owner[i] == g->id) {
-                g->gpu->ops->ggtt_write(g->gpu, i, host_scratch);
-                p->val[i] = host_scratch;
-                p->owner[i] = 0;
+        for (uint64_t i0 = g->r[k].first; i0 < g->r[k].end; i0 += BLOCK)
+            if (p->owner[i0 >> BLOCK_SHIFT] == g->id) {
+                for (uint64_t j = 0; j < BLOCK; j++)
+                    phys_put(g, i0 + j, host_scratch);
+                p->owner[i0 >> BLOCK_SHIFT] = 0;
             }
     if (g->fence_load)
         for (unsigned f = 0; f < g->fences; f++)
@@ -407,9 +438,7 @@ void vgt_ggtt_destroy(struct vgt_ggtt *g)
     pthread_mutex_unlock(&p->lock);
     if (g->own_phys)
         vgt_ggtt_phys_destroy(p);
-    free(g->virt);
-    free(g->host);
-    free(g->halves);
+    free_tables(g);
     free(g);
 }
 
@@ -421,9 +450,10 @@ void vgt_ggtt_reset(struct vgt_ggtt *g)
     for (unsigned k = 0; k < 2; k++)
         for (uint64_t i = g->r[k].first; i < g->r[k].end; i++) {
             g->host[g->r[k].slot0 + i - g->r[k].first] = g->scratch_pte;
-            if (p->owner[i] == g->id)
+            if (p->owner[i >> BLOCK_SHIFT] == g->id)
                 phys_put(g, i, g->scratch_pte);
         }
+    memset(g->mapped, 0, g->nblocks * sizeof(*g->mapped));
     /* Its scratch page: cleared now if it uses it, else when it next
      * becomes resident. */
     if (g->grp->last == g)
@@ -460,11 +490,19 @@ static uint64_t translate(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
 }
 
 /* Under phys->lock: the private row @k (host index @i) becomes @host;
- * the physical entry follows where this vGPU owns it. */
+ * the physical entry follows where this vGPU owns its block. */
 static void set_host(struct vgt_ggtt *g, uint64_t i, uint64_t k, uint64_t host)
 {
+    uint64_t old = g->host[k];
+
     g->host[k] = host;
-    if (g->phys->owner[i] == g->id && g->phys->val[i] != host)
+    if (old != host && (old == g->scratch_pte || host == g->scratch_pte)) {
+        if (host == g->scratch_pte)
+            g->mapped[k >> BLOCK_SHIFT]--;
+        else
+            g->mapped[k >> BLOCK_SHIFT]++;
+    }
+    if (g->phys->owner[i >> BLOCK_SHIFT] == g->id && g->phys->val[i] != host)
         phys_put(g, i, host);
 }
 
@@ -632,7 +670,7 @@ int vgt_ggtt_set_fence(struct vgt_ggtt *g, unsigned i, uint32_t lo, uint32_t hi)
 
 uint64_t vgt_ggtt_mem_bytes(const struct vgt_ggtt *g)
 {
-    return sizeof(*g) + g->n * (2 * sizeof(uint64_t) + 1);
+    return sizeof(*g) + g->n * (2 * sizeof(uint64_t) + 1) + g->nblocks * sizeof(*g->mapped);
 }
 
 bool vgt_ggtt_gm_valid(const struct vgt_ggtt *g, uint64_t gm, uint64_t len)

@@ -60,10 +60,45 @@ static bool resident(struct gp *p, unsigned i)
     return vgt_ggtt_is_resident(vgt_vgpu_ggtt(p->guest[i].v));
 }
 
+struct worker {
+    struct gp *p;
+    unsigned idx;
+    struct gg_run run;
+    uint64_t stop_ns, done;
+    int rc;
+    char why[256];
+    pthread_t thr;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    while (vgt_now_ns() < w->stop_ns) {
+        w->rc = gg_run_step(&w->run, 10000);
+        if (w->rc) {
+            struct vgt_submit_stats st;
+            struct vgt_vgpu_info info;
+
+            /* What the mediator thought at that moment. */
+            vgt_submit_get_stats(w->p->guest[w->idx].sv, &st);
+            vgt_vgpu_get_info(w->p->guest[w->idx].v, &info);
+            snprintf(w->why, sizeof(w->why), "submitted %llu, pending rcs %u bcs %u, resident %d, completed %llu/%llu cancelled %llu/%llu fs %s",
+                     (unsigned long long)st.submitted, st.sched.pending[0], st.sched.pending[1], resident(w->p, w->idx),
+                     (unsigned long long)st.sched.completed[0], (unsigned long long)st.sched.completed[1],
+                     (unsigned long long)st.sched.cancelled[0], (unsigned long long)st.sched.cancelled[1],
+                     info.failsafe ? info.failsafe_detail : "no");
+            break;
+        }
+        w->done++;
+    }
+    return NULL;
+}
+
 static void test_64_v5_8_mixed(void **state)
 {
     struct gp *p = platform64(NG);
-    struct hx_worker *w = calloc(NG, sizeof(*w));
+    struct worker *w = calloc(NG, sizeof(*w));
     struct vgt_submit_gm_stats gs;
     struct vgt_vgpu_info info;
     unsigned sharing = 0;
@@ -85,23 +120,19 @@ static void test_64_v5_8_mixed(void **state)
             sharing += share(p, i, j);
     }
     assert_true(sharing > 0);
-    for (unsigned i = 0; i < NG; i++)
-        hx_start(&w[i], p, i, GG_WL_MIXED, 2.0);
+    for (unsigned i = 0; i < NG; i++) {
+        w[i].p = p;
+        w[i].idx = i;
+        assert_int_equal(gg_run_init(&w[i].run, p->guest[i].drv, GG_WL_MIXED, W, W, 0x77 + i), 0);
+        w[i].stop_ns = vgt_now_ns() + 2000000000ull;
+        assert_int_equal(pthread_create(&w[i].thr, NULL, worker_main, &w[i]), 0);
+    }
     for (unsigned i = 0; i < NG; i++)
         pthread_join(w[i].thr, NULL);
     for (unsigned i = 0; i < NG; i++)
-        if (w[i].rc) {
-            struct vgt_submit_stats st;
-
-            vgt_submit_get_stats(p->guest[i].sv, &st);
-            vgt_submit_gm_stats(p->sub, &gs);
-            print_message("guest %u rc %d: pending %u/%u credit %lld/%lld resident %d done %llu; "
-                          "gm switches %llu blocked %llu\n", i, w[i].rc, st.sched.pending[0],
-                          st.sched.pending[1], (long long)st.sched.credit_ns[0],
-                          (long long)st.sched.credit_ns[1], resident(p, i),
-                          (unsigned long long)w[i].done, (unsigned long long)gs.switches,
-                          (unsigned long long)gs.blocked);
-        }
+        if (w[i].rc)
+            print_message("guest %u rc %d after %llu steps: %s\n", i, w[i].rc, (unsigned long long)w[i].done,
+                          w[i].why);
     for (unsigned i = 0; i < NG; i++) {
         if (w[i].rc || w[i].run.failures)
             fail_msg("guest %u: rc %d, %llu failures (%s)", i, w[i].rc,
