@@ -192,6 +192,7 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     }
     gc.hw = h->hw;
     gc.log = h->log;
+    gc.share_limit = cfg->gm_share_limit;
     ret = vgt_gpu_create(&gc, &h->gpu);
     if (ret)
         goto destroy_gpu;
@@ -462,7 +463,12 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         vgt_gpu_get_free(h->gpu, &fr);
         snprintf(err, errlen, "no room on the GPU%s: ", what);
         l = strlen(err);
-        if (vc.res.low_size > fr.low)
+        if (slot < MAX_DOMS && vgt_gpu_place_error(h->gpu, &vc.res) == -EDQUOT)
+            snprintf(err + l, errlen - l,
+                     "graphics memory overcommit limit %u reached: every range that fits is shared by %u "
+                     "vGPUs already (vgtd --gm-share-limit, or the control request set-gm-share-limit)",
+                     vgt_gpu_share_limit(h->gpu), vgt_gpu_share_limit(h->gpu));
+        else if (vc.res.low_size > fr.low)
             snprintf(err + l, errlen - l, "vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
                      (unsigned long long)(vc.res.low_size >> 20), (unsigned long long)(fr.low >> 20));
         else if (vc.res.high_size > fr.high)
