@@ -500,6 +500,16 @@ void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     pthread_mutex_unlock(&v->lock);
 }
 
+int vgt_vgpu_gm_to_gpa(struct vgt_vgpu *v, uint64_t gm, uint64_t *gpa)
+{
+    int ret;
+
+    pthread_mutex_lock(&v->lock);
+    ret = vgt_ggtt_lookup(v->ggtt, gm, gpa);
+    pthread_mutex_unlock(&v->lock);
+    return ret;
+}
+
 int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte)
 {
     int ret = 0;

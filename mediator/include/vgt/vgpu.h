@@ -302,5 +302,9 @@ void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val);
  * readers on other threads (display). -EFAULT unless [gm, +n pages) is
  * inside the vGPU's graphics memory. */
 int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte);
+/* The guest-physical address graphics address @gm maps in this vGPU's
+ * private GGTT table, resident or not (vgt_ggtt_lookup under its lock):
+ * the emulated aperture translates through it. -EFAULT when unmapped. */
+int vgt_vgpu_gm_to_gpa(struct vgt_vgpu *v, uint64_t gm, uint64_t *gpa);
 
 #endif
