@@ -31,19 +31,8 @@
 
 static struct gp *platform64(unsigned n)
 {
-    static struct vgt_log log;
-    struct gp_cfg cfg;
-    struct gp *p = NULL;
-
-    memset(&cfg, 0, sizeof(cfg));
-    vgt_log_init(&log, "e2e", VGT_LOG_OFF);
-    assert_int_equal(vgt_vgpu_res_from_type("V5_8", &cfg.res), 0);
-    cfg.type_name = "V5_8";
-    cfg.guests = n;
-    cfg.guest_ram = 20ull << 20; /* the driver's 4 MiB is plenty; bring-up stays quick */
-    cfg.log = &log;
-    assert_int_equal(gp_create(&cfg, &p), 0);
-    return p;
+    /* The driver's 4 MiB of RAM is plenty; bring-up stays quick. */
+    return hx_platform_ram(n, "V5_8", NULL, 0, 1, 20ull << 20);
 }
 
 static bool share(struct gp *p, unsigned a, unsigned b)
