@@ -34,6 +34,7 @@
 #include "vgt/ioreq_server.h" /* VGT_SBDF */
 #include "vgt/util.h"
 #include "vgt/vgt_ctl.h"
+#include "vgt/ggtt.h"
 #include "vgt/vgpu.h"
 #include "vgt_config.h"
 #include "vgt_domwatch.h"
@@ -181,6 +182,17 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
             i.st.pipe_refused + i.st.gmbus_refused + i.st.aux_refused + i.st.aux_nak);
     /* Registers the guest used that no row describes (each logged once). */
     fprintf(o, ",\"unlisted_regs\":%" PRIu64, i.st.unlisted_regs);
+    /* Graphics-memory sharing (docs/vgpu.md): residency now, and the
+     * switches it needed (charged to it). */
+    {
+        struct vgt_ggtt *gt = vgt_vgpu_ggtt(v);
+        struct vgt_ggtt_stats gs;
+
+        vgt_ggtt_get_stats(gt, &gs);
+        fprintf(o, ",\"gm_resident\":%s,\"gm_switches\":%" PRIu64 ",\"gm_switch_written\":%" PRIu64
+                   ",\"gm_switch_ns\":%" PRIu64,
+                vgt_ggtt_is_resident(gt) ? "true" : "false", gs.switches_in, gs.switch_written, gs.switch_ns);
+    }
     /* The scheduler's accounting (docs/scheduler.md), flat like the rest
      * of the protocol: totals, then busy time and completions per engine. */
     if (!vgpu_host_stats(d->host, i.domid, &st)) {
