@@ -49,6 +49,9 @@ static bool resident(struct gp *p, unsigned i)
     return vgt_ggtt_is_resident(vgt_vgpu_ggtt(p->guest[i].v));
 }
 
+/* On a stall of honest work (docs/submission.md, "Known issue"; it hits
+ * 64 guests without sharing too, and the code before sharing) the worker
+ * records what the mediator thought at that moment. */
 struct worker {
     struct gp *p;
     unsigned idx;
