@@ -15,7 +15,7 @@
  * A type that does not fit N guests without graphics-memory sharing is
  * reported as such, and those N run with the largest custom size that
  * fits (reported with the figures). The GGTT switch-cost section is added
- * at merge with graphics-memory sharing (scale_ggtt_switch below). */
+ * from `vgt bench ggtt-switch` (scale_ggtt_switch below). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,14 +107,15 @@ static void emit_size(int json, const char *type, unsigned n, const struct size_
     fflush(stdout);
 }
 
-/* Merge hook: the GGTT switch cost of graphics-memory sharing (per
- * switch, with and without pre-copy, against a plain copy of the same
- * entries) goes here, from the `vgt bench ggtt-switch` figures of the
- * sharing work. Nothing to measure before vGPUs share graphics memory. */
+/* The GGTT switch cost of graphics-memory sharing (per switch, with the
+ * differential scheme and writing every entry, against a plain copy of the
+ * same entries): the figures of `vgt bench ggtt-switch`, in this report. */
 static int scale_ggtt_switch(int json, double seconds, struct vgt_log *log)
 {
-    (void)json, (void)seconds, (void)log;
-    return 0;
+    char *argv[] = {"ggtt-switch", json ? "--json" : NULL, NULL};
+
+    (void)seconds, (void)log;
+    return vgt_bench_ggtt_switch(json ? 2 : 1, argv);
 }
 
 static int parse_guests(const char *s, unsigned *n, unsigned *nr)

@@ -179,6 +179,45 @@ static bool deliver_pending(struct vgt_submit *s)
     return busy;
 }
 
+bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine)
+{
+    struct vgt_submit *s = opaque;
+    struct vgt_submit_vgpu *sv = s->by_sched[id];
+
+    (void)engine;
+    /* Called from vgt_sched_pick, which dispatch calls under s->lock. A
+     * resident vGPU can run: nothing overlapping it is on an engine (that
+     * one would own the entries). Otherwise it must wait while a vGPU
+     * that shares its graphics memory has work on any engine: only the
+     * running workloads can be such vGPUs. */
+    if (!sv || vgt_ggtt_is_resident(sv->v->ggtt))
+        return true;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        struct workload *wl = s->eng[e].running;
+
+        if (wl && wl->sv != sv && vgt_ggtt_conflicts(sv->v->ggtt, wl->sv->v->ggtt)) {
+            s->gm.blocked++;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Under s->lock: make @sv's graphics memory resident before its workload
+ * goes to @e, charging the switch to it. */
+static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e)
+{
+    struct vgt_ggtt_switch sw;
+
+    if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
+        return;
+    vgt_sched_charge(s->sched, sv->sched_id, e, sw.ns);
+    s->gm.switches++;
+    s->gm.entries_written += sw.written;
+    s->gm.entries_skipped += sw.skipped;
+    s->gm.switch_ns += sw.ns;
+}
+
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
 {
     struct hw_engine *he = &s->eng[e];
@@ -215,6 +254,7 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     he->started_ns = vgt_now_ns();
     sv->running++;
     sv->on_hw++;
+    gm_switch(s, sv, e);
     vgt_sched_begin(s->sched, id, e);
     /* Another vGPU ran here last: the host's values of the registers its
      * commands may have changed and the context image does not hold. */

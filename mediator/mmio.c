@@ -122,8 +122,7 @@ static int gdrst_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 static int fence_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     unsigned i = (off - FENCE_REG_GEN6_LO(0)) / 8;
-    uint32_t lo, hi, host = v->fence_base + i;
-    struct vgt_hostgpu *hw = v->gpu->hw;
+    uint32_t lo, hi;
 
     v->vreg[off / 4] = val;
     if (i >= v->res.fences)
@@ -145,11 +144,9 @@ static int fence_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
             hi = 0;
         }
     }
-    /* Disable first, enable last (i915 i965_write_fence_reg's order). */
-    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(host), 0);
-    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_HI(host), hi);
-    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(host), lo);
-    return 0;
+    /* Kept with its GGTT entries: loaded now only where this vGPU owns
+     * the host fence (it may share it, docs/vgpu.md). */
+    return vgt_ggtt_set_fence(v->ggtt, i, lo, hi);
 }
 
 static uint32_t fw_ack_of(uint32_t off)

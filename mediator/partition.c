@@ -181,14 +181,74 @@ struct placement {
     uint64_t low, high, fence;
 };
 
+static bool meets(const struct span *s, uint64_t start, uint64_t len)
+{
+    return s->len && len && start < s->start + s->len && s->start < start + len;
+}
+
+/* How many placed vGPUs share a range with @p: the most on any one of
+ * its ranges, and in *any how many share at least one. */
+static unsigned sharers(const struct used_sets *u, const struct vgt_vgpu_res *res,
+                        const struct placement *p, unsigned *any)
+{
+    unsigned nl = 0, nh = 0, nf = 0;
+
+    *any = 0;
+    for (unsigned i = 0; i < u->n; i++) {
+        bool l = meets(&u->low[i], p->low, res->low_size);
+        bool h = meets(&u->high[i], p->high, res->high_size);
+        bool f = meets(&u->fence[i], p->fence, res->fences);
+
+        nl += l;
+        nh += h;
+        nf += f;
+        *any += l || h || f;
+    }
+    return VGT_MAX(nl, VGT_MAX(nh, nf));
+}
+
+/* First fit where every range is free. When one is full, the new vGPU
+ * shares the ranges of a placed one: of every placed vGPU's range set
+ * (taken whole, so that sharers form groups and the rest run
+ * concurrently), the one that the fewest vGPUs share, lowest first; and
+ * only while no range would be shared by more than the limit. -EDQUOT
+ * when only that limit stands in the way. */
 static int place(const struct vgt_gpu *g, const struct used_sets *u,
                  const struct vgt_vgpu_res *res, struct placement *p)
 {
-    if (first_fit(u->low, u->n, g->low_start, g->low_end, res->low_size, &p->low) ||
-        first_fit(u->high, u->n, g->high_start, g->high_end, res->high_size, &p->high) ||
-        first_fit(u->fence, u->n, g->fence_start, g->fence_end, res->fences, &p->fence))
-        return -ENOSPC;
-    return 0;
+    unsigned best_any = UINT32_MAX;
+    bool too_many = false;
+
+    if (!first_fit(u->low, u->n, g->low_start, g->low_end, res->low_size, &p->low) &&
+        !first_fit(u->high, u->n, g->high_start, g->high_end, res->high_size, &p->high) &&
+        !first_fit(u->fence, u->n, g->fence_start, g->fence_end, res->fences, &p->fence))
+        return 0;
+    if (g->share_limit <= 1)
+        return -ENOSPC; /* static partitioning: a range is full */
+    for (unsigned i = 0; i < u->n; i++) {
+        struct placement c = {u->low[i].start, u->high[i].start, u->fence[i].start};
+        unsigned any, most;
+
+        if (!res->fences)
+            c.fence = g->fence_start;
+        if (!vgt_range_within(c.low, res->low_size, g->low_start, g->low_end - g->low_start) ||
+            !vgt_range_within(c.high, res->high_size, g->high_start, g->high_end - g->high_start) ||
+            (res->fences && !vgt_range_within(c.fence, res->fences, g->fence_start,
+                                               g->fence_end - g->fence_start)))
+            continue;
+        most = sharers(u, res, &c, &any);
+        if (most + 1 > g->share_limit) {
+            too_many = true;
+            continue;
+        }
+        if (any < best_any || (any == best_any && (c.low < p->low || (c.low == p->low && c.high < p->high)))) {
+            best_any = any;
+            *p = c;
+        }
+    }
+    if (best_any != UINT32_MAX)
+        return 0;
+    return too_many ? -EDQUOT : -ENOSPC;
 }
 
 /* Called with g->lock held. */
@@ -212,17 +272,53 @@ int vgt_gpu_place_locked(struct vgt_gpu *g, const struct vgt_vgpu_res *res, uint
     return 0;
 }
 
-unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
+int vgt_gpu_place_error(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
 {
     struct used_sets *u = malloc(sizeof(*u));
     struct placement p;
-    unsigned count = 0;
+    int ret;
 
     if (!u)
-        return 0;
+        return -ENOMEM;
     pthread_mutex_lock(&g->lock);
     collect(g, u);
-    while (u->n < VGT_ARRAY_SIZE(u->low) && g->nr_vgpus + count < VGT_MAX_VGPUS &&
+    ret = g->nr_vgpus >= VGT_MAX_VGPUS ? -ENOSPC : place(g, u, res, &p);
+    pthread_mutex_unlock(&g->lock);
+    free(u);
+    return ret;
+}
+
+int vgt_gpu_set_share_limit(struct vgt_gpu *g, unsigned limit)
+{
+    if (!g || limit < 1 || limit > VGT_SHARE_LIMIT_MAX)
+        return -EINVAL;
+    pthread_mutex_lock(&g->lock);
+    g->share_limit = limit;
+    pthread_mutex_unlock(&g->lock);
+    return 0;
+}
+
+unsigned vgt_gpu_share_limit(struct vgt_gpu *g)
+{
+    unsigned l;
+
+    pthread_mutex_lock(&g->lock);
+    l = g->share_limit;
+    pthread_mutex_unlock(&g->lock);
+    return l;
+}
+
+struct vgt_ggtt_phys *vgt_gpu_ggtt_phys(struct vgt_gpu *g)
+{
+    return g->phys;
+}
+
+static unsigned avail_locked(struct vgt_gpu *g, struct used_sets *u, const struct vgt_vgpu_res *res)
+{
+    struct placement p;
+    unsigned count = 0;
+
+    while (u->n < VGT_ARRAY_SIZE(u->low) && u->n < VGT_MAX_VGPUS &&
            place(g, u, res, &p) == 0) {
         u->low[u->n] = (struct span){p.low, res->low_size};
         u->high[u->n] = (struct span){p.high, res->high_size};
@@ -232,6 +328,19 @@ unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
         if (!res->low_size && !res->high_size && !res->fences)
             break; /* an empty request would fit forever */
     }
+    return count;
+}
+
+unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
+{
+    struct used_sets *u = malloc(sizeof(*u));
+    unsigned count;
+
+    if (!u)
+        return 0;
+    pthread_mutex_lock(&g->lock);
+    collect(g, u);
+    count = avail_locked(g, u, res);
     pthread_mutex_unlock(&g->lock);
     free(u);
     return count;
@@ -239,19 +348,18 @@ unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
 
 unsigned vgt_gpu_capacity(struct vgt_gpu *g, const struct vgt_vgpu_res *res)
 {
-    uint64_t n = VGT_MAX_VGPUS;
+    struct used_sets *u = malloc(sizeof(*u));
+    unsigned n;
 
-    /* On an empty GPU the ranges are one free run each, so first fit
-     * packs floor(range / size) of them. */
+    if (!u)
+        return 0;
+    /* What an empty GPU holds: the same placement run from nothing. */
     pthread_mutex_lock(&g->lock);
-    if (res->low_size)
-        n = VGT_MIN(n, (g->low_end - g->low_start) / res->low_size);
-    if (res->high_size)
-        n = VGT_MIN(n, (g->high_end - g->high_start) / res->high_size);
-    if (res->fences)
-        n = VGT_MIN(n, (uint64_t)(g->fence_end - g->fence_start) / res->fences);
+    u->n = 0;
+    n = avail_locked(g, u, res);
     pthread_mutex_unlock(&g->lock);
-    return (unsigned)n;
+    free(u);
+    return n;
 }
 
 static uint64_t largest_gap(const struct span *s, unsigned n, uint64_t lo, uint64_t hi,
@@ -336,10 +444,19 @@ int vgt_gpu_create(const struct vgt_gpu_cfg *cfg, struct vgt_gpu **out)
     g->high_end = hw->gm_size;
     g->fence_start = host_fences;
     g->fence_end = hw->num_fences;
+    g->share_limit = cfg->share_limit ? cfg->share_limit : VGT_SHARE_LIMIT_DEFAULT;
+    if (g->share_limit > VGT_SHARE_LIMIT_MAX) {
+        vgt_err(cfg->log, "gpu: graphics-memory share limit must be 1..%u", VGT_SHARE_LIMIT_MAX);
+        ret = -EINVAL;
+        goto free_gpu;
+    }
+    ret = vgt_ggtt_phys_create(hw, &g->phys);
+    if (ret)
+        goto free_gpu;
     ret = pthread_mutex_init(&g->lock, NULL);
     if (ret) {
         ret = -ret;
-        goto free_gpu;
+        goto free_phys;
     }
     g->now_ns = cfg->now_ns;
     g->clock_opaque = cfg->clock_opaque;
@@ -357,6 +474,8 @@ free_index:
     free(g->reg_index);
 destroy_lock:
     pthread_mutex_destroy(&g->lock);
+free_phys:
+    vgt_ggtt_phys_destroy(g->phys);
 free_gpu:
     free(g);
     return ret;
@@ -373,6 +492,7 @@ void vgt_gpu_destroy(struct vgt_gpu *g)
             vgt_vgpu_destroy(g->vgpus[i]);
     free(g->reg_index);
     pthread_mutex_destroy(&g->lock);
+    vgt_ggtt_phys_destroy(g->phys);
     free(g);
 }
 

@@ -47,6 +47,8 @@ struct vgt_sched {
     struct sched_engine_state eng[VGT_ENGINE_NUM];
     unsigned nr_used;
     struct sched_vgpu v[VGT_SCHED_MAX_VGPUS];
+    vgt_sched_eligible_fn eligible; /* NULL: everyone */
+    void *eligible_opaque;
 };
 
 /* Virtual time advances busy_ns * VT_SCALE / weight: exact for every
@@ -371,7 +373,8 @@ int vgt_sched_pick(struct vgt_sched *s, unsigned engine, unsigned *id, uint64_t 
     if (es->owner >= 0 && now < es->slice_end) {
         struct sched_vgpu *o = &s->v[es->owner];
 
-        if (o->used && o->e[engine].pending > 0 && !capped(s, o, engine)) {
+        if (o->used && o->e[engine].pending > 0 && !capped(s, o, engine) &&
+            (!s->eligible || s->eligible(s->eligible_opaque, (unsigned)es->owner, engine))) {
             *id = (unsigned)es->owner;
             goto unlock;
         }
@@ -386,6 +389,8 @@ int vgt_sched_pick(struct vgt_sched *s, unsigned engine, unsigned *id, uint64_t 
             any_capped = true;
             continue;
         }
+        if (s->eligible && !s->eligible(s->eligible_opaque, i, engine))
+            continue; /* the caller retries when that changes */
         if (best < 0) {
             best = (int)i;
             continue;
@@ -474,6 +479,37 @@ int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool comple
         v->st.cancelled[engine]++;
     s->eng[engine].busy = false;
     advance(s, now);
+unlock:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void vgt_sched_set_eligible(struct vgt_sched *s, vgt_sched_eligible_fn fn, void *opaque)
+{
+    pthread_mutex_lock(&s->lock);
+    s->eligible = fn;
+    s->eligible_opaque = opaque;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int vgt_sched_charge(struct vgt_sched *s, unsigned id, unsigned engine, uint64_t ns)
+{
+    struct sched_vgpu *v;
+    int rc = 0;
+
+    if (engine >= VGT_ENGINE_NUM)
+        return -EINVAL;
+    pthread_mutex_lock(&s->lock);
+    v = lookup(s, id);
+    if (!v) {
+        rc = -ENOENT;
+        goto unlock;
+    }
+    ns = VGT_MIN(ns, s->cfg.period_ns);
+    /* As engine time: its virtual time moves on as if it had run. */
+    charge(s, v, engine, ns);
+    v->e[engine].period_busy += ns;
+    v->st.switch_ns[engine] += ns;
 unlock:
     pthread_mutex_unlock(&s->lock);
     return rc;

@@ -41,6 +41,7 @@ int vgt_submit_create(const struct vgt_submit_cfg *cfg, struct vgt_submit **out)
     pthread_cond_init(&s->done_cv, NULL);
     pthread_mutex_init(&s->irq_mu, NULL);
     pthread_cond_init(&s->irq_cv, NULL);
+    vgt_sched_set_eligible(s->sched, vgt_dispatch_gm_eligible, s);
     rc = vgt_dispatch_start(s);
     if (rc)
         goto destroy_sched;
@@ -56,6 +57,13 @@ destroy_sched:
 free_s:
     free(s);
     return rc;
+}
+
+void vgt_submit_gm_stats(struct vgt_submit *s, struct vgt_submit_gm_stats *st)
+{
+    pthread_mutex_lock(&s->lock);
+    *st = s->gm;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void vgt_submit_destroy(struct vgt_submit *s)

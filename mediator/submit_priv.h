@@ -192,6 +192,7 @@ struct vgt_submit {
     /* Registers switched between vGPUs (under lock; dispatch.c). */
     struct vgt_mmio_ctx mmio_ctx;
     struct vgt_submit_watchdog_stats wd; /* under lock */
+    struct vgt_submit_gm_stats gm;       /* under lock */
     bool hangs_pending;         /* some sv->hang_mask is set (under lock) */
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
@@ -233,6 +234,10 @@ int vgt_dispatch_start(struct vgt_submit *s);
 void vgt_dispatch_stop(struct vgt_submit *s);
 void vgt_dispatch_free_status_pages(struct vgt_submit *s);
 void vgt_dispatch_kick(struct vgt_submit *s);
+/* The scheduler's eligibility filter (vgt_sched_set_eligible): a vGPU
+ * whose graphics memory is not resident waits while a vGPU sharing it
+ * has work on an engine. Under s->lock. */
+bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine);
 /* Start the next workload on idle engine @e. Under s->lock. */
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
 /* The per-engine watchdog (dispatcher thread, no lock held): stops the

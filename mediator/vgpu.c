@@ -29,14 +29,22 @@ static void pvinfo_init(struct vgt_vgpu *v)
     p[VGT_PV_FENCE_NUM / 4] = v->res.fences;
 }
 
+/* Loads host fence @hf (the GGTT shadow calls it when this vGPU owns
+ * the fence: at a write, a residency switch or teardown). Disable first,
+ * enable last (i915 i965_write_fence_reg's order). */
+static void fence_load(void *opaque, unsigned hf, uint32_t lo, uint32_t hi)
+{
+    struct vgt_hostgpu *hw = opaque;
+
+    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(hf), 0);
+    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_HI(hf), hi);
+    hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(hf), lo);
+}
+
 static void host_fences_clear(struct vgt_vgpu *v)
 {
-    struct vgt_hostgpu *hw = v->gpu->hw;
-
-    for (unsigned i = 0; i < v->res.fences; i++) {
-        hw->ops->mmio_write32(hw, FENCE_REG_GEN6_LO(v->fence_base + i), 0);
-        hw->ops->mmio_write32(hw, FENCE_REG_GEN6_HI(v->fence_base + i), 0);
-    }
+    for (unsigned i = 0; i < v->res.fences; i++)
+        vgt_ggtt_set_fence(v->ggtt, i, 0, 0);
 }
 
 static void vregs_init(struct vgt_vgpu *v)
@@ -116,13 +124,18 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
     v->id = slot + 1;
     gc = (struct vgt_ggtt_cfg){.gpu = g->hw, .hv = v->hv, .log = v->log,
                                .low_base = v->low_base, .low_size = v->res.low_size,
-                               .high_base = v->high_base, .high_size = v->res.high_size};
+                               .high_base = v->high_base, .high_size = v->res.high_size,
+                               .phys = g->phys, .fence_base = v->fence_base,
+                               .fences = v->res.fences, .fence_load = fence_load,
+                               .fence_opaque = g->hw};
+    /* A vGPU sharing nobody's ranges is resident (entries and cleared
+     * fences loaded) from here; one that shares loads at its first
+     * dispatch. */
     ret = vgt_ggtt_create(&gc, &v->ggtt);
     if (ret)
         goto unlock_gpu;
     vgt_cfg_init(v);
     vregs_init(v);
-    host_fences_clear(v);
     g->vgpus[slot] = v;
     g->nr_vgpus++;
     pthread_mutex_unlock(&g->lock);
@@ -158,9 +171,9 @@ void vgt_vgpu_destroy(struct vgt_vgpu *v)
     g->vgpus[v->id - 1] = NULL;
     g->nr_vgpus--;
     pthread_mutex_unlock(&g->lock);
-    /* Nothing of it may stay reachable by the GPU. */
+    /* Nothing of it may stay reachable by the GPU (the fences it owns
+     * are cleared too). */
     vgt_ggtt_destroy(v->ggtt);
-    host_fences_clear(v);
     VGT_LOG_F(v->log, VGT_LOG_INFO, &(struct vgt_log_fields){.vgpu = (int)v->id, .domid = v->domid},
               "vgpu%u: destroyed, resources returned", v->id);
     pthread_mutex_destroy(&v->lock);
@@ -485,6 +498,16 @@ void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     if (off < VGT_MMIO_SIZE && !(off & 3))
         v->vreg[off / 4] = val;
     pthread_mutex_unlock(&v->lock);
+}
+
+int vgt_vgpu_gm_to_gpa(struct vgt_vgpu *v, uint64_t gm, uint64_t *gpa)
+{
+    int ret;
+
+    pthread_mutex_lock(&v->lock);
+    ret = vgt_ggtt_lookup(v->ggtt, gm, gpa);
+    pthread_mutex_unlock(&v->lock);
+    return ret;
 }
 
 int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte)

@@ -66,6 +66,8 @@ struct vgt_gpu {
     struct vgt_vblank_timer vbl;
     struct vgt_vgpu *vgpus[VGT_MAX_VGPUS];
     unsigned nr_vgpus;
+    unsigned share_limit;        /* vGPUs per range at most (lock) */
+    struct vgt_ggtt_phys *phys;  /* what the physical GGTT holds */
 };
 
 struct vgt_vgpu {

@@ -1,7 +1,9 @@
-/* GGTT shadow of one vGPU (see vgt/ggtt.h). */
+/* GGTT shadow of one vGPU and the physical GGTT's record (see vgt/ggtt.h,
+ * docs/shadow-gtt.md). */
 #include "vgt/ggtt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,72 +12,336 @@
 
 #define HALF_LO 1u
 #define HALF_HI 2u
+#define MAX_FENCES 32u     /* Gen9 has 32 fence registers */
+#define MAX_MEMBERS 1024u  /* vGPU shadows alive on one GPU at once */
+/* Ownership is kept per block of 256 entries (1 MiB of GM; ranges are
+ * whole MiB, as PVINFO gives them): a switch looks at blocks, and at the
+ * entries of only those blocks where either side maps something. */
+#define BLOCK_SHIFT 8u
+#define BLOCK (1u << BLOCK_SHIFT)
+
+/* A scratch page shared by the vGPUs whose first range starts at @key:
+ * any two of them overlap, so they never run at the same time, and the
+ * page is cleared whenever it changes hands. */
+struct scratch_grp {
+    uint64_t key;
+    uint64_t dma;
+    void *va;
+    unsigned refs;
+    const struct vgt_ggtt *last; /* resident user; NULL: cleared */
+    struct scratch_grp *next;
+};
+
+struct vgt_ggtt_phys {
+    struct vgt_hostgpu *gpu;
+    pthread_mutex_t lock; /* everything below, and every member's host[] */
+    uint64_t nr;          /* host entries */
+    uint64_t *val;        /* physical value, valid in owned blocks */
+    /* Member id owning each block, 0: none. Invariant: every entry of a
+     * block owned by g holds g's translated value. */
+    uint16_t *owner;
+    uint16_t fence_owner[MAX_FENCES];
+    struct vgt_ggtt *members[MAX_MEMBERS]; /* by id; [0] unused */
+    struct scratch_grp *grps;
+};
+
+struct range {
+    uint64_t first, end; /* host entry indices [first, end) */
+    uint64_t slot0;      /* its first row in the private table */
+};
 
 struct vgt_ggtt {
     struct vgt_hostgpu *gpu;
     struct vgt_hv *hv;
     const struct vgt_log *log;
-    uint64_t low_first, low_end;   /* entry indices [first, end) */
-    uint64_t high_first, high_end;
-    uint64_t nr_entries;           /* host GGTT entries */
-    /* This vGPU's own scratch page: unmapped and refused entries point at
-     * it, so what the GPU writes there only this vGPU can read back. */
-    uint64_t scratch_dma;
-    void *scratch_va;
+    struct vgt_ggtt_phys *phys;
+    bool own_phys;
+    uint16_t id;
+    struct range r[2];     /* low, high */
+    uint64_t n;            /* rows of the private table */
+    uint64_t nr_entries;   /* host GGTT entries */
+    uint64_t *virt;        /* the guest's own values (owner thread) */
+    uint64_t *host;        /* translated entries (phys->lock) */
+    uint8_t *halves;       /* HALF_* received since last commit */
+    uint16_t *mapped;      /* per block of rows: entries not at scratch (phys->lock) */
+    uint64_t nblocks;
+    struct scratch_grp *grp;
     uint64_t scratch_pte;
-    uint64_t *virt;                /* the guest's own values */
-    uint8_t *halves;               /* HALF_* received since last commit */
+    unsigned fence_base, fences;
+    vgt_ggtt_fence_fn fence_load;
+    void *fence_opaque;
+    uint32_t fence[MAX_FENCES][2]; /* host values (phys->lock) */
+    uint64_t owned;        /* blocks + fences it owns now (phys->lock) */
     bool failsafe;
     struct vgt_ggtt_stats st;
 };
 
-static inline bool index_owned(const struct vgt_ggtt *g, uint64_t i)
+/* ---- the physical record ---- */
+
+int vgt_ggtt_phys_create(struct vgt_hostgpu *gpu, struct vgt_ggtt_phys **out)
 {
-    return (i >= g->low_first && i < g->low_end) || (i >= g->high_first && i < g->high_end);
+    struct vgt_ggtt_phys *p;
+    int ret;
+
+    if (!gpu || !out)
+        return -EINVAL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->gpu = gpu;
+    p->nr = gpu->gm_size >> VGT_PAGE_SHIFT;
+    /* Lazily backed: only the entries vGPUs use are ever touched. */
+    p->val = calloc(p->nr, sizeof(*p->val));
+    p->owner = calloc((p->nr + BLOCK - 1) >> BLOCK_SHIFT, sizeof(*p->owner));
+    if (!p->val || !p->owner) {
+        ret = -ENOMEM;
+        goto free_tables;
+    }
+    ret = -pthread_mutex_init(&p->lock, NULL);
+    if (ret)
+        goto free_tables;
+    *out = p;
+    return 0;
+
+free_tables:
+    free(p->val);
+    free(p->owner);
+    free(p);
+    return ret;
 }
 
-static void range_to_scratch(struct vgt_ggtt *g, uint64_t first, uint64_t end)
+void vgt_ggtt_phys_destroy(struct vgt_ggtt_phys *p)
 {
-    for (uint64_t i = first; i < end; i++)
-        g->gpu->ops->ggtt_write(g->gpu, i, g->scratch_pte);
+    if (!p)
+        return;
+    pthread_mutex_destroy(&p->lock);
+    free(p->val);
+    free(p->owner);
+    free(p);
 }
 
-static void all_to_scratch(struct vgt_ggtt *g)
+static inline uint64_t nr_owned_max(const struct vgt_ggtt *g)
 {
-    range_to_scratch(g, g->low_first, g->low_end);
-    range_to_scratch(g, g->high_first, g->high_end);
+    return g->nblocks + (g->fence_load ? g->fences : 0);
+}
+
+/* Row of host entry @i in the private table, or -1 outside the ranges. */
+static inline int64_t row_of(const struct vgt_ggtt *g, uint64_t i)
+{
+    for (unsigned k = 0; k < 2; k++)
+        if (i >= g->r[k].first && i < g->r[k].end)
+            return (int64_t)(g->r[k].slot0 + i - g->r[k].first);
+    return -1;
+}
+
+/* Under phys->lock: physical entry @i (in a block @g owns) holds @pte. */
+static void phys_put(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
+{
+    g->gpu->ops->ggtt_write(g->gpu, i, pte);
+    g->phys->val[i] = pte;
+}
+
+/* Under phys->lock: block @b becomes @g's (its entries are written by the
+ * caller). */
+static void take_block(struct vgt_ggtt *g, uint64_t b)
+{
+    struct vgt_ggtt_phys *p = g->phys;
+    uint16_t o = p->owner[b];
+
+    if (o == g->id)
+        return;
+    if (o && p->members[o])
+        p->members[o]->owned--;
+    p->owner[b] = g->id;
+    g->owned++;
+}
+
+static void phys_put_fence(struct vgt_ggtt *g, unsigned f)
+{
+    struct vgt_ggtt_phys *p = g->phys;
+    unsigned hf = g->fence_base + f;
+    uint16_t o = p->fence_owner[hf];
+
+    if (o != g->id) {
+        if (o && p->members[o])
+            p->members[o]->owned--;
+        p->fence_owner[hf] = g->id;
+        g->owned++;
+    }
+    g->fence_load(g->fence_opaque, hf, g->fence[f][0], g->fence[f][1]);
+}
+
+static bool ranges_meet(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+    return a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1;
+}
+
+bool vgt_ggtt_conflicts(const struct vgt_ggtt *a, const struct vgt_ggtt *b)
+{
+    if (a == b)
+        return false;
+    for (unsigned i = 0; i < 2; i++)
+        for (unsigned j = 0; j < 2; j++)
+            if (ranges_meet(a->r[i].first, a->r[i].end, b->r[j].first, b->r[j].end))
+                return true;
+    return a->fence_load && b->fence_load &&
+           ranges_meet(a->fence_base, a->fence_base + a->fences, b->fence_base, b->fence_base + b->fences);
+}
+
+/* Under phys->lock: the group scratch page of the first range of @g. */
+static int grp_get(struct vgt_ggtt *g)
+{
+    struct vgt_ggtt_phys *p = g->phys;
+    uint64_t key = g->r[0].end > g->r[0].first ? g->r[0].first : g->r[1].first;
+    struct scratch_grp *s;
+    int ret;
+
+    for (s = p->grps; s; s = s->next)
+        if (s->key == key)
+            break;
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        ret = g->gpu->ops->alloc_page(g->gpu, &s->dma, &s->va);
+        if (ret) {
+            free(s);
+            return ret;
+        }
+        memset(s->va, 0, VGT_PAGE_SIZE);
+        s->key = key;
+        s->next = p->grps;
+        p->grps = s;
+    }
+    s->refs++;
+    g->grp = s;
+    g->scratch_pte = (s->dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
+    return 0;
+}
+
+static void grp_put(struct vgt_ggtt *g)
+{
+    struct vgt_ggtt_phys *p = g->phys;
+    struct scratch_grp **pp, *s = g->grp;
+
+    if (s->last == g)
+        s->last = NULL;
+    if (--s->refs)
+        return;
+    for (pp = &p->grps; *pp != s; pp = &(*pp)->next)
+        ;
+    *pp = s->next;
+    g->gpu->ops->free_page(g->gpu, s->dma);
+    free(s);
+}
+
+/* Under phys->lock: @g is about to use its scratch page on the GPU. */
+static void grp_take(struct vgt_ggtt *g)
+{
+    if (g->grp->last != g) {
+        memset(g->grp->va, 0, VGT_PAGE_SIZE);
+        g->grp->last = g;
+    }
+}
+
+/* ---- the private table ---- */
+
+static void free_tables(struct vgt_ggtt *g)
+{
+    free(g->virt);
+    free(g->host);
+    free(g->halves);
+    free(g->mapped);
 }
 
 static int alloc_tables(struct vgt_ggtt *g)
 {
-    /* calloc of this size is lazily backed: untouched entries cost nothing. */
-    g->virt = calloc(g->nr_entries, sizeof(*g->virt));
-    g->halves = calloc(g->nr_entries, 1);
-    if (!g->virt || !g->halves) {
-        free(g->virt);
-        free(g->halves);
-        g->virt = NULL;
-        g->halves = NULL;
+    g->virt = calloc(g->n, sizeof(*g->virt));
+    g->host = calloc(g->n, sizeof(*g->host));
+    g->halves = calloc(g->n, 1);
+    g->mapped = calloc(g->nblocks, sizeof(*g->mapped));
+    if (!g->virt || !g->host || !g->halves || !g->mapped) {
+        free_tables(g);
         return -ENOMEM;
     }
     return 0;
+}
+
+static bool alone(const struct vgt_ggtt *g)
+{
+    for (unsigned m = 1; m < MAX_MEMBERS; m++)
+        if (g->phys->members[m] && vgt_ggtt_conflicts(g, g->phys->members[m]))
+            return false;
+    return true;
+}
+
+/* Under phys->lock: claim everything, writing what differs. A block
+ * whose owner and @g both map nothing in it and share @g's scratch page
+ * already holds @g's values; other blocks are compared entry by entry. */
+static void claim(struct vgt_ggtt *g, bool full, struct vgt_ggtt_switch *sw)
+{
+    struct vgt_ggtt_phys *p = g->phys;
+
+    grp_take(g);
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t i0 = g->r[k].first; i0 < g->r[k].end; i0 += BLOCK) {
+            uint64_t b = i0 >> BLOCK_SHIFT, row0 = g->r[k].slot0 + i0 - g->r[k].first;
+            uint16_t o = p->owner[b];
+            const struct vgt_ggtt *u = o ? p->members[o] : NULL;
+
+            if (!full && o == g->id) {
+                sw->skipped += BLOCK; /* its writes went through */
+                continue;
+            }
+            if (!full && u && u->grp == g->grp && !g->mapped[row0 >> BLOCK_SHIFT] &&
+                !u->mapped[(uint64_t)row_of(u, i0) >> BLOCK_SHIFT]) {
+                take_block(g, b);
+                sw->skipped += BLOCK;
+                continue;
+            }
+            take_block(g, b);
+            for (uint64_t j = 0; j < BLOCK; j++) {
+                uint64_t h = g->host[row0 + j];
+
+                if (!full && o && p->val[i0 + j] == h) {
+                    sw->skipped++;
+                    continue;
+                }
+                phys_put(g, i0 + j, h);
+                sw->written++;
+            }
+        }
+    if (g->fence_load)
+        for (unsigned f = 0; f < g->fences; f++)
+            if (full || p->fence_owner[g->fence_base + f] != g->id)
+                phys_put_fence(g, f);
 }
 
 int vgt_ggtt_create(const struct vgt_ggtt_cfg *cfg, struct vgt_ggtt **out)
 {
     struct vgt_ggtt *g;
     uint64_t gm_size;
+    unsigned id;
     int ret;
 
     if (!cfg || !cfg->gpu || !cfg->hv || !out)
         return -EINVAL;
     gm_size = cfg->gpu->gm_size;
-    if ((cfg->low_base | cfg->low_size | cfg->high_base | cfg->high_size) & (VGT_PAGE_SIZE - 1))
+    /* Whole MiB (ownership blocks), as PVINFO gives ranges. */
+    if ((cfg->low_base | cfg->low_size | cfg->high_base | cfg->high_size) &
+        ((VGT_PAGE_SIZE << BLOCK_SHIFT) - 1))
         return -EINVAL;
     if (gm_size > (VGT_GGTT_WINDOW_SIZE / GEN8_GGTT_PTE_SIZE) << VGT_PAGE_SHIFT)
         return -EINVAL;
     if ((cfg->low_size && !vgt_range_within(cfg->low_base, cfg->low_size, 0, gm_size)) ||
-        (cfg->high_size && !vgt_range_within(cfg->high_base, cfg->high_size, 0, gm_size)))
+        (cfg->high_size && !vgt_range_within(cfg->high_base, cfg->high_size, 0, gm_size)) ||
+        (!cfg->low_size && !cfg->high_size) ||
+        ranges_meet(cfg->low_base, cfg->low_base + cfg->low_size, cfg->high_base,
+                    cfg->high_base + cfg->high_size))
+        return -EINVAL;
+    if (cfg->fence_load && (cfg->fences > MAX_FENCES || cfg->fence_base > MAX_FENCES - cfg->fences))
+        return -EINVAL;
+    if (cfg->phys && cfg->phys->gpu != cfg->gpu)
         return -EINVAL;
     g = calloc(1, sizeof(*g));
     if (!g)
@@ -84,24 +350,58 @@ int vgt_ggtt_create(const struct vgt_ggtt_cfg *cfg, struct vgt_ggtt **out)
     g->hv = cfg->hv;
     g->log = cfg->log;
     g->nr_entries = gm_size >> VGT_PAGE_SHIFT;
-    g->low_first = cfg->low_base >> VGT_PAGE_SHIFT;
-    g->low_end = g->low_first + (cfg->low_size >> VGT_PAGE_SHIFT);
-    g->high_first = cfg->high_base >> VGT_PAGE_SHIFT;
-    g->high_end = g->high_first + (cfg->high_size >> VGT_PAGE_SHIFT);
-    ret = cfg->gpu->ops->alloc_page(cfg->gpu, &g->scratch_dma, &g->scratch_va);
-    if (ret)
-        goto free_ggtt;
-    memset(g->scratch_va, 0, VGT_PAGE_SIZE);
-    g->scratch_pte = (g->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
+    g->r[0].first = cfg->low_base >> VGT_PAGE_SHIFT;
+    g->r[0].end = g->r[0].first + (cfg->low_size >> VGT_PAGE_SHIFT);
+    g->r[1].first = cfg->high_base >> VGT_PAGE_SHIFT;
+    g->r[1].end = g->r[1].first + (cfg->high_size >> VGT_PAGE_SHIFT);
+    g->r[1].slot0 = g->r[0].end - g->r[0].first;
+    g->n = g->r[1].slot0 + g->r[1].end - g->r[1].first;
+    g->nblocks = g->n >> BLOCK_SHIFT;
+    g->fence_base = cfg->fence_base;
+    g->fences = cfg->fences;
+    g->fence_load = cfg->fence_load;
+    g->fence_opaque = cfg->fence_opaque;
+    g->phys = cfg->phys;
+    if (!g->phys) {
+        ret = vgt_ggtt_phys_create(cfg->gpu, &g->phys);
+        if (ret)
+            goto free_ggtt;
+        g->own_phys = true;
+    }
     ret = alloc_tables(g);
     if (ret)
-        goto free_scratch;
-    all_to_scratch(g);
+        goto free_phys;
+    pthread_mutex_lock(&g->phys->lock);
+    for (id = 1; id < MAX_MEMBERS && g->phys->members[id]; id++)
+        ;
+    if (id == MAX_MEMBERS) {
+        ret = -ENOSPC;
+        goto unlock;
+    }
+    ret = grp_get(g);
+    if (ret)
+        goto unlock;
+    g->id = (uint16_t)id;
+    for (uint64_t k = 0; k < g->n; k++)
+        g->host[k] = g->scratch_pte;
+    /* Sharing with nobody: resident from the start, as without sharing.
+     * Otherwise the physical entries stay the resident vGPU's. */
+    if (alone(g)) {
+        struct vgt_ggtt_switch sw = {0};
+
+        claim(g, true, &sw);
+    }
+    g->phys->members[id] = g;
+    pthread_mutex_unlock(&g->phys->lock);
     *out = g;
     return 0;
 
-free_scratch:
-    cfg->gpu->ops->free_page(cfg->gpu, g->scratch_dma);
+unlock:
+    pthread_mutex_unlock(&g->phys->lock);
+    free_tables(g);
+free_phys:
+    if (g->own_phys)
+        vgt_ggtt_phys_destroy(g->phys);
 free_ggtt:
     free(g);
     return ret;
@@ -109,36 +409,58 @@ free_ggtt:
 
 void vgt_ggtt_destroy(struct vgt_ggtt *g)
 {
+    struct vgt_ggtt_phys *p;
+    uint64_t host_scratch;
+
     if (!g)
         return;
-    /* The ranges go back to the host's scratch page (no guest owns them
-     * now), then this vGPU's own page is freed. The caller has stopped
+    p = g->phys;
+    /* What it owns goes back to the host's scratch page (no guest owns
+     * it now), then its scratch page may be freed. The caller has stopped
      * this vGPU's work on the GPU first (docs/submission.md). */
-    g->scratch_pte = (g->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
-    all_to_scratch(g);
-    g->gpu->ops->free_page(g->gpu, g->scratch_dma);
-    free(g->virt);
-    free(g->halves);
+    host_scratch = (g->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
+    pthread_mutex_lock(&p->lock);
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t i0 = g->r[k].first; i0 < g->r[k].end; i0 += BLOCK)
+            if (p->owner[i0 >> BLOCK_SHIFT] == g->id) {
+                for (uint64_t j = 0; j < BLOCK; j++)
+                    phys_put(g, i0 + j, host_scratch);
+                p->owner[i0 >> BLOCK_SHIFT] = 0;
+            }
+    if (g->fence_load)
+        for (unsigned f = 0; f < g->fences; f++)
+            if (p->fence_owner[g->fence_base + f] == g->id) {
+                g->fence_load(g->fence_opaque, g->fence_base + f, 0, 0);
+                p->fence_owner[g->fence_base + f] = 0;
+            }
+    p->members[g->id] = NULL;
+    grp_put(g);
+    pthread_mutex_unlock(&p->lock);
+    if (g->own_phys)
+        vgt_ggtt_phys_destroy(p);
+    free_tables(g);
     free(g);
 }
 
 void vgt_ggtt_reset(struct vgt_ggtt *g)
 {
-    uint64_t *virt = g->virt;
-    uint8_t *halves = g->halves;
+    struct vgt_ggtt_phys *p = g->phys;
 
-    all_to_scratch(g);
-    memset(g->scratch_va, 0, VGT_PAGE_SIZE);
-    /* Fresh lazily backed tables instead of touching every page. */
-    if (alloc_tables(g) == 0) {
-        free(virt);
-        free(halves);
-    } else {
-        g->virt = virt;
-        g->halves = halves;
-        memset(virt, 0, g->nr_entries * sizeof(*virt));
-        memset(halves, 0, g->nr_entries);
-    }
+    pthread_mutex_lock(&p->lock);
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t i = g->r[k].first; i < g->r[k].end; i++) {
+            g->host[g->r[k].slot0 + i - g->r[k].first] = g->scratch_pte;
+            if (p->owner[i >> BLOCK_SHIFT] == g->id)
+                phys_put(g, i, g->scratch_pte);
+        }
+    memset(g->mapped, 0, g->nblocks * sizeof(*g->mapped));
+    /* Its scratch page: cleared now if it uses it, else when it next
+     * becomes resident. */
+    if (g->grp->last == g)
+        memset(g->grp->va, 0, VGT_PAGE_SIZE);
+    pthread_mutex_unlock(&p->lock);
+    memset(g->virt, 0, g->n * sizeof(*g->virt));
+    memset(g->halves, 0, g->n);
 }
 
 void vgt_ggtt_set_failsafe(struct vgt_ggtt *g, bool on)
@@ -146,7 +468,7 @@ void vgt_ggtt_set_failsafe(struct vgt_ggtt *g, bool on)
     g->failsafe = on;
 }
 
-/* The physical entry for the guest's value @pte at owned index @i. */
+/* The physical entry for the guest's value @pte at host index @i. */
 static uint64_t translate(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
 {
     uint64_t host = g->scratch_pte, dma;
@@ -167,22 +489,36 @@ static uint64_t translate(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
     return host;
 }
 
-static void commit(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
+/* Under phys->lock: the private row @k (host index @i) becomes @host;
+ * the physical entry follows where this vGPU owns its block. */
+static void set_host(struct vgt_ggtt *g, uint64_t i, uint64_t k, uint64_t host)
 {
-    g->gpu->ops->ggtt_write(g->gpu, i, translate(g, i, pte));
+    uint64_t old = g->host[k];
+
+    g->host[k] = host;
+    if (old != host && (old == g->scratch_pte || host == g->scratch_pte)) {
+        if (host == g->scratch_pte)
+            g->mapped[k >> BLOCK_SHIFT]--;
+        else
+            g->mapped[k >> BLOCK_SHIFT]++;
+    }
+    if (g->phys->owner[i >> BLOCK_SHIFT] == g->id && g->phys->val[i] != host)
+        phys_put(g, i, host);
 }
 
-static uint64_t revalidate_range(struct vgt_ggtt *g, uint64_t first, uint64_t end)
+static uint64_t revalidate_range(struct vgt_ggtt *g, const struct range *r)
 {
-    uint64_t changed = 0, cur, host;
+    uint64_t changed = 0;
 
-    for (uint64_t i = first; i < end; i++) {
-        if (!(g->virt[i] & GEN8_PTE_PRESENT) || g->halves[i])
+    for (uint64_t i = r->first; i < r->end; i++) {
+        uint64_t k = r->slot0 + i - r->first, host;
+
+        if (!(g->virt[k] & GEN8_PTE_PRESENT) || g->halves[k])
             continue; /* scratch already, or not committed yet */
-        host = translate(g, i, g->virt[i]);
-        if (g->gpu->ops->ggtt_read(g->gpu, i, &cur) == 0 && cur == host)
+        host = translate(g, i, g->virt[k]);
+        if (host == g->host[k])
             continue;
-        g->gpu->ops->ggtt_write(g->gpu, i, host);
+        set_host(g, i, k, host);
         changed++;
     }
     return changed;
@@ -194,61 +530,67 @@ uint64_t vgt_ggtt_revalidate(struct vgt_ggtt *g)
 
     if (!g || g->failsafe)
         return 0;
-    n = revalidate_range(g, g->low_first, g->low_end) +
-        revalidate_range(g, g->high_first, g->high_end);
+    pthread_mutex_lock(&g->phys->lock);
+    n = revalidate_range(g, &g->r[0]) + revalidate_range(g, &g->r[1]);
     g->st.revalidated += n;
+    pthread_mutex_unlock(&g->phys->lock);
     return n;
 }
 
 int vgt_ggtt_guest_write(struct vgt_ggtt *g, uint64_t off, unsigned size, uint64_t val)
 {
-    uint64_t i = off / GEN8_GGTT_PTE_SIZE;
+    uint64_t i = off / GEN8_GGTT_PTE_SIZE, host;
+    int64_t k;
     uint8_t got;
 
     if ((size != 4 && size != 8) || (off & (size - 1)) || off >= VGT_GGTT_WINDOW_SIZE)
         return -EINVAL;
-    if (i >= g->nr_entries) {
-        g->st.refused++; /* past the host GGTT: nothing to keep */
-        return 0;
-    }
-    if (size == 8) {
-        g->virt[i] = val;
-        got = HALF_LO | HALF_HI;
-    } else {
-        unsigned shift = (off & 4) ? 32 : 0;
-
-        g->virt[i] = (g->virt[i] & ~(0xffffffffull << shift)) | ((val & 0xffffffffull) << shift);
-        got = g->halves[i] | (shift ? HALF_HI : HALF_LO);
-    }
-    if (got != (HALF_LO | HALF_HI)) {
-        g->halves[i] = got;
-        g->st.partial_held++;
-        return 0;
-    }
-    g->halves[i] = 0;
-    if (g->failsafe) {
-        g->st.failsafe++;
-        return 0;
-    }
-    if (!index_owned(g, i)) {
+    k = i < g->nr_entries ? row_of(g, i) : -1;
+    if (k < 0) {
+        /* Outside its ranges (ballooned by the guest): nothing to keep. */
         g->st.refused++;
         vgt_debug(g->log, "ggtt: entry %#llx outside the vGPU's ranges refused",
                   (unsigned long long)i);
         return 0;
     }
-    commit(g, i, g->virt[i]);
+    if (size == 8) {
+        g->virt[k] = val;
+        got = HALF_LO | HALF_HI;
+    } else {
+        unsigned shift = (off & 4) ? 32 : 0;
+
+        g->virt[k] = (g->virt[k] & ~(0xffffffffull << shift)) | ((val & 0xffffffffull) << shift);
+        got = g->halves[k] | (shift ? HALF_HI : HALF_LO);
+    }
+    if (got != (HALF_LO | HALF_HI)) {
+        g->halves[k] = got;
+        g->st.partial_held++;
+        return 0;
+    }
+    g->halves[k] = 0;
+    if (g->failsafe) {
+        g->st.failsafe++;
+        return 0;
+    }
+    host = translate(g, i, g->virt[k]);
+    pthread_mutex_lock(&g->phys->lock);
+    set_host(g, i, (uint64_t)k, host);
+    pthread_mutex_unlock(&g->phys->lock);
     return 0;
 }
 
 int vgt_ggtt_guest_read(struct vgt_ggtt *g, uint64_t off, unsigned size, uint64_t *val)
 {
-    uint64_t i = off / GEN8_GGTT_PTE_SIZE, v;
+    uint64_t i = off / GEN8_GGTT_PTE_SIZE, v = 0;
+    int64_t k;
 
     if ((size != 4 && size != 8) || (off & (size - 1)) || off >= VGT_GGTT_WINDOW_SIZE) {
         *val = ~0ull;
         return -EINVAL;
     }
-    v = i < g->nr_entries ? g->virt[i] : 0;
+    k = i < g->nr_entries ? row_of(g, i) : -1;
+    if (k >= 0)
+        v = g->virt[k];
     if (size == 4)
         v = (off & 4) ? v >> 32 : v & 0xffffffffull;
     *val = v;
@@ -258,10 +600,11 @@ int vgt_ggtt_guest_read(struct vgt_ggtt *g, uint64_t off, unsigned size, uint64_
 int vgt_ggtt_lookup(const struct vgt_ggtt *g, uint64_t gm, uint64_t *gpa)
 {
     uint64_t i = gm >> VGT_PAGE_SHIFT, pte;
+    int64_t k = i < g->nr_entries ? row_of(g, i) : -1;
 
-    if (i >= g->nr_entries || !index_owned(g, i) || g->halves[i])
+    if (k < 0 || g->halves[k])
         return -EFAULT;
-    pte = g->virt[i];
+    pte = g->virt[k];
     /* The same rules as translate(): what the GPU does not map, the host
      * does not read either. */
     if (!(pte & GEN8_PTE_PRESENT) || (pte & (GEN8_PTE_RSVD_MASK | (1ull << 63))))
@@ -272,15 +615,71 @@ int vgt_ggtt_lookup(const struct vgt_ggtt *g, uint64_t gm, uint64_t *gpa)
 
 uint64_t vgt_ggtt_scratch_dma(const struct vgt_ggtt *g)
 {
-    return g->scratch_dma;
+    return g->grp->dma;
+}
+
+bool vgt_ggtt_is_resident(struct vgt_ggtt *g)
+{
+    bool r;
+
+    pthread_mutex_lock(&g->phys->lock);
+    r = g->owned == nr_owned_max(g);
+    pthread_mutex_unlock(&g->phys->lock);
+    return r;
+}
+
+int vgt_ggtt_make_resident(struct vgt_ggtt *g, unsigned flags, struct vgt_ggtt_switch *sw)
+{
+    struct vgt_ggtt_switch dummy;
+    uint64_t t0 = vgt_now_ns();
+
+    if (!g)
+        return -EINVAL;
+    if (!sw)
+        sw = &dummy;
+    memset(sw, 0, sizeof(*sw));
+    pthread_mutex_lock(&g->phys->lock);
+    if (g->owned == nr_owned_max(g) && !(flags & VGT_GGTT_SWITCH_FULL)) {
+        grp_take(g);
+        pthread_mutex_unlock(&g->phys->lock);
+        return 0;
+    }
+    sw->switched = g->owned != nr_owned_max(g);
+    claim(g, flags & VGT_GGTT_SWITCH_FULL, sw);
+    sw->ns = vgt_now_ns() - t0;
+    g->st.switches_in += sw->switched;
+    g->st.switch_written += sw->written;
+    g->st.switch_skipped += sw->skipped;
+    g->st.switch_ns += sw->ns;
+    pthread_mutex_unlock(&g->phys->lock);
+    return 0;
+}
+
+int vgt_ggtt_set_fence(struct vgt_ggtt *g, unsigned i, uint32_t lo, uint32_t hi)
+{
+    if (!g->fence_load || i >= g->fences)
+        return -EINVAL;
+    pthread_mutex_lock(&g->phys->lock);
+    g->fence[i][0] = lo;
+    g->fence[i][1] = hi;
+    if (g->phys->fence_owner[g->fence_base + i] == g->id)
+        g->fence_load(g->fence_opaque, g->fence_base + i, lo, hi);
+    pthread_mutex_unlock(&g->phys->lock);
+    return 0;
+}
+
+uint64_t vgt_ggtt_mem_bytes(const struct vgt_ggtt *g)
+{
+    return sizeof(*g) + g->n * (2 * sizeof(uint64_t) + 1) + g->nblocks * sizeof(*g->mapped);
 }
 
 bool vgt_ggtt_gm_valid(const struct vgt_ggtt *g, uint64_t gm, uint64_t len)
 {
-    uint64_t lo = g->low_first << VGT_PAGE_SHIFT, hi = g->high_first << VGT_PAGE_SHIFT;
-
-    return vgt_range_within(gm, len, lo, (g->low_end - g->low_first) << VGT_PAGE_SHIFT) ||
-           vgt_range_within(gm, len, hi, (g->high_end - g->high_first) << VGT_PAGE_SHIFT);
+    for (unsigned k = 0; k < 2; k++)
+        if (vgt_range_within(gm, len, g->r[k].first << VGT_PAGE_SHIFT,
+                             (g->r[k].end - g->r[k].first) << VGT_PAGE_SHIFT))
+            return true;
+    return false;
 }
 
 uint64_t vgt_ggtt_nr_entries(const struct vgt_ggtt *g)
@@ -290,5 +689,7 @@ uint64_t vgt_ggtt_nr_entries(const struct vgt_ggtt *g)
 
 void vgt_ggtt_get_stats(const struct vgt_ggtt *g, struct vgt_ggtt_stats *st)
 {
+    pthread_mutex_lock(&g->phys->lock);
     *st = g->st;
+    pthread_mutex_unlock(&g->phys->lock);
 }

@@ -39,8 +39,21 @@ unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **
     unsigned n_low = (unsigned)(low / res->low_size), n_high = (unsigned)(high / res->high_size);
     unsigned n_fen = res->fences ? fences / res->fences : ~0u;
     unsigned n = VGT_MIN(n_low, VGT_MIN(n_high, n_fen));
-    static char why[192];
+    static char why[256];
 
+    /* Past the free ranges, vGPUs share whole range sets up to the
+     * default limit each (vgt_gpu_avail places the same way). */
+    if (n && (uint64_t)n * VGT_SHARE_LIMIT_DEFAULT < GP_MAX_GUESTS) {
+        if (limit) {
+            snprintf(why, sizeof(why), "%u range sets of %llu MiB low / %llu MiB high fit, each shared by at most %u vGPUs "
+                     "(the graphics memory overcommit limit)", n, (unsigned long long)(res->low_size >> 20),
+                     (unsigned long long)(res->high_size >> 20), VGT_SHARE_LIMIT_DEFAULT);
+            *limit = why;
+        }
+        return n * VGT_SHARE_LIMIT_DEFAULT;
+    }
+    if (n)
+        return GP_MAX_GUESTS;
     if (limit) {
         if (n == n_low)
             snprintf(why, sizeof(why), "the %llu MiB aperture less the host's %llu MiB holds %u x %llu MiB low",

@@ -62,6 +62,7 @@ struct vgpu_dom {
     int ap_range;     /* its range id, -1 when none */
     uint64_t ap_gm;   /* host GM address of the slice's first byte */
     uint64_t ap_size;
+    uint64_t ap_dropped; /* aperture writes to unmapped entries, dropped */
     /* sim only: the guest's driver and workload of guest-run */
     struct gg *drv;
     struct gg_run *run;
@@ -198,6 +199,17 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     }
     gc.hw = h->hw;
     gc.log = h->log;
+    gc.share_limit = cfg->gm_share_limit;
+    /* A directly mapped aperture shows the physical GGTT, which holds
+     * another guest's entries while a vGPU sharing its range is switched
+     * out: share only where the aperture is emulated through the private
+     * table (docs/vgpu.md, "Sharing graphics memory"). */
+    if (!h->cfg.aperture_mmio) {
+        if (cfg->gm_share_limit > 1)
+            vgt_warn(h->log, "--gm-share-limit %u needs the emulated aperture: static partitioning",
+                     cfg->gm_share_limit);
+        gc.share_limit = 1;
+    }
     ret = vgt_gpu_create(&gc, &h->gpu);
     if (ret)
         goto destroy_gpu;
@@ -341,32 +353,26 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
 }
 
 /* cfg.aperture_mmio: one guest CPU access to the aperture, translated
- * through the host GGTT (which the vGPU's shadow wrote from the guest's
- * own entries) to the frame it maps, then read or written. An entry the
- * shadow left at scratch (not present or refused) reads as all ones and
- * drops writes, as the host's own scratch does: the vGPU's scratch page is
- * where its GPU work lands, not CPU-visible memory. */
+ * through the vGPU's PRIVATE GGTT table (its own entries, whether or not
+ * they are resident in the physical GGTT: with graphics-memory sharing
+ * the physical entries may be another guest's, docs/vgpu.md) to its own
+ * guest-physical page, then read or written there. An entry that is not
+ * present, refused or half written reads as all ones and drops writes,
+ * as the host's scratch page does. */
 static int ap_access(struct vgpu_dom *d, const struct vgt_io_access *a, uint64_t *val, bool write)
 {
-    struct vgpu_host *h = d->host;
-    uint64_t hpa, gm = d->ap_gm + a->offset;
-    uint8_t *p;
+    uint64_t gpa, gm = d->ap_gm + a->offset;
+    struct vgt_hv *hv = vgt_ioreq_server_hv(d->srv);
 
-    if (a->offset + a->size > d->ap_size ||
+    if (a->offset + a->size > d->ap_size || a->size > sizeof(*val) ||
         ((gm & (VGT_PAGE_SIZE - 1)) + a->size) > VGT_PAGE_SIZE ||
-        sim_gpu_ggtt_translate(h->sim_gpu, gm, &hpa) ||
-        (hpa & ~(uint64_t)(VGT_PAGE_SIZE - 1)) == h->hw->scratch_dma ||
-        (hpa & ~(uint64_t)(VGT_PAGE_SIZE - 1)) == vgt_ggtt_scratch_dma(vgt_vgpu_ggtt(d->vgpu)) ||
-        !(p = sim_arena_ptr(h->arena, hpa, a->size))) {
+        vgt_vgpu_gm_to_gpa(d->vgpu, gm, &gpa) ||
+        (write ? vgt_hv_write(hv, gpa, val, a->size) : (*val = 0, vgt_hv_read(hv, gpa, val, a->size)))) {
         if (!write)
             *val = ~0ull;
+        else
+            __atomic_add_fetch(&d->ap_dropped, 1, __ATOMIC_RELAXED);
         return 0;
-    }
-    if (write)
-        memcpy(p, val, a->size);
-    else {
-        *val = 0;
-        memcpy(val, p, a->size);
     }
     return 0;
 }
@@ -498,7 +504,12 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         vgt_gpu_get_free(h->gpu, &fr);
         snprintf(err, errlen, "no room on the GPU%s: ", what);
         l = strlen(err);
-        if (vc.res.low_size > fr.low)
+        if (slot < MAX_DOMS && vgt_gpu_place_error(h->gpu, &vc.res) == -EDQUOT)
+            snprintf(err + l, errlen - l,
+                     "graphics memory overcommit limit %u reached: every range that fits is shared by %u "
+                     "vGPUs already (vgtd --gm-share-limit, or the control request set-gm-share-limit)",
+                     vgt_gpu_share_limit(h->gpu), vgt_gpu_share_limit(h->gpu));
+        else if (vc.res.low_size > fr.low)
             snprintf(err + l, errlen - l, "vgt_low_gm_sz %llu MiB asked, largest free low GM run %llu MiB",
                      (unsigned long long)(vc.res.low_size >> 20), (unsigned long long)(fr.low >> 20));
         else if (vc.res.high_size > fr.high)

@@ -36,6 +36,9 @@ struct vgpu_host_cfg {
     const struct vgt_log *log;
     uint64_t sim_arena_bytes; /* 0: 1 GiB (lazily backed) */
     uint32_t gpu_sbdf;        /* real host: the Intel GPU (vgtd: 0000:00:02.0) */
+    /* vGPUs that may share one graphics-memory range (vgtd
+     * --gm-share-limit; 0: VGT_SHARE_LIMIT_DEFAULT, docs/vgpu.md). */
+    unsigned gm_share_limit;
     /* Called before a domain's vGPU is destroyed (remove, reap, host
      * destroy), host lock not held: drop every use of it. May be NULL. */
     void (*dom_gone)(void *opaque, uint16_t domid);

@@ -82,6 +82,9 @@ static const struct vgt_cmd benches[] = {
 #ifdef VGT_HAVE_BENCH_MAPCACHE
     {"mapcache", vgt_bench_mapcache, "Xen guest-frame map cache: mapping cost, hit rate"},
 #endif
+#ifdef VGT_HAVE_BENCH_GGTT_SWITCH
+    {"ggtt-switch", vgt_bench_ggtt_switch, "graphics-memory switch between vGPUs sharing ranges"},
+#endif
     {NULL, NULL, NULL},
 };
 

@@ -33,5 +33,6 @@ int vgt_bench_sched(int argc, char **argv);
 int vgt_bench_scale(int argc, char **argv);
 int vgt_bench_display(int argc, char **argv);
 int vgt_bench_mapcache(int argc, char **argv);
+int vgt_bench_ggtt_switch(int argc, char **argv);
 
 #endif

@@ -34,6 +34,7 @@
 #include "vgt/ioreq_server.h" /* VGT_SBDF */
 #include "vgt/util.h"
 #include "vgt/vgt_ctl.h"
+#include "vgt/ggtt.h"
 #include "vgt/vgpu.h"
 #include "vgt_config.h"
 #include "vgt_domwatch.h"
@@ -109,6 +110,8 @@ static void usage(FILE *out)
             "  --gpu sim           the simulated GPU behind real Xen guests (no Intel GPU\n"
             "                      needed; the aperture is emulated, slowly)\n"
             "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
+            "  --gm-share-limit N  vGPUs that may share one graphics-memory range, 1..64\n"
+            "                      (default 16; 1 is static partitioning; docs/vgpu.md)\n"
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
@@ -181,6 +184,17 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
             i.st.pipe_refused + i.st.gmbus_refused + i.st.aux_refused + i.st.aux_nak);
     /* Registers the guest used that no row describes (each logged once). */
     fprintf(o, ",\"unlisted_regs\":%" PRIu64, i.st.unlisted_regs);
+    /* Graphics-memory sharing (docs/vgpu.md): residency now, and the
+     * switches it needed (charged to it). */
+    {
+        struct vgt_ggtt *gt = vgt_vgpu_ggtt(v);
+        struct vgt_ggtt_stats gs;
+
+        vgt_ggtt_get_stats(gt, &gs);
+        fprintf(o, ",\"gm_resident\":%s,\"gm_switches\":%" PRIu64 ",\"gm_switch_written\":%" PRIu64
+                   ",\"gm_switch_ns\":%" PRIu64,
+                vgt_ggtt_is_resident(gt) ? "true" : "false", gs.switches_in, gs.switch_written, gs.switch_ns);
+    }
     /* The scheduler's accounting (docs/scheduler.md), flat like the rest
      * of the protocol: totals, then busy time and completions per engine. */
     if (!vgpu_host_stats(d->host, i.domid, &st)) {
@@ -220,7 +234,7 @@ static void answer_list(struct vgtd_vgpu *d, FILE *o)
         vgt_vgpu_res_from_type(t[k].name, &r);
         fprintf(o, "%s\"%s\":%u", k ? "," : "", t[k].name, vgt_gpu_avail(g, &r));
     }
-    fprintf(o, "},\"vgpus\":[");
+    fprintf(o, "},\"gm_share_limit\":%u,\"vgpus\":[", vgt_gpu_share_limit(g));
     for (unsigned i = 0; i < n; i++) {
         if (i)
             fputc(',', o);
@@ -279,6 +293,18 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
         else
             host_report_inventory_json(s, o);
         free(s);
+        return;
+    }
+    if (!strcmp(cmd, "set-gm-share-limit")) {
+        uint64_t n;
+
+        /* Placed vGPUs stay where they are; the next placements obey it. */
+        if (vgt_ctl_num(&m, "limit", &n) || n < 1 || n > VGT_SHARE_LIMIT_MAX ||
+            vgt_gpu_set_share_limit(vgpu_host_gpu(d->host), (unsigned)n)) {
+            answer_err(o, "bad request: \"limit\" must be 1..64 (vGPUs per graphics-memory range)");
+            return;
+        }
+        fprintf(o, "{\"ok\":true,\"gm_share_limit\":%u}\n", (unsigned)n);
         return;
     }
     if (!strcmp(cmd, "stop")) {
@@ -650,6 +676,13 @@ int vgtd_vgpu_main(int argc, char **argv)
                 fprintf(stderr, "vgtd: --bdf: '%s' is not BB:DD.F\n", val);
                 return 2;
             }
+        } else if (!strcmp(key, "gm-share-limit")) {
+            if (vgt_parse_u64(val, &n) || n < 1 || n > VGT_SHARE_LIMIT_MAX) {
+                fprintf(stderr, "vgtd: --gm-share-limit: '%s' is not 1..%u (vGPUs per graphics-memory range)\n",
+                        val, VGT_SHARE_LIMIT_MAX);
+                return 2;
+            }
+            hc.gm_share_limit = (unsigned)n;
         } else if (!strcmp(key, "control")) {
             d.control = val;
         } else if (!strcmp(key, "metrics")) {

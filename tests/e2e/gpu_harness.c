@@ -96,8 +96,8 @@ void hx_fill_finish(struct hx_filler *f)
                  f->first_failure);
 }
 
-struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
-                       unsigned vcpus)
+struct gp *hx_platform_ram(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
+                           unsigned vcpus, uint64_t guest_ram)
 {
     struct gp_cfg cfg;
     struct gp *p = NULL;
@@ -108,7 +108,7 @@ struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, do
     assert_int_equal(vgt_vgpu_res_from_type(type, &cfg.res), 0);
     cfg.type_name = type;
     cfg.guests = n;
-    cfg.guest_ram = 48ull << 20;
+    cfg.guest_ram = guest_ram;
     cfg.ns_per_byte = ns_per_byte;
     cfg.vcpus = vcpus;
     cfg.log = &log;
@@ -116,6 +116,12 @@ struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, do
         memcpy(cfg.weights, weights, n * sizeof(*weights));
     assert_int_equal(gp_create(&cfg, &p), 0);
     return p;
+}
+
+struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
+                       unsigned vcpus)
+{
+    return hx_platform_ram(n, type, weights, ns_per_byte, vcpus, 48ull << 20);
 }
 
 void hx_start(struct hx_worker *w, struct gp *p, unsigned idx, enum gg_workload wl, double seconds)

@@ -48,6 +48,9 @@ void hx_fill_finish(struct hx_filler *f);
  * @vcpus per guest (0: 1). */
 struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
                        unsigned vcpus);
+/* The same with @guest_ram bytes per guest (hx_platform: 48 MiB). */
+struct gp *hx_platform_ram(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
+                           unsigned vcpus, uint64_t guest_ram);
 void hx_start(struct hx_worker *w, struct gp *p, unsigned idx, enum gg_workload wl, double seconds);
 /* Joins; fails the test on an error or a wrong result. */
 void hx_finish(struct hx_worker *w);

@@ -6,6 +6,8 @@
  * into the guest's p2m for it; another guest's aperture shows its own
  * pages only. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,8 @@
 #include <cmocka.h>
 
 #include "vgpu_host.h"
+#include "vgt/ggtt.h"
+#include "vgt/vgpu.h"
 #include "vgt/sim_gpu_guest.h"
 
 #define MIB (1ull << 20)
@@ -131,11 +135,93 @@ static void test_aperture_off(void **state)
     run(false);
 }
 
+struct flipper {
+    struct vgt_ggtt *a, *b;
+    volatile bool stop;
+    unsigned switches;
+};
+
+static void *flip_main(void *arg)
+{
+    struct flipper *f = arg;
+
+    while (!f->stop) {
+        vgt_ggtt_make_resident(f->switches % 2 ? f->b : f->a, 0, NULL);
+        f->switches++;
+    }
+    return NULL;
+}
+
+/* Issue 18: dom1 and dom4 share a range set (3 V5_4 fit the aperture
+ * unshared). Each one's aperture reaches its own RAM through its private
+ * GGTT table, whichever of them the physical GGTT holds now, while another
+ * thread switches residency between them all along. */
+static void test_aperture_shared_ranges(void **state)
+{
+    struct vgt_log log;
+    struct vgpu_host *h;
+    struct vgpu_host_cfg hc = {.sim = true, .aperture_mmio = true};
+    struct gg *d1, *d4;
+    struct gg_bo b1, b4;
+    struct sim_guest *g1, *g4;
+    struct vgt_vgpu_info i1, i4;
+    struct flipper f = {0};
+    pthread_t thr;
+    char err[256];
+    uint64_t v;
+
+    (void)state;
+    vgt_log_init(&log, "e2e", VGT_LOG_OFF);
+    hc.log = &log;
+    assert_int_equal(vgpu_host_create(&hc, &h), 0);
+    for (uint16_t dom = 1; dom <= 4; dom++) {
+        struct vgpu_add_req req = {.domid = dom, .type = "V5_4", .sim_ram = 64 * MIB};
+
+        assert_int_equal(vgpu_host_add(h, &req, err, sizeof(err)), 0);
+    }
+    vgt_vgpu_get_info(vgpu_host_vgpu(h, 1), &i1);
+    vgt_vgpu_get_info(vgpu_host_vgpu(h, 4), &i4);
+    assert_int_equal(i1.low_base, i4.low_base);
+    d1 = probe(h, 1);
+    d4 = probe(h, 4);
+    g1 = vgpu_host_sim_guest(h, 1);
+    g4 = vgpu_host_sim_guest(h, 4);
+    assert_int_equal(gg_bo_create(d1, 4096, true, false, false, &b1), 0);
+    assert_int_equal(gg_bo_create(d4, 4096, true, false, false, &b4), 0);
+    assert_int_equal(b1.gm, b4.gm); /* the same graphics address */
+    f.a = vgt_vgpu_ggtt(vgpu_host_vgpu(h, 1));
+    f.b = vgt_vgpu_ggtt(vgpu_host_vgpu(h, 4));
+    assert_int_equal(pthread_create(&thr, NULL, flip_main, &f), 0);
+    for (uint64_t k = 0; k < 2000; k++) {
+        uint64_t w1 = 0x1100000000000000ull | k, w4 = 0x4400000000000000ull | k;
+        uint64_t off = (k % 512) * 8;
+
+        assert_int_equal(sim_guest_mmio_write(g1, 0, BAR2(2) + b1.gm + off, 8, w1), 0);
+        assert_int_equal(sim_guest_mmio_write(g4, 0, BAR2(2) + b4.gm + off, 8, w4), 0);
+        assert_int_equal(sim_guest_mmio_read(g1, 0, BAR2(2) + b1.gm + off, 8, &v), 0);
+        assert_int_equal(v, w1);
+        assert_int_equal(sim_guest_mmio_read(g4, 0, BAR2(2) + b4.gm + off, 8, &v), 0);
+        assert_int_equal(v, w4);
+        /* and in each one's own RAM, never the other's */
+        assert_int_equal(sim_guest_ram_read(g1, 0, b1.gpa + off, &v, 8), 0);
+        assert_int_equal(v, w1);
+        assert_int_equal(sim_guest_ram_read(g4, 0, b4.gpa + off, &v, 8), 0);
+        assert_int_equal(v, w4);
+    }
+    f.stop = true;
+    pthread_join(thr, NULL);
+    assert_true(f.switches > 2);
+    gg_destroy(d1);
+    gg_destroy(d4);
+    vgpu_host_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aperture_as_mmio),
         cmocka_unit_test(test_aperture_off),
+        cmocka_unit_test(test_aperture_shared_ranges),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

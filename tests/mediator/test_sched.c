@@ -347,6 +347,71 @@ static void test_slice(void **state)
     vgt_sched_destroy(r.s);
 }
 
+/* Issue 18: the eligibility filter skips a vGPU (also the slice owner)
+ * until it says yes; the switch charge lands on the vGPU as engine time. */
+struct elig {
+    bool block[16];
+    unsigned calls;
+};
+
+static bool elig_fn(void *opaque, unsigned id, unsigned engine)
+{
+    struct elig *el = opaque;
+
+    (void)engine;
+    el->calls++;
+    return id >= 16 || !el->block[id];
+}
+
+static void test_eligible_and_charge(void **state)
+{
+    struct rig r;
+    struct elig el = {0};
+    struct vgt_sched_stats st;
+    unsigned a, b, id;
+    uint64_t retry;
+
+    (void)state;
+    rig_init(&r, 1 * MS);
+    a = rig_add(&r, 4, 0);
+    b = rig_add(&r, 4, 0);
+    vgt_sched_set_eligible(r.s, elig_fn, &el);
+    rig_work(&r, a, VGT_ENGINE_RCS, 100 * US);
+    rig_work(&r, b, VGT_ENGINE_RCS, 100 * US);
+    /* a owns the slice; blocked, it loses the engine to b at once. */
+    assert_int_equal(vgt_sched_pick(r.s, VGT_ENGINE_RCS, &id, &retry), 0);
+    assert_int_equal(vgt_sched_begin(r.s, id, VGT_ENGINE_RCS), 0);
+    r.clk.now += 100 * US;
+    assert_int_equal(vgt_sched_end(r.s, id, VGT_ENGINE_RCS, true), 0);
+    el.block[id] = true;
+    assert_int_equal(vgt_sched_pick(r.s, VGT_ENGINE_RCS, &id, &retry), 0);
+    assert_false(el.block[id]);
+    /* nobody eligible: -EAGAIN, and no timed retry (the caller picks
+     * again when a blocker leaves) */
+    el.block[a] = el.block[b] = true;
+    assert_int_equal(vgt_sched_pick(r.s, VGT_ENGINE_RCS, &id, &retry), -EAGAIN);
+    assert_int_equal(retry, UINT64_MAX);
+    assert_true(el.calls > 0);
+    /* Over time a blocked vGPU gets nothing, the other all of it. */
+    el.block[a] = true;
+    el.block[b] = false;
+    {
+        uint64_t ba = busy(&r, a, VGT_ENGINE_RCS), bb = busy(&r, b, VGT_ENGINE_RCS);
+
+        rig_run(&r, 100 * MS);
+        assert_int_equal(busy(&r, a, VGT_ENGINE_RCS), ba);
+        assert_true(busy(&r, b, VGT_ENGINE_RCS) - bb >= 99 * MS);
+    }
+    el.block[a] = false;
+    /* The charge: engine time for a, counted apart. */
+    assert_int_equal(vgt_sched_charge(r.s, a, VGT_ENGINE_RCS, 30 * US), 0);
+    assert_int_equal(vgt_sched_get_stats(r.s, a, &st), 0);
+    assert_int_equal(st.switch_ns[VGT_ENGINE_RCS], 30 * US);
+    assert_int_equal(vgt_sched_charge(r.s, 99, VGT_ENGINE_RCS, 1), -ENOENT);
+    assert_int_equal(vgt_sched_charge(r.s, a, VGT_ENGINE_NUM, 1), -EINVAL);
+    vgt_sched_destroy(r.s);
+}
+
 /* The cap holds even when the engine would otherwise idle. */
 static void test_cap(void **state)
 {
@@ -604,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_newly_active_not_starved),
         cmocka_unit_test(test_per_engine),
         cmocka_unit_test(test_slice),
+        cmocka_unit_test(test_eligible_and_charge),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_accounting),
         cmocka_unit_test(test_long_gap),

@@ -644,6 +644,9 @@ static void test_partition_types(void **state)
     assert_int_equal(nt, 4);
     vgt_vgpu_destroy(f->v);
     f->v = NULL;
+    /* Static partitioning: no range shared (test_partition_sharing
+     * covers the default). */
+    assert_int_equal(vgt_gpu_set_share_limit(f->gpu, 1), 0);
     for (size_t k = 0; k < nt; k++) {
         struct vgt_vgpu_res r;
         struct vgt_vgpu *made[64];
@@ -709,6 +712,80 @@ static void test_partition_types(void **state)
     }
 }
 
+/* Issue 18: past the free ranges, vGPUs share whole range sets, least
+ * shared first, up to the limit; past it the refusal is its own code. */
+static void test_partition_sharing(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_res r;
+    struct vgt_vgpu *made[64];
+    struct fake_hv *hvs[64];
+    struct vgt_vgpu_info info[64];
+    unsigned free_sets, n = 0, per_set[16] = {0};
+
+    vgt_vgpu_destroy(f->v);
+    f->v = NULL;
+    assert_int_equal(vgt_vgpu_res_from_type("V5_8", &r), 0);
+    free_sets = expect_fit(&r, 0, 0, 0);
+    assert_int_equal(vgt_gpu_share_limit(f->gpu), VGT_SHARE_LIMIT_DEFAULT);
+    assert_int_equal(vgt_gpu_set_share_limit(f->gpu, 0), -EINVAL);
+    assert_int_equal(vgt_gpu_set_share_limit(f->gpu, VGT_SHARE_LIMIT_MAX + 1), -EINVAL);
+    assert_int_equal(vgt_gpu_set_share_limit(f->gpu, 3), 0);
+    assert_int_equal(vgt_gpu_avail(f->gpu, &r), free_sets * 3);
+    assert_int_equal(vgt_gpu_capacity(f->gpu, &r), free_sets * 3);
+    for (;;) {
+        struct vgt_vgpu_cfg vc = {.domid = (uint16_t)(10 + n), .res = r, .type_name = "V5_8"};
+        int ret;
+
+        assert_int_equal(fake_hv_create(f->arena, vc.domid, 4 * MIB, FAKE_HV_SCRAMBLE_4K, n, &hvs[n]), 0);
+        vc.hv = &hvs[n]->hv;
+        ret = vgt_vgpu_create(f->gpu, &vc, &made[n]);
+        if (ret) {
+            /* Refused by the limit, not by a lack of room. */
+            assert_int_equal(ret, -EDQUOT);
+            assert_int_equal(vgt_gpu_place_error(f->gpu, &r), -EDQUOT);
+            fake_hv_destroy(hvs[n]);
+            break;
+        }
+        vgt_vgpu_get_info(made[n], &info[n]);
+        /* The guest sees its full size. */
+        assert_int_equal(info[n].low_size, r.low_size);
+        assert_int_equal(info[n].high_size, r.high_size);
+        n++;
+        assert_int_equal(vgt_gpu_avail(f->gpu, &r), free_sets * 3 - n);
+    }
+    assert_int_equal(n, free_sets * 3);
+    /* Whole sets, spread evenly: the first free_sets are disjoint, then
+     * each set is shared by exactly 3 (the least shared first). */
+    for (unsigned i = 0; i < n; i++) {
+        unsigned set = UINT32_MAX;
+
+        for (unsigned k = 0; k < free_sets; k++)
+            if (info[i].low_base == info[k].low_base) {
+                set = k;
+                assert_int_equal(info[i].high_base, info[k].high_base);
+                assert_int_equal(info[i].fence_base, info[k].fence_base);
+            }
+        assert_true(set < free_sets);
+        per_set[set]++;
+        if (i < free_sets)
+            assert_int_equal(set, i);
+    }
+    for (unsigned k = 0; k < free_sets; k++)
+        assert_int_equal(per_set[k], 3);
+    /* A higher limit admits more, on the same sets. */
+    assert_int_equal(vgt_gpu_set_share_limit(f->gpu, 4), 0);
+    assert_int_equal(vgt_gpu_avail(f->gpu, &r), free_sets);
+    assert_int_equal(vgt_gpu_place_error(f->gpu, &r), 0);
+    for (unsigned i = 0; i < n; i++) {
+        vgt_vgpu_destroy(made[i]);
+        fake_hv_destroy(hvs[i]);
+    }
+    /* 64 V5_8 fit under the default limit. */
+    assert_int_equal(vgt_gpu_set_share_limit(f->gpu, VGT_SHARE_LIMIT_DEFAULT), 0);
+    assert_int_equal(vgt_gpu_avail(f->gpu, &r), 64);
+}
+
 static void test_partition_custom_and_errors(void **state)
 {
     struct fx *f = *state;
@@ -759,7 +836,9 @@ static void test_ggtt_via_bar0(void **state)
     assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 101, &dma), 0);
     assert_int_equal(f->hw->ggtt[hi], dma | 1);
     assert_int_equal(f->hw->ggtt[outside], 0x5555000ull);
-    assert_int_equal(rd(f, VGT_GGTT_OFFSET + outside * 8, 8), (102ull << 12) | 1);
+    /* Outside its ranges nothing is kept (the private table covers them
+     * only). */
+    assert_int_equal(rd(f, VGT_GGTT_OFFSET + outside * 8, 8), 0);
     /* Destroy returns the entries to scratch. */
     vgt_vgpu_destroy(f->v);
     f->v = NULL;
@@ -933,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_g2v_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_semantics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partition_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partition_sharing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partition_custom_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ggtt_via_bar0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fences, setup, teardown),

@@ -104,9 +104,10 @@ static void test_refuse(void **state)
 
     assert_int_equal(vgt_ggtt_guest_write(f->g, out * 8, 8, (5ull << 12) | 1), 0);
     assert_int_equal(f->gpu->ggtt[out], 0xdead000ull | (out << 12));
-    /* The guest still reads back what it wrote. */
+    /* Not kept either: the private table covers the ranges only (the
+     * guest ballooned the rest), so a read gives 0. */
     assert_int_equal(vgt_ggtt_guest_read(f->g, out * 8, 8, &v), 0);
-    assert_int_equal(v, (5ull << 12) | 1);
+    assert_int_equal(v, 0);
     /* gfn outside guest RAM -> scratch */
     assert_int_equal(vgt_ggtt_guest_write(f->g, in * 8, 8, (f->hv->hv.max_gfn << 12) | 1), 0);
     assert_int_equal(f->gpu->ggtt[in], scratch(f));
@@ -246,6 +247,161 @@ static void test_lookup(void **state)
     assert_int_equal(vgt_ggtt_lookup(f->g, ~0ull, &gpa), -EFAULT);
 }
 
+/* Issue 18: the private table covers the ranges only. */
+static void test_private_table_size(void **state)
+{
+    struct fx *f = *state;
+    uint64_t rows = (f->cfg.low_size + f->cfg.high_size) >> 12;
+
+    /* guest value + host entry + a half byte per row of its ranges, not
+     * the whole 1M-entry GGTT */
+    assert_true(vgt_ggtt_mem_bytes(f->g) <= rows * 17 + 4096);
+    assert_true(vgt_ggtt_mem_bytes(f->g) < (f->gpu->nr_ggtt * 9) / 2); /* the old whole tables */
+}
+
+struct fence_log {
+    unsigned n;
+    unsigned hf[16];
+    uint32_t lo[16], hi[16];
+};
+
+static void fence_rec(void *opaque, unsigned hf, uint32_t lo, uint32_t hi)
+{
+    struct fence_log *l = opaque;
+
+    if (l->n < 16) {
+        l->hf[l->n] = hf;
+        l->lo[l->n] = lo;
+        l->hi[l->n] = hi;
+    }
+    l->n++;
+}
+
+/* Two vGPUs on the same ranges: the physical GGTT holds the resident
+ * one's entries; the other's writes stay private until it is made
+ * resident, and then only the entries that differ are written. */
+static void test_shared_residency(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_ggtt_phys *phys;
+    struct vgt_ggtt *a, *b;
+    struct vgt_ggtt_cfg c = f->cfg;
+    struct vgt_ggtt_switch sw;
+    struct vgt_ggtt_stats st;
+    struct fence_log fl = {0};
+    uint64_t i = (c.high_base >> 12) + 7, j = (c.low_base >> 12) + 2, da, db, gpa, sa;
+    uint64_t rows = (c.low_size + c.high_size) >> 12;
+
+    vgt_ggtt_destroy(f->g);
+    f->g = NULL;
+    assert_int_equal(vgt_ggtt_phys_create(&f->gpu->gpu, &phys), 0);
+    c.phys = phys;
+    c.fence_base = 4;
+    c.fences = 2;
+    c.fence_load = fence_rec;
+    c.fence_opaque = &fl;
+    assert_int_equal(vgt_ggtt_create(&c, &a), 0);
+    assert_true(vgt_ggtt_is_resident(a));
+    assert_int_equal(fl.n, 2); /* its fences cleared as it took them */
+    assert_int_equal(vgt_ggtt_create(&c, &b), 0);
+    assert_true(vgt_ggtt_conflicts(a, b));
+    assert_false(vgt_ggtt_is_resident(b));
+    /* The same first range: one scratch page, so unmapped entries match. */
+    assert_int_equal(vgt_ggtt_scratch_dma(a), vgt_ggtt_scratch_dma(b));
+    sa = vgt_ggtt_scratch_dma(a) | GEN8_PTE_PRESENT;
+
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 0x10, &da), 0);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 0x20, &db), 0);
+    assert_int_equal(vgt_ggtt_guest_write(a, i * 8, 8, (0x10ull << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[i], da | 1);
+    /* b is switched out: its entry and fence stay private. */
+    assert_int_equal(vgt_ggtt_guest_write(b, i * 8, 8, (0x20ull << 12) | 1), 0);
+    assert_int_equal(vgt_ggtt_set_fence(b, 1, 0x1001, 0x2000), 0);
+    assert_int_equal(f->gpu->ggtt[i], da | 1);
+    assert_int_equal(fl.n, 2);
+    /* ... yet the host-side lookup works from its private table. */
+    assert_int_equal(vgt_ggtt_lookup(b, (i << 12) + 4, &gpa), 0);
+    assert_int_equal(gpa, (0x20ull << 12) + 4);
+
+    /* a's GPU work leaves something on the shared scratch page. */
+    memset(f->gpu->gpu.ops->dma_to_va(&f->gpu->gpu, vgt_ggtt_scratch_dma(a)), 0x5a, 4096);
+    assert_int_equal(vgt_ggtt_make_resident(b, 0, &sw), 0);
+    assert_true(sw.switched);
+    assert_int_equal(sw.written, 1);          /* entry i only */
+    assert_int_equal(sw.skipped, rows - 1);   /* scratch on both sides */
+    assert_int_equal(f->gpu->ggtt[i], db | 1);
+    assert_int_equal(f->gpu->ggtt[j], sa);
+    assert_true(vgt_ggtt_is_resident(b));
+    assert_false(vgt_ggtt_is_resident(a));
+    /* b's fences loaded, and the scratch page cleared for b */
+    assert_int_equal(fl.n, 4);
+    assert_int_equal(fl.hf[3], 5);
+    assert_int_equal(fl.lo[3], 0x1001);
+    assert_int_equal(fl.hi[3], 0x2000);
+    assert_int_equal(((uint8_t *)f->gpu->gpu.ops->dma_to_va(&f->gpu->gpu, vgt_ggtt_scratch_dma(b)))[77], 0);
+
+    /* a rewrites its GGTT while switched out: nothing reaches the GPU ... */
+    assert_int_equal(vgt_ggtt_guest_write(a, j * 8, 8, (0x11ull << 12) | 1), 0);
+    assert_int_equal(f->gpu->ggtt[j], sa);
+    /* ... until it is resident again, with both of its entries. */
+    assert_int_equal(vgt_ggtt_make_resident(a, 0, &sw), 0);
+    assert_int_equal(sw.written, 2);
+    assert_int_equal(vgt_hv_gfn_to_dma(&f->hv->hv, 0x11, &gpa), 0);
+    assert_int_equal(f->gpu->ggtt[j], gpa | 1);
+    assert_int_equal(f->gpu->ggtt[i], da | 1);
+    /* Resident already: nothing to do. The full mode writes everything. */
+    assert_int_equal(vgt_ggtt_make_resident(a, 0, &sw), 0);
+    assert_false(sw.switched);
+    assert_int_equal(sw.written, 0);
+    assert_int_equal(vgt_ggtt_make_resident(a, VGT_GGTT_SWITCH_FULL, &sw), 0);
+    assert_int_equal(sw.written, rows);
+    vgt_ggtt_get_stats(a, &st);
+    assert_int_equal(st.switches_in, 1);
+    assert_int_equal(st.switch_written, 2 + rows);
+
+    /* Destroying the switched-out one leaves the resident one's entries. */
+    vgt_ggtt_destroy(b);
+    assert_int_equal(f->gpu->ggtt[i], da | 1);
+    assert_true(vgt_ggtt_is_resident(a));
+    vgt_ggtt_destroy(a);
+    assert_int_equal(f->gpu->ggtt[i], f->gpu->gpu.scratch_dma | GEN8_PTE_PRESENT);
+    vgt_ggtt_phys_destroy(phys);
+    assert_int_equal(vgt_ggtt_create(&f->cfg, &f->g), 0);
+}
+
+/* Partly overlapping vGPUs conflict; disjoint ones do not and are both
+ * resident from the start. */
+static void test_conflicts(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_ggtt_phys *phys;
+    struct vgt_ggtt *a, *b, *c;
+    struct vgt_ggtt_cfg ca = f->cfg, cb = f->cfg, cc = f->cfg;
+
+    assert_int_equal(vgt_ggtt_phys_create(&f->gpu->gpu, &phys), 0);
+    ca.phys = cb.phys = cc.phys = phys;
+    cb.low_base = 256 * MIB;
+    cb.high_base = 768 * MIB;          /* disjoint from a */
+    cc.low_base = 256 * MIB;
+    cc.high_base = 512 * MIB + 64 * MIB; /* meets a's high range only */
+    assert_int_equal(vgt_ggtt_create(&ca, &a), 0);
+    assert_int_equal(vgt_ggtt_create(&cb, &b), 0);
+    assert_int_equal(vgt_ggtt_create(&cc, &c), 0);
+    assert_false(vgt_ggtt_conflicts(a, b));
+    assert_true(vgt_ggtt_conflicts(a, c));
+    assert_true(vgt_ggtt_conflicts(b, c)); /* same low range */
+    assert_true(vgt_ggtt_is_resident(a));
+    assert_true(vgt_ggtt_is_resident(b));
+    assert_false(vgt_ggtt_is_resident(c));
+    assert_int_equal(vgt_ggtt_make_resident(c, 0, NULL), 0);
+    assert_false(vgt_ggtt_is_resident(a));
+    assert_false(vgt_ggtt_is_resident(b));
+    vgt_ggtt_destroy(c);
+    vgt_ggtt_destroy(b);
+    vgt_ggtt_destroy(a);
+    vgt_ggtt_phys_destroy(phys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +413,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_to_scratch_and_bad_cfg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scratch_per_vgpu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_table_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_residency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

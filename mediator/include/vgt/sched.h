@@ -62,6 +62,7 @@ struct vgt_sched_stats {
      * ahead, i.e. in debt); diagnostics */
     int64_t credit_ns[VGT_ENGINE_NUM];
     unsigned pending[VGT_ENGINE_NUM];        /* queued workloads */
+    uint64_t switch_ns[VGT_ENGINE_NUM];      /* graphics-memory switches charged */
 };
 
 struct vgt_sched;
@@ -101,6 +102,17 @@ int vgt_sched_pick(struct vgt_sched *s, unsigned engine, unsigned *id, uint64_t 
  * begin; @completed false means it was cancelled (reset, failsafe). */
 int vgt_sched_begin(struct vgt_sched *s, unsigned id, unsigned engine);
 int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool completed);
+
+/* Whether @id may have @engine now (graphics memory it shares with a vGPU
+ * that has work on an engine is not resident, docs/vgpu.md). Called
+ * under the scheduler's lock from vgt_sched_pick: it must not call into
+ * the scheduler. An ineligible vGPU is skipped; the caller picks again
+ * when that changes. */
+typedef bool (*vgt_sched_eligible_fn)(void *opaque, unsigned id, unsigned engine);
+void vgt_sched_set_eligible(struct vgt_sched *s, vgt_sched_eligible_fn fn, void *opaque);
+/* Charge @ns of engine time that @id needed before its workload (its
+ * graphics-memory switch) to it, as if it ran that long on @engine. */
+int vgt_sched_charge(struct vgt_sched *s, unsigned id, unsigned engine, uint64_t ns);
 
 int vgt_sched_note_failsafe(struct vgt_sched *s, unsigned id);
 int vgt_sched_get_stats(struct vgt_sched *s, unsigned id, struct vgt_sched_stats *st);

@@ -131,6 +131,17 @@ void vgt_submit_watchdog_stats(struct vgt_submit *s, struct vgt_submit_watchdog_
  * makes possible while the watchdog waits for the path's lock. */
 bool vgt_submit_watchdog_expired(uint64_t now, uint64_t started_ns, uint64_t budget_ns);
 
+/* Graphics-memory residency switches made before dispatch (all vGPUs;
+ * docs/vgpu.md "Sharing graphics memory"). */
+struct vgt_submit_gm_stats {
+    uint64_t switches;       /* a vGPU made resident over another */
+    uint64_t entries_written;
+    uint64_t entries_skipped; /* already right: the differential part */
+    uint64_t switch_ns;      /* total, charged to the vGPUs that needed them */
+    uint64_t blocked;        /* picks passed over: overlapping work on an engine */
+};
+void vgt_submit_gm_stats(struct vgt_submit *s, struct vgt_submit_gm_stats *st);
+
 /* Workloads queued or running for this vGPU (all engines). */
 unsigned vgt_submit_outstanding(struct vgt_submit_vgpu *sv);
 

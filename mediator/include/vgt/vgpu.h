@@ -74,6 +74,11 @@ int vgt_vgpu_res_display(struct vgt_vgpu_res *res, unsigned heads, uint32_t w, u
 #define VGT_HOST_LOW_DEFAULT (128ull << 20)
 #define VGT_HOST_HIGH_DEFAULT (384ull << 20)
 #define VGT_HOST_FENCES_DEFAULT 4u
+/* Graphics-memory sharing (docs/vgpu.md): how many vGPUs may be placed on
+ * one range (low GM, high GM or fences) at most. 1 is static partitioning;
+ * the default fits 64 V5_8 on a 512 MiB aperture (6 free slots, 11 each). */
+#define VGT_SHARE_LIMIT_DEFAULT 16u
+#define VGT_SHARE_LIMIT_MAX 64u
 
 struct vgt_gpu_cfg {
     struct vgt_hostgpu *hw;
@@ -87,6 +92,7 @@ struct vgt_gpu_cfg {
      * ticks unless vgt_gpu_display_tick() is called. */
     uint64_t (*now_ns)(void *opaque);
     void *clock_opaque;
+    unsigned share_limit; /* 0: VGT_SHARE_LIMIT_DEFAULT */
 };
 
 int vgt_gpu_create(const struct vgt_gpu_cfg *cfg, struct vgt_gpu **out);
@@ -99,10 +105,21 @@ struct vgt_gpu_free {
     unsigned fences;    /* largest free run of fences */
 };
 void vgt_gpu_get_free(struct vgt_gpu *g, struct vgt_gpu_free *f);
-/* How many more vGPUs with @res fit (first fit, as creation does). */
+/* How many more vGPUs with @res fit (placement as creation does it:
+ * first fit, then sharing up to the limit). */
 unsigned vgt_gpu_avail(struct vgt_gpu *g, const struct vgt_vgpu_res *res);
-/* How many vGPUs with @res the GPU holds when empty. */
+/* How many vGPUs with @res the GPU holds when empty (with sharing). */
 unsigned vgt_gpu_capacity(struct vgt_gpu *g, const struct vgt_vgpu_res *res);
+/* Why one more @res does not fit: 0 (it does), -EDQUOT (only by sharing a
+ * range past the limit), -ENOSPC (a range it needs is too small, or the
+ * vGPU table is full). vgt_vgpu_create fails with the same code. */
+int vgt_gpu_place_error(struct vgt_gpu *g, const struct vgt_vgpu_res *res);
+/* The sharing limit: 1..VGT_SHARE_LIMIT_MAX (-EINVAL otherwise). Placed
+ * vGPUs stay where they are; it applies to the next placements. */
+int vgt_gpu_set_share_limit(struct vgt_gpu *g, unsigned limit);
+unsigned vgt_gpu_share_limit(struct vgt_gpu *g);
+/* Graphics-memory switches of the physical GGTT (all vGPUs). */
+struct vgt_ggtt_phys *vgt_gpu_ggtt_phys(struct vgt_gpu *g);
 struct vgt_hostgpu *vgt_gpu_hw(struct vgt_gpu *g);
 
 /* Snapshot of the vGPUs: fills up to @max pointers, returns the count. The
@@ -285,5 +302,9 @@ void vgt_vgpu_set_vreg(struct vgt_vgpu *v, uint32_t off, uint32_t val);
  * readers on other threads (display). -EFAULT unless [gm, +n pages) is
  * inside the vGPU's graphics memory. */
 int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte);
+/* The guest-physical address graphics address @gm maps in this vGPU's
+ * private GGTT table, resident or not (vgt_ggtt_lookup under its lock):
+ * the emulated aperture translates through it. -EFAULT when unmapped. */
+int vgt_vgpu_gm_to_gpa(struct vgt_vgpu *v, uint64_t gm, uint64_t *gpa);
 
 #endif
