@@ -147,12 +147,13 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     pthread_mutex_init(&h->ap_lock, NULL);
     /* The simulated GPU's frames are not host frames a guest could map. */
     h->cfg.aperture_mmio = cfg->aperture_mmio || (cfg->gpu_sim && !cfg->sim);
-    if (h->cfg.aperture_mmio && !gpu_is_sim(cfg)) {
-        /* A real aperture is mapped into the guest, never emulated. */
-        vgt_err(h->log, "the aperture is emulated for the simulated GPU only");
-        ret = -EINVAL;
-        goto free_host;
-    }
+    /* With a real GPU the operator chooses (vgtd --aperture): mapped
+     * (fast CPU access, static partitioning) or emulated (every access
+     * trapped and translated through the private table, which is what lets
+     * vGPUs share graphics memory). The emulated path never touches the
+     * host aperture, so it is the same code for both GPUs. */
+    if (h->cfg.aperture_mmio && !gpu_is_sim(cfg))
+        vgt_info(h->log, "the host GPU's aperture is emulated: guests' BAR2 accesses are trapped");
     if (!gpu_is_sim(cfg)) {
 #ifdef VGT_HAVE_PCIACCESS
         struct hostgpu_pci_cfg pc = {.sbdf = cfg->gpu_sbdf, .log = cfg->log};
@@ -206,7 +207,7 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
      * table (docs/vgpu.md, "Sharing graphics memory"). */
     if (!h->cfg.aperture_mmio) {
         if (cfg->gm_share_limit > 1)
-            vgt_warn(h->log, "--gm-share-limit %u needs the emulated aperture: static partitioning",
+            vgt_warn(h->log, "--gm-share-limit %u needs the emulated aperture (--aperture emulated): static partitioning",
                      cfg->gm_share_limit);
         gc.share_limit = 1;
     }

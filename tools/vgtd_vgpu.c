@@ -112,6 +112,9 @@ static void usage(FILE *out)
             "  --control PATH      control socket (default " VGTD_CONTROL_DEFAULT ")\n"
             "  --gm-share-limit N  vGPUs that may share one graphics-memory range, 1..64\n"
             "                      (default 16; 1 is static partitioning; docs/vgpu.md)\n"
+            "  --aperture emulated|mapped   guests' BAR2 with the host GPU: mapped (default;\n"
+            "                      fast, static partitioning) or emulated (trapped; allows\n"
+            "                      graphics-memory sharing; --gpu sim is always emulated)\n"
             "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "  --sim               serve guests of the simulated platform\n"
             "  --ram-mb N          with --sim: RAM of the first simulated guest (default 64)\n"
@@ -676,6 +679,12 @@ int vgtd_vgpu_main(int argc, char **argv)
                 fprintf(stderr, "vgtd: --bdf: '%s' is not BB:DD.F\n", val);
                 return 2;
             }
+        } else if (!strcmp(key, "aperture")) {
+            if (strcmp(val, "emulated") && strcmp(val, "mapped")) {
+                fprintf(stderr, "vgtd: --aperture: '%s' is not emulated or mapped\n", val);
+                return 2;
+            }
+            hc.aperture_mmio = !strcmp(val, "emulated");
         } else if (!strcmp(key, "gm-share-limit")) {
             if (vgt_parse_u64(val, &n) || n < 1 || n > VGT_SHARE_LIMIT_MAX) {
                 fprintf(stderr, "vgtd: --gm-share-limit: '%s' is not 1..%u (vGPUs per graphics-memory range)\n",

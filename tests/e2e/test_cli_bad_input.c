@@ -1,7 +1,7 @@
 /* Bad input from users: `vgt assign pci --config-file` on garbage and
  * `vgt up` on broken xl configs each end with exactly one line naming the
- * problem and exit status 1: never a crash, a signal or a sanitizer
- * report. */
+ * problem and exit status 1, and vgtd's bad options with one line and
+ * its usage status 2: never a crash, a signal or a sanitizer report. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-static char dir[256], vgt[512];
+static char dir[256], vgt[512], vgtd[512];
 
 static void write_bytes(const char *name, const void *data, size_t len, char *path, size_t plen)
 {
@@ -30,27 +30,32 @@ static void write_bytes(const char *name, const void *data, size_t len, char *pa
 
 /* Run vgt ARGS with stdout and stderr together; the output must be one
  * line that contains @want, and the exit status 1. */
-static void expect_one_error(const char *args, const char *want)
+static void expect_error_of(const char *prog, const char *args, int status, const char *want)
 {
     char cmd[2048], out[4096];
     size_t n;
     FILE *p;
     int st;
 
-    snprintf(cmd, sizeof(cmd), "%s %s 2>&1", vgt, args);
+    snprintf(cmd, sizeof(cmd), "%s %s 2>&1", prog, args);
     p = popen(cmd, "r");
     assert_non_null(p);
     n = fread(out, 1, sizeof(out) - 1, p);
     out[n] = 0;
     st = pclose(p);
-    printf("vgt %s -> %s", args, out);
+    printf("%s %s -> %s", prog, args, out);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_int_equal(WEXITSTATUS(st), status);
     assert_true(n > 0 && out[n - 1] == '\n');
     assert_null(memchr(out, '\n', n - 1)); /* one line */
     assert_null(strstr(out, "Sanitizer"));
     assert_null(strstr(out, "runtime error"));
     assert_non_null(strstr(out, want));
+}
+
+static void expect_one_error(const char *args, const char *want)
+{
+    expect_error_of(vgt, args, 1, want);
 }
 
 static int setup(void **state)
@@ -61,6 +66,7 @@ static int setup(void **state)
     snprintf(dir, sizeof(dir), "/tmp/vgt-badinput-XXXXXX");
     assert_non_null(mkdtemp(dir));
     snprintf(vgt, sizeof(vgt), "%s/tools/vgt", root ? root : "build");
+    snprintf(vgtd, sizeof(vgtd), "%s/tools/vgtd", root ? root : "build");
     /* vgt up must fail on the file, before it looks for vgtd. */
     setenv("VGT_CONTROL", "/nonexistent/vgtd.sock", 1);
     return 0;
@@ -136,11 +142,22 @@ static void test_up_broken_xl(void **state)
     expect_one_error(args, "No such file");
 }
 
+/* vgtd refuses a bad sharing or aperture option before it touches
+ * anything, naming the option and what it takes. */
+static void test_vgtd_bad_options(void **state)
+{
+    (void)state;
+    expect_error_of(vgtd, "--sim --aperture fast", 2, "--aperture: 'fast' is not emulated or mapped");
+    expect_error_of(vgtd, "--sim --gm-share-limit 0", 2, "--gm-share-limit: '0' is not 1..64");
+    expect_error_of(vgtd, "--sim --gm-share-limit 65", 2, "--gm-share-limit: '65' is not 1..64");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pci_config_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_up_broken_xl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vgtd_bad_options, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
