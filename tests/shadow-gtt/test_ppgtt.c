@@ -308,24 +308,32 @@ static int failing_alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
     return real_gpu_ops->alloc_page(g, dma, va);
 }
 
+/* The chain built but not reachable from the pinned root yet, and the
+ * host GPU's page allocation going through failing_alloc_page. */
+static void alloc_fail_setup(struct fx *x, struct vgt_hostgpu_ops *failing, uint64_t *root)
+{
+    struct vgt_ppgtt_config c;
+
+    vgt_ppgtt_config_default(&c);
+    c.oos = false;
+    assert_int_equal(fx_init(x, 32, FAKE_HV_SCRAMBLE_4K, 7, &c), 0);
+    build_chain(x);
+    gw64(x, fx_gpa(ROOT, 0), 0);
+    assert_int_equal(vgt_ppgtt_pin(x->p, ROOT << 12, root), 0);
+    real_gpu_ops = x->g->gpu.ops;
+    *failing = *real_gpu_ops;
+    failing->alloc_page = failing_alloc_page;
+    x->g->gpu.ops = failing;
+}
+
 static void test_alloc_fail_in_trap(void **state)
 {
     struct vgt_hostgpu_ops failing;
-    struct vgt_ppgtt_config c;
     struct fx x;
     uint64_t root;
 
     (void)state;
-    vgt_ppgtt_config_default(&c);
-    c.oos = false;
-    assert_int_equal(fx_init(&x, 32, FAKE_HV_SCRAMBLE_4K, 7, &c), 0);
-    build_chain(&x);
-    gw64(&x, fx_gpa(ROOT, 0), 0); /* the chain is not reachable yet */
-    assert_int_equal(vgt_ppgtt_pin(x.p, ROOT << 12, &root), 0);
-    real_gpu_ops = x.g->gpu.ops;
-    failing = *real_gpu_ops;
-    failing.alloc_page = failing_alloc_page;
-    x.g->gpu.ops = &failing;
+    alloc_fail_setup(&x, &failing, &root);
     fail_allocs = 100;
     /* The trap cannot build PDP's shadow; the guest's write still lands
      * (the handler's -ENOMEM goes back to the write's issuer). */
@@ -349,21 +357,11 @@ static void test_alloc_fail_in_trap(void **state)
 static void test_alloc_fail_below_trap(void **state)
 {
     struct vgt_hostgpu_ops failing;
-    struct vgt_ppgtt_config c;
     struct fx x;
     uint64_t root;
 
     (void)state;
-    vgt_ppgtt_config_default(&c);
-    c.oos = false;
-    assert_int_equal(fx_init(&x, 32, FAKE_HV_SCRAMBLE_4K, 7, &c), 0);
-    build_chain(&x);
-    gw64(&x, fx_gpa(ROOT, 0), 0); /* the chain is not reachable yet */
-    assert_int_equal(vgt_ppgtt_pin(x.p, ROOT << 12, &root), 0);
-    real_gpu_ops = x.g->gpu.ops;
-    failing = *real_gpu_ops;
-    failing.alloc_page = failing_alloc_page;
-    x.g->gpu.ops = &failing;
+    alloc_fail_setup(&x, &failing, &root);
     allow_allocs = 1; /* PDP's shadow */
     fail_allocs = 100; /* PD's, at every try */
     fake_hv_guest_write64(x.f, fx_gpa(ROOT, 0), fx_pte(PDP, PTE_PRW));
