@@ -99,6 +99,7 @@ struct vgt_ppgtt {
     struct gpage *oos_head, *oos_tail;
     unsigned nr_oos;
     struct gpage *dirty_head;
+    struct gpage *dirty_syncing; /* the pending list a sync is working on */
     struct root *roots;
     unsigned nr_roots;
     uint64_t clock;
@@ -246,19 +247,36 @@ static void oos_unlink(struct vgt_ppgtt *p, struct gpage *g)
     p->st.shadow_bytes -= VGT_PAGE_SIZE;
 }
 
-static void dirty_unlink(struct vgt_ppgtt *p, struct gpage *g)
+static bool list_remove(struct gpage **pp, struct gpage *g)
 {
-    struct gpage **pp = &p->dirty_head;
-
     while (*pp && *pp != g)
         pp = &(*pp)->dirty_next;
-    if (*pp)
-        *pp = g->dirty_next;
+    if (!*pp)
+        return false;
+    *pp = g->dirty_next;
+    return true;
+}
+
+static void dirty_unlink(struct vgt_ppgtt *p, struct gpage *g)
+{
+    if (!list_remove(&p->dirty_head, g))
+        list_remove(&p->dirty_syncing, g);
     g->dirty_next = NULL;
     g->dirty = false;
     memset(g->pend, 0, sizeof(g->pend));
     memset(g->half_lo, 0, sizeof(g->half_lo));
     memset(g->half_hi, 0, sizeof(g->half_hi));
+}
+
+/* Entry @i of @g is to be re-shadowed at the next sync. */
+static void entry_pend(struct vgt_ppgtt *p, struct gpage *g, unsigned i)
+{
+    g->pend[i / 64] |= VGT_BIT(i % 64);
+    if (!g->dirty) {
+        g->dirty = true;
+        g->dirty_next = p->dirty_head;
+        p->dirty_head = g;
+    }
 }
 
 /* Free a gpage nobody uses: no shadow and nobody holding it. */
@@ -534,6 +552,13 @@ static int shadow_nonleaf(struct vgt_ppgtt *p, struct spt *s, unsigned i, uint64
                 e = c->dma | (g & NONLEAF_FLAGS);
         }
     }
+    /* This entry went to scratch because its shadow could not be built:
+     * it stays pending, where it failed, so the next sync retries it and
+     * fails until it is built. Retrying the entry that started the build
+     * would not do: it finds this table already there (found by
+     * fuzz_ppgtt, regress-pend-where-it-failed). */
+    if (ret && !c)
+        entry_pend(p, s->gp, i);
     s->va[i] = e;
     s->child[i] = c;
     if (old)
@@ -737,13 +762,16 @@ static void oos_maybe_enter(struct vgt_ppgtt *p, struct gpage *g)
         if (p->nr_oos >= p->cfg.oos_pool)
             return;
     }
+    /* Settle pending halves first; a page whose shadows are not yet
+     * equal to it does not go out of sync. */
+    if (g->dirty) {
+        if (reconcile_pending(p, g))
+            return;
+        dirty_unlink(p, g);
+    }
     g->snap = snap_get(p);
     if (!g->snap)
         return;
-    if (g->dirty) {
-        reconcile_pending(p, g);
-        dirty_unlink(p, g);
-    }
     /* Shadows equal the guest page now (pending halves reconciled): read
      * the snapshot while still protected, then unprotect. A write that
      * races with us either traps (and is applied) or lands after the
@@ -775,15 +803,20 @@ static int reconcile_pending(struct vgt_ppgtt *p, struct gpage *g)
     int err = 0;
 
     for (unsigned w = 0; w < NENT / 64; w++) {
-        while (g->pend[w]) {
-            unsigned b = (unsigned)__builtin_ctzll(g->pend[w]);
+        /* Taken as a set first: an entry that fails again is pending
+         * again (shadow_nonleaf) for the next sync, not for this loop. */
+        uint64_t todo = g->pend[w];
+
+        g->pend[w] = 0;
+        g->half_lo[w] &= ~todo;
+        g->half_hi[w] &= ~todo;
+        while (todo) {
+            unsigned b = (unsigned)__builtin_ctzll(todo);
             unsigned i = w * 64 + b;
             uint64_t val;
             int ret;
 
-            g->pend[w] &= ~VGT_BIT(b);
-            g->half_lo[w] &= ~VGT_BIT(b);
-            g->half_hi[w] &= ~VGT_BIT(b);
+            todo &= ~VGT_BIT(b);
             p->st.half_reconciled++;
             ret = read_entry(p, g, i, &val);
             if (!ret)
@@ -840,24 +873,14 @@ static int wp_write_locked(void *opaque, uint64_t gpa, unsigned size, uint64_t v
             ret = read_entry(p, g, i, &entry);
             if (!ret)
                 ret = gpage_update_entry(p, g, i, entry);
-        } else if (!g->dirty) {
-            g->dirty = true;
-            g->dirty_next = p->dirty_head;
-            p->dirty_head = g;
+        } else {
+            entry_pend(p, g, i);
         }
     }
-    if (ret == -ENOMEM) {
-        /* Out of shadow memory: the shadow entry stays not present (safe)
-         * and the guest entry stays pending, so the next sync builds it or
-         * fails the submission, instead of leaving it out for good (found
-         * by fuzz_ppgtt, regress-alloc-fail-in-trap). */
-        g->pend[w] |= bit;
-        if (!g->dirty) {
-            g->dirty = true;
-            g->dirty_next = p->dirty_head;
-            p->dirty_head = g;
-        }
-    }
+    /* Out of shadow memory: every entry that could not be built (here or
+     * in a table built below it) stays at scratch and pending where it
+     * failed, so the next sync builds it or fails the submission
+     * (regress-alloc-fail-in-trap, regress-pend-where-it-failed). */
     if (g->nspt)
         oos_maybe_enter(p, g);
     gpage_unhold(p, g);
@@ -1001,10 +1024,14 @@ static int sync_locked(struct vgt_ppgtt *p, uint64_t pml4)
         return -ENOENT;
     /* Every pending and out-of-sync page of the vGPU, not only the ones
      * under this root: both sets are bounded and a superset is safe. */
-    while (p->dirty_head) {
-        struct gpage *g = p->dirty_head;
+    /* Entries that fail again go back on dirty_head, for the next sync;
+     * dirty_unlink finds a page freed meanwhile on either list. */
+    p->dirty_syncing = p->dirty_head;
+    p->dirty_head = NULL;
+    while (p->dirty_syncing) {
+        struct gpage *g = p->dirty_syncing;
 
-        p->dirty_head = g->dirty_next;
+        p->dirty_syncing = g->dirty_next;
         g->dirty_next = NULL;
         g->dirty = false;
         g->hold++;

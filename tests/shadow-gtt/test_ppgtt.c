@@ -292,10 +292,15 @@ static void test_half_writes(void **state)
  * next sync builds it; it must not stay out for good (fuzz_ppgtt's
  * regress-alloc-fail-in-trap). */
 static const struct vgt_hostgpu_ops *real_gpu_ops;
-static unsigned fail_allocs;
+static unsigned fail_allocs, allow_allocs;
 
+/* The next allow_allocs calls work, then fail_allocs calls fail. */
 static int failing_alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
 {
+    if (allow_allocs) {
+        allow_allocs--;
+        return real_gpu_ops->alloc_page(g, dma, va);
+    }
     if (fail_allocs) {
         fail_allocs--;
         return -ENOMEM;
@@ -303,24 +308,32 @@ static int failing_alloc_page(struct vgt_hostgpu *g, uint64_t *dma, void **va)
     return real_gpu_ops->alloc_page(g, dma, va);
 }
 
+/* The chain built but not reachable from the pinned root yet, and the
+ * host GPU's page allocation going through failing_alloc_page. */
+static void alloc_fail_setup(struct fx *x, struct vgt_hostgpu_ops *failing, uint64_t *root)
+{
+    struct vgt_ppgtt_config c;
+
+    vgt_ppgtt_config_default(&c);
+    c.oos = false;
+    assert_int_equal(fx_init(x, 32, FAKE_HV_SCRAMBLE_4K, 7, &c), 0);
+    build_chain(x);
+    gw64(x, fx_gpa(ROOT, 0), 0);
+    assert_int_equal(vgt_ppgtt_pin(x->p, ROOT << 12, root), 0);
+    real_gpu_ops = x->g->gpu.ops;
+    *failing = *real_gpu_ops;
+    failing->alloc_page = failing_alloc_page;
+    x->g->gpu.ops = failing;
+}
+
 static void test_alloc_fail_in_trap(void **state)
 {
     struct vgt_hostgpu_ops failing;
-    struct vgt_ppgtt_config c;
     struct fx x;
     uint64_t root;
 
     (void)state;
-    vgt_ppgtt_config_default(&c);
-    c.oos = false;
-    assert_int_equal(fx_init(&x, 32, FAKE_HV_SCRAMBLE_4K, 7, &c), 0);
-    build_chain(&x);
-    gw64(&x, fx_gpa(ROOT, 0), 0); /* the chain is not reachable yet */
-    assert_int_equal(vgt_ppgtt_pin(x.p, ROOT << 12, &root), 0);
-    real_gpu_ops = x.g->gpu.ops;
-    failing = *real_gpu_ops;
-    failing.alloc_page = failing_alloc_page;
-    x.g->gpu.ops = &failing;
+    alloc_fail_setup(&x, &failing, &root);
     fail_allocs = 100;
     /* The trap cannot build PDP's shadow; the guest's write still lands
      * (the handler's -ENOMEM goes back to the write's issuer). */
@@ -331,6 +344,38 @@ static void test_alloc_fail_in_trap(void **state)
     fail_allocs = 0;
     assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), 0);
     oracle_ok(&x, ROOT, root);
+    x.g->gpu.ops = real_gpu_ops;
+    fx_fini(&x);
+}
+
+/* The trapped write's own table is built, but one below it is not: the
+ * failed entry is the PDP's, not the PML4's the guest wrote. It must stay
+ * pending where it failed, so a sync fails (and keeps failing) until it
+ * is built; retrying the PML4 entry finds the PDP shadow already there and
+ * built nothing (fuzz_ppgtt's regress-pend-where-it-failed, where the
+ * budget refused the table). */
+static void test_alloc_fail_below_trap(void **state)
+{
+    struct vgt_hostgpu_ops failing;
+    struct fx x;
+    uint64_t root;
+
+    (void)state;
+    alloc_fail_setup(&x, &failing, &root);
+    allow_allocs = 1; /* PDP's shadow */
+    fail_allocs = 100; /* PD's, at every try */
+    fake_hv_guest_write64(x.f, fx_gpa(ROOT, 0), fx_pte(PDP, PTE_PRW));
+    assert_true(stats(&x).alloc_failures >= 1);
+    assert_int_equal(ppgtt_oracle_check_va(&x.o, ROOT << 12, root, 0), -1);
+    /* Still no memory: every sync refuses the submission. */
+    assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), -ENOMEM);
+    assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), -ENOMEM);
+    assert_int_equal(ppgtt_oracle_check_va(&x.o, ROOT << 12, root, 0), -1);
+    /* Memory back, no new write: the next sync builds PD and PT. */
+    fail_allocs = 0;
+    assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), 0);
+    oracle_ok(&x, ROOT, root);
+    assert_int_equal(vgt_ppgtt_sync(x.p, ROOT << 12), 0);
     x.g->gpu.ops = real_gpu_ops;
     fx_fini(&x);
 }
@@ -534,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_sharing),
         cmocka_unit_test(test_half_writes),
         cmocka_unit_test(test_alloc_fail_in_trap),
+        cmocka_unit_test(test_alloc_fail_below_trap),
         cmocka_unit_test(test_hostile_tables),
         cmocka_unit_test(test_oos),
         cmocka_unit_test(test_lru_reset),
