@@ -402,12 +402,17 @@ const struct vgt_mmio_reg *vgt_mmio_lookup(const struct vgt_gpu *g, uint32_t off
 
 void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to)
 {
-    const uint16_t *idx = v->gpu->reg_index;
-    size_t total = rows_total();
-
     /* Zero, then the rows with a non-zero reset value (few): a loop over
      * every dword would cost more than the vGPU's whole bring-up. */
     memset(v->vreg + from / 4, 0, (size_t)(to - from));
+    vgt_mmio_set_reset_values(v, from, to);
+}
+
+void vgt_mmio_set_reset_values(struct vgt_vgpu *v, uint32_t from, uint32_t to)
+{
+    const uint16_t *idx = v->gpu->reg_index;
+    size_t total = rows_total();
+
     for (size_t r = 0; r < total; r++) {
         const struct vgt_mmio_reg *e = row_at(r);
 

@@ -47,9 +47,14 @@ static void host_fences_clear(struct vgt_vgpu *v)
         vgt_ggtt_set_fence(v->ggtt, i, 0, 0);
 }
 
-static void vregs_init(struct vgt_vgpu *v)
+/* @zeroed: the file is fresh from calloc, so only the rows with a reset
+ * value are written (touching all 2 MiB would fault in every page). */
+static void vregs_init(struct vgt_vgpu *v, bool zeroed)
 {
-    vgt_mmio_init_vregs(v, 0, VGT_MMIO_SIZE);
+    if (zeroed)
+        vgt_mmio_set_reset_values(v, 0, VGT_MMIO_SIZE);
+    else
+        vgt_mmio_init_vregs(v, 0, VGT_MMIO_SIZE);
     pvinfo_init(v);
     vgt_display_init(v);
 }
@@ -135,7 +140,7 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
     if (ret)
         goto unlock_gpu;
     vgt_cfg_init(v);
-    vregs_init(v);
+    vregs_init(v, true);
     g->vgpus[slot] = v;
     g->nr_vgpus++;
     pthread_mutex_unlock(&g->lock);
@@ -402,7 +407,7 @@ int vgt_vgpu_reset(struct vgt_vgpu *v)
     vgt_ggtt_reset(v->ggtt);
     vgt_ggtt_set_failsafe(v->ggtt, false);
     host_fences_clear(v);
-    vregs_init(v);
+    vregs_init(v, false);
     v->irq_line = false;
     v->failsafe = false;
     v->fs_reason = VGT_FAILSAFE_NONE;

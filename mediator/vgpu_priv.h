@@ -126,6 +126,8 @@ int vgt_gpu_place_locked(struct vgt_gpu *g, const struct vgt_vgpu_res *res, uint
 /* mmio.c */
 int vgt_mmio_build_index(struct vgt_gpu *g);
 void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to);
+/* Only the rows with a reset value, over a file already zero. */
+void vgt_mmio_set_reset_values(struct vgt_vgpu *v, uint32_t from, uint32_t to);
 int vgt_mmio_read(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t *val);
 int vgt_mmio_write(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t val);
 
