@@ -805,18 +805,18 @@ static int reconcile_pending(struct vgt_ppgtt *p, struct gpage *g)
     for (unsigned w = 0; w < NENT / 64; w++) {
         /* Taken as a set first: an entry that fails again is pending
          * again (shadow_nonleaf) for the next sync, not for this loop. */
-        uint64_t todo = g->pend[w];
+        uint64_t taken = g->pend[w];
 
         g->pend[w] = 0;
-        g->half_lo[w] &= ~todo;
-        g->half_hi[w] &= ~todo;
-        while (todo) {
-            unsigned b = (unsigned)__builtin_ctzll(todo);
+        g->half_lo[w] &= ~taken;
+        g->half_hi[w] &= ~taken;
+        while (taken) {
+            unsigned b = (unsigned)__builtin_ctzll(taken);
             unsigned i = w * 64 + b;
             uint64_t val;
             int ret;
 
-            todo &= ~VGT_BIT(b);
+            taken &= ~VGT_BIT(b);
             p->st.half_reconciled++;
             ret = read_entry(p, g, i, &val);
             if (!ret)
