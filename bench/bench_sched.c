@@ -20,6 +20,7 @@
  * the engine is the bottleneck, as on a loaded host. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +159,14 @@ static int native_per_s(enum sim_native_workload wl, double seconds, struct vgt_
 
 /* Audit throughput on a realistic blitter stream (stores, flushes,
  * whitelisted LRIs, fills and copies with in-range GGTT addresses) against
- * a plain sequential read of the same buffer, both in bytes per second. */
+ * a plain sequential read of the same buffer, both in bytes per second.
+ * Each pass copies the stream (the auditor patches its copy; the read
+ * side copies too) and then audits it, or reads it; the two kinds of
+ * pass alternate for @seconds, and each side's figure is its fastest
+ * pass. On a shared machine a pass either ran undisturbed or was slowed
+ * by whatever else ran; the fastest is the undisturbed cost, so the ratio
+ * no longer swings with the load (the older figures, averages over
+ * consecutive quarter-runs of each side, moved by 2-5x). */
 static int audit_rate(double seconds, double *audit_bps, double *read_bps)
 {
     static const struct vgt_audit_range rg = {0x08000000ull, 64ull << 20};
@@ -168,7 +176,7 @@ static int audit_rate(double seconds, double *audit_bps, double *read_bps)
     uint32_t *buf = malloc(NDW * 4), *copy = malloc(NDW * 4);
     volatile uint32_t sink = 0;
     size_t n = 0;
-    uint64_t t0, bytes = 0;
+    uint64_t t0, best_audit = UINT64_MAX, best_read = UINT64_MAX;
     int rc = -ENOMEM;
 
     if (!a || !r || !buf || !copy)
@@ -190,26 +198,23 @@ static int audit_rate(double seconds, double *audit_bps, double *read_bps)
     t0 = vgt_now_ns();
     do {
         struct vgt_audit_buf b = {.dw = copy, .ndw = n, .gma = rg.base};
+        uint64_t t = vgt_now_ns();
+        uint32_t x = 0;
 
         memcpy(copy, buf, n * 4); /* the copy the auditor may patch */
         rc = vgt_audit_batch(a, NULL, VGT_ENGINE_BCS, &b, r);
         if (rc)
             goto out;
-        bytes += n * 4;
-    } while ((double)(vgt_now_ns() - t0) / 1e9 < seconds / 4);
-    *audit_bps = (double)bytes / ((double)(vgt_now_ns() - t0) / 1e9);
-    bytes = 0;
-    t0 = vgt_now_ns();
-    do {
-        uint32_t x = 0;
-
+        best_audit = VGT_MIN(best_audit, vgt_now_ns() - t);
+        t = vgt_now_ns();
         memcpy(copy, buf, n * 4);
         for (size_t i = 0; i < n; i++)
             x += copy[i];
         sink += x;
-        bytes += n * 4;
-    } while ((double)(vgt_now_ns() - t0) / 1e9 < seconds / 4);
-    *read_bps = (double)bytes / ((double)(vgt_now_ns() - t0) / 1e9);
+        best_read = VGT_MIN(best_read, vgt_now_ns() - t);
+    } while ((double)(vgt_now_ns() - t0) / 1e9 < seconds / 2);
+    *audit_bps = (double)(n * 4) / ((double)VGT_MAX(best_audit, 1) / 1e9);
+    *read_bps = (double)(n * 4) / ((double)VGT_MAX(best_read, 1) / 1e9);
     (void)sink;
 out:
     free(copy);
@@ -267,8 +272,8 @@ int vgt_bench_sched(int argc, char **argv)
             fprintf(stderr, "vgt bench sched: audit stream refused: %s\n", strerror(-rc));
             return 1;
         }
-        emit(json, "command_audit_bytes_per_s", ab, "B/s", rb, "copy + sequential read of the same stream",
-             "ratio>=0.2");
+        emit(json, "command_audit_bytes_per_s", ab, "B/s", rb,
+             "copy + sequential read of the same stream, fastest of alternating passes", "ratio>=0.3");
     }
     /* 1. mediated vs native, one guest */
     {

@@ -180,10 +180,18 @@ struct walk {
     const uint32_t *keys;  /* a->keys[engine] */
     struct vgt_audit_result *r;
     /* the command being audited, for reports: where (cur->pos of cur->b)
-     * and its name (NULL while unknown) */
+     * and what: its row, or a name set without one (a rejected opcode).
+     * The row's name is looked up only for a report. */
     const struct cursor *cur;
+    uint32_t row; /* index + 1 in tbl->cmds, 0 while not decoded */
     const char *name;
 };
+
+/* The row of the command the walk is at, or NULL. */
+static const struct vgt_cmd_desc *cur_desc(const struct walk *w)
+{
+    return w->row ? &w->tbl->cmds[w->row - 1] : NULL;
+}
 
 struct chain {
     uint64_t gma[VGT_AUDIT_DEFAULT_MAX_BATCHES];
@@ -220,7 +228,7 @@ static int violation_at(struct walk *w, uint32_t off, uint32_t hdr, int err, con
     v->offset = off;
     v->gma = (w->cur ? w->cur->b->gma : 0) + off;
     v->header = hdr;
-    v->cmd = w->name ? w->name : "unknown";
+    v->cmd = w->name ? w->name : w->row ? cur_desc(w)->name : "unknown";
     v->reason = reason;
     vgt_warn(w->a->log, "audit: %s buffer %u offset 0x%x (gma 0x%llx) header 0x%08x %s: %s",
              v->buf ? "batch" : "ring", v->buf, v->offset, (unsigned long long)v->gma,
@@ -260,16 +268,31 @@ static inline int check_ggtt(struct walk *w, uint64_t addr, uint64_t len, const 
     return 0;
 }
 
+static inline int reg_kind(const struct vgt_auditor *a, unsigned engine, uint32_t reg)
+{
+    if (engine >= VGT_ENGINE_NUM || (reg & 3))
+        return REG_NO;
+    for (unsigned i = 0; i < a->nr_regs[engine]; i++) {
+        const struct vgt_audit_reg_row *row = &a->regs[engine][i];
+
+        if (reg < row->off)
+            break;
+        if (reg < row->end)
+            return row->kind;
+    }
+    return REG_NO;
+}
+
 /* @reg is the raw operand dword: Register Offset is bits 22:2 (genxml),
  * anything else set is refused rather than silently masked. 0 (and the
  * register's kind in *kind, if not NULL) when the command may touch it. */
-static int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kind)
+static inline int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kind)
 {
     int k;
 
     if (reg & ~0x007ffffcu)
         return violation(w, -EACCES, "register operand has bits outside 22:2");
-    k = vgt_audit_reg_kind(w->a, w->engine, reg);
+    k = reg_kind(w->a, w->engine, reg);
     if (kind)
         *kind = k;
     if (k == REG_OK)
@@ -327,31 +350,18 @@ static unsigned blt_bpp(uint32_t br13)
 
 int vgt_audit_reg_kind(const struct vgt_auditor *a, unsigned engine, uint32_t reg)
 {
-    if (engine >= VGT_ENGINE_NUM || (reg & 3))
-        return REG_NO;
-    for (unsigned i = 0; i < a->nr_regs[engine]; i++) {
-        const struct vgt_audit_reg_row *row = &a->regs[engine][i];
-
-        if (reg < row->off)
-            break;
-        if (reg < row->end)
-            return row->kind;
-    }
-    return REG_NO;
+    return reg_kind(a, engine, reg);
 }
 
 /* ---- rule 3: per-command handlers, one per row of cmd_rules[] ---- */
 
-typedef int (*cmd_handler)(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                           uint32_t *p, uint32_t len);
+typedef int (*cmd_handler)(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len);
 
-static int h_lri(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                 uint32_t len)
+static int h_lri(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
-    int rc, regk;
+    int rc, regk = REG_NO;
 
     (void)c;
-    (void)desc;
     /* dword 0 then (offset, value) pairs: i915 MI_LOAD_REGISTER_IMM(n) is
      * 2n+1 dwords. */
     if (len < 3 || (len - 1) % 2)
@@ -378,56 +388,51 @@ static int h_lri(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *de
     return CMD_NEXT;
 }
 
-static int h_lrm(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                 uint32_t len)
+static int h_lrm(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     int rc = check_reg(w, p[1], false, NULL);
 
-    (void)c, (void)desc, (void)len;
+    (void)c, (void)len;
     return rc ? rc : check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
                                    "MI_LOAD_REGISTER_MEM reads outside the vGPU");
 }
 
-static int h_srm(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                 uint32_t len)
+static int h_srm(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     int rc = check_reg(w, p[1], false, NULL);
 
-    (void)c, (void)desc, (void)len;
+    (void)c, (void)len;
     return rc ? rc : check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
                                    "MI_STORE_REGISTER_MEM writes outside the vGPU");
 }
 
-static int h_lrr(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                 uint32_t len)
+static int h_lrr(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     int rc = check_reg(w, p[1], false, NULL);
 
-    (void)c, (void)desc, (void)len;
+    (void)c, (void)len;
     return rc ? rc : check_reg(w, p[2], false, NULL);
 }
 
-static int h_sdi(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                 uint32_t len)
+static int h_sdi(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     /* 4 dwords store a dword, 5 a qword (Store Qword, i915
      * MI_STORE_DWORD_IMM_GEN4 | 1 for a qword). */
     uint32_t want = (p[0] & SDI_STORE_QWORD) ? 5 : 4;
 
-    (void)c, (void)desc;
+    (void)c;
     if (len != want && len != 5)
         return violation(w, -EINVAL, "bad command length");
     return check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 1, ADDR48_MASK), len == 5 ? 8 : 4,
                          "MI_STORE_DATA_IMM writes outside the vGPU");
 }
 
-static int h_pipe_control(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                          uint32_t *p, uint32_t len)
+static int h_pipe_control(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     uint32_t ps;
     int rc = 0;
 
-    (void)c, (void)desc;
+    (void)c;
     if (len < 6)
         return violation(w, -EINVAL, "bad command length");
     ps = (p[1] >> PC1_POST_SYNC_SHIFT) & 3;
@@ -445,13 +450,12 @@ static int h_pipe_control(struct walk *w, struct cursor *c, const struct vgt_cmd
     return rc;
 }
 
-static int h_flush_dw(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                      uint32_t len)
+static int h_flush_dw(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     uint32_t ps = (p[0] >> FD0_POST_SYNC_SHIFT) & 3;
     int rc = 0;
 
-    (void)c, (void)desc;
+    (void)c;
     if (len < 4)
         return violation(w, -EINVAL, "bad command length");
     if ((p[0] & FD0_STORE_DATA_INDEX) && ps)
@@ -466,10 +470,9 @@ static int h_flush_dw(struct walk *w, struct cursor *c, const struct vgt_cmd_des
     return rc;
 }
 
-static int h_user_interrupt(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                            uint32_t *p, uint32_t len)
+static int h_user_interrupt(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
-    (void)c, (void)desc, (void)len;
+    (void)c, (void)len;
     /* GVT-g does the same (cmd_parser.c cmd_handler_mi_user_interrupt):
      * the interrupt becomes a virtual event delivered at completion. */
     p[0] = MI_NOOP_DW;
@@ -477,13 +480,12 @@ static int h_user_interrupt(struct walk *w, struct cursor *c, const struct vgt_c
     return CMD_NEXT;
 }
 
-static int h_copy_mem_mem(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                          uint32_t *p, uint32_t len)
+static int h_copy_mem_mem(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     int rc = check_operand(w, (p[0] & CMM_GGTT_DST) != 0, addr64(p, 1, ADDR64_MASK), 4,
                            "MI_COPY_MEM_MEM writes outside the vGPU");
 
-    (void)c, (void)desc, (void)len;
+    (void)c, (void)len;
     return rc ? rc : check_operand(w, (p[0] & CMM_GGTT_SRC) != 0, addr64(p, 3, ADDR64_MASK), 4,
                                    "MI_COPY_MEM_MEM reads outside the vGPU");
 }
@@ -497,19 +499,17 @@ static int check_dst_rect(struct walk *w, const struct cursor *c, const uint32_t
                       p[2] >> 16, p[3] & 0xffff, p[3] >> 16, blt_bpp(p[1]), reason);
 }
 
-static int h_xy_color(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                      uint32_t len)
+static int h_xy_color(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
-    (void)desc, (void)len;
+    (void)len;
     return check_dst_rect(w, c, p, "XY_COLOR_BLT writes outside the vGPU");
 }
 
-static int h_xy_src_copy(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                         uint32_t *p, uint32_t len)
+static int h_xy_src_copy(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     int rc = check_dst_rect(w, c, p, "XY_SRC_COPY_BLT writes outside the vGPU");
 
-    (void)desc, (void)len;
+    (void)len;
     if (rc)
         return rc;
     /* plus BR26 dw6 (src y1, x1), BR11 dw7 (src pitch 15:0), BR12 dw8-9
@@ -524,12 +524,11 @@ static int h_xy_src_copy(struct walk *w, struct cursor *c, const struct vgt_cmd_
     return check_operand(w, c->buf_ggtt, addr64(p, 8, ~0ull), 1, "XY_SRC_COPY_BLT reads outside the vGPU");
 }
 
-static int h_xy_fast_copy(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                          uint32_t *p, uint32_t len)
+static int h_xy_fast_copy(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     int rc;
 
-    (void)desc, (void)len;
+    (void)len;
     /* Tiled layouts make the extent format-dependent: check both base
      * addresses only, and only where they are GGTT. */
     rc = check_operand(w, c->buf_ggtt, addr64(p, 4, ~0ull), 1, "XY_FAST_COPY_BLT writes outside the vGPU");
@@ -537,10 +536,9 @@ static int h_xy_fast_copy(struct walk *w, struct cursor *c, const struct vgt_cmd
                                    "XY_FAST_COPY_BLT reads outside the vGPU");
 }
 
-static int h_bb_end(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                    uint32_t len)
+static int h_bb_end(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
-    (void)desc, (void)p, (void)len;
+    (void)p, (void)len;
     if (c->kind == VGT_AUDIT_RING)
         return violation(w, -EINVAL, "MI_BATCH_BUFFER_END in the ring");
     return CMD_END_OF_BUF;
@@ -550,8 +548,7 @@ static int fetch_batch(struct walk *w, uint64_t gma, bool ppgtt, struct vgt_audi
 static int scan_batch(struct walk *w, uint64_t gma, bool ppgtt, unsigned level,
                       struct vgt_audit_buf *pre);
 
-static int h_bb_start(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                      uint32_t len)
+static int h_bb_start(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     bool ppgtt = (p[0] & BB_START_ASI_PPGTT) != 0;
     bool second = (p[0] & BB_START_SECOND_LEVEL) != 0;
@@ -560,7 +557,6 @@ static int h_bb_start(struct walk *w, struct cursor *c, const struct vgt_cmd_des
     struct vgt_audit_buf *nb = NULL;
     int rc;
 
-    (void)desc;
     if (p[0] & (BB_START_ADD_OFFSET | BB_START_PREDICATED))
         return violation(w, -EACCES, "MI_BATCH_BUFFER_START with add-offset or predication");
     if (c->kind == VGT_AUDIT_BATCH && !second) {
@@ -597,9 +593,9 @@ static int h_bb_start(struct walk *w, struct cursor *c, const struct vgt_cmd_des
 }
 
 /* Every address the decoder knows: GGTT ones must be the vGPU's. */
-static int h_generic(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc, uint32_t *p,
-                     uint32_t len)
+static int h_generic(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
+    const struct vgt_cmd_desc *desc = cur_desc(w);
     int sel, rc = 0;
     bool ggtt;
 
@@ -667,9 +663,9 @@ static const struct sba_base sba_bases[] = {
     {16, 0, "STATE_BASE_ADDRESS: bindless surface state base outside the vGPU", NULL, NULL},
 };
 
-static int h_state_base_address(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                                uint32_t *p, uint32_t len)
+static int h_state_base_address(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
+    const struct vgt_cmd_desc *desc = cur_desc(w);
     int sel;
 
     if (len != SBA_LEN_GEN8 && len != SBA_LEN_GEN9)
@@ -711,9 +707,9 @@ static int h_state_base_address(struct walk *w, struct cursor *c, const struct v
 #define IB_ADDR_DW 2
 #define IB_SIZE_DW 4
 
-static int h_index_buffer(struct walk *w, struct cursor *c, const struct vgt_cmd_desc *desc,
-                          uint32_t *p, uint32_t len)
+static int h_index_buffer(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
+    const struct vgt_cmd_desc *desc = cur_desc(w);
     int sel = vgt_cmd_uses_ggtt(desc, p, len);
     uint64_t addr = addr64(p, IB_ADDR_DW, ~0ull);
 
@@ -878,6 +874,7 @@ static void trim_copy(struct walk *w, struct vgt_audit_buf *b, size_t end)
 #define KEY_EXACT_MASK 0x1fu
 #define KEY_RULE_SHIFT 25            /* 5 bits: the row of cmd_rules[] (its handler is set) */
 #define KEY_RULE_MASK 0x1fu
+#define KEY_PARTIAL (1u << 30)       /* the row also matches bits below the key */
 #define KEY_L2 (1u << 31)            /* GFXPIPE: look again in the second level */
 
 _Static_assert(VGT_CMD_ID_NUM <= KEY_RULE_MASK + 1, "command ids must fit the lookup entry");
@@ -893,6 +890,10 @@ static uint32_t key_entry(const struct vgt_cmd_table *t, size_t i)
     if (d->addr_count && !(d->flags & (VGT_CMD_F_ASI_GGTT_WHEN_SET | VGT_CMD_F_ASI_PPGTT_WHEN_SET)) &&
         d->id != VGT_CMD_ID_COPY_MEM_MEM && d->id != VGT_CMD_ID_BB_START)
         e |= KEY_SELECTORLESS;
+    /* The key is dword 0 bits 31:22 (GFXPIPE: 31:16); only a row that
+     * also matches bits below them needs a second compare. */
+    if (d->mask & ~((d->value >> 29) == 3 ? 0xffff0000u : 0xffc00000u))
+        e |= KEY_PARTIAL;
     e |= (uint32_t)d->len_bits << KEY_LEN_BITS_SHIFT;
     e |= (uint32_t)d->bias << KEY_BIAS_SHIFT;
     if (d->id < VGT_CMD_ID_NUM) {
@@ -959,6 +960,7 @@ static uint32_t slow_lookup(struct walk *w, uint32_t hdr, int *rc)
     const struct vgt_cmd_table *t = w->tbl;
 
     if ((hdr >> 29) == 0 && mi_rejects[(hdr >> 23) & 0x3f].name) {
+        w->row = 0;
         w->name = mi_rejects[(hdr >> 23) & 0x3f].name;
         *rc = violation(w, -EACCES, mi_rejects[(hdr >> 23) & 0x3f].reason);
         return 0;
@@ -970,29 +972,54 @@ static uint32_t slow_lookup(struct walk *w, uint32_t hdr, int *rc)
     return 0;
 }
 
+/* The entry for @hdr when its first-level entry @e is not final: a
+ * GFXPIPE command's second level, the slow path, and the compare of the
+ * bits below the key for a row that matches some. 0 after a violation
+ * in *rc. */
+static uint32_t rare_lookup(struct walk *w, uint32_t hdr, uint32_t e, int *rc)
+{
+    const struct vgt_cmd_desc *d;
+
+    if (e & KEY_L2)
+        e = w->keys[KEY_GFX(hdr)];
+    if (e & KEY_SLOW) {
+        w->row = 0;
+        e = slow_lookup(w, hdr, rc);
+        if (!e)
+            return 0;
+    }
+    d = &w->tbl->cmds[(e & KEY_ROW_MASK) - 1];
+    if ((hdr & d->mask) != d->value) {
+        w->row = 0;
+        *rc = violation(w, -EACCES, "unknown command for this engine");
+        return 0;
+    }
+    return e;
+}
+
 /* Walk one buffer. On a chained BB_START the target is returned in
  * c->next (and scanning of this buffer stops: what follows is
  * unreachable).
  *
- * The hot loop: a command costs the lookup above, its row's handler, and
- * no per-command bookkeeping (the report of a violation is built from
- * the cursor only when there is one; the dword count is kept locally). */
+ * The hot loop: a command costs the lookup above (one test sends the
+ * rare entries, GFXPIPE, slow or partly matched, to rare_lookup), its
+ * row's handler, and no per-command bookkeeping (the report of a
+ * violation, its name too, is built from the cursor and the row index
+ * only when there is one; the dword count is the walk's position). */
 static int walk_buf(struct walk *w, struct cursor *c)
 {
     struct vgt_audit_buf *b = c->b;
     const uint32_t *keys = w->keys;
-    const struct vgt_cmd_desc *cmds = w->tbl->cmds;
     /* KEY_SELECTORLESS where such commands are refused, else 0 */
     uint32_t refuse = !c->buf_ggtt && w->a->refuse_ppgtt_selectorless ? KEY_SELECTORLESS : 0;
     uint32_t *dw = b->dw;
-    size_t ndw = b->ndw, off = 0, scanned = 0;
+    size_t ndw = b->ndw, off = 0;
     int rc = 0;
 
     c->next = NULL;
     c->pos = 0;
     w->cur = c;
     for (;;) {
-        const struct vgt_cmd_desc *desc;
         uint32_t *p, hdr, e, len, exact;
 
         if (off >= ndw) {
@@ -1011,29 +1038,19 @@ static int walk_buf(struct walk *w, struct cursor *c)
             /* MI_NOOP (every engine's table has it; no rule, no operand):
              * the commonest padding, passed without a lookup. */
             off++;
-            scanned++;
             continue;
         }
         c->pos = off;
         e = keys[hdr >> 22];
-        if (e & KEY_L2)
-            e = keys[KEY_GFX(hdr)];
-        if (e & KEY_SLOW) {
-            w->name = NULL;
-            e = slow_lookup(w, hdr, &rc);
+        if (e & (KEY_L2 | KEY_SLOW | KEY_PARTIAL)) {
+            e = rare_lookup(w, hdr, e, &rc);
             if (!e)
                 goto out;
         }
         /* len_bits 0 makes the field mask 0: the length is the bias. */
         len = (hdr & ((1u << ((e >> KEY_LEN_BITS_SHIFT) & 0x1f)) - 1)) + ((e >> KEY_BIAS_SHIFT) & KEY_BIAS_MASK);
-        desc = &cmds[(e & KEY_ROW_MASK) - 1];
-        if ((hdr & desc->mask) != desc->value) {
-            w->name = NULL;
-            rc = violation(w, -EACCES, "unknown command for this engine");
-            goto out;
-        }
         if (len > ndw - off) {
-            w->name = NULL; /* not decoded: it does not fit */
+            w->row = 0; /* not decoded: it does not fit */
             if (c->kind == VGT_AUDIT_BATCH) {
                 rc = grow(w, b);
                 if (rc < 0)
@@ -1049,22 +1066,22 @@ static int walk_buf(struct walk *w, struct cursor *c)
                                            : "command runs past the end of the mapped batch buffer");
             goto out;
         }
-        w->name = desc->name;
+        w->row = e & KEY_ROW_MASK;
         exact = (e >> KEY_EXACT_SHIFT) & KEY_EXACT_MASK;
         if (exact && len != exact) {
             rc = violation(w, -EINVAL, "bad command length");
             goto out;
         }
-        scanned += len;
         if (e & refuse) {
             rc = violation(w, -EACCES, "command without address-space selector in a PPGTT batch "
                                        "(batch copies run from the GGTT)");
+            off += len; /* decoded: it counts as scanned */
             goto out;
         }
-        rc = cmd_rules[(e >> KEY_RULE_SHIFT) & KEY_RULE_MASK].handle(w, c, desc, p, len);
+        rc = cmd_rules[(e >> KEY_RULE_SHIFT) & KEY_RULE_MASK].handle(w, c, p, len);
+        off += len;
         if (rc < 0)
             goto out;
-        off += len;
         if (rc == CMD_END_OF_BUF || rc == CMD_CHAIN) {
             trim_copy(w, b, off);
             goto out;
@@ -1073,12 +1090,12 @@ static int walk_buf(struct walk *w, struct cursor *c)
     rc = 0;
 out_grown:
     if (rc == 0 && c->kind == VGT_AUDIT_BATCH) {
-        w->name = NULL;
+        w->row = 0;
         rc = violation_at(w, (uint32_t)(b->ndw * 4), 0, -EINVAL,
                           "batch buffer has no MI_BATCH_BUFFER_END (unterminated)");
     }
 out:
-    w->r->dwords += scanned;
+    w->r->dwords += off; /* every dword walked, up to the end of the last command decoded */
     return rc;
 }
 
