@@ -441,46 +441,71 @@ static void test_self_loop_second_level(void **state)
 
 #define MI_LRR(src, dst) 0x15000001u, (src), (dst) /* MI_LOAD_REGISTER_REG */
 
-struct reg_case {
-    unsigned engine;
-    uint32_t reg;
-    int how; /* 0 LRI, 1 LRR (from GPR0 of the engine), 2 LRM */
+enum reg_kind_t {
+    REG_PLAIN,   /* holds what was loaded; the host's value is 0 */
+    REG_CTX_TS,  /* RING_CTX_TIMESTAMP: loaded, then it counts on */
+    REG_RING_TS, /* RING_TIMESTAMP: read-only to commands, the GPU's clock */
 };
 
-/* One register of every class the whitelist lets a command write (the
- * context-image ones and the switch list's), by LRI, LRR and LRM. */
-static const struct reg_case reg_cases[] = {
-    {VGT_ENGINE_RCS, 0x2600 + 4 * 3, 0},  /* CS GPR (context image) */
-    {VGT_ENGINE_RCS, 0x2300, 1},          /* pipeline statistics */
-    {VGT_ENGINE_RCS, 0x2290, 0},          /* GPGPU_THREADS_DISPATCHED */
-    {VGT_ENGINE_RCS, 0x2400, 2},          /* MI_PREDICATE_SRC0 */
-    {VGT_ENGINE_RCS, 0x2420, 0},          /* 3DPRIM_END_OFFSET */
-    {VGT_ENGINE_RCS, 0x2438, 1},          /* 3DPRIM */
-    {VGT_ENGINE_RCS, 0x2504, 2},          /* GPGPU_DISPATCHDIMY */
-    {VGT_ENGINE_RCS, 0x5200, 0},          /* SO_NUM_PRIMS_WRITTEN */
-    {VGT_ENGINE_RCS, 0x5244, 1},          /* SO_PRIM_STORAGE_NEEDED */
-    {VGT_ENGINE_RCS, 0x5284, 2},          /* SO_WRITE_OFFSET */
-    {VGT_ENGINE_RCS, 0x23a8, 0},          /* RING_CTX_TIMESTAMP (image) */
-    {VGT_ENGINE_BCS, 0x22600 + 4 * 7, 2}, /* BCS GPR */
-    {VGT_ENGINE_BCS, 0x22200, 1},         /* BCS_SWCTRL (image) */
-    {VGT_ENGINE_VCS, 0x12600 + 4 * 9, 0}, /* VCS GPR */
+struct reg_class {
+    unsigned engine;
+    uint32_t reg;
+    enum reg_kind_t kind;
+};
+
+/* Every class of register the whitelist lets a command write, on each
+ * engine that may (cmd_audit.c reg_rows[], less the PDPs, which only an
+ * LRI may load and which the auditor patches to the shadow root): the
+ * context-image ones and those of mmio_context.c's switch list. */
+static const struct reg_class reg_classes[] = {
+    {VGT_ENGINE_RCS, 0x2290, REG_PLAIN},       /* GPGPU_THREADS_DISPATCHED */
+    {VGT_ENGINE_RCS, 0x2300, REG_PLAIN},       /* pipeline statistics */
+    {VGT_ENGINE_RCS, 0x2358, REG_RING_TS},     /* render RING_TIMESTAMP */
+    {VGT_ENGINE_RCS, 0x23a8, REG_CTX_TS},      /* RING_CTX_TIMESTAMP (image) */
+    {VGT_ENGINE_RCS, 0x2400, REG_PLAIN},       /* MI_PREDICATE_SRC0 */
+    {VGT_ENGINE_RCS, 0x2420, REG_PLAIN},       /* 3DPRIM_END_OFFSET */
+    {VGT_ENGINE_RCS, 0x2438, REG_PLAIN},       /* 3DPRIM */
+    {VGT_ENGINE_RCS, 0x2504, REG_PLAIN},       /* GPGPU_DISPATCHDIMY */
+    {VGT_ENGINE_RCS, 0x2600 + 4 * 3, REG_PLAIN}, /* CS GPR (image) */
+    {VGT_ENGINE_RCS, 0x5200, REG_PLAIN},       /* SO_NUM_PRIMS_WRITTEN */
+    {VGT_ENGINE_RCS, 0x5244, REG_PLAIN},       /* SO_PRIM_STORAGE_NEEDED */
+    {VGT_ENGINE_RCS, 0x5284, REG_PLAIN},       /* SO_WRITE_OFFSET */
+    {VGT_ENGINE_BCS, 0x2358, REG_RING_TS},     /* render RING_TIMESTAMP, read from BCS */
+    {VGT_ENGINE_BCS, 0x22200, REG_PLAIN},      /* BCS_SWCTRL (image) */
+    {VGT_ENGINE_BCS, 0x22358, REG_RING_TS},    /* BCS RING_TIMESTAMP */
+    {VGT_ENGINE_BCS, 0x223a8, REG_CTX_TS},     /* BCS RING_CTX_TIMESTAMP (image) */
+    {VGT_ENGINE_BCS, 0x22600 + 4 * 7, REG_PLAIN}, /* BCS GPR (image) */
+    {VGT_ENGINE_VCS, 0x12358, REG_RING_TS},    /* VCS RING_TIMESTAMP */
+    {VGT_ENGINE_VCS, 0x123a8, REG_CTX_TS},     /* VCS RING_CTX_TIMESTAMP (image) */
+    {VGT_ENGINE_VCS, 0x12600 + 4 * 9, REG_PLAIN}, /* VCS GPR (image) */
 };
 
 static const uint32_t gpr0[VGT_ENGINE_NUM] = {
     [VGT_ENGINE_RCS] = 0x2600, [VGT_ENGINE_BCS] = 0x22600, [VGT_ENGINE_VCS] = 0x12600,
 };
 
-/* Guest 3 loads a value into each register and stores it back in the
- * same batch (so the value really is in the register); then guest 4, on
- * a fresh context of the same engine, stores each register into its own
- * memory and finds the host's or the reset value, never guest 3's. The
+static const char *const how_name[3] = {"LRI", "LRR", "LRM"};
+
+/* The GPU's clock in CS timestamp ticks, as the model keeps it (12 MHz,
+ * sim/gpu/engine.c). */
+static uint32_t ticks_now(void)
+{
+    return (uint32_t)(vgt_now_ns() * 12ull / 1000ull);
+}
+
+/* Guest 3 loads a value into each register by LRI, LRR and LRM in turn
+ * and stores it back in the same batch (so the value really is in the
+ * register); then guest 4, next on that engine, stores the register into
+ * its own memory and finds the host's value (0) or its own context's,
+ * never guest 3's. A context timestamp is loaded with a value half the
+ * counter's range away from the clock, so only a leak reads near it. The
  * three honest workers run throughout. */
 static void test_registers_do_not_leak(void **state)
 {
     struct rig r;
     struct gg *a, *v;
     struct gg_bo abo, vbo;
-    const size_t n = VGT_ARRAY_SIZE(reg_cases);
+    struct gg_ctx *ca[VGT_ENGINE_NUM] = {0}, *cv[VGT_ENGINE_NUM] = {0};
 
     (void)state;
     rig_start(&r, 5);
@@ -488,52 +513,62 @@ static void test_registers_do_not_leak(void **state)
     v = r.p->guest[VICTIM].drv;
     assert_int_equal(gg_bo_create(a, 4096, true, false, false, &abo), 0);
     assert_int_equal(gg_bo_create(v, 4096, true, false, false, &vbo), 0);
-    for (size_t i = 0; i < n; i++) {
-        const struct reg_case *c = &reg_cases[i];
-        uint32_t cs[32], val = 0xbad00000u + (uint32_t)i, got = 0, poison = ~0u;
-        struct gg_ctx *ca, *cv;
-        size_t k = 0;
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_classes); i++)
+        for (int how = 0; how < 3; how++) {
+            const struct reg_class *c = &reg_classes[i];
+            uint32_t cs[32], val = 0xbad00000u + (uint32_t)(i * 4 + (size_t)how), got = 0, poison = ~0u;
+            size_t k = 0;
 
-        /* The attacker. */
-        assert_int_equal(gg_bo_write(a, &abo, 0x100, &val, 4), 0);
-        if (c->how == 0) {
-            k += gwl_emit_lri(cs + k, c->reg, val);
-        } else if (c->how == 1) {
-            const uint32_t lrr[3] = {MI_LRR(gpr0[c->engine], c->reg)};
+            if (c->kind == REG_CTX_TS)
+                val = ticks_now() + 0x80000000u;
+            if (!ca[c->engine]) {
+                assert_int_equal(gg_ctx_create(a, c->engine, &ca[c->engine]), 0);
+                assert_int_equal(gg_ctx_create(v, c->engine, &cv[c->engine]), 0);
+            }
+            /* The attacker. */
+            assert_int_equal(gg_bo_write(a, &abo, 0x100, &val, 4), 0);
+            if (how == 0) {
+                k += gwl_emit_lri(cs + k, c->reg, val);
+            } else if (how == 1) {
+                const uint32_t lrr[3] = {MI_LRR(gpr0[c->engine], c->reg)};
 
-            k += gwl_emit_lri(cs + k, gpr0[c->engine], val);
-            memcpy(cs + k, lrr, sizeof(lrr));
-            k += 3;
-        } else {
-            k += gwl_emit_lrm(cs + k, c->reg, abo.gm + 0x100, true);
+                k += gwl_emit_lri(cs + k, gpr0[c->engine], val);
+                memcpy(cs + k, lrr, sizeof(lrr));
+                k += 3;
+            } else {
+                k += gwl_emit_lrm(cs + k, c->reg, abo.gm + 0x100, true);
+            }
+            k += gwl_emit_srm(cs + k, c->reg, abo.gm + 0x200, true);
+            k += gwl_emit_noop(cs + k);
+            assert_int_equal(gg_submit(a, ca[c->engine], cs, k), 0);
+            assert_int_equal(gg_wait(a, ca[c->engine], 5000), 0);
+            assert_int_equal(gg_bo_read(a, &abo, 0x200, &got, 4), 0);
+            if (c->kind == REG_PLAIN && got != val)
+                fail_msg("register 0x%x by %s: the attacker read back 0x%x, not its 0x%x", c->reg,
+                         how_name[how], got, val);
+            if (c->kind == REG_CTX_TS && (uint32_t)(got - val) > 0x40000000u)
+                fail_msg("register 0x%x by %s: the attacker's load did not take (0x%x, loaded 0x%x)", c->reg,
+                         how_name[how], got, val);
+            assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].v));
+
+            /* The victim, next on that engine. */
+            assert_int_equal(gg_bo_write(v, &vbo, 0x300, &poison, 4), 0);
+            k = gwl_emit_srm(cs, c->reg, vbo.gm + 0x300, true);
+            k += gwl_emit_noop(cs + k);
+            assert_int_equal(gg_submit(v, cv[c->engine], cs, k), 0);
+            assert_int_equal(gg_wait(v, cv[c->engine], 5000), 0);
+            assert_int_equal(gg_bo_read(v, &vbo, 0x300, &got, 4), 0);
+            if (got == val || (c->kind == REG_CTX_TS && (uint32_t)(got - val) < 0x40000000u))
+                fail_msg("register 0x%x by %s: guest 4 read guest 3's value 0x%x (loaded 0x%x)", c->reg,
+                         how_name[how], got, val);
+            if (c->kind == REG_PLAIN && got != 0)
+                fail_msg("register 0x%x by %s: guest 4 read 0x%x, not the host's 0", c->reg, how_name[how], got);
         }
-        k += gwl_emit_srm(cs + k, c->reg, abo.gm + 0x200, true);
-        k += gwl_emit_noop(cs + k);
-        assert_int_equal(gg_ctx_create(a, c->engine, &ca), 0);
-        assert_int_equal(gg_submit(a, ca, cs, k), 0);
-        assert_int_equal(gg_wait(a, ca, 5000), 0);
-        assert_int_equal(gg_bo_read(a, &abo, 0x200, &got, 4), 0);
-        if (c->reg != 0x23a8) /* the context timestamp runs on */
-            assert_int_equal(got, val);
-        assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].v));
-
-        /* The victim, next on that engine. */
-        assert_int_equal(gg_bo_write(v, &vbo, 0x300, &poison, 4), 0);
-        k = gwl_emit_srm(cs, c->reg, vbo.gm + 0x300, true);
-        k += gwl_emit_noop(cs + k);
-        assert_int_equal(gg_ctx_create(v, c->engine, &cv), 0);
-        assert_int_equal(gg_submit(v, cv, cs, k), 0);
-        assert_int_equal(gg_wait(v, cv, 5000), 0);
-        assert_int_equal(gg_bo_read(v, &vbo, 0x300, &got, 4), 0);
-        if (got == val || (c->reg == 0x23a8 && (got & 0xfff00000u) == 0xbad00000u))
-            fail_msg("register 0x%x: guest 4 read guest 3's value 0x%x", c->reg, got);
-        if (c->reg != 0x23a8 && got != 0)
-            fail_msg("register 0x%x: guest 4 read 0x%x, not the host's 0", c->reg, got);
-    }
+    assert_false(vgt_vgpu_in_failsafe(r.p->guest[VICTIM].v));
     rig_end(&r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_semaphore_never_changes),
@@ -544,5 +579,7 @@ int main(void)
         cmocka_unit_test(test_registers_do_not_leak),
     };
 
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]); /* e.g. "test_registers_do_not_leak" */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
