@@ -53,11 +53,11 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Three honest guests, each with a canary page, start their checked work
- * for @seconds; the attacker is guest 3. */
-static void begin(struct hostile *h, double ns_per_byte, double seconds)
+ * for @seconds; the attackers are guests 3 .. 3 + @attackers - 1. */
+static void begin_n(struct hostile *h, double ns_per_byte, double seconds, unsigned attackers)
 {
     memset(h, 0, sizeof(*h));
-    h->p = hx_platform(HONEST + 1, "V5_8", NULL, ns_per_byte, 2);
+    h->p = hx_platform(HONEST + attackers, "V5_8", NULL, ns_per_byte, 2);
     for (unsigned i = 0; i < HONEST; i++) {
         uint32_t page[1024];
 
@@ -100,6 +100,12 @@ static void end_work(struct hostile *h)
                 fail_msg("guest %u canary dword %u = %#x: the attacker reached it", i, k, page[k]);
     }
     hx_assert_shares(h->p, idx, wt, HONEST, VGT_ENGINE_BCS, TIME_TOL);
+}
+
+/* ... with one attacker, guest 3. */
+static void begin(struct hostile *h, double ns_per_byte, double seconds)
+{
+    begin_n(h, ns_per_byte, seconds, 1);
 }
 
 static void end(struct hostile *h)
@@ -428,12 +434,13 @@ struct releaser {
     uint64_t gpa;
 };
 
-/* The attacker's workload on @engine stores "started", then waits (in a
- * batch) on a semaphore in its own memory (at rel->gpa, released by the
- * caller), then stores a marker. Returns once it runs on the engine. */
-static void hold_engine(struct hostile *h, unsigned engine, struct releaser *rel, struct gg_bo *marker)
+/* Attacker @who's workload on @engine stores "started", then waits (in
+ * a batch) on a semaphore in its own memory (at rel->gpa, released by
+ * the caller), then stores a marker. Returns once it runs on the engine. */
+static void hold_engine_of(struct hostile *h, unsigned who, unsigned engine, struct releaser *rel,
+                           struct gg_bo *marker)
 {
-    struct gp_guest *ag = &h->p->guest[ATTACKER];
+    struct gp_guest *ag = &h->p->guest[who];
     struct gg *d = ag->drv;
     struct gg_bo sem;
     uint32_t cs[24], zero[2] = {0, 0}, started = 0;
@@ -457,6 +464,11 @@ static void hold_engine(struct hostile *h, unsigned engine, struct releaser *rel
     memset(rel, 0, sizeof(*rel));
     rel->g = ag->g;
     rel->gpa = sem.gpa;
+}
+
+static void hold_engine(struct hostile *h, unsigned engine, struct releaser *rel, struct gg_bo *marker)
+{
+    hold_engine_of(h, ATTACKER, engine, rel, marker);
 }
 
 struct remover {
@@ -611,7 +623,7 @@ static uint64_t evicted_now(struct hostile *h)
 
 static void test_reset_remove_failsafe_running(void **state)
 {
-    static const unsigned engines[2] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS};
+    static const unsigned engines[3] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS, VGT_ENGINE_VCS};
     struct hostile h;
     struct releaser rel;
     struct gg_bo marker;
@@ -619,8 +631,10 @@ static void test_reset_remove_failsafe_running(void **state)
     size_t k;
 
     (void)state;
-    begin(&h, NS_PER_BYTE, 2.0);
-    for (unsigned e = 0; e < 2; e++) {
+    /* guest 3 for failsafe and reset on each engine, then guests 3, 4
+     * and 5 removed while running, one engine each */
+    begin_n(&h, NS_PER_BYTE, 2.0, 3);
+    for (unsigned e = 0; e < 3; e++) {
         struct gg_ctx *c;
         uint64_t ev;
 
@@ -651,15 +665,18 @@ static void test_reset_remove_failsafe_running(void **state)
         vgt_vgpu_enter_failsafe(h.p->guest[ATTACKER].v, VGT_FAILSAFE_ADMIN, "test: start over");
         hx_reprobe(h.p, ATTACKER);
     }
-    /* Remove while it runs (vgtd's order: detach first): the vGPU goes
-     * once its work is off the engine, without the semaphore ever being
-     * released (no thread may touch the guest once it is gone). */
-    hold_engine(&h, engines[1], &rel, &marker);
-    {
-        struct remover rm = {.p = h.p, .idx = ATTACKER};
+    /* Remove while it runs (vgtd's order: detach first), on each engine:
+     * the vGPU goes once its work is off the engine, without the
+     * semaphore ever being released (no thread may touch the guest once
+     * it is gone). Under ASan this shows nothing of the removed vGPU is
+     * used after it is freed. */
+    for (unsigned e = 0; e < 3; e++) {
+        struct remover rm = {.p = h.p, .idx = ATTACKER + e};
         struct vgt_submit_watchdog_stats wd;
-        uint64_t ev = evicted_now(&h);
+        uint64_t ev;
 
+        hold_engine_of(&h, ATTACKER + e, engines[e], &rel, &marker);
+        ev = evicted_now(&h);
         assert_int_equal(pthread_create(&rm.thr, NULL, remove_main, &rm), 0);
         for (unsigned ms = 0; ms < 5000 && !__atomic_load_n(&rm.done_ns, __ATOMIC_ACQUIRE); ms++)
             sleep_ms(1);
@@ -669,7 +686,7 @@ static void test_reset_remove_failsafe_running(void **state)
             /* unblock it, so the failure is reported rather than hung */
             assert_int_equal(sim_guest_ram_write(rel.g, 1, rel.gpa, &one, 4), 0);
             pthread_join(rm.thr, NULL);
-            fail_msg("the removal waited for the workload to end");
+            fail_msg("the removal on engine %u waited for the workload to end", engines[e]);
         }
         pthread_join(rm.thr, NULL);
         vgt_submit_watchdog_stats(h.p->sub, &wd);
