@@ -412,28 +412,38 @@ static void test_long_command_streams(void **state)
     rig_end(&r);
 }
 
-/* A second-level batch that chains to itself: the audit sees the loop at
- * submission and refuses it (failsafe guest-error) before the GPU runs
- * anything, so the watchdog never has to. */
+/* A second-level batch that chains to itself, on every engine: the audit
+ * sees the loop at submission and refuses it (failsafe guest-error)
+ * before the GPU runs anything, so the watchdog never has to. */
 static void test_self_loop_second_level(void **state)
 {
+    static const unsigned engines[3] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS, VGT_ENGINE_VCS};
+    struct vgt_submit_watchdog_stats wd;
     struct rig r;
-    struct gg *d;
-    struct gg_bo loop, first;
-    uint32_t cs[8];
-    size_t k;
 
     (void)state;
     rig_start(&r, 4);
-    d = r.p->guest[ATTACKER].drv;
-    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &loop), 0);
-    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &first), 0);
-    k = gwl_emit_bb_start(cs, loop.gm, false, false); /* itself */
-    assert_int_equal(gg_bo_write(d, &loop, 0, cs, k * 4), 0);
-    k = gwl_emit_bb_start(cs, loop.gm, false, true);  /* second level */
-    k += gwl_emit_bb_end(cs + k);
-    (void)submit_batch(r.p, VGT_ENGINE_RCS, cs, k);
-    (void)expect_reason(r.p, "guest-error", vgt_now_ns(), 3000);
+    for (unsigned e = 0; e < 3; e++) {
+        struct gg *d = r.p->guest[ATTACKER].drv;
+        struct vgt_vgpu_info info;
+        struct gg_bo loop;
+        uint32_t cs[8];
+        size_t k;
+
+        assert_int_equal(gg_bo_create(d, 4096, true, false, false, &loop), 0);
+        k = gwl_emit_bb_start(cs, loop.gm, false, false); /* itself */
+        assert_int_equal(gg_bo_write(d, &loop, 0, cs, k * 4), 0);
+        k = gwl_emit_bb_start(cs, loop.gm, false, true);  /* second level */
+        k += gwl_emit_bb_end(cs + k);
+        (void)submit_batch(r.p, engines[e], cs, k);
+        (void)expect_reason(r.p, "guest-error", vgt_now_ns(), 3000);
+        vgt_vgpu_get_info(r.p->guest[ATTACKER].v, &info);
+        if (!strstr(info.failsafe_detail, "MI_BATCH_BUFFER_START at batch 2 +0x0: batch buffer jumps back"))
+            fail_msg("engine %u: refused for %s, not the loop", engines[e], info.failsafe_detail);
+        reprobe(r.p, ATTACKER);
+    }
+    vgt_submit_watchdog_stats(r.p->sub, &wd);
+    assert_int_equal(wd.hangs, 0);
     rig_end(&r);
 }
 
