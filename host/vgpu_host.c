@@ -21,20 +21,10 @@
 #include "vgt/util.h"
 #include "vgt_xenctrl.h"
 
-#ifdef VGT_HAVE_SIM_GPU
-#include "vgt/sim_gpu.h"
-#define HAVE_SIM_GPU 1
-#endif
-#ifdef VGT_HAVE_PCIACCESS
-#include "hostgpu_pci.h"
-#endif
-#ifdef VGT_HAVE_SIM_GUEST
-#include "vgt/sim_gpu_guest.h"
-#define HAVE_SIM_GUEST 1
-#endif
-#ifdef VGT_HAVE_DISPLAY_GUEST
 #include "display_guest.h"
-#endif
+#include "hostgpu_pci.h"
+#include "vgt/sim_gpu.h"
+#include "vgt/sim_gpu_guest.h"
 
 /* Where guest-run's driver puts BAR0 (the MMIO hole below 4 GiB) and which
  * guest RAM it takes (above the first 16 MiB, as the demo's). */
@@ -101,7 +91,6 @@ static void sim_dma_put(void *opaque, void *page, uint64_t dma)
     sim_arena_unimport(((struct vgpu_host *)opaque)->arena, dma);
 }
 
-#ifdef VGT_HAVE_PCIACCESS
 /* The real GPU in a PVH dom0: the dom0 frame of the mapping. */
 static int pci_dma_get(void *opaque, void *page, uint64_t *dma)
 {
@@ -112,7 +101,6 @@ static void pci_dma_put(void *opaque, void *page, uint64_t dma)
 {
     (void)opaque, (void)page, (void)dma; /* the unmap gives the frame back */
 }
-#endif
 
 static bool gpu_is_sim(const struct vgpu_host_cfg *c)
 {
@@ -155,7 +143,6 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     if (h->cfg.aperture_mmio && !gpu_is_sim(cfg))
         vgt_info(h->log, "the host GPU's aperture is emulated: guests' BAR2 accesses are trapped");
     if (!gpu_is_sim(cfg)) {
-#ifdef VGT_HAVE_PCIACCESS
         struct hostgpu_pci_cfg pc = {.sbdf = cfg->gpu_sbdf, .log = cfg->log};
         char err[256] = "";
 
@@ -166,13 +153,7 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
         }
         h->hw = hostgpu_pci_hostgpu(h->pci);
         h->dma = (struct vgt_mapcache_dma){.get = pci_dma_get, .put = pci_dma_put, .opaque = h};
-#else
-        vgt_err(h->log, "built without libpciaccess: no host GPU backend for a real Intel GPU");
-        ret = -ENODEV;
-        goto free_host;
-#endif
     } else {
-#ifdef HAVE_SIM_GPU
         struct sim_hv_cfg hc = {0};
 
         ret = sim_arena_create(cfg->sim_arena_bytes ? cfg->sim_arena_bytes : 1ull << 30, &h->arena);
@@ -192,11 +173,6 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
         if (ret)
             goto destroy_hv;
         h->hw = sim_gpu_hostgpu(h->sim_gpu);
-#else
-        vgt_err(h->log, "built without the simulated GPU (sim/gpu)");
-        ret = -ENODEV;
-        goto free_host;
-#endif
     }
     gc.hw = h->hw;
     gc.log = h->log;
@@ -229,16 +205,12 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
 destroy_vgt_gpu:
     vgt_gpu_destroy(h->gpu);
 destroy_gpu:
-#ifdef VGT_HAVE_PCIACCESS
     hostgpu_pci_close(h->pci);
-#endif
-#ifdef HAVE_SIM_GPU
     sim_gpu_destroy(h->sim_gpu);
 destroy_hv:
     sim_hv_destroy(h->hv);
 destroy_arena:
     sim_arena_destroy(h->arena);
-#endif
 free_host:
     pthread_mutex_destroy(&h->ap_lock);
     pthread_mutex_destroy(&h->lock);
@@ -250,21 +222,17 @@ free_host:
  * and before the vGPU goes. */
 static void sim_guest_driver_destroy(struct vgpu_dom *d)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
     if (d->disp) {
         dg_fini(d->disp);
         free(d->disp);
         d->disp = NULL;
     }
-#endif
-#ifdef HAVE_SIM_GUEST
     if (d->run) {
         gg_run_fini(d->run);
         free(d->run);
         d->run = NULL;
     }
     gg_destroy(d->drv);
-#endif
     d->drv = NULL;
 }
 
@@ -308,14 +276,10 @@ void vgpu_host_destroy(struct vgpu_host *h)
             dom_destroy(h, h->doms[i]);
     vgt_submit_destroy(h->sub);
     vgt_gpu_destroy(h->gpu);
-#ifdef VGT_HAVE_PCIACCESS
     hostgpu_pci_close(h->pci);
-#endif
-#ifdef HAVE_SIM_GPU
     sim_gpu_destroy(h->sim_gpu);
     sim_hv_destroy(h->hv);
     sim_arena_destroy(h->arena);
-#endif
     pthread_mutex_destroy(&h->ap_lock);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -404,11 +368,9 @@ static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t
     int ret = 0;
 
     (void)v;
-#ifdef VGT_HAVE_PCIACCESS
     if (d->host->pci)
         m.mfn = (hostgpu_pci_aperture_base(d->host->pci) + host_gm) >> VGT_PAGE_SHIFT;
     else
-#endif
         m.mfn = host_gm >> VGT_PAGE_SHIFT;
     if (d->host->cfg.aperture_mmio) {
         if (d->ap_range >= 0) {
@@ -788,7 +750,6 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
     return ret;
 }
 
-#ifdef HAVE_SIM_GUEST
 /* The guest's driver, probed on first use and kept until a reset. */
 static int guest_driver(struct vgpu_dom *d, char *err, size_t errlen)
 {
@@ -840,9 +801,7 @@ free_run:
     d->run = NULL;
     return ret;
 }
-#endif
 
-#ifdef VGT_HAVE_DISPLAY_GUEST
 /* The domain's guest display side, its driver probed first. Host lock held. */
 static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **out, char *err,
                          size_t errlen)
@@ -866,7 +825,6 @@ static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **
     *out = *p;
     return 0;
 }
-#endif
 
 /* One step of the guest's display side, under the host lock: @fn on the
  * domain's driver and display state; its failure is named with @what.
@@ -885,7 +843,6 @@ struct guest_op {
     unsigned max, *n;
 };
 
-#ifdef VGT_HAVE_DISPLAY_GUEST
 static int guest_op(struct vgpu_host *h, uint16_t domid, struct guest_op *op, char *err,
                     size_t errlen)
 {
@@ -923,21 +880,6 @@ static int op_kbd(struct vgpu_dom *d, struct guest_op *op)
 }
 #define GUEST_OP(h, domid, err, errlen, ...)                                                   \
     guest_op((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
-#else
-#define op_show NULL
-#define op_mmio NULL
-#define op_back NULL
-#define op_kbd NULL
-static int guest_op_none(struct vgpu_host *h, uint16_t domid, const struct guest_op *op, char *err,
-                         size_t errlen)
-{
-    (void)h, (void)domid, (void)op;
-    snprintf(err, errlen, "built without the simulated guest's display side");
-    return -EOPNOTSUPP;
-}
-#define GUEST_OP(h, domid, err, errlen, ...)                                                   \
-    guest_op_none((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
-#endif
 
 int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
                              const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
@@ -950,7 +892,6 @@ int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
 
 struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
     struct vgpu_dom *d;
     struct gg *drv = NULL;
 
@@ -959,11 +900,6 @@ struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, 
         drv = d->drv;
     pthread_mutex_unlock(&h->lock);
     return drv;
-#else
-    (void)h, (void)domid;
-    snprintf(err, errlen, "built without the simulated guest drivers");
-    return NULL;
-#endif
 }
 
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
@@ -991,7 +927,6 @@ int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, u
 int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
                            uint64_t *gm, uint64_t *gpa)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
     struct vgpu_dom **p;
     int ret = -ENOENT;
 
@@ -1006,17 +941,12 @@ int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, b
     }
     pthread_mutex_unlock(&h->lock);
     return ret;
-#else
-    (void)h, (void)domid, (void)pipe, (void)cursor, (void)gm, (void)gpa;
-    return -EOPNOTSUPP;
-#endif
 }
 
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,
                             size_t errlen)
 {
-#ifdef HAVE_SIM_GUEST
     static const struct {
         const char *name;
         enum gg_workload wl;
@@ -1071,15 +1001,6 @@ int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *wor
 unlock:
     pthread_mutex_unlock(&h->lock);
     return ret;
-#else
-    (void)h;
-    (void)domid;
-    (void)workload;
-    (void)iterations;
-    memset(res, 0, sizeof(*res));
-    snprintf(err, errlen, "built without the simulated guest drivers (sim/guest)");
-    return -EOPNOTSUPP;
-#endif
 }
 
 int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid)
