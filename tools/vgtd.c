@@ -397,7 +397,7 @@ int main(int argc, char **argv)
     int ret, rc = 1;
 
     /* The vgpu kind serves many domains with a control socket: its own
-     * main loop (tools/vgtd_vgpu.c). */
+     * main loop (host/vgtd_vgpu.c). */
     if (vgtd_vgpu_wanted(argc, argv))
         return vgtd_vgpu_main(argc, argv);
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
