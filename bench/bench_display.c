@@ -24,7 +24,7 @@
 #include "vgt/bench.h"
 #include "vgt/display_host.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #ifdef VGT_HAVE_VNC
 #include <rfb/rfbclient.h>
@@ -519,6 +519,7 @@ int vgt_bench_display(int argc, char **argv)
         }
     }
 #else
+    (void)guests;
     fprintf(stderr, "bench display: built without libvncserver: VNC figures skipped\n");
 #endif
     return 0;

@@ -26,7 +26,7 @@
 #include "vgt/sim_hv.h"
 #include "vgt/util.h"
 #include "vgt/vgpu.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #define MIB (1ull << 20)
 

@@ -27,7 +27,7 @@
 #include "vgt/sim_gpu.h"
 #include "vgt/sim_native.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 #include "gpu_platform.h"
 
 #define STREAM_DW (4u << 20) /* 16 MiB of commands */

@@ -29,7 +29,7 @@
 #include "vgt/ioreq_server.h"
 #include "vgt/sim_hv.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #define BASE 0xfe000000ull
 #define RT_ITERS 20000u

@@ -28,7 +28,7 @@
 #include "vgt/log.h"
 #include "vgt/mapcache.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #define NR_FRAMES 16384u /* 64 MiB of guest RAM */
 #define HOT 256u

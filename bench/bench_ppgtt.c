@@ -37,7 +37,7 @@
 #include "vgt/ppgtt.h"
 #include "vgt/sim_arena.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 /* CPU time of this thread: the machines are shared, and wall time mostly
  * measures the other tenants. */

@@ -24,7 +24,7 @@
 #include "bench_guests.h"
 #include "vgt/bench.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 /* 128 x 128 fill + copy at 8 ns a byte: ~1.5 ms of engine per workload,
  * so the engine, not the guests' CPU loops, binds, and a turn of 64

@@ -34,7 +34,7 @@
 #include "vgt/sim_gpu.h"
 #include "vgt/sim_native.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #define BLIT BENCH_BLIT
 #define FAIR_NS_PER_BYTE 8.0

@@ -25,7 +25,7 @@
 #include "vgt/sim_sva.h"
 #include "vgt/svm_sim.h"
 #include "vgt/util.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #define RID 0x0028
 #define PG 4096ull

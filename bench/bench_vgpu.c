@@ -29,7 +29,7 @@
 #include "vgt/util.h"
 #include "vgt/vgpu.h"
 #include "vgt/vgpu_regs.h"
-#include "vgt_cmds.h"
+#include "vgt_bench.h"
 
 #define BAR0 0xF1000000ull
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vgt/ioreq_backend.h"
+#include "vgt/stages.h"
 #include "vgt/util.h"
 
 /* ---- the accelerator's DMA port ---- */
@@ -189,91 +191,163 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* The machine's stages, in bring-up order; vgt_svm_machine_destroy undoes
+ * them in reverse (the loop stops, then the device, before the server). */
+struct machine_arg {
+    uint16_t domid;
+    uint64_t ram;
+    unsigned vcpus;
+    const struct vgt_log *log;
+};
+
+static int m_arena_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    const struct machine_arg *a = arg;
+
+    (void)err, (void)errlen;
+    return sim_arena_create(a->ram + (64ull << 20), &((struct vgt_svm_machine *)obj)->arena);
+}
+
+static void m_arena_down(void *obj)
+{
+    sim_arena_destroy(((struct vgt_svm_machine *)obj)->arena);
+}
+
+static int m_hv_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgt_svm_machine *m = obj;
+    const struct machine_arg *a = arg;
+    struct sim_hv_cfg hc = {.arena = m->arena, .log = a->log, .seed = a->domid};
+
+    (void)err, (void)errlen;
+    return sim_hv_create(&hc, &m->hv);
+}
+
+static void m_hv_down(void *obj)
+{
+    sim_hv_destroy(((struct vgt_svm_machine *)obj)->hv);
+}
+
+static int m_guest_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    const struct machine_arg *a = arg;
+    struct sim_guest_cfg gc = {.domid = a->domid, .ram_bytes = a->ram, .nr_vcpus = a->vcpus};
+
+    (void)err, (void)errlen;
+    return sim_guest_create(((struct vgt_svm_machine *)obj)->hv, &gc, &((struct vgt_svm_machine *)obj)->g);
+}
+
+static void m_guest_down(void *obj)
+{
+    sim_guest_destroy(((struct vgt_svm_machine *)obj)->g);
+}
+
+/* The server owns the backend from its create call on, even on failure. */
+static int m_server_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgt_svm_machine *m = obj;
+    const struct machine_arg *a = arg;
+    struct vgt_ioreq_server_cfg sc = {.domid = a->domid, .log = a->log};
+    struct vgt_ioreq_backend *be;
+    int ret = sim_hv_ioreq_backend_create(m->g, a->log, &be);
+
+    (void)err, (void)errlen;
+    return ret ? ret : vgt_ioreq_server_create(&sc, be, &m->srv);
+}
+
+static void m_server_down(void *obj)
+{
+    vgt_ioreq_server_destroy(((struct vgt_svm_machine *)obj)->srv);
+}
+
+static int m_svm_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgt_svm_machine *m = obj;
+    const struct machine_arg *a = arg;
+    struct vgt_svm_sim_cfg vc = {
+        .iommu_base = VGT_SVM_SIM_IOMMU_BASE, .ecam_base = VGT_SVM_SIM_ECAM_BASE,
+        .bar0 = VGT_SVM_SIM_BAR0, .bus = VGT_SVM_SIM_BUS, .dev = VGT_SVM_SIM_DEV,
+        .fn = VGT_SVM_SIM_FN, .log = a->log, .g = m->g, .srv = m->srv,
+    };
+
+    (void)err, (void)errlen;
+    return vgt_svm_sim_create(&vc, &m->svm);
+}
+
+/* The device may still be working: it stops before the server goes. */
+static void m_svm_down(void *obj)
+{
+    vgt_svm_sim_destroy(((struct vgt_svm_machine *)obj)->svm);
+}
+
+static int m_start_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    (void)arg, (void)err, (void)errlen;
+    return vgt_ioreq_server_start(((struct vgt_svm_machine *)obj)->srv);
+}
+
+static int m_thread_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgt_svm_machine *m = obj;
+    pthread_t *tid = calloc(1, sizeof(*tid));
+    int ret;
+
+    (void)arg, (void)err, (void)errlen;
+    if (!tid)
+        return -ENOMEM;
+    ret = -pthread_create(tid, NULL, serve, m->srv);
+    if (ret) {
+        free(tid);
+        return ret;
+    }
+    m->thread = tid;
+    return 0;
+}
+
+static void m_thread_down(void *obj)
+{
+    struct vgt_svm_machine *m = obj;
+
+    vgt_ioreq_server_stop(m->srv);
+    pthread_join(*(pthread_t *)m->thread, NULL);
+    free(m->thread);
+    m->thread = NULL;
+}
+
+static const struct vgt_stage machine_stages[] = {
+    {"arena", m_arena_up, m_arena_down},
+    {"hypervisor", m_hv_up, m_hv_down},
+    {"guest", m_guest_up, m_guest_down},
+    {"ioreq server", m_server_up, m_server_down},
+    {"IOMMU and accelerator", m_svm_up, m_svm_down},
+    {"server start", m_start_up, NULL}, /* undone by the server's destroy */
+    {"event loop", m_thread_up, m_thread_down},
+};
+
 int vgt_svm_machine_create(uint16_t domid, uint64_t ram, unsigned vcpus, const struct vgt_log *log,
                            struct vgt_svm_machine **out)
 {
     struct vgt_svm_machine *m = calloc(1, sizeof(*m));
-    struct sim_hv_cfg hc = {0};
-    struct sim_guest_cfg gc = {.domid = domid, .ram_bytes = ram, .nr_vcpus = vcpus};
-    struct vgt_ioreq_server_cfg sc = {.domid = domid, .log = log};
-    struct vgt_svm_sim_cfg vc = {
-        .iommu_base = VGT_SVM_SIM_IOMMU_BASE, .ecam_base = VGT_SVM_SIM_ECAM_BASE,
-        .bar0 = VGT_SVM_SIM_BAR0, .bus = VGT_SVM_SIM_BUS, .dev = VGT_SVM_SIM_DEV,
-        .fn = VGT_SVM_SIM_FN, .log = log,
-    };
-    struct vgt_ioreq_backend *be;
-    pthread_t *tid;
+    const struct machine_arg a = {.domid = domid, .ram = ram, .vcpus = vcpus, .log = log};
+    char err[128] = "";
     int ret;
 
     if (!m)
         return -ENOMEM;
-    tid = calloc(1, sizeof(*tid));
-    if (!tid) {
-        ret = -ENOMEM;
-        goto free_m;
+    ret = vgt_stages_up(machine_stages, VGT_ARRAY_SIZE(machine_stages), &m->up, m, &a, NULL, NULL,
+                        err, sizeof(err));
+    if (ret) {
+        free(m);
+        return ret;
     }
-    ret = sim_arena_create(ram + (64ull << 20), &m->arena);
-    if (ret)
-        goto free_tid;
-    hc.arena = m->arena;
-    hc.log = log;
-    hc.seed = domid;
-    ret = sim_hv_create(&hc, &m->hv);
-    if (ret)
-        goto destroy_arena;
-    ret = sim_guest_create(m->hv, &gc, &m->g);
-    if (ret)
-        goto destroy_hv;
-    ret = sim_hv_ioreq_backend_create(m->g, log, &be);
-    if (ret)
-        goto destroy_guest;
-    ret = vgt_ioreq_server_create(&sc, be, &m->srv);
-    if (ret)
-        goto destroy_guest;
-    vc.g = m->g;
-    vc.srv = m->srv;
-    ret = vgt_svm_sim_create(&vc, &m->svm);
-    if (ret)
-        goto destroy_srv;
-    ret = vgt_ioreq_server_start(m->srv);
-    if (ret)
-        goto destroy_svm;
-    ret = -pthread_create(tid, NULL, serve, m->srv);
-    if (ret)
-        goto destroy_svm;
-    m->thread = tid;
     *out = m;
     return 0;
-
-destroy_svm:
-    vgt_svm_sim_destroy(m->svm);
-destroy_srv:
-    vgt_ioreq_server_destroy(m->srv);
-destroy_guest:
-    sim_guest_destroy(m->g);
-destroy_hv:
-    sim_hv_destroy(m->hv);
-destroy_arena:
-    sim_arena_destroy(m->arena);
-free_tid:
-    free(tid);
-free_m:
-    free(m);
-    return ret;
 }
 
 void vgt_svm_machine_destroy(struct vgt_svm_machine *m)
 {
     if (!m)
         return;
-    vgt_ioreq_server_stop(m->srv);
-    pthread_join(*(pthread_t *)m->thread, NULL);
-    free(m->thread);
-    /* The device may still be working: stop it before the server goes. */
-    vgt_svm_sim_destroy(m->svm);
-    vgt_ioreq_server_destroy(m->srv);
-    sim_guest_destroy(m->g);
-    sim_hv_destroy(m->hv);
-    sim_arena_destroy(m->arena);
+    vgt_stages_down(machine_stages, &m->up, 0, m, NULL);
     free(m);
 }

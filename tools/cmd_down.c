@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_client.h"
 #include "vgt/util.h"
 #include "vgt_xl.h"
@@ -65,14 +63,3 @@ int vgt_cmd_down(int argc, char **argv)
     return rc;
 }
 
-#else
-
-int vgt_cmd_down(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt down: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

@@ -14,9 +14,7 @@
 #include "vgt/util.h"
 #include "vgt/vgpu.h"
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_host.h"
 
 #define INSPECT_DOMID 1
@@ -247,14 +245,3 @@ free_ops:
     return rc;
 }
 
-#else
-
-int vgt_cmd_inspect(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt inspect: built without the vGPU host (mediator or sim/hv missing)\n");
-    return 1;
-}
-
-#endif

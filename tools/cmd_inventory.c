@@ -13,9 +13,7 @@
 
 #include "vgt/util.h"
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_client.h"
 
 #define MAX_GPUS 16
@@ -323,14 +321,3 @@ free_gpus:
     return rc;
 }
 
-#else
-
-int vgt_cmd_inventory(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt inventory: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

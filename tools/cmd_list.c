@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_client.h"
 #include "vgt/vgt_ctl.h"
 
@@ -100,14 +98,3 @@ int vgt_cmd_list(int argc, char **argv)
     return 0;
 }
 
-#else
-
-int vgt_cmd_list(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt list: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

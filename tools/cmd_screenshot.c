@@ -9,10 +9,8 @@
 #include <unistd.h>
 
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 #include "vgt/util.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_client.h"
 #include "vgt/vgt_ctl.h"
 
@@ -95,14 +93,3 @@ int vgt_cmd_screenshot(int argc, char **argv)
     return 0;
 }
 
-#else
-
-int vgt_cmd_screenshot(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt screenshot: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

@@ -11,9 +11,7 @@
 
 #include "vgt/util.h"
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_client.h"
 
 static int parse_domid(const char *cmd, const char *s, unsigned *domid)
@@ -174,22 +172,3 @@ int vgt_cmd_reset(int argc, char **argv)
     return 0;
 }
 
-#else
-
-int vgt_cmd_set(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt set: built without the vGPU host\n");
-    return 1;
-}
-
-int vgt_cmd_reset(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt reset: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

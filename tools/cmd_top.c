@@ -16,9 +16,7 @@
 
 #include "vgt/util.h"
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "host_report.h"
 #include "vgpu_client.h"
 
@@ -248,14 +246,3 @@ free_bufs:
     return rc;
 }
 
-#else
-
-int vgt_cmd_top(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt top: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

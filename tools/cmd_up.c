@@ -20,9 +20,7 @@
 #include <unistd.h>
 
 #include "vgt_cmds.h"
-#include "vgt_config.h"
 
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgpu_client.h"
 #include "vgt/util.h"
 #include "vgt/vgt_ctl.h"
@@ -283,14 +281,3 @@ destroy:
     return 1;
 }
 
-#else
-
-int vgt_cmd_up(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vgt up: built without the vGPU host\n");
-    return 1;
-}
-
-#endif

@@ -1,8 +1,9 @@
-/* vgt: the command line. A table of subcommands; each one is built only
- * when its source file exists (see tools/meson.build). */
+/* vgt: the command line. A table of subcommands, each in its own file;
+ * every one is built on every architecture. */
 #include <stdio.h>
 #include <string.h>
 
+#include "vgt_bench.h"
 #include "vgt_cmds.h"
 #include "vgt_config.h"
 
@@ -18,89 +19,41 @@ static int cmd_demo(int argc, char **argv);
 static const struct vgt_cmd cmds[] = {
     {"demo", cmd_demo, "run the main job on the simulated platform (--workload W)"},
     {"bench", cmd_bench, "run a benchmark: vgt bench NAME [--json]"},
-#ifdef VGT_HAVE_CMD_DECODE
     {"decode", vgt_cmd_decode, "decode a GPU command stream"},
-#endif
-#ifdef VGT_HAVE_CMD_NATIVE
     {"native", vgt_cmd_native, "run a native (unmediated) GPU workload"},
-#endif
-#ifdef VGT_HAVE_CMD_INSPECT
     {"inspect", vgt_cmd_inspect, "probe a vGPU through the full ioreq path"},
-#endif
-#ifdef VGT_HAVE_CMD_ASSIGN
     {"assign", vgt_cmd_assign, "check and configure device assignment (pci|dt)"},
-#endif
-#ifdef VGT_HAVE_CMD_UP
     {"up", vgt_cmd_up, "start a guest whose xl config says vgt=1"},
-#endif
-#ifdef VGT_HAVE_CMD_DOWN
     {"down", vgt_cmd_down, "stop a vgt guest"},
-#endif
-#ifdef VGT_HAVE_CMD_LIST
     {"list", vgt_cmd_list, "list vGPUs served by vgtd"},
-#endif
-#ifdef VGT_HAVE_CMD_TOP
     {"top", vgt_cmd_top, "live per-vGPU, per-engine GPU utilisation"},
-#endif
-#ifdef VGT_HAVE_CMD_SET
     {"set", vgt_cmd_set, "change a vGPU's scheduler weight/cap live: set DOMID weight=N cap=P"},
     {"reset", vgt_cmd_reset, "reset a vGPU (the way out of failsafe): reset DOMID"},
-#endif
-#ifdef VGT_HAVE_CMD_INVENTORY
     {"inventory", vgt_cmd_inventory, "what this host offers fleet schedulers (--format xapi|placement)"},
-#endif
-#ifdef VGT_HAVE_DISPLAY
     {"screenshot", vgt_cmd_screenshot, "a guest's screen to PNG: screenshot DOMID [--head N] --out FILE"},
-#endif
 };
 
 static const struct vgt_cmd benches[] = {
-#ifdef VGT_HAVE_BENCH_IOREQ
     {"ioreq", vgt_bench_ioreq, "ioreq round trip and dispatch"},
-#endif
-#ifdef VGT_HAVE_BENCH_GPU
     {"gpu", vgt_bench_gpu, "decoder and native GPU throughput"},
-#endif
-#ifdef VGT_HAVE_BENCH_VGPU
     {"vgpu", vgt_bench_vgpu, "GGTT trap path and shadowed updates"},
-#endif
-#ifdef VGT_HAVE_BENCH_PPGTT
     {"ppgtt", vgt_bench_ppgtt, "PPGTT shadow build and out-of-sync pages"},
-#endif
-#ifdef VGT_HAVE_BENCH_SVM
     {"svm", vgt_bench_svm, "IOMMU translation and page faults"},
-#endif
-#ifdef VGT_HAVE_BENCH_SCHED
     {"sched", vgt_bench_sched, "mediated vs native, fairness, scale"},
-#endif
-#ifdef VGT_HAVE_BENCH_SCALE
     {"scale", vgt_bench_scale, "1 to 64 guests: aggregate throughput, fairness, memory per vGPU"},
-#endif
-#ifdef VGT_HAVE_BENCH_DISPLAY
     {"display", vgt_bench_display, "plane decode, VNC frame rate and flip-to-update latency"},
-#endif
-#ifdef VGT_HAVE_BENCH_MAPCACHE
     {"mapcache", vgt_bench_mapcache, "Xen guest-frame map cache: mapping cost, hit rate"},
-#endif
-#ifdef VGT_HAVE_BENCH_GGTT_SWITCH
     {"ggtt-switch", vgt_bench_ggtt_switch, "graphics-memory switch between vGPUs sharing ranges"},
-#endif
     {NULL, NULL, NULL},
 };
 
-/* Demo workloads: the first present one is the default. */
+/* Demo workloads: the first one is the default. */
 static const struct vgt_cmd demos[] = {
-#ifdef VGT_HAVE_DEMO_GPU
     {"mixed", vgt_demo_gpu, "guests running mixed GPU work on one vGPU each"},
     {"blit", vgt_demo_gpu, "guests running blits"},
     {"store", vgt_demo_gpu, "guests running store-dword batches"},
-#endif
-#ifdef VGT_HAVE_DEMO_TESTDEV
     {"testdev", vgt_demo_testdev, "guest vCPUs hammering the ioreq test device"},
-#endif
-#ifdef VGT_HAVE_DEMO_SVA
     {"sva", vgt_demo_sva, "two guest processes on an SVA accelerator"},
-#endif
     {NULL, NULL, NULL},
 };
 
@@ -140,18 +93,12 @@ static int cmd_demo(int argc, char **argv)
     const char *w = NULL;
 
     for (int i = 1; i < argc; i++) {
-#ifdef VGT_HAVE_DEMO_DISPLAY
         if (!strcmp(argv[i], "--display"))
             return vgt_demo_display(argc, argv);
-#endif
         if (!strcmp(argv[i], "--workload") && i + 1 < argc)
             w = argv[i + 1];
         else if (!strncmp(argv[i], "--workload=", 11))
             w = argv[i] + 11;
-    }
-    if (!demos[0].name) {
-        fprintf(stderr, "vgt demo: no demo built\n");
-        return 1;
     }
     if (!w)
         return demos[0].fn(argc, argv);

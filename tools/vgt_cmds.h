@@ -1,6 +1,6 @@
 /* Subcommands of the vgt command line. Each lives in its own file
- * (tools/cmd_NAME.c, tools/demo_NAME.c, bench/bench_NAME.c); meson defines
- * VGT_HAVE_* for the ones present. Each returns the process exit code. */
+ * (tools/cmd_NAME.c, tools/demo_NAME.c; benchmarks in bench/vgt_bench.h).
+ * Each returns the process exit code. */
 #ifndef VGT_CMDS_H
 #define VGT_CMDS_H
 
@@ -22,17 +22,5 @@ int vgt_demo_testdev(int argc, char **argv);
 int vgt_demo_sva(int argc, char **argv);
 int vgt_demo_gpu(int argc, char **argv); /* blit|store|mixed */
 int vgt_demo_display(int argc, char **argv); /* vgt demo --display */
-
-/* vgt bench NAME [--json]: argv[0] is NAME. */
-int vgt_bench_ioreq(int argc, char **argv);
-int vgt_bench_gpu(int argc, char **argv);
-int vgt_bench_vgpu(int argc, char **argv);
-int vgt_bench_ppgtt(int argc, char **argv);
-int vgt_bench_svm(int argc, char **argv);
-int vgt_bench_sched(int argc, char **argv);
-int vgt_bench_scale(int argc, char **argv);
-int vgt_bench_display(int argc, char **argv);
-int vgt_bench_mapcache(int argc, char **argv);
-int vgt_bench_ggtt_switch(int argc, char **argv);
 
 #endif

@@ -29,10 +29,8 @@
 #include "vgt/util.h"
 #include "vgt_config.h"
 #include "vgtd_sd.h"
-#ifdef VGT_HAVE_VGPU_HOST
 #include "vgt_domwatch.h"
 #include "vgtd_vgpu.h"
-#endif
 
 struct vgtd_opts {
     bool sim;
@@ -206,12 +204,9 @@ struct dom_watcher {
     int stop_fd;
     pthread_t tid;
     bool running;
-#ifdef VGT_HAVE_VGPU_HOST
     struct vgt_domwatch *w;
-#endif
 };
 
-#ifdef VGT_HAVE_VGPU_HOST
 static void *dom_watch_thread(void *p)
 {
     struct dom_watcher *dw = p;
@@ -227,13 +222,11 @@ static void *dom_watch_thread(void *p)
     }
     return NULL;
 }
-#endif
 
 /* Without the watch the server runs until a signal: say so, go on. */
 static void dom_watch_start(struct vgtd *d, struct dom_watcher *dw)
 {
     *dw = (struct dom_watcher){.d = d, .stop_fd = -1};
-#ifdef VGT_HAVE_VGPU_HOST
     dw->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (dw->stop_fd < 0)
         goto fail;
@@ -250,7 +243,6 @@ close_fd:
     close(dw->stop_fd);
     dw->stop_fd = -1;
 fail:
-#endif
     vgt_warn(&d->log, "dom%u: not watching the domain: vgtd stops on SIGTERM only", d->o.domid);
 }
 
@@ -263,9 +255,7 @@ static void dom_watch_stop(struct dom_watcher *dw)
     if (write(dw->stop_fd, &one, sizeof(one)) != sizeof(one))
         pthread_cancel(dw->tid); /* cannot happen with a fresh eventfd */
     pthread_join(dw->tid, NULL);
-#ifdef VGT_HAVE_VGPU_HOST
     vgt_domwatch_close(dw->w);
-#endif
     close(dw->stop_fd);
 }
 
@@ -278,10 +268,8 @@ static void usage(FILE *out)
             "  --domid N       guest domain to serve (Xen; 1 by default with --sim)\n"
             "  --sim           serve a guest of the simulated platform instead of Xen\n"
             "  --device KIND   device to attach (default vgpu):\n");
-#ifdef VGT_HAVE_VGPU_HOST
     fprintf(out, "                    %-8s %s\n", "vgpu",
             "a vGPU per domain with a control socket (vgtd --device vgpu --help)");
-#endif
     for (size_t i = 0; i < VGT_ARRAY_SIZE(device_kinds); i++)
         fprintf(out, "                    %-8s %s\n", device_kinds[i].name, device_kinds[i].help);
     fprintf(out,
@@ -408,12 +396,10 @@ int main(int argc, char **argv)
     void *res;
     int ret, rc = 1;
 
-#ifdef VGT_HAVE_VGPU_HOST
     /* The vgpu kind serves many domains with a control socket: its own
-     * main loop (tools/vgtd_vgpu.c). */
+     * main loop (host/vgtd_vgpu.c). */
     if (vgtd_vgpu_wanted(argc, argv))
         return vgtd_vgpu_main(argc, argv);
-#endif
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
     vgtd_sd_log_setup(&d.log);
     ret = parse(argc, argv, &d);

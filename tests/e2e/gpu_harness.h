@@ -1,6 +1,6 @@
 /* Shared harness of the end-to-end GPU tests (test_gpu_submit.c,
  * test_hostile_submit.c): guests on the simulated platform
- * (tools/gpu_platform.c), honest workers whose every result is checked,
+ * (host/gpu_platform.c), honest workers whose every result is checked,
  * GPU-time shares, failsafe with its reason, and the device-model reset
  * that is the way out of failsafe. */
 #ifndef VGT_TESTS_GPU_HARNESS_H

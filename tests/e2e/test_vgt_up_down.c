@@ -178,7 +178,7 @@ static void test_up_list_down(void **state)
 }
 
 /* One request on the control socket, one answer line (vgt's own client,
- * tools/vgpu_client.c). */
+ * host/vgpu_client.c). */
 static void ctl(const char *req, char *ans, size_t len)
 {
     int ret = vgpu_ctl_request(sock, req, ans, len);

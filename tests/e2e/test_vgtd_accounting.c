@@ -26,7 +26,7 @@ static char dir[256], sock[300], vgtd[512], vgt[512];
 static pid_t daemon_pid;
 
 /* One request on the control socket, one answer line (vgt's own client,
- * tools/vgpu_client.c). */
+ * host/vgpu_client.c). */
 static void ctl(const char *req, char *ans, size_t len)
 {
     int ret = vgpu_ctl_request(sock, req, ans, len);

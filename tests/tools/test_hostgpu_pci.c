@@ -1,4 +1,4 @@
-/* The host GPU seam on a real Skylake iGPU (tools/hostgpu_pci.c) with the
+/* The host GPU seam on a real Skylake iGPU (host/hostgpu_pci.c) with the
  * libpciaccess calls replaced at link time (-Wl,--wrap=..., meson.build):
  * a fake device whose BAR0 is a buffer. Checks the identity and driver
  * checks, the GTT size from GGC, memory/bus-master enabling, that each

@@ -1,4 +1,4 @@
-/* vgtd's journal logging (tools/vgtd_sd.c) without journald:
+/* vgtd's journal logging (host/vgtd_sd.c) without journald:
  * sd_journal_sendv is replaced at link time and records each entry's
  * fields. Checks the common logger's sink hook (levels, fields), the
  * journal entry (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, VGT_VGPU,

@@ -1,4 +1,4 @@
-/* The PV keyboard backend on a real Xen (tools/vkbd_xen.c) with
+/* The PV keyboard backend on a real Xen (host/vkbd_xen.c) with
  * libxenstore, libxengnttab, libxenforeignmemory and libxenevtchn
  * replaced at link time (-Wl,--wrap=..., see meson.build), as
  * test_xenctrl.c does for libxenctrl: a fake xenstore holds the keys, the

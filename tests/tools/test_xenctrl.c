@@ -1,4 +1,4 @@
-/* The privileged libxenctrl steps of vgtd (tools/vgt_xenctrl.c) with every
+/* The privileged libxenctrl steps of vgtd (host/vgt_xenctrl.c) with every
  * libxenctrl call replaced at link time (-Wl,--wrap=..., see meson.build),
  * the way tests/ioreq-server/test_xen_backend.c replaces libxendevicemodel:
  * each wrapper records the call, answers from a small domain table and
@@ -611,7 +611,7 @@ static void test_backend_fails(void **state)
     assert_balanced();
 }
 
-/* ---- the domain-death watch (tools/vgt_domwatch.c) ---- */
+/* ---- the domain-death watch (host/vgt_domwatch.c) ---- */
 
 static double mono_ms(void)
 {

@@ -7,7 +7,7 @@
  * paths (ioreq dispatch, PTE writes, command scan) with the level lowered.
  *
  * Entries go to a FILE as "prefix: level: message" lines, or to a sink a
- * program installs (vgtd's journal sink, tools/vgtd_sd.c): the logger
+ * program installs (vgtd's journal sink, host/vgtd_sd.c): the logger
  * itself knows nothing of the journal. An entry may carry structured
  * fields (vGPU, domain, failsafe reason) that a sink can keep apart. */
 #ifndef VGT_LOG_H

@@ -68,6 +68,7 @@ struct vgt_svm_machine {
     struct vgt_ioreq_server *srv;
     struct vgt_svm_sim *svm;
     void *thread; /* the server's thread */
+    unsigned up;  /* stages up (sim_port.c) */
 };
 
 int vgt_svm_machine_create(uint16_t domid, uint64_t ram, unsigned vcpus, const struct vgt_log *log,

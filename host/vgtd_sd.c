@@ -11,7 +11,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "vgt_config.h"
 #ifdef VGT_HAVE_LIBSYSTEMD
 /* CODE_FILE/CODE_LINE would always name the sink below, not the caller. */
 #define SD_JOURNAL_SUPPRESS_LOCATION 1

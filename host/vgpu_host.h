@@ -18,6 +18,7 @@
 
 #include "vgt/ioreq_server.h"
 #include "vgt/log.h"
+#include "vgt/stages.h"
 #include "vgt/submit.h"
 #include "vgt/submit_ppgtt.h"
 #include "vgt/vgpu.h"
@@ -47,6 +48,13 @@ struct vgpu_host_cfg {
      * (one per guest vCPU, plus one per buffered ring); a vGPU that would
      * go past it is refused by name. 0: VGPU_HOST_DEFAULT_EVTCHN_PORTS. */
     unsigned max_evtchn_ports;
+    /* NULL: picked from the flags above (vgpu_host_pick_platform); tests
+     * may bring their own (platform.h). */
+    const struct vgt_platform *platform;
+    /* Tests only: called before each bring-up stage (non-zero fails it)
+     * and after each teardown stage, of the host and of every vGPU
+     * (vgt/stages.h). Zero in the programs. */
+    struct vgt_stage_hook stage_hook;
 };
 
 /* Xen gives a domain 4096 ports under the 2-level ABI (64-bit:
@@ -78,6 +86,15 @@ struct vgpu_add_req {
     unsigned sim_vcpus;     /* sim only: 0 -> 1 */
 };
 
+struct vgt_platform;
+/* The platform @cfg asks for: cfg->platform, else sim (hypervisor and GPU
+ * simulated), gpu_sim (Xen with the simulated GPU) or Xen with the host's
+ * GPU. */
+const struct vgt_platform *vgpu_host_pick_platform(const struct vgpu_host_cfg *cfg);
+/* Staged bring-up: locks, arena (simulated GPU), hypervisor, host GPU,
+ * vGPU partition, submission path; each vGPU added has its own stages
+ * (docs/architecture.md, "The host library"). A failure undoes exactly
+ * the stages already up, in reverse. */
 int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out);
 void vgpu_host_destroy(struct vgpu_host *h);
 

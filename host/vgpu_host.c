@@ -19,22 +19,13 @@
 #include "vgt/submit.h"
 #include "vgt/submit_ppgtt.h"
 #include "vgt/util.h"
+#include "vgt/stages.h"
 #include "vgt_xenctrl.h"
+#include "platform.h"
 
-#ifdef VGT_HAVE_SIM_GPU
-#include "vgt/sim_gpu.h"
-#define HAVE_SIM_GPU 1
-#endif
-#ifdef VGT_HAVE_PCIACCESS
-#include "hostgpu_pci.h"
-#endif
-#ifdef VGT_HAVE_SIM_GUEST
-#include "vgt/sim_gpu_guest.h"
-#define HAVE_SIM_GUEST 1
-#endif
-#ifdef VGT_HAVE_DISPLAY_GUEST
 #include "display_guest.h"
-#endif
+#include "vgt/sim_gpu.h"
+#include "vgt/sim_gpu_guest.h"
 
 /* Where guest-run's driver puts BAR0 (the MMIO hole below 4 GiB) and which
  * guest RAM it takes (above the first 16 MiB, as the demo's). */
@@ -46,12 +37,16 @@
 
 struct vgpu_dom {
     uint16_t domid;
+    unsigned up; /* stages up (dom_stages) */
     bool dead; /* sim: the toolstack destroyed the domain */
     struct sim_guest *guest; /* sim only */
+    struct vgt_ioreq_backend *be; /* until the server owns it */
     struct vgt_ioreq_server *srv;
     pthread_t thread;
     bool running;
     struct vgt_vgpu *vgpu;
+    struct vgt_vgpu_cfg vc;        /* its configuration (resources resolved) */
+    unsigned weight, cap_pct;      /* its scheduler share, as asked */
     struct vgt_submit_pp *pp;      /* its PPGTT shadow, for the submission path */
     struct vgt_submit_vgpu *sv;    /* its execlists on the GPU's submission path */
     uint32_t sbdf;
@@ -71,15 +66,14 @@ struct vgpu_dom {
 
 struct vgpu_host {
     struct vgpu_host_cfg cfg;
+    const struct vgt_platform *platform;
+    const struct vgt_platform_aperture *aperture; /* the platform's or emulated */
+    unsigned up; /* stages up (host_stages) */
     const struct vgt_log *log;
     struct vgt_log gpu_log;
     pthread_mutex_t lock;
-    struct sim_arena *arena;
-    struct sim_hv *hv;
-    void *sim_gpu;
-    struct hostgpu_pci *pci; /* on a real host */
     pthread_mutex_t ap_lock; /* every vgpu_dom.ap (written from ioreq threads) */
-    struct vgt_hostgpu *hw;
+    struct vgt_plat plat; /* what the platform opened */
     struct vgt_gpu *gpu;
     struct vgt_submit *sub; /* ELSP, shadowing, audit, scheduler, completion */
     struct vgt_mapcache_dma dma; /* how the GPU reaches a mapped Xen guest frame */
@@ -88,35 +82,18 @@ struct vgpu_host {
     unsigned evtchn_limit; /* cfg.max_evtchn_ports or the default */
 };
 
-/* The simulated GPU reaches a real guest's frame, mapped into vgtd, by
- * importing the page into its arena. */
-static int sim_dma_get(void *opaque, void *page, uint64_t *dma)
+static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm,
+                        uint64_t size, bool map);
+
+static bool gpu_is_sim(const struct vgpu_host *h)
 {
-    return sim_arena_import(((struct vgpu_host *)opaque)->arena, page, dma);
+    return h->platform->gpu->sim;
 }
 
-static void sim_dma_put(void *opaque, void *page, uint64_t dma)
+/* The simulated hypervisor: its guests are ours (guest-run, kill). */
+static bool hv_is_sim(const struct vgpu_host *h)
 {
-    (void)page;
-    sim_arena_unimport(((struct vgpu_host *)opaque)->arena, dma);
-}
-
-#ifdef VGT_HAVE_PCIACCESS
-/* The real GPU in a PVH dom0: the dom0 frame of the mapping. */
-static int pci_dma_get(void *opaque, void *page, uint64_t *dma)
-{
-    return hostgpu_pci_va_to_dma(((struct vgpu_host *)opaque)->pci, page, dma);
-}
-
-static void pci_dma_put(void *opaque, void *page, uint64_t dma)
-{
-    (void)opaque, (void)page, (void)dma; /* the unmap gives the frame back */
-}
-#endif
-
-static bool gpu_is_sim(const struct vgpu_host_cfg *c)
-{
-    return c->sim || c->gpu_sim;
+    return h->platform->hv->sim;
 }
 
 int vgpu_parse_bdf(const char *s, uint32_t *sbdf)
@@ -131,81 +108,92 @@ int vgpu_parse_bdf(const char *s, uint32_t *sbdf)
     return 0;
 }
 
-int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
-{
-    struct vgpu_host *h = calloc(1, sizeof(*h));
-    struct vgt_gpu_cfg gc = {0};
-    int ret;
+/* ---- the host's staged bring-up (one teardown: vgt_stages_down) ---- */
 
-    if (!h)
-        return -ENOMEM;
-    h->cfg = *cfg;
-    h->log = cfg->log;
-    h->evtchn_limit = cfg->max_evtchn_ports ? cfg->max_evtchn_ports : VGPU_HOST_DEFAULT_EVTCHN_PORTS;
-    h->gpu_log = cfg->log ? *cfg->log : (struct vgt_log){.level = VGT_LOG_ERR};
+static int host_locks_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_host *h = obj;
+
+    (void)arg, (void)err, (void)errlen;
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->ap_lock, NULL);
-    /* The simulated GPU's frames are not host frames a guest could map. */
-    h->cfg.aperture_mmio = cfg->aperture_mmio || (cfg->gpu_sim && !cfg->sim);
-    /* With a real GPU the operator chooses (vgtd --aperture): mapped
-     * (fast CPU access, static partitioning) or emulated (every access
-     * trapped and translated through the private table, which is what lets
-     * vGPUs share graphics memory). The emulated path never touches the
-     * host aperture, so it is the same code for both GPUs. */
-    if (h->cfg.aperture_mmio && !gpu_is_sim(cfg))
-        vgt_info(h->log, "the host GPU's aperture is emulated: guests' BAR2 accesses are trapped");
-    if (!gpu_is_sim(cfg)) {
-#ifdef VGT_HAVE_PCIACCESS
-        struct hostgpu_pci_cfg pc = {.sbdf = cfg->gpu_sbdf, .log = cfg->log};
-        char err[256] = "";
+    return 0;
+}
 
-        ret = hostgpu_pci_open(&pc, &h->pci, err, sizeof(err));
-        if (ret) {
-            vgt_err(h->log, "%s", err);
-            goto free_host;
-        }
-        h->hw = hostgpu_pci_hostgpu(h->pci);
-        h->dma = (struct vgt_mapcache_dma){.get = pci_dma_get, .put = pci_dma_put, .opaque = h};
-#else
-        vgt_err(h->log, "built without libpciaccess: no host GPU backend for a real Intel GPU");
-        ret = -ENODEV;
-        goto free_host;
-#endif
-    } else {
-#ifdef HAVE_SIM_GPU
-        struct sim_hv_cfg hc = {0};
+static void host_locks_down(void *obj)
+{
+    struct vgpu_host *h = obj;
 
-        ret = sim_arena_create(cfg->sim_arena_bytes ? cfg->sim_arena_bytes : 1ull << 30, &h->arena);
-        if (ret)
-            goto free_host;
-        hc.arena = h->arena;
-        hc.log = h->log;
-        /* The simulated hypervisor only for the simulated platform: with
-         * --gpu sim the guests are real Xen domains. */
-        if (cfg->sim) {
-            ret = sim_hv_create(&hc, &h->hv);
-            if (ret)
-                goto destroy_arena;
-        }
-        h->dma = (struct vgt_mapcache_dma){.get = sim_dma_get, .put = sim_dma_put, .opaque = h};
-        ret = sim_gpu_create(h->arena, NULL, &h->gpu_log, (struct sim_gpu **)&h->sim_gpu);
-        if (ret)
-            goto destroy_hv;
-        h->hw = sim_gpu_hostgpu(h->sim_gpu);
-#else
-        vgt_err(h->log, "built without the simulated GPU (sim/gpu)");
-        ret = -ENODEV;
-        goto free_host;
-#endif
-    }
-    gc.hw = h->hw;
-    gc.log = h->log;
-    gc.share_limit = cfg->gm_share_limit;
+    pthread_mutex_destroy(&h->ap_lock);
+    pthread_mutex_destroy(&h->lock);
+}
+
+/* The simulated GPU's host memory (and the simulated hypervisor's). */
+static int host_arena_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_host *h = obj;
+    int ret;
+
+    (void)arg;
+    if (!gpu_is_sim(h))
+        return 0;
+    ret = sim_arena_create(h->plat.arena_bytes ? h->plat.arena_bytes : 1ull << 30, &h->plat.arena);
+    if (ret)
+        snprintf(err, errlen, "simulated host memory: %s", strerror(-ret));
+    return ret;
+}
+
+static void host_arena_down(void *obj)
+{
+    struct vgpu_host *h = obj;
+
+    sim_arena_destroy(h->plat.arena);
+    h->plat.arena = NULL;
+}
+
+static int host_hv_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_host *h = obj;
+
+    (void)arg;
+    return h->platform->hv->open ? h->platform->hv->open(&h->plat, err, errlen) : 0;
+}
+
+static void host_hv_down(void *obj)
+{
+    struct vgpu_host *h = obj;
+
+    if (h->platform->hv->close)
+        h->platform->hv->close(&h->plat);
+}
+
+static int host_gpu_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_host *h = obj;
+
+    (void)arg;
+    return h->platform->gpu->open(&h->plat, err, errlen);
+}
+
+static void host_gpu_down(void *obj)
+{
+    struct vgpu_host *h = obj;
+
+    h->platform->gpu->close(&h->plat);
+}
+
+static int host_vgt_gpu_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_host *h = obj;
+    const struct vgpu_host_cfg *cfg = arg;
+    struct vgt_gpu_cfg gc = {.hw = h->plat.hw, .log = h->log, .share_limit = cfg->gm_share_limit};
+    int ret;
+
     /* A directly mapped aperture shows the physical GGTT, which holds
      * another guest's entries while a vGPU sharing its range is switched
      * out: share only where the aperture is emulated through the private
      * table (docs/vgpu.md, "Sharing graphics memory"). */
-    if (!h->cfg.aperture_mmio) {
+    if (h->aperture != &vgt_aperture_emulated) {
         if (cfg->gm_share_limit > 1)
             vgt_warn(h->log, "--gm-share-limit %u needs the emulated aperture (--aperture emulated): static partitioning",
                      cfg->gm_share_limit);
@@ -213,59 +201,292 @@ int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
     }
     ret = vgt_gpu_create(&gc, &h->gpu);
     if (ret)
-        goto destroy_gpu;
-    {
-        struct vgt_submit_cfg sc = {.hw = h->hw, .log = &h->gpu_log};
+        snprintf(err, errlen, "vGPU partition of the GPU: %s", strerror(-ret));
+    return ret;
+}
 
-        ret = vgt_submit_create(&sc, &h->sub);
-        if (ret) {
-            vgt_err(h->log, "submission path: %s", strerror(-ret));
-            goto destroy_vgt_gpu;
-        }
+static void host_vgt_gpu_down(void *obj)
+{
+    struct vgpu_host *h = obj;
+
+    vgt_gpu_destroy(h->gpu);
+    h->gpu = NULL;
+}
+
+static int host_submit_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_host *h = obj;
+    struct vgt_submit_cfg sc = {.hw = h->plat.hw, .log = &h->gpu_log};
+    int ret = vgt_submit_create(&sc, &h->sub);
+
+    (void)arg;
+    if (ret)
+        snprintf(err, errlen, "submission path: %s", strerror(-ret));
+    return ret;
+}
+
+static void host_submit_down(void *obj)
+{
+    struct vgpu_host *h = obj;
+
+    vgt_submit_destroy(h->sub);
+    h->sub = NULL;
+}
+
+static const struct vgt_stage host_stages[] = {
+    {"locks", host_locks_up, host_locks_down},
+    {"arena", host_arena_up, host_arena_down},
+    {"hypervisor", host_hv_up, host_hv_down},
+    {"host GPU", host_gpu_up, host_gpu_down},
+    {"vGPU partition", host_vgt_gpu_up, host_vgt_gpu_down},
+    {"submission path", host_submit_up, host_submit_down},
+};
+
+const struct vgt_platform *vgpu_host_pick_platform(const struct vgpu_host_cfg *cfg)
+{
+    if (cfg->platform)
+        return cfg->platform;
+    if (cfg->sim)
+        return &vgt_platform_sim;
+    return cfg->gpu_sim ? &vgt_platform_xen_sim : &vgt_platform_xen;
+}
+
+int vgpu_host_create(const struct vgpu_host_cfg *cfg, struct vgpu_host **out)
+{
+    struct vgpu_host *h = calloc(1, sizeof(*h));
+    const char *stage = NULL;
+    char err[256] = "";
+    int ret;
+
+    if (!h)
+        return -ENOMEM;
+    h->cfg = *cfg;
+    h->platform = vgpu_host_pick_platform(cfg);
+    h->log = cfg->log;
+    h->evtchn_limit = cfg->max_evtchn_ports ? cfg->max_evtchn_ports : VGPU_HOST_DEFAULT_EVTCHN_PORTS;
+    h->gpu_log = cfg->log ? *cfg->log : (struct vgt_log){.level = VGT_LOG_ERR};
+    h->plat = (struct vgt_plat){.log = cfg->log, .gpu_log = &h->gpu_log,
+                                .arena_bytes = cfg->sim_arena_bytes, .gpu_sbdf = cfg->gpu_sbdf};
+    /* With a real GPU the operator chooses (vgtd --aperture): mapped
+     * (fast CPU access, static partitioning) or emulated (every access
+     * trapped and translated through the private table, which is what lets
+     * vGPUs share graphics memory). The emulated path never touches the
+     * host aperture, so it is the same code for both GPUs. */
+    h->aperture = cfg->aperture_mmio ? &vgt_aperture_emulated : h->platform->aperture;
+    h->cfg.aperture_mmio = h->aperture == &vgt_aperture_emulated;
+    if (h->cfg.aperture_mmio && !gpu_is_sim(h))
+        vgt_info(h->log, "the host GPU's aperture is emulated: guests' BAR2 accesses are trapped");
+    h->dma = (struct vgt_mapcache_dma){.get = h->platform->dma->get, .put = h->platform->dma->put,
+                                       .opaque = &h->plat};
+    ret = vgt_stages_up(host_stages, VGT_ARRAY_SIZE(host_stages), &h->up, h, cfg, &cfg->stage_hook,
+                        &stage, err, sizeof(err));
+    if (ret) {
+        vgt_err(h->log, "%s: %s", stage, err[0] ? err : strerror(-ret));
+        free(h);
+        return ret;
     }
     *out = h;
     return 0;
-
-destroy_vgt_gpu:
-    vgt_gpu_destroy(h->gpu);
-destroy_gpu:
-#ifdef VGT_HAVE_PCIACCESS
-    hostgpu_pci_close(h->pci);
-#endif
-#ifdef HAVE_SIM_GPU
-    sim_gpu_destroy(h->sim_gpu);
-destroy_hv:
-    sim_hv_destroy(h->hv);
-destroy_arena:
-    sim_arena_destroy(h->arena);
-#endif
-free_host:
-    pthread_mutex_destroy(&h->ap_lock);
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-    return ret;
 }
 
 /* guest-run's driver: gone with a reset (the device forgot everything)
  * and before the vGPU goes. */
 static void sim_guest_driver_destroy(struct vgpu_dom *d)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
     if (d->disp) {
         dg_fini(d->disp);
         free(d->disp);
         d->disp = NULL;
     }
-#endif
-#ifdef HAVE_SIM_GUEST
     if (d->run) {
         gg_run_fini(d->run);
         free(d->run);
         d->run = NULL;
     }
     gg_destroy(d->drv);
-#endif
     d->drv = NULL;
+}
+
+/* The stages of one domain's vGPU, in bring-up order (dom_stages below).
+ * Teardown undoes them in reverse: stop the loop, take the vGPU off the
+ * submission path (its work cancelled), destroy the vGPU (detach, GGTT to
+ * scratch, resources back), its PPGTT shadow, the server (which owns the
+ * backend once created), and on the simulated platform the guest. */
+static int dom_guest_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+
+    return d->host->platform->hv->guest_create(&d->host->plat, arg, &d->guest, err, errlen);
+}
+
+static void dom_guest_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    if (d->guest)
+        d->host->platform->hv->guest_destroy(d->guest);
+    d->guest = NULL;
+}
+
+static int dom_backend_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+
+    (void)arg;
+    return d->host->platform->hv->backend_create(&d->host->plat, d->domid, d->guest, &d->host->dma,
+                                                 &d->be, err, errlen);
+}
+
+static void dom_backend_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    if (d->be)
+        d->be->ops->destroy(d->be);
+    d->be = NULL;
+}
+
+static int dom_server_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    struct vgt_ioreq_server_cfg sc = {.domid = d->domid, .log = d->host->log};
+    struct vgt_ioreq_backend *be = d->be;
+    int ret;
+
+    (void)arg;
+    /* The server owns the backend from this call on, whether it succeeds
+     * or not (it destroys it on failure): never again ours to destroy. */
+    d->be = NULL;
+    ret = vgt_ioreq_server_create(&sc, be, &d->srv);
+    if (ret)
+        snprintf(err, errlen, "ioreq server for domain %u: %s", d->domid, strerror(-ret));
+    return ret;
+}
+
+static void dom_server_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    vgt_ioreq_server_destroy(d->srv);
+    d->srv = NULL;
+}
+
+/* Its ports are bound at start; count them against the limit first. */
+static int dom_ports_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    struct vgpu_host *h = d->host;
+
+    (void)arg;
+    d->ports = vgt_ioreq_server_nr_ports(d->srv);
+    if (h->evtchn_ports + d->ports > h->evtchn_limit) {
+        snprintf(err, errlen,
+                 "event channels: domain %u needs %u ports (one per vCPU), vgtd has %u of its %u bound "
+                 "(--max-evtchn-ports; docs/operator-guide.md)",
+                 d->domid, d->ports, h->evtchn_ports, h->evtchn_limit);
+        return -ENOSPC;
+    }
+    h->evtchn_ports += d->ports;
+    return 0;
+}
+
+static void dom_ports_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    d->host->evtchn_ports -= d->ports;
+}
+
+/* Its GPU work: PPGTT shadow, the vGPU, then the submission path's hooks
+ * (before the guest can reach the device). */
+static int dom_pp_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    int ret;
+
+    (void)arg;
+    d->vc.hv = vgt_ioreq_server_hv(d->srv);
+    ret = vgt_submit_pp_create(d->vc.hv, d->host->plat.hw, &d->host->gpu_log, &d->pp);
+    if (ret)
+        snprintf(err, errlen, "PPGTT shadow for domain %u: %s", d->domid, strerror(-ret));
+    return ret;
+}
+
+static void dom_pp_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    vgt_submit_pp_destroy(d->pp);
+    d->pp = NULL;
+}
+
+static int dom_vgpu_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    int ret = vgt_vgpu_create(d->host->gpu, &d->vc, &d->vgpu);
+
+    (void)arg;
+    if (ret)
+        snprintf(err, errlen, "vGPU for domain %u: %s", d->domid,
+                 ret == -ENOSPC ? "no room on the GPU" : strerror(-ret));
+    return ret;
+}
+
+static void dom_vgpu_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    vgt_vgpu_destroy(d->vgpu);
+    d->vgpu = NULL;
+}
+
+static int dom_submit_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    int ret;
+
+    (void)arg;
+    ret = vgt_submit_attach(d->host->sub, d->vgpu, d->weight ? d->weight : d->vc.res.weight,
+                            d->cap_pct, &vgt_submit_pp_ops, d->pp, &d->sv);
+    if (ret) {
+        snprintf(err, errlen, "submission path for domain %u: %s", d->domid,
+                 ret == -EINVAL ? "weight must be 1..1000 and cap 0..100 %" : strerror(-ret));
+        return ret;
+    }
+    vgt_submit_set_watchdog(d->sv, d->vc.res.watchdog_ms);
+    return 0;
+}
+
+static void dom_submit_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    vgt_submit_detach(d->sv);
+    d->sv = NULL;
+}
+
+static int dom_attach_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    int ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf,
+                              &(struct vgt_vgpu_platform){.opaque = d, .map_aperture = map_aperture});
+
+    (void)arg;
+    if (ret)
+        snprintf(err, errlen, "attaching the vGPU of domain %u: %s", d->domid, strerror(-ret));
+    return ret; /* undone by the vGPU's destroy */
+}
+
+static int dom_start_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    int ret = vgt_ioreq_server_start(d->srv);
+
+    (void)arg;
+    if (ret)
+        snprintf(err, errlen, "starting the ioreq server of domain %u: %s", d->domid,
+                 strerror(-ret));
+    return ret; /* undone by the server's destroy */
 }
 
 static void *serve(void *p)
@@ -274,27 +495,45 @@ static void *serve(void *p)
     return NULL;
 }
 
-/* Staged teardown of one domain's vGPU: take it off the submission path
- * (its work cancelled), stop the loop, destroy the vGPU (detach, GGTT to
- * scratch, resources back), its PPGTT shadow, the server, and on the
- * simulated platform the guest. */
+static int dom_thread_up(void *obj, const void *arg, char *err, size_t errlen)
+{
+    struct vgpu_dom *d = obj;
+    int ret = -pthread_create(&d->thread, NULL, serve, d->srv);
+
+    (void)arg;
+    if (ret)
+        snprintf(err, errlen, "event loop thread: %s", strerror(-ret));
+    return ret;
+}
+
+static void dom_thread_down(void *obj)
+{
+    struct vgpu_dom *d = obj;
+
+    vgt_ioreq_server_stop(d->srv);
+    pthread_join(d->thread, NULL);
+}
+
+static const struct vgt_stage dom_stages[] = {
+    {"guest", dom_guest_up, dom_guest_down},
+    {"ioreq backend", dom_backend_up, dom_backend_down},
+    {"ioreq server", dom_server_up, dom_server_down},
+    {"event channels", dom_ports_up, dom_ports_down},
+    {"PPGTT shadow", dom_pp_up, dom_pp_down},
+    {"vGPU", dom_vgpu_up, dom_vgpu_down},
+    {"submission attach", dom_submit_up, dom_submit_down},
+    {"vGPU attach", dom_attach_up, NULL},
+    {"server start", dom_start_up, NULL},
+    {"event loop", dom_thread_up, dom_thread_down},
+};
+
 static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
 {
     /* users of the vGPU on other threads (the display) let go first */
     if (h->cfg.dom_gone)
         h->cfg.dom_gone(h->cfg.dom_gone_opaque, d->domid);
     sim_guest_driver_destroy(d);
-    vgt_submit_detach(d->sv);
-    if (d->running) {
-        vgt_ioreq_server_stop(d->srv);
-        pthread_join(d->thread, NULL);
-    }
-    vgt_vgpu_destroy(d->vgpu);
-    vgt_submit_pp_destroy(d->pp);
-    vgt_ioreq_server_destroy(d->srv);
-    h->evtchn_ports -= d->ports;
-    if (d->guest)
-        sim_guest_destroy(d->guest);
+    vgt_stages_down(dom_stages, &d->up, 0, d, &h->cfg.stage_hook);
     vgt_info(h->log, "dom%u: vGPU removed", d->domid);
     free(d);
 }
@@ -306,18 +545,7 @@ void vgpu_host_destroy(struct vgpu_host *h)
     for (unsigned i = 0; i < MAX_DOMS; i++)
         if (h->doms[i])
             dom_destroy(h, h->doms[i]);
-    vgt_submit_destroy(h->sub);
-    vgt_gpu_destroy(h->gpu);
-#ifdef VGT_HAVE_PCIACCESS
-    hostgpu_pci_close(h->pci);
-#endif
-#ifdef HAVE_SIM_GPU
-    sim_gpu_destroy(h->sim_gpu);
-    sim_hv_destroy(h->hv);
-    sim_arena_destroy(h->arena);
-#endif
-    pthread_mutex_destroy(&h->ap_lock);
-    pthread_mutex_destroy(&h->lock);
+    vgt_stages_down(host_stages, &h->up, 0, h, &h->cfg.stage_hook);
     free(h);
 }
 
@@ -391,50 +619,69 @@ static int ap_write(void *opaque, const struct vgt_io_access *a, uint64_t val)
 static const struct vgt_io_ops ap_io_ops = {.read = ap_read, .write = ap_write};
 
 /* The vGPU's aperture slice (host GM [host_gm, +size), i.e. host BAR2 +
- * host_gm) appears at guest-physical @gpa. On Xen with the real GPU the
- * privileged step maps the frames; with the simulated GPU it is an ioreq
- * MMIO range (cfg.aperture_mmio: never xc_domain_memory_mapping with
- * simulated frame numbers); the simulated platform otherwise only records
- * it. */
+ * host_gm) appears at guest-physical @gpa, as the host's aperture ops
+ * say (platform.h): emulated, an ioreq MMIO range (always with the
+ * simulated GPU behind Xen: never xc_domain_memory_mapping with simulated
+ * frame numbers); mapped, the privileged step maps the host frames (Xen
+ * with the real GPU); recorded, the simulated platform only notes it. */
+static int ap_emulated_map(struct vgpu_dom *d, uint64_t gpa, uint64_t host_gm, uint64_t size,
+                           bool map)
+{
+    int ret;
+
+    if (d->ap_range >= 0) {
+        vgt_ioreq_server_unmap_range(d->srv, d->ap_range);
+        d->ap_range = -1;
+    }
+    if (!map)
+        return 0;
+    d->ap_gm = host_gm;
+    d->ap_size = size;
+    ret = vgt_ioreq_server_map_range(d->srv, VGT_IO_MMIO, gpa, gpa + size - 1, &ap_io_ops, d,
+                                     &d->ap_range);
+    if (ret)
+        vgt_err(d->host->log, "dom%u: aperture at %#llx as MMIO: %s", d->domid,
+                (unsigned long long)gpa, strerror(-ret));
+    return ret;
+}
+
+static int ap_mapped_map(struct vgpu_dom *d, uint64_t gpa, uint64_t host_gm, uint64_t size,
+                         bool map)
+{
+    char err[256] = "";
+    int ret = vgt_xc_map_aperture(d->domid, gpa >> VGT_PAGE_SHIFT,
+                                  d->host->platform->gpu->aperture_mfn(&d->host->plat, host_gm),
+                                  size >> VGT_PAGE_SHIFT, map, err, sizeof(err));
+
+    if (ret)
+        vgt_err(d->host->log, "dom%u: %s", d->domid, err);
+    return ret;
+}
+
+static int ap_recorded_map(struct vgpu_dom *d, uint64_t gpa, uint64_t host_gm, uint64_t size,
+                           bool map)
+{
+    (void)d, (void)gpa, (void)host_gm, (void)size, (void)map;
+    return 0;
+}
+
+const struct vgt_platform_aperture vgt_aperture_emulated = {.name = "emulated", .map = ap_emulated_map};
+const struct vgt_platform_aperture vgt_aperture_mapped = {.name = "mapped", .map = ap_mapped_map};
+const struct vgt_platform_aperture vgt_aperture_recorded = {.name = "recorded", .map = ap_recorded_map};
+
 static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm,
                         uint64_t size, bool map)
 {
     struct vgpu_dom *d = opaque;
-    struct vgpu_aperture_map m = {.gfn = gpa >> VGT_PAGE_SHIFT, .nr = size >> VGT_PAGE_SHIFT};
-    int ret = 0;
+    struct vgpu_aperture_map m = {
+        .gfn = gpa >> VGT_PAGE_SHIFT,
+        .mfn = d->host->platform->gpu->aperture_mfn(&d->host->plat, host_gm),
+        .nr = size >> VGT_PAGE_SHIFT};
+    int ret = d->host->aperture->map(d, gpa, host_gm, size, map);
 
     (void)v;
-#ifdef VGT_HAVE_PCIACCESS
-    if (d->host->pci)
-        m.mfn = (hostgpu_pci_aperture_base(d->host->pci) + host_gm) >> VGT_PAGE_SHIFT;
-    else
-#endif
-        m.mfn = host_gm >> VGT_PAGE_SHIFT;
-    if (d->host->cfg.aperture_mmio) {
-        if (d->ap_range >= 0) {
-            vgt_ioreq_server_unmap_range(d->srv, d->ap_range);
-            d->ap_range = -1;
-        }
-        if (map) {
-            d->ap_gm = host_gm;
-            d->ap_size = size;
-            ret = vgt_ioreq_server_map_range(d->srv, VGT_IO_MMIO, gpa, gpa + size - 1,
-                                             &ap_io_ops, d, &d->ap_range);
-            if (ret) {
-                vgt_err(d->host->log, "dom%u: aperture at %#llx as MMIO: %s", d->domid,
-                        (unsigned long long)gpa, strerror(-ret));
-                return ret;
-            }
-        }
-    } else if (!d->host->cfg.sim) {
-        char err[256] = "";
-
-        ret = vgt_xc_map_aperture(d->domid, m.gfn, m.mfn, m.nr, map, err, sizeof(err));
-        if (ret) {
-            vgt_err(d->host->log, "dom%u: %s", d->domid, err);
-            return ret;
-        }
-    }
+    if (ret)
+        return ret;
     pthread_mutex_lock(&d->host->ap_lock);
     d->ap = map ? m : (struct vgpu_aperture_map){0};
     pthread_mutex_unlock(&d->host->ap_lock);
@@ -472,9 +719,8 @@ static int fds_check(char *err, size_t errlen)
 
 int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err, size_t errlen)
 {
-    struct vgt_ioreq_server_cfg sc = {.domid = req->domid, .log = h->log};
     struct vgt_vgpu_cfg vc = {.domid = req->domid, .type_name = req->type, .log = h->log};
-    struct vgt_ioreq_backend *be = NULL;
+    const char *stage = NULL;
     struct vgpu_dom *d;
     unsigned slot;
     int ret;
@@ -532,109 +778,26 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         ret = -ENOMEM;
         goto unlock;
     }
+    d->host = h;
     d->domid = req->domid;
+    d->vc = vc;
+    d->weight = req->weight;
+    d->cap_pct = req->cap_pct;
     d->ap_range = -1;
     d->sbdf = req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0);
-    if (h->cfg.sim) {
-        struct sim_guest_cfg gc = {.domid = req->domid,
-                                   .ram_bytes = req->sim_ram ? req->sim_ram : 64ull << 20,
-                                   .nr_vcpus = req->sim_vcpus ? req->sim_vcpus : 1};
-
-        ret = sim_guest_create(h->hv, &gc, &d->guest);
-        if (ret) {
-            snprintf(err, errlen, "simulated domain %u: %s", req->domid, strerror(-ret));
-            goto free_dom;
-        }
-        ret = sim_hv_ioreq_backend_create(d->guest, h->log, &be);
-    } else {
-        /* Privileged checks first (exists, HVM, paused), each failure
-         * naming its call; then the DMOP-only backend, its guest frames
-         * bounded by the domain's highest frame before the vGPU exists. */
-        ret = vgt_xc_backend_create(req->domid, h->log, &h->dma, &be, err, errlen);
-    }
+    ret = vgt_stages_up(dom_stages, VGT_ARRAY_SIZE(dom_stages), &d->up, d, req, &h->cfg.stage_hook,
+                        &stage, err, errlen);
     if (ret) {
         if (!err[0])
-            snprintf(err, errlen, "ioreq backend for domain %u: %s", req->domid, strerror(-ret));
-        goto destroy_guest;
+            snprintf(err, errlen, "%s of domain %u: %s", stage, req->domid, strerror(-ret));
+        free(d);
+        goto unlock;
     }
-    ret = vgt_ioreq_server_create(&sc, be, &d->srv);
-    if (ret) {
-        snprintf(err, errlen, "ioreq server for domain %u: %s", req->domid, strerror(-ret));
-        goto destroy_guest;
-    }
-    be = NULL; /* the server owns it now */
-    /* Its ports are bound at start; count them against the limit first. */
-    d->ports = vgt_ioreq_server_nr_ports(d->srv);
-    if (h->evtchn_ports + d->ports > h->evtchn_limit) {
-        snprintf(err, errlen,
-                 "event channels: domain %u needs %u ports (one per vCPU), vgtd has %u of its %u bound "
-                 "(--max-evtchn-ports; docs/operator-guide.md)",
-                 req->domid, d->ports, h->evtchn_ports, h->evtchn_limit);
-        ret = -ENOSPC;
-        goto destroy_server;
-    }
-    vc.hv = vgt_ioreq_server_hv(d->srv);
-    ret = vgt_vgpu_create(h->gpu, &vc, &d->vgpu);
-    if (ret) {
-        snprintf(err, errlen, "vGPU for domain %u: %s", req->domid,
-                 ret == -ENOSPC ? "no room on the GPU" : strerror(-ret));
-        goto destroy_server;
-    }
-    /* Its GPU work: PPGTT shadow, then the submission path's hooks
-     * (before the guest can reach the device). */
-    ret = vgt_submit_pp_create(vc.hv, h->hw, &h->gpu_log, &d->pp);
-    if (ret) {
-        snprintf(err, errlen, "PPGTT shadow for domain %u: %s", req->domid, strerror(-ret));
-        goto destroy_vgpu;
-    }
-    ret = vgt_submit_attach(h->sub, d->vgpu, req->weight ? req->weight : vc.res.weight, req->cap_pct,
-                            &vgt_submit_pp_ops, d->pp, &d->sv);
-    if (ret) {
-        snprintf(err, errlen, "submission path for domain %u: %s", req->domid,
-                 ret == -EINVAL ? "weight must be 1..1000 and cap 0..100 %" : strerror(-ret));
-        goto destroy_pp;
-    }
-    vgt_submit_set_watchdog(d->sv, vc.res.watchdog_ms);
-    d->host = h;
-    ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf,
-                          &(struct vgt_vgpu_platform){.opaque = d, .map_aperture = map_aperture});
-    if (ret) {
-        snprintf(err, errlen, "attaching the vGPU of domain %u: %s", req->domid, strerror(-ret));
-        goto detach_submit;
-    }
-    ret = vgt_ioreq_server_start(d->srv);
-    if (ret) {
-        snprintf(err, errlen, "starting the ioreq server of domain %u: %s", req->domid,
-                 strerror(-ret));
-        goto detach_submit;
-    }
-    ret = -pthread_create(&d->thread, NULL, serve, d->srv);
-    if (ret) {
-        snprintf(err, errlen, "event loop thread: %s", strerror(-ret));
-        goto detach_submit;
-    }
-    d->running = true;
-    h->evtchn_ports += d->ports;
     h->doms[slot] = d;
     pthread_mutex_unlock(&h->lock);
     vgt_info(h->log, "dom%u: vGPU %u attached", d->domid, vgt_vgpu_id(d->vgpu));
     return 0;
 
-detach_submit:
-    vgt_submit_detach(d->sv);
-destroy_pp:
-    vgt_submit_pp_destroy(d->pp);
-destroy_vgpu:
-    vgt_vgpu_destroy(d->vgpu);
-destroy_server:
-    vgt_ioreq_server_destroy(d->srv);
-destroy_guest:
-    if (be)
-        be->ops->destroy(be);
-    if (d->guest)
-        sim_guest_destroy(d->guest);
-free_dom:
-    free(d);
 unlock:
     pthread_mutex_unlock(&h->lock);
     return ret;
@@ -699,10 +862,10 @@ void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s)
     size_t nt;
 
     memset(s, 0, sizeof(*s));
-    s->sim = gpu_is_sim(&h->cfg);
-    s->gpu_sbdf = gpu_is_sim(&h->cfg) ? VGT_SBDF(0, 0, 2, 0) : h->cfg.gpu_sbdf;
-    s->vendor = h->hw->vendor;
-    s->device = h->hw->device;
+    s->sim = gpu_is_sim(h);
+    s->gpu_sbdf = gpu_is_sim(h) ? VGT_SBDF(0, 0, 2, 0) : h->cfg.gpu_sbdf;
+    s->vendor = h->plat.hw->vendor;
+    s->device = h->plat.hw->device;
     pthread_mutex_lock(&h->lock);
     s->time_ns = mono_ns();
     vgt_gpu_get_free(h->gpu, &s->free);
@@ -780,7 +943,7 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
 
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
-    if (p && h->cfg.sim) {
+    if (p && hv_is_sim(h)) {
         vgt_vgpu_enter_failsafe((*p)->vgpu, VGT_FAILSAFE_ADMIN, detail);
         ret = 0;
     }
@@ -788,7 +951,6 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
     return ret;
 }
 
-#ifdef HAVE_SIM_GUEST
 /* The guest's driver, probed on first use and kept until a reset. */
 static int guest_driver(struct vgpu_dom *d, char *err, size_t errlen)
 {
@@ -840,9 +1002,7 @@ free_run:
     d->run = NULL;
     return ret;
 }
-#endif
 
-#ifdef VGT_HAVE_DISPLAY_GUEST
 /* The domain's guest display side, its driver probed first. Host lock held. */
 static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **out, char *err,
                          size_t errlen)
@@ -850,7 +1010,7 @@ static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **
     struct vgpu_dom **p = find_slot(h, domid);
     int ret;
 
-    if (!p || !h->cfg.sim) {
+    if (!p || !hv_is_sim(h)) {
         snprintf(err, errlen, "domain %u has no simulated vGPU", domid);
         return -ENOENT;
     }
@@ -866,7 +1026,6 @@ static int guest_display(struct vgpu_host *h, uint16_t domid, struct vgpu_dom **
     *out = *p;
     return 0;
 }
-#endif
 
 /* One step of the guest's display side, under the host lock: @fn on the
  * domain's driver and display state; its failure is named with @what.
@@ -885,7 +1044,6 @@ struct guest_op {
     unsigned max, *n;
 };
 
-#ifdef VGT_HAVE_DISPLAY_GUEST
 static int guest_op(struct vgpu_host *h, uint16_t domid, struct guest_op *op, char *err,
                     size_t errlen)
 {
@@ -923,21 +1081,6 @@ static int op_kbd(struct vgpu_dom *d, struct guest_op *op)
 }
 #define GUEST_OP(h, domid, err, errlen, ...)                                                   \
     guest_op((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
-#else
-#define op_show NULL
-#define op_mmio NULL
-#define op_back NULL
-#define op_kbd NULL
-static int guest_op_none(struct vgpu_host *h, uint16_t domid, const struct guest_op *op, char *err,
-                         size_t errlen)
-{
-    (void)h, (void)domid, (void)op;
-    snprintf(err, errlen, "built without the simulated guest's display side");
-    return -EOPNOTSUPP;
-}
-#define GUEST_OP(h, domid, err, errlen, ...)                                                   \
-    guest_op_none((h), (domid), &(struct guest_op){__VA_ARGS__}, (err), (errlen))
-#endif
 
 int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
                              const struct dg_fb *fb, bool cursor, int cx, int cy, bool flip_only,
@@ -950,7 +1093,6 @@ int vgpu_host_sim_guest_show(struct vgpu_host *h, uint16_t domid, unsigned pipe,
 
 struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, size_t errlen)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
     struct vgpu_dom *d;
     struct gg *drv = NULL;
 
@@ -959,11 +1101,6 @@ struct gg *vgpu_host_sim_driver(struct vgpu_host *h, uint16_t domid, char *err, 
         drv = d->drv;
     pthread_mutex_unlock(&h->lock);
     return drv;
-#else
-    (void)h, (void)domid;
-    snprintf(err, errlen, "built without the simulated guest drivers");
-    return NULL;
-#endif
 }
 
 int vgpu_host_sim_guest_mmio_write(struct vgpu_host *h, uint16_t domid, uint32_t off, uint32_t val,
@@ -991,7 +1128,6 @@ int vgpu_host_sim_guest_kbd(struct vgpu_host *h, uint16_t domid, bool connect, u
 int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, bool cursor,
                            uint64_t *gm, uint64_t *gpa)
 {
-#ifdef VGT_HAVE_DISPLAY_GUEST
     struct vgpu_dom **p;
     int ret = -ENOENT;
 
@@ -1006,17 +1142,12 @@ int vgpu_host_sim_guest_fb(struct vgpu_host *h, uint16_t domid, unsigned pipe, b
     }
     pthread_mutex_unlock(&h->lock);
     return ret;
-#else
-    (void)h, (void)domid, (void)pipe, (void)cursor, (void)gm, (void)gpa;
-    return -EOPNOTSUPP;
-#endif
 }
 
 int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *workload,
                             unsigned iterations, struct vgpu_guest_run_result *res, char *err,
                             size_t errlen)
 {
-#ifdef HAVE_SIM_GUEST
     static const struct {
         const char *name;
         enum gg_workload wl;
@@ -1035,7 +1166,7 @@ int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *wor
     }
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
-    if (!p || !h->cfg.sim) {
+    if (!p || !hv_is_sim(h)) {
         snprintf(err, errlen, "domain %u has no simulated vGPU", domid);
         ret = -ENOENT;
         goto unlock;
@@ -1071,15 +1202,6 @@ int vgpu_host_sim_guest_run(struct vgpu_host *h, uint16_t domid, const char *wor
 unlock:
     pthread_mutex_unlock(&h->lock);
     return ret;
-#else
-    (void)h;
-    (void)domid;
-    (void)workload;
-    (void)iterations;
-    memset(res, 0, sizeof(*res));
-    snprintf(err, errlen, "built without the simulated guest drivers (sim/guest)");
-    return -EOPNOTSUPP;
-#endif
 }
 
 int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid)
@@ -1089,7 +1211,7 @@ int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid)
 
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
-    if (p && h->cfg.sim) {
+    if (p && hv_is_sim(h)) {
         (*p)->dead = true;
         ret = 0;
     }
@@ -1099,9 +1221,7 @@ int vgpu_host_sim_kill_domain(struct vgpu_host *h, uint16_t domid)
 
 static bool domain_gone(struct vgpu_host *h, const struct vgpu_dom *d)
 {
-    if (h->cfg.sim)
-        return d->dead;
-    return vgt_xc_domain_exists(d->domid) == 0;
+    return !h->platform->hv->domain_alive(d->domid, d->dead);
 }
 
 int vgpu_host_reap(struct vgpu_host *h)
@@ -1130,12 +1250,12 @@ struct vgt_gpu *vgpu_host_gpu(struct vgpu_host *h)
 
 struct vgt_hostgpu *vgpu_host_hostgpu(struct vgpu_host *h)
 {
-    return h->hw;
+    return h->plat.hw;
 }
 
 void *vgpu_host_sim_gpu(struct vgpu_host *h)
 {
-    return h->sim_gpu;
+    return h->plat.sim_gpu;
 }
 
 struct sim_guest *vgpu_host_sim_guest(struct vgpu_host *h, uint16_t domid)

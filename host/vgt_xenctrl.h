@@ -45,7 +45,7 @@ int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
  * the vGPU's aperture slice (xc_domain_memory_mapping). -EINVAL for an
  * empty or out-of-range run. Called by the vGPU daemon whenever a guest
  * places, moves or disables its BAR2 (vgpu_host.c, host frames from the
- * real GPU's BAR2, tools/hostgpu_pci.h). */
+ * real GPU's BAR2, host/hostgpu_pci.h). */
 int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr, bool map,
                         char *err, size_t errlen);
 

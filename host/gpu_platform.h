@@ -36,12 +36,15 @@ struct gp_cfg {
     struct vgt_log *log;
 };
 
+struct gp;
 struct gp_guest {
     unsigned idx;
+    struct gp *p;
+    unsigned up;                   /* stages up (gpu_platform.c) */
     struct sim_guest *g;
+    struct vgt_ioreq_backend *be;  /* until the server owns it */
     struct vgt_ioreq_server *srv;
     pthread_t srv_thread;
-    bool srv_running;
     struct vgt_vgpu *v;
     struct vgt_submit_pp *pp;      /* the PPGTT adapter */
     struct vgt_submit_vgpu *sv;
@@ -50,6 +53,7 @@ struct gp_guest {
 
 struct gp {
     struct gp_cfg cfg;
+    unsigned up;                   /* stages up (gpu_platform.c) */
     struct sim_arena *arena;
     struct sim_hv *hv;
     struct sim_gpu *gpu;

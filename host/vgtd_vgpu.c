@@ -36,13 +36,10 @@
 #include "vgt/vgt_ctl.h"
 #include "vgt/ggtt.h"
 #include "vgt/vgpu.h"
-#include "vgt_config.h"
 #include "vgt_domwatch.h"
 #include "vgt_xenctrl.h"
 #include "vgtd_sd.h"
-#ifdef VGT_HAVE_DISPLAY
 #include "vgtd_display.h"
-#endif
 
 struct vgtd_vgpu {
     struct vgt_log log;
@@ -53,10 +50,8 @@ struct vgtd_vgpu {
     bool sim;
     int lfd, sfd;
     bool stop;
-#ifdef VGT_HAVE_DISPLAY
     struct vgtd_display *disp;
     struct vgtd_display_cfg disp_cfg;
-#endif
     struct vgt_domwatch *watch; /* Xen: dying domains (NULL on the sim) */
 };
 
@@ -216,9 +211,7 @@ static void json_vgpu(struct vgtd_vgpu *d, FILE *o, struct vgt_vgpu *v)
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
             fprintf(o, ",\"completed_%s\":%" PRIu64, engine_names[e], st.sched.completed[e]);
     }
-#ifdef VGT_HAVE_DISPLAY
     vgtd_display_list_json(d->disp, i.domid, o);
-#endif
     fputc('}', o);
 }
 
@@ -319,10 +312,8 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
         answer_err(o, "bad request: \"domid\" must be a guest domain id (1..32751)");
         return;
     }
-#ifdef VGT_HAVE_DISPLAY
     if (vgtd_display_handle(d->disp, cmd, &m, domid, o))
         return;
-#endif
     if (!strcmp(cmd, "add")) {
         struct vgpu_add_req req = {.domid = domid, .type = vgt_ctl_str(&m, "type")};
         const char *bdf = vgt_ctl_str(&m, "bdf");
@@ -381,13 +372,11 @@ void vgtd_vgpu_request(struct vgtd_vgpu *d, const char *line, size_t len, FILE *
             answer_err(o, err);
             return;
         }
-#ifdef VGT_HAVE_DISPLAY
         if (vgtd_display_dom_added(d->disp, domid, err, sizeof(err))) {
             vgpu_host_remove(d->host, domid);
             answer_err(o, err);
             return;
         }
-#endif
         fprintf(o, "{\"ok\":true,\"vgpu\":");
         json_vgpu(d, o, vgpu_host_vgpu(d->host, domid));
         fprintf(o, "}\n");
@@ -498,7 +487,6 @@ int vgtd_vgpu_ctl_create(struct vgpu_host *host, bool sim, struct vgtd_vgpu **ou
     d->host = host;
     d->sim = sim;
     d->lfd = d->sfd = -1;
-#ifdef VGT_HAVE_DISPLAY
     /* Screenshots and the sim display requests, no VNC server. */
     d->disp_cfg.log = &d->log;
     d->disp_cfg.sim = sim;
@@ -507,7 +495,6 @@ int vgtd_vgpu_ctl_create(struct vgpu_host *host, bool sim, struct vgtd_vgpu **ou
         return -ENOMEM;
     }
     vgtd_display_set_host(d->disp, host);
-#endif
     *out = d;
     return 0;
 }
@@ -516,9 +503,7 @@ void vgtd_vgpu_ctl_destroy(struct vgtd_vgpu *d)
 {
     if (!d)
         return;
-#ifdef VGT_HAVE_DISPLAY
     vgtd_display_destroy(d->disp);
-#endif
     free(d);
 }
 
@@ -608,9 +593,7 @@ int vgtd_vgpu_main(int argc, char **argv)
     sigset_t set;
     int rc = 1, level;
     uint64_t n;
-#ifdef VGT_HAVE_DISPLAY
     int disp_ret;
-#endif
 
     vgt_log_init(&d.log, "vgtd", VGT_LOG_INFO);
     vgtd_sd_log_setup(&d.log); /* before vgpu_host_create copies it */
@@ -696,7 +679,6 @@ int vgtd_vgpu_main(int argc, char **argv)
             d.control = val;
         } else if (!strcmp(key, "metrics")) {
             d.metrics_addr = val;
-#ifdef VGT_HAVE_DISPLAY
         } else if (!strcmp(key, "vnc-listen")) {
             d.disp_cfg.vnc_listen = val;
         } else if (!strcmp(key, "vnc-port")) {
@@ -715,7 +697,6 @@ int vgtd_vgpu_main(int argc, char **argv)
                 return 2;
             }
             d.disp_cfg.vnc_fps = (unsigned)n;
-#endif
         } else if (!strcmp(key, "xl-config")) {
             xlcfg = val;
         } else if (!strcmp(key, "max-evtchn-ports")) {
@@ -839,7 +820,6 @@ int vgtd_vgpu_main(int argc, char **argv)
     }
     hc.sim = d.sim;
     hc.log = &d.log;
-#ifdef VGT_HAVE_DISPLAY
     d.disp_cfg.log = &d.log;
     d.disp_cfg.sim = d.sim;
     disp_ret = vgtd_display_create(&d.disp_cfg, &d.disp);
@@ -851,22 +831,17 @@ int vgtd_vgpu_main(int argc, char **argv)
     }
     hc.dom_gone = vgtd_display_dom_gone;
     hc.dom_gone_opaque = d.disp;
-#endif
     if (vgpu_host_create(&hc, &d.host))
         goto destroy_display;
-#ifdef VGT_HAVE_DISPLAY
     vgtd_display_set_host(d.disp, d.host);
-#endif
     if (have_domid && vgpu_host_add(d.host, &req, err, sizeof(err))) {
         vgt_err(&d.log, "%s", err);
         goto destroy_host;
     }
-#ifdef VGT_HAVE_DISPLAY
     if (have_domid && vgtd_display_dom_added(d.disp, req.domid, err, sizeof(err))) {
         vgt_err(&d.log, "%s", err);
         goto destroy_host;
     }
-#endif
     if (control_up(&d))
         goto destroy_host;
     if (d.metrics_addr) {
@@ -927,9 +902,7 @@ close_control:
 destroy_host:
     vgpu_host_destroy(d.host);
 destroy_display:
-#ifdef VGT_HAVE_DISPLAY
     vgtd_display_destroy(d.disp);
-#endif
 close_signals:
     if (d.sfd >= 0)
         close(d.sfd);

@@ -1,5 +1,5 @@
 /* vgtd under systemd: Type=notify readiness and the journal as log sink
- * (tools/vgtd_sd.c). Built without libsystemd, every call is a no-op and
+ * (host/vgtd_sd.c). Built without libsystemd, every call is a no-op and
  * logs stay on stderr. */
 #ifndef VGT_TOOLS_VGTD_SD_H
 #define VGT_TOOLS_VGTD_SD_H
