@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -80,6 +81,10 @@ static void retire(struct vgt_submit *s, struct workload *wl)
     vgt_sched_end(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error);
     wl->state = WL_DONE;
     sv->on_hw--;
+    /* Its set may be idle on the GPU now: a sharer waiting for an engine
+     * gets its entries ahead of its dispatch. */
+    if (!sv->on_hw)
+        vgt_dispatch_want_precopy(s);
     wl->next = NULL;
     if (sv->done_tail)
         sv->done_tail->next = wl;
@@ -203,13 +208,117 @@ bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine)
     return true;
 }
 
+/* ---- graphics-memory pre-copy (docs/vgpu.md, "Pre-copy") ----
+ *
+ * The entries of a range set may be rewritten only while no vGPU of the
+ * set has a workload on an engine: the GPU reaches them through the
+ * physical GGTT. When a set is idle on the GPU and one of its vGPUs has
+ * queued work (it waits for an engine busy with another set's work), its
+ * entries are written now, by the dispatcher thread, so that its dispatch
+ * finds it resident and starts at once. Everything happens under s->lock,
+ * as a dispatch does, so no vGPU of the set can be dispatched meanwhile;
+ * a guest rewriting its GGTT at any time is covered by the write-through
+ * rule of vgt/ggtt.h (an entry written after the copy goes straight to the
+ * physical GGTT because the vGPU owns its block then). */
+
+struct precopy_cand {
+    struct vgt_submit_vgpu *sv;
+    int64_t credit;  /* how far behind its engine's fair clock: pick order */
+    unsigned engine; /* where its most urgent queued work waits */
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct precopy_cand *x = a, *y = b;
+
+    return x->credit < y->credit ? 1 : x->credit > y->credit ? -1 : 0;
+}
+
+static bool conflicts_running(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
+{
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        struct workload *wl = s->eng[e].running;
+
+        if (wl && (wl->sv == sv || vgt_ggtt_conflicts(sv->v->ggtt, wl->sv->v->ggtt)))
+            return true;
+    }
+    return false;
+}
+
+/* Under s->lock. Every vGPU with queued work, in the order the scheduler
+ * favours (furthest behind first); the first of each group of
+ * conflicting vGPUs is the one its set is copied for, and only when no
+ * vGPU of the set is on an engine. The others of the group are left
+ * alone: stealing the set from the likely next one would only move the
+ * switch to its dispatch. */
+static void gm_precopy(struct vgt_submit *s)
+{
+    static const size_t max = VGT_SCHED_MAX_VGPUS;
+    struct precopy_cand cand[VGT_SCHED_MAX_VGPUS];
+    size_t n = 0;
+
+    for (unsigned id = 0; id < max; id++) {
+        struct vgt_submit_vgpu *sv = s->by_sched[id];
+        struct vgt_sched_stats st;
+        bool queued = false;
+
+        if (!sv || vgt_sched_get_stats(s->sched, id, &st))
+            continue;
+        cand[n] = (struct precopy_cand){.sv = sv, .credit = INT64_MIN};
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            if (sv->eng[e].queued && st.credit_ns[e] >= cand[n].credit) {
+                cand[n].credit = st.credit_ns[e];
+                cand[n].engine = e;
+                queued = true;
+            }
+        n += queued;
+    }
+    qsort(cand, n, sizeof(*cand), cand_cmp);
+    for (size_t i = 0; i < n; i++) {
+        struct vgt_submit_vgpu *sv = cand[i].sv;
+        struct vgt_ggtt_switch sw;
+        bool shadowed = false;
+
+        for (size_t j = 0; j < i && !shadowed; j++)
+            shadowed = vgt_ggtt_conflicts(sv->v->ggtt, cand[j].sv->v->ggtt);
+        if (shadowed || conflicts_running(s, sv) || vgt_ggtt_is_resident(sv->v->ggtt))
+            continue;
+        if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
+            continue;
+        /* Its switch all the same, charged to it as at dispatch. */
+        vgt_sched_charge(s->sched, sv->sched_id, cand[i].engine, sw.ns);
+        sv->precopied = true;
+        s->gm.precopies++;
+        s->gm.precopy_written += sw.written;
+        s->gm.precopy_ns += sw.ns;
+    }
+}
+
+void vgt_dispatch_want_precopy(struct vgt_submit *s)
+{
+    if (!s->gm_precopy || s->gm_precopy_wanted)
+        return;
+    s->gm_precopy_wanted = true;
+    vgt_dispatch_kick(s);
+}
+
 /* Under s->lock: make @sv's graphics memory resident before its workload
  * goes to @e, charging the switch to it. */
 static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e)
 {
     struct vgt_ggtt_switch sw;
 
-    if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
+    if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw))
+        return;
+    if (sv->precopied) {
+        /* Its pre-copy held until now, or the set went to another. */
+        sv->precopied = false;
+        if (sw.switched)
+            s->gm.precopy_lost++;
+        else
+            s->gm.precopy_hits++;
+    }
+    if (!sw.switched)
         return;
     vgt_sched_charge(s->sched, sv->sched_id, e, sw.ns);
     s->gm.switches++;
@@ -666,6 +775,12 @@ static void *dispatcher(void *arg)
         pthread_mutex_unlock(&s->irq_mu);
 
         undelivered = service(s, &retry);
+        pthread_mutex_lock(&s->lock);
+        if (s->gm_precopy_wanted) {
+            s->gm_precopy_wanted = false;
+            gm_precopy(s);
+        }
+        pthread_mutex_unlock(&s->lock);
         undelivered |= vgt_watchdog_check(s);
         pthread_mutex_lock(&s->lock);
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)

@@ -148,6 +148,7 @@ struct vgt_submit_vgpu {
     struct vengine eng[VGT_ENGINE_NUM];
     unsigned running;          /* dispatched and not yet delivered */
     unsigned on_hw;            /* on an engine now (s->lock) */
+    bool precopied;            /* made resident by a pre-copy, not yet dispatched (s->lock) */
     /* Finished on the GPU, to tell the guest in order (s->lock). */
     struct workload *done_head, *done_tail;
     unsigned delivering;       /* threads trying to deliver now (s->lock) */
@@ -193,6 +194,8 @@ struct vgt_submit {
     struct vgt_mmio_ctx mmio_ctx;
     struct vgt_submit_watchdog_stats wd; /* under lock */
     struct vgt_submit_gm_stats gm;       /* under lock */
+    bool gm_precopy;            /* pre-copy on (under lock; default on) */
+    bool gm_precopy_wanted;     /* the dispatcher thread looks for one (under lock) */
     bool hangs_pending;         /* some sv->hang_mask is set (under lock) */
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
@@ -238,6 +241,10 @@ void vgt_dispatch_kick(struct vgt_submit *s);
  * whose graphics memory is not resident waits while a vGPU sharing it
  * has work on an engine. Under s->lock. */
 bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine);
+/* A vGPU's set may have gone idle on the GPU, or a vGPU queued work
+ * that waits: the dispatcher thread looks for a graphics-memory pre-copy
+ * to make (docs/vgpu.md, "Pre-copy"). Under s->lock. */
+void vgt_dispatch_want_precopy(struct vgt_submit *s);
 /* Start the next workload on idle engine @e. Under s->lock. */
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
 /* The per-engine watchdog (dispatcher thread, no lock held): stops the

@@ -33,8 +33,17 @@ struct gp_cfg {
     uint64_t cmd_budget;
     unsigned semaphore_timeout_ms;
     unsigned vcpus;                /* per guest (0: 1); vCPU 0 runs the driver */
+    /* Serve each guest's aperture (BAR2, placed by its driver at
+     * GP_BAR2(GP_DEV)) as an ioreq MMIO range translated through its
+     * private GGTT table, as vgtd --aperture emulated does. */
+    bool aperture_mmio;
     struct vgt_log *log;
 };
+
+#define GP_DEV 2 /* 00:02.0, where an Intel iGPU sits */
+/* Where the guest driver places BAR2 (sim_gpu_guest.c gg_probe): guest
+ * graphics address gm is at GP_BAR2(GP_DEV) + gm. */
+#define GP_BAR2(dev) ((0x40ull + (dev)) << 32)
 
 struct gp_guest {
     unsigned idx;
@@ -46,6 +55,10 @@ struct gp_guest {
     struct vgt_submit_pp *pp;      /* the PPGTT adapter */
     struct vgt_submit_vgpu *sv;
     struct gg *drv;
+    /* cfg.aperture_mmio: the mapped slice (host GM [ap_gm, +ap_size)) */
+    int ap_range;                  /* -1: none */
+    uint64_t ap_gm, ap_size;
+    uint64_t ap_dropped;           /* writes to unmapped entries (atomic) */
 };
 
 struct gp {

@@ -29,10 +29,68 @@
 #define W HX_BLIT
 #define BYTES (W * W * 4)
 
+/* Two vCPUs: vCPU 0 runs the driver, vCPU 1 the CPU's aperture
+ * accesses, each its own ioreq slot, so they race. */
 static struct gp *platform64(unsigned n)
 {
+    struct gp_cfg cfg = {.guest_ram = 20ull << 20, .vcpus = 2, .aperture_mmio = true};
+
     /* The driver's 4 MiB of RAM is plenty; bring-up stays quick. */
-    return hx_platform_ram(n, "V5_8", NULL, 0, 1, 20ull << 20);
+    return hx_platform_cfg(n, "V5_8", &cfg);
+}
+
+static uint64_t low_top_page(struct gp *p, unsigned i)
+{
+    struct vgt_vgpu_info info;
+
+    /* The driver allocates from the bottom: the top page stays unmapped. */
+    vgt_vgpu_get_info(p->guest[i].v, &info);
+    return info.low_base + info.low_size - VGT_PAGE_SIZE;
+}
+
+/* A guest's CPU writing and reading its own buffer through its aperture
+ * (vCPU 1) while its driver and everybody else's keep the GPU switching
+ * range sets: every value read back through the aperture and from the
+ * guest's RAM is the one it wrote, and its unmapped aperture page reads
+ * all ones (never a page another guest maps at that address). */
+#define AP_BYTES (2 * VGT_PAGE_SIZE)
+
+struct ap_racer {
+    struct gp *p;
+    unsigned idx;
+    struct gg_bo bo;
+    uint64_t unmapped_gm, stop_ns, rounds, wrong;
+    int rc;
+    char first[160];
+    pthread_t thr;
+};
+
+static void *ap_racer_main(void *arg)
+{
+    struct ap_racer *a = arg;
+    struct sim_guest *g = a->p->guest[a->idx].g;
+    uint64_t base = GP_BAR2(GP_DEV) + a->bo.gm;
+
+    while (vgt_now_ns() < a->stop_ns) {
+        uint64_t off = (a->rounds * 8 * 67) % AP_BYTES, want = ((uint64_t)(a->idx + 1) << 48) | a->rounds;
+        unsigned size = a->rounds % 4 == 3 ? 4 : 8;
+        uint64_t got = 0, ram = 0, none = 0;
+
+        if (size == 4)
+            want &= 0xffffffffull;
+        a->rc = sim_guest_mmio_write(g, 1, base + off, size, want);
+        a->rc = a->rc ?: sim_guest_mmio_read(g, 1, base + off, size, &got);
+        a->rc = a->rc ?: sim_guest_ram_read(g, 1, a->bo.gpa + off, &ram, size);
+        a->rc = a->rc ?: sim_guest_mmio_read(g, 1, GP_BAR2(GP_DEV) + a->unmapped_gm + off, 8, &none);
+        if (a->rc)
+            break;
+        if ((got != want || ram != want || none != ~0ull) && !a->wrong++)
+            snprintf(a->first, sizeof(a->first), "round %llu at +%#llx: wrote %#llx, aperture %#llx, RAM %#llx, unmapped %#llx",
+                     (unsigned long long)a->rounds, (unsigned long long)off, (unsigned long long)want,
+                     (unsigned long long)got, (unsigned long long)ram, (unsigned long long)none);
+        a->rounds++;
+    }
+    return NULL;
 }
 
 static bool share(struct gp *p, unsigned a, unsigned b)
@@ -91,12 +149,15 @@ static void test_64_v5_8_mixed(void **state)
 {
     struct gp *p = platform64(NG);
     struct worker *w = calloc(NG, sizeof(*w));
+    struct ap_racer *ap = calloc(NG, sizeof(*ap));
+    uint64_t ap_rounds = 0, ap_min = UINT64_MAX;
     struct vgt_submit_gm_stats gs;
     struct vgt_vgpu_info info;
     unsigned sharing = 0;
 
     (void)state;
     assert_non_null(w);
+    assert_non_null(ap);
     /* Every guest sees its full type in PVINFO, and ranges are shared. */
     for (unsigned i = 0; i < NG; i++) {
         uint64_t lb, ls, hb, hs;
@@ -116,11 +177,32 @@ static void test_64_v5_8_mixed(void **state)
         w[i].p = p;
         w[i].idx = i;
         assert_int_equal(gg_run_init(&w[i].run, p->guest[i].drv, GG_WL_MIXED, W, W, 0x77 + i), 0);
-        w[i].stop_ns = vgt_now_ns() + 1000000000ull;
-        assert_int_equal(pthread_create(&w[i].thr, NULL, worker_main, &w[i]), 0);
+        assert_int_equal(gg_bo_create(p->guest[i].drv, AP_BYTES, true, false, false, &ap[i].bo), 0);
+        ap[i].p = p;
+        ap[i].idx = i;
+        ap[i].unmapped_gm = low_top_page(p, i) - VGT_PAGE_SIZE; /* 2 pages below the top */
     }
-    for (unsigned i = 0; i < NG; i++)
+    for (unsigned i = 0; i < NG; i++) {
+        w[i].stop_ns = ap[i].stop_ns = vgt_now_ns() + 1000000000ull;
+        assert_int_equal(pthread_create(&w[i].thr, NULL, worker_main, &w[i]), 0);
+        assert_int_equal(pthread_create(&ap[i].thr, NULL, ap_racer_main, &ap[i]), 0);
+    }
+    for (unsigned i = 0; i < NG; i++) {
         pthread_join(w[i].thr, NULL);
+        pthread_join(ap[i].thr, NULL);
+    }
+    for (unsigned i = 0; i < NG; i++) {
+        if (ap[i].rc || ap[i].wrong)
+            fail_msg("guest %u aperture: rc %d, %llu wrong of %llu (%s)", i, ap[i].rc,
+                     (unsigned long long)ap[i].wrong, (unsigned long long)ap[i].rounds, ap[i].first);
+        if (!ap[i].rounds)
+            fail_msg("guest %u aperture: no round in 1 s", i);
+        ap_rounds += ap[i].rounds;
+        ap_min = VGT_MIN(ap_min, ap[i].rounds);
+        /* Nothing it wrote went anywhere else, and nothing was dropped:
+         * its buffer's entries were its own all along. */
+        assert_int_equal(p->guest[i].ap_dropped, 0);
+    }
     for (unsigned i = 0; i < NG; i++)
         if (w[i].rc)
             print_message("guest %u rc %d after %llu steps: %s\n", i, w[i].rc, (unsigned long long)w[i].done,
@@ -136,15 +218,23 @@ static void test_64_v5_8_mixed(void **state)
             fail_msg("guest %u completed nothing in 1 s", i);
         assert_false(hx_failsafe(p, i));
     }
+    print_message("aperture rounds %llu (fewest for one guest %llu)\n", (unsigned long long)ap_rounds,
+                  (unsigned long long)ap_min);
     vgt_submit_gm_stats(p->sub, &gs);
-    print_message("gm switches %llu, entries written %llu skipped %llu, %.1f us per switch, blocked %llu\n",
+    print_message("gm switches %llu, entries written %llu skipped %llu, %.1f us per switch, blocked %llu; "
+                  "pre-copies %llu (%.1f us each), hits %llu, lost %llu\n",
                   (unsigned long long)gs.switches, (unsigned long long)gs.entries_written,
                   (unsigned long long)gs.entries_skipped,
-                  gs.switches ? gs.switch_ns / 1e3 / (double)gs.switches : 0.0, (unsigned long long)gs.blocked);
+                  gs.switches ? gs.switch_ns / 1e3 / (double)gs.switches : 0.0, (unsigned long long)gs.blocked,
+                  (unsigned long long)gs.precopies, gs.precopies ? gs.precopy_ns / 1e3 / (double)gs.precopies : 0.0,
+                  (unsigned long long)gs.precopy_hits, (unsigned long long)gs.precopy_lost);
     assert_true(gs.switches > 0);
     /* Differential: most of a V5_8's 114,688 entries are the group's
      * scratch on both sides and are not written. */
     assert_true(gs.entries_skipped > gs.entries_written);
+    /* Sets idle on the GPU while a sharer waited: pre-copied. */
+    assert_true(gs.precopies > 0);
+    free(ap);
     free(w);
     gp_destroy(p);
 }
@@ -195,6 +285,64 @@ static void expect_pattern(struct gg *d, const struct gg_bo *bo, uint32_t seed, 
     free(px);
 }
 
+static uint64_t ap_rd(struct gp *p, unsigned i, uint64_t gm)
+{
+    uint64_t v = 0;
+
+    assert_int_equal(sim_guest_mmio_read(p->guest[i].g, 1, GP_BAR2(GP_DEV) + gm, 8, &v), 0);
+    return v;
+}
+
+static void ap_wr(struct gp *p, unsigned i, uint64_t gm, uint64_t v)
+{
+    assert_int_equal(sim_guest_mmio_write(p->guest[i].g, 1, GP_BAR2(GP_DEV) + gm, 8, v), 0);
+}
+
+/* Guest 0 (A) not resident, guest 6 (B) resident, on the same range set.
+ * Low (aperture) buffers: LA and LB at the same graphics address, and
+ * LB2 where only B maps. A's CPU through its aperture sees LA's bytes,
+ * writes land in its RAM, and at LB2's address it reads all ones and its
+ * writes are dropped; A's GPU reading LB2's address gets its own scratch
+ * (zeros), never B's pixels. B's bytes stay B's throughout. */
+static void not_resident_aperture(struct gp *p, struct gg *a, struct gg_ctx *ca, struct gg *b, struct gg_ctx *cb)
+{
+    struct gg_bo la, la2, lb, lb_at_la2, lb2;
+    uint64_t dropped = p->guest[0].ap_dropped;
+
+    assert_int_equal(gg_bo_create(a, BYTES, true, false, false, &la), 0);
+    assert_int_equal(gg_bo_create(a, BYTES, true, false, false, &la2), 0);
+    assert_int_equal(gg_bo_create(b, BYTES, true, false, false, &lb), 0);
+    assert_int_equal(gg_bo_create(b, BYTES, true, false, false, &lb_at_la2), 0);
+    assert_int_equal(gg_bo_create(b, BYTES, true, false, false, &lb2), 0); /* past A's two */
+    assert_int_equal(la.gm, lb.gm);
+    fill(a, ca, &la, 0xaaaa0011u);
+    fill(b, cb, &lb, 0xbbbb0012u);
+    fill(b, cb, &lb2, 0xbbbb0013u);
+    assert_true(resident(p, 6));
+    assert_false(resident(p, 0));
+    for (uint64_t off = 0; off < BYTES; off += 512) {
+        assert_int_equal(ap_rd(p, 0, la.gm + off), 0xaaaa0011aaaa0011ull);
+        assert_int_equal(ap_rd(p, 6, lb.gm + off), 0xbbbb0012bbbb0012ull);
+        assert_int_equal(ap_rd(p, 0, lb2.gm + off), ~0ull);
+    }
+    /* A writes its aperture while B is resident: its RAM, not B's. */
+    for (uint64_t off = 0; off < BYTES; off += 8)
+        ap_wr(p, 0, la.gm + off, 0xaaaa0021aaaa0021ull);
+    ap_wr(p, 0, lb2.gm, 0x5151515151515151ull);
+    assert_int_equal(p->guest[0].ap_dropped, dropped + 1);
+    assert_false(resident(p, 0));
+    expect_color(a, &la, 0xaaaa0021u, "guest 0's aperture writes, switched out");
+    expect_color(b, &lb, 0xbbbb0012u, "guest 6's buffer after guest 0's aperture writes");
+    expect_color(b, &lb2, 0xbbbb0013u, "guest 6's buffer only it maps, after guest 0's write there");
+    /* A's GPU at LB2's address: A's scratch (zeros), not B's pixels. */
+    copy(a, ca, &la2, &lb2);
+    expect_color(a, &la2, 0, "guest 0's copy from an address only guest 6 maps");
+    expect_color(b, &lb2, 0xbbbb0013u, "guest 6's buffer after guest 0's copy from its address");
+    /* The GPU reads what the aperture wrote. */
+    copy(a, ca, &la2, &la);
+    expect_color(a, &la2, 0xaaaa0021u, "guest 0's GPU copy of its aperture writes");
+}
+
 /* Guests 0 and 6 share a range set (6 free ones, the 7th guest takes the
  * least shared: guest 0's). */
 static void test_not_resident_sees_only_its_own(void **state)
@@ -224,12 +372,15 @@ static void test_not_resident_sees_only_its_own(void **state)
     assert_false(resident(p, 0));
     /* A, not resident, copies from that address: its own pixels. */
     vgt_submit_gm_stats(p->sub, &gs);
-    before = gs.switches;
+    before = gs.switches + gs.precopies;
     copy(a, ca, &ya, &xa);
     expect_color(a, &ya, 0xaaaa0001u, "guest 0's copy after guest 6 ran");
     expect_color(b, &xb, 0xbbbb0002u, "guest 6's buffer after guest 0's copy");
     vgt_submit_gm_stats(p->sub, &gs);
-    assert_true(gs.switches > before);
+    assert_true(gs.switches + gs.precopies > before);
+
+    /* The same through the aperture and at addresses only B maps. */
+    not_resident_aperture(p, a, ca, b, cb);
 
     /* B runs again; A rewrites its GGTT while switched out: X now maps a
      * fresh buffer Z holding a pattern. */
