@@ -14,7 +14,6 @@
 #include "vgt/submit_ppgtt.h"
 #include "vgt/util.h"
 
-#define GP_BAR0 0xF0000000ull       /* in the MMIO hole below 4 GiB */
 #define GP_RAM_DRIVER_BASE (16ull << 20)
 
 static void *srv_main(void *arg)

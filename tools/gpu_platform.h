@@ -40,7 +40,8 @@ struct gp_cfg {
     struct vgt_log *log;
 };
 
-#define GP_DEV 2 /* 00:02.0, where an Intel iGPU sits */
+#define GP_DEV 2                /* 00:02.0, where an Intel iGPU sits */
+#define GP_BAR0 0xF0000000ull   /* where the driver places BAR0: the MMIO hole below 4 GiB */
 /* Where the guest driver places BAR2 (sim_gpu_guest.c gg_probe): guest
  * graphics address gm is at GP_BAR2(GP_DEV) + gm. */
 #define GP_BAR2(dev) ((0x40ull + (dev)) << 32)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -411,10 +412,155 @@ static void test_not_resident_sees_only_its_own(void **state)
     gp_destroy(p);
 }
 
+/* Hostile: guest 0's vCPU 1 rewrites the GGTT entries of its buffer X
+ * in a loop, between two buffers of its own RAM holding patterns P0 and
+ * P1 (whole 8-byte entries and 4-byte halves), while guest 6, on the
+ * same range set, keeps filling its buffer at X's graphics address: guest
+ * 0 is switched out and in (or pre-copied) all along, rewrites landing
+ * in between. Every copy guest 0's driver makes from X meanwhile holds,
+ * per pixel, P0's or P1's value (its own memory, whichever entry the GPU
+ * saw), never guest 6's. Once the loop stops with every entry on Pn,
+ * guest 6 runs again and guest 0's copy is exactly Pn: what the GPU used
+ * is the table as the guest left it. Guest 6's bytes are checked at every
+ * fill. */
+struct remapper {
+    struct sim_guest *g;
+    uint64_t x_gm, z_gpa[2];
+    volatile bool stop;
+    uint64_t passes;
+    unsigned last;
+    int rc;
+    pthread_t thr;
+};
+
+static void *remap_main(void *arg)
+{
+    struct remapper *r = arg;
+
+    while (!r->stop && !r->rc) {
+        unsigned which = (unsigned)(r->passes % 2);
+
+        for (uint64_t k = 0; k < BYTES / VGT_PAGE_SIZE && !r->rc; k++) {
+            uint64_t gpa = GP_BAR0 + GEN9_GGTT_OFFSET + ((r->x_gm >> 12) + k) * 8;
+            uint64_t pte = (r->z_gpa[which] + k * VGT_PAGE_SIZE) | 1;
+
+            if (r->passes % 3 == 2) {
+                r->rc = sim_guest_mmio_write(r->g, 1, gpa + 4, 4, pte >> 32);
+                r->rc = r->rc ?: sim_guest_mmio_write(r->g, 1, gpa, 4, (uint32_t)pte);
+            } else {
+                r->rc = sim_guest_mmio_write(r->g, 1, gpa, 8, pte);
+            }
+        }
+        r->last = which;
+        r->passes++;
+    }
+    return NULL;
+}
+
+struct filler6 {
+    struct gp *p;
+    struct gg_ctx *c;
+    struct gg_bo bo;
+    volatile bool stop;
+    uint64_t fills;
+    pthread_t thr;
+};
+
+static void *filler6_main(void *arg)
+{
+    struct filler6 *f = arg;
+
+    while (!f->stop) {
+        uint32_t color = 0xbb000000u | (uint32_t)(f->fills & 0xffffff);
+
+        fill(f->p->guest[6].drv, f->c, &f->bo, color);
+        expect_color(f->p->guest[6].drv, &f->bo, color, "guest 6's fill while guest 0 remaps");
+        f->fills++;
+    }
+    return NULL;
+}
+
+static void test_ggtt_rewrite_race(void **state)
+{
+    struct gp *p = platform64(7);
+    struct gg *a = p->guest[0].drv;
+    struct gg_ctx *ca;
+    struct gg_bo x, y, z[2];
+    struct remapper r = {.g = p->guest[0].g};
+    struct filler6 f = {.p = p};
+    struct vgt_submit_gm_stats g0, g1;
+    uint32_t *px = malloc(BYTES);
+    uint64_t copies = 0, stop_ns;
+
+    (void)state;
+    assert_non_null(px);
+    assert_true(share(p, 0, 6));
+    assert_int_equal(gg_ctx_create(a, VGT_ENGINE_BCS, &ca), 0);
+    assert_int_equal(gg_ctx_create(p->guest[6].drv, VGT_ENGINE_BCS, &f.c), 0);
+    assert_int_equal(gg_bo_create(a, BYTES, true, true, false, &x), 0);
+    assert_int_equal(gg_bo_create(a, BYTES, true, true, false, &y), 0);
+    assert_int_equal(gg_bo_create(p->guest[6].drv, BYTES, true, true, false, &f.bo), 0);
+    assert_int_equal(x.gm, f.bo.gm);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(gg_bo_create(a, BYTES, false, true, false, &z[i]), 0);
+        gwl_fill_pattern(px, W * 4, W, W, 0x1000 + i);
+        assert_int_equal(gg_bo_write(a, &z[i], 0, px, BYTES), 0);
+        r.z_gpa[i] = z[i].gpa;
+    }
+    r.x_gm = x.gm;
+    vgt_submit_gm_stats(p->sub, &g0);
+    assert_int_equal(pthread_create(&r.thr, NULL, remap_main, &r), 0);
+    assert_int_equal(pthread_create(&f.thr, NULL, filler6_main, &f), 0);
+    stop_ns = vgt_now_ns() + 500000000ull;
+    while (vgt_now_ns() < stop_ns || copies < 5) {
+        copy(a, ca, &y, &x);
+        assert_int_equal(gg_bo_read(a, &y, 0, px, BYTES), 0);
+        for (uint32_t yy = 0; yy < W; yy++)
+            for (uint32_t xx = 0; xx < W; xx++) {
+                uint32_t v = px[yy * W + xx];
+
+                if (v != gwl_pattern(0x1000, xx, yy) && v != gwl_pattern(0x1001, xx, yy))
+                    fail_msg("copy %llu: pixel (%u,%u) = %#x, neither of guest 0's patterns",
+                             (unsigned long long)copies, xx, yy, v);
+            }
+        copies++;
+    }
+    r.stop = true;
+    pthread_join(r.thr, NULL);
+    assert_int_equal(r.rc, 0);
+    assert_true(r.passes >= 2);
+    /* Guest 6 runs once more over the final table, then guest 0. */
+    {
+        uint64_t n = f.fills;
+
+        while (f.fills < n + 1)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    f.stop = true;
+    pthread_join(f.thr, NULL);
+    copy(a, ca, &y, &x);
+    expect_pattern(a, &y, 0x1000 + r.last, "guest 0's copy through the table it left");
+    expect_pattern(a, &z[0], 0x1000, "guest 0's pattern 0 after the race");
+    expect_pattern(a, &z[1], 0x1001, "guest 0's pattern 1 after the race");
+    expect_color(p->guest[6].drv, &f.bo, 0xbb000000u | (uint32_t)((f.fills - 1) & 0xffffff),
+                 "guest 6's last fill after the race");
+    vgt_submit_gm_stats(p->sub, &g1);
+    print_message("race: %llu remap passes, %llu copies by guest 0, %llu fills by guest 6, %llu switches + %llu pre-copies\n",
+                  (unsigned long long)r.passes, (unsigned long long)copies, (unsigned long long)f.fills,
+                  (unsigned long long)(g1.switches - g0.switches), (unsigned long long)(g1.precopies - g0.precopies));
+    /* It was switched out and in while the table changed. */
+    assert_true(g1.switches + g1.precopies - g0.switches - g0.precopies >= 10);
+    assert_false(hx_failsafe(p, 0));
+    assert_false(hx_failsafe(p, 6));
+    free(px);
+    gp_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_resident_sees_only_its_own),
+        cmocka_unit_test(test_ggtt_rewrite_race),
         cmocka_unit_test(test_64_v5_8_mixed),
     };
 
