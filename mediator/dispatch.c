@@ -225,6 +225,7 @@ struct precopy_cand {
     struct vgt_submit_vgpu *sv;
     int64_t credit;  /* how far behind its engine's fair clock: pick order */
     unsigned engine; /* where its most urgent queued work waits */
+    bool resident;
 };
 
 static int cand_cmp(const void *a, const void *b)
@@ -248,9 +249,10 @@ static bool conflicts_running(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
 /* Under s->lock. Every vGPU with queued work, in the order the scheduler
  * favours (furthest behind first); the first of each group of
  * conflicting vGPUs is the one its set is copied for, and only when no
- * vGPU of the set is on an engine. The others of the group are left
- * alone: stealing the set from the likely next one would only move the
- * switch to its dispatch. */
+ * vGPU of the set is on an engine and none with queued work holds the
+ * set already (it runs without a switch; taking the set from it, or from
+ * an earlier pre-copy not yet dispatched, would only move a switch to
+ * its dispatch and make sets change hands back and forth). */
 static void gm_precopy(struct vgt_submit *s)
 {
     static const size_t max = VGT_SCHED_MAX_VGPUS;
@@ -271,17 +273,18 @@ static void gm_precopy(struct vgt_submit *s)
                 cand[n].engine = e;
                 queued = true;
             }
-        n += queued;
+        if (queued)
+            cand[n++].resident = vgt_ggtt_is_resident(sv->v->ggtt);
     }
     qsort(cand, n, sizeof(*cand), cand_cmp);
     for (size_t i = 0; i < n; i++) {
         struct vgt_submit_vgpu *sv = cand[i].sv;
         struct vgt_ggtt_switch sw;
-        bool shadowed = false;
+        bool held = cand[i].resident;
 
-        for (size_t j = 0; j < i && !shadowed; j++)
-            shadowed = vgt_ggtt_conflicts(sv->v->ggtt, cand[j].sv->v->ggtt);
-        if (shadowed || conflicts_running(s, sv) || vgt_ggtt_is_resident(sv->v->ggtt))
+        for (size_t j = 0; j < n && !held; j++)
+            held = vgt_ggtt_conflicts(sv->v->ggtt, cand[j].sv->v->ggtt) && (j < i || cand[j].resident);
+        if (held || conflicts_running(s, sv))
             continue;
         if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
             continue;

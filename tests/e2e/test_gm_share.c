@@ -433,27 +433,32 @@ struct remapper {
     pthread_t thr;
 };
 
+/* One pass: every entry of X onto Z[passes % 2]. */
+static void remap_pass(struct remapper *r)
+{
+    unsigned which = (unsigned)(r->passes % 2);
+
+    for (uint64_t k = 0; k < BYTES / VGT_PAGE_SIZE && !r->rc; k++) {
+        uint64_t gpa = GP_BAR0 + GEN9_GGTT_OFFSET + ((r->x_gm >> 12) + k) * 8;
+        uint64_t pte = (r->z_gpa[which] + k * VGT_PAGE_SIZE) | 1;
+
+        if (r->passes % 3 == 2) {
+            r->rc = sim_guest_mmio_write(r->g, 1, gpa + 4, 4, pte >> 32);
+            r->rc = r->rc ?: sim_guest_mmio_write(r->g, 1, gpa, 4, (uint32_t)pte);
+        } else {
+            r->rc = sim_guest_mmio_write(r->g, 1, gpa, 8, pte);
+        }
+    }
+    r->last = which;
+    r->passes++;
+}
+
 static void *remap_main(void *arg)
 {
     struct remapper *r = arg;
 
-    while (!r->stop && !r->rc) {
-        unsigned which = (unsigned)(r->passes % 2);
-
-        for (uint64_t k = 0; k < BYTES / VGT_PAGE_SIZE && !r->rc; k++) {
-            uint64_t gpa = GP_BAR0 + GEN9_GGTT_OFFSET + ((r->x_gm >> 12) + k) * 8;
-            uint64_t pte = (r->z_gpa[which] + k * VGT_PAGE_SIZE) | 1;
-
-            if (r->passes % 3 == 2) {
-                r->rc = sim_guest_mmio_write(r->g, 1, gpa + 4, 4, pte >> 32);
-                r->rc = r->rc ?: sim_guest_mmio_write(r->g, 1, gpa, 4, (uint32_t)pte);
-            } else {
-                r->rc = sim_guest_mmio_write(r->g, 1, gpa, 8, pte);
-            }
-        }
-        r->last = which;
-        r->passes++;
-    }
+    while (!r->stop && !r->rc)
+        remap_pass(r);
     return NULL;
 }
 
@@ -508,6 +513,8 @@ static void test_ggtt_rewrite_race(void **state)
         r.z_gpa[i] = z[i].gpa;
     }
     r.x_gm = x.gm;
+    remap_pass(&r); /* X on P0 before anything runs */
+    assert_int_equal(r.rc, 0);
     vgt_submit_gm_stats(p->sub, &g0);
     assert_int_equal(pthread_create(&r.thr, NULL, remap_main, &r), 0);
     assert_int_equal(pthread_create(&f.thr, NULL, filler6_main, &f), 0);
