@@ -283,7 +283,8 @@ static void gm_precopy(struct vgt_submit *s)
         bool held = cand[i].resident;
 
         for (size_t j = 0; j < n && !held; j++)
-            held = vgt_ggtt_conflicts(sv->v->ggtt, cand[j].sv->v->ggtt) && (j < i || cand[j].resident);
+            held = vgt_ggtt_conflicts(sv->v->ggtt, cand[j].sv->v->ggtt) &&
+                   (j < i || (cand[j].resident && cand[j].sv->precopied));
         if (held || conflicts_running(s, sv))
             continue;
         if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
@@ -310,16 +311,20 @@ void vgt_dispatch_want_precopy(struct vgt_submit *s)
 static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e)
 {
     struct vgt_ggtt_switch sw;
+    uint64_t t0 = sv->precopied ? vgt_now_ns() : 0;
 
     if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw))
         return;
     if (sv->precopied) {
-        /* Its pre-copy held until now, or the set went to another. */
+        /* Its pre-copy held until now (what is left on the path is the
+         * residency check), or the set went to another. */
         sv->precopied = false;
-        if (sw.switched)
+        if (sw.switched) {
             s->gm.precopy_lost++;
-        else
+        } else {
             s->gm.precopy_hits++;
+            s->gm.precopy_hit_ns += vgt_now_ns() - t0;
+        }
     }
     if (!sw.switched)
         return;

@@ -145,6 +145,7 @@ struct vgt_submit_gm_stats {
     uint64_t precopy_written;
     uint64_t precopy_ns;     /* also charged to the vGPUs they were for */
     uint64_t precopy_hits;   /* dispatches that found the pre-copy still in place */
+    uint64_t precopy_hit_ns; /* what those dispatches spent on it (the check) */
     uint64_t precopy_lost;   /* pre-copied, but the set went to another vGPU first */
 };
 void vgt_submit_gm_stats(struct vgt_submit *s, struct vgt_submit_gm_stats *st);
