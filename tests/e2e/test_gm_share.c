@@ -412,6 +412,95 @@ static void test_not_resident_sees_only_its_own(void **state)
     gp_destroy(p);
 }
 
+/* Pre-copy (docs/vgpu.md): guests 0 and 6 share a range set, guest 1 has
+ * its own. Guest 0 ran last; guest 1's long fill holds the blitter when
+ * guest 6 queues a fill behind it. With pre-copy, guest 6's entries go in
+ * while guest 1 runs (its set is idle on the GPU), so its dispatch finds
+ * it resident; without, the switch is made at its dispatch. Every pixel
+ * is checked both ways. */
+static uint64_t completed_bcs(struct gp *p, unsigned i)
+{
+    struct vgt_submit_stats st;
+
+    assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+    return st.sched.completed[VGT_ENGINE_BCS];
+}
+
+static void precopy_case(struct gp *p, bool on)
+{
+    struct gg *a = p->guest[0].drv, *b = p->guest[1].drv, *c = p->guest[6].drv;
+    struct gg_ctx *ca, *cb, *cc;
+    struct gg_bo xa, xb, xc;
+    struct vgt_submit_gm_stats g0, g1;
+    uint32_t cs[16];
+    size_t k;
+    bool seen = false;
+    uint64_t done1;
+
+    vgt_submit_set_gm_precopy(p->sub, on);
+    assert_int_equal(gg_ctx_create(a, VGT_ENGINE_BCS, &ca), 0);
+    assert_int_equal(gg_ctx_create(b, VGT_ENGINE_BCS, &cb), 0);
+    assert_int_equal(gg_ctx_create(c, VGT_ENGINE_BCS, &cc), 0);
+    assert_int_equal(gg_bo_create(a, BYTES, true, true, false, &xa), 0);
+    assert_int_equal(gg_bo_create(b, BYTES, true, true, false, &xb), 0);
+    assert_int_equal(gg_bo_create(c, BYTES, true, true, false, &xc), 0);
+    fill(a, ca, &xa, 0xaaaa0100u + on);
+    assert_true(resident(p, 0));
+    assert_false(resident(p, 6));
+    vgt_submit_gm_stats(p->sub, &g0);
+    done1 = completed_bcs(p, 1);
+    k = gwl_emit_color_blt(cs, xb.gm, W * 4, 0, 0, W, W, 0xb1b10100u + on);
+    k += gwl_emit_noop(cs + k);
+    assert_int_equal(gg_submit(b, cb, cs, k), 0);
+    k = gwl_emit_color_blt(cs, xc.gm, W * 4, 0, 0, W, W, 0xcccc0100u + on);
+    k += gwl_emit_noop(cs + k);
+    assert_int_equal(gg_submit(c, cc, cs, k), 0);
+    /* While guest 1's fill runs (guest 6's waits behind it): guest 6 is
+     * resident and guest 1's fill has not retired yet, read in that
+     * order (guest 6's dispatch comes after that retire). */
+    for (;;) {
+        bool r6 = resident(p, 6);
+
+        if (completed_bcs(p, 1) != done1)
+            break;
+        if ((seen = r6))
+            break;
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+    }
+    assert_int_equal(gg_wait(b, cb, 10000), 0);
+    assert_int_equal(gg_wait(c, cc, 10000), 0);
+    vgt_submit_gm_stats(p->sub, &g1);
+    print_message("pre-copy %s: guest 6 resident before its dispatch: %d; switches at dispatch %llu, pre-copies %llu, hits %llu\n",
+                  on ? "on" : "off", seen, (unsigned long long)(g1.switches - g0.switches),
+                  (unsigned long long)(g1.precopies - g0.precopies),
+                  (unsigned long long)(g1.precopy_hits - g0.precopy_hits));
+    assert_int_equal(seen, on);
+    assert_int_equal(g1.precopies - g0.precopies, on);
+    assert_int_equal(g1.precopy_hits - g0.precopy_hits, on);
+    assert_int_equal(g1.switches - g0.switches, !on);
+    expect_color(a, &xa, 0xaaaa0100u + on, "guest 0's buffer after guest 6's switch");
+    expect_color(b, &xb, 0xb1b10100u + on, "guest 1's fill");
+    expect_color(c, &xc, 0xcccc0100u + on, "guest 6's fill after its switch");
+}
+
+static void test_precopy_while_other_set_runs(void **state)
+{
+    /* ~100 ms of blitter per 64 KiB fill: guest 6 waits behind guest 1
+     * long enough for the dispatcher thread on a loaded machine. */
+    struct gp_cfg cfg = {.guest_ram = 20ull << 20, .vcpus = 1, .ns_per_byte = 1500};
+    struct gp *p = hx_platform_cfg(7, "V5_8", &cfg);
+
+    (void)state;
+    assert_true(share(p, 0, 6));
+    assert_false(share(p, 0, 1));
+    precopy_case(p, false);
+    gp_destroy(p);
+    p = hx_platform_cfg(7, "V5_8", &cfg);
+    precopy_case(p, true);
+    assert_false(hx_failsafe(p, 0) || hx_failsafe(p, 1) || hx_failsafe(p, 6));
+    gp_destroy(p);
+}
+
 /* Hostile: guest 0's vCPU 1 rewrites the GGTT entries of its buffer X
  * in a loop, between two buffers of its own RAM holding patterns P0 and
  * P1 (whole 8-byte entries and 4-byte halves), while guest 6, on the
@@ -568,6 +657,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_not_resident_sees_only_its_own),
         cmocka_unit_test(test_ggtt_rewrite_race),
+        cmocka_unit_test(test_precopy_while_other_set_runs),
         cmocka_unit_test(test_64_v5_8_mixed),
     };
 
