@@ -72,6 +72,25 @@ static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
     return done;
 }
 
+/* Under s->lock: does a vGPU sharing @sv's graphics memory, not resident,
+ * have work queued? (Only then is a pre-copy worth the dispatcher's
+ * wake-up.) */
+static bool sharer_waiting(struct vgt_submit *s, const struct vgt_submit_vgpu *sv)
+{
+    for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
+        struct vgt_submit_vgpu *o = s->by_sched[id];
+        unsigned queued = 0;
+
+        if (!o || o == sv)
+            continue;
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            queued += o->eng[e].queued;
+        if (queued && vgt_ggtt_conflicts(sv->v->ggtt, o->v->ggtt) && !vgt_ggtt_is_resident(o->v->ggtt))
+            return true;
+    }
+    return false;
+}
+
 /* The workload left its engine: charge it, and queue it for its vGPU's
  * delivery. Under s->lock. */
 static void retire(struct vgt_submit *s, struct workload *wl)
@@ -83,7 +102,7 @@ static void retire(struct vgt_submit *s, struct workload *wl)
     sv->on_hw--;
     /* Its set may be idle on the GPU now: a sharer waiting for an engine
      * gets its entries ahead of its dispatch. */
-    if (!sv->on_hw)
+    if (!sv->on_hw && s->gm_precopy && sharer_waiting(s, sv))
         vgt_dispatch_want_precopy(s);
     wl->next = NULL;
     if (sv->done_tail)
@@ -300,10 +319,15 @@ static void gm_precopy(struct vgt_submit *s)
 
 void vgt_dispatch_want_precopy(struct vgt_submit *s)
 {
-    if (!s->gm_precopy || s->gm_precopy_wanted)
+    s->gm_precopy_wanted = s->gm_precopy;
+}
+
+void vgt_dispatch_precopy(struct vgt_submit *s)
+{
+    if (!s->gm_precopy_wanted)
         return;
-    s->gm_precopy_wanted = true;
-    vgt_dispatch_kick(s);
+    s->gm_precopy_wanted = false;
+    gm_precopy(s);
 }
 
 /* Under s->lock: make @sv's graphics memory resident before its workload
@@ -440,6 +464,8 @@ static bool service(struct vgt_submit *s, uint64_t *retry)
     }
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         vgt_dispatch_engine(s, e, retry);
+    /* After the engines have their next work: off its path. */
+    vgt_dispatch_precopy(s);
     pthread_mutex_unlock(&s->lock);
     if (late)
         vgt_dispatch_kick(s);
@@ -783,12 +809,6 @@ static void *dispatcher(void *arg)
         pthread_mutex_unlock(&s->irq_mu);
 
         undelivered = service(s, &retry);
-        pthread_mutex_lock(&s->lock);
-        if (s->gm_precopy_wanted) {
-            s->gm_precopy_wanted = false;
-            gm_precopy(s);
-        }
-        pthread_mutex_unlock(&s->lock);
         undelivered |= vgt_watchdog_check(s);
         pthread_mutex_lock(&s->lock);
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)

@@ -242,9 +242,11 @@ void vgt_dispatch_kick(struct vgt_submit *s);
  * has work on an engine. Under s->lock. */
 bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine);
 /* A vGPU's set may have gone idle on the GPU, or a vGPU queued work
- * that waits: the dispatcher thread looks for a graphics-memory pre-copy
- * to make (docs/vgpu.md, "Pre-copy"). Under s->lock. */
+ * that waits: a graphics-memory pre-copy may be made (docs/vgpu.md,
+ * "Pre-copy"). vgt_dispatch_precopy makes the wanted ones, after the
+ * engines got their next work. Both under s->lock. */
 void vgt_dispatch_want_precopy(struct vgt_submit *s);
+void vgt_dispatch_precopy(struct vgt_submit *s);
 /* Start the next workload on idle engine @e. Under s->lock. */
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
 /* The per-engine watchdog (dispatcher thread, no lock held): stops the
