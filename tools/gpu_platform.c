@@ -70,48 +70,13 @@ unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **
     return n;
 }
 
-/* cfg.aperture_mmio: one CPU access of guest @gg's aperture slice. */
-static int ap_access(struct gp_guest *gg, const struct vgt_io_access *a, uint64_t *val, bool write)
-{
-    if (a->offset + a->size > gg->ap_size ||
-        vgt_vgpu_aperture_access(gg->v, gg->ap_gm + a->offset, a->size, val, write)) {
-        if (write)
-            __atomic_add_fetch(&gg->ap_dropped, 1, __ATOMIC_RELAXED);
-        else
-            *val = ~0ull;
-    }
-    return 0;
-}
-
-static int ap_read(void *opaque, const struct vgt_io_access *a, uint64_t *val)
-{
-    return ap_access(opaque, a, val, false);
-}
-
-static int ap_write(void *opaque, const struct vgt_io_access *a, uint64_t val)
-{
-    return ap_access(opaque, a, &val, true);
-}
-
-static const struct vgt_io_ops ap_io_ops = {.read = ap_read, .write = ap_write};
-
-/* BAR2 placed, moved or disabled by the guest: its slice as MMIO. */
+/* cfg.aperture_mmio: BAR2 placed, moved or disabled by the guest. */
 static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm, uint64_t size,
                         bool map)
 {
     struct gp_guest *gg = opaque;
 
-    (void)v;
-    if (gg->ap_range >= 0) {
-        vgt_ioreq_server_unmap_range(gg->srv, gg->ap_range);
-        gg->ap_range = -1;
-    }
-    if (!map)
-        return 0;
-    gg->ap_gm = host_gm;
-    gg->ap_size = size;
-    return vgt_ioreq_server_map_range(gg->srv, VGT_IO_MMIO, gpa, gpa + size - 1, &ap_io_ops, gg,
-                                      &gg->ap_range);
+    return vgt_aperture_mmio_map(&gg->ap, v, gg->srv, gpa, host_gm, size, map);
 }
 
 static void guest_down(struct gp *p, struct gp_guest *gg)
@@ -191,7 +156,7 @@ static int guest_up(struct gp *p, unsigned i)
     if (rc)
         return rc;
     vgt_submit_set_watchdog(gg->sv, p->cfg.res.watchdog_ms);
-    gg->ap_range = -1;
+    gg->ap.range = -1;
     rc = vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0),
                          p->cfg.aperture_mmio ? &(struct vgt_vgpu_platform){gg, map_aperture} : NULL);
     if (rc)

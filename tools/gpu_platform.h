@@ -56,10 +56,7 @@ struct gp_guest {
     struct vgt_submit_pp *pp;      /* the PPGTT adapter */
     struct vgt_submit_vgpu *sv;
     struct gg *drv;
-    /* cfg.aperture_mmio: the mapped slice (host GM [ap_gm, +ap_size)) */
-    int ap_range;                  /* -1: none */
-    uint64_t ap_gm, ap_size;
-    uint64_t ap_dropped;           /* writes to unmapped entries (atomic) */
+    struct vgt_aperture_mmio ap;   /* cfg.aperture_mmio */
 };
 
 struct gp {

@@ -202,7 +202,7 @@ static void test_64_v5_8_mixed(void **state)
         ap_min = VGT_MIN(ap_min, ap[i].rounds);
         /* Nothing it wrote went anywhere else, and nothing was dropped:
          * its buffer's entries were its own all along. */
-        assert_int_equal(p->guest[i].ap_dropped, 0);
+        assert_int_equal(p->guest[i].ap.dropped, 0);
     }
     for (unsigned i = 0; i < NG; i++)
         if (w[i].rc)
@@ -308,7 +308,7 @@ static void ap_wr(struct gp *p, unsigned i, uint64_t gm, uint64_t v)
 static void not_resident_aperture(struct gp *p, struct gg *a, struct gg_ctx *ca, struct gg *b, struct gg_ctx *cb)
 {
     struct gg_bo la, la2, lb, lb_at_la2, lb2;
-    uint64_t dropped = p->guest[0].ap_dropped;
+    uint64_t dropped = p->guest[0].ap.dropped;
 
     assert_int_equal(gg_bo_create(a, BYTES, true, false, false, &la), 0);
     assert_int_equal(gg_bo_create(a, BYTES, true, false, false, &la2), 0);
@@ -330,7 +330,7 @@ static void not_resident_aperture(struct gp *p, struct gg *a, struct gg_ctx *ca,
     for (uint64_t off = 0; off < BYTES; off += 8)
         ap_wr(p, 0, la.gm + off, 0xaaaa0021aaaa0021ull);
     ap_wr(p, 0, lb2.gm, 0x5151515151515151ull);
-    assert_int_equal(p->guest[0].ap_dropped, dropped + 1);
+    assert_int_equal(p->guest[0].ap.dropped, dropped + 1);
     assert_false(resident(p, 0));
     expect_color(a, &la, 0xaaaa0021u, "guest 0's aperture writes, switched out");
     expect_color(b, &lb, 0xbbbb0012u, "guest 6's buffer after guest 0's aperture writes");
