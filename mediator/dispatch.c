@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,25 +71,6 @@ static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
     return done;
 }
 
-/* Under s->lock: does a vGPU sharing @sv's graphics memory, not resident,
- * have work queued? (Only then is a pre-copy worth the dispatcher's
- * wake-up.) */
-static bool sharer_waiting(struct vgt_submit *s, const struct vgt_submit_vgpu *sv)
-{
-    for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
-        struct vgt_submit_vgpu *o = s->by_sched[id];
-        unsigned queued = 0;
-
-        if (!o || o == sv)
-            continue;
-        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
-            queued += o->eng[e].queued;
-        if (queued && vgt_ggtt_conflicts(sv->v->ggtt, o->v->ggtt) && !vgt_ggtt_is_resident(o->v->ggtt))
-            return true;
-    }
-    return false;
-}
-
 /* The workload left its engine: charge it, and queue it for its vGPU's
  * delivery. Under s->lock. */
 static void retire(struct vgt_submit *s, struct workload *wl)
@@ -101,9 +81,10 @@ static void retire(struct vgt_submit *s, struct workload *wl)
     wl->state = WL_DONE;
     sv->on_hw--;
     /* Its set may be idle on the GPU now: a sharer waiting for an engine
-     * gets its entries ahead of its dispatch. */
-    if (!sv->on_hw && s->gm_precopy && sharer_waiting(s, sv))
-        vgt_dispatch_want_precopy(s);
+     * gets its entries ahead of its dispatch (vgt_dispatch_precopy, once
+     * the engines have their next work). */
+    if (!sv->on_hw && s->gm_precopy && s->nr_precopy_for < VGT_ENGINE_NUM)
+        s->precopy_for[s->nr_precopy_for++] = sv->sched_id;
     wl->next = NULL;
     if (sv->done_tail)
         sv->done_tail->next = wl;
@@ -240,20 +221,6 @@ bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine)
  * rule of vgt/ggtt.h (an entry written after the copy goes straight to the
  * physical GGTT because the vGPU owns its block then). */
 
-struct precopy_cand {
-    struct vgt_submit_vgpu *sv;
-    int64_t credit;  /* how far behind its engine's fair clock: pick order */
-    unsigned engine; /* where its most urgent queued work waits */
-    bool resident;
-};
-
-static int cand_cmp(const void *a, const void *b)
-{
-    const struct precopy_cand *x = a, *y = b;
-
-    return x->credit < y->credit ? 1 : x->credit > y->credit ? -1 : 0;
-}
-
 static bool conflicts_running(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
 {
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
@@ -265,69 +232,82 @@ static bool conflicts_running(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
     return false;
 }
 
-/* Under s->lock. Every vGPU with queued work, in the order the scheduler
- * favours (furthest behind first); the first of each group of
- * conflicting vGPUs is the one its set is copied for, and only when no
- * vGPU of the set is on an engine and none with queued work holds the
- * set already (it runs without a switch; taking the set from it, or from
- * an earlier pre-copy not yet dispatched, would only move a switch to
- * its dispatch and make sets change hands back and forth). */
-static void gm_precopy(struct vgt_submit *s)
+/* How far @sv is behind its engines' fair clocks where it has work
+ * queued (the scheduler's pick order), and on which engine; false when it
+ * has nothing queued. */
+static bool queued_credit(struct vgt_submit *s, struct vgt_submit_vgpu *sv, int64_t *credit, unsigned *engine)
 {
-    static const size_t max = VGT_SCHED_MAX_VGPUS;
-    struct precopy_cand cand[VGT_SCHED_MAX_VGPUS];
-    size_t n = 0;
+    struct vgt_sched_stats st;
+    bool queued = false;
 
-    for (unsigned id = 0; id < max; id++) {
-        struct vgt_submit_vgpu *sv = s->by_sched[id];
-        struct vgt_sched_stats st;
-        bool queued = false;
-
-        if (!sv || vgt_sched_get_stats(s->sched, id, &st))
-            continue;
-        cand[n] = (struct precopy_cand){.sv = sv, .credit = INT64_MIN};
-        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
-            if (sv->eng[e].queued && st.credit_ns[e] >= cand[n].credit) {
-                cand[n].credit = st.credit_ns[e];
-                cand[n].engine = e;
-                queued = true;
-            }
-        if (queued)
-            cand[n++].resident = vgt_ggtt_is_resident(sv->v->ggtt);
-    }
-    qsort(cand, n, sizeof(*cand), cand_cmp);
-    for (size_t i = 0; i < n; i++) {
-        struct vgt_submit_vgpu *sv = cand[i].sv;
-        struct vgt_ggtt_switch sw;
-        bool held = cand[i].resident;
-
-        for (size_t j = 0; j < n && !held; j++)
-            held = vgt_ggtt_conflicts(sv->v->ggtt, cand[j].sv->v->ggtt) &&
-                   (j < i || (cand[j].resident && cand[j].sv->precopied));
-        if (held || conflicts_running(s, sv))
-            continue;
-        if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
-            continue;
-        /* Its switch all the same, charged to it as at dispatch. */
-        vgt_sched_charge(s->sched, sv->sched_id, cand[i].engine, sw.ns);
-        sv->precopied = true;
-        s->gm.precopies++;
-        s->gm.precopy_written += sw.written;
-        s->gm.precopy_ns += sw.ns;
-    }
+    *credit = INT64_MIN;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        queued |= sv->eng[e].queued != 0;
+    if (!queued || vgt_sched_get_stats(s->sched, sv->sched_id, &st))
+        return false;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (sv->eng[e].queued && st.credit_ns[e] >= *credit) {
+            *credit = st.credit_ns[e];
+            *engine = e;
+        }
+    return true;
 }
 
-void vgt_dispatch_want_precopy(struct vgt_submit *s)
+/* Under s->lock: pre-copy for the group of vGPUs sharing @sv's graphics
+ * memory (@sv included). Of those with work queued, the set goes to the
+ * one the scheduler favours (furthest behind), and only when no vGPU of
+ * the set is on an engine and no earlier pre-copy of it still waits for
+ * its dispatch (sets would change hands back and forth as vGPUs wake).
+ * One pass over the vGPUs: it runs on the submission and completion
+ * paths. */
+static void precopy_group(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
 {
-    s->gm_precopy_wanted = s->gm_precopy;
+    struct vgt_submit_vgpu *best = NULL;
+    int64_t best_credit = INT64_MIN, credit;
+    unsigned best_engine = 0, engine = 0;
+    struct vgt_ggtt_switch sw;
+
+    for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
+        struct vgt_submit_vgpu *o = s->by_sched[id];
+
+        if (!o || (o != sv && !vgt_ggtt_conflicts(sv->v->ggtt, o->v->ggtt)) ||
+            !queued_credit(s, o, &credit, &engine))
+            continue;
+        if (o->precopied)
+            return;
+        if (!best || credit > best_credit) {
+            best = o;
+            best_credit = credit;
+            best_engine = engine;
+        }
+    }
+    if (!best || conflicts_running(s, best) || vgt_ggtt_is_resident(best->v->ggtt))
+        return;
+    if (vgt_ggtt_make_resident(best->v->ggtt, 0, &sw) || !sw.switched)
+        return;
+    /* Its switch all the same, charged to it as at dispatch. */
+    vgt_sched_charge(s->sched, best->sched_id, best_engine, sw.ns);
+    best->precopied = true;
+    s->gm.precopies++;
+    s->gm.precopy_written += sw.written;
+    s->gm.precopy_ns += sw.ns;
+}
+
+void vgt_dispatch_precopy_for(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
+{
+    if (s->gm_precopy)
+        precopy_group(s, sv);
 }
 
 void vgt_dispatch_precopy(struct vgt_submit *s)
 {
-    if (!s->gm_precopy_wanted)
-        return;
-    s->gm_precopy_wanted = false;
-    gm_precopy(s);
+    for (unsigned i = 0; i < s->nr_precopy_for; i++) {
+        struct vgt_submit_vgpu *sv = s->by_sched[s->precopy_for[i]];
+
+        if (sv)
+            vgt_dispatch_precopy_for(s, sv);
+    }
+    s->nr_precopy_for = 0;
 }
 
 /* Under s->lock: make @sv's graphics memory resident before its workload
