@@ -3,10 +3,16 @@
  * partitioning holds 6: they share range sets, each runs a mixed workload
  * (blits through its GGTT, stores through its PPGTT) with every result
  * checked, so a residency switch that let one guest's GGTT entries serve
- * another's work shows as a wrong pixel. Then two guests on the same
+ * another's work shows as a wrong pixel, while each one's second vCPU
+ * writes and reads its aperture (served as ioreq MMIO, as vgtd --aperture
+ * emulated does) and checks every value. Then two guests on the same
  * ranges: the one whose entries are not resident reaches only its own
- * memory through the GPU, and one that rewrites its GGTT while switched
- * out sees the new mapping at its next workload, nobody else's. */
+ * memory through the GPU and through its aperture (all ones, or its
+ * scratch, where only the other maps); one that rewrites its GGTT while
+ * switched out sees the new mapping at its next workload, nobody else's,
+ * also with the rewrite racing the switches in a loop; and pre-copy
+ * (docs/vgpu.md) makes a waiting guest resident while another set's work
+ * holds the engine, against the same case with pre-copy off. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
