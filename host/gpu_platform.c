@@ -16,8 +16,6 @@
 #include "vgt/submit_ppgtt.h"
 #include "vgt/util.h"
 
-#define GP_BAR0 0xF0000000ull       /* in the MMIO hole below 4 GiB */
-#define GP_DEV 2                    /* 00:02.0, where an Intel iGPU sits */
 #define GP_RAM_DRIVER_BASE (16ull << 20)
 
 static void *srv_main(void *arg)
@@ -72,6 +70,15 @@ unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **
         *limit = why;
     }
     return n;
+}
+
+/* cfg.aperture_mmio: BAR2 placed, moved or disabled by the guest. */
+static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm, uint64_t size,
+                        bool map)
+{
+    struct gp_guest *gg = opaque;
+
+    return vgt_aperture_mmio_map(&gg->ap, v, gg->srv, gpa, host_gm, size, map);
 }
 
 /* The guest's driver, probing its vGPU (as at boot). */
@@ -218,7 +225,9 @@ static int g_attach_up(void *obj, const void *arg, char *err, size_t errlen)
     struct gp_guest *gg = obj;
 
     (void)arg, (void)err, (void)errlen;
-    return vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0), NULL);
+    gg->ap.range = -1;
+    return vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0),
+                           gg->p->cfg.aperture_mmio ? &(struct vgt_vgpu_platform){gg, map_aperture} : NULL);
 }
 
 static int g_start_up(void *obj, const void *arg, char *err, size_t errlen)

@@ -33,10 +33,21 @@ struct gp_cfg {
     uint64_t cmd_budget;
     unsigned semaphore_timeout_ms;
     unsigned vcpus;                /* per guest (0: 1); vCPU 0 runs the driver */
+    /* Serve each guest's aperture (BAR2, placed by its driver at
+     * GP_BAR2(GP_DEV)) as an ioreq MMIO range translated through its
+     * private GGTT table, as vgtd --aperture emulated does. */
+    bool aperture_mmio;
     struct vgt_log *log;
 };
 
 struct gp;
+
+#define GP_DEV 2                /* 00:02.0, where an Intel iGPU sits */
+#define GP_BAR0 0xF0000000ull   /* where the driver places BAR0: the MMIO hole below 4 GiB */
+/* Where the guest driver places BAR2 (sim_gpu_guest.c gg_probe): guest
+ * graphics address gm is at GP_BAR2(GP_DEV) + gm. */
+#define GP_BAR2(dev) ((0x40ull + (dev)) << 32)
+
 struct gp_guest {
     unsigned idx;
     struct gp *p;
@@ -49,6 +60,7 @@ struct gp_guest {
     struct vgt_submit_pp *pp;      /* the PPGTT adapter */
     struct vgt_submit_vgpu *sv;
     struct gg *drv;
+    struct vgt_aperture_mmio ap;   /* cfg.aperture_mmio */
 };
 
 struct gp {

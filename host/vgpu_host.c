@@ -54,10 +54,7 @@ struct vgpu_dom {
     unsigned ports; /* event-channel ports its ioreq server binds in vgtd */
     struct vgpu_aperture_map ap; /* the aperture slice mapped into the guest */
     /* cfg.aperture_mmio: the aperture served as an ioreq MMIO range */
-    int ap_range;     /* its range id, -1 when none */
-    uint64_t ap_gm;   /* host GM address of the slice's first byte */
-    uint64_t ap_size;
-    uint64_t ap_dropped; /* aperture writes to unmapped entries, dropped */
+    struct vgt_aperture_mmio ap_mmio; /* cfg.aperture_mmio */
     /* sim only: the guest's driver and workload of guest-run */
     struct gg *drv;
     struct gg_run *run;
@@ -581,43 +578,6 @@ static int resolve_res(const struct vgpu_add_req *req, struct vgt_vgpu_res *res,
     return 0;
 }
 
-/* cfg.aperture_mmio: one guest CPU access to the aperture, translated
- * through the vGPU's PRIVATE GGTT table (its own entries, whether or not
- * they are resident in the physical GGTT: with graphics-memory sharing
- * the physical entries may be another guest's, docs/vgpu.md) to its own
- * guest-physical page, then read or written there. An entry that is not
- * present, refused or half written reads as all ones and drops writes,
- * as the host's scratch page does. */
-static int ap_access(struct vgpu_dom *d, const struct vgt_io_access *a, uint64_t *val, bool write)
-{
-    uint64_t gpa, gm = d->ap_gm + a->offset;
-    struct vgt_hv *hv = vgt_ioreq_server_hv(d->srv);
-
-    if (a->offset + a->size > d->ap_size || a->size > sizeof(*val) ||
-        ((gm & (VGT_PAGE_SIZE - 1)) + a->size) > VGT_PAGE_SIZE ||
-        vgt_vgpu_gm_to_gpa(d->vgpu, gm, &gpa) ||
-        (write ? vgt_hv_write(hv, gpa, val, a->size) : (*val = 0, vgt_hv_read(hv, gpa, val, a->size)))) {
-        if (!write)
-            *val = ~0ull;
-        else
-            __atomic_add_fetch(&d->ap_dropped, 1, __ATOMIC_RELAXED);
-        return 0;
-    }
-    return 0;
-}
-
-static int ap_read(void *opaque, const struct vgt_io_access *a, uint64_t *val)
-{
-    return ap_access(opaque, a, val, false);
-}
-
-static int ap_write(void *opaque, const struct vgt_io_access *a, uint64_t val)
-{
-    return ap_access(opaque, a, &val, true);
-}
-
-static const struct vgt_io_ops ap_io_ops = {.read = ap_read, .write = ap_write};
-
 /* The vGPU's aperture slice (host GM [host_gm, +size), i.e. host BAR2 +
  * host_gm) appears at guest-physical @gpa, as the host's aperture ops
  * say (platform.h): emulated, an ioreq MMIO range (always with the
@@ -627,18 +587,11 @@ static const struct vgt_io_ops ap_io_ops = {.read = ap_read, .write = ap_write};
 static int ap_emulated_map(struct vgpu_dom *d, uint64_t gpa, uint64_t host_gm, uint64_t size,
                            bool map)
 {
-    int ret;
+    /* Translated through the vGPU's private GGTT table
+     * (vgt_vgpu_aperture_access): with graphics-memory sharing the
+     * physical entries may be another guest's (docs/vgpu.md). */
+    int ret = vgt_aperture_mmio_map(&d->ap_mmio, d->vgpu, d->srv, gpa, host_gm, size, map);
 
-    if (d->ap_range >= 0) {
-        vgt_ioreq_server_unmap_range(d->srv, d->ap_range);
-        d->ap_range = -1;
-    }
-    if (!map)
-        return 0;
-    d->ap_gm = host_gm;
-    d->ap_size = size;
-    ret = vgt_ioreq_server_map_range(d->srv, VGT_IO_MMIO, gpa, gpa + size - 1, &ap_io_ops, d,
-                                     &d->ap_range);
     if (ret)
         vgt_err(d->host->log, "dom%u: aperture at %#llx as MMIO: %s", d->domid,
                 (unsigned long long)gpa, strerror(-ret));
@@ -783,7 +736,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     d->vc = vc;
     d->weight = req->weight;
     d->cap_pct = req->cap_pct;
-    d->ap_range = -1;
+    d->ap_mmio.range = -1;
     d->sbdf = req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0);
     ret = vgt_stages_up(dom_stages, VGT_ARRAY_SIZE(dom_stages), &d->up, d, req, &h->cfg.stage_hook,
                         &stage, err, errlen);

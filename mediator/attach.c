@@ -159,3 +159,43 @@ void vgt_vgpu_detach(struct vgt_vgpu *v)
     v->pci_range = -1;
     pthread_mutex_unlock(&v->lock);
 }
+
+static int ap_access(struct vgt_aperture_mmio *ap, const struct vgt_io_access *a, uint64_t *val, bool write)
+{
+    if (a->offset + a->size > ap->size ||
+        vgt_vgpu_aperture_access(ap->v, ap->gm + a->offset, a->size, val, write)) {
+        if (write)
+            __atomic_add_fetch(&ap->dropped, 1, __ATOMIC_RELAXED);
+        else
+            *val = ~0ull;
+    }
+    return 0;
+}
+
+static int ap_read(void *opaque, const struct vgt_io_access *a, uint64_t *val)
+{
+    return ap_access(opaque, a, val, false);
+}
+
+static int ap_write(void *opaque, const struct vgt_io_access *a, uint64_t val)
+{
+    return ap_access(opaque, a, &val, true);
+}
+
+static const struct vgt_io_ops ap_io_ops = {.read = ap_read, .write = ap_write};
+
+int vgt_aperture_mmio_map(struct vgt_aperture_mmio *ap, struct vgt_vgpu *v, struct vgt_ioreq_server *srv,
+                          uint64_t gpa, uint64_t host_gm, uint64_t size, bool map)
+{
+    if (ap->range >= 0) {
+        vgt_ioreq_server_unmap_range(ap->srv, ap->range);
+        ap->range = -1;
+    }
+    if (!map)
+        return 0;
+    ap->v = v;
+    ap->srv = srv;
+    ap->gm = host_gm;
+    ap->size = size;
+    return vgt_ioreq_server_map_range(srv, VGT_IO_MMIO, gpa, gpa + size - 1, &ap_io_ops, ap, &ap->range);
+}

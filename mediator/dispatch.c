@@ -80,6 +80,11 @@ static void retire(struct vgt_submit *s, struct workload *wl)
     vgt_sched_end(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error);
     wl->state = WL_DONE;
     sv->on_hw--;
+    /* Its set may be idle on the GPU now: a sharer waiting for an engine
+     * gets its entries ahead of its dispatch (vgt_dispatch_precopy, once
+     * the engines have their next work). */
+    if (!sv->on_hw && s->gm_precopy && s->nr_precopy_for < VGT_ENGINE_NUM)
+        s->precopy_for[s->nr_precopy_for++] = sv->sched_id;
     wl->next = NULL;
     if (sv->done_tail)
         sv->done_tail->next = wl;
@@ -203,13 +208,129 @@ bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine)
     return true;
 }
 
+/* ---- graphics-memory pre-copy (docs/vgpu.md, "Pre-copy") ----
+ *
+ * The entries of a range set may be rewritten only while no vGPU of the
+ * set has a workload on an engine: the GPU reaches them through the
+ * physical GGTT. When a set is idle on the GPU and one of its vGPUs has
+ * queued work (it waits for an engine busy with another set's work), its
+ * entries are written now, by the dispatcher thread, so that its dispatch
+ * finds it resident and starts at once. Everything happens under s->lock,
+ * as a dispatch does, so no vGPU of the set can be dispatched meanwhile;
+ * a guest rewriting its GGTT at any time is covered by the write-through
+ * rule of vgt/ggtt.h (an entry written after the copy goes straight to the
+ * physical GGTT because the vGPU owns its block then). */
+
+static bool conflicts_running(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
+{
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        struct workload *wl = s->eng[e].running;
+
+        if (wl && (wl->sv == sv || vgt_ggtt_conflicts(sv->v->ggtt, wl->sv->v->ggtt)))
+            return true;
+    }
+    return false;
+}
+
+/* How far @sv is behind its engines' fair clocks where it has work
+ * queued (the scheduler's pick order), and on which engine; false when it
+ * has nothing queued. */
+static bool queued_credit(struct vgt_submit *s, struct vgt_submit_vgpu *sv, int64_t *credit, unsigned *engine)
+{
+    struct vgt_sched_stats st;
+    bool queued = false;
+
+    *credit = INT64_MIN;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        queued |= sv->eng[e].queued != 0;
+    if (!queued || vgt_sched_get_stats(s->sched, sv->sched_id, &st))
+        return false;
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        if (sv->eng[e].queued && st.credit_ns[e] >= *credit) {
+            *credit = st.credit_ns[e];
+            *engine = e;
+        }
+    return true;
+}
+
+/* Under s->lock: pre-copy for the group of vGPUs sharing @sv's graphics
+ * memory (@sv included). Of those with work queued, the set goes to the
+ * one the scheduler favours (furthest behind), and only when no vGPU of
+ * the set is on an engine and no earlier pre-copy of it still waits for
+ * its dispatch (sets would change hands back and forth as vGPUs wake).
+ * One pass over the vGPUs: it runs on the submission and completion
+ * paths. */
+static void precopy_group(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
+{
+    struct vgt_submit_vgpu *best = NULL;
+    int64_t best_credit = INT64_MIN, credit;
+    unsigned best_engine = 0, engine = 0;
+    struct vgt_ggtt_switch sw;
+
+    for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
+        struct vgt_submit_vgpu *o = s->by_sched[id];
+
+        if (!o || (o != sv && !vgt_ggtt_conflicts(sv->v->ggtt, o->v->ggtt)) ||
+            !queued_credit(s, o, &credit, &engine))
+            continue;
+        if (o->precopied)
+            return;
+        if (!best || credit > best_credit) {
+            best = o;
+            best_credit = credit;
+            best_engine = engine;
+        }
+    }
+    if (!best || conflicts_running(s, best) || vgt_ggtt_is_resident(best->v->ggtt))
+        return;
+    if (vgt_ggtt_make_resident(best->v->ggtt, 0, &sw) || !sw.switched)
+        return;
+    /* Its switch all the same, charged to it as at dispatch. */
+    vgt_sched_charge(s->sched, best->sched_id, best_engine, sw.ns);
+    best->precopied = true;
+    s->gm.precopies++;
+    s->gm.precopy_written += sw.written;
+    s->gm.precopy_ns += sw.ns;
+}
+
+void vgt_dispatch_precopy_for(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
+{
+    if (s->gm_precopy)
+        precopy_group(s, sv);
+}
+
+void vgt_dispatch_precopy(struct vgt_submit *s)
+{
+    for (unsigned i = 0; i < s->nr_precopy_for; i++) {
+        struct vgt_submit_vgpu *sv = s->by_sched[s->precopy_for[i]];
+
+        if (sv)
+            vgt_dispatch_precopy_for(s, sv);
+    }
+    s->nr_precopy_for = 0;
+}
+
 /* Under s->lock: make @sv's graphics memory resident before its workload
  * goes to @e, charging the switch to it. */
 static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e)
 {
     struct vgt_ggtt_switch sw;
+    uint64_t t0 = sv->precopied ? vgt_now_ns() : 0;
 
-    if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
+    if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw))
+        return;
+    if (sv->precopied) {
+        /* Its pre-copy held until now (what is left on the path is the
+         * residency check), or the set went to another. */
+        sv->precopied = false;
+        if (sw.switched) {
+            s->gm.precopy_lost++;
+        } else {
+            s->gm.precopy_hits++;
+            s->gm.precopy_hit_ns += vgt_now_ns() - t0;
+        }
+    }
+    if (!sw.switched)
         return;
     vgt_sched_charge(s->sched, sv->sched_id, e, sw.ns);
     s->gm.switches++;
@@ -323,6 +444,8 @@ static bool service(struct vgt_submit *s, uint64_t *retry)
     }
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         vgt_dispatch_engine(s, e, retry);
+    /* After the engines have their next work: off its path. */
+    vgt_dispatch_precopy(s);
     pthread_mutex_unlock(&s->lock);
     if (late)
         vgt_dispatch_kick(s);

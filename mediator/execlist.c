@@ -143,6 +143,10 @@ static int elsp_write(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_
         uint64_t retry = UINT64_MAX;
 
         vgt_dispatch_engine(s, engine, &retry);
+        /* It waits for the engine: its entries may go in now, on this
+         * guest's own submission path, not at its dispatch. */
+        if (ve->queued && !vgt_ggtt_is_resident(sv->v->ggtt))
+            vgt_dispatch_precopy_for(s, sv);
         pthread_mutex_unlock(&s->lock);
         if (retry != UINT64_MAX)
             vgt_dispatch_kick(s);

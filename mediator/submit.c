@@ -42,6 +42,7 @@ int vgt_submit_create(const struct vgt_submit_cfg *cfg, struct vgt_submit **out)
     pthread_mutex_init(&s->irq_mu, NULL);
     pthread_cond_init(&s->irq_cv, NULL);
     vgt_sched_set_eligible(s->sched, vgt_dispatch_gm_eligible, s);
+    s->gm_precopy = true;
     rc = vgt_dispatch_start(s);
     if (rc)
         goto destroy_sched;
@@ -63,6 +64,13 @@ void vgt_submit_gm_stats(struct vgt_submit *s, struct vgt_submit_gm_stats *st)
 {
     pthread_mutex_lock(&s->lock);
     *st = s->gm;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void vgt_submit_set_gm_precopy(struct vgt_submit *s, bool on)
+{
+    pthread_mutex_lock(&s->lock);
+    s->gm_precopy = on;
     pthread_mutex_unlock(&s->lock);
 }
 

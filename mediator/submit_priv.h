@@ -148,6 +148,7 @@ struct vgt_submit_vgpu {
     struct vengine eng[VGT_ENGINE_NUM];
     unsigned running;          /* dispatched and not yet delivered */
     unsigned on_hw;            /* on an engine now (s->lock) */
+    bool precopied;            /* made resident by a pre-copy, not yet dispatched (s->lock) */
     /* Finished on the GPU, to tell the guest in order (s->lock). */
     struct workload *done_head, *done_tail;
     unsigned delivering;       /* threads trying to deliver now (s->lock) */
@@ -193,6 +194,12 @@ struct vgt_submit {
     struct vgt_mmio_ctx mmio_ctx;
     struct vgt_submit_watchdog_stats wd; /* under lock */
     struct vgt_submit_gm_stats gm;       /* under lock */
+    bool gm_precopy;            /* pre-copy on (under lock; default on) */
+    /* Scheduler ids of vGPUs whose last workload on an engine retired:
+     * their sets' pre-copy, once the engines have their next work (under
+     * lock). */
+    unsigned precopy_for[VGT_ENGINE_NUM];
+    unsigned nr_precopy_for;
     bool hangs_pending;         /* some sv->hang_mask is set (under lock) */
     /* dispatcher wake-ups */
     pthread_mutex_t irq_mu;
@@ -238,6 +245,12 @@ void vgt_dispatch_kick(struct vgt_submit *s);
  * whose graphics memory is not resident waits while a vGPU sharing it
  * has work on an engine. Under s->lock. */
 bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine);
+/* Graphics-memory pre-copy (docs/vgpu.md, "Pre-copy"), under s->lock:
+ * for the vGPUs sharing @sv's ranges (@sv queued work that waits), and
+ * for the sets of the vGPUs retire() noted (after the engines got their
+ * next work). */
+void vgt_dispatch_precopy_for(struct vgt_submit *s, struct vgt_submit_vgpu *sv);
+void vgt_dispatch_precopy(struct vgt_submit *s);
 /* Start the next workload on idle engine @e. Under s->lock. */
 void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry);
 /* The per-engine watchdog (dispatcher thread, no lock held): stops the

@@ -515,6 +515,20 @@ int vgt_vgpu_gm_to_gpa(struct vgt_vgpu *v, uint64_t gm, uint64_t *gpa)
     return ret;
 }
 
+int vgt_vgpu_aperture_access(struct vgt_vgpu *v, uint64_t gm, unsigned size, uint64_t *val, bool write)
+{
+    uint64_t gpa;
+
+    if (!size || size > sizeof(*val) || ((gm & (VGT_PAGE_SIZE - 1)) + size) > VGT_PAGE_SIZE ||
+        !vgt_range_within(gm, size, v->low_base, v->res.low_size) || vgt_vgpu_gm_to_gpa(v, gm, &gpa) ||
+        (write ? vgt_hv_write(v->hv, gpa, val, size) : (*val = 0, vgt_hv_read(v->hv, gpa, val, size)))) {
+        if (!write)
+            *val = ~0ull;
+        return -EFAULT;
+    }
+    return 0;
+}
+
 int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uint64_t *pte)
 {
     int ret = 0;

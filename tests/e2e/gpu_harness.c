@@ -96,26 +96,32 @@ void hx_fill_finish(struct hx_filler *f)
                  f->first_failure);
 }
 
+struct gp *hx_platform_cfg(unsigned n, const char *type, struct gp_cfg *cfg)
+{
+    struct gp *p = NULL;
+    static struct vgt_log log;
+
+    vgt_log_init(&log, "e2e", VGT_LOG_OFF);
+    assert_int_equal(vgt_vgpu_res_from_type(type, &cfg->res), 0);
+    cfg->type_name = type;
+    cfg->guests = n;
+    cfg->log = &log;
+    assert_int_equal(gp_create(cfg, &p), 0);
+    return p;
+}
+
 struct gp *hx_platform_ram(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
                            unsigned vcpus, uint64_t guest_ram)
 {
     struct gp_cfg cfg;
-    struct gp *p = NULL;
-    static struct vgt_log log;
 
     memset(&cfg, 0, sizeof(cfg));
-    vgt_log_init(&log, "e2e", VGT_LOG_OFF);
-    assert_int_equal(vgt_vgpu_res_from_type(type, &cfg.res), 0);
-    cfg.type_name = type;
-    cfg.guests = n;
     cfg.guest_ram = guest_ram;
     cfg.ns_per_byte = ns_per_byte;
     cfg.vcpus = vcpus;
-    cfg.log = &log;
     if (weights)
         memcpy(cfg.weights, weights, n * sizeof(*weights));
-    assert_int_equal(gp_create(&cfg, &p), 0);
-    return p;
+    return hx_platform_cfg(n, type, &cfg);
 }
 
 struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,

@@ -51,6 +51,9 @@ struct gp *hx_platform(unsigned n, const char *type, const unsigned *weights, do
 /* The same with @guest_ram bytes per guest (hx_platform: 48 MiB). */
 struct gp *hx_platform_ram(unsigned n, const char *type, const unsigned *weights, double ns_per_byte,
                            unsigned vcpus, uint64_t guest_ram);
+/* @n guests of @type with the rest of @cfg as given (log: the
+ * harness's, off). */
+struct gp *hx_platform_cfg(unsigned n, const char *type, struct gp_cfg *cfg);
 void hx_start(struct hx_worker *w, struct gp *p, unsigned idx, enum gg_workload wl, double seconds);
 /* Joins; fails the test on an error or a wrong result. */
 void hx_finish(struct hx_worker *w);

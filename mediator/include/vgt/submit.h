@@ -139,8 +139,19 @@ struct vgt_submit_gm_stats {
     uint64_t entries_skipped; /* already right: the differential part */
     uint64_t switch_ns;      /* total, charged to the vGPUs that needed them */
     uint64_t blocked;        /* picks passed over: overlapping work on an engine */
+    /* Pre-copy: switches made while the vGPU waited for an engine, off
+     * its dispatch's path (not counted in switches above). */
+    uint64_t precopies;
+    uint64_t precopy_written;
+    uint64_t precopy_ns;     /* also charged to the vGPUs they were for */
+    uint64_t precopy_hits;   /* dispatches that found the pre-copy still in place */
+    uint64_t precopy_hit_ns; /* what those dispatches spent on it (the check) */
+    uint64_t precopy_lost;   /* pre-copied, but the set went to another vGPU first */
 };
 void vgt_submit_gm_stats(struct vgt_submit *s, struct vgt_submit_gm_stats *st);
+/* Graphics-memory pre-copy on (the default) or off (every switch is made
+ * at dispatch, on the path; the benchmark's comparison). */
+void vgt_submit_set_gm_precopy(struct vgt_submit *s, bool on);
 
 /* Workloads queued or running for this vGPU (all engines). */
 unsigned vgt_submit_outstanding(struct vgt_submit_vgpu *sv);

@@ -306,5 +306,29 @@ int vgt_vgpu_ggtt_guest_entries(struct vgt_vgpu *v, uint64_t gm, unsigned n, uin
  * private GGTT table, resident or not (vgt_ggtt_lookup under its lock):
  * the emulated aperture translates through it. -EFAULT when unmapped. */
 int vgt_vgpu_gm_to_gpa(struct vgt_vgpu *v, uint64_t gm, uint64_t *gpa);
+/* One guest CPU access of the emulated aperture: @size bytes (1..8, not
+ * crossing a page) at graphics address @gm of the vGPU's low range, read
+ * or written in its own RAM through its private GGTT table (resident or
+ * not: with sharing the physical entries may be another guest's). 0, or
+ * -EFAULT when the entry is unmapped, refused or outside the low range:
+ * a read then gives all ones and a write is dropped (the caller counts
+ * it), as the scratch page behind such an entry would. */
+int vgt_vgpu_aperture_access(struct vgt_vgpu *v, uint64_t gm, unsigned size, uint64_t *val, bool write);
+
+/* The aperture slice served as an ioreq MMIO range (vgtd --aperture
+ * emulated, the simulated platforms), every access through
+ * vgt_vgpu_aperture_access. One per vGPU, kept by its platform code;
+ * range is -1 before the first map. */
+struct vgt_aperture_mmio {
+    struct vgt_vgpu *v;
+    struct vgt_ioreq_server *srv;
+    int range;         /* -1: not mapped */
+    uint64_t gm, size; /* the slice: host GM [gm, +size) */
+    uint64_t dropped;  /* writes to unmapped entries, dropped (atomic) */
+};
+/* A platform's map_aperture step: the slice (host GM [host_gm, +size))
+ * at guest-physical @gpa through @srv, moved there or unmapped (!map). */
+int vgt_aperture_mmio_map(struct vgt_aperture_mmio *ap, struct vgt_vgpu *v, struct vgt_ioreq_server *srv,
+                          uint64_t gpa, uint64_t host_gm, uint64_t size, bool map);
 
 #endif
