@@ -86,6 +86,60 @@ static void link_to(const char *root, const char *rel, const char *target)
 #define DEV "bus/pci/devices/0000:00:02.0"
 #define DEV2 "bus/pci/devices/0000:01:00.0"
 
+/* The trees: which root, a file (F), a directory (D) or a symlink (L),
+ * its path under the root, and its content or target. */
+static const struct sysfs_node {
+    int root;
+    char kind;
+    const char *rel, *val;
+} nodes[] = {
+    /* 0: a Linux host with IOMMU groups; the GPU bound to i915 driving a
+     * connected display, sharing its group; a second device at pciback. */
+    {0, 'F', "kernel/iommu_groups/7/devices/0000:00:02.0", ""},
+    {0, 'F', "kernel/iommu_groups/7/devices/0000:00:1f.3", ""},
+    {0, 'F', "kernel/iommu_groups/7/devices/0000:00:1f.4", ""},
+    {0, 'L', DEV "/driver", "../../../bus/pci/drivers/i915"},
+    {0, 'F', DEV "/reset_method", "flr bus\n"},
+    {0, 'L', DEV "/iommu_group", "../../../kernel/iommu_groups/7"},
+    {0, 'D', DEV "/drm/card0", NULL},
+    {0, 'D', DEV "/drm/renderD128", NULL},
+    {0, 'F', "class/drm/card0-DP-1/status", "connected\n"},
+    {0, 'F', "class/drm/card0-DP-1/enabled", "enabled\n"},
+    {0, 'F', "class/drm/card0-HDMI-A-1/status", "disconnected\n"},
+    {0, 'F', "class/drm/card0-eDP-1/status", "connected\n"},
+    {0, 'F', "class/drm/card0-eDP-1/enabled", "disabled\n"},
+    {0, 'F', "class/drm/card1-DP-2/status", "connected\n"},
+    {0, 'F', "class/drm/version", "1.1\n"},
+    {0, 'L', DEV2 "/driver", "../../../bus/pci/drivers/pciback"},
+    {0, 'F', DEV2 "/reset_method", "\n"},
+    {0, 'L', DEV2 "/iommu_group", "../../../kernel/iommu_groups/12"},
+    /* 1: under Xen (dom0): no groups, the hypervisor type says xen; the
+     * GPU bound to i915 with DRM nodes, no connector connected. */
+    {1, 'F', "hypervisor/type", "xen\n"},
+    {1, 'L', DEV "/driver", "../../../bus/pci/drivers/i915"},
+    {1, 'D', DEV "/drm/card1", NULL},
+    {1, 'D', DEV "/drm/controlD64", NULL},
+    {1, 'F', "class/drm/card1-DP-1/status", "disconnected\n"},
+    {1, 'L', DEV2 "/driver", "../../../bus/pci/drivers/xen-pciback"},
+    /* 2 and 3: the firmware describes an IOMMU the kernel does not use. */
+    {2, 'F', "firmware/acpi/tables/DMAR", ""},
+    {2, 'F', "hypervisor/type", "kvm\n"},
+    {2, 'F', DEV "/reset_method", "pm\n"},
+    {3, 'F', "firmware/acpi/tables/IVRS", ""},
+    {3, 'F', DEV2 "/reset_method", "bus\n"},
+    /* 4: no IOMMU at all. */
+    {4, 'D', DEV, NULL},
+    /* 5: groups, but the device's group link is no number, and another
+     * device is in none. */
+    {5, 'F', "kernel/iommu_groups/0/devices/0000:00:00.0", ""},
+    {5, 'L', DEV "/iommu_group", "../../../kernel/iommu_groups/not-a-group"},
+    {5, 'D', DEV2, NULL},
+    /* 6: groups; the device's group directory lists no devices. */
+    {6, 'F', "kernel/iommu_groups/3/x", ""},
+    {6, 'L', DEV "/iommu_group", "../../../kernel/iommu_groups/3"},
+    {6, 'L', DEV2 "/iommu_group", "../../../kernel/iommu_groups/99999999"},
+};
+
 static void build_roots(void)
 {
     char *base;
@@ -99,51 +153,14 @@ static void build_roots(void)
         snprintf(roots[i], sizeof(roots[i]), "%s/r%d", base, i);
         mkdir(roots[i], 0755);
     }
-    /* 0: a Linux host with IOMMU groups; the GPU bound to i915 driving a
-     * connected display, sharing its group; a second device at pciback. */
-    put(roots[0], "kernel/iommu_groups/7/devices/0000:00:02.0", "");
-    put(roots[0], "kernel/iommu_groups/7/devices/0000:00:1f.3", "");
-    put(roots[0], "kernel/iommu_groups/7/devices/0000:00:1f.4", "");
-    link_to(roots[0], DEV "/driver", "../../../bus/pci/drivers/i915");
-    put(roots[0], DEV "/reset_method", "flr bus\n");
-    link_to(roots[0], DEV "/iommu_group", "../../../kernel/iommu_groups/7");
-    put(roots[0], DEV "/drm/card0", NULL);
-    put(roots[0], DEV "/drm/renderD128", NULL);
-    put(roots[0], "class/drm/card0-DP-1/status", "connected\n");
-    put(roots[0], "class/drm/card0-DP-1/enabled", "enabled\n");
-    put(roots[0], "class/drm/card0-HDMI-A-1/status", "disconnected\n");
-    put(roots[0], "class/drm/card0-eDP-1/status", "connected\n");
-    put(roots[0], "class/drm/card0-eDP-1/enabled", "disabled\n");
-    put(roots[0], "class/drm/card1-DP-2/status", "connected\n");
-    put(roots[0], "class/drm/version", "1.1\n");
-    link_to(roots[0], DEV2 "/driver", "../../../bus/pci/drivers/pciback");
-    put(roots[0], DEV2 "/reset_method", "\n");
-    link_to(roots[0], DEV2 "/iommu_group", "../../../kernel/iommu_groups/12");
-    /* 1: under Xen (dom0): no groups, the hypervisor type says xen; the
-     * GPU bound to i915 with DRM nodes, no connector connected. */
-    put(roots[1], "hypervisor/type", "xen\n");
-    link_to(roots[1], DEV "/driver", "../../../bus/pci/drivers/i915");
-    put(roots[1], DEV "/drm/card1", NULL);
-    put(roots[1], DEV "/drm/controlD64", NULL);
-    put(roots[1], "class/drm/card1-DP-1/status", "disconnected\n");
-    link_to(roots[1], DEV2 "/driver", "../../../bus/pci/drivers/xen-pciback");
-    /* 2 and 3: the firmware describes an IOMMU the kernel does not use. */
-    put(roots[2], "firmware/acpi/tables/DMAR", "");
-    put(roots[2], "hypervisor/type", "kvm\n");
-    put(roots[2], DEV "/reset_method", "pm\n");
-    put(roots[3], "firmware/acpi/tables/IVRS", "");
-    put(roots[3], DEV2 "/reset_method", "bus\n");
-    /* 4: no IOMMU at all. */
-    put(roots[4], DEV, NULL);
-    /* 5: groups, but the device's group link is no number, and another
-     * device is in none. */
-    put(roots[5], "kernel/iommu_groups/0/devices/0000:00:00.0", "");
-    link_to(roots[5], DEV "/iommu_group", "../../../kernel/iommu_groups/not-a-group");
-    put(roots[5], DEV2, NULL);
-    /* 6: groups; the device's group directory lists no devices. */
-    put(roots[6], "kernel/iommu_groups/3/x", "");
-    link_to(roots[6], DEV "/iommu_group", "../../../kernel/iommu_groups/3");
-    link_to(roots[6], DEV2 "/iommu_group", "../../../kernel/iommu_groups/99999999");
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        const struct sysfs_node *n = &nodes[i];
+
+        if (n->kind == 'L')
+            link_to(roots[n->root], n->rel, n->val);
+        else
+            put(roots[n->root], n->rel, n->kind == 'F' ? n->val : NULL);
+    }
 }
 
 #pragma clang attribute pop
