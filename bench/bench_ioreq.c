@@ -10,7 +10,8 @@
  *     side, the worst per-run ratio against the median one, and each
  *     side's own max over its median (a slow mode of the round trip shows
  *     there even when the paired ping-pong was slow too). --per-run
- *     prints every pair on stderr.
+ *     prints every pair on stderr, with the vCPU thread's own CPU time
+ *     per round trip and the server's empty wake-ups.
  * (b) dispatch_256_ranges: the engine processing one MMIO read request in
  *     process (validation, O(log n) range lookup, handler call) with 256
  *     ranges registered, against the same with one range; batches of 100000
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vgt/bench.h"
@@ -89,23 +91,35 @@ struct rt {
     struct sim_guest *g;
     unsigned n;
     double ns;
+    double cpu_ns;     /* the vCPU thread's own CPU time per round trip */
+    uint64_t spurious; /* server wake-ups that found no request */
     int err;
 };
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int reader(struct sim_guest *g, unsigned vcpu, void *o)
 {
     struct rt *rt = o;
-    uint64_t v, t0;
+    uint64_t v, t0, c0;
 
     /* warm up, then measure */
     for (unsigned i = 0; i < 1000; i++)
         sim_guest_mmio_read(g, vcpu, BASE + 8, 4, &v);
+    c0 = thread_cpu_ns();
     t0 = vgt_now_ns();
     for (unsigned i = 0; i < rt->n; i++) {
         if (sim_guest_mmio_read(g, vcpu, BASE + 8, 4, &v) < 0 || v != 8)
             rt->err++;
     }
     rt->ns = (double)(vgt_now_ns() - t0) / rt->n;
+    rt->cpu_ns = (double)(thread_cpu_ns() - c0) / rt->n;
     return 0;
 }
 
@@ -169,9 +183,10 @@ static void setup_down(struct setup *su)
     sim_arena_destroy(su->arena);
 }
 
-static int round_trip(double *ns)
+static int round_trip(double *ns, struct rt *out)
 {
     struct setup su;
+    struct vgt_ioreq_stats st;
     struct rt rt = {.n = RT_ITERS};
     pthread_t t;
     int ret = setup_up(&su);
@@ -185,11 +200,14 @@ static int round_trip(double *ns)
         pthread_create(&t, NULL, serve, su.s);
         rt.g = su.g;
         ret = sim_guest_run_vcpus(su.g, 1, reader, &rt);
+        vgt_ioreq_server_get_stats(su.s, &st);
+        rt.spurious = st.spurious;
         vgt_ioreq_server_stop(su.s);
         pthread_join(t, NULL);
     }
     setup_down(&su);
     *ns = rt.ns;
+    *out = rt;
     return ret < 0 ? ret : (rt.err ? -EIO : 0);
 }
 
@@ -296,6 +314,7 @@ int vgt_bench_ioreq(int argc, char **argv)
     int json = 0, per_run = 0, ret;
     unsigned runs = 9;
     double *rt, *pp, *ratio, d256, d1;
+    struct rt diag;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
@@ -330,7 +349,7 @@ int vgt_bench_ioreq(int argc, char **argv)
      * whether there is a slow mode (best-of-N would hide it). */
     for (unsigned r = 0; r < runs; r++) {
         pp[r] = ping_pong_ns(RT_ITERS);
-        ret = round_trip(&rt[r]);
+        ret = round_trip(&rt[r], &diag);
         if (ret < 0) {
             fprintf(stderr, "vgt bench ioreq: round trip: %s\n", strerror(-ret));
             free(rt), free(pp), free(ratio);
@@ -338,8 +357,12 @@ int vgt_bench_ioreq(int argc, char **argv)
         }
         ratio[r] = rt[r] / pp[r];
         if (per_run)
-            fprintf(stderr, "run %3u: round trip %9.1f ns  ping-pong %9.1f ns  ratio %.2f\n",
-                    r, rt[r], pp[r], ratio[r]);
+            /* The vCPU's own CPU time per round trip and the server's
+             * empty wake-ups tell a slow run that worked more from one
+             * that waited more (descheduled, or woken for nothing). */
+            fprintf(stderr, "run %3u: round trip %9.1f ns  ping-pong %9.1f ns  ratio %.2f"
+                    "  vcpu cpu %7.1f ns  spurious %llu\n", r, rt[r], pp[r], ratio[r],
+                    diag.cpu_ns, (unsigned long long)diag.spurious);
     }
     emit_spread(json, "mmio_read_round_trip", rt, pp, runs, "ratio<=2.5");
     /* A slow mode of the round trip shows in its own spread whatever the

@@ -35,6 +35,12 @@
 
 #define NPAGES 32
 #define REC 12
+/* Guest RAM (2 MiB) plus 1 MiB of host pages for shadows. A sprayed
+ * table builds shadows until the host runs out, and a root whose build
+ * failed is thrown away and rebuilt at the next pin: with an 8 MiB arena
+ * that was ~1,500 pages per attempt and ~90 ms per input. 1 MiB still
+ * holds more than 256 tracked tables (the hash grows). */
+#define ARENA_BYTES (3ull << 20)
 
 struct fz {
     struct sim_arena *a;
@@ -92,7 +98,7 @@ static void check(struct fz *z, int r)
         return;
     ret = vgt_ppgtt_sync(z->p, page_gfn(r) << 12);
     /* The host out of pages (a sprayed table needs hundreds of shadow
-     * pages, the harness's arena is 8 MiB): the submission is refused,
+     * pages, the harness's arena is ARENA_BYTES): the submission is refused,
      * an honest outcome; the shadow is checked at the next sync. */
     if (ret == -ENOMEM)
         return;
@@ -127,7 +133,7 @@ static struct fz_platform *platform(int layout_2m)
     if (p->a)
         return p;
     /* Harness set-up, not fuzz input: nothing to recover from. */
-    if (sim_arena_create(8ull << 20, &p->a) ||
+    if (sim_arena_create(ARENA_BYTES, &p->a) ||
         fake_hv_create(p->a, 1, 2ull << 20, layout_2m ? FAKE_HV_SCRAMBLE_2M : FAKE_HV_SCRAMBLE_4K, 7,
                        &p->f) ||
         fake_hostgpu_create(p->a, 1ull << 20, 1ull << 20, 4, &p->g))

@@ -3,7 +3,13 @@
  * 16-page table area; values may point anywhere), picks RTADDR, then asks
  * for translations and page requests. Invariants: no crash, no host
  * access outside guest RAM (ASan), every failure carries a fault reason,
- * and a success is a page inside the guest's address space bounds. */
+ * and a success is a page inside the guest's address space bounds.
+ *
+ * Byte 0: RTADDR's table page (bits 3..0); byte 1: the translation table
+ * mode (bits 1..0: legacy, scalable, two invalid ones) and bit 2 asks for
+ * a valid chain laid out first (scaffold below), which the writes then
+ * mutate: random entries alone rarely get a walk past the root and
+ * context entries to the PASID and page tables. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,23 +31,88 @@ static uint64_t rd(const uint8_t **p, size_t *n, unsigned bytes)
     return v;
 }
 
+/* Page numbers inside the area. */
+enum { P_ROOT, P_CTX, P_PDIR, P_PTAB, P_SS4, P_FS4, P_SS3, P_SS2, P_SS1, P_FS3, P_FS2, P_FS1 };
+
+/* The area's image, written to the guest in one go (one write per entry
+ * through the simulated p2m would cost more than the walks). */
+static uint8_t img[AREA];
+
+static void put64(unsigned page, unsigned idx, uint64_t v)
+{
+    memcpy(img + page * 0x1000u + idx * 8u, &v, 8);
+}
+
+static uint64_t pg(unsigned page)
+{
+    return BASE + page * 0x1000ull;
+}
+
+/* Every bus and devfn reaches one context, every PASID of the first 64
+ * one of four entries (first stage, second stage, nested, pass-through),
+ * and both stages map the first 2 MiB (4 KiB leaves into the area) and
+ * the next 2 MiB (one large page). Bits from VT-d 3.x: root/context/PASID
+ * entries (9.1-9.6), second-stage R 0, W 1, PS 7; first-stage P 0, RW 1,
+ * US 2, A 5, D 6, PS 7. */
+static void scaffold(bool scalable)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        put64(P_ROOT, 2 * b, pg(P_CTX) | VTD_ROOT_P);
+        put64(P_ROOT, 2 * b + 1, scalable ? pg(P_CTX) | VTD_ROOT_P : 0);
+    }
+    for (unsigned d = 0; d < 128; d++) {
+        if (scalable) {
+            put64(P_CTX, 4 * d, pg(P_PDIR) | VTD_SCE_P | VTD_SCE_PRE);
+        } else {
+            put64(P_CTX, 4 * d, pg(P_SS4) | VTD_CE_P);
+            put64(P_CTX, 4 * d + 1, 2 | (uint64_t)(d + 1) << 8); /* AW 4 levels, DID */
+            put64(P_CTX, 4 * d + 2, pg(P_SS4) | VTD_CE_P | (d & 1 ? 2u << 2 : 0));
+            put64(P_CTX, 4 * d + 3, 2 | (uint64_t)(d + 129) << 8);
+        }
+    }
+    for (unsigned i = 0; i < 128; i++)
+        put64(P_PDIR, i, pg(P_PTAB) | VTD_PDE_P);
+    for (unsigned i = 0; i < 64; i++) {
+        uint64_t pgtt = VTD_PGTT_FS + i % 4;
+
+        put64(P_PTAB, 8 * i, pg(P_SS4) | VTD_PE0_P | 2u << 2 | pgtt << VTD_PE0_PGTT_SHIFT);
+        put64(P_PTAB, 8 * i + 1, 1 + i);
+        put64(P_PTAB, 8 * i + 2, pg(P_FS4) | (i & 4 ? VTD_PE2_SRE | VTD_PE2_WPE : 0));
+    }
+    put64(P_SS4, 0, pg(P_SS3) | 3);
+    put64(P_SS3, 0, pg(P_SS2) | 3);
+    put64(P_SS2, 0, pg(P_SS1) | 3);
+    put64(P_SS2, 1, 0x200000 | 0x83);
+    put64(P_FS4, 0, pg(P_FS3) | 0x67);
+    put64(P_FS3, 0, pg(P_FS2) | 0x67);
+    put64(P_FS2, 0, pg(P_FS1) | 0x67);
+    put64(P_FS2, 1, 0x200000 | 0xe7);
+    for (unsigned i = 0; i < 16; i++) {
+        put64(P_SS1, i, pg(i) | (i & 1 ? 1 : 3));
+        put64(P_FS1, i, pg(i) | (i & 1 ? 0x65 : 0x67));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sim_guest *g = fuzz_sim_guest();
     struct vgt_hv *hv = sim_guest_hv(g);
     struct vgt_iommu_cfg cfg = {.hv = hv, .iotlb_entries = 16};
     struct vgt_iommu *m;
-    static uint8_t zero[AREA];
-    uint64_t rta;
+    uint64_t rta, mode;
     unsigned writes;
 
     if (size < 10)
         return 0;
-    vgt_hv_write(hv, BASE, zero, sizeof(zero));
+    memset(img, 0, sizeof(img));
     if (vgt_iommu_create(&cfg, &m))
         abort();
     rta = BASE + (rd(&data, &size, 1) & 0xf) * 0x1000;
-    rta |= rd(&data, &size, 1) & 0xc00; /* TTM */
+    mode = rd(&data, &size, 1);
+    rta |= (mode & 3) << VTD_RTADDR_TTM_SHIFT; /* TTM */
+    if (mode & 4)
+        scaffold((mode & 3) == 1);
+    vgt_hv_write(hv, BASE, img, sizeof(img));
     writes = (unsigned)rd(&data, &size, 1);
     /* Table contents: (offset16, value64) pairs; values that look like
      * pointers are steered into the area half of the time. */
@@ -70,7 +141,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r.exec = ctl & (1u << 19);
         r.ats = ctl & (1u << 20);
         r.pasid = (uint32_t)(ctl >> 21) & 0x7ff;
-        r.addr = rd(&data, &size, 4) << 12;
+        r.addr = rd(&data, &size, 4);
+        /* Over a scaffold, mostly the 4 MiB both stages map. */
+        r.addr = ((mode & 4) && !(r.addr & (1u << 31)) ? r.addr & 0x3ff : r.addr) << 12;
         if (ctl & (1u << 31))
             r.addr |= 0xffff800000000000ull;
         ret = vgt_iommu_translate(m, &r, &res);

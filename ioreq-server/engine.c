@@ -3,6 +3,7 @@
  * "Xen ioreq protocol" section of ARCHITECTURE.md. */
 #include "vgt/ioreq_backend.h"
 #include "vgt/ioreq_server.h"
+#include "vgt/ioreq_slot.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -1006,7 +1007,7 @@ static int handle_port(struct vgt_ioreq_server *s, uint32_t port)
         return n;
     }
     slot = &s->sync->vcpu_ioreq[vcpu];
-    if (slot->state != STATE_IOREQ_READY) {
+    if (vgt_ioreq_state(slot) != STATE_IOREQ_READY) { /* acquire: the fields are there */
         STAT_INC(s, st_spurious);
         s->be->ops->unmask(s->be, port);
         return n;
@@ -1014,14 +1015,14 @@ static int handle_port(struct vgt_ioreq_server *s, uint32_t port)
     vgt_ioreq_rmb();
     t0 = mono_ns();
     memcpy(&req, (const void *)slot, sizeof(req));
-    slot->state = STATE_IOREQ_INPROCESS;
+    vgt_ioreq_set_state(slot, STATE_IOREQ_INPROCESS);
     s->be->ops->unmask(s->be, port);
 
     vgt_ioreq_server_process(s, (unsigned)vcpu, &req);
 
     slot->data = req.data;
     vgt_ioreq_wmb();
-    slot->state = STATE_IORESP_READY;
+    vgt_ioreq_set_state(slot, STATE_IORESP_READY);
     s->be->ops->notify(s->be, port);
     note_latency(s, mono_ns() - t0);
     return n + 1;

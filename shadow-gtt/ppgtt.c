@@ -320,23 +320,28 @@ static int spt_alloc(struct vgt_ppgtt *p, int type, struct spt **out)
     struct spt *s;
     void *va;
     uint64_t bytes = VGT_PAGE_SIZE + sizeof(*s) + (spt_is_leaf(type) ? 0 : NENT * sizeof(void *));
+    uint64_t dma;
     int ret;
 
     if (p->st.shadow_bytes + bytes > budget_hard(p)) {
         p->st.alloc_failures++;
         return -ENOMEM;
     }
+    /* The host page first: when the host is out of pages, every entry
+     * the guest writes under a sprayed table retries a build, and a
+     * refusal must not cost two zeroed allocations freed again. */
+    ret = p->gpu->ops->alloc_page(p->gpu, &dma, &va);
+    if (ret)
+        goto fail;
     s = calloc(1, sizeof(*s));
     if (!s)
-        goto fail;
+        goto free_page;
     if (!spt_is_leaf(type)) {
         s->child = calloc(NENT, sizeof(*s->child));
         if (!s->child)
             goto free_spt;
     }
-    ret = p->gpu->ops->alloc_page(p->gpu, &s->dma, &va);
-    if (ret)
-        goto free_child;
+    s->dma = dma;
     s->va = va;
     memset(s->va, 0, VGT_PAGE_SIZE);
     s->type = type;
@@ -346,10 +351,10 @@ static int spt_alloc(struct vgt_ppgtt *p, int type, struct spt **out)
     *out = s;
     return 0;
 
-free_child:
-    free(s->child);
 free_spt:
     free(s);
+free_page:
+    p->gpu->ops->free_page(p->gpu, dma);
 fail:
     p->st.alloc_failures++;
     return -ENOMEM;

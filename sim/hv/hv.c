@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hv_internal.h"
+#include "vgt/ioreq_slot.h"
 #include "vgt/util.h"
 
 #define VGA_GFN_FIRST (SIM_HV_VGA_START >> VGT_PAGE_SHIFT)
@@ -741,23 +742,14 @@ static void send_sync(struct sim_guest *g, unsigned vcpu, struct sim_srv *srv, i
     uint64_t cnt;
 
     STAT_ADD(g, st_ioreqs);
-    if (slot->state != STATE_IOREQ_NONE) {
+    if (vgt_ioreq_state(slot) != STATE_IOREQ_NONE) {
         /* Only the emulator could have put it there: a broken emulator. */
         vgt_err(g->log, "dom%u vcpu%u: slot of server %u busy (state %u)", g->domid, vcpu,
-                srv->id, slot->state);
+                srv->id, vgt_ioreq_state(slot));
         p->data = ~0ull;
         goto unpin;
     }
-    slot->addr = p->addr;
-    slot->data = p->data;
-    slot->count = p->count;
-    slot->size = p->size;
-    slot->dir = p->dir;
-    slot->df = p->df;
-    slot->data_is_ptr = p->data_is_ptr;
-    slot->type = p->type;
-    atomic_thread_fence(memory_order_release);
-    slot->state = STATE_IOREQ_READY;
+    vgt_ioreq_publish(slot, p);
     sim_be_deliver(srv->be, vcpu);
     /* The emulator notifies once per completion: read it even when the
      * state is already there, so no stale count makes the next wait
@@ -768,15 +760,14 @@ static void send_sync(struct sim_guest *g, unsigned vcpu, struct sim_srv *srv, i
             p->data = ~0ull;
             goto unpin;
         }
-        if (slot->state != STATE_IORESP_READY && atomic_load(&srv->dead)) {
+        if (vgt_ioreq_state(slot) != STATE_IORESP_READY && atomic_load(&srv->dead)) {
             STAT_ADD(g, st_aborted);
             p->data = ~0ull;
             goto unpin;
         }
-    } while (slot->state != STATE_IORESP_READY);
-    atomic_thread_fence(memory_order_acquire);
+    } while (vgt_ioreq_state(slot) != STATE_IORESP_READY); /* acquire: data is there */
     p->data = slot->data;
-    slot->state = STATE_IOREQ_NONE;
+    vgt_ioreq_set_state(slot, STATE_IOREQ_NONE);
 unpin:
     atomic_fetch_sub(&srv->in_flight, 1);
 }
