@@ -76,30 +76,28 @@ static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
  * the image when it switched the context out (the guest never writes
  * that copy; the auditor keeps commands from loading the register). At
  * most @wall: the context cannot have held the engine longer than it was
- * there, whatever the register says. UINT64_MAX when no image was saved
- * (cancelled: the watchdog's preemption or an engine reset), so that the
- * wall time is charged in full. */
+ * there, whatever the register says. */
 static uint64_t gpu_time_ns(const struct workload *wl, uint64_t wall)
 {
-    uint32_t ticks;
-
-    if (wl->cancelled)
-        return UINT64_MAX;
-    ticks = __atomic_load_n(&((const uint32_t *)wl->slot->va[LRC_STATE_PN])[CTX_TIMESTAMP],
+    uint32_t ticks = __atomic_load_n(&((const uint32_t *)wl->slot->va[LRC_STATE_PN])[CTX_TIMESTAMP],
                             __ATOMIC_ACQUIRE) - wl->ctx_ts0;
     return VGT_MIN((uint64_t)ticks * 1000000000ull / CTX_TIMESTAMP_HZ, wall);
 }
 
 /* The workload left its engine: charge it its GPU time, and queue it for
- * its vGPU's delivery. Under s->lock. */
+ * its vGPU's delivery. A cancelled one (the watchdog's preemption, an
+ * engine reset: no image saved) is charged the wall time it held the
+ * engine, in full. Under s->lock. */
 static void retire(struct vgt_submit *s, struct workload *wl)
 {
     struct vgt_submit_vgpu *sv = wl->sv;
     uint64_t now = vgt_now_ns();
     uint64_t wall = now > s->eng[wl->engine].started_ns ? now - s->eng[wl->engine].started_ns : 0;
 
-    vgt_sched_end_gpu(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error,
-                      gpu_time_ns(wl, wall));
+    if (wl->cancelled)
+        vgt_sched_end(s->sched, sv->sched_id, wl->engine, false);
+    else
+        vgt_sched_end_gpu(s->sched, sv->sched_id, wl->engine, !wl->error, gpu_time_ns(wl, wall));
     wl->state = WL_DONE;
     sv->on_hw--;
     wl->next = NULL;

@@ -496,7 +496,7 @@ int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool comple
 int vgt_sched_end_gpu(struct vgt_sched *s, unsigned id, unsigned engine, bool completed,
                       uint64_t gpu_ns)
 {
-    return end_workload(s, id, engine, completed, VGT_MIN(gpu_ns, UINT64_MAX - 1));
+    return end_workload(s, id, engine, completed, VGT_MIN(gpu_ns, VGT_SCHED_MAX_DEBT_NS));
 }
 
 void vgt_sched_set_eligible(struct vgt_sched *s, vgt_sched_eligible_fn fn, void *opaque)
