@@ -137,6 +137,15 @@ static void test_64_guests(void **state)
     }
     assert_true(jain >= JAIN_MIN);
     assert_true(jain_fills >= JAIN_MIN);
+    /* What a fill is charged is its GPU time: the blitter's modelled
+     * cost of its bytes (the CPU does a 64 KiB fill far faster), however
+     * long the host kept the fill on the engine in wall time. */
+    for (unsigned i = 0; i < last; i++) {
+        double per_fill = x[i] / nf[i], model = (double)HX_BLIT * HX_BLIT * 4 * NS_PER_BYTE;
+
+        if (per_fill < model * 0.99 || per_fill > model * 1.2)
+            fail_msg("guest %u charged %.0f ns a fill, the model says %.0f", i, per_fill, model);
+    }
     assert_true(wake_ns <= VGT_SCHED_DEFAULT_PERIOD_NS);
     free(f);
     gp_destroy(p);
