@@ -224,14 +224,19 @@ bool vgt_dispatch_gm_eligible(void *opaque, unsigned id, unsigned engine)
 }
 
 /* Under s->lock: make @sv's graphics memory resident before its workload
- * goes to @e, charging the switch to it. */
+ * goes to @e, charging the switch to it: the CPU time this thread spent
+ * writing the entries (at most the switch's wall time), so that a host
+ * scheduling delay in the middle of a switch is not charged as if the
+ * switch had cost it (the same reason workloads are charged GPU time). */
 static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e)
 {
     struct vgt_ggtt_switch sw;
+    uint64_t cpu0 = vgt_thread_cpu_ns(), cpu;
 
     if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw) || !sw.switched)
         return;
-    vgt_sched_charge(s->sched, sv->sched_id, e, sw.ns);
+    cpu = vgt_thread_cpu_ns() - cpu0;
+    vgt_sched_charge(s->sched, sv->sched_id, e, VGT_MIN(cpu, sw.ns));
     s->gm.switches++;
     s->gm.entries_written += sw.written;
     s->gm.entries_skipped += sw.skipped;

@@ -260,20 +260,12 @@ static void cost_add(struct sim_engine *e, double ns)
  * context the difference). */
 #define RING_CTX_TIMESTAMP_REL 0x3a8
 
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* A context is loaded: its run starts owing no context time. */
 static void ctx_time_start(struct sim_engine *e)
 {
     e->run_model_ns = 0;
     e->run_wait_ns = 0;
-    e->run_cpu0 = thread_cpu_ns();
+    e->run_cpu0 = vgt_thread_cpu_ns();
     e->run_ticks = 0;
 }
 
@@ -286,7 +278,7 @@ static void ctx_time_start(struct sim_engine *e)
  * whichever context happens to be running. */
 static uint64_t ctx_time_ns(const struct sim_engine *e)
 {
-    uint64_t cpu = thread_cpu_ns() - e->run_cpu0;
+    uint64_t cpu = vgt_thread_cpu_ns() - e->run_cpu0;
     uint64_t model = (uint64_t)e->run_model_ns;
 
     return VGT_MAX(cpu, model) + e->run_wait_ns;
