@@ -374,14 +374,21 @@ static uint64_t addr64(const uint32_t *c, unsigned dw, unsigned lo_bit)
     return a & 0x0000ffffffffffffull & ~((1ull << lo_bit) - 1);
 }
 
+/* An interrupt raised by a command of the running context. The driver's
+ * handler runs here, on the engine's thread; on hardware it runs on a
+ * CPU while the engine goes on, so the CPU time it takes is taken out of
+ * the context's time (ctx_time_ns). */
 static int raise_events(struct sim_engine *e, uint32_t gt_bits)
 {
     uint32_t ev;
+    uint64_t cpu0;
 
     pthread_mutex_lock(&e->gpu->lock);
     ev = sim_gpu_raise_locked(e->gpu, e->id, gt_bits);
     pthread_mutex_unlock(&e->gpu->lock);
+    cpu0 = vgt_thread_cpu_ns();
     sim_gpu_deliver(e->gpu, e->id, ev);
+    e->run_cpu0 += vgt_thread_cpu_ns() - cpu0;
     return 0;
 }
 
