@@ -28,7 +28,7 @@ static void *worker_main(void *arg)
 /* Fills in flight per guest: enough that a driver thread the loaded host
  * leaves descheduled for tens of ms still has work queued (a guest with
  * nothing queued gets nothing, and its share would measure the host). */
-#define FILL_SLOTS 4
+#define FILL_SLOTS 8
 
 static int fill_submit(struct gg *d, struct gg_ctx *c, const struct gg_bo *dst, uint32_t color)
 {
