@@ -49,8 +49,8 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
-/* Busy time, weights and completed workloads per guest, from the
- * scheduler's accounting. */
+/* GPU time, wall time on the engines, weights and completed workloads
+ * per guest, from the scheduler's accounting. */
 static uint64_t read_sched(struct gp *p, unsigned n, struct bench_result *out)
 {
     uint64_t done = 0;
@@ -60,8 +60,12 @@ static uint64_t read_sched(struct gp *p, unsigned n, struct bench_result *out)
 
         vgt_submit_get_stats(p->guest[i].sv, &st);
         out->busy[i] = 0;
+        out->wall[i] = 0;
+        out->done[i] = 0;
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
             out->busy[i] += (double)st.sched.busy_ns[e];
+            out->wall[i] += (double)st.sched.wall_ns[e];
+            out->done[i] += (double)st.sched.completed[e];
             done += st.sched.completed[e];
         }
         out->weight[i] = st.sched.weight;

@@ -23,7 +23,9 @@ void *bench_worker_main(void *arg); /* a struct bench_worker */
 
 struct bench_result {
     double per_s;                  /* checked workloads per second, all guests */
-    double busy[GP_MAX_GUESTS];    /* GPU ns per guest */
+    double busy[GP_MAX_GUESTS];    /* GPU ns per guest (what the scheduler charges) */
+    double wall[GP_MAX_GUESTS];    /* wall ns on the engines per guest */
+    double done[GP_MAX_GUESTS];    /* workloads completed per guest */
     double weight[GP_MAX_GUESTS];
     uint64_t failures;
     /* vgtd's memory for the platform: bring-up deltas (vGPUs, shadows,

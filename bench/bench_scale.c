@@ -7,7 +7,12 @@
  *  - aggregate throughput, against 1 guest of the same size running the
  *    same workload in the same run (the goal: it does not fall as guests
  *    are added);
- *  - Jain's index of GPU time over weight, against the ideal 1.0;
+ *  - Jain's index of GPU time over weight, against the ideal 1.0: the
+ *    time the scheduler charges (each workload's context timestamp);
+ *    beside it, the same index over the workloads each guest completed
+ *    (every workload costs the same, so this one does not depend on how
+ *    time is charged) and over wall time on the engine (what charging
+ *    used to be, host scheduling delays included);
  *  - vgtd's memory per vGPU: the growth of malloc'd bytes and of the
  *    resident set per vGPU added between the smallest and the largest
  *    platform of the run, and the PPGTT shadow bytes each vGPU's work
@@ -203,7 +208,8 @@ int vgt_bench_scale(int argc, char **argv)
         }
         if (getenv("VGT_BENCH_VERBOSE")) /* who got what: outliers show here */
             for (unsigned i = 0; i < n; i++)
-                fprintf(stderr, "scale: %u guests: guest %u busy %.1f ms\n", n, i, r[k].busy[i] / 1e6);
+                fprintf(stderr, "scale: %u guests: guest %u GPU %.1f ms, wall %.1f ms, %.0f workloads\n", n, i,
+                        r[k].busy[i] / 1e6, r[k].wall[i] / 1e6, r[k].done[i]);
         if (!nmin || n < nmin) {
             nmin = n;
             heap_min = r[k].heap_bytes;
@@ -239,6 +245,12 @@ int vgt_bench_scale(int argc, char **argv)
         snprintf(m, sizeof(m), "jain_fairness_%u_guests", guests[k]);
         emit(json, m, vgt_sched_jain(r[k].busy, r[k].weight, guests[k]), "index", 1.0, "perfect fairness",
              "ratio>=0.99");
+        snprintf(m, sizeof(m), "jain_workloads_%u_guests", guests[k]);
+        emit(json, m, vgt_sched_jain(r[k].done, r[k].weight, guests[k]), "index", 1.0, "perfect fairness",
+             "ratio>=0.99");
+        snprintf(m, sizeof(m), "jain_wall_%u_guests", guests[k]);
+        emit(json, m, vgt_sched_jain(r[k].wall, r[k].weight, guests[k]), "index", 1.0, "perfect fairness",
+             NULL);
     }
     if (nmax > nmin) {
         emit(json, "vgtd_heap_per_vgpu", (double)(heap_max - heap_min) / (nmax - nmin), "B",

@@ -304,6 +304,21 @@ static inline int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, i
     return violation(w, -EACCES, "register is not command-accessible");
 }
 
+/* A register a command loads (LRI, LRM, the LRR destination). The
+ * engines' RING_CTX_TIMESTAMP (base + 0x3a8, i915
+ * gt/intel_engine_regs.h) is the GPU time the scheduler charges the
+ * workload (docs/scheduler.md): a command may read it, never set it. */
+static int check_reg_load(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, int *kind)
+{
+    /* Every engine base is 4 KiB aligned: one test on the common path. */
+    if ((reg & 0xfff) == 0x3a8)
+        for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+            if (reg == engine_base[e] + 0x3a8)
+                return violation(w, -EACCES, "RING_CTX_TIMESTAMP is the GPU time the vGPU is charged: "
+                                             "commands may read it, not load it");
+    return check_reg(w, reg, lri_ok_for_pdp, kind);
+}
+
 /* An address operand: GGTT ones are range-checked; PPGTT ones are safe
  * through the shadow PPGTT, which maps only the guest's own memory. */
 static inline int check_operand(struct walk *w, bool ggtt, uint64_t addr, uint64_t len, const char *reason)
@@ -369,7 +384,7 @@ static int h_lri(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
     for (uint32_t i = 1; i < len; i += 2) {
         uint32_t reg = p[i];
 
-        rc = check_reg(w, reg, true, &regk);
+        rc = check_reg_load(w, reg, true, &regk);
         if (rc)
             return rc;
         if (regk == REG_PDP) {
@@ -390,7 +405,7 @@ static int h_lri(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 
 static int h_lrm(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
-    int rc = check_reg(w, p[1], false, NULL);
+    int rc = check_reg_load(w, p[1], false, NULL);
 
     (void)c, (void)len;
     return rc ? rc : check_operand(w, (p[0] & USE_GGTT) != 0, addr64(p, 2, ADDR64_MASK), 4,
@@ -411,7 +426,7 @@ static int h_lrr(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
     int rc = check_reg(w, p[1], false, NULL);
 
     (void)c, (void)len;
-    return rc ? rc : check_reg(w, p[2], false, NULL);
+    return rc ? rc : check_reg_load(w, p[2], false, NULL);
 }
 
 static int h_sdi(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)

@@ -71,13 +71,33 @@ static struct workload *hw_csb(struct vgt_submit *s, unsigned e)
     return done;
 }
 
-/* The workload left its engine: charge it, and queue it for its vGPU's
- * delivery. Under s->lock. */
+/* The GPU time @wl held its engine: the difference of its shadow
+ * context's CTX_TIMESTAMP, which the GPU saved into the host's copy of
+ * the image when it switched the context out (the guest never writes
+ * that copy; the auditor keeps commands from loading the register). At
+ * most @wall: the context cannot have held the engine longer than it was
+ * there, whatever the register says. */
+static uint64_t gpu_time_ns(const struct workload *wl, uint64_t wall)
+{
+    uint32_t ticks = __atomic_load_n(&((const uint32_t *)wl->slot->va[LRC_STATE_PN])[CTX_TIMESTAMP],
+                            __ATOMIC_ACQUIRE) - wl->ctx_ts0;
+    return VGT_MIN((uint64_t)ticks * 1000000000ull / CTX_TIMESTAMP_HZ, wall);
+}
+
+/* The workload left its engine: charge it its GPU time, and queue it for
+ * its vGPU's delivery. A cancelled one (the watchdog's preemption, an
+ * engine reset: no image saved) is charged the wall time it held the
+ * engine, in full. Under s->lock. */
 static void retire(struct vgt_submit *s, struct workload *wl)
 {
     struct vgt_submit_vgpu *sv = wl->sv;
+    uint64_t now = vgt_now_ns();
+    uint64_t wall = now > s->eng[wl->engine].started_ns ? now - s->eng[wl->engine].started_ns : 0;
 
-    vgt_sched_end(s->sched, sv->sched_id, wl->engine, !wl->cancelled && !wl->error);
+    if (wl->cancelled)
+        vgt_sched_end(s->sched, sv->sched_id, wl->engine, false);
+    else
+        vgt_sched_end_gpu(s->sched, sv->sched_id, wl->engine, !wl->error, gpu_time_ns(wl, wall));
     wl->state = WL_DONE;
     sv->on_hw--;
     /* Its set may be idle on the GPU now: a sharer waiting for an engine
@@ -266,6 +286,7 @@ static void precopy_group(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
     int64_t best_credit = INT64_MIN, credit;
     unsigned best_engine = 0, engine = 0;
     struct vgt_ggtt_switch sw;
+    uint64_t cpu0;
 
     for (unsigned id = 0; id < VGT_SCHED_MAX_VGPUS; id++) {
         struct vgt_submit_vgpu *o = s->by_sched[id];
@@ -283,10 +304,12 @@ static void precopy_group(struct vgt_submit *s, struct vgt_submit_vgpu *sv)
     }
     if (!best || conflicts_running(s, best) || vgt_ggtt_is_resident(best->v->ggtt))
         return;
+    cpu0 = vgt_thread_cpu_ns();
     if (vgt_ggtt_make_resident(best->v->ggtt, 0, &sw) || !sw.switched)
         return;
-    /* Its switch all the same, charged to it as at dispatch. */
-    vgt_sched_charge(s->sched, best->sched_id, best_engine, sw.ns);
+    /* Its switch all the same, charged to it as at dispatch (gm_switch):
+     * the CPU time spent, at most the wall time. */
+    vgt_sched_charge(s->sched, best->sched_id, best_engine, VGT_MIN(vgt_thread_cpu_ns() - cpu0, sw.ns));
     best->precopied = true;
     s->gm.precopies++;
     s->gm.precopy_written += sw.written;
@@ -311,11 +334,15 @@ void vgt_dispatch_precopy(struct vgt_submit *s)
 }
 
 /* Under s->lock: make @sv's graphics memory resident before its workload
- * goes to @e, charging the switch to it. */
+ * goes to @e, charging the switch to it: the CPU time this thread spent
+ * writing the entries (at most the switch's wall time), so that a host
+ * scheduling delay in the middle of a switch is not charged as if the
+ * switch had cost it (the same reason workloads are charged GPU time). */
 static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned e)
 {
     struct vgt_ggtt_switch sw;
     uint64_t t0 = sv->precopied ? vgt_now_ns() : 0;
+    uint64_t cpu0 = vgt_thread_cpu_ns(), cpu;
 
     if (vgt_ggtt_make_resident(sv->v->ggtt, 0, &sw))
         return;
@@ -332,7 +359,8 @@ static void gm_switch(struct vgt_submit *s, struct vgt_submit_vgpu *sv, unsigned
     }
     if (!sw.switched)
         return;
-    vgt_sched_charge(s->sched, sv->sched_id, e, sw.ns);
+    cpu = vgt_thread_cpu_ns() - cpu0;
+    vgt_sched_charge(s->sched, sv->sched_id, e, VGT_MIN(cpu, sw.ns));
     s->gm.switches++;
     s->gm.entries_written += sw.written;
     s->gm.entries_skipped += sw.skipped;
@@ -373,6 +401,7 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     wl->state = WL_RUNNING;
     he->running = wl;
     he->started_ns = vgt_now_ns();
+    wl->ctx_ts0 = ((const uint32_t *)wl->slot->va[LRC_STATE_PN])[CTX_TIMESTAMP];
     sv->running++;
     sv->on_hw++;
     gm_switch(s, sv, e);

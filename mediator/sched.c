@@ -453,10 +453,12 @@ unlock:
     return rc;
 }
 
-int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool completed)
+/* @gpu_ns UINT64_MAX: charge the wall time since begin. */
+static int end_workload(struct vgt_sched *s, unsigned id, unsigned engine, bool completed,
+                        uint64_t gpu_ns)
 {
     struct sched_vgpu *v;
-    uint64_t now, busy;
+    uint64_t now, busy, wall;
     int rc = 0;
 
     if (engine >= VGT_ENGINE_NUM)
@@ -468,11 +470,13 @@ int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool comple
         rc = v ? -EINVAL : -ENOENT;
         goto unlock;
     }
-    busy = now >= v->e[engine].run_start ? now - v->e[engine].run_start : 0;
+    wall = now >= v->e[engine].run_start ? now - v->e[engine].run_start : 0;
+    busy = gpu_ns == UINT64_MAX ? wall : gpu_ns;
     v->e[engine].running = false;
     charge(s, v, engine, busy);
     v->e[engine].period_busy += busy;
     v->st.busy_ns[engine] += busy;
+    v->st.wall_ns[engine] += wall;
     if (completed)
         v->st.completed[engine]++;
     else
@@ -482,6 +486,17 @@ int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool comple
 unlock:
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool completed)
+{
+    return end_workload(s, id, engine, completed, UINT64_MAX);
+}
+
+int vgt_sched_end_gpu(struct vgt_sched *s, unsigned id, unsigned engine, bool completed,
+                      uint64_t gpu_ns)
+{
+    return end_workload(s, id, engine, completed, VGT_MIN(gpu_ns, VGT_SCHED_MAX_DEBT_NS));
 }
 
 void vgt_sched_set_eligible(struct vgt_sched *s, vgt_sched_eligible_fn fn, void *opaque)
@@ -558,6 +573,7 @@ void vgt_sched_reset_stats(struct vgt_sched *s)
          * these arrays as out of bounds (-Warray-bounds). */
         for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
             st->busy_ns[e] = 0;
+            st->wall_ns[e] = 0;
             st->completed[e] = 0;
             st->cancelled[e] = 0;
             st->switches_in[e] = 0;

@@ -65,6 +65,11 @@
 #define CTX_PDP0_UDW (0x30 + 1)
 #define CTX_PDP0_LDW (0x32 + 1)
 #define CTX_REG_DWORDS 0x60
+/* RING_CTX_TIMESTAMP ticks at the CS timestamp frequency: 12 MHz on
+ * Skylake GT2 (i915 gt/intel_gt_clock_utils.c gen9_read_clock_frequency:
+ * the 24 MHz crystal >> (3 - CTC_MODE shift 2); the vGPU's CTC_MODE in
+ * vgpu_regs.h and the simulated GPU's GEN9_CS_TIMESTAMP_HZ agree). */
+#define CTX_TIMESTAMP_HZ 12000000ull
 #define RING_VALID (1u << 0)                  /* RING_CTL */
 #define RING_NR_PAGES 0x001ff000u
 #define RING_HEAD_ADDR 0x001ffffcu
@@ -123,6 +128,7 @@ struct workload {
     uint64_t hwsp_gpa;  /* guest HWSP page (0: none) */
     unsigned user_irqs;
     struct slot *slot;
+    uint32_t ctx_ts0;   /* the shadow image's CTX_TIMESTAMP at dispatch */
     struct workload *next;
 };
 

@@ -247,6 +247,54 @@ static int engine_sleep(struct sim_engine *e, uint64_t ns)
 static void cost_add(struct sim_engine *e, double ns)
 {
     e->cost_debt_ns += ns;
+    e->run_model_ns += ns;
+}
+
+/* --- context time (RING_CTX_TIMESTAMP) -------------------------------- */
+
+/* RING_CTX_TIMESTAMP is base + 0x3a8 (Linux i915 gt/intel_engine_regs.h)
+ * and its value sits at dword CTX_TIMESTAMP (0x22 + 1) of the register
+ * state (i915 gt/intel_lrc_reg.h), where hardware saves it when the
+ * context is switched out; it counts at the CS timestamp frequency only
+ * while the context is on the engine (i915 lrc_update_runtime charges a
+ * context the difference). */
+#define RING_CTX_TIMESTAMP_REL 0x3a8
+
+/* A context is loaded: its run starts owing no context time. */
+static void ctx_time_start(struct sim_engine *e)
+{
+    e->run_model_ns = 0;
+    e->run_wait_ns = 0;
+    e->run_cpu0 = vgt_thread_cpu_ns();
+    e->run_ticks = 0;
+}
+
+/* The time the loaded context has occupied the engine in this run: what
+ * its commands cost in the model, or the CPU time the engine thread
+ * really spent on them when that is more (the default model charges
+ * blits nothing), plus the time it waited on semaphores (the engine is
+ * held). Never the wall time the host left the thread descheduled: that
+ * is no engine's time, and charging it lands a loaded host's delays on
+ * whichever context happens to be running. */
+static uint64_t ctx_time_ns(const struct sim_engine *e)
+{
+    uint64_t cpu = vgt_thread_cpu_ns() - e->run_cpu0;
+    uint64_t model = (uint64_t)e->run_model_ns;
+
+    return VGT_MAX(cpu, model) + e->run_wait_ns;
+}
+
+/* Bring the register up to date (before a command reads or writes it and
+ * before the save): add the ticks of the time occupied since the last
+ * update. Counted from the run's start so rounding never accumulates.
+ * Under gpu->lock. */
+static void ctx_time_sync_locked(struct sim_engine *e)
+{
+    uint64_t ticks = ctx_time_ns(e) * (GEN9_CS_TIMESTAMP_HZ / 1000000ull) / 1000ull;
+    uint32_t *reg = &e->gpu->regs[(e->base + RING_CTX_TIMESTAMP_REL) / 4];
+
+    *reg += (uint32_t)(ticks - e->run_ticks);
+    e->run_ticks = ticks;
 }
 
 static int cost_pay(struct sim_engine *e)
@@ -326,14 +374,21 @@ static uint64_t addr64(const uint32_t *c, unsigned dw, unsigned lo_bit)
     return a & 0x0000ffffffffffffull & ~((1ull << lo_bit) - 1);
 }
 
+/* An interrupt raised by a command of the running context. The driver's
+ * handler runs here, on the engine's thread; on hardware it runs on a
+ * CPU while the engine goes on, so the CPU time it takes is taken out of
+ * the context's time (ctx_time_ns). */
 static int raise_events(struct sim_engine *e, uint32_t gt_bits)
 {
     uint32_t ev;
+    uint64_t cpu0;
 
     pthread_mutex_lock(&e->gpu->lock);
     ev = sim_gpu_raise_locked(e->gpu, e->id, gt_bits);
     pthread_mutex_unlock(&e->gpu->lock);
+    cpu0 = vgt_thread_cpu_ns();
     sim_gpu_deliver(e->gpu, e->id, ev);
+    e->run_cpu0 += vgt_thread_cpu_ns() - cpu0;
     return 0;
 }
 
@@ -371,6 +426,7 @@ static int cmd_lri(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
 
     (void)cs;
     pthread_mutex_lock(&g->lock);
+    ctx_time_sync_locked(e);
     for (uint32_t i = 1; i + 1 < len; i += 2)
         sim_gpu_reg_write_locked(g, c[i] & 0x7ffffcu, c[i + 1], true);
     pthread_mutex_unlock(&g->lock);
@@ -388,6 +444,7 @@ static int cmd_srm(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
     if (len < 4)
         return gpu_fault(e, space, 0, VGT_FAULT_BAD_COMMAND, "MI_STORE_REGISTER_MEM too short");
     pthread_mutex_lock(&e->gpu->lock);
+    ctx_time_sync_locked(e);
     v = sim_gpu_reg_read_locked(e->gpu, c[1] & 0x7ffffcu);
     pthread_mutex_unlock(&e->gpu->lock);
     return mem_write(e, space, addr64(c, 2, 2), &v, 4);
@@ -405,6 +462,7 @@ static int cmd_lrm(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
     if (mem_read(e, space, addr64(c, 2, 2), &v, 4))
         return -EFAULT;
     pthread_mutex_lock(&e->gpu->lock);
+    ctx_time_sync_locked(e);
     sim_gpu_reg_write_locked(e->gpu, c[1] & 0x7ffffcu, v, true);
     pthread_mutex_unlock(&e->gpu->lock);
     return 0;
@@ -417,6 +475,7 @@ static int cmd_lrr(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
     if (len < 3)
         return gpu_fault(e, SPACE_GGTT, 0, VGT_FAULT_BAD_COMMAND, "MI_LOAD_REGISTER_REG too short");
     pthread_mutex_lock(&e->gpu->lock);
+    ctx_time_sync_locked(e);
     sim_gpu_reg_write_locked(e->gpu, c[2] & 0x7ffffcu,
                              sim_gpu_reg_read_locked(e->gpu, c[1] & 0x7ffffcu), true);
     pthread_mutex_unlock(&e->gpu->lock);
@@ -535,7 +594,11 @@ static int cmd_semaphore_wait(struct sim_engine *e, struct cs_state *cs, const u
         if (tmo != SIM_GPU_NO_LIMIT && vgt_now_ns() > deadline)
             return gpu_fault(e, space, ga, VGT_FAULT_BAD_COMMAND, "semaphore wait timed out (hang)");
         if (++spins > 64) {
+            uint64_t t0 = vgt_now_ns();
+
             ret = engine_sleep(e, nap);
+            /* The context holds the engine while it waits. */
+            e->run_wait_ns += vgt_now_ns() - t0;
             if (ret)
                 return ret;
             nap = VGT_MIN(nap * 2, 500000ull);
@@ -905,7 +968,7 @@ static void ctx_state_save_locked(struct sim_engine *e, uint32_t *r)
         const struct ctx_reg *c = &ctx_state_regs[i];
         uint32_t reg = e->base + c->off;
 
-        if (!(c->engines & (1u << e->id)) || c->idx == CTX_TIMESTAMP - 1)
+        if (!(c->engines & (1u << e->id)))
             continue;
         r[c->idx] = reg;
         r[c->idx + 1] = e->gpu->regs[reg / 4];
@@ -1003,9 +1066,9 @@ static void save_context(struct sim_engine *e, enum run_result res)
             r[st[i]] &= ~VGT_BB_STATE_ACTIVE;
         }
     }
-    r[CTX_TIMESTAMP] = (uint32_t)sim_gpu_timestamp();
     pthread_mutex_lock(&e->gpu->lock);
     e->gpu->regs[(e->base + RING_HEAD) / 4] = r[CTX_RING_HEAD] & RING_HEAD_ADDR;
+    ctx_time_sync_locked(e);
     ctx_state_save_locked(e, r);
     pthread_mutex_unlock(&e->gpu->lock);
 }
@@ -1172,6 +1235,7 @@ static void *engine_main(void *arg)
         sim_gpu_deliver(g, e->id, ev);
         ev = 0;
 
+        ctx_time_start(e);
         res = load_context(e, desc) ? RUN_FAULT : run_context(e);
         if (res != RUN_RESET && res != RUN_STOPPING)
             save_context(e, res);

@@ -104,6 +104,13 @@ struct sim_engine {
     /* Cost model: engine time owed (ns) and when it was last paid. */
     double cost_debt_ns;
     uint64_t cost_clock;
+    /* Context time (RING_CTX_TIMESTAMP) of the loaded context in this
+     * run: modelled cost, semaphore waits, the thread's CPU clock at the
+     * start, and the ticks already added to the register. */
+    double run_model_ns;
+    uint64_t run_wait_ns;
+    uint64_t run_cpu0;
+    uint64_t run_ticks;
     /* The fault that stopped the current context. */
     bool faulted;
 };

@@ -25,7 +25,10 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-#define FILL_SLOTS 2
+/* Fills in flight per guest: enough that a driver thread the loaded host
+ * leaves descheduled for tens of ms still has work queued (a guest with
+ * nothing queued gets nothing, and its share would measure the host). */
+#define FILL_SLOTS 8
 
 static int fill_submit(struct gg *d, struct gg_ctx *c, const struct gg_bo *dst, uint32_t color)
 {
@@ -40,7 +43,7 @@ static void *filler_main(void *arg)
 {
     struct hx_filler *f = arg;
     struct gg *d = f->p->guest[f->idx].drv;
-    struct gg_ctx *c[FILL_SLOTS];
+    struct gg_ctx *c[FILL_SLOTS] = {NULL};
     struct gg_bo dst[FILL_SLOTS];
     uint32_t color[FILL_SLOTS], *px = malloc(HX_BLIT * HX_BLIT * 4);
     uint32_t seq = 0;
@@ -54,38 +57,49 @@ static void *filler_main(void *arg)
         if (!f->rc)
             f->rc = fill_submit(d, c[s], &dst[s], color[s]);
     }
-    while (!f->rc && vgt_now_ns() < f->stop_ns) {
-        for (unsigned s = 0; s < FILL_SLOTS && !f->rc; s++) {
-            f->rc = gg_wait(d, c[s], 10000);
-            if (!f->rc)
-                f->rc = gg_bo_read(d, &dst[s], 0, px, HX_BLIT * HX_BLIT * 4);
-            for (unsigned i = 0; !f->rc && i < HX_BLIT * HX_BLIT; i++)
-                if (px[i] != color[s]) {
-                    if (!f->failures++)
-                        snprintf(f->first_failure, sizeof(f->first_failure), "pixel %u = %#x, want %#x", i,
-                                 px[i], color[s]);
-                    break;
-                }
-            __atomic_add_fetch(&f->done, 1, __ATOMIC_RELAXED);
-            color[s] = 0x01000000u * (f->idx + 1) + seq++;
-            if (!f->rc)
-                f->rc = fill_submit(d, c[s], &dst[s], color[s]);
+    /* Each fill is resubmitted as soon as it is checked, until the stop
+     * time; then the ones in flight drain (the driver is used again only
+     * after). So fillers sharing a stop time stop submitting together,
+     * with the same number in flight, rather than each finishing a
+     * round of its slots (up to FILL_SLOTS fills more than another). */
+    for (unsigned s = 0, live = f->rc ? 0 : FILL_SLOTS; live && !f->rc; s = (s + 1) % FILL_SLOTS) {
+        if (!c[s])
+            continue;
+        f->rc = gg_wait(d, c[s], 10000);
+        if (!f->rc)
+            f->rc = gg_bo_read(d, &dst[s], 0, px, HX_BLIT * HX_BLIT * 4);
+        for (unsigned i = 0; !f->rc && i < HX_BLIT * HX_BLIT; i++)
+            if (px[i] != color[s]) {
+                if (!f->failures++)
+                    snprintf(f->first_failure, sizeof(f->first_failure), "pixel %u = %#x, want %#x", i, px[i],
+                             color[s]);
+                break;
+            }
+        __atomic_add_fetch(&f->done, 1, __ATOMIC_RELAXED);
+        color[s] = 0x01000000u * (f->idx + 1) + seq++;
+        if (!f->rc && vgt_now_ns() < f->stop_ns) {
+            f->rc = fill_submit(d, c[s], &dst[s], color[s]);
+        } else {
+            c[s] = NULL; /* drained */
+            live--;
         }
     }
-    /* the last fills in flight finish before the driver is used again */
-    for (unsigned s = 0; s < FILL_SLOTS && !f->rc; s++)
-        f->rc = gg_wait(d, c[s], 10000);
     free(px);
     return NULL;
 }
 
-void hx_fill_start(struct hx_filler *f, struct gp *p, unsigned idx, double seconds)
+void hx_fill_start_until(struct hx_filler *f, struct gp *p, unsigned idx, uint64_t stop_ns)
 {
     memset(f, 0, sizeof(*f));
     f->p = p;
     f->idx = idx;
-    f->stop_ns = vgt_now_ns() + (uint64_t)(seconds * 1e9);
+    f->stop_ns = stop_ns;
     assert_int_equal(pthread_create(&f->thr, NULL, filler_main, f), 0);
+}
+
+void hx_fill_start(struct hx_filler *f, struct gp *p, unsigned idx, double seconds)
+{
+    hx_fill_start_until(f, p, idx, vgt_now_ns() + (uint64_t)(seconds * 1e9));
 }
 
 void hx_fill_finish(struct hx_filler *f)

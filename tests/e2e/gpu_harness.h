@@ -41,6 +41,9 @@ struct hx_filler {
     pthread_t thr;
 };
 void hx_fill_start(struct hx_filler *f, struct gp *p, unsigned idx, double seconds);
+/* The same, stopping at @stop_ns (vgt_now_ns clock): fillers that share
+ * it wind down together. */
+void hx_fill_start_until(struct hx_filler *f, struct gp *p, unsigned idx, uint64_t stop_ns);
 /* Joins; fails the test on an error or a wrong pixel. */
 void hx_fill_finish(struct hx_filler *f);
 

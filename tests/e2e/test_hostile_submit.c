@@ -37,7 +37,7 @@
 /* A slow simulated GPU (a 128x128 blit takes ~6.5 ms): the engines, not
  * the guests' CPU loops on a shared machine, decide the shares. */
 #define NS_PER_BYTE 100.0
-#define TIME_TOL 0.15 /* see end_work() */
+#define TIME_TOL 0.05 /* see end_work() */
 
 struct hostile {
     struct gp *p;
@@ -53,9 +53,14 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Three honest guests, each with a canary page, start their checked work
- * for @seconds; the attackers are guests 3 .. 3 + @attackers - 1. */
+ * for @seconds, all stopping at the same time; the attackers are guests
+ * 3 .. 3 + @attackers - 1. Shares count from when every honest guest has
+ * had a fill done (the accounting is reset then), so the threads'
+ * start-up on a loaded host is not in them. */
 static void begin_n(struct hostile *h, double ns_per_byte, double seconds, unsigned attackers)
 {
+    uint64_t stop;
+
     memset(h, 0, sizeof(*h));
     h->p = hx_platform(HONEST + attackers, "V5_8", NULL, ns_per_byte, 2);
     for (unsigned i = 0; i < HONEST; i++) {
@@ -66,18 +71,23 @@ static void begin_n(struct hostile *h, double ns_per_byte, double seconds, unsig
         assert_int_equal(gg_bo_create(h->p->guest[i].drv, 4096, true, false, false, &h->canary[i]), 0);
         assert_int_equal(gg_bo_write(h->p->guest[i].drv, &h->canary[i], 0, page, sizeof(page)), 0);
     }
+    stop = vgt_now_ns() + (uint64_t)(seconds * 1e9);
     for (unsigned i = 0; i < HONEST; i++)
-        hx_fill_start(&h->w[i], h->p, i, seconds);
+        hx_fill_start_until(&h->w[i], h->p, i, stop);
+    for (unsigned i = 0; i < HONEST; i++)
+        while (!__atomic_load_n(&h->w[i].done, __ATOMIC_RELAXED) && vgt_now_ns() < stop)
+            sleep_ms(1);
+    vgt_sched_reset_stats(vgt_submit_sched(h->p->sub));
 }
 
 /* The honest guests finished with correct results, their canaries are
  * intact, nobody honest is in failsafe, and they shared the blitter by
- * their (equal) weights: GPU time charged within TIME_TOL of a third.
- * The issue asks for +-5%; on the shared 2-core test machine runs of a
- * few seconds measured spreads of 0.5-10% (the guests' vCPU threads and
- * the simulated GPU's cost-model sleeps compete for the CPU with the other
- * tests), so the bound here is 15%: loose, but it still catches an
- * attacker that halves an honest guest's share. */
+ * their (equal) weights: GPU time within TIME_TOL (issue 12's +-5%) of a
+ * third. GPU time is what the scheduler charges: each workload's context
+ * timestamp delta (docs/scheduler.md), which the host's scheduling delays
+ * on this shared 2-core machine do not inflate. Charged as wall time,
+ * spreads of 0.5-10% were measured here and the bound had to be 15%;
+ * in GPU time 0-2% (at load 17, with a core kept busy beside). */
 static void end_work(struct hostile *h)
 {
     static const unsigned idx[HONEST] = {0, 1, 2};
@@ -86,9 +96,14 @@ static void end_work(struct hostile *h)
     for (unsigned i = 0; i < HONEST; i++)
         hx_fill_finish(&h->w[i]);
     if (getenv("HX_VERBOSE"))
-        for (unsigned i = 0; i <= HONEST && h->p->guest[i].sv; i++) /* the attacker may be gone */
-            fprintf(stderr, "guest %u: %llu fills, BCS %.1f ms\n", i,
-                    i < HONEST ? (unsigned long long)h->w[i].done : 0ull, hx_busy(h->p, i, VGT_ENGINE_BCS) / 1e6);
+        for (unsigned i = 0; i <= HONEST && h->p->guest[i].sv; i++) { /* the attacker may be gone */
+            struct vgt_submit_stats st;
+
+            assert_int_equal(vgt_submit_get_stats(h->p->guest[i].sv, &st), 0);
+            fprintf(stderr, "guest %u: %llu fills, BCS %.1f ms GPU time, %.1f ms on the engine (wall)\n", i,
+                    i < HONEST ? (unsigned long long)h->w[i].done : 0ull,
+                    st.sched.busy_ns[VGT_ENGINE_BCS] / 1e6, st.sched.wall_ns[VGT_ENGINE_BCS] / 1e6);
+        }
     for (unsigned i = 0; i < HONEST; i++) {
         uint32_t page[1024];
 

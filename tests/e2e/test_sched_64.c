@@ -7,16 +7,14 @@
  *   >= JAIN_MIN;
  * - a guest that wakes while the 63 others keep the blitter busy is
  *   handed the blitter within one period.
- * Why JAIN_MIN is 0.90 here and 0.99 in tests/mediator/test_sched.c: the
- * time charged is wall time from dispatch to retire, and with 64 guests
- * on a loaded 2-core machine a host scheduling delay of ~100 ms now and
- * then lands on whichever guest's 1 ms fill is on the engine; each guest
- * gets only ~130 ms in the whole run, so one such delay is a large part
- * of its share (measured 0.941-0.995 at load 11-24, the outliers exactly
- * the guests charged 100-250 ms for a handful of fills, then held back
- * while the others caught up). 0.90 still fails a policy that lets a
- * few guests take double their share. The policy itself reaches 0.9998 on the fake
- * clock; docs/scheduler.md and docs/performance.md have the figures.
+ * JAIN_MIN is issue 18's 0.99, over the GPU time the scheduler charges
+ * (each fill's context timestamp delta, docs/scheduler.md) and, so that
+ * the figure does not rest on the accounting it checks, over the fills
+ * each guest completed (every fill costs the same). When wall time from
+ * dispatch to retire was charged, a host scheduling delay of ~100 ms on
+ * this loaded 2-core machine landed on whichever guest's 1 ms fill was on
+ * the engine, and Jain measured 0.941-0.997; the wall-time index is
+ * printed beside for comparison.
  * The simulated blitter costs 16 ns a byte (a 128 x 128 fill ~1 ms), so
  * the engine, not the guests' CPU loops, is the bottleneck, and a turn of
  * all 64 guests takes less than a period. */
@@ -38,7 +36,7 @@
 #define GUESTS 64
 #define NS_PER_BYTE 16.0
 #define RUN_S 8.0
-#define JAIN_MIN 0.90
+#define JAIN_MIN 0.99
 
 static struct gp *platform(void)
 {
@@ -70,7 +68,7 @@ static void test_64_guests(void **state)
     uint64_t tb = vgt_now_ns();
     struct gp *p = platform();
     struct hx_filler *f = calloc(GUESTS, sizeof(*f));
-    double x[GUESTS], w[GUESTS], jain;
+    double x[GUESTS], w[GUESTS], nf[GUESTS], wall[GUESTS], jain, jain_fills, jain_wall;
     unsigned last = GUESTS - 1;
     struct gg *d = p->guest[last].drv;
     struct gg_ctx *c;
@@ -116,12 +114,20 @@ static void test_64_guests(void **state)
     for (unsigned i = 0; i < last; i++)
         hx_fill_finish(&f[i]); /* every pixel of every fill checked */
     for (unsigned i = 0; i < last; i++) {
-        x[i] = hx_busy(p, i, VGT_ENGINE_BCS);
+        struct vgt_submit_stats st;
+
+        assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+        x[i] = (double)st.sched.busy_ns[VGT_ENGINE_BCS];
+        nf[i] = (double)st.sched.completed[VGT_ENGINE_BCS];
+        wall[i] = (double)st.sched.wall_ns[VGT_ENGINE_BCS];
         w[i] = 2;
     }
     jain = vgt_sched_jain(x, w, last);
-    print_message("63 busy guests: Jain %.4f over BCS time/weight; the 64th, woken, served in %.1f ms\n", jain,
-                  wake_ns / 1e6);
+    jain_fills = vgt_sched_jain(nf, w, last);
+    jain_wall = vgt_sched_jain(wall, w, last);
+    print_message("63 busy guests: Jain %.4f over BCS GPU time/weight, %.4f over fills/weight (%.4f over wall "
+                  "time); the 64th, woken, served in %.1f ms\n",
+                  jain, jain_fills, jain_wall, wake_ns / 1e6);
     if (getenv("HX_VERBOSE"))
         for (unsigned i = 0; i < last; i++)
             print_message("guest %u: %llu fills, BCS %.1f ms\n", i, (unsigned long long)f[i].done, x[i] / 1e6);
@@ -130,6 +136,16 @@ static void test_64_guests(void **state)
         assert_true(f[i].done >= 2); /* both of its fills in flight completed */
     }
     assert_true(jain >= JAIN_MIN);
+    assert_true(jain_fills >= JAIN_MIN);
+    /* What a fill is charged is its GPU time: the blitter's modelled
+     * cost of its bytes (the CPU does a 64 KiB fill far faster), however
+     * long the host kept the fill on the engine in wall time. */
+    for (unsigned i = 0; i < last; i++) {
+        double per_fill = x[i] / nf[i], model = (double)HX_BLIT * HX_BLIT * 4 * NS_PER_BYTE;
+
+        if (per_fill < model * 0.99 || per_fill > model * 1.2)
+            fail_msg("guest %u charged %.0f ns a fill, the model says %.0f", i, per_fill, model);
+    }
     assert_true(wake_ns <= VGT_SCHED_DEFAULT_PERIOD_NS);
     free(f);
     gp_destroy(p);

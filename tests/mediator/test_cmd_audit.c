@@ -309,7 +309,7 @@ static void test_register_whitelist(void **state)
 {
     struct fx *f = *state;
     const uint32_t ok[] = {BCS_SWCTRL, BCS_GPR0, BCS_GPR0 + 0x7c, RCS_TIMESTAMP, RCS_TIMESTAMP + 4,
-                           0x22358, 0x223a8};
+                           0x22358};
     const uint32_t bad[] = {RCS_GPR0, BCS_HWS_PGA, 0x22030 /* BCS TAIL */, 0x2080, 0x22680,
                             0x2229c /* BCS RING_MODE */, 0x00800000u | BCS_SWCTRL /* bit 23 */, 0x100000 /* fence */, 0x22201 /* unaligned */};
 
@@ -331,6 +331,22 @@ static void test_register_whitelist(void **state)
         assert_int_equal(bcs_batch(f, lrm, 5), -EACCES);
         assert_int_equal(bcs_batch(f, lrr1, 4), -EACCES);
         assert_int_equal(bcs_batch(f, lrr2, 4), -EACCES);
+    }
+    /* RING_CTX_TIMESTAMP is what the vGPU is charged (docs/scheduler.md):
+     * stored, never loaded, by LRI, LRM or as LRR's destination. */
+    {
+        uint32_t srm[] = {SRM(0), 0x223a8, 0x100, 0, LRR, 0x223a8, BCS_GPR0, BBE};
+        uint32_t lri[] = {LRI(1), 0x223a8, 0, BBE};
+        uint32_t lrm[] = {LRM(0), 0x223a8, 0x100, 0, BBE};
+        uint32_t lrr[] = {LRR, BCS_GPR0, 0x223a8, BBE};
+
+        assert_int_equal(bcs_batch(f, srm, VGT_ARRAY_SIZE(srm)), 0);
+        assert_int_equal(bcs_batch(f, lri, VGT_ARRAY_SIZE(lri)), -EACCES);
+        assert_non_null(strstr(f->r.viol.reason, "RING_CTX_TIMESTAMP"));
+        assert_int_equal(bcs_batch(f, lrm, VGT_ARRAY_SIZE(lrm)), -EACCES);
+        assert_non_null(strstr(f->r.viol.reason, "RING_CTX_TIMESTAMP"));
+        assert_int_equal(bcs_batch(f, lrr, VGT_ARRAY_SIZE(lrr)), -EACCES);
+        assert_non_null(strstr(f->r.viol.reason, "RING_CTX_TIMESTAMP"));
     }
     /* The render GPRs are fine on the render engine. */
     {

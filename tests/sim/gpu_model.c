@@ -1033,6 +1033,48 @@ static void test_context_registers(void **state)
     sim_native_ctx_destroy(f->n, b2);
 }
 
+/* RING_CTX_TIMESTAMP (base + 0x3a8, 12 MHz) counts the time its context
+ * held the engine, and only that: a 48 KiB fill at 200 ns a byte adds its
+ * modelled 9.8 ms; the 50 ms the context spends switched out add nothing
+ * (the value is saved into the image and restored with it); another
+ * context counts its own time from its own image. */
+static void test_context_timestamp(void **state)
+{
+    struct fx *f = *state;
+    struct sim_native_ctx *b2;
+    const uint32_t ts = GEN9_BCS_BASE + 0x3a8;
+    const uint64_t fill_ns = 256ull * 48 * 4 * 200, slack_ticks = 2 * 12000; /* 2 ms */
+    const uint64_t fill_ticks = fill_ns * 12 / 1000;
+    uint32_t cs[32], t0, t1, t2;
+    size_t k = 0;
+
+    sim_gpu_set_ns_per_byte(f->gpu, 200);
+    k += gwl_emit_srm(cs + k, ts, f->data->va + 0x800, false);
+    k += gwl_emit_color_blt(cs + k, f->data->va + 0x1000, 1024, 0, 0, 256, 48, 0x1);
+    k += gwl_emit_srm(cs + k, ts, f->data->va + 0x804, false);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(f, f->bcs, f->batch, cs, k), 0);
+    t0 = data32(f, 0x800);
+    t1 = data32(f, 0x804);
+    if (t1 - t0 < fill_ticks * 99 / 100 || t1 - t0 > fill_ticks + slack_ticks)
+        fail_msg("a %.1f ms fill moved CTX_TIMESTAMP by %u ticks, want %llu", fill_ns / 1e6, t1 - t0,
+                 (unsigned long long)fill_ticks);
+    sleep_ms(50);
+    k = gwl_emit_srm(cs, ts, f->data->va + 0x808, false);
+    k += gwl_emit_bb_end(cs + k);
+    assert_int_equal(run_batch(f, f->bcs, f->batch, cs, k), 0);
+    t2 = data32(f, 0x808);
+    if (t2 - t1 > slack_ticks)
+        fail_msg("switched out for 50 ms, CTX_TIMESTAMP moved %u ticks", t2 - t1);
+
+    /* Another context: its own count, from its own (zeroed) image. */
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_BCS, 1, &b2), 0);
+    assert_int_equal(run_batch(f, b2, f->batch, cs, k), 0);
+    assert_true(data32(f, 0x808) < slack_ticks);
+    sim_native_ctx_destroy(f->n, b2);
+    sim_gpu_set_ns_per_byte(f->gpu, 0);
+}
+
 /* ns_per_cmd: 2000 MI_NOOPs at 10 us each hold the engine >= 20 ms. */
 static int setup_per_cmd(void **state)
 {
@@ -1075,6 +1117,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hang_and_engine_reset, setup_no_limit, teardown),
         cmocka_unit_test_setup_teardown(test_preempt_in_batch, setup_no_limit, teardown),
         cmocka_unit_test_setup_teardown(test_context_registers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context_timestamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_per_command, setup_per_cmd, teardown),
     };
 

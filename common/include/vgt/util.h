@@ -25,6 +25,16 @@ static inline uint64_t vgt_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CPU time the calling thread has run, ns: unlike vgt_now_ns, time the
+ * host leaves the thread descheduled is not in it. */
+static inline uint64_t vgt_thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* [start, start+len) fits inside [lo, lo+size) without wrapping. */
 static inline int vgt_range_within(uint64_t start, uint64_t len, uint64_t lo, uint64_t size)
 {

@@ -53,7 +53,10 @@ struct vgt_sched_config {
 struct vgt_sched_stats {
     unsigned weight;
     unsigned cap_pct;                        /* 0: no cap */
-    uint64_t busy_ns[VGT_ENGINE_NUM];        /* time its workloads held the engine */
+    /* engine time its workloads were charged: GPU time (the context
+     * timestamp) when the submission path reports it, else wall time */
+    uint64_t busy_ns[VGT_ENGINE_NUM];
+    uint64_t wall_ns[VGT_ENGINE_NUM];        /* wall time from begin to end */
     uint64_t completed[VGT_ENGINE_NUM];      /* workloads that ended normally */
     uint64_t cancelled[VGT_ENGINE_NUM];      /* workloads ended by reset/failsafe */
     uint64_t switches_in[VGT_ENGINE_NUM];    /* times the engine was handed to it */
@@ -99,9 +102,14 @@ int vgt_sched_set_pending(struct vgt_sched *s, unsigned id, unsigned engine, uns
 int vgt_sched_pick(struct vgt_sched *s, unsigned engine, unsigned *id, uint64_t *retry_ns);
 
 /* A workload of @id starts on / leaves @engine. end charges the time since
- * begin; @completed false means it was cancelled (reset, failsafe). */
+ * begin; @completed false means it was cancelled (reset, failsafe).
+ * end_gpu charges @gpu_ns instead: the GPU time the context really held
+ * the engine (its context timestamp), which the host's scheduling delays
+ * do not inflate (docs/scheduler.md, "Charging in GPU time"). */
 int vgt_sched_begin(struct vgt_sched *s, unsigned id, unsigned engine);
 int vgt_sched_end(struct vgt_sched *s, unsigned id, unsigned engine, bool completed);
+int vgt_sched_end_gpu(struct vgt_sched *s, unsigned id, unsigned engine, bool completed,
+                      uint64_t gpu_ns);
 
 /* Whether @id may have @engine now (graphics memory it shares with a vGPU
  * that has work on an engine is not resident, docs/vgpu.md). Called
