@@ -20,6 +20,7 @@
 #include "vgt/vgpu.h"
 
 #include "fuzz_fresh.h"
+#include "fuzz_hv_sink.h"
 
 #define GM (64ull << 20)
 #define NR_GGTT (GM >> 12)
@@ -112,15 +113,8 @@ static int h_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
     return 0;
 }
 
-static int h_msi(struct vgt_hv *hv, uint64_t a, uint32_t d)
-{
-    (void)hv;
-    (void)a;
-    (void)d;
-    return 0;
-}
-
-static const struct vgt_hv_ops hv_ops = {.gfn_to_dma = h_dma, .inject_msi = h_msi};
+static const struct vgt_hv_ops hv_ops = {.read_gpa = fz_hv_read, .write_gpa = fz_hv_write, .gfn_to_dma = h_dma,
+                                         .inject_msi = fz_hv_msi};
 
 static uint64_t clock_of(void *opaque)
 {

@@ -16,6 +16,7 @@
 #include "vgt/vgpu_regs.h"
 
 #include "fuzz_fresh.h"
+#include "fuzz_hv_sink.h"
 
 #define GM (128ull << 20)
 #define APERTURE (64ull << 20)
@@ -146,15 +147,8 @@ static int h_dma(struct vgt_hv *hv, uint64_t gfn, uint64_t *dma)
     return 0;
 }
 
-static int h_msi(struct vgt_hv *hv, uint64_t a, uint32_t d)
-{
-    (void)hv;
-    (void)a;
-    (void)d;
-    return 0;
-}
-
-static const struct vgt_hv_ops hv_ops = {.gfn_to_dma = h_dma, .inject_msi = h_msi};
+static const struct vgt_hv_ops hv_ops = {.read_gpa = fz_hv_read, .write_gpa = fz_hv_write, .gfn_to_dma = h_dma,
+                                         .inject_msi = fz_hv_msi};
 
 /* The partition and the vGPU are made once per process; every input
  * starts from a device-model reset (vgt_vgpu_reset: config space, GGTT,
