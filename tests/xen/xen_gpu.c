@@ -46,35 +46,42 @@ struct sim_guest {
     uint64_t ram_gpa;
 };
 
-int sim_guest_mmio_read(struct sim_guest *g, unsigned vcpu, uint64_t gpa, unsigned size, uint64_t *val)
+/* BAR0 access of @size bytes at @gpa: inside BAR0 and naturally aligned. */
+static int bar0_ptr(struct sim_guest *g, uint64_t gpa, unsigned size, volatile uint8_t **p)
 {
     uint64_t off = gpa - g->bar0_gpa;
 
-    (void)vcpu;
+    if (size != 4 && size != 8)
+        return -EINVAL;
     if (gpa < g->bar0_gpa || off > BAR0_SIZE - size || (off & (size - 1)))
         return -EFAULT;
-    if (size == 4)
-        *val = *(volatile uint32_t *)(g->bar0 + off);
-    else if (size == 8)
-        *val = *(volatile uint64_t *)(g->bar0 + off);
-    else
-        return -EINVAL;
+    *p = g->bar0 + off;
     return 0;
+}
+
+int sim_guest_mmio_read(struct sim_guest *g, unsigned vcpu, uint64_t gpa, unsigned size, uint64_t *val)
+{
+    volatile uint8_t *p;
+    int rc = bar0_ptr(g, gpa, size, &p);
+
+    (void)vcpu;
+    if (!rc)
+        *val = size == 4 ? *(volatile uint32_t *)p : *(volatile uint64_t *)p;
+    return rc;
 }
 
 int sim_guest_mmio_write(struct sim_guest *g, unsigned vcpu, uint64_t gpa, unsigned size, uint64_t val)
 {
-    uint64_t off = gpa - g->bar0_gpa;
+    volatile uint8_t *p;
+    int rc = bar0_ptr(g, gpa, size, &p);
 
     (void)vcpu;
-    if (gpa < g->bar0_gpa || off > BAR0_SIZE - size || (off & (size - 1)))
-        return -EFAULT;
+    if (rc)
+        return rc;
     if (size == 4)
-        *(volatile uint32_t *)(g->bar0 + off) = (uint32_t)val;
-    else if (size == 8)
-        *(volatile uint64_t *)(g->bar0 + off) = val;
+        *(volatile uint32_t *)p = (uint32_t)val;
     else
-        return -EINVAL;
+        *(volatile uint64_t *)p = val;
     return 0;
 }
 
