@@ -150,6 +150,17 @@ tap() {
     done <"$1.results"
 }
 
+# Serial log $1, kept as $2, to TAP; without a line matching $3 the run
+# did not finish ($4 names the run).
+finished() {
+    cp "$1" "$2" 2>/dev/null || true
+    tap "$1" "$4"
+    if ! grep -q "$3" "$1.results"; then
+        n=$((n + 1)); fails=$((fails + 1))
+        echo "not ok $n - $4: the run finished (timed out, or dom0 failed; serial log: $2)"
+    fi
+}
+
 archs=${VGT_XEN_ARCHS:-x86 arm64}
 mkdir -p "$cache"
 case " $archs " in *" x86 "*)
@@ -168,12 +179,8 @@ case " $archs " in *" arm64 "*)
     t0=$(now)
     alog="$work/arm64-serial.log"
     sh "$here/arm64.sh" "${BUILD_ARM64:-$build-arm64}" "$alog" || true
-    cp "$alog" "${VGT_XEN_LOG:-$build/check-xen-serial.log}.arm64" 2>/dev/null || true
-    tap "$alog" "arm64: the test device from a guest on Xen-on-Arm"
-    if ! grep -q '^VGTXEN # SKIP\|^VGTXEN # arm64 done' "$alog.results"; then
-        n=$((n + 1)); fails=$((fails + 1))
-        echo "not ok $n - arm64: the run finished (timed out or dom0 failed; serial log: ${VGT_XEN_LOG:-$build/check-xen-serial.log}.arm64)"
-    fi
+    finished "$alog" "${VGT_XEN_LOG:-$build/check-xen-serial.log}.arm64" \
+        '^VGTXEN # SKIP\|^VGTXEN # arm64 done' "arm64: the test device from a guest on Xen-on-Arm"
     echo "# arm64 boot to power-off: $(( $(now) - t0 )) s"
     ;;
 esac
@@ -228,12 +235,7 @@ nice timeout "$timeout_s" qemu-system-x86_64 -machine q35 -accel tcg,thread=mult
     -initrd "$cache/vmlinuz console=hvc0 root=/dev/vda ro init=/sbin/vgt-xen-init,$cache/initrd.img" \
     </dev/null >"$log" 2>&1 || true
 secs=$(( $(now) - t0 ))
-cp "$log" "${VGT_XEN_LOG:-$build/check-xen-serial.log}" 2>/dev/null || true
-tap "$log" "x86"
-if ! grep -q '^VGTXEN # done' "$log.results"; then
-    n=$((n + 1)); fails=$((fails + 1))
-    echo "not ok $n - the run finished (boot timed out after $secs s, or dom0 failed; serial log: ${VGT_XEN_LOG:-$build/check-xen-serial.log})"
-fi
+finished "$log" "${VGT_XEN_LOG:-$build/check-xen-serial.log}" '^VGTXEN # done' "x86"
 echo "# boot to power-off: $secs s"
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -30,13 +30,17 @@ $3
 CFG
 }
 
-# Wait until domain NAME is gone (the guest powered off), at most SECS.
+# Wait until domain NAME is gone (the guest powered off), at most SECS,
+# and at most 60 s after its "GUEST done" line (a power-off that hangs).
 wait_gone() {
     n=0
+    d=0
     while xl domid $1 >/dev/null 2>&1; do
         sleep 5
         n=$((n + 5))
-        if [ $n -ge $2 ]; then
+        grep -q '^GUEST done' /var/log/xen/$1-serial.log 2>/dev/null && d=$((d + 5))
+        if [ $n -ge $2 ] || [ $d -ge 60 ]; then
+            echo "VGTXEN # $1 destroyed: still running $n s after unpause, $d s after its done line"
             xl destroy $1
             return 1
         fi
