@@ -12,14 +12,15 @@
 # ${XDG_CACHE_HOME:-$HOME/.cache}/vgt-xen) and reused; each run only packs
 # this build's programs and the test scripts into a small payload disk, and
 # boots the cached dom0 disk copy-on-write (it never changes).
-# VGT_XEN_TIMEOUT: seconds for the whole boot (default 3600).
+# VGT_XEN_TIMEOUT: seconds for the whole x86 boot (default 7200: a run
+# under load 11-17 took over 90 min; 10-30 min on a quieter machine).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 images_only=false
 if [ "${1:-}" = "--images" ]; then images_only=true; shift; fi
 build=$(cd "${1:-build}" && pwd)
 cache=${VGT_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgt-xen}
-timeout_s=${VGT_XEN_TIMEOUT:-3600}
+timeout_s=${VGT_XEN_TIMEOUT:-7200}
 skip() { echo "1..0 # SKIP $*"; echo "check-xen: skipped: $*" >&2; exit 0; }
 now() { date +%s; }
 
