@@ -88,8 +88,8 @@ check-cross-arm64: cross-arm64
 # IOREQ_SERVER, the test device from a guest, served by $(BUILD_ARM64)'s
 # vgtd) and on x86 (Debian's Xen, a PV dom0 and HVM guests served by
 # $(BUILD)'s vgtd --gpu sim); images cached in $(VGT_XEN_CACHE) or
-# ~/.cache/vgt-xen, built once as root (tests/xen/check-xen.sh). About
-# 15-40 min on 2 cores: not part of make check. A failed cross build
+# ~/.cache/vgt-xen, built once as root (tests/xen/check-xen.sh). 8 min
+# on 2 quiet cores, 90 min at load 11-17: not part of make check. A failed cross build
 # leaves the arm64 checks skipped, with the reason.
 check-xen: build
 	-$(MAKE) cross-arm64
