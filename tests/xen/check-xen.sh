@@ -1,5 +1,7 @@
 #!/bin/sh
-# make check-xen: the real-Xen test tier (x86). Debian's Xen 4.17 boots
+# make check-xen: the real-Xen test tier. arm64 first (tests/xen/arm64.sh:
+# Xen 4.17.7 built with IOREQ_SERVER, the test device from a guest), then
+# x86 (below) in the same TAP plan. On x86 Debian's Xen 4.17 boots
 # under QEMU (TCG with emulated AMD SVM+NPT: no VT-x needed), with a PV
 # dom0 and HVM guests from Debian 12 packages; this build's vgt and vgtd
 # serve the guests (the simulated GPU behind real Xen: vgtd --gpu sim) and
