@@ -185,15 +185,20 @@ int gg_probe(const struct gg_cfg *cfg, struct gg **out)
     }
     /* BAR0 (64-bit) where we want it, BAR2 out of the way above RAM, then
      * memory decoding and bus mastering. */
-    rc = cfg_wr(d, 0x10, 4, (uint32_t)cfg->bar0_gpa);
-    rc = rc ?: cfg_wr(d, 0x14, 4, (uint32_t)(cfg->bar0_gpa >> 32));
-    rc = rc ?: cfg_wr(d, 0x18, 4, 0);
-    rc = rc ?: cfg_wr(d, 0x1C, 4, 0x40u + cfg->dev);
+    rc = 0;
+    if (!cfg->bars_placed) {
+        rc = cfg_wr(d, 0x10, 4, (uint32_t)cfg->bar0_gpa);
+        rc = rc ?: cfg_wr(d, 0x14, 4, (uint32_t)(cfg->bar0_gpa >> 32));
+        rc = rc ?: cfg_wr(d, 0x18, 4, 0);
+        rc = rc ?: cfg_wr(d, 0x1C, 4, 0x40u + cfg->dev);
+    }
     rc = rc ?: cfg_wr(d, 0x04, 2, 0x6);
     /* MSI: address 0xFEE00000 (x86 LAPIC), our vector, enable. */
-    rc = rc ?: cfg_wr(d, MSI_CAP + 4, 4, 0xFEE00000u);
-    rc = rc ?: cfg_wr(d, MSI_CAP + 8, 2, cfg->msi_data);
-    rc = rc ?: cfg_wr(d, MSI_CAP + 2, 2, 1);
+    if (!cfg->bars_placed) {
+        rc = rc ?: cfg_wr(d, MSI_CAP + 4, 4, 0xFEE00000u);
+        rc = rc ?: cfg_wr(d, MSI_CAP + 8, 2, cfg->msi_data);
+        rc = rc ?: cfg_wr(d, MSI_CAP + 2, 2, 1);
+    }
     if (rc)
         goto free_d;
     {

@@ -89,10 +89,60 @@ static void test_work_and_hostile_descriptor(void **state)
     vgpu_host_destroy(h);
 }
 
+/* The driver in a guest whose OS placed the BARs and owns MSI (as
+ * tests/xen/xen_gpu.c runs it in a real Xen guest): it leaves BARs and MSI
+ * as they are and its work completes by polling the HWSP alone. */
+static void test_driver_bars_placed(void **state)
+{
+    struct vgt_log log;
+    struct vgpu_host *h;
+    struct vgpu_host_cfg hc = {.sim = true};
+    struct vgpu_add_req req = {.domid = 1, .type = "V5_4", .sim_ram = 64 * MIB};
+    struct gg_cfg dc = {.dev = 2, .bar0_gpa = 0xE0000000ull, .ram_base = 16 * MIB,
+                        .ram_size = 48 * MIB, .bars_placed = true};
+    struct gg_run run;
+    struct gg *d;
+    uint32_t bar0, bar2, msictl;
+    char err[256];
+
+    (void)state;
+    vgt_log_init(&log, "e2e", VGT_LOG_OFF);
+    hc.log = &log;
+    assert_int_equal(vgpu_host_create(&hc, &h), 0);
+    assert_int_equal(vgpu_host_add(h, &req, err, sizeof(err)), 0);
+    dc.g = vgpu_host_sim_guest(h, 1);
+    assert_non_null(dc.g);
+    /* The OS's placement: BAR0 and BAR2 where the driver would not put them. */
+    assert_int_equal(sim_guest_pci_write(dc.g, 0, 0, 2, 0, 0x10, 4, 0xE0000000u), 0);
+    assert_int_equal(sim_guest_pci_write(dc.g, 0, 0, 2, 0, 0x14, 4, 0), 0);
+    assert_int_equal(sim_guest_pci_write(dc.g, 0, 0, 2, 0, 0x18, 4, 0xC0000000u), 0);
+    assert_int_equal(sim_guest_pci_write(dc.g, 0, 0, 2, 0, 0x1C, 4, 0), 0);
+    assert_int_equal(gg_probe(&dc, &d), 0);
+    assert_int_equal(sim_guest_pci_read(dc.g, 0, 0, 2, 0, 0x10, 4, &bar0), 0);
+    assert_int_equal(sim_guest_pci_read(dc.g, 0, 0, 2, 0, 0x18, 4, &bar2), 0);
+    assert_int_equal(sim_guest_pci_read(dc.g, 0, 0, 2, 0, 0xAC + 2, 2, &msictl), 0);
+    assert_int_equal(bar0 & ~0xFu, 0xE0000000u);
+    assert_int_equal(bar2 & ~0xFu, 0xC0000000u);
+    assert_int_equal(msictl & 1, 0);
+    for (enum gg_workload wl = GG_WL_BLIT; wl <= GG_WL_STORE; wl++) {
+        assert_int_equal(gg_run_init(&run, d, wl, 64, 16, 0x5eed), 0);
+        assert_int_equal(gg_run_step(&run, 10000), 0);
+        assert_int_equal(gg_run_step(&run, 10000), 0);
+        assert_int_equal(run.failures, 0);
+        /* a blit-only run submits its blit twice a step */
+        assert_int_equal(wl == GG_WL_BLIT ? run.blits : run.stores, wl == GG_WL_BLIT ? 4 : 2);
+        gg_run_fini(&run);
+    }
+    assert_false(vgt_vgpu_in_failsafe(vgpu_host_vgpu(h, 1)));
+    gg_destroy(d);
+    vgpu_host_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_work_and_hostile_descriptor),
+        cmocka_unit_test(test_driver_bars_placed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,7 @@
 #!/bin/sh
-# make check-xen: the real-Xen test tier (x86). Debian's Xen 4.17 boots
+# make check-xen: the real-Xen test tier. arm64 first (tests/xen/arm64.sh:
+# Xen 4.17.7 built with IOREQ_SERVER, the test device from a guest), then
+# x86 (below) in the same TAP plan. On x86 Debian's Xen 4.17 boots
 # under QEMU (TCG with emulated AMD SVM+NPT: no VT-x needed), with a PV
 # dom0 and HVM guests from Debian 12 packages; this build's vgt and vgtd
 # serve the guests (the simulated GPU behind real Xen: vgtd --gpu sim) and
@@ -12,14 +14,15 @@
 # ${XDG_CACHE_HOME:-$HOME/.cache}/vgt-xen) and reused; each run only packs
 # this build's programs and the test scripts into a small payload disk, and
 # boots the cached dom0 disk copy-on-write (it never changes).
-# VGT_XEN_TIMEOUT: seconds for the whole boot (default 3600).
+# VGT_XEN_TIMEOUT: seconds for the whole x86 boot (default 7200: a run
+# under load 11-17 took over 90 min; 10-30 min on a quieter machine).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 images_only=false
 if [ "${1:-}" = "--images" ]; then images_only=true; shift; fi
 build=$(cd "${1:-build}" && pwd)
 cache=${VGT_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgt-xen}
-timeout_s=${VGT_XEN_TIMEOUT:-3600}
+timeout_s=${VGT_XEN_TIMEOUT:-7200}
 skip() { echo "1..0 # SKIP $*"; echo "check-xen: skipped: $*" >&2; exit 0; }
 now() { date +%s; }
 
@@ -111,18 +114,91 @@ CMDS
     echo "check-xen: the cached dom0 image's init updated" >&2
 }
 
+# i915 and its module dependencies for the vGPU guest, from the kernel in
+# the cached dom0 image (debugfs reads it; no root needed), once, into
+# $cache/guest-mods with their load order: modules.dep lists every
+# dependency of i915, to be loaded last first.
+guest_mods() {
+    [ -f "$cache/guest-mods/order" ] && return 0
+    kver=$(cat "$cache/.ready")
+    line=$(debugfs -R "cat /lib/modules/$kver/modules.dep" "$cache/dom0.img" 2>/dev/null | grep '/i915\.ko:')
+    [ -n "$line" ] || return 1
+    order=""
+    for m in ${line#*:}; do order="$m $order"; done
+    rm -rf "$cache/guest-mods.tmp"
+    mkdir -p "$cache/guest-mods.tmp"
+    for m in $order ${line%%:*}; do
+        debugfs -R "dump /lib/modules/$kver/$m $cache/guest-mods.tmp/${m##*/}" "$cache/dom0.img" >/dev/null 2>&1
+        [ -s "$cache/guest-mods.tmp/${m##*/}" ] || return 1
+        echo "${m##*/}" >>"$cache/guest-mods.tmp/order"
+    done
+    mv "$cache/guest-mods.tmp" "$cache/guest-mods"
+}
+
+# TAP from the "VGTXEN ..." lines of serial log $1; n and fails carry on
+# across logs (one plan for both architectures).
+n=0
+fails=0
+tap() {
+    tr -d '\r' <"$1" | grep -a '^VGTXEN ' >"$1.results" || true
+    while IFS= read -r line; do
+        n=$((n + 1))
+        res=${line#VGTXEN }
+        case "$res" in
+        "not ok"*) fails=$((fails + 1)); echo "not ok $n ${res#not ok }" ;;
+        ok*) echo "ok $n ${res#ok }" ;;
+        "# SKIP"*) echo "ok $n - $2 # SKIP ${res#\# SKIP }" ;;
+        \#*) n=$((n - 1)); echo "$res" ;;
+        esac
+    done <"$1.results"
+}
+
+# Serial log $1, kept as $2, to TAP; without a line matching $3 the run
+# did not finish ($4 names the run).
+finished() {
+    cp "$1" "$2" 2>/dev/null || true
+    tap "$1" "$4"
+    if ! grep -q "$3" "$1.results"; then
+        n=$((n + 1)); fails=$((fails + 1))
+        echo "not ok $n - $4: the run finished (timed out, or dom0 failed; serial log: $2)"
+    fi
+}
+
+archs=${VGT_XEN_ARCHS:-x86 arm64}
 mkdir -p "$cache"
-[ -f "$cache/.ready" ] || build_images
-refresh_init
+case " $archs " in *" x86 "*)
+    [ -f "$cache/.ready" ] || build_images
+    refresh_init
+    guest_mods || echo "check-xen: could not take i915's modules from $cache/dom0.img (debugfs)" >&2
+    ;;
+esac
 $images_only && exit 0
-for t in qemu-system-x86_64 mkfs.ext4 cpio; do
-    command -v $t >/dev/null || skip "$t missing (apt-get install qemu-system-x86 e2fsprogs cpio)"
-done
-[ -x /bin/busybox ] || skip "/bin/busybox missing (apt-get install busybox-static)"
-[ -x "$build/tools/vgtd" ] || skip "no $build/tools/vgtd (make)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# arm64 first: a short run (Xen 4.17.7 built with IOREQ_SERVER, the test
+# device from a guest; tests/xen/arm64.sh).
+case " $archs " in *" arm64 "*)
+    t0=$(now)
+    alog="$work/arm64-serial.log"
+    sh "$here/arm64.sh" "${BUILD_ARM64:-$build-arm64}" "$alog" || true
+    finished "$alog" "${VGT_XEN_LOG:-$build/check-xen-serial.log}.arm64" \
+        '^VGTXEN # SKIP\|^VGTXEN # arm64 done' "arm64: the test device from a guest on Xen-on-Arm"
+    echo "# arm64 boot to power-off: $(( $(now) - t0 )) s"
+    ;;
+esac
+case " $archs " in *" x86 "*) ;; *)
+    echo "1..$n"
+    [ "$fails" -eq 0 ]
+    exit
+    ;;
+esac
+x86_skip() { n=$((n + 1)); echo "ok $n - x86: Xen 4.17 with HVM guests # SKIP $*"; echo "1..$n"; [ "$fails" -eq 0 ]; exit; }
+for t in qemu-system-x86_64 mkfs.ext4 cpio; do
+    command -v $t >/dev/null || x86_skip "$t missing (apt-get install qemu-system-x86 e2fsprogs cpio)"
+done
+[ -x /bin/busybox ] || x86_skip "/bin/busybox missing (apt-get install busybox-static)"
+[ -x "$build/tools/vgtd" ] || x86_skip "no $build/tools/vgtd (make)"
 # The payload: this build's programs, the checks, the guests' initramfs.
 mkdir -p "$work/p/g/bin" "$work/p/g/proc" "$work/p/g/sys" "$work/p/g/dev" "$work/p/g/tmp"
 cp "$build/tools/vgt" "$build/tools/vgtd" "$here/dom0-init" "$here/dom0-checks.sh" "$work/p/"
@@ -134,6 +210,15 @@ for l in $(ldd "$build/tools/vgtd" "$build/tools/vgt" | awk '/=> \//{print $3}' 
 done
 cp /bin/busybox "$work/p/g/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/p/g/bin/$a"; done
+# The guest programs (static): the test device and its trap cost, the
+# vGPU used as a driver would; i915 and its dependencies.
+for p in xen-trap xen-gpu; do
+    [ -x "$build/tests/xen/$p" ] && cp "$build/tests/xen/$p" "$work/p/g/bin/"
+done
+if [ -f "$cache/guest-mods/order" ]; then
+    mkdir -p "$work/p/g/mods"
+    cp "$cache"/guest-mods/* "$work/p/g/mods/"
+fi
 cp "$here/guest-init" "$work/p/g/init"
 chmod 755 "$work/p/g/init"
 (cd "$work/p/g" && find . | cpio -o -H newc 2>/dev/null) > "$work/p/guest-initrd"
@@ -153,23 +238,7 @@ nice timeout "$timeout_s" qemu-system-x86_64 -machine q35 -accel tcg,thread=mult
     -initrd "$cache/vmlinuz console=hvc0 root=/dev/vda ro init=/sbin/vgt-xen-init,$cache/initrd.img" \
     </dev/null >"$log" 2>&1 || true
 secs=$(( $(now) - t0 ))
-cp "$log" "${VGT_XEN_LOG:-$build/check-xen-serial.log}" 2>/dev/null || true
-n=0
-fails=0
-tr -d '\r' <"$log" | grep -a '^VGTXEN ' >"$work/results" || true
-while IFS= read -r line; do
-    n=$((n + 1))
-    res=${line#VGTXEN }
-    case "$res" in
-    "not ok"*) fails=$((fails + 1)); echo "not ok $n ${res#not ok }" ;;
-    ok*) echo "ok $n ${res#ok }" ;;
-    \#*) n=$((n - 1)); echo "$res" ;;
-    esac
-done <"$work/results"
-if ! grep -q '^VGTXEN # done' "$work/results"; then
-    n=$((n + 1)); fails=$((fails + 1))
-    echo "not ok $n - the run finished (boot timed out after $secs s, or dom0 failed; serial log: ${VGT_XEN_LOG:-$build/check-xen-serial.log})"
-fi
+finished "$log" "${VGT_XEN_LOG:-$build/check-xen-serial.log}" '^VGTXEN # done' "x86"
 echo "# boot to power-off: $secs s"
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -30,13 +30,17 @@ $3
 CFG
 }
 
-# Wait until domain NAME is gone (the guest powered off), at most SECS.
+# Wait until domain NAME is gone (the guest powered off), at most SECS,
+# and at most 60 s after its "GUEST done" line (a power-off that hangs).
 wait_gone() {
     n=0
+    d=0
     while xl domid $1 >/dev/null 2>&1; do
         sleep 5
         n=$((n + 5))
-        if [ $n -ge $2 ]; then
+        grep -q '^GUEST done' /var/log/xen/$1-serial.log 2>/dev/null && d=$((d + 5))
+        if [ $n -ge $2 ] || [ $d -ge 60 ]; then
+            echo "VGTXEN # $1 destroyed: still running $n s after unpause, $d s after its done line"
             xl destroy $1
             return 1
         fi
@@ -92,6 +96,11 @@ id=$(gval gtd td-id)
 scr=$(gval gtd td-scratch)
 [ "$id" = "0x3156454454544756" ] && ok "guest reads the test device's ID ($id)" || nok "guest reads the test device's ID (got '$id')"
 [ "$scr" = "0x00001234" ] && ok "guest writes and reads back the test device's scratch" || nok "test device scratch (got '$scr')"
+tr=$(gval gtd td-trap)
+case "$tr" in
+ok*) ok "guest times ioreq round trips to the test device: ${tr#ok }" ;;
+*) nok "guest times ioreq round trips (got '$tr')" ;;
+esac
 tw=$(wait_exit $VP)
 if kill -0 $VP 2>/dev/null; then
     nok "testdev vgtd stops when its guest powers off"
@@ -133,6 +142,23 @@ if [ -n "$before" ] && [ "$apr" = "$before" ] && [ "$after" = "0x5A17C0DE" ]; th
 else
     nok "GGTT entry to the guest's frame: frame $before, through the aperture $apr, after an aperture write $after"
 fi
+for c in probe blit store; do
+    r=$(gval gvs gpu-$c)
+    case "$r" in
+    ok*) ok "guest program ($c): ${r#ok }" ;;
+    *) nok "guest program ($c): ${r:-no result line}" ;;
+    esac
+done
+set -- $(gval gvs i915-gvt)
+case "${1:-}" in
+detected) ok "the guest's i915 detects GVT-g (${2:-?} s after insmod)" ;;
+none) nok "the guest's i915 detects GVT-g (no detection line within 300 s of insmod)" ;;
+nomod) nok "the guest's i915 detects GVT-g (no i915 module in the guest's initramfs)" ;;
+*) nok "the guest's i915 detects GVT-g (no result line)" ;;
+esac
+tr -d '\r' </var/log/xen/gvs-serial.log 2>/dev/null | sed -n 's/^GUEST i915-log /VGTXEN # guest dmesg: /p'
+grep -h "failsafe" /run/vgt/vgtd.sock.log 2>/dev/null | head -3 | sed 's/^/VGTXEN # vGPU failsafe: /'
+grep -q "failsafe" /run/vgt/vgtd.sock.log 2>/dev/null || echo "VGTXEN # the vGPU never entered failsafe"
 sleep 1
 if vgt list 2>/dev/null | grep -q gvs; then
     nok "vgtd tears the vGPU down when the guest is gone"

@@ -38,6 +38,10 @@ struct gg_cfg {
     uint64_t ram_base;      /* guest RAM the driver may use: [ram_base, +ram_size) */
     uint64_t ram_size;
     uint32_t msi_data;      /* vector the driver expects */
+    /* The guest's OS already placed the BARs at bar0_gpa and owns the
+     * interrupt setup (a program in a real guest, tests/xen/xen_gpu.c):
+     * program neither the BARs nor MSI; completions are polled. */
+    bool bars_placed;
 };
 
 /* Probe: -ENODEV when no vGPU answers, -EPROTO when PVINFO is wrong. */

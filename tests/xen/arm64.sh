@@ -1,0 +1,135 @@
+#!/bin/sh
+# The arm64 half of make check-xen: Xen 4.17.7 on Arm under QEMU (TCG,
+# virt with virtualization=on), a busybox dom0 holding Debian 12's arm64
+# Xen tools, and a Linux guest that checks the test device served by this
+# build's arm64 vgtd (make cross-arm64). Called by check-xen.sh.
+#
+#   sh tests/xen/arm64.sh BUILD_ARM64 SERIAL_LOG
+#
+# Prints nothing on stdout; the serial log holds "VGTXEN ..." lines, or the
+# one line "VGTXEN # SKIP reason" when the tier cannot run here.
+#
+# Debian 12's arm64 hypervisor is built without CONFIG_IOREQ_SERVER (it is
+# EXPERT-only on Arm), so the hypervisor is built from the upstream tag
+# RELEASE-4.17.7 with Debian's config plus CONFIG_EXPERT and
+# CONFIG_IOREQ_SERVER, from a git dir of xen-project/xen ($XENGIT), once,
+# into $cache/arm64 with the dom0 and guest images; later runs reuse it.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+barm=$1
+log=$2
+cache=${VGT_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgt-xen}/arm64
+xentag=RELEASE-4.17.7
+if [ -z "${XENGIT:-}" ] && [ -d /work/.mirror/xen-project+xen/repo ]; then
+    XENGIT=/work/.mirror/xen-project+xen/repo
+fi
+timeout_s=${VGT_XEN_ARM64_TIMEOUT:-900}
+skip() { echo "VGTXEN # SKIP $*" >"$log"; echo "check-xen: arm64 skipped: $*" >&2; exit 0; }
+now() { date +%s; }
+
+build_images() {
+    [ -n "${XENGIT:-}" ] || skip "no arm64 images in $cache and no Xen git dir to build the hypervisor from (set XENGIT to a clone of xen-project/xen)"
+    git --git-dir="$XENGIT" rev-parse -q --verify "$xentag^{commit}" >/dev/null ||
+        skip "no arm64 images in $cache and $XENGIT has no tag $xentag"
+    [ "$(id -u)" -eq 0 ] || skip "no arm64 images in $cache and not root to build them"
+    dpkg --print-foreign-architectures | grep -qx arm64 ||
+        skip "no arm64 images and dpkg has no arm64 architecture (make cross-arm64 adds it)"
+    t0=$(now)
+    echo "check-xen: building the arm64 images in $cache (once)" >&2
+    need=""
+    for pt in qemu-system-arm:qemu-system-aarch64 gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc \
+        flex:flex bison:bison bc:bc cpio:cpio; do
+        command -v "${pt#*:}" >/dev/null || need="$need ${pt%%:*}"
+    done
+    if [ -n "$need" ]; then
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
+    fi
+    tmp="$cache/tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp/debs" "$tmp/src" "$tmp/hv" "$tmp/k" "$tmp/root"
+    kpkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+    [ -n "$kpkg" ] || skip "cannot resolve linux-image-arm64:arm64"
+    kpkg=${kpkg%:arm64}
+    kver=${kpkg#linux-image-}
+    # The Xen tools and the libraries dom0 needs for them and for vgtd.
+    dl="xen-hypervisor-4.17-arm64 $kpkg busybox-static xen-utils-4.17 xen-utils-common xenstore-utils"
+    for p in libc6 libgcc-s1 libncurses6 libtinfo6 libxencall1 libxenevtchn1 libxenforeignmemory1 \
+        libxengnttab1 libxenmisc4.17 libxenstore4 libxentoollog1 libxentoolcore1 libxendevicemodel1 \
+        libxenhypfs1 libyajl2 libfdt1 libpciaccess0 libdrm2 zlib1g liblzma5 libzstd1 libbz2-1.0 \
+        liblzo2-2 libuuid1 libgnutls30 libnettle8 libhogweed6 libgmp10 libp11-kit0 libidn2-0 \
+        libunistring2 libtasn1-6 libffi8; do
+        dl="$dl $p"
+    done
+    arch_dl=""
+    for p in $dl; do arch_dl="$arch_dl $p:arm64"; done
+    # shellcheck disable=SC2086
+    (cd "$tmp/debs" && apt-get download -qq $arch_dl) >&2
+    # The hypervisor: upstream source, Debian's config + EXPERT + IOREQ_SERVER.
+    git --git-dir="$XENGIT" archive "$xentag" xen config Config.mk scripts | tar -x -C "$tmp/src"
+    dpkg-deb -x "$tmp"/debs/xen-hypervisor-4.17-arm64_*.deb "$tmp/hv"
+    cfg=$(ls "$tmp"/hv/boot/xen-4.17-arm64.config* | head -n 1)
+    cp "$cfg" "$tmp/src/xen/.config"
+    sed -i 's/^# CONFIG_EXPERT is not set/CONFIG_EXPERT=y/' "$tmp/src/xen/.config"
+    echo CONFIG_IOREQ_SERVER=y >>"$tmp/src/xen/.config"
+    xmake="make -C $tmp/src/xen XEN_TARGET_ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- debug=n"
+    nice $xmake olddefconfig >&2
+    grep -q '^CONFIG_IOREQ_SERVER=y' "$tmp/src/xen/.config" || skip "Xen's config refused CONFIG_IOREQ_SERVER"
+    nice $xmake -j2 >&2
+    # Dom0's root: the .debs unpacked (no maintainer scripts run), the
+    # Xen driver modules, the kernel for the guest.
+    dpkg-deb -x "$tmp"/debs/"$kpkg"_*.deb "$tmp/k"
+    for d in "$tmp"/debs/*.deb; do
+        case "$d" in *linux-image*|*xen-hypervisor*) continue ;; esac
+        dpkg-deb -x "$d" "$tmp/root"
+    done
+    mkdir -p "$tmp/root/lib/modules/xen" "$tmp/root/guest"
+    for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
+        cp "$(find "$tmp/k/lib/modules/$kver" -name "$m.ko*" | head -n 1)" "$tmp/root/lib/modules/xen/"
+    done
+    cp "$tmp/k/boot/vmlinuz-$kver" "$tmp/root/guest/Image"
+    rm -rf "$tmp/root/usr/share/doc" "$tmp/root/usr/share/man" "$tmp/root/usr/share/locale"
+    (cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/dom0-base.cpio.gz"
+    cp "$tmp/src/xen/xen" "$tmp/xen"
+    cp "$tmp/k/boot/vmlinuz-$kver" "$tmp/Image"
+    cp "$tmp/root/bin/busybox" "$tmp/busybox"
+    for f in xen Image dom0-base.cpio.gz busybox; do mv "$tmp/$f" "$cache/$f"; done
+    rm -rf "$tmp"
+    echo "$xentag $kver" >"$cache/.ready"
+    echo "check-xen: arm64 images built in $(( $(now) - t0 )) s" >&2
+}
+
+mkdir -p "$cache"
+[ -f "$cache/.ready" ] || build_images
+[ -x "$barm/tools/vgtd" ] || skip "no $barm/tools/vgtd (make cross-arm64)"
+command -v qemu-system-aarch64 >/dev/null || skip "qemu-system-aarch64 missing (apt-get install qemu-system-arm)"
+command -v aarch64-linux-gnu-gcc >/dev/null || skip "aarch64-linux-gnu-gcc missing (apt-get install gcc-aarch64-linux-gnu)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The guest's initramfs: busybox, the trap program, its /init.
+mkdir -p "$work/g/bin" "$work/g/proc" "$work/g/sys" "$work/g/dev"
+cp "$cache/busybox" "$work/g/bin/busybox"
+ln -s busybox "$work/g/bin/sh" # guest-init links the rest
+aarch64-linux-gnu-gcc -std=c11 -O2 -Wall -Wextra -Werror -static -o "$work/g/bin/xen-trap" "$here/xen_trap.c"
+cp "$here/guest-init" "$work/g/init"
+chmod 755 "$work/g/init"
+# The payload, a second cpio archive the kernel unpacks over the base one:
+# this build's programs, dom0's /init and checks, the guest's initramfs.
+mkdir -p "$work/p/opt/vgt" "$work/p/guest"
+cp "$barm/tools/vgtd" "$barm/tools/vgt" "$work/p/opt/vgt/"
+aarch64-linux-gnu-strip "$work/p/opt/vgt/vgtd" "$work/p/opt/vgt/vgt"
+cp "$here/arm64-dom0-init" "$work/p/init"
+chmod 755 "$work/p/init"
+(cd "$work/g" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/p/guest/initrd"
+(cd "$work/p" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/payload.cpio.gz"
+cat "$cache/dom0-base.cpio.gz" "$work/payload.cpio.gz" >"$work/dom0.cpio.gz"
+
+# thread=single: with multi-threaded TCG, Xen's cross-pCPU wake-ups stall.
+nice timeout "$timeout_s" qemu-system-aarch64 -machine virt,gic-version=3,virtualization=on \
+    -cpu cortex-a57 -smp 2 -m 2048 -accel tcg,thread=single -nographic -no-reboot -monitor none \
+    -serial stdio -kernel "$cache/xen" \
+    -append "dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000" \
+    -device guest-loader,addr=0x49000000,kernel="$cache/Image",bootargs="console=hvc0 rdinit=/init quiet" \
+    -device guest-loader,addr=0x50000000,initrd="$work/dom0.cpio.gz" \
+    </dev/null >"$log" 2>&1 || true
