@@ -119,6 +119,19 @@ chmod 755 "$work/g/init"
 mkdir -p "$work/p/opt/vgt" "$work/p/guest"
 cp "$barm/tools/vgtd" "$barm/tools/vgt" "$work/p/opt/vgt/"
 aarch64-linux-gnu-strip "$work/p/opt/vgt/vgtd" "$work/p/opt/vgt/vgt"
+# Libraries the programs need that the cached dom0 image lacks (it was
+# built before they were needed, e.g. libpng and libxxhash for the
+# display): from the cross build's sysroot, the same Debian arm64 packages.
+have=$(zcat "$cache/dom0-base.cpio.gz" | cpio -t --quiet 2>/dev/null | sed 's|.*/||' | sort -u)
+mkdir -p "$work/p/usr/lib/aarch64-linux-gnu"
+for lib in $(aarch64-linux-gnu-readelf -d "$work/p/opt/vgt/vgtd" "$work/p/opt/vgt/vgt" |
+    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
+    printf '%s\n' "$have" | grep -qx "$lib" && continue
+    src="$barm-sysroot/usr/lib/aarch64-linux-gnu/$lib"
+    [ -e "$src" ] || src="$barm-sysroot/lib/aarch64-linux-gnu/$lib"
+    [ -e "$src" ] || skip "arm64: $lib, which vgtd needs, is neither in the dom0 image nor in $barm-sysroot"
+    cp -L "$src" "$work/p/usr/lib/aarch64-linux-gnu/$lib"
+done
 cp "$here/arm64-dom0-init" "$work/p/init"
 chmod 755 "$work/p/init"
 (cd "$work/g" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/p/guest/initrd"
