@@ -600,7 +600,7 @@ static int bench_like_for_like(int json, double seconds)
         ret = lfl_slice(&rn, LFL_SLICE_S);
         ret = ret ?: lfl_slice(&rm, LFL_SLICE_S);
     }
-    if (!ret && vgt_vgpu_in_failsafe(m->p->guest[0].v))
+    if (!ret && vgt_vgpu_in_failsafe(m->p->guest[0].in.vgpu))
         ret = -EIO;
     gp_destroy(m->p);
 native_down:

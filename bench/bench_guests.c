@@ -58,7 +58,7 @@ static uint64_t read_sched(struct gp *p, unsigned n, struct bench_result *out)
     for (unsigned i = 0; i < n; i++) {
         struct vgt_submit_stats st;
 
-        vgt_submit_get_stats(p->guest[i].sv, &st);
+        vgt_submit_get_stats(p->guest[i].in.sv, &st);
         out->busy[i] = 0;
         out->wall[i] = 0;
         out->done[i] = 0;
@@ -134,7 +134,7 @@ int bench_run_guests(const struct bench_run *br, struct bench_result *out)
 
             total += w[i].run.blits + w[i].run.stores;
             out->failures += w[i].run.failures + (w[i].rc ? 1 : 0);
-            if (!vgt_submit_pp_get_stats(p->guest[i].pp, &ps))
+            if (!vgt_submit_pp_get_stats(p->guest[i].in.pp, &ps))
                 out->shadow_bytes += ps.shadow_bytes;
         }
         out->per_s = (double)(br->warmup_s > 0 ? done : total) / el;

@@ -1,4 +1,6 @@
-/* vgt bench ppgtt [--json] [--rounds N]
+/* vgt-bench-ppgtt [--json] [--rounds N]: a bench program of its own (not
+ * `vgt bench`), because it runs on the seam doubles of sim/fake, which
+ * no shipped program may link (tests/tools: shipped_no_fake).
  *
  * - shadow build cost per PTE for a guest table mapping 1 GiB in 4 KiB
  *   pages (262144 PTEs in 512 page tables), against a plain walk of the
@@ -37,7 +39,6 @@
 #include "vgt/ppgtt.h"
 #include "vgt/sim_arena.h"
 #include "vgt/util.h"
-#include "vgt_bench.h"
 
 /* CPU time of this thread: the machines are shared, and wall time mostly
  * measures the other tenants. */
@@ -195,7 +196,7 @@ destroy_guest:
     return ret;
 }
 
-int vgt_bench_ppgtt(int argc, char **argv)
+int main(int argc, char **argv)
 {
     struct vgt_ppgtt_config cfg;
     struct vgt_ppgtt_stats st;
@@ -219,13 +220,13 @@ int vgt_bench_ppgtt(int argc, char **argv)
             rounds = (unsigned)v;
             i++;
         } else {
-            fprintf(stderr, "usage: vgt bench ppgtt [--json] [--rounds N (1..1000000)]\n");
+            fprintf(stderr, "usage: vgt-bench-ppgtt [--json] [--rounds N (1..1000000)]\n");
             return 2;
         }
     }
     ret = sim_arena_create(512ull << 20, &a);
     if (ret) {
-        fprintf(stderr, "vgt bench ppgtt: arena: %s\n", strerror(-ret));
+        fprintf(stderr, "vgt-bench-ppgtt: arena: %s\n", strerror(-ret));
         return 1;
     }
     /* Only device pages and the scratch page are used: a small GGTT. */
@@ -257,7 +258,7 @@ int vgt_bench_ppgtt(int argc, char **argv)
     }
     vgt_ppgtt_destroy(p);
     if (ret || npte != 512u * 512u) {
-        fprintf(stderr, "vgt bench ppgtt: build failed (%d, %llu PTEs)\n", ret,
+        fprintf(stderr, "vgt-bench-ppgtt: build failed (%d, %llu PTEs)\n", ret,
                 (unsigned long long)npte);
         ret = ret ? ret : -EIO;
         goto destroy_guest;
@@ -280,7 +281,7 @@ int vgt_bench_ppgtt(int argc, char **argv)
     ret = ret ? ret : remap_run(a, gpu, false, rounds, 48, &off_fit);
     ret = ret ? ret : remap_run(a, gpu, true, rounds, 48, &on_fit);
     if (ret) {
-        fprintf(stderr, "vgt bench ppgtt: remap workload failed: %s\n", strerror(-ret));
+        fprintf(stderr, "vgt-bench-ppgtt: remap workload failed: %s\n", strerror(-ret));
         goto destroy_guest;
     }
     vgt_bench_emit(stdout, json, &(struct vgt_bench_fig){

@@ -88,7 +88,7 @@ static int hang_recovery(bool fill, unsigned budget_ms, struct vgt_log *log, dou
     rc = rc ?: gg_ctx_create(d, VGT_ENGINE_BCS, &c);
     if (rc)
         goto out;
-    vgt_submit_set_watchdog(p->guest[3].sv, budget_ms);
+    vgt_submit_set_watchdog(p->guest[3].in.sv, budget_ms);
     if (fill) {
         for (unsigned f = 0; f < 8; f++) /* 8 x 4 MiB: ~270 ms at 8 ns/B */
             k += gwl_emit_color_blt(cs + k, bo.gm, 4096, 0, 0, 1024, 1024, 0x1234u + f);
@@ -116,9 +116,9 @@ static int hang_recovery(bool fill, unsigned budget_ms, struct vgt_log *log, dou
         pthread_join(w[i].thr, NULL);
     vgt_submit_watchdog_stats(p->sub, &wd);
     for (unsigned i = 0; i < 3; i++)
-        if (w[i].rc || w[i].run.failures || vgt_vgpu_in_failsafe(p->guest[i].v))
+        if (w[i].rc || w[i].run.failures || vgt_vgpu_in_failsafe(p->guest[i].in.vgpu))
             rc = rc ?: -EIO;
-    if (!rc && (wd.hangs != 1 || !vgt_vgpu_in_failsafe(p->guest[3].v) || !wd.last_resume_ns))
+    if (!rc && (wd.hangs != 1 || !vgt_vgpu_in_failsafe(p->guest[3].in.vgpu) || !wd.last_resume_ns))
         rc = -EIO;
     *resume_ns = (double)wd.last_resume_ns;
     *was_reset = wd.resets == 1;

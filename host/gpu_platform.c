@@ -15,16 +15,10 @@
 #include "vgt/stages.h"
 #include "vgt/submit_ppgtt.h"
 #include "vgt/util.h"
+#include "platform.h"
+#include "vgpu_host.h"
 
 #define GP_RAM_DRIVER_BASE (16ull << 20)
-
-static void *srv_main(void *arg)
-{
-    struct gp_guest *gg = arg;
-
-    vgt_ioreq_server_run(gg->srv);
-    return NULL;
-}
 
 unsigned gp_fit(const struct vgt_vgpu_res *res, uint64_t aperture, const char **limit)
 {
@@ -78,7 +72,7 @@ static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t
 {
     struct gp_guest *gg = opaque;
 
-    return vgt_aperture_mmio_map(&gg->ap, v, gg->srv, gpa, host_gm, size, map);
+    return vgt_aperture_mmio_map(&gg->ap, v, gg->in.srv, gpa, host_gm, size, map);
 }
 
 /* The guest's driver, probing its vGPU (as at boot). */
@@ -89,7 +83,7 @@ static int probe_driver(struct gp *p, unsigned i)
     uint64_t ram = p->cfg.guest_ram ? p->cfg.guest_ram : 64ull << 20;
 
     memset(&dc, 0, sizeof(dc));
-    dc.g = gg->g;
+    dc.g = gg->in.guest;
     dc.vcpu = 0;
     dc.dev = GP_DEV;
     dc.bar0_gpa = GP_BAR0;
@@ -99,159 +93,41 @@ static int probe_driver(struct gp *p, unsigned i)
     return gg_probe(&dc, &gg->drv);
 }
 
-/* One guest's stages, in bring-up order (guest_stages below); removal
- * undoes them in reverse: the driver, the loop, the submission path (its
- * work leaves the GPU), the vGPU, its shadow, the server (which owns the
- * backend once created), the guest. */
-static int g_guest_up(void *obj, const void *arg, char *err, size_t errlen)
+/* One guest's stages, in bring-up order (guest_stages below): the vGPU
+ * instance as vgtd assembles one (vgpu_inst.c: the guest on the simulated
+ * hypervisor, its ioreq server and thread, PPGTT shadow, vGPU, submission
+ * attach), then its driver. Removal undoes them in reverse. */
+static int g_inst_up(void *obj, const void *arg, char *err, size_t errlen)
 {
     struct gp_guest *gg = obj;
-    const struct gp *p = gg->p;
-    struct sim_guest_cfg gc = {.domid = (uint16_t)(gg->idx + 1),
-                               .nr_vcpus = p->cfg.vcpus ? p->cfg.vcpus : 1,
-                               .ram_bytes = p->cfg.guest_ram ? p->cfg.guest_ram : 64ull << 20};
+    struct gp *p = gg->p;
+    uint16_t domid = (uint16_t)(gg->idx + 1);
+    /* the simulated platform's guest_create: 0 RAM is 64 MiB, 0 vCPUs 1 */
+    struct vgpu_add_req req = {.domid = domid, .sim_ram = p->cfg.guest_ram,
+                               .sim_vcpus = p->cfg.vcpus};
 
-    (void)arg, (void)err, (void)errlen;
-    return sim_guest_create(p->hv, &gc, &gg->g);
-}
-
-static void g_guest_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    sim_guest_destroy(gg->g);
-    gg->g = NULL;
-}
-
-static int g_backend_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-
-    (void)arg, (void)err, (void)errlen;
-    return sim_hv_ioreq_backend_create(gg->g, gg->p->cfg.log, &gg->be);
-}
-
-static void g_backend_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    if (gg->be)
-        gg->be->ops->destroy(gg->be);
-    gg->be = NULL;
-}
-
-static int g_server_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-    struct vgt_ioreq_server_cfg sc = {.domid = (uint16_t)(gg->idx + 1), .log = gg->p->cfg.log};
-    struct vgt_ioreq_backend *be = gg->be;
-
-    (void)arg, (void)err, (void)errlen;
-    gg->be = NULL; /* the server's from the call on, even when it fails */
-    return vgt_ioreq_server_create(&sc, be, &gg->srv);
-}
-
-static void g_server_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    vgt_ioreq_server_destroy(gg->srv);
-    gg->srv = NULL;
-}
-
-static int g_pp_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-
-    (void)arg, (void)err, (void)errlen;
-    return vgt_submit_pp_create(vgt_ioreq_server_hv(gg->srv), sim_gpu_hostgpu(gg->p->gpu),
-                                gg->p->cfg.log, &gg->pp);
-}
-
-static void g_pp_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    vgt_submit_pp_destroy(gg->pp);
-    gg->pp = NULL;
-}
-
-static int g_vgpu_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-    struct vgt_vgpu_cfg vc;
-
-    (void)arg, (void)err, (void)errlen;
-    memset(&vc, 0, sizeof(vc));
-    vc.domid = (uint16_t)(gg->idx + 1);
-    vc.hv = vgt_ioreq_server_hv(gg->srv);
-    vc.res = gg->p->cfg.res;
-    vc.type_name = gg->p->cfg.type_name;
-    return vgt_vgpu_create(gg->p->vg, &vc, &gg->v);
-}
-
-static void g_vgpu_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    vgt_vgpu_destroy(gg->v);
-    gg->v = NULL;
-}
-
-static int g_submit_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-    const struct gp *p = gg->p;
-    unsigned weight = p->cfg.weights[gg->idx] ? p->cfg.weights[gg->idx] : p->cfg.res.weight;
-    int rc;
-
-    (void)arg, (void)err, (void)errlen;
-    rc = vgt_submit_attach(p->sub, gg->v, weight, 0, &vgt_submit_pp_ops, gg->pp, &gg->sv);
-    if (!rc)
-        vgt_submit_set_watchdog(gg->sv, p->cfg.res.watchdog_ms);
-    return rc;
-}
-
-static void g_submit_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    vgt_submit_detach(gg->sv);
-    gg->sv = NULL;
-}
-
-static int g_attach_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-
-    (void)arg, (void)err, (void)errlen;
+    (void)arg;
+    gg->in = (struct vgpu_inst){
+        .hv = vgt_platform_sim.hv,
+        .plat = &p->plat,
+        .domid = domid,
+        .gpu = p->vg,
+        .sub = p->sub,
+        .vc = {.domid = domid, .res = p->cfg.res, .type_name = p->cfg.type_name},
+        .weight = p->cfg.weights[gg->idx], /* 0: res.weight */
+        .sbdf = VGT_SBDF(0, 0, GP_DEV, 0),
+        .vplat = p->cfg.aperture_mmio ? (struct vgt_vgpu_platform){gg, map_aperture}
+                                      : (struct vgt_vgpu_platform){0},
+    };
     gg->ap.range = -1;
-    return vgt_vgpu_attach(gg->v, gg->srv, VGT_SBDF(0, 0, GP_DEV, 0),
-                           gg->p->cfg.aperture_mmio ? &(struct vgt_vgpu_platform){gg, map_aperture} : NULL);
+    return vgpu_inst_up(&gg->in, &req, NULL, NULL, err, errlen);
 }
 
-static int g_start_up(void *obj, const void *arg, char *err, size_t errlen)
+static void g_inst_down(void *obj)
 {
     struct gp_guest *gg = obj;
 
-    (void)arg, (void)err, (void)errlen;
-    return vgt_ioreq_server_start(gg->srv);
-}
-
-static int g_thread_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct gp_guest *gg = obj;
-
-    (void)arg, (void)err, (void)errlen;
-    return pthread_create(&gg->srv_thread, NULL, srv_main, gg) ? -EAGAIN : 0;
-}
-
-static void g_thread_down(void *obj)
-{
-    struct gp_guest *gg = obj;
-
-    vgt_ioreq_server_stop(gg->srv);
-    pthread_join(gg->srv_thread, NULL);
+    vgpu_inst_down(&gg->in, NULL);
 }
 
 static int g_driver_up(void *obj, const void *arg, char *err, size_t errlen)
@@ -271,15 +147,7 @@ static void g_driver_down(void *obj)
 }
 
 static const struct vgt_stage guest_stages[] = {
-    {"guest", g_guest_up, g_guest_down},
-    {"ioreq backend", g_backend_up, g_backend_down},
-    {"ioreq server", g_server_up, g_server_down},
-    {"PPGTT shadow", g_pp_up, g_pp_down},
-    {"vGPU", g_vgpu_up, g_vgpu_down},
-    {"submission attach", g_submit_up, g_submit_down},
-    {"vGPU attach", g_attach_up, NULL},       /* undone by the vGPU's destroy */
-    {"server start", g_start_up, NULL},       /* undone by the server's destroy */
-    {"event loop", g_thread_up, g_thread_down},
+    {"vGPU instance", g_inst_up, g_inst_down},
     {"driver", g_driver_up, g_driver_down},
 };
 
@@ -294,7 +162,7 @@ int gp_reprobe(struct gp *p, unsigned i)
 
     if (i >= p->nr)
         return -EINVAL;
-    rc = vgt_vgpu_reset(p->guest[i].v);
+    rc = vgt_vgpu_reset(p->guest[i].in.vgpu);
     if (rc)
         return rc;
     gg_destroy(p->guest[i].drv);
@@ -392,6 +260,9 @@ static int gp_guests_up(void *obj, const void *arg, char *err, size_t errlen)
     struct gp *p = obj;
 
     (void)arg;
+    /* What the simulated platform's hv ops and the stages use. */
+    p->plat = (struct vgt_plat){.log = p->cfg.log, .gpu_log = p->cfg.log, .arena = p->arena,
+                                .hv = p->hv, .sim_gpu = p->gpu, .hw = sim_gpu_hostgpu(p->gpu)};
     for (unsigned i = 0; i < p->cfg.guests; i++) {
         struct gp_guest *gg = &p->guest[i];
         int rc;

@@ -17,6 +17,8 @@
 #include "vgt/submit_ppgtt.h"
 #include "vgt/vgpu.h"
 
+#include "vgpu_inst.h"
+
 #define GP_MAX_GUESTS 64
 
 struct gp_cfg {
@@ -52,13 +54,9 @@ struct gp_guest {
     unsigned idx;
     struct gp *p;
     unsigned up;                   /* stages up (gpu_platform.c) */
-    struct sim_guest *g;
-    struct vgt_ioreq_backend *be;  /* until the server owns it */
-    struct vgt_ioreq_server *srv;
-    pthread_t srv_thread;
-    struct vgt_vgpu *v;
-    struct vgt_submit_pp *pp;      /* the PPGTT adapter */
-    struct vgt_submit_vgpu *sv;
+    /* Its guest, ioreq server and thread, PPGTT shadow, vGPU and place on
+     * the submission path: the same assembly as vgtd's (vgpu_inst.h). */
+    struct vgpu_inst in;
     struct gg *drv;
     struct vgt_aperture_mmio ap;   /* cfg.aperture_mmio */
 };
@@ -69,6 +67,7 @@ struct gp {
     struct sim_arena *arena;
     struct sim_hv *hv;
     struct sim_gpu *gpu;
+    struct vgt_plat plat;          /* hv, GPU seam and logs for the guests' stages */
     struct vgt_gpu *vg;
     struct vgt_submit *sub;
     struct gp_guest guest[GP_MAX_GUESTS];

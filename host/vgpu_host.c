@@ -22,6 +22,7 @@
 #include "vgt/stages.h"
 #include "vgt_xenctrl.h"
 #include "platform.h"
+#include "vgpu_inst.h"
 
 #include "display_guest.h"
 #include "vgt/sim_gpu.h"
@@ -37,21 +38,14 @@
 
 struct vgpu_dom {
     uint16_t domid;
-    unsigned up; /* stages up (dom_stages) */
     bool dead; /* sim: the toolstack destroyed the domain */
-    struct sim_guest *guest; /* sim only */
-    struct vgt_ioreq_backend *be; /* until the server owns it */
-    struct vgt_ioreq_server *srv;
-    pthread_t thread;
     bool running;
-    struct vgt_vgpu *vgpu;
-    struct vgt_vgpu_cfg vc;        /* its configuration (resources resolved) */
-    unsigned weight, cap_pct;      /* its scheduler share, as asked */
-    struct vgt_submit_pp *pp;      /* its PPGTT shadow, for the submission path */
-    struct vgt_submit_vgpu *sv;    /* its execlists on the GPU's submission path */
-    uint32_t sbdf;
+    /* Its guest (sim), ioreq server and thread, event-channel ports,
+     * PPGTT shadow, vGPU and place on the submission path: the staged
+     * per-vGPU assembly (vgpu_inst.h), with its configuration (resources
+     * resolved, the scheduler share as asked). */
+    struct vgpu_inst in;
     struct vgpu_host *host;
-    unsigned ports; /* event-channel ports its ioreq server binds in vgtd */
     struct vgpu_aperture_map ap; /* the aperture slice mapped into the guest */
     /* cfg.aperture_mmio: the aperture served as an ioreq MMIO range */
     struct vgt_aperture_mmio ap_mmio; /* cfg.aperture_mmio */
@@ -304,233 +298,13 @@ static void sim_guest_driver_destroy(struct vgpu_dom *d)
     d->drv = NULL;
 }
 
-/* The stages of one domain's vGPU, in bring-up order (dom_stages below).
- * Teardown undoes them in reverse: stop the loop, take the vGPU off the
- * submission path (its work cancelled), destroy the vGPU (detach, GGTT to
- * scratch, resources back), its PPGTT shadow, the server (which owns the
- * backend once created), and on the simulated platform the guest. */
-static int dom_guest_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-
-    return d->host->platform->hv->guest_create(&d->host->plat, arg, &d->guest, err, errlen);
-}
-
-static void dom_guest_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    if (d->guest)
-        d->host->platform->hv->guest_destroy(d->guest);
-    d->guest = NULL;
-}
-
-static int dom_backend_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-
-    (void)arg;
-    return d->host->platform->hv->backend_create(&d->host->plat, d->domid, d->guest, &d->host->dma,
-                                                 &d->be, err, errlen);
-}
-
-static void dom_backend_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    if (d->be)
-        d->be->ops->destroy(d->be);
-    d->be = NULL;
-}
-
-static int dom_server_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    struct vgt_ioreq_server_cfg sc = {.domid = d->domid, .log = d->host->log};
-    struct vgt_ioreq_backend *be = d->be;
-    int ret;
-
-    (void)arg;
-    /* The server owns the backend from this call on, whether it succeeds
-     * or not (it destroys it on failure): never again ours to destroy. */
-    d->be = NULL;
-    ret = vgt_ioreq_server_create(&sc, be, &d->srv);
-    if (ret)
-        snprintf(err, errlen, "ioreq server for domain %u: %s", d->domid, strerror(-ret));
-    return ret;
-}
-
-static void dom_server_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    vgt_ioreq_server_destroy(d->srv);
-    d->srv = NULL;
-}
-
-/* Its ports are bound at start; count them against the limit first. */
-static int dom_ports_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    struct vgpu_host *h = d->host;
-
-    (void)arg;
-    d->ports = vgt_ioreq_server_nr_ports(d->srv);
-    if (h->evtchn_ports + d->ports > h->evtchn_limit) {
-        snprintf(err, errlen,
-                 "event channels: domain %u needs %u ports (one per vCPU), vgtd has %u of its %u bound "
-                 "(--max-evtchn-ports; docs/operator-guide.md)",
-                 d->domid, d->ports, h->evtchn_ports, h->evtchn_limit);
-        return -ENOSPC;
-    }
-    h->evtchn_ports += d->ports;
-    return 0;
-}
-
-static void dom_ports_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    d->host->evtchn_ports -= d->ports;
-}
-
-/* Its GPU work: PPGTT shadow, the vGPU, then the submission path's hooks
- * (before the guest can reach the device). */
-static int dom_pp_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    int ret;
-
-    (void)arg;
-    d->vc.hv = vgt_ioreq_server_hv(d->srv);
-    ret = vgt_submit_pp_create(d->vc.hv, d->host->plat.hw, &d->host->gpu_log, &d->pp);
-    if (ret)
-        snprintf(err, errlen, "PPGTT shadow for domain %u: %s", d->domid, strerror(-ret));
-    return ret;
-}
-
-static void dom_pp_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    vgt_submit_pp_destroy(d->pp);
-    d->pp = NULL;
-}
-
-static int dom_vgpu_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    int ret = vgt_vgpu_create(d->host->gpu, &d->vc, &d->vgpu);
-
-    (void)arg;
-    if (ret)
-        snprintf(err, errlen, "vGPU for domain %u: %s", d->domid,
-                 ret == -ENOSPC ? "no room on the GPU" : strerror(-ret));
-    return ret;
-}
-
-static void dom_vgpu_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    vgt_vgpu_destroy(d->vgpu);
-    d->vgpu = NULL;
-}
-
-static int dom_submit_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    int ret;
-
-    (void)arg;
-    ret = vgt_submit_attach(d->host->sub, d->vgpu, d->weight ? d->weight : d->vc.res.weight,
-                            d->cap_pct, &vgt_submit_pp_ops, d->pp, &d->sv);
-    if (ret) {
-        snprintf(err, errlen, "submission path for domain %u: %s", d->domid,
-                 ret == -EINVAL ? "weight must be 1..1000 and cap 0..100 %" : strerror(-ret));
-        return ret;
-    }
-    vgt_submit_set_watchdog(d->sv, d->vc.res.watchdog_ms);
-    return 0;
-}
-
-static void dom_submit_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    vgt_submit_detach(d->sv);
-    d->sv = NULL;
-}
-
-static int dom_attach_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    int ret = vgt_vgpu_attach(d->vgpu, d->srv, d->sbdf,
-                              &(struct vgt_vgpu_platform){.opaque = d, .map_aperture = map_aperture});
-
-    (void)arg;
-    if (ret)
-        snprintf(err, errlen, "attaching the vGPU of domain %u: %s", d->domid, strerror(-ret));
-    return ret; /* undone by the vGPU's destroy */
-}
-
-static int dom_start_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    int ret = vgt_ioreq_server_start(d->srv);
-
-    (void)arg;
-    if (ret)
-        snprintf(err, errlen, "starting the ioreq server of domain %u: %s", d->domid,
-                 strerror(-ret));
-    return ret; /* undone by the server's destroy */
-}
-
-static void *serve(void *p)
-{
-    vgt_ioreq_server_run(p);
-    return NULL;
-}
-
-static int dom_thread_up(void *obj, const void *arg, char *err, size_t errlen)
-{
-    struct vgpu_dom *d = obj;
-    int ret = -pthread_create(&d->thread, NULL, serve, d->srv);
-
-    (void)arg;
-    if (ret)
-        snprintf(err, errlen, "event loop thread: %s", strerror(-ret));
-    return ret;
-}
-
-static void dom_thread_down(void *obj)
-{
-    struct vgpu_dom *d = obj;
-
-    vgt_ioreq_server_stop(d->srv);
-    pthread_join(d->thread, NULL);
-}
-
-static const struct vgt_stage dom_stages[] = {
-    {"guest", dom_guest_up, dom_guest_down},
-    {"ioreq backend", dom_backend_up, dom_backend_down},
-    {"ioreq server", dom_server_up, dom_server_down},
-    {"event channels", dom_ports_up, dom_ports_down},
-    {"PPGTT shadow", dom_pp_up, dom_pp_down},
-    {"vGPU", dom_vgpu_up, dom_vgpu_down},
-    {"submission attach", dom_submit_up, dom_submit_down},
-    {"vGPU attach", dom_attach_up, NULL},
-    {"server start", dom_start_up, NULL},
-    {"event loop", dom_thread_up, dom_thread_down},
-};
-
 static void dom_destroy(struct vgpu_host *h, struct vgpu_dom *d)
 {
     /* users of the vGPU on other threads (the display) let go first */
     if (h->cfg.dom_gone)
         h->cfg.dom_gone(h->cfg.dom_gone_opaque, d->domid);
     sim_guest_driver_destroy(d);
-    vgt_stages_down(dom_stages, &d->up, 0, d, &h->cfg.stage_hook);
+    vgpu_inst_down(&d->in, &h->cfg.stage_hook);
     vgt_info(h->log, "dom%u: vGPU removed", d->domid);
     free(d);
 }
@@ -590,7 +364,7 @@ static int ap_emulated_map(struct vgpu_dom *d, uint64_t gpa, uint64_t host_gm, u
     /* Translated through the vGPU's private GGTT table
      * (vgt_vgpu_aperture_access): with graphics-memory sharing the
      * physical entries may be another guest's (docs/vgpu.md). */
-    int ret = vgt_aperture_mmio_map(&d->ap_mmio, d->vgpu, d->srv, gpa, host_gm, size, map);
+    int ret = vgt_aperture_mmio_map(&d->ap_mmio, d->in.vgpu, d->in.srv, gpa, host_gm, size, map);
 
     if (ret)
         vgt_err(d->host->log, "dom%u: aperture at %#llx as MMIO: %s", d->domid,
@@ -733,13 +507,23 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     }
     d->host = h;
     d->domid = req->domid;
-    d->vc = vc;
-    d->weight = req->weight;
-    d->cap_pct = req->cap_pct;
     d->ap_mmio.range = -1;
-    d->sbdf = req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0);
-    ret = vgt_stages_up(dom_stages, VGT_ARRAY_SIZE(dom_stages), &d->up, d, req, &h->cfg.stage_hook,
-                        &stage, err, errlen);
+    d->in = (struct vgpu_inst){
+        .hv = h->platform->hv,
+        .plat = &h->plat,
+        .dma = &h->dma,
+        .domid = req->domid,
+        .gpu = h->gpu,
+        .sub = h->sub,
+        .vc = vc,
+        .weight = req->weight,
+        .cap_pct = req->cap_pct,
+        .sbdf = req->sbdf ? req->sbdf : VGT_SBDF(0, 0, 2, 0),
+        .vplat = {.opaque = d, .map_aperture = map_aperture},
+        .ports_bound = &h->evtchn_ports,
+        .ports_limit = h->evtchn_limit,
+    };
+    ret = vgpu_inst_up(&d->in, req, &h->cfg.stage_hook, &stage, err, errlen);
     if (ret) {
         if (!err[0])
             snprintf(err, errlen, "%s of domain %u: %s", stage, req->domid, strerror(-ret));
@@ -748,7 +532,7 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     }
     h->doms[slot] = d;
     pthread_mutex_unlock(&h->lock);
-    vgt_info(h->log, "dom%u: vGPU %u attached", d->domid, vgt_vgpu_id(d->vgpu));
+    vgt_info(h->log, "dom%u: vGPU %u attached", d->domid, vgt_vgpu_id(d->in.vgpu));
     return 0;
 
 unlock:
@@ -782,7 +566,7 @@ int vgpu_host_reset(struct vgpu_host *h, uint16_t domid)
     p = find_slot(h, domid);
     if (p) {
         sim_guest_driver_destroy(*p);
-        ret = vgt_vgpu_reset((*p)->vgpu);
+        ret = vgt_vgpu_reset((*p)->in.vgpu);
     }
     pthread_mutex_unlock(&h->lock);
     return ret;
@@ -796,7 +580,7 @@ int vgpu_host_stats(struct vgpu_host *h, uint16_t domid, struct vgt_submit_stats
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
     if (p)
-        ret = vgt_submit_get_stats((*p)->sv, st);
+        ret = vgt_submit_get_stats((*p)->in.sv, st);
     pthread_mutex_unlock(&h->lock);
     return ret;
 }
@@ -846,10 +630,10 @@ void vgpu_host_snapshot(struct vgpu_host *h, struct vgpu_host_snap *s)
         if (!d)
             continue;
         v = &s->v[s->n++];
-        vgt_vgpu_get_info(d->vgpu, &v->info);
-        vgt_submit_get_stats(d->sv, &v->sub);
-        vgt_ioreq_server_get_stats(d->srv, &v->io);
-        v->have_pp = vgt_submit_pp_get_stats(d->pp, &v->pp) == 0;
+        vgt_vgpu_get_info(d->in.vgpu, &v->info);
+        vgt_submit_get_stats(d->in.sv, &v->sub);
+        vgt_ioreq_server_get_stats(d->in.srv, &v->io);
+        v->have_pp = vgt_submit_pp_get_stats(d->in.pp, &v->pp) == 0;
     }
     /* The host's slot limit bounds every type too. */
     for (unsigned k = 0; k < s->ntypes; k++)
@@ -878,7 +662,7 @@ int vgpu_host_set_share(struct vgpu_host *h, uint16_t domid, unsigned weight, un
         ret = -ENOENT;
         goto unlock;
     }
-    ret = vgt_submit_set_share((*p)->sv, weight, cap_pct);
+    ret = vgt_submit_set_share((*p)->in.sv, weight, cap_pct);
     if (ret)
         snprintf(err, errlen, "domain %u: %s", domid, strerror(-ret));
     else
@@ -897,7 +681,7 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
     if (p && hv_is_sim(h)) {
-        vgt_vgpu_enter_failsafe((*p)->vgpu, VGT_FAILSAFE_ADMIN, detail);
+        vgt_vgpu_enter_failsafe((*p)->in.vgpu, VGT_FAILSAFE_ADMIN, detail);
         ret = 0;
     }
     pthread_mutex_unlock(&h->lock);
@@ -907,16 +691,16 @@ int vgpu_host_sim_failsafe(struct vgpu_host *h, uint16_t domid, const char *deta
 /* The guest's driver, probed on first use and kept until a reset. */
 static int guest_driver(struct vgpu_dom *d, char *err, size_t errlen)
 {
-    uint64_t ram = sim_guest_ram_bytes(d->guest);
-    struct gg_cfg dc = {.g = d->guest,
-                        .dev = (uint8_t)((d->sbdf >> 3) & 0x1f),
+    uint64_t ram = sim_guest_ram_bytes(d->in.guest);
+    struct gg_cfg dc = {.g = d->in.guest,
+                        .dev = (uint8_t)((d->in.sbdf >> 3) & 0x1f),
                         .bar0_gpa = GUEST_RUN_BAR0,
                         .ram_base = GUEST_RUN_RAM_BASE,
                         .msi_data = 0x40};
     int ret;
 
     /* SBDF layout of ioreq_server.h: bus 15..8, dev 7..3, fn 2..0. */
-    if ((d->sbdf & 0xffffff07u) != 0) {
+    if ((d->in.sbdf & 0xffffff07u) != 0) {
         snprintf(err, errlen, "domain %u: the guest driver finds a vGPU at 00:DD.0 only", d->domid);
         return -EOPNOTSUPP;
     }
@@ -1219,7 +1003,7 @@ struct sim_guest *vgpu_host_sim_guest(struct vgpu_host *h, uint16_t domid)
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
     if (p)
-        g = (*p)->guest;
+        g = (*p)->in.guest;
     pthread_mutex_unlock(&h->lock);
     return g;
 }
@@ -1232,7 +1016,7 @@ struct vgt_vgpu *vgpu_host_vgpu(struct vgpu_host *h, uint16_t domid)
     pthread_mutex_lock(&h->lock);
     p = find_slot(h, domid);
     if (p)
-        v = (*p)->vgpu;
+        v = (*p)->in.vgpu;
     pthread_mutex_unlock(&h->lock);
     return v;
 }

@@ -323,7 +323,7 @@ stop:
         for (unsigned i = 0; i < guests; i++) {
             struct vgt_submit_stats st;
 
-            vgt_submit_get_stats(p->guest[i].sv, &st);
+            vgt_submit_get_stats(p->guest[i].in.sv, &st);
             busy[i] = 0;
             for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
                 busy[i] += (double)st.sched.busy_ns[e];
@@ -340,8 +340,8 @@ stop:
             struct vgt_submit_stats st;
             bool ok = w[i].run.failures == 0 && w[i].rc == 0;
 
-            vgt_vgpu_get_info(p->guest[i].v, &info);
-            vgt_submit_get_stats(p->guest[i].sv, &st);
+            vgt_vgpu_get_info(p->guest[i].in.vgpu, &info);
+            vgt_submit_get_stats(p->guest[i].in.sv, &st);
             total += w[i].done;
             failures += w[i].run.failures + (w[i].rc ? 1 : 0);
             printf("%-6u %10llu %10.1f %9.1f%% %11.1f%% %9llu %s%s%s\n", i, (unsigned long long)w[i].done,

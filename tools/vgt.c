@@ -37,7 +37,6 @@ static const struct vgt_cmd benches[] = {
     {"ioreq", vgt_bench_ioreq, "ioreq round trip and dispatch"},
     {"gpu", vgt_bench_gpu, "decoder and native GPU throughput"},
     {"vgpu", vgt_bench_vgpu, "GGTT trap path and shadowed updates"},
-    {"ppgtt", vgt_bench_ppgtt, "PPGTT shadow build and out-of-sync pages"},
     {"svm", vgt_bench_svm, "IOMMU translation and page faults"},
     {"sched", vgt_bench_sched, "mediated vs native, fairness, scale"},
     {"scale", vgt_bench_scale, "1 to 64 guests: aggregate throughput, fairness, memory per vGPU"},

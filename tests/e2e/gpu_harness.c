@@ -169,7 +169,7 @@ double hx_busy(struct gp *p, unsigned i, int engine)
     struct vgt_submit_stats st;
     double b = 0;
 
-    assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+    assert_int_equal(vgt_submit_get_stats(p->guest[i].in.sv, &st), 0);
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
         if (engine < 0 || (unsigned)engine == e)
             b += (double)st.sched.busy_ns[e];
@@ -178,7 +178,7 @@ double hx_busy(struct gp *p, unsigned i, int engine)
 
 bool hx_failsafe(struct gp *p, unsigned i)
 {
-    return vgt_vgpu_in_failsafe(p->guest[i].v);
+    return vgt_vgpu_in_failsafe(p->guest[i].in.vgpu);
 }
 
 void hx_assert_failsafe(struct gp *p, unsigned i, int reason, const char *what)
@@ -186,8 +186,8 @@ void hx_assert_failsafe(struct gp *p, unsigned i, int reason, const char *what)
     struct vgt_vgpu_info info;
     struct vgt_submit_stats st;
 
-    vgt_vgpu_get_info(p->guest[i].v, &info);
-    assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+    vgt_vgpu_get_info(p->guest[i].in.vgpu, &info);
+    assert_int_equal(vgt_submit_get_stats(p->guest[i].in.sv, &st), 0);
     if (!info.failsafe)
         fail_msg("guest %u: not in failsafe (wanted: %s)", i, what);
     if ((int)info.failsafe_reason != reason)
@@ -203,11 +203,11 @@ void hx_reprobe(struct gp *p, unsigned i)
     struct gg_cfg dc;
 
     assert_true(hx_failsafe(p, i));
-    assert_int_equal(vgt_vgpu_reset(p->guest[i].v), 0);
+    assert_int_equal(vgt_vgpu_reset(p->guest[i].in.vgpu), 0);
     assert_false(hx_failsafe(p, i));
     gg_destroy(p->guest[i].drv);
     memset(&dc, 0, sizeof(dc));
-    dc.g = p->guest[i].g;
+    dc.g = p->guest[i].in.guest;
     dc.dev = 2;
     dc.bar0_gpa = 0xF0000000ull;
     dc.ram_base = 16ull << 20;

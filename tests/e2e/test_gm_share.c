@@ -51,7 +51,7 @@ static uint64_t low_top_page(struct gp *p, unsigned i)
     struct vgt_vgpu_info info;
 
     /* The driver allocates from the bottom: the top page stays unmapped. */
-    vgt_vgpu_get_info(p->guest[i].v, &info);
+    vgt_vgpu_get_info(p->guest[i].in.vgpu, &info);
     return info.low_base + info.low_size - VGT_PAGE_SIZE;
 }
 
@@ -75,7 +75,7 @@ struct ap_racer {
 static void *ap_racer_main(void *arg)
 {
     struct ap_racer *a = arg;
-    struct sim_guest *g = a->p->guest[a->idx].g;
+    struct sim_guest *g = a->p->guest[a->idx].in.guest;
     uint64_t base = GP_BAR2(GP_DEV) + a->bo.gm;
 
     while (vgt_now_ns() < a->stop_ns) {
@@ -104,14 +104,14 @@ static bool share(struct gp *p, unsigned a, unsigned b)
 {
     struct vgt_vgpu_info x, y;
 
-    vgt_vgpu_get_info(p->guest[a].v, &x);
-    vgt_vgpu_get_info(p->guest[b].v, &y);
+    vgt_vgpu_get_info(p->guest[a].in.vgpu, &x);
+    vgt_vgpu_get_info(p->guest[b].in.vgpu, &y);
     return x.low_base == y.low_base && x.high_base == y.high_base;
 }
 
 static bool resident(struct gp *p, unsigned i)
 {
-    return vgt_ggtt_is_resident(vgt_vgpu_ggtt(p->guest[i].v));
+    return vgt_ggtt_is_resident(vgt_vgpu_ggtt(p->guest[i].in.vgpu));
 }
 
 /* On a stall of honest work (docs/submission.md, "Known issue"; it hits
@@ -138,8 +138,8 @@ static void *worker_main(void *arg)
             struct vgt_vgpu_info info;
 
             /* What the mediator thought at that moment. */
-            vgt_submit_get_stats(w->p->guest[w->idx].sv, &st);
-            vgt_vgpu_get_info(w->p->guest[w->idx].v, &info);
+            vgt_submit_get_stats(w->p->guest[w->idx].in.sv, &st);
+            vgt_vgpu_get_info(w->p->guest[w->idx].in.vgpu, &info);
             snprintf(w->why, sizeof(w->why), "submitted %llu, pending rcs %u bcs %u, resident %d, completed %llu/%llu cancelled %llu/%llu fs %s",
                      (unsigned long long)st.submitted, st.sched.pending[0], st.sched.pending[1], resident(w->p, w->idx),
                      (unsigned long long)st.sched.completed[0], (unsigned long long)st.sched.completed[1],
@@ -172,10 +172,10 @@ static void test_64_v5_8_mixed(void **state)
         gg_ranges(p->guest[i].drv, &lb, &ls, &hb, &hs);
         assert_int_equal(ls, 64ull << 20);
         assert_int_equal(hs, 384ull << 20);
-        vgt_vgpu_get_info(p->guest[i].v, &info);
+        vgt_vgpu_get_info(p->guest[i].in.vgpu, &info);
         assert_int_equal(lb, info.low_base);
         /* The private table covers its ranges only: ~2 MiB, not 9. */
-        assert_true(vgt_ggtt_mem_bytes(vgt_vgpu_ggtt(p->guest[i].v)) < (3ull << 20));
+        assert_true(vgt_ggtt_mem_bytes(vgt_vgpu_ggtt(p->guest[i].in.vgpu)) < (3ull << 20));
         for (unsigned j = 0; j < i; j++)
             sharing += share(p, i, j);
     }
@@ -296,13 +296,13 @@ static uint64_t ap_rd(struct gp *p, unsigned i, uint64_t gm)
 {
     uint64_t v = 0;
 
-    assert_int_equal(sim_guest_mmio_read(p->guest[i].g, 1, GP_BAR2(GP_DEV) + gm, 8, &v), 0);
+    assert_int_equal(sim_guest_mmio_read(p->guest[i].in.guest, 1, GP_BAR2(GP_DEV) + gm, 8, &v), 0);
     return v;
 }
 
 static void ap_wr(struct gp *p, unsigned i, uint64_t gm, uint64_t v)
 {
-    assert_int_equal(sim_guest_mmio_write(p->guest[i].g, 1, GP_BAR2(GP_DEV) + gm, 8, v), 0);
+    assert_int_equal(sim_guest_mmio_write(p->guest[i].in.guest, 1, GP_BAR2(GP_DEV) + gm, 8, v), 0);
 }
 
 /* Guest 0 (A) not resident, guest 6 (B) resident, on the same range set.
@@ -428,7 +428,7 @@ static uint64_t completed_bcs(struct gp *p, unsigned i)
 {
     struct vgt_submit_stats st;
 
-    assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+    assert_int_equal(vgt_submit_get_stats(p->guest[i].in.sv, &st), 0);
     return st.sched.completed[VGT_ENGINE_BCS];
 }
 
@@ -586,7 +586,7 @@ static void test_ggtt_rewrite_race(void **state)
     struct gg *a = p->guest[0].drv;
     struct gg_ctx *ca;
     struct gg_bo x, y, z[2];
-    struct remapper r = {.g = p->guest[0].g};
+    struct remapper r = {.g = p->guest[0].in.guest};
     struct filler6 f = {.p = p};
     struct vgt_submit_gm_stats g0, g1;
     uint32_t *px = malloc(BYTES);

@@ -259,7 +259,7 @@ static void test_hostile_guest(void **state)
     {
         struct vgt_submit_stats st;
 
-        assert_int_equal(vgt_submit_get_stats(p->guest[3].sv, &st), 0);
+        assert_int_equal(vgt_submit_get_stats(p->guest[3].in.sv, &st), 0);
         assert_true(st.refused >= 7);
         assert_true(st.sched.failsafe_events >= 7);
     }
@@ -317,8 +317,8 @@ static void test_engine_reset(void **state)
         struct vgt_submit_stats st;
 
         /* The MMIO write returned with the workload off the engine. */
-        assert_int_equal(vgt_submit_outstanding(p->guest[2].sv), 0);
-        assert_int_equal(vgt_submit_get_stats(p->guest[2].sv, &st), 0);
+        assert_int_equal(vgt_submit_outstanding(p->guest[2].in.sv), 0);
+        assert_int_equal(vgt_submit_get_stats(p->guest[2].in.sv, &st), 0);
         assert_int_equal(st.sched.cancelled[VGT_ENGINE_BCS], 1);
         assert_int_equal(st.sched.completed[VGT_ENGINE_BCS], 0);
         vgt_submit_watchdog_stats(p->sub, &wd);
@@ -359,7 +359,7 @@ static void test_balloon_under_queued_work(void **state)
     struct gp *p = platform(1, "V5_8", NULL, 1.0);
     struct gp_guest *gg = &p->guest[0];
     struct gg *d = gg->drv;
-    struct vgt_hv *hv = sim_guest_hv(gg->g);
+    struct vgt_hv *hv = sim_guest_hv(gg->in.guest);
     struct gg_ctx *c;
     struct gg_bo gate, dst, batch;
     uint32_t cs[32], ring[8 + 16 * 4], open = 1, shut = 0;
@@ -399,15 +399,15 @@ static void test_balloon_under_queued_work(void **state)
     assert_int_equal(gg_bo_write(d, &gate, 0, &shut, 4), 0);
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(gg_submit(d, c, ring, n), 0);
-    assert_int_equal(sim_guest_balloon_out(gg->g, 0, gfn0, pages), 0);
-    vgt_vgpu_get_info(gg->v, &vi);
+    assert_int_equal(sim_guest_balloon_out(gg->in.guest, 0, gfn0, pages), 0);
+    vgt_vgpu_get_info(gg->in.vgpu, &vi);
     assert_int_equal(vi.st.invalidates, 1);
     assert_int_equal(vi.st.ggtt_revalidated, pages);
     /* Nothing of it ran yet: the first submission waits at the gate. */
     {
         struct vgt_submit_stats st;
 
-        assert_int_equal(vgt_submit_get_stats(gg->sv, &st), 0);
+        assert_int_equal(vgt_submit_get_stats(gg->in.sv, &st), 0);
         assert_int_equal(st.sched.completed[VGT_ENGINE_BCS] + st.sched.cancelled[VGT_ENGINE_BCS], 1);
     }
     assert_int_equal(gg_bo_write(d, &gate, 0, &open, 4), 0);
@@ -420,14 +420,14 @@ static void test_balloon_under_queued_work(void **state)
         nanosleep(&ts, NULL);
     }
     assert_int_equal(gg_wait(d, c, 50), -ETIMEDOUT);
-    vgt_vgpu_get_info(gg->v, &vi);
+    vgt_vgpu_get_info(gg->in.vgpu, &vi);
     assert_true(vi.failsafe);
     assert_int_equal(vi.failsafe_reason, VGT_FAILSAFE_GUEST_ERROR);
     for (unsigned i = 0; i < pages; i++) {
         uint64_t dma;
 
         assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn0 + i, &dma), -EFAULT);
-        assert_true(sim_guest_ballooned_intact(gg->g, old_hpa[i]));
+        assert_true(sim_guest_ballooned_intact(gg->in.guest, old_hpa[i]));
     }
     gp_destroy(p);
 }

@@ -71,7 +71,7 @@ static uint64_t bcs_busy(struct gp *p, unsigned i)
 {
     struct vgt_submit_stats st;
 
-    assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+    assert_int_equal(vgt_submit_get_stats(p->guest[i].in.sv, &st), 0);
     return st.sched.busy_ns[VGT_ENGINE_BCS];
 }
 
@@ -136,7 +136,7 @@ static void rig_end(struct rig *r)
             fail_msg("honest guest %u: rc %d, %llu failures (%s)", i, w->rc,
                      (unsigned long long)w->run.failures, w->run.first_failure);
         assert_true(w->done >= 3); /* progress; the shares below say how much */
-        assert_false(vgt_vgpu_in_failsafe(r->p->guest[i].v));
+        assert_false(vgt_vgpu_in_failsafe(r->p->guest[i].in.vgpu));
         gg_run_fini(&w->run);
         b[i] = bcs_busy(r->p, i) - r->busy0[i];
         total += b[i];
@@ -151,7 +151,7 @@ static void rig_end(struct rig *r)
 static void reprobe(struct gp *p, unsigned i)
 {
     assert_int_equal(gp_reprobe(p, i), 0);
-    assert_false(vgt_vgpu_in_failsafe(p->guest[i].v));
+    assert_false(vgt_vgpu_in_failsafe(p->guest[i].in.vgpu));
 }
 
 /* Wait for the attacker's failsafe and check its reason. Returns how
@@ -161,14 +161,14 @@ static uint64_t expect_reason(struct gp *p, const char *reason, uint64_t t0, uns
     struct vgt_vgpu_info info;
     uint64_t end = t0 + max_ms * 1000000ull;
 
-    while (!vgt_vgpu_in_failsafe(p->guest[ATTACKER].v)) {
+    while (!vgt_vgpu_in_failsafe(p->guest[ATTACKER].in.vgpu)) {
         struct timespec ts = {0, 1000000};
 
         if (vgt_now_ns() > end)
             fail_msg("attacker not in failsafe after %u ms (want %s)", max_ms, reason);
         nanosleep(&ts, NULL);
     }
-    vgt_vgpu_get_info(p->guest[ATTACKER].v, &info);
+    vgt_vgpu_get_info(p->guest[ATTACKER].in.vgpu, &info);
     if (strcmp(vgt_failsafe_reason_name(info.failsafe_reason), reason))
         fail_msg("attacker's failsafe reason %s (%s), want %s",
                  vgt_failsafe_reason_name(info.failsafe_reason), info.failsafe_detail, reason);
@@ -214,7 +214,7 @@ static void test_semaphore_never_changes(void **state)
         size_t k;
         uint64_t t0, took;
 
-        vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, 50);
+        vgt_submit_set_watchdog(r.p->guest[ATTACKER].in.sv, 50);
         assert_int_equal(gg_bo_create(d, 4096, true, false, false, &sem), 0);
         k = gwl_emit_semaphore_wait_eq(cs, sem.gm, true, 1);
         k += gwl_emit_bb_end(cs + k);
@@ -255,7 +255,7 @@ static void test_reset_while_hung_on_two_engines(void **state)
     rig_start(&r, 4);
     d = r.p->guest[ATTACKER].drv;
     /* the default budget: both are on their engines well before it */
-    vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, 0);
+    vgt_submit_set_watchdog(r.p->guest[ATTACKER].in.sv, 0);
     for (unsigned i = 0; i < 2; i++) {
         uint32_t cs[16], zero[2] = {0, 0};
         size_t k;
@@ -280,12 +280,12 @@ static void test_reset_while_hung_on_two_engines(void **state)
         }
         assert_int_equal(started, 1);
     }
-    assert_int_equal(vgt_vgpu_reset(r.p->guest[ATTACKER].v), 0);
-    assert_int_equal(vgt_submit_outstanding(r.p->guest[ATTACKER].sv), 0);
+    assert_int_equal(vgt_vgpu_reset(r.p->guest[ATTACKER].in.vgpu), 0);
+    assert_int_equal(vgt_submit_outstanding(r.p->guest[ATTACKER].in.sv), 0);
     vgt_submit_watchdog_stats(r.p->sub, &wd);
     assert_int_equal(wd.hangs + wd.evicted, 2);
     nanosleep(&ts, NULL);
-    assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].v));
+    assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].in.vgpu));
     reprobe(r.p, ATTACKER);
     rig_end(&r);
 }
@@ -316,7 +316,7 @@ static void test_long_blits(void **state)
         size_t k = 0;
         uint64_t t0, took;
 
-        vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, budget_ms[i]);
+        vgt_submit_set_watchdog(r.p->guest[ATTACKER].in.sv, budget_ms[i]);
         assert_int_equal(gg_bo_create(d, 4u << 20, true, true, false, &dst), 0);
         for (uint32_t f = 0; rows; f++) {
             uint32_t h = (uint32_t)VGT_MIN(rows, 1024);
@@ -330,7 +330,7 @@ static void test_long_blits(void **state)
         took = expect_reason(r.p, "gpu-hang", t0, 5000);
         assert_true(took >= budget_ms[i] * 1000000ull);
         /* Charged in full: at least its budget of blitter time. */
-        assert_int_equal(vgt_submit_get_stats(r.p->guest[ATTACKER].sv, &st), 0);
+        assert_int_equal(vgt_submit_get_stats(r.p->guest[ATTACKER].in.sv, &st), 0);
         assert_true(st.sched.busy_ns[VGT_ENGINE_BCS] >= budget_ms[i] * 1000000ull);
         assert_true(st.sched.cancelled[VGT_ENGINE_BCS] >= 1);
         reprobe(r.p, ATTACKER);
@@ -372,7 +372,7 @@ static void test_long_command_streams(void **state)
             size_t k = 0;
             uint64_t t0, took;
 
-            vgt_submit_set_watchdog(r.p->guest[ATTACKER].sv, budget_ms[i]);
+            vgt_submit_set_watchdog(r.p->guest[ATTACKER].in.sv, budget_ms[i]);
             if (i < 2) {
                 size_t n = i == 0 ? per_s / 100 : per_s;
 
@@ -398,7 +398,7 @@ static void test_long_command_streams(void **state)
             }
             took = expect_reason(r.p, "gpu-hang", t0, 5000);
             assert_true(took >= budget_ms[i] * 1000000ull);
-            assert_int_equal(vgt_submit_get_stats(r.p->guest[ATTACKER].sv, &st), 0);
+            assert_int_equal(vgt_submit_get_stats(r.p->guest[ATTACKER].in.sv, &st), 0);
             assert_true(st.sched.busy_ns[engines[ei]] >= budget_ms[i] * 1000000ull);
             reprobe(r.p, ATTACKER);
         }
@@ -437,7 +437,7 @@ static void test_self_loop_second_level(void **state)
         k += gwl_emit_bb_end(cs + k);
         (void)submit_batch(r.p, engines[e], cs, k);
         (void)expect_reason(r.p, "guest-error", vgt_now_ns(), 3000);
-        vgt_vgpu_get_info(r.p->guest[ATTACKER].v, &info);
+        vgt_vgpu_get_info(r.p->guest[ATTACKER].in.vgpu, &info);
         if (!strstr(info.failsafe_detail, "MI_BATCH_BUFFER_START at batch 2 +0x0: batch buffer jumps back"))
             fail_msg("engine %u: refused for %s, not the loop", engines[e], info.failsafe_detail);
         reprobe(r.p, ATTACKER);
@@ -544,7 +544,7 @@ static void test_registers_do_not_leak(void **state)
             if (c->kind == REG_PLAIN && got != val)
                 fail_msg("register 0x%x by %s: the attacker read back 0x%x, not its 0x%x", c->reg,
                          how_name[how], got, val);
-            assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].v));
+            assert_false(vgt_vgpu_in_failsafe(r.p->guest[ATTACKER].in.vgpu));
 
             /* The victim, next on that engine. */
             assert_int_equal(gg_bo_write(v, &vbo, 0x300, &poison, 4), 0);
@@ -559,7 +559,7 @@ static void test_registers_do_not_leak(void **state)
             if (c->kind == REG_PLAIN && got != 0)
                 fail_msg("register 0x%x by %s: guest 4 read 0x%x, not the host's 0", c->reg, how_name[how], got);
         }
-    assert_false(vgt_vgpu_in_failsafe(r.p->guest[VICTIM].v));
+    assert_false(vgt_vgpu_in_failsafe(r.p->guest[VICTIM].in.vgpu));
     rig_end(&r);
 }
 
@@ -593,12 +593,12 @@ static void test_ctx_timestamp_not_loadable(void **state)
             }
             cs[k++] = 0x05000000u; /* MI_BATCH_BUFFER_END */
             expect_reason(r.p, "guest-error", submit_batch(r.p, e, cs, k), 5000);
-            vgt_vgpu_get_info(r.p->guest[ATTACKER].v, &info);
+            vgt_vgpu_get_info(r.p->guest[ATTACKER].in.vgpu, &info);
             if (!strstr(info.failsafe_detail, "RING_CTX_TIMESTAMP"))
                 fail_msg("engine %u, %s of 0x%x: refused for %s", e, how_name[how], reg, info.failsafe_detail);
             reprobe(r.p, ATTACKER);
         }
-    assert_false(vgt_vgpu_in_failsafe(r.p->guest[VICTIM].v));
+    assert_false(vgt_vgpu_in_failsafe(r.p->guest[VICTIM].in.vgpu));
     rig_end(&r);
 }
 

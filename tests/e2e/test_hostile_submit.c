@@ -96,10 +96,10 @@ static void end_work(struct hostile *h)
     for (unsigned i = 0; i < HONEST; i++)
         hx_fill_finish(&h->w[i]);
     if (getenv("HX_VERBOSE"))
-        for (unsigned i = 0; i <= HONEST && h->p->guest[i].sv; i++) { /* the attacker may be gone */
+        for (unsigned i = 0; i <= HONEST && h->p->guest[i].in.sv; i++) { /* the attacker may be gone */
             struct vgt_submit_stats st;
 
-            assert_int_equal(vgt_submit_get_stats(h->p->guest[i].sv, &st), 0);
+            assert_int_equal(vgt_submit_get_stats(h->p->guest[i].in.sv, &st), 0);
             fprintf(stderr, "guest %u: %llu fills, BCS %.1f ms GPU time, %.1f ms on the engine (wall)\n", i,
                     i < HONEST ? (unsigned long long)h->w[i].done : 0ull,
                     st.sched.busy_ns[VGT_ENGINE_BCS] / 1e6, st.sched.wall_ns[VGT_ENGINE_BCS] / 1e6);
@@ -246,11 +246,11 @@ static uint64_t ctx_reg_gpa(struct gp_guest *ag, struct gg_ctx *c, unsigned idx)
     assert_int_equal(gg_mmio_read32(ag->drv, off, &lo), 0);
     assert_int_equal(gg_mmio_read32(ag->drv, off + 4, &hi), 0);
     gpa = (((uint64_t)hi << 32 | lo) & 0x7ffffff000ull) + idx * 4;
-    assert_int_equal(sim_guest_ram_read(ag->g, 1, gpa, &orig, 4), 0);
-    assert_int_equal(sim_guest_ram_write(ag->g, 1, gpa, &probe, 4), 0);
+    assert_int_equal(sim_guest_ram_read(ag->in.guest, 1, gpa, &orig, 4), 0);
+    assert_int_equal(sim_guest_ram_write(ag->in.guest, 1, gpa, &probe, 4), 0);
     assert_int_equal(gg_ctx_reg(ag->drv, c, idx, &back, false), 0);
     assert_int_equal(back, probe);
-    assert_int_equal(sim_guest_ram_write(ag->g, 1, gpa, &orig, 4), 0);
+    assert_int_equal(sim_guest_ram_write(ag->in.guest, 1, gpa, &orig, 4), 0);
     return gpa;
 }
 
@@ -283,7 +283,7 @@ static void race_stage(struct hostile *h, enum race_stage st, const char *reason
     k = gwl_emit_bb_start(ring, batch.gm, false, false);
     k += gwl_emit_noop(ring + k);
     memset(&r, 0, sizeof(r));
-    r.g = ag->g;
+    r.g = ag->in.guest;
     switch (st) {
     case RACE_BATCH:
         assert_int_equal(gg_ctx_create(d, VGT_ENGINE_RCS, &c), 0);
@@ -471,13 +471,13 @@ static void hold_engine_of(struct hostile *h, unsigned who, unsigned engine, str
     k += gwl_emit_bb_end(cs + k);
     start_batch(d, engine, cs, k);
     for (unsigned i = 0; i < 5000 && !started; i++) {
-        assert_int_equal(sim_guest_ram_read(ag->g, 1, sem.gpa + 4, &started, 4), 0);
+        assert_int_equal(sim_guest_ram_read(ag->in.guest, 1, sem.gpa + 4, &started, 4), 0);
         if (!started)
             sleep_ms(1);
     }
     assert_int_equal(started, 1);
     memset(rel, 0, sizeof(*rel));
-    rel->g = ag->g;
+    rel->g = ag->in.guest;
     rel->gpa = sem.gpa;
 }
 
@@ -506,7 +506,7 @@ static uint32_t marker_of(struct hostile *h, const struct gg_bo *m)
 {
     uint32_t v = 0;
 
-    assert_int_equal(sim_guest_ram_read(h->p->guest[ATTACKER].g, 1, m->gpa, &v, 4), 0);
+    assert_int_equal(sim_guest_ram_read(h->p->guest[ATTACKER].in.guest, 1, m->gpa, &v, 4), 0);
     return v;
 }
 
@@ -580,7 +580,7 @@ static void test_ppgtt_refused_readback(void **state)
         for (unsigned j = 0; j < 3 * 1024; j++)
             px[j] = PP_STALE | j;
         assert_int_equal(gg_bo_write(g, &dst, 0, px, 3 * 4096), 0);
-        assert_int_equal(vgt_submit_pp_get_stats(h.p->guest[i].pp, &before), 0);
+        assert_int_equal(vgt_submit_pp_get_stats(h.p->guest[i].in.pp, &before), 0);
         assert_int_equal(gg_ppgtt_set_pte(g, src.va, PP_FRAME_PAST_RAM | GEN8_PTE_PRESENT | GEN8_PTE_RW), 0);
         assert_int_equal(gg_ppgtt_set_pte(g, src.va + 4096,
                                           (src.gpa + 4096) | PP_RSVD_BIT | GEN8_PTE_PRESENT | GEN8_PTE_RW), 0);
@@ -602,7 +602,7 @@ static void test_ppgtt_refused_readback(void **state)
                                                                           ? ": the page behind the refused entry"
                                                                           : "");
         }
-        assert_int_equal(vgt_submit_pp_get_stats(h.p->guest[i].pp, &after), 0);
+        assert_int_equal(vgt_submit_pp_get_stats(h.p->guest[i].in.pp, &after), 0);
         assert_true(after.refused >= before.refused + 2);
     }
     free(px);
@@ -667,17 +667,17 @@ static void test_reset_remove_failsafe_running(void **state)
          * reset does not wait for it to end, nor for the watchdog. */
         ev = evicted_now(&h);
         hx_reprobe(h.p, ATTACKER);
-        assert_int_equal(vgt_submit_outstanding(h.p->guest[ATTACKER].sv), 0);
+        assert_int_equal(vgt_submit_outstanding(h.p->guest[ATTACKER].in.sv), 0);
         assert_evicted(&h, &rel, &marker, ev);
 
         /* A device-model reset straight from running. */
         hold_engine(&h, engines[e], &rel, &marker);
         ev = evicted_now(&h);
-        assert_int_equal(vgt_vgpu_reset(h.p->guest[ATTACKER].v), 0);
+        assert_int_equal(vgt_vgpu_reset(h.p->guest[ATTACKER].in.vgpu), 0);
         assert_false(hx_failsafe(h.p, ATTACKER));
         assert_evicted(&h, &rel, &marker, ev);
         /* the guest starts over: its GGTT was reset */
-        vgt_vgpu_enter_failsafe(h.p->guest[ATTACKER].v, VGT_FAILSAFE_ADMIN, "test: start over");
+        vgt_vgpu_enter_failsafe(h.p->guest[ATTACKER].in.vgpu, VGT_FAILSAFE_ADMIN, "test: start over");
         hx_reprobe(h.p, ATTACKER);
     }
     /* Remove while it runs (vgtd's order: detach first), on each engine:

@@ -70,13 +70,13 @@ static void store_and_wait(struct gp_guest *gg, struct gg_ctx *c, uint64_t va, u
     uint64_t before, t0 = vgt_now_ns();
     size_t n;
 
-    assert_int_equal(vgt_submit_get_stats(gg->sv, &st), 0);
+    assert_int_equal(vgt_submit_get_stats(gg->in.sv, &st), 0);
     before = st.ctx_switch_events;
     n = gwl_emit_sdi(ring, va, false, val);
     n += gwl_emit_noop(ring + n);
     assert_int_equal(gg_submit(gg->drv, c, ring, n), 0);
     do {
-        assert_int_equal(vgt_submit_get_stats(gg->sv, &st), 0);
+        assert_int_equal(vgt_submit_get_stats(gg->in.sv, &st), 0);
         assert_true(vgt_now_ns() - t0 < 10000000000ull);
     } while (st.ctx_switch_events < before + 2);
 }
@@ -86,9 +86,9 @@ static void test_hwsp_on_shadowed_page_table(void **state)
     struct gp *p = platform();
     struct gp_guest *gg = &p->guest[0];
     struct gg *d = gg->drv;
-    struct sim_guest *g = gg->g;
+    struct sim_guest *g = gg->in.guest;
     struct ppgtt_oracle o = {.hv = sim_guest_hv(g), .arena = p->arena,
-                             .scratch_dma = vgt_submit_pp_scratch_leaf(gg->pp)};
+                             .scratch_dma = vgt_submit_pp_scratch_leaf(gg->in.pp)};
     struct vgt_ioreq_stats is0, is1;
     struct vgt_submit_pp_stats ps0, ps1;
     struct gg_ctx *c;
@@ -111,7 +111,7 @@ static void test_hwsp_on_shadowed_page_table(void **state)
         store_and_wait(gg, c, va8 + 64, 0x5eed0001u);
         assert_int_equal(gg_wait(d, c, 10000), 0);
     }
-    assert_int_equal(vgt_submit_pp_get_stats(gg->pp, &ps0), 0);
+    assert_int_equal(vgt_submit_pp_get_stats(gg->in.pp, &ps0), 0);
     assert_int_equal(ps0.oos_pages, 0);
     assert_int_equal(gg_bo_read(d, &dst, k * 4096ull + 64, &v, 4), 0);
     assert_int_equal(v, 0x5eed0001u);
@@ -130,12 +130,12 @@ static void test_hwsp_on_shadowed_page_table(void **state)
                                      (uint32_t)(pt >> 32)), 0);
     assert_int_equal(gg_mmio_write32(d, GEN9_BCS_BASE + RING_HWS_PGA, (uint32_t)hws.gm), 0);
 
-    vgt_ioreq_server_get_stats(gg->srv, &is0);
-    assert_int_equal(vgt_submit_pp_get_stats(gg->pp, &ps0), 0);
+    vgt_ioreq_server_get_stats(gg->in.srv, &is0);
+    assert_int_equal(vgt_submit_pp_get_stats(gg->in.pp, &ps0), 0);
     /* A store through an entry the CSB events do not touch (index 20). */
     store_and_wait(gg, c, va8 + 12 * 4096ull + 64, 0x5eed0002u);
-    vgt_ioreq_server_get_stats(gg->srv, &is1);
-    assert_int_equal(vgt_submit_pp_get_stats(gg->pp, &ps1), 0);
+    vgt_ioreq_server_get_stats(gg->in.srv, &is1);
+    assert_int_equal(vgt_submit_pp_get_stats(gg->in.pp, &ps1), 0);
 
     /* The events reached the table in guest memory ... */
     assert_int_equal(sim_guest_ram_read(g, 0, pt, pte, sizeof(pte)), 0);
@@ -153,16 +153,16 @@ static void test_hwsp_on_shadowed_page_table(void **state)
     assert_true(ps1.traps >= ps0.traps + 2);
     /* The shadow, as the GPU will use it, matches the guest's tables
      * everywhere, including the entries the events overwrote. */
-    assert_int_equal(vgt_submit_pp_ops.pin(gg->pp, pml4, &root), 0);
-    assert_int_equal(vgt_submit_pp_ops.sync(gg->pp, pml4), 0);
+    assert_int_equal(vgt_submit_pp_ops.pin(gg->in.pp, pml4, &root), 0);
+    assert_int_equal(vgt_submit_pp_ops.sync(gg->in.pp, pml4), 0);
     if (ppgtt_oracle_check(&o, pml4, root))
         fail_msg("shadow differs from the guest's table: %s", o.why);
     assert_true(o.checked >= PAGES);
-    assert_int_equal(vgt_submit_pp_ops.unpin(gg->pp, pml4), 0);
+    assert_int_equal(vgt_submit_pp_ops.unpin(gg->in.pp, pml4), 0);
     /* The guest's own work still runs; it hurt only its own tables. */
     assert_int_equal(gg_bo_read(d, &dst, (k + 12) * 4096ull + 64, &v, 4), 0);
     assert_int_equal(v, 0x5eed0002u);
-    assert_false(vgt_vgpu_in_failsafe(gg->v));
+    assert_false(vgt_vgpu_in_failsafe(gg->in.vgpu));
     gp_destroy(p);
 }
 

@@ -100,7 +100,7 @@ static void test_64_guests(void **state)
         struct vgt_submit_stats st;
         struct timespec ts = {0, 100000};
 
-        assert_int_equal(vgt_submit_get_stats(p->guest[last].sv, &st), 0);
+        assert_int_equal(vgt_submit_get_stats(p->guest[last].in.sv, &st), 0);
         if (st.sched.switches_in[VGT_ENGINE_BCS])
             break;
         assert_true(vgt_now_ns() - t0 < 10000000000ull);
@@ -116,7 +116,7 @@ static void test_64_guests(void **state)
     for (unsigned i = 0; i < last; i++) {
         struct vgt_submit_stats st;
 
-        assert_int_equal(vgt_submit_get_stats(p->guest[i].sv, &st), 0);
+        assert_int_equal(vgt_submit_get_stats(p->guest[i].in.sv, &st), 0);
         x[i] = (double)st.sched.busy_ns[VGT_ENGINE_BCS];
         nf[i] = (double)st.sched.completed[VGT_ENGINE_BCS];
         wall[i] = (double)st.sched.wall_ns[VGT_ENGINE_BCS];
