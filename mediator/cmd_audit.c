@@ -185,6 +185,16 @@ struct walk {
     const struct cursor *cur;
     uint32_t row; /* index + 1 in tbl->cmds, 0 while not decoded */
     const char *name;
+    /* The depth/stencil group as this workload last programmed it, in
+     * execution order (the walk follows it): what a draw would use. A
+     * buffer not programmed in the workload is the shadow context's, which
+     * vgt builds afresh for every workload from none of the guest's state
+     * (workload.c build_context). */
+    struct ds_state {
+        bool depth_set, hiz_set, stencil_set;
+        bool hiz_ggtt, stencil_ggtt; /* programmed from a GGTT buffer */
+        uint32_t depth[8], hiz[5], stencil[5];
+    } ds;
 };
 
 /* The row of the command the walk is at, or NULL. */
@@ -733,6 +743,140 @@ static int h_index_buffer(struct walk *w, struct cursor *c, uint32_t *p, uint32_
     return check_ggtt(w, addr, p[IB_SIZE_DW], "3DSTATE_INDEX_BUFFER: index buffer outside the vGPU");
 }
 
+/* ---- the depth/stencil group: 3DSTATE_DEPTH_BUFFER, 3DSTATE_HIER_DEPTH_
+ * BUFFER, 3DSTATE_STENCIL_BUFFER ----
+ *
+ * Field positions: genxml gen9.xml. The depth buffer: dword 1 Surface Type
+ * 31:29 (SURFTYPE_NULL 7: no depth buffer, the address is not used),
+ * Depth Write Enable 28, Stencil Write Enable 27, Hierarchical Depth
+ * Buffer Enable 22, Surface Pitch 17:0 (bytes - 1); address dwords 2-3;
+ * dword 4 Height 31:18, Width 17:4 (- 1); dword 5 Depth 31:21 (- 1),
+ * Minimum Array Element 20:10; dword 7 Render Target View Extent 31:21
+ * (- 1), Surface QPitch 14:0. HiZ and stencil: dword 1 Surface Pitch
+ * 16:0 (bytes - 1), stencil's Stencil Buffer Enable 31; address dwords
+ * 2-3; dword 4 Surface QPitch 14:0. HiZ and stencil have no size of their
+ * own: they cover the depth buffer's width, height and slices.
+ *
+ * Rule (docs/submission.md "Depth, HiZ and stencil buffers"):
+ * - a depth buffer is checked at its command, over an upper bound of its
+ *   extent. One outside the vGPU with depth/stencil writes and HiZ off is
+ *   only ever read: the copy gets SURFTYPE_NULL instead, so the GPU reads
+ *   nothing there (i915's null state: a 1x1 1D buffer at address 0). One
+ *   outside with writes or HiZ on is refused;
+ * - HiZ and stencil buffers are used only by a draw (3DPRIMITIVE) or a
+ *   depth/HiZ operation (3DSTATE_WM_HZ_OP), with the depth buffer's HiZ
+ *   Enable and the stencil's own enable: they are checked there, with the
+ *   depth buffer's dimensions, as this workload programmed them. */
+#define DS_SUB_DEPTH 0x05
+#define DS_SUB_STENCIL 0x06
+#define DS_SUB_HIZ 0x07
+#define DB1_TYPE_SHIFT 29
+#define DB1_WRITES (1u << 28 | 1u << 27 | 1u << 22) /* depth write, stencil write, HiZ */
+#define DB1_HIZ (1u << 22)
+#define SURFTYPE_1D 0u
+#define SURFTYPE_CUBE 3u
+#define SURFTYPE_NULL 7u
+#define SB1_ENABLE (1u << 31)
+#define DS_ADDR_MASK 0xfffffffffffff000ull /* 4 KiB aligned surfaces: low bits ignored */
+
+/* An upper bound, in bytes, of a Y/W-tiled miptree surface of row pitch
+ * @pitch and slice pitch @qpitch (rows) over the dimensions of depth
+ * buffer @db; UINT64_MAX for a reserved surface type. Not the layout, a
+ * bound of it: a row is at most max(pitch, 16 bytes x width) (8-byte
+ * texels, and 1D surfaces lay their LODs out along one row); a slice is
+ * at most max(QPitch, 2 x height + 128) rows, rounded to 64 (LOD 1 below
+ * LOD 0, the smaller LODs beside LOD 1, each aligned to at most 16 rows:
+ * PRM vol 5 "Surface Layout"); slices up to Minimum Array Element plus
+ * the larger of Depth and Render Target View Extent, six per cube. With
+ * the fields' widths the result stays below 2^50. A surface this bound
+ * puts past the vGPU is treated as outside it. */
+static uint64_t surf_bound(uint32_t pitch, uint32_t qpitch, const uint32_t *db)
+{
+    unsigned type = db[1] >> DB1_TYPE_SHIFT;
+    uint64_t w = ((db[4] >> 4) & 0x3fff) + 1, h = ((db[4] >> 18) & 0x3fff) + 1;
+    uint64_t d = ((db[5] >> 21) & 0x7ff) + 1, min = (db[5] >> 10) & 0x7ff, ext = ((db[7] >> 21) & 0x7ff) + 1;
+    uint64_t row = VGT_MAX((uint64_t)pitch, 16 * w);
+    uint64_t rows = (VGT_MAX((uint64_t)qpitch, 2 * h + 128) + 63) & ~63ull;
+    uint64_t slices = min + VGT_MAX(d, ext);
+
+    if (type == SURFTYPE_NULL)
+        type = SURFTYPE_CUBE; /* HiZ/stencil beside a null depth buffer: its largest case */
+    if (type > SURFTYPE_CUBE)
+        return UINT64_MAX;
+    if (type == SURFTYPE_CUBE)
+        slices *= 6;
+    return row * rows * slices + VGT_PAGE_SIZE;
+}
+
+static int h_depth_stencil(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+{
+    struct ds_state *ds = &w->ds;
+    unsigned sub = (p[0] >> 16) & 0xff;
+    bool ggtt = c->buf_ggtt; /* no address-space selector */
+
+    if (sub == DS_SUB_DEPTH) {
+        unsigned type = p[1] >> DB1_TYPE_SHIFT;
+
+        if (len != 8)
+            return violation(w, -EINVAL, "3DSTATE_DEPTH_BUFFER is not 8 dwords");
+        if (ggtt && type != SURFTYPE_NULL &&
+            !in_ranges(w->a, addr64(p, 2, DS_ADDR_MASK), surf_bound((p[1] & 0x3ffff) + 1, p[7] & 0x7fff, p))) {
+            if (p[1] & DB1_WRITES)
+                return violation(w, -EACCES, "3DSTATE_DEPTH_BUFFER: depth buffer outside the vGPU "
+                                             "with depth/stencil writes or HiZ enabled");
+            /* Only ever read: no depth buffer reads nothing. */
+            p[1] = (p[1] & ~(7u << DB1_TYPE_SHIFT)) | SURFTYPE_NULL << DB1_TYPE_SHIFT;
+            w->r->depth_nulled++;
+        }
+        memcpy(ds->depth, p, sizeof(ds->depth));
+        ds->depth_set = true;
+        return CMD_NEXT;
+    }
+    if (len != 5)
+        return violation(w, -EINVAL, sub == DS_SUB_HIZ ? "3DSTATE_HIER_DEPTH_BUFFER is not 5 dwords"
+                                                       : "3DSTATE_STENCIL_BUFFER is not 5 dwords");
+    if (sub == DS_SUB_HIZ) {
+        memcpy(ds->hiz, p, sizeof(ds->hiz));
+        ds->hiz_set = true;
+        ds->hiz_ggtt = ggtt;
+    } else {
+        memcpy(ds->stencil, p, sizeof(ds->stencil));
+        ds->stencil_set = true;
+        ds->stencil_ggtt = ggtt;
+    }
+    return CMD_NEXT;
+}
+
+/* A draw or a depth/HiZ operation: the HiZ and stencil buffers it may
+ * reach must be the vGPU's (the depth buffer was settled at its command). */
+static int h_depth_access(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+{
+    const struct ds_state *ds = &w->ds;
+
+    (void)c, (void)p, (void)len;
+    if (!ds->depth_set) {
+        /* The shadow context's depth buffer: HiZ off. A stencil buffer
+         * this workload enabled would take its size from there. */
+        if (ds->stencil_set && (ds->stencil[1] & SB1_ENABLE) && ds->stencil_ggtt)
+            return violation(w, -EACCES, "stencil buffer enabled with no 3DSTATE_DEPTH_BUFFER in the "
+                                         "workload (its extent is unknown)");
+        return CMD_NEXT;
+    }
+    if ((ds->depth[1] >> DB1_TYPE_SHIFT) != SURFTYPE_NULL && (ds->depth[1] & DB1_HIZ)) {
+        if (!ds->hiz_set)
+            return violation(w, -EACCES, "HiZ enabled with no 3DSTATE_HIER_DEPTH_BUFFER in the workload "
+                                         "(the shadow context's is not the vGPU's)");
+        if (ds->hiz_ggtt && !in_ranges(w->a, addr64(ds->hiz, 2, DS_ADDR_MASK),
+                                       surf_bound((ds->hiz[1] & 0x1ffff) + 1, ds->hiz[4] & 0x7fff, ds->depth)))
+            return violation(w, -EACCES, "hierarchical depth buffer outside the vGPU");
+    }
+    if (ds->stencil_set && (ds->stencil[1] & SB1_ENABLE) && ds->stencil_ggtt &&
+        !in_ranges(w->a, addr64(ds->stencil, 2, DS_ADDR_MASK),
+                   surf_bound((ds->stencil[1] & 0x1ffff) + 1, ds->stencil[4] & 0x7fff, ds->depth)))
+        return violation(w, -EACCES, "stencil buffer outside the vGPU");
+    return CMD_NEXT;
+}
+
 /* One row per decoder command id: its handler and, where the command has
  * one, its only valid length. Rows left empty are walked with
  * VGT_CMD_ID_OTHER's (h_generic). */
@@ -763,6 +907,8 @@ static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_STATE_BASE_ADDRESS] = {h_state_base_address, 0},
     /* genxml: 3DSTATE_INDEX_BUFFER is 5 dwords. */
     [VGT_CMD_ID_INDEX_BUFFER] = {h_index_buffer, 5},
+    [VGT_CMD_ID_DEPTH_STENCIL] = {h_depth_stencil, 0},
+    [VGT_CMD_ID_DEPTH_ACCESS] = {h_depth_access, 0},
 };
 
 /* ---- batch copies: read once, extended, never read again ---- */
@@ -885,10 +1031,10 @@ static void trim_copy(struct walk *w, struct vgt_audit_buf *b, size_t end)
 #define KEY_LEN_BITS_SHIFT 11        /* 5 bits: DWord Length width, 0 fixed */
 #define KEY_BIAS_SHIFT 16            /* 4 bits: length = field + bias (Gen9: 1 or 2) */
 #define KEY_BIAS_MASK 0xfu
-#define KEY_EXACT_SHIFT 20           /* 5 bits: the only valid length, 0 any */
-#define KEY_EXACT_MASK 0x1fu
-#define KEY_RULE_SHIFT 25            /* 5 bits: the row of cmd_rules[] (its handler is set) */
-#define KEY_RULE_MASK 0x1fu
+#define KEY_EXACT_SHIFT 20           /* 4 bits: the only valid length, 0 any */
+#define KEY_EXACT_MASK 0xfu
+#define KEY_RULE_SHIFT 24            /* 6 bits: the row of cmd_rules[] (its handler is set) */
+#define KEY_RULE_MASK 0x3fu
 #define KEY_PARTIAL (1u << 30)       /* the row also matches bits below the key */
 #define KEY_L2 (1u << 31)            /* GFXPIPE: look again in the second level */
 

@@ -680,6 +680,232 @@ static void test_index_buffer(void **state)
     assert_int_equal(batch_at(f, VGT_ENGINE_RCS, PPGTT_BASE + 0x10000, true, at_zero, 6), 0);
 }
 
+/* ---- depth, HiZ and stencil buffers (genxml gen9.xml layouts) ---- */
+#define DEPTH_BUFFER 0x78050006u /* 8 dwords */
+#define STENCIL_BUFFER 0x78060003u
+#define HIER_DEPTH_BUFFER 0x78070003u
+#define PRIM 0x7b000005u          /* 3DPRIMITIVE, 7 dwords */
+#define WM_HZ_OP 0x78520003u
+#define DB1_2D (1u << 29)
+#define DB1_NULL (7u << 29)
+#define DB1_DEPTH_WRITE (1u << 28)
+#define DB1_STENCIL_WRITE (1u << 27)
+#define DB1_HIZ (1u << 22)
+#define SB1_ENABLE (1u << 31)
+/* Another guest's graphics memory: past the end of this vGPU's low range. */
+#define OTHER_GUEST (LOW_BASE + LOW_SIZE + 0x100000)
+#define SURF (LOW_BASE + 0x100000) /* the vGPU's own */
+
+/* A 64x64 2D depth buffer (pitch 512) at @addr with dword 1 bits @db1. */
+static void depth_cmd(uint32_t *b, uint64_t addr, uint32_t db1)
+{
+    b[0] = DEPTH_BUFFER;
+    b[1] = db1 | (512 - 1);
+    b[2] = (uint32_t)addr;
+    b[3] = (uint32_t)(addr >> 32);
+    b[4] = (63u << 18) | (63u << 4);
+    b[5] = b[6] = b[7] = 0;
+}
+
+/* HiZ (@hdr HIER_DEPTH_BUFFER) or stencil (STENCIL_BUFFER, @b1 its enable)
+ * at @addr, pitch 128. */
+static void buf5_cmd(uint32_t *b, uint32_t hdr, uint64_t addr, uint32_t b1)
+{
+    b[0] = hdr;
+    b[1] = b1 | (128 - 1);
+    b[2] = (uint32_t)addr;
+    b[3] = (uint32_t)(addr >> 32);
+    b[4] = 0;
+}
+
+/* @b: [depth 8][hiz 5][stencil 5][3DPRIMITIVE 7][BBE]: 26 dwords. */
+#define DS_LEN 26
+static void ds_batch(uint32_t *b, uint64_t depth, uint32_t db1, uint64_t hiz, uint64_t stencil, uint32_t sb1)
+{
+    depth_cmd(b, depth, db1);
+    buf5_cmd(b + 8, HIER_DEPTH_BUFFER, hiz, 0);
+    buf5_cmd(b + 13, STENCIL_BUFFER, stencil, sb1);
+    memset(b + 18, 0, 7 * 4);
+    b[18] = PRIM;
+    b[25] = BBE;
+}
+
+/* The depth buffer dword 1 as it runs: the first batch's copy. */
+static uint32_t ran_db1(struct fx *f)
+{
+    assert_true(f->r.batches >= 1);
+    return f->r.bufs[0].dw[1];
+}
+
+/* i915's null state (gen8/gen9_renderstate.c): all-zero depth (1x1 1D at
+ * address 0, writes and HiZ off), stencil and HiZ commands, then a draw.
+ * The depth buffer, only read, runs as SURFTYPE_NULL; HiZ (off) and
+ * stencil (disabled) are never reached. */
+static void test_depth_null_state(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[DS_LEN];
+
+    ds_batch(b, 0, 0, 0, 0, 0);
+    memset(b + 1, 0, 7 * 4);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 1);
+    assert_int_equal(ran_db1(f), DB1_NULL);
+    /* The guest's own memory is left as the guest wrote it: only the copy
+     * runs, and it is the copy that changed. */
+    assert_int_equal(gmem_page(&f->m, LOW_BASE + 0x70000, false)[1], 0);
+    /* A depth buffer already null is left alone. */
+    ds_batch(b, OTHER_GUEST, DB1_NULL | DB1_DEPTH_WRITE | DB1_HIZ, SURF, 0, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 0);
+}
+
+/* A hostile depth buffer cannot reach another guest: written ones are
+ * refused, read-only ones run as SURFTYPE_NULL, over the whole extent. */
+static void test_depth_hostile(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t end = LOW_BASE + LOW_SIZE;
+    static const uint32_t writes[] = {DB1_DEPTH_WRITE, DB1_STENCIL_WRITE, DB1_HIZ};
+    uint32_t b[DS_LEN];
+
+    /* The vGPU's own: runs as written. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE | DB1_STENCIL_WRITE, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 0);
+    assert_int_equal(ran_db1(f), DB1_2D | DB1_DEPTH_WRITE | DB1_STENCIL_WRITE | 511);
+    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        /* Another guest's memory, written (or through HiZ): refused. */
+        ds_batch(b, OTHER_GUEST, DB1_2D | writes[i], SURF, SURF, 0);
+        assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+        assert_reason(f, "depth buffer outside the vGPU with depth/stencil writes or HiZ enabled");
+        /* Starting inside, its extent (64 rows of 512 bytes and more)
+         * running past the end: refused all the same. */
+        ds_batch(b, end - 0x4000, DB1_2D | writes[i], SURF, SURF, 0);
+        assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+        assert_reason(f, "depth buffer outside the vGPU");
+        /* A reserved surface type has no known extent. */
+        ds_batch(b, SURF, (5u << 29) | writes[i], SURF, SURF, 0);
+        assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+        assert_reason(f, "depth buffer outside the vGPU");
+    }
+    /* Only read (a depth test): it runs as SURFTYPE_NULL, which reads no
+     * memory, so the other guest's depth values never reach a compare. */
+    ds_batch(b, OTHER_GUEST, DB1_2D, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 1);
+    assert_int_equal(ran_db1(f) >> 29, 7);
+    ds_batch(b, end - 0x4000, DB1_2D, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(ran_db1(f) >> 29, 7);
+    /* Low address bits do not move the checked start above the one used. */
+    ds_batch(b, LOW_BASE - 0x1000 + 0xfff, DB1_2D | DB1_DEPTH_WRITE, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    /* Bad length. */
+    b[0] = DEPTH_BUFFER - 1;
+    b[7] = BBE;
+    assert_int_equal(rcs_batch(f, b, 8), -EINVAL);
+    assert_reason(f, "not 8 dwords");
+    /* PPGTT batch: a PPGTT address, safe by the shadow. */
+    ds_batch(b, OTHER_GUEST, DB1_2D | DB1_DEPTH_WRITE, SURF, SURF, 0);
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, PPGTT_BASE + 0x10000, true, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 0);
+}
+
+/* HiZ is reached by a draw or a WM_HZ_OP with the depth buffer's HiZ
+ * Enable: there its buffer must be the vGPU's, whatever the order the
+ * group was programmed in. */
+static void test_hiz_hostile(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t end = LOW_BASE + LOW_SIZE;
+    uint32_t b[DS_LEN + 8];
+
+    memset(b, 0, sizeof(b));
+    /* Mesa's order (depth, HiZ, stencil, draw), all the vGPU's. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE | DB1_HIZ, SURF + 0x80000, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* HiZ at another guest's memory, reached by the draw: refused. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE | DB1_HIZ, OTHER_GUEST, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "hierarchical depth buffer outside the vGPU");
+    assert_string_equal(f->r.viol.cmd, "3DPRIMITIVE");
+    /* ... or its extent over the depth buffer's 64 rows past the end. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, end - 0x2000, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "hierarchical depth buffer outside the vGPU");
+    /* ... by a WM_HZ_OP (a depth clear or resolve) instead of a draw. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, OTHER_GUEST, SURF, 0);
+    memset(b + 18, 0, 5 * 4);
+    b[18] = WM_HZ_OP;
+    b[19] = 1u << 30; /* Depth Buffer Clear Enable */
+    b[23] = BBE;
+    assert_int_equal(rcs_batch(f, b, 24), -EACCES);
+    assert_reason(f, "hierarchical depth buffer outside the vGPU");
+    /* HiZ at another guest's memory with HiZ off: never reached. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE, OTHER_GUEST, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* HiZ on with no HiZ buffer in the workload: the shadow context's
+     * would be used, which is not the vGPU's. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, SURF, SURF, 0);
+    b[8] = NOOP, b[9] = NOOP, b[10] = NOOP, b[11] = NOOP, b[12] = NOOP;
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "no 3DSTATE_HIER_DEPTH_BUFFER");
+    /* Moved away after a good draw: the next draw is refused. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, SURF, SURF, 0);
+    buf5_cmd(b + 25, HIER_DEPTH_BUFFER, OTHER_GUEST, 0);
+    memset(b + 30, 0, 4);
+    b[30] = PRIM; /* 3DPRIMITIVE's 7 dwords: b[30..36] */
+    {
+        uint32_t big[DS_LEN + 12];
+
+        memcpy(big, b, 31 * 4);
+        memset(big + 31, 0, 6 * 4);
+        big[37] = BBE;
+        assert_int_equal(rcs_batch(f, big, 38), -EACCES);
+        assert_reason(f, "hierarchical depth buffer outside the vGPU");
+        assert_int_equal(f->r.viol.offset, 30 * 4);
+    }
+}
+
+/* The stencil buffer is reached with its enable, over the depth buffer's
+ * dimensions. */
+static void test_stencil_hostile(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[DS_LEN];
+
+    ds_batch(b, SURF, DB1_2D | DB1_STENCIL_WRITE, SURF, SURF + 0x80000, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* Enabled at another guest's memory: refused at the draw. */
+    ds_batch(b, SURF, DB1_2D | DB1_STENCIL_WRITE, SURF, OTHER_GUEST, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "stencil buffer outside the vGPU");
+    /* ... beside a null depth buffer too (stencil-only rendering). */
+    ds_batch(b, 0, DB1_NULL, SURF, OTHER_GUEST, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "stencil buffer outside the vGPU");
+    /* ... and beside a depth buffer this audit made null. */
+    ds_batch(b, OTHER_GUEST, DB1_2D, SURF, OTHER_GUEST, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "stencil buffer outside the vGPU");
+    /* Disabled: never reached. */
+    ds_batch(b, SURF, DB1_2D, SURF, OTHER_GUEST, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* Enabled with no depth buffer in the workload: its extent would come
+     * from the shadow context's. */
+    ds_batch(b, SURF, DB1_2D, SURF, SURF, SB1_ENABLE);
+    for (unsigned i = 0; i < 8; i++)
+        b[i] = NOOP;
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "no 3DSTATE_DEPTH_BUFFER");
+    /* Bad length. */
+    b[0] = STENCIL_BUFFER + 1;
+    b[6] = BBE;
+    assert_int_equal(rcs_batch(f, b, 7), -EINVAL);
+    assert_reason(f, "not 5 dwords");
+}
+
 /* Chained batches: followed and scanned; a jump back into the chain (a
  * loop, including a self-jump) is refused. */
 static void test_chained(void **state)
@@ -1022,6 +1248,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_base_address_null_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_depth_null_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_depth_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hiz_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stencil_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),

@@ -95,6 +95,7 @@ struct vgt_audit_result {
     unsigned user_interrupts;  /* MI_USER_INTERRUPTs turned into virtual events */
     unsigned notifies;         /* PIPE_CONTROL / MI_FLUSH_DW notify bits likewise */
     unsigned pdp_patches;      /* LRI PDP writes rewritten to shadow values */
+    unsigned depth_nulled;     /* read-only depth buffers outside the vGPU made SURFTYPE_NULL */
     size_t copied;             /* dwords of batch copies held now (bounded by max_dwords) */
     struct vgt_audit_buf bufs[VGT_AUDIT_DEFAULT_MAX_BATCHES]; /* fetched copies */
     struct vgt_audit_bb_site sites[VGT_AUDIT_DEFAULT_MAX_BATCHES];
