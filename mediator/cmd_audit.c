@@ -70,7 +70,7 @@ enum reg_kind { REG_NO = 0, REG_OK = 1, REG_PDP = 2 };
 /* The whitelist with every engine-relative register resolved against
  * engine_base[] (RCS 0x2000, BCS 0x22000, VCS 0x12000, VECS 0x1A000),
  * sorted by offset and non-overlapping, so that a lookup is a binary search
- * (5 steps for 26 rows) instead of a scan of every rule. Per engine, rows
+ * (6 steps for the 50 rows) instead of a scan of every rule. Per engine, rows
  * are: PDP0..3 LDW/UDW base+0x270 (32 bytes), RING_TIMESTAMP(+UDW)
  * base+0x358, RING_CTX_TIMESTAMP base+0x3a8, GEN8_RING_CS_GPR 0..15
  * base+0x600 (128 bytes). The render RING_TIMESTAMP 0x2358 may be read
@@ -90,7 +90,24 @@ struct reg_row {
 #define VCS_ONLY (1u << VGT_ENGINE_VCS)
 #define VECS_ONLY (1u << VGT_ENGINE_VECS)
 
+/* Rows marked "gvt" follow Linux 6.1 gvt's F_CMD_ACCESS rows for Skylake
+ * (gvt/handlers.c init_generic_mmio_info (G), init_bdw_mmio_info (B),
+ * init_skl_mmio_info (S); names and offsets: i915 gt/intel_gt_regs.h,
+ * gt/intel_engine_regs.h): the render engine's chicken and mode registers
+ * i915 writes by LRI as context workarounds (intel_engine_emit_ctx_wa,
+ * gen9_ctx_workarounds_init) and RING_EXCC / CSFE_CHICKEN1 per engine. gvt
+ * rows that reach memory or the host are refused instead, with their
+ * class (reg_refusals[] below). Every row is in mediator/mmio_context.c's
+ * switch list or the context image. */
 static const struct reg_row reg_rows[] = {
+    {0x2028, 4, RCS_ONLY, REG_OK},       /* gvt G RING_EXCC(RCS) (masked) */
+    {0x2088, 4, RCS_ONLY, REG_OK},       /* gvt G 0x2088 FF_SLICE_CHICKEN (masked) */
+    {0x2090, 4, RCS_ONLY, REG_OK},       /* gvt G _3D_CHICKEN3 (masked) */
+    {0x20a0, 4, RCS_ONLY, REG_OK},       /* gvt G 0x20a0 GEN7_FF_THREAD_MODE */
+    {0x20d4, 4, RCS_ONLY, REG_OK},       /* gvt S CSFE_CHICKEN1_REG(RCS) (masked) */
+    {0x20e0, 8, RCS_ONLY, REG_OK},       /* gvt S/G GEN7_FF_SLICE_CS_CHICKEN1, FF_SLICE_CS_CHICKEN2 (masked) */
+    {0x20ec, 4, RCS_ONLY, REG_OK},       /* gvt S GEN9_CS_DEBUG_MODE1 (masked) */
+    {0x2120, 4, RCS_ONLY, REG_OK},       /* gvt G CACHE_MODE_0 (masked) */
     {0x2270, 32, RCS_ONLY, REG_PDP},     /* RCS PDP0..3 */
     {0x2290, 8, RCS_ONLY, REG_OK},       /* GPGPU_THREADS_DISPATCHED */
     {0x2300, 0x58, RCS_ONLY, REG_OK},    /* HS..PS_DEPTH_COUNT (+UDW) */
@@ -100,24 +117,120 @@ static const struct reg_row reg_rows[] = {
     {0x2420, 4, RCS_ONLY, REG_OK},       /* GEN7_3DPRIM_END_OFFSET */
     {0x2430, 0x14, RCS_ONLY, REG_OK},    /* 3DPRIM_START_VERTEX..BASE_VERTEX */
     {0x2500, 12, RCS_ONLY, REG_OK},      /* GPGPU_DISPATCHDIMX/Y/Z */
+    {0x2580, 4, RCS_ONLY, REG_OK},       /* gvt B 0x2580 GEN8_CS_CHICKEN1 (masked) */
     {0x2600, 128, RCS_ONLY, REG_OK},     /* RCS GEN8_RING_CS_GPR 0..15 */
     {0x5200, 32, RCS_ONLY, REG_OK},      /* GEN7_SO_NUM_PRIMS_WRITTEN(0..3) */
     {0x5240, 32, RCS_ONLY, REG_OK},      /* GEN7_SO_PRIM_STORAGE_NEEDED(0..3) */
     {0x5280, 16, RCS_ONLY, REG_OK},      /* GEN7_SO_WRITE_OFFSET(0..3) */
+    {0x5588, 4, RCS_ONLY, REG_OK},       /* gvt S GEN9_WM_CHICKEN3 (masked) */
+    {0x7000, 12, RCS_ONLY, REG_OK},      /* gvt G CACHE_MODE_0_GEN7, CACHE_MODE_1, GEN7_GT_MODE (masked) */
+    {0x7010, 12, RCS_ONLY, REG_OK},      /* gvt G GEN7_COMMON_SLICE_CHICKEN1, COMMON_SLICE_CHICKEN2,
+                                          * 0x7018 HIZ_CHICKEN (masked) */
+    {0x7300, 8, RCS_ONLY, REG_OK},       /* gvt B HDC_CHICKEN0, S GEN8_HDC_CHICKEN1 (masked) */
+    {0x9030, 4, RCS_ONLY, REG_OK},       /* gvt G 0x9030 GEN7_SQ_CHICKEN_MBCUNIT_CONFIG */
+    {0xe100, 4, RCS_ONLY, REG_OK},       /* gvt G GEN7_HALF_SLICE_CHICKEN1 (masked) */
+    {0xe180, 12, RCS_ONLY, REG_OK},      /* gvt B/G HALF_SLICE_CHICKEN2, HALF_SLICE_CHICKEN3,
+                                          * 0xe188 GEN9_HALF_SLICE_CHICKEN5 (masked) */
+    {0xe194, 4, RCS_ONLY, REG_OK},       /* gvt B 0xe194 GEN9_HALF_SLICE_CHICKEN7 (masked) */
+    {0xe4f0, 8, RCS_ONLY, REG_OK},       /* gvt B GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2 (masked) */
+    {0x12028, 4, VCS_ONLY, REG_OK},      /* gvt G RING_EXCC(VCS) (masked) */
+    {0x120d4, 4, VCS_ONLY, REG_OK},      /* gvt S CSFE_CHICKEN1_REG(VCS) (masked) */
     {0x12270, 32, VCS_ONLY, REG_PDP},    /* VCS PDP0..3 */
     {0x12358, 8, VCS_ONLY, REG_OK},      /* VCS RING_TIMESTAMP */
     {0x123a8, 4, VCS_ONLY, REG_OK},      /* VCS RING_CTX_TIMESTAMP */
     {0x12600, 128, VCS_ONLY, REG_OK},    /* VCS GPRs */
+    {0x1a028, 4, VECS_ONLY, REG_OK},     /* gvt G RING_EXCC(VECS) (masked) */
+    {0x1a0d4, 4, VECS_ONLY, REG_OK},     /* gvt S CSFE_CHICKEN1_REG(VECS) (masked) */
     {0x1a270, 32, VECS_ONLY, REG_PDP},   /* VECS PDP0..3 */
     {0x1a358, 8, VECS_ONLY, REG_OK},     /* VECS RING_TIMESTAMP */
     {0x1a3a8, 4, VECS_ONLY, REG_OK},     /* VECS RING_CTX_TIMESTAMP */
     {0x1a600, 128, VECS_ONLY, REG_OK},   /* VECS GPRs */
+    {0x22028, 4, BCS_ONLY, REG_OK},      /* gvt G RING_EXCC(BCS) (masked) */
+    {0x220d4, 4, BCS_ONLY, REG_OK},      /* gvt S CSFE_CHICKEN1_REG(BCS) (masked) */
     {0x22200, 4, BCS_ONLY, REG_OK},      /* BCS_SWCTRL */
     {0x22270, 32, BCS_ONLY, REG_PDP},    /* BCS PDP0..3 */
     {0x22358, 8, BCS_ONLY, REG_OK},      /* BCS RING_TIMESTAMP */
     {0x223a8, 4, BCS_ONLY, REG_OK},      /* BCS RING_CTX_TIMESTAMP */
     {0x22600, 128, BCS_ONLY, REG_OK},    /* BCS GPRs */
 };
+
+/* Registers gvt lets commands access (F_CMD_ACCESS, Skylake) that vgt
+ * refuses, and why: a reason per class. Engine-relative rows (rel) hold
+ * for every engine's base. Looked up only to name a refusal. */
+struct reg_refusal {
+    uint32_t off, len;
+    bool rel;
+    const char *reason;
+};
+
+#define REFUSED "register is not command-accessible"
+#define REFUSE_XLATE REFUSED ": it controls address translation (GTT/PPGTT/TR-TT)"
+#define REFUSE_GMADR REFUSED ": it holds a graphics address the host owns"
+#define REFUSE_ENGINE REFUSED ": it controls the engine itself (ring, context, privilege)"
+#define REFUSE_GLOBAL REFUSED ": it is GT-wide configuration shared with the host and every vGPU"
+#define REFUSE_UNKNOWN REFUSED ": it has no name in i915 6.1 (gvt allows it by offset only)"
+
+static const struct reg_refusal reg_refusals[] = {
+    /* Address translation. */
+    {0x220, 16, true, REFUSE_XLATE},   /* PP_DIR_DCLV, PP_DIR_BASE (gvt G 0x2220...) */
+    {0x29c, 4, true, REFUSE_XLATE},    /* RING_MODE_GEN7: PPGTT / execlists (gvt G) */
+    {0x4030, 4, false, REFUSE_XLATE},  /* ARB_MODE: tiling swizzle (gvt G) */
+    {0x4090, 8, false, REFUSE_XLATE},  /* GAM_ECOCHK, GEN8_RING_FAULT_REG (gvt G, B) */
+    {0x4ab0, 4, false, REFUSE_XLATE},  /* GEN9_GAMT_ECO_REG_RW_IA (gvt S) */
+    {0x4de0, 0x20, false, REFUSE_XLATE}, /* TR-TT: TRVATTL3PTRDW(0..3), TRVADR, TRTTE (gvt S) */
+    /* Graphics addresses: status pages, context IDs. */
+    {0x2148, 4, false, REFUSE_GMADR},  /* gvt G MMIO_GM_RDR */
+    {0x2180, 4, false, REFUSE_GMADR},  /* CCID(RCS) (gvt G) */
+    {0x4080, 4, false, REFUSE_GMADR},  /* RCS HWS_PGA */
+    {0x4180, 4, false, REFUSE_GMADR},  /* BSD_HWS_PGA_GEN7 (gvt G) */
+    {0x4280, 4, false, REFUSE_GMADR},  /* BLT_HWS_PGA_GEN7 (gvt G) */
+    {0x4380, 4, false, REFUSE_GMADR},  /* VEBOX_HWS_PGA_GEN7 (gvt G) */
+    {0x12198, 4, false, REFUSE_GMADR}, /* GEN6_BSD_RNCID (gvt G) */
+    /* The engine: ring registers, mode, context control, whitelist. */
+    {0x30, 16, true, REFUSE_ENGINE},   /* RING_TAIL/HEAD/START/CTL: the ring base */
+    {0x40, 8, true, REFUSE_ENGINE},    /* RING_SYNC_0/1: Gen6/7 semaphores (gvt G) */
+    {0x80, 4, true, REFUSE_ENGINE},    /* RING_HWS_PGA */
+    {0x9c, 4, true, REFUSE_ENGINE},    /* RING_MI_MODE: STOP_RING (gvt G) */
+    {0xc0, 4, true, REFUSE_ENGINE},    /* RING_INSTPM (gvt G) */
+    {0x244, 4, true, REFUSE_ENGINE},   /* RING_CONTEXT_CONTROL (gvt B) */
+    {0x24d0, 48, false, REFUSE_ENGINE}, /* RING_FORCE_TO_NONPRIV(RCS, 0..11) (gvt B) */
+    /* GT-wide. */
+    {0x4ddc, 4, false, REFUSE_GLOBAL},  /* MMCD_MISC_CTRL (gvt S) */
+    {0x940c, 4, false, REFUSE_GLOBAL},  /* GEN7_UCGCTL4 (gvt G) */
+    {0x9430, 4, false, REFUSE_GLOBAL},  /* GEN8_UCGCTL6 (gvt B) */
+    {0xb004, 4, false, REFUSE_GLOBAL},  /* GEN8_GARBCNTL (gvt S) */
+    {0xb020, 0x80, false, REFUSE_GLOBAL}, /* GEN7_L3CNTLREG2 range: GEN9_LNCFCMOCS (gvt S) */
+    {0xb118, 8, false, REFUSE_GLOBAL},  /* GEN8_L3SQCREG4, BDW_SCRATCH1 (gvt B, S) */
+    {0xc800, 0x800, false, REFUSE_GLOBAL}, /* GEN9_GFX/MFX/VEBOX/BLT_MOCS (gvt S) */
+    {0x120000, 12, false, REFUSE_GLOBAL}, /* GTFIFODBG, GTFIFOCTL (gvt G) */
+    /* Offsets gvt lists with no name i915 6.1 gives them. */
+    {0x134, 4, true, REFUSE_UNKNOWN},
+    {0x178, 8, true, REFUSE_UNKNOWN},
+    {0x1c178, 8, false, REFUSE_UNKNOWN}, /* VCS2's, absent on Skylake GT2 */
+    {0x20dc, 4, false, REFUSE_UNKNOWN},
+    {0x2124, 4, false, REFUSE_UNKNOWN},
+    {0x215c, 4, false, REFUSE_UNKNOWN},
+    {0x21f0, 4, false, REFUSE_UNKNOWN},
+    {0x2470, 4, false, REFUSE_UNKNOWN},
+    {0xe220, 0xa4, false, REFUSE_UNKNOWN}, /* 0xe220..0xe2c0 */
+    {0xe4cc, 4, false, REFUSE_UNKNOWN},
+};
+
+/* Why @reg is not command-accessible. */
+static const char *reg_refusal(uint32_t reg)
+{
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_refusals); i++) {
+        const struct reg_refusal *r = &reg_refusals[i];
+
+        for (unsigned e = 0; e < (r->rel ? VGT_ENGINE_NUM : 1u); e++) {
+            uint32_t off = r->off + (r->rel ? engine_base[e] : 0);
+
+            if (reg >= off && reg - off < r->len)
+                return r->reason;
+        }
+    }
+    return REFUSED;
+}
 
 int vgt_audit_reg_allowed(unsigned engine, uint32_t reg)
 {
@@ -311,7 +424,7 @@ static inline int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, i
         return 0;
     if (k == REG_PDP)
         return violation(w, -EACCES, "PDP registers may only be loaded by MI_LOAD_REGISTER_IMM");
-    return violation(w, -EACCES, "register is not command-accessible");
+    return violation(w, -EACCES, reg_refusal(reg));
 }
 
 /* A register a command loads (LRI, LRM, the LRR destination). The

@@ -1074,6 +1074,73 @@ static void test_size_limit_refuses(void **state)
     assert_true(f->r.copied <= f->a.max_dwords);
 }
 
+/* gvt's F_CMD_ACCESS rows vgt does not follow: one register of each
+ * class, by LRI, LRM and as LRR's destination, on the engine gvt lists it
+ * for, each refused with its class. And i915's context workarounds
+ * (gen9_ctx_workarounds_init) load. */
+static void test_reg_refused_classes(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        unsigned engine;
+        uint32_t reg;
+        const char *why;
+    } cases[] = {
+        {VGT_ENGINE_RCS, 0x2220, "address translation"},  /* PP_DIR_DCLV: a page directory */
+        {VGT_ENGINE_BCS, 0x2229c, "address translation"}, /* RING_MODE_GEN7: PPGTT / execlists */
+        {VGT_ENGINE_RCS, 0x4de0, "address translation"},  /* TRVATTL3PTRDW(0): TR-TT table */
+        {VGT_ENGINE_RCS, 0x4df4, "address translation"},  /* TRTTE */
+        {VGT_ENGINE_RCS, 0x4090, "address translation"},  /* GAM_ECOCHK */
+        {VGT_ENGINE_RCS, 0x4030, "address translation"},  /* ARB_MODE (swizzle) */
+        {VGT_ENGINE_VCS, 0x4180, "graphics address"},     /* BSD_HWS_PGA_GEN7 */
+        {VGT_ENGINE_RCS, 0x2180, "graphics address"},     /* CCID */
+        {VGT_ENGINE_RCS, 0x2038, "controls the engine"},  /* RING_START: the ring base */
+        {VGT_ENGINE_VECS, 0x1a03c, "controls the engine"}, /* RING_CTL */
+        {VGT_ENGINE_RCS, 0x209c, "controls the engine"},  /* RING_MI_MODE */
+        {VGT_ENGINE_BCS, 0x220c0, "controls the engine"}, /* RING_INSTPM */
+        {VGT_ENGINE_RCS, 0x2244, "controls the engine"},  /* RING_CONTEXT_CONTROL */
+        {VGT_ENGINE_RCS, 0x24d0, "controls the engine"},  /* RING_FORCE_TO_NONPRIV(0) */
+        {VGT_ENGINE_RCS, 0xc800, "GT-wide"},              /* GEN9_GFX_MOCS(0) */
+        {VGT_ENGINE_RCS, 0xb020, "GT-wide"},              /* GEN9_LNCFCMOCS(0) */
+        {VGT_ENGINE_RCS, 0xb118, "GT-wide"},              /* GEN8_L3SQCREG4 */
+        {VGT_ENGINE_RCS, 0x940c, "GT-wide"},              /* GEN7_UCGCTL4 */
+        {VGT_ENGINE_RCS, 0x2124, "no name in i915 6.1"},
+        {VGT_ENGINE_RCS, 0xe230, "no name in i915 6.1"},
+    };
+    /* The LRI i915 6.1's intel_engine_emit_ctx_wa loads on a Skylake GT2
+     * (gen9_ctx_workarounds_init, skl_tune_iz_hashing for a 7-EU
+     * subslice 0), as tests/cmd/linux_i915.py skl_ctx_workarounds()
+     * derives it from the i915 source (test i915-ctx-wa does so at test
+     * time): sorted by offset, masked values. */
+    uint32_t wa[] = {LRI(10),
+                     0x2580, 0x00070004, 0x7004, 0x00420042, 0x7008, 0x003f0001,
+                     0x7014, 0x20002000, 0x7300, 0x80308030, 0xe180, 0x20002000,
+                     0xe184, 0x00020002, 0xe188, 0x00080000, 0xe194, 0x01140114,
+                     0xe4f0, 0x81008100, NOOP, BBE};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t lri[] = {LRI(1), cases[i].reg, 0, NOOP, BBE};
+        uint32_t lrm[] = {LRM(1), cases[i].reg, (uint32_t)(LOW_BASE + 0x3000), 0, BBE};
+        uint32_t lrr[] = {LRR, 0x358u + (cases[i].engine == VGT_ENGINE_RCS ? 0x2000u
+                                         : cases[i].engine == VGT_ENGINE_BCS ? 0x22000u
+                                         : cases[i].engine == VGT_ENGINE_VCS ? 0x12000u : 0x1a000u),
+                          cases[i].reg, BBE};
+        const uint32_t *b[3] = {lri, lrm, lrr};
+        const size_t n[3] = {5, 5, 4};
+
+        for (unsigned k = 0; k < 3; k++) {
+            if (batch_at(f, cases[i].engine, LOW_BASE + 0x10000, false, b[k], n[k]) != -EACCES)
+                fail_msg("register %#x on engine %u (form %u) was not refused", cases[i].reg, cases[i].engine, k);
+            assert_reason(f, "register is not command-accessible: it ");
+            assert_reason(f, cases[i].why);
+        }
+    }
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x10000, false, wa, sizeof(wa) / 4), 0);
+    /* Only the render engine has them. */
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, LOW_BASE + 0x10000, false, wa, sizeof(wa) / 4), -EACCES);
+    assert_reason(f, "not command-accessible");
+}
+
 static void test_reg_allowed_api(void **state)
 {
     (void)state;
@@ -1105,6 +1172,26 @@ static void test_reg_whitelist_oracle(void **state)
         {0x2290, 8, 1, false, 1},    {0x2300, 0x58, 1, false, 1}, {0x2400, 16, 1, false, 1},
         {0x2420, 4, 1, false, 1},    {0x2430, 0x14, 1, false, 1}, {0x2500, 12, 1, false, 1},
         {0x5200, 32, 1, false, 1},   {0x5240, 32, 1, false, 1},   {0x5280, 16, 1, false, 1},
+        /* Linux 6.1 gvt handlers.c F_CMD_ACCESS rows for Skylake that
+         * vgt follows: RING_EXCC (+0x28) and CSFE_CHICKEN1_REG (+0xd4) per
+         * engine; the render chicken and mode registers (offsets: i915
+         * gt/intel_gt_regs.h): FF_SLICE_CHICKEN 0x2088, _3D_CHICKEN3
+         * 0x2090, GEN7_FF_THREAD_MODE 0x20a0, GEN7_FF_SLICE_CS_CHICKEN1/2
+         * 0x20e0/4, GEN9_CS_DEBUG_MODE1 0x20ec, CACHE_MODE_0 0x2120,
+         * GEN8_CS_CHICKEN1 0x2580, GEN9_WM_CHICKEN3 0x5588,
+         * CACHE_MODE_0_GEN7/CACHE_MODE_1/GEN7_GT_MODE 0x7000-0x7008,
+         * GEN7_COMMON_SLICE_CHICKEN1/COMMON_SLICE_CHICKEN2/HIZ_CHICKEN
+         * 0x7010-0x7018, HDC_CHICKEN0/GEN8_HDC_CHICKEN1 0x7300/4,
+         * GEN7_SQ_CHICKEN_MBCUNIT_CONFIG 0x9030, GEN7_HALF_SLICE_CHICKEN1
+         * 0xe100, HALF_SLICE_CHICKEN2/3/5 0xe180-0xe188,
+         * GEN9_HALF_SLICE_CHICKEN7 0xe194, GEN8_ROW_CHICKEN/
+         * GEN7_ROW_CHICKEN2 0xe4f0/4. */
+        {0x28, 4, 0xf, true, 1},     {0xd4, 4, 0xf, true, 1},     {0x2088, 4, 1, false, 1},
+        {0x2090, 4, 1, false, 1},    {0x20a0, 4, 1, false, 1},    {0x20e0, 8, 1, false, 1},
+        {0x20ec, 4, 1, false, 1},    {0x2120, 4, 1, false, 1},    {0x2580, 4, 1, false, 1},
+        {0x5588, 4, 1, false, 1},    {0x7000, 12, 1, false, 1},   {0x7010, 12, 1, false, 1},
+        {0x7300, 8, 1, false, 1},    {0x9030, 4, 1, false, 1},    {0xe100, 4, 1, false, 1},
+        {0xe180, 12, 1, false, 1},   {0xe194, 4, 1, false, 1},    {0xe4f0, 8, 1, false, 1},
     };
     static const struct vgt_audit_range rg = {LOW_BASE, LOW_SIZE};
     struct vgt_auditor a;
@@ -1137,8 +1224,9 @@ static void test_reg_whitelist_oracle(void **state)
     /* Not a vacuous comparison: per engine 8 PDP dwords + its timestamp
      * (2) + context timestamp (1) + 32 GPR dwords + the render timestamp
      * (2) = 45, BCS one more (BCS_SWCTRL); RCS' own timestamp is the
-     * render one (43), plus its 57 counter and predicate dwords. */
-    assert_int_equal(allowed, 100 + 46 + 45 + 45);
+     * render one (43), plus its 57 counter and predicate dwords; then
+     * two gvt rows per engine and 25 render chicken/mode dwords. */
+    assert_int_equal(allowed, 100 + 46 + 45 + 45 + 4 * 2 + 25);
     assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_RCS, 0xfffffffcu), 0);
 }
 
@@ -1259,6 +1347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_limit_refuses, setup, teardown),
         cmocka_unit_test(test_reg_allowed_api),
+        cmocka_unit_test_setup_teardown(test_reg_refused_classes, setup, teardown),
         cmocka_unit_test(test_reg_whitelist_oracle),
         cmocka_unit_test_setup_teardown(test_init_args, setup, teardown),
         cmocka_unit_test(test_lookup_matches_decoder),

@@ -26,7 +26,7 @@
 #include "vgt/log.h"
 
 #define VGT_AUDIT_MAX_RANGES 4
-#define VGT_AUDIT_MAX_REG_ROWS 16 /* whitelist rows of one engine */
+#define VGT_AUDIT_MAX_REG_ROWS 40 /* whitelist rows of one engine */
 /* Gen9 has first- and second-level batches only (PRM vol 2a
  * MI_BATCH_BUFFER_START "Second Level Batch Buffer"): a second-level batch
  * may not call another. */
