@@ -305,6 +305,7 @@ struct walk {
      * (workload.c build_context). */
     struct ds_state {
         bool depth_set, hiz_set, stencil_set;
+        bool drawn; /* a draw or WM_HZ_OP may still be in the pipeline */
         bool hiz_ggtt, stencil_ggtt; /* programmed from a GGTT buffer */
         uint32_t depth[8], hiz[5], stencil[5];
     } ds;
@@ -921,6 +922,8 @@ static uint64_t surf_bound(uint32_t pitch, uint32_t qpitch, const uint32_t *db)
     return row * rows * slices + VGT_PAGE_SIZE;
 }
 
+static int check_ds_group(struct walk *w);
+
 static int h_depth_stencil(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     struct ds_state *ds = &w->ds;
@@ -943,7 +946,7 @@ static int h_depth_stencil(struct walk *w, struct cursor *c, uint32_t *p, uint32
         }
         memcpy(ds->depth, p, sizeof(ds->depth));
         ds->depth_set = true;
-        return CMD_NEXT;
+        return ds->drawn ? check_ds_group(w) : CMD_NEXT;
     }
     if (len != 5)
         return violation(w, -EINVAL, sub == DS_SUB_HIZ ? "3DSTATE_HIER_DEPTH_BUFFER is not 5 dwords"
@@ -957,16 +960,18 @@ static int h_depth_stencil(struct walk *w, struct cursor *c, uint32_t *p, uint32
         ds->stencil_set = true;
         ds->stencil_ggtt = ggtt;
     }
-    return CMD_NEXT;
+    /* These are non-pipelined state (PRM): without the depth stall
+     * software owes, a draw still in flight may see the new buffer. So
+     * after a draw, the group must hold at every change too. */
+    return ds->drawn ? check_ds_group(w) : CMD_NEXT;
 }
 
-/* A draw or a depth/HiZ operation: the HiZ and stencil buffers it may
- * reach must be the vGPU's (the depth buffer was settled at its command). */
-static int h_depth_access(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+/* The HiZ and stencil buffers a draw may reach now must be the vGPU's
+ * (the depth buffer was settled at its command). */
+static int check_ds_group(struct walk *w)
 {
     const struct ds_state *ds = &w->ds;
 
-    (void)c, (void)p, (void)len;
     if (!ds->depth_set) {
         /* The shadow context's depth buffer: HiZ off. A stencil buffer
          * this workload enabled would take its size from there. */
@@ -988,6 +993,17 @@ static int h_depth_access(struct walk *w, struct cursor *c, uint32_t *p, uint32_
                    surf_bound((ds->stencil[1] & 0x1ffff) + 1, ds->stencil[4] & 0x7fff, ds->depth)))
         return violation(w, -EACCES, "stencil buffer outside the vGPU");
     return CMD_NEXT;
+}
+
+/* A draw or a depth/HiZ operation (3DPRIMITIVE, 3DSTATE_WM_HZ_OP). */
+static int h_depth_access(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+{
+    int rc = check_ds_group(w);
+
+    (void)c, (void)p, (void)len;
+    if (!rc)
+        w->ds.drawn = true;
+    return rc;
 }
 
 /* One row per decoder command id: its handler and, where the command has

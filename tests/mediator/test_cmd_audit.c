@@ -864,7 +864,33 @@ static void test_hiz_hostile(void **state)
         big[37] = BBE;
         assert_int_equal(rcs_batch(f, big, 38), -EACCES);
         assert_reason(f, "hierarchical depth buffer outside the vGPU");
+        /* ... refused at the HiZ command itself: the draw before it may
+         * still be in flight (non-pipelined state, no depth stall). */
+        assert_int_equal(f->r.viol.offset, 25 * 4);
+        assert_string_equal(f->r.viol.cmd, "3DSTATE_HIER_DEPTH_BUFFER");
+        /* With no draw before it, nothing can reach it there yet: the
+         * draw after it refuses. */
+        memcpy(big, b, 25 * 4);
+        big[18] = NOOP; /* no 3DPRIMITIVE at 18 */
+        memset(big + 18, 0, 7 * 4);
+        buf5_cmd(big + 25, HIER_DEPTH_BUFFER, OTHER_GUEST, 0);
+        assert_int_equal(rcs_batch(f, big, 38), -EACCES);
         assert_int_equal(f->r.viol.offset, 30 * 4);
+        assert_string_equal(f->r.viol.cmd, "3DPRIMITIVE");
+        /* After a draw, a stencil buffer enabled outside, or a depth
+         * buffer turning HiZ on over a HiZ buffer outside, likewise. */
+        memcpy(big, b, 30 * 4);
+        buf5_cmd(big + 25, STENCIL_BUFFER, OTHER_GUEST, SB1_ENABLE);
+        assert_int_equal(rcs_batch(f, big, 38), -EACCES);
+        assert_reason(f, "stencil buffer outside the vGPU");
+        assert_int_equal(f->r.viol.offset, 25 * 4);
+        ds_batch(big, SURF, DB1_2D, OTHER_GUEST, SURF, 0); /* HiZ off: the bad HiZ is unused */
+        depth_cmd(big + 25, SURF, DB1_2D | DB1_HIZ);
+        memset(big + 33, 0, 4 * 4);
+        big[33] = BBE;
+        assert_int_equal(rcs_batch(f, big, 34), -EACCES);
+        assert_reason(f, "hierarchical depth buffer outside the vGPU");
+        assert_int_equal(f->r.viol.offset, 25 * 4);
     }
 }
 
