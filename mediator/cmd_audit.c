@@ -70,7 +70,7 @@ enum reg_kind { REG_NO = 0, REG_OK = 1, REG_PDP = 2 };
 /* The whitelist with every engine-relative register resolved against
  * engine_base[] (RCS 0x2000, BCS 0x22000, VCS 0x12000, VECS 0x1A000),
  * sorted by offset and non-overlapping, so that a lookup is a binary search
- * (5 steps for 26 rows) instead of a scan of every rule. Per engine, rows
+ * (6 steps for the 50 rows) instead of a scan of every rule. Per engine, rows
  * are: PDP0..3 LDW/UDW base+0x270 (32 bytes), RING_TIMESTAMP(+UDW)
  * base+0x358, RING_CTX_TIMESTAMP base+0x3a8, GEN8_RING_CS_GPR 0..15
  * base+0x600 (128 bytes). The render RING_TIMESTAMP 0x2358 may be read
@@ -90,7 +90,24 @@ struct reg_row {
 #define VCS_ONLY (1u << VGT_ENGINE_VCS)
 #define VECS_ONLY (1u << VGT_ENGINE_VECS)
 
+/* Rows marked "gvt" follow Linux 6.1 gvt's F_CMD_ACCESS rows for Skylake
+ * (gvt/handlers.c init_generic_mmio_info (G), init_bdw_mmio_info (B),
+ * init_skl_mmio_info (S); names and offsets: i915 gt/intel_gt_regs.h,
+ * gt/intel_engine_regs.h): the render engine's chicken and mode registers
+ * i915 writes by LRI as context workarounds (intel_engine_emit_ctx_wa,
+ * gen9_ctx_workarounds_init) and RING_EXCC / CSFE_CHICKEN1 per engine. gvt
+ * rows that reach memory or the host are refused instead, with their
+ * class (reg_refusals[] below). Every row is in mediator/mmio_context.c's
+ * switch list or the context image. */
 static const struct reg_row reg_rows[] = {
+    {0x2028, 4, RCS_ONLY, REG_OK},       /* gvt G RING_EXCC(RCS) (masked) */
+    {0x2088, 4, RCS_ONLY, REG_OK},       /* gvt G 0x2088 FF_SLICE_CHICKEN (masked) */
+    {0x2090, 4, RCS_ONLY, REG_OK},       /* gvt G _3D_CHICKEN3 (masked) */
+    {0x20a0, 4, RCS_ONLY, REG_OK},       /* gvt G 0x20a0 GEN7_FF_THREAD_MODE */
+    {0x20d4, 4, RCS_ONLY, REG_OK},       /* gvt S CSFE_CHICKEN1_REG(RCS) (masked) */
+    {0x20e0, 8, RCS_ONLY, REG_OK},       /* gvt S/G GEN7_FF_SLICE_CS_CHICKEN1, FF_SLICE_CS_CHICKEN2 (masked) */
+    {0x20ec, 4, RCS_ONLY, REG_OK},       /* gvt S GEN9_CS_DEBUG_MODE1 (masked) */
+    {0x2120, 4, RCS_ONLY, REG_OK},       /* gvt G CACHE_MODE_0 (masked) */
     {0x2270, 32, RCS_ONLY, REG_PDP},     /* RCS PDP0..3 */
     {0x2290, 8, RCS_ONLY, REG_OK},       /* GPGPU_THREADS_DISPATCHED */
     {0x2300, 0x58, RCS_ONLY, REG_OK},    /* HS..PS_DEPTH_COUNT (+UDW) */
@@ -100,24 +117,120 @@ static const struct reg_row reg_rows[] = {
     {0x2420, 4, RCS_ONLY, REG_OK},       /* GEN7_3DPRIM_END_OFFSET */
     {0x2430, 0x14, RCS_ONLY, REG_OK},    /* 3DPRIM_START_VERTEX..BASE_VERTEX */
     {0x2500, 12, RCS_ONLY, REG_OK},      /* GPGPU_DISPATCHDIMX/Y/Z */
+    {0x2580, 4, RCS_ONLY, REG_OK},       /* gvt B 0x2580 GEN8_CS_CHICKEN1 (masked) */
     {0x2600, 128, RCS_ONLY, REG_OK},     /* RCS GEN8_RING_CS_GPR 0..15 */
     {0x5200, 32, RCS_ONLY, REG_OK},      /* GEN7_SO_NUM_PRIMS_WRITTEN(0..3) */
     {0x5240, 32, RCS_ONLY, REG_OK},      /* GEN7_SO_PRIM_STORAGE_NEEDED(0..3) */
     {0x5280, 16, RCS_ONLY, REG_OK},      /* GEN7_SO_WRITE_OFFSET(0..3) */
+    {0x5588, 4, RCS_ONLY, REG_OK},       /* gvt S GEN9_WM_CHICKEN3 (masked) */
+    {0x7000, 12, RCS_ONLY, REG_OK},      /* gvt G CACHE_MODE_0_GEN7, CACHE_MODE_1, GEN7_GT_MODE (masked) */
+    {0x7010, 12, RCS_ONLY, REG_OK},      /* gvt G GEN7_COMMON_SLICE_CHICKEN1, COMMON_SLICE_CHICKEN2,
+                                          * 0x7018 HIZ_CHICKEN (masked) */
+    {0x7300, 8, RCS_ONLY, REG_OK},       /* gvt B HDC_CHICKEN0, S GEN8_HDC_CHICKEN1 (masked) */
+    {0x9030, 4, RCS_ONLY, REG_OK},       /* gvt G 0x9030 GEN7_SQ_CHICKEN_MBCUNIT_CONFIG */
+    {0xe100, 4, RCS_ONLY, REG_OK},       /* gvt G GEN7_HALF_SLICE_CHICKEN1 (masked) */
+    {0xe180, 12, RCS_ONLY, REG_OK},      /* gvt B/G HALF_SLICE_CHICKEN2, HALF_SLICE_CHICKEN3,
+                                          * 0xe188 GEN9_HALF_SLICE_CHICKEN5 (masked) */
+    {0xe194, 4, RCS_ONLY, REG_OK},       /* gvt B 0xe194 GEN9_HALF_SLICE_CHICKEN7 (masked) */
+    {0xe4f0, 8, RCS_ONLY, REG_OK},       /* gvt B GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2 (masked) */
+    {0x12028, 4, VCS_ONLY, REG_OK},      /* gvt G RING_EXCC(VCS) (masked) */
+    {0x120d4, 4, VCS_ONLY, REG_OK},      /* gvt S CSFE_CHICKEN1_REG(VCS) (masked) */
     {0x12270, 32, VCS_ONLY, REG_PDP},    /* VCS PDP0..3 */
     {0x12358, 8, VCS_ONLY, REG_OK},      /* VCS RING_TIMESTAMP */
     {0x123a8, 4, VCS_ONLY, REG_OK},      /* VCS RING_CTX_TIMESTAMP */
     {0x12600, 128, VCS_ONLY, REG_OK},    /* VCS GPRs */
+    {0x1a028, 4, VECS_ONLY, REG_OK},     /* gvt G RING_EXCC(VECS) (masked) */
+    {0x1a0d4, 4, VECS_ONLY, REG_OK},     /* gvt S CSFE_CHICKEN1_REG(VECS) (masked) */
     {0x1a270, 32, VECS_ONLY, REG_PDP},   /* VECS PDP0..3 */
     {0x1a358, 8, VECS_ONLY, REG_OK},     /* VECS RING_TIMESTAMP */
     {0x1a3a8, 4, VECS_ONLY, REG_OK},     /* VECS RING_CTX_TIMESTAMP */
     {0x1a600, 128, VECS_ONLY, REG_OK},   /* VECS GPRs */
+    {0x22028, 4, BCS_ONLY, REG_OK},      /* gvt G RING_EXCC(BCS) (masked) */
+    {0x220d4, 4, BCS_ONLY, REG_OK},      /* gvt S CSFE_CHICKEN1_REG(BCS) (masked) */
     {0x22200, 4, BCS_ONLY, REG_OK},      /* BCS_SWCTRL */
     {0x22270, 32, BCS_ONLY, REG_PDP},    /* BCS PDP0..3 */
     {0x22358, 8, BCS_ONLY, REG_OK},      /* BCS RING_TIMESTAMP */
     {0x223a8, 4, BCS_ONLY, REG_OK},      /* BCS RING_CTX_TIMESTAMP */
     {0x22600, 128, BCS_ONLY, REG_OK},    /* BCS GPRs */
 };
+
+/* Registers gvt lets commands access (F_CMD_ACCESS, Skylake) that vgt
+ * refuses, and why: a reason per class. Engine-relative rows (rel) hold
+ * for every engine's base. Looked up only to name a refusal. */
+struct reg_refusal {
+    uint32_t off, len;
+    bool rel;
+    const char *reason;
+};
+
+#define REFUSED "register is not command-accessible"
+#define REFUSE_XLATE REFUSED ": it controls address translation (GTT/PPGTT/TR-TT)"
+#define REFUSE_GMADR REFUSED ": it holds a graphics address the host owns"
+#define REFUSE_ENGINE REFUSED ": it controls the engine itself (ring, context, privilege)"
+#define REFUSE_GLOBAL REFUSED ": it is GT-wide configuration shared with the host and every vGPU"
+#define REFUSE_UNKNOWN REFUSED ": it has no name in i915 6.1 (gvt allows it by offset only)"
+
+static const struct reg_refusal reg_refusals[] = {
+    /* Address translation. */
+    {0x220, 16, true, REFUSE_XLATE},   /* PP_DIR_DCLV, PP_DIR_BASE (gvt G 0x2220...) */
+    {0x29c, 4, true, REFUSE_XLATE},    /* RING_MODE_GEN7: PPGTT / execlists (gvt G) */
+    {0x4030, 4, false, REFUSE_XLATE},  /* ARB_MODE: tiling swizzle (gvt G) */
+    {0x4090, 8, false, REFUSE_XLATE},  /* GAM_ECOCHK, GEN8_RING_FAULT_REG (gvt G, B) */
+    {0x4ab0, 4, false, REFUSE_XLATE},  /* GEN9_GAMT_ECO_REG_RW_IA (gvt S) */
+    {0x4de0, 0x20, false, REFUSE_XLATE}, /* TR-TT: TRVATTL3PTRDW(0..3), TRVADR, TRTTE (gvt S) */
+    /* Graphics addresses: status pages, context IDs. */
+    {0x2148, 4, false, REFUSE_GMADR},  /* gvt G MMIO_GM_RDR */
+    {0x2180, 4, false, REFUSE_GMADR},  /* CCID(RCS) (gvt G) */
+    {0x4080, 4, false, REFUSE_GMADR},  /* RCS HWS_PGA */
+    {0x4180, 4, false, REFUSE_GMADR},  /* BSD_HWS_PGA_GEN7 (gvt G) */
+    {0x4280, 4, false, REFUSE_GMADR},  /* BLT_HWS_PGA_GEN7 (gvt G) */
+    {0x4380, 4, false, REFUSE_GMADR},  /* VEBOX_HWS_PGA_GEN7 (gvt G) */
+    {0x12198, 4, false, REFUSE_GMADR}, /* GEN6_BSD_RNCID (gvt G) */
+    /* The engine: ring registers, mode, context control, whitelist. */
+    {0x30, 16, true, REFUSE_ENGINE},   /* RING_TAIL/HEAD/START/CTL: the ring base */
+    {0x40, 8, true, REFUSE_ENGINE},    /* RING_SYNC_0/1: Gen6/7 semaphores (gvt G) */
+    {0x80, 4, true, REFUSE_ENGINE},    /* RING_HWS_PGA */
+    {0x9c, 4, true, REFUSE_ENGINE},    /* RING_MI_MODE: STOP_RING (gvt G) */
+    {0xc0, 4, true, REFUSE_ENGINE},    /* RING_INSTPM (gvt G) */
+    {0x244, 4, true, REFUSE_ENGINE},   /* RING_CONTEXT_CONTROL (gvt B) */
+    {0x24d0, 48, false, REFUSE_ENGINE}, /* RING_FORCE_TO_NONPRIV(RCS, 0..11) (gvt B) */
+    /* GT-wide. */
+    {0x4ddc, 4, false, REFUSE_GLOBAL},  /* MMCD_MISC_CTRL (gvt S) */
+    {0x940c, 4, false, REFUSE_GLOBAL},  /* GEN7_UCGCTL4 (gvt G) */
+    {0x9430, 4, false, REFUSE_GLOBAL},  /* GEN8_UCGCTL6 (gvt B) */
+    {0xb004, 4, false, REFUSE_GLOBAL},  /* GEN8_GARBCNTL (gvt S) */
+    {0xb020, 0x80, false, REFUSE_GLOBAL}, /* GEN7_L3CNTLREG2 range: GEN9_LNCFCMOCS (gvt S) */
+    {0xb118, 8, false, REFUSE_GLOBAL},  /* GEN8_L3SQCREG4, BDW_SCRATCH1 (gvt B, S) */
+    {0xc800, 0x800, false, REFUSE_GLOBAL}, /* GEN9_GFX/MFX/VEBOX/BLT_MOCS (gvt S) */
+    {0x120000, 12, false, REFUSE_GLOBAL}, /* GTFIFODBG, GTFIFOCTL (gvt G) */
+    /* Offsets gvt lists with no name i915 6.1 gives them. */
+    {0x134, 4, true, REFUSE_UNKNOWN},
+    {0x178, 8, true, REFUSE_UNKNOWN},
+    {0x1c178, 8, false, REFUSE_UNKNOWN}, /* VCS2's, absent on Skylake GT2 */
+    {0x20dc, 4, false, REFUSE_UNKNOWN},
+    {0x2124, 4, false, REFUSE_UNKNOWN},
+    {0x215c, 4, false, REFUSE_UNKNOWN},
+    {0x21f0, 4, false, REFUSE_UNKNOWN},
+    {0x2470, 4, false, REFUSE_UNKNOWN},
+    {0xe220, 0xa4, false, REFUSE_UNKNOWN}, /* 0xe220..0xe2c0 */
+    {0xe4cc, 4, false, REFUSE_UNKNOWN},
+};
+
+/* Why @reg is not command-accessible. */
+static const char *reg_refusal(uint32_t reg)
+{
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(reg_refusals); i++) {
+        const struct reg_refusal *r = &reg_refusals[i];
+
+        for (unsigned e = 0; e < (r->rel ? VGT_ENGINE_NUM : 1u); e++) {
+            uint32_t off = r->off + (r->rel ? engine_base[e] : 0);
+
+            if (reg >= off && reg - off < r->len)
+                return r->reason;
+        }
+    }
+    return REFUSED;
+}
 
 int vgt_audit_reg_allowed(unsigned engine, uint32_t reg)
 {
@@ -185,6 +298,17 @@ struct walk {
     const struct cursor *cur;
     uint32_t row; /* index + 1 in tbl->cmds, 0 while not decoded */
     const char *name;
+    /* The depth/stencil group as this workload last programmed it, in
+     * execution order (the walk follows it): what a draw would use. A
+     * buffer not programmed in the workload is the shadow context's, which
+     * vgt builds afresh for every workload from none of the guest's state
+     * (workload.c build_context). */
+    struct ds_state {
+        bool depth_set, hiz_set, stencil_set;
+        bool drawn; /* a draw or WM_HZ_OP may still be in the pipeline */
+        bool hiz_ggtt, stencil_ggtt; /* programmed from a GGTT buffer */
+        uint32_t depth[8], hiz[5], stencil[5];
+    } ds;
 };
 
 /* The row of the command the walk is at, or NULL. */
@@ -301,7 +425,7 @@ static inline int check_reg(struct walk *w, uint32_t reg, bool lri_ok_for_pdp, i
         return 0;
     if (k == REG_PDP)
         return violation(w, -EACCES, "PDP registers may only be loaded by MI_LOAD_REGISTER_IMM");
-    return violation(w, -EACCES, "register is not command-accessible");
+    return violation(w, -EACCES, reg_refusal(reg));
 }
 
 /* A register a command loads (LRI, LRM, the LRR destination). The
@@ -733,6 +857,155 @@ static int h_index_buffer(struct walk *w, struct cursor *c, uint32_t *p, uint32_
     return check_ggtt(w, addr, p[IB_SIZE_DW], "3DSTATE_INDEX_BUFFER: index buffer outside the vGPU");
 }
 
+/* ---- the depth/stencil group: 3DSTATE_DEPTH_BUFFER, 3DSTATE_HIER_DEPTH_
+ * BUFFER, 3DSTATE_STENCIL_BUFFER ----
+ *
+ * Field positions: genxml gen9.xml. The depth buffer: dword 1 Surface Type
+ * 31:29 (SURFTYPE_NULL 7: no depth buffer, the address is not used),
+ * Depth Write Enable 28, Stencil Write Enable 27, Hierarchical Depth
+ * Buffer Enable 22, Surface Pitch 17:0 (bytes - 1); address dwords 2-3;
+ * dword 4 Height 31:18, Width 17:4 (- 1); dword 5 Depth 31:21 (- 1),
+ * Minimum Array Element 20:10; dword 7 Render Target View Extent 31:21
+ * (- 1), Surface QPitch 14:0. HiZ and stencil: dword 1 Surface Pitch
+ * 16:0 (bytes - 1), stencil's Stencil Buffer Enable 31; address dwords
+ * 2-3; dword 4 Surface QPitch 14:0. HiZ and stencil have no size of their
+ * own: they cover the depth buffer's width, height and slices.
+ *
+ * Rule (docs/submission.md "Depth, HiZ and stencil buffers"):
+ * - a depth buffer is checked at its command, over an upper bound of its
+ *   extent. One outside the vGPU with depth/stencil writes and HiZ off is
+ *   only ever read: the copy gets SURFTYPE_NULL instead, so the GPU reads
+ *   nothing there (i915's null state: a 1x1 1D buffer at address 0). One
+ *   outside with writes or HiZ on is refused;
+ * - HiZ and stencil buffers are used only by a draw (3DPRIMITIVE) or a
+ *   depth/HiZ operation (3DSTATE_WM_HZ_OP), with the depth buffer's HiZ
+ *   Enable and the stencil's own enable: they are checked there, with the
+ *   depth buffer's dimensions, as this workload programmed them. */
+#define DS_SUB_DEPTH 0x05
+#define DS_SUB_STENCIL 0x06
+#define DS_SUB_HIZ 0x07
+#define DB1_TYPE_SHIFT 29
+#define DB1_WRITES (1u << 28 | 1u << 27 | 1u << 22) /* depth write, stencil write, HiZ */
+#define DB1_HIZ (1u << 22)
+#define SURFTYPE_1D 0u
+#define SURFTYPE_CUBE 3u
+#define SURFTYPE_NULL 7u
+#define SB1_ENABLE (1u << 31)
+#define DS_ADDR_MASK 0xfffffffffffff000ull /* 4 KiB aligned surfaces: low bits ignored */
+
+/* An upper bound, in bytes, of a Y/W-tiled miptree surface of row pitch
+ * @pitch and slice pitch @qpitch (rows) over the dimensions of depth
+ * buffer @db; UINT64_MAX for a reserved surface type. Not the layout, a
+ * bound of it: a row is at most max(pitch, 16 bytes x width) (8-byte
+ * texels, and 1D surfaces lay their LODs out along one row); a slice is
+ * at most max(QPitch, 2 x height + 128) rows, rounded to 64 (LOD 1 below
+ * LOD 0, the smaller LODs beside LOD 1, each aligned to at most 16 rows:
+ * PRM vol 5 "Surface Layout"); slices up to Minimum Array Element plus
+ * the larger of Depth and Render Target View Extent, six per cube. With
+ * the fields' widths the result stays below 2^50. A surface this bound
+ * puts past the vGPU is treated as outside it. */
+static uint64_t surf_bound(uint32_t pitch, uint32_t qpitch, const uint32_t *db)
+{
+    unsigned type = db[1] >> DB1_TYPE_SHIFT;
+    uint64_t w = ((db[4] >> 4) & 0x3fff) + 1, h = ((db[4] >> 18) & 0x3fff) + 1;
+    uint64_t d = ((db[5] >> 21) & 0x7ff) + 1, min = (db[5] >> 10) & 0x7ff, ext = ((db[7] >> 21) & 0x7ff) + 1;
+    uint64_t row = VGT_MAX((uint64_t)pitch, 16 * w);
+    uint64_t rows = (VGT_MAX((uint64_t)qpitch, 2 * h + 128) + 63) & ~63ull;
+    uint64_t slices = min + VGT_MAX(d, ext);
+
+    if (type == SURFTYPE_NULL)
+        type = SURFTYPE_CUBE; /* HiZ/stencil beside a null depth buffer: its largest case */
+    if (type > SURFTYPE_CUBE)
+        return UINT64_MAX;
+    if (type == SURFTYPE_CUBE)
+        slices *= 6;
+    return row * rows * slices + VGT_PAGE_SIZE;
+}
+
+static int check_ds_group(struct walk *w);
+
+static int h_depth_stencil(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+{
+    struct ds_state *ds = &w->ds;
+    unsigned sub = (p[0] >> 16) & 0xff;
+    bool ggtt = c->buf_ggtt; /* no address-space selector */
+
+    if (sub == DS_SUB_DEPTH) {
+        unsigned type = p[1] >> DB1_TYPE_SHIFT;
+
+        if (len != 8)
+            return violation(w, -EINVAL, "3DSTATE_DEPTH_BUFFER is not 8 dwords");
+        if (ggtt && type != SURFTYPE_NULL &&
+            !in_ranges(w->a, addr64(p, 2, DS_ADDR_MASK), surf_bound((p[1] & 0x3ffff) + 1, p[7] & 0x7fff, p))) {
+            if (p[1] & DB1_WRITES)
+                return violation(w, -EACCES, "3DSTATE_DEPTH_BUFFER: depth buffer outside the vGPU "
+                                             "with depth/stencil writes or HiZ enabled");
+            /* Only ever read: no depth buffer reads nothing. */
+            p[1] = (p[1] & ~(7u << DB1_TYPE_SHIFT)) | SURFTYPE_NULL << DB1_TYPE_SHIFT;
+            w->r->depth_nulled++;
+        }
+        memcpy(ds->depth, p, sizeof(ds->depth));
+        ds->depth_set = true;
+        return ds->drawn ? check_ds_group(w) : CMD_NEXT;
+    }
+    if (len != 5)
+        return violation(w, -EINVAL, sub == DS_SUB_HIZ ? "3DSTATE_HIER_DEPTH_BUFFER is not 5 dwords"
+                                                       : "3DSTATE_STENCIL_BUFFER is not 5 dwords");
+    if (sub == DS_SUB_HIZ) {
+        memcpy(ds->hiz, p, sizeof(ds->hiz));
+        ds->hiz_set = true;
+        ds->hiz_ggtt = ggtt;
+    } else {
+        memcpy(ds->stencil, p, sizeof(ds->stencil));
+        ds->stencil_set = true;
+        ds->stencil_ggtt = ggtt;
+    }
+    /* These are non-pipelined state (PRM): without the depth stall
+     * software owes, a draw still in flight may see the new buffer. So
+     * after a draw, the group must hold at every change too. */
+    return ds->drawn ? check_ds_group(w) : CMD_NEXT;
+}
+
+/* The HiZ and stencil buffers a draw may reach now must be the vGPU's
+ * (the depth buffer was settled at its command). */
+static int check_ds_group(struct walk *w)
+{
+    const struct ds_state *ds = &w->ds;
+
+    if (!ds->depth_set) {
+        /* The shadow context's depth buffer: HiZ off. A stencil buffer
+         * this workload enabled would take its size from there. */
+        if (ds->stencil_set && (ds->stencil[1] & SB1_ENABLE) && ds->stencil_ggtt)
+            return violation(w, -EACCES, "stencil buffer enabled with no 3DSTATE_DEPTH_BUFFER in the "
+                                         "workload (its extent is unknown)");
+        return CMD_NEXT;
+    }
+    if ((ds->depth[1] >> DB1_TYPE_SHIFT) != SURFTYPE_NULL && (ds->depth[1] & DB1_HIZ)) {
+        if (!ds->hiz_set)
+            return violation(w, -EACCES, "HiZ enabled with no 3DSTATE_HIER_DEPTH_BUFFER in the workload "
+                                         "(the shadow context's is not the vGPU's)");
+        if (ds->hiz_ggtt && !in_ranges(w->a, addr64(ds->hiz, 2, DS_ADDR_MASK),
+                                       surf_bound((ds->hiz[1] & 0x1ffff) + 1, ds->hiz[4] & 0x7fff, ds->depth)))
+            return violation(w, -EACCES, "hierarchical depth buffer outside the vGPU");
+    }
+    if (ds->stencil_set && (ds->stencil[1] & SB1_ENABLE) && ds->stencil_ggtt &&
+        !in_ranges(w->a, addr64(ds->stencil, 2, DS_ADDR_MASK),
+                   surf_bound((ds->stencil[1] & 0x1ffff) + 1, ds->stencil[4] & 0x7fff, ds->depth)))
+        return violation(w, -EACCES, "stencil buffer outside the vGPU");
+    return CMD_NEXT;
+}
+
+/* A draw or a depth/HiZ operation (3DPRIMITIVE, 3DSTATE_WM_HZ_OP). */
+static int h_depth_access(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+{
+    int rc = check_ds_group(w);
+
+    (void)c, (void)p, (void)len;
+    if (!rc)
+        w->ds.drawn = true;
+    return rc;
+}
+
 /* One row per decoder command id: its handler and, where the command has
  * one, its only valid length. Rows left empty are walked with
  * VGT_CMD_ID_OTHER's (h_generic). */
@@ -763,6 +1036,8 @@ static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_STATE_BASE_ADDRESS] = {h_state_base_address, 0},
     /* genxml: 3DSTATE_INDEX_BUFFER is 5 dwords. */
     [VGT_CMD_ID_INDEX_BUFFER] = {h_index_buffer, 5},
+    [VGT_CMD_ID_DEPTH_STENCIL] = {h_depth_stencil, 0},
+    [VGT_CMD_ID_DEPTH_ACCESS] = {h_depth_access, 0},
 };
 
 /* ---- batch copies: read once, extended, never read again ---- */
@@ -885,10 +1160,10 @@ static void trim_copy(struct walk *w, struct vgt_audit_buf *b, size_t end)
 #define KEY_LEN_BITS_SHIFT 11        /* 5 bits: DWord Length width, 0 fixed */
 #define KEY_BIAS_SHIFT 16            /* 4 bits: length = field + bias (Gen9: 1 or 2) */
 #define KEY_BIAS_MASK 0xfu
-#define KEY_EXACT_SHIFT 20           /* 5 bits: the only valid length, 0 any */
-#define KEY_EXACT_MASK 0x1fu
-#define KEY_RULE_SHIFT 25            /* 5 bits: the row of cmd_rules[] (its handler is set) */
-#define KEY_RULE_MASK 0x1fu
+#define KEY_EXACT_SHIFT 20           /* 4 bits: the only valid length, 0 any */
+#define KEY_EXACT_MASK 0xfu
+#define KEY_RULE_SHIFT 24            /* 6 bits: the row of cmd_rules[] (its handler is set) */
+#define KEY_RULE_MASK 0x3fu
 #define KEY_PARTIAL (1u << 30)       /* the row also matches bits below the key */
 #define KEY_L2 (1u << 31)            /* GFXPIPE: look again in the second level */
 

@@ -6,17 +6,45 @@
 /* The whitelisted registers a Gen9 context image does not hold: the
  * render engine's pipeline statistics, predicate, 3DPRIM, GPGPU dispatch
  * and stream-output registers (offsets: i915 i915_reg.h, the same rows as
- * mediator/cmd_audit.c reg_rows[]). */
+ * mediator/cmd_audit.c reg_rows[]), and the chicken and mode registers
+ * gvt lets commands write (handlers.c F_CMD_ACCESS; gvt's mmio_context.c
+ * gen9_engine_mmio_list switches most of them the same way, masked with
+ * mask 0xffff). */
+#define M true /* masked */
 static const struct vgt_mmio_ctx_reg switch_list[] = {
-    {0x2290, 8, VGT_ENGINE_RCS, "GPGPU_THREADS_DISPATCHED"},
-    {0x2300, 0x58, VGT_ENGINE_RCS, "HS_INVOCATION_COUNT..PS_DEPTH_COUNT"},
-    {0x2400, 16, VGT_ENGINE_RCS, "MI_PREDICATE_SRC0/1"},
-    {0x2420, 4, VGT_ENGINE_RCS, "GEN7_3DPRIM_END_OFFSET"},
-    {0x2430, 0x14, VGT_ENGINE_RCS, "GEN7_3DPRIM_START_VERTEX..BASE_VERTEX"},
-    {0x2500, 12, VGT_ENGINE_RCS, "GPGPU_DISPATCHDIMX/Y/Z"},
-    {0x5200, 32, VGT_ENGINE_RCS, "GEN7_SO_NUM_PRIMS_WRITTEN(0..3)"},
-    {0x5240, 32, VGT_ENGINE_RCS, "GEN7_SO_PRIM_STORAGE_NEEDED(0..3)"},
-    {0x5280, 16, VGT_ENGINE_RCS, "GEN7_SO_WRITE_OFFSET(0..3)"},
+    {0x2290, 8, VGT_ENGINE_RCS, "GPGPU_THREADS_DISPATCHED", false},
+    {0x2300, 0x58, VGT_ENGINE_RCS, "HS_INVOCATION_COUNT..PS_DEPTH_COUNT", false},
+    {0x2400, 16, VGT_ENGINE_RCS, "MI_PREDICATE_SRC0/1", false},
+    {0x2420, 4, VGT_ENGINE_RCS, "GEN7_3DPRIM_END_OFFSET", false},
+    {0x2430, 0x14, VGT_ENGINE_RCS, "GEN7_3DPRIM_START_VERTEX..BASE_VERTEX", false},
+    {0x2500, 12, VGT_ENGINE_RCS, "GPGPU_DISPATCHDIMX/Y/Z", false},
+    {0x5200, 32, VGT_ENGINE_RCS, "GEN7_SO_NUM_PRIMS_WRITTEN(0..3)", false},
+    {0x5240, 32, VGT_ENGINE_RCS, "GEN7_SO_PRIM_STORAGE_NEEDED(0..3)", false},
+    {0x5280, 16, VGT_ENGINE_RCS, "GEN7_SO_WRITE_OFFSET(0..3)", false},
+    {0x2028, 4, VGT_ENGINE_RCS, "RING_EXCC(RCS)", M},
+    {0x2088, 4, VGT_ENGINE_RCS, "FF_SLICE_CHICKEN", M},
+    {0x2090, 4, VGT_ENGINE_RCS, "_3D_CHICKEN3", M},
+    {0x20a0, 4, VGT_ENGINE_RCS, "GEN7_FF_THREAD_MODE", false},
+    {0x20d4, 4, VGT_ENGINE_RCS, "CSFE_CHICKEN1_REG(RCS)", M},
+    {0x20e0, 8, VGT_ENGINE_RCS, "GEN7_FF_SLICE_CS_CHICKEN1, FF_SLICE_CS_CHICKEN2", M},
+    {0x20ec, 4, VGT_ENGINE_RCS, "GEN9_CS_DEBUG_MODE1", M},
+    {0x2120, 4, VGT_ENGINE_RCS, "CACHE_MODE_0", M},
+    {0x2580, 4, VGT_ENGINE_RCS, "GEN8_CS_CHICKEN1", M},
+    {0x5588, 4, VGT_ENGINE_RCS, "GEN9_WM_CHICKEN3", M},
+    {0x7000, 12, VGT_ENGINE_RCS, "CACHE_MODE_0_GEN7, CACHE_MODE_1, GEN7_GT_MODE", M},
+    {0x7010, 12, VGT_ENGINE_RCS, "GEN7_COMMON_SLICE_CHICKEN1, COMMON_SLICE_CHICKEN2, HIZ_CHICKEN", M},
+    {0x7300, 8, VGT_ENGINE_RCS, "HDC_CHICKEN0, GEN8_HDC_CHICKEN1", M},
+    {0x9030, 4, VGT_ENGINE_RCS, "GEN7_SQ_CHICKEN_MBCUNIT_CONFIG", false},
+    {0xe100, 4, VGT_ENGINE_RCS, "GEN7_HALF_SLICE_CHICKEN1", M},
+    {0xe180, 12, VGT_ENGINE_RCS, "HALF_SLICE_CHICKEN2/3, GEN9_HALF_SLICE_CHICKEN5", M},
+    {0xe194, 4, VGT_ENGINE_RCS, "GEN9_HALF_SLICE_CHICKEN7", M},
+    {0xe4f0, 8, VGT_ENGINE_RCS, "GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2", M},
+    {0x12028, 4, VGT_ENGINE_VCS, "RING_EXCC(VCS)", M},
+    {0x120d4, 4, VGT_ENGINE_VCS, "CSFE_CHICKEN1_REG(VCS)", M},
+    {0x1a028, 4, VGT_ENGINE_VECS, "RING_EXCC(VECS)", M},
+    {0x1a0d4, 4, VGT_ENGINE_VECS, "CSFE_CHICKEN1_REG(VECS)", M},
+    {0x22028, 4, VGT_ENGINE_BCS, "RING_EXCC(BCS)", M},
+    {0x220d4, 4, VGT_ENGINE_BCS, "CSFE_CHICKEN1_REG(BCS)", M},
 };
 
 static const uint32_t engine_base[VGT_ENGINE_NUM] = {
@@ -81,7 +109,8 @@ unsigned vgt_mmio_context_switch(struct vgt_mmio_ctx *mc, struct vgt_hostgpu *hw
         for (uint32_t o = 0; o < r->len && k < VGT_MMIO_CTX_MAX_DWORDS; o += 4, k++) {
             if (r->engine != engine)
                 continue;
-            hw->ops->mmio_write32(hw, r->off + o, mc->host[k]);
+            hw->ops->mmio_write32(hw, r->off + o, r->masked ? 0xffff0000u | (mc->host[k] & 0xffffu)
+                                                            : mc->host[k]);
             written++;
         }
     }

@@ -44,6 +44,11 @@ IDS = {
     "XY_SRC_COPY_BLT": "XY_SRC_COPY_BLT", "XY_COLOR_BLT": "XY_COLOR_BLT",
     "XY_FAST_COPY_BLT": "XY_FAST_COPY_BLT", "MI_UPDATE_GTT": "UPDATE_GTT",
     "STATE_BASE_ADDRESS": "STATE_BASE_ADDRESS", "3DSTATE_INDEX_BUFFER": "INDEX_BUFFER",
+    # The depth/stencil group the auditor tracks (docs/submission.md).
+    "3DSTATE_DEPTH_BUFFER": "DEPTH_STENCIL", "3DSTATE_HIER_DEPTH_BUFFER": "DEPTH_STENCIL",
+    "3DSTATE_STENCIL_BUFFER": "DEPTH_STENCIL",
+    # Where depth, HiZ and stencil buffers are reached.
+    "3DPRIMITIVE": "DEPTH_ACCESS", "3DSTATE_WM_HZ_OP": "DEPTH_ACCESS",
 }
 
 # genxml "address" fields that are offsets from General State Base Address

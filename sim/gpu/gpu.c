@@ -141,6 +141,10 @@ static const struct reg_desc engine_regs[] = {
     /* The ring registers mirror the running context; software programs
      * them through the context image, not here. */
     {RING_TAIL, 16, REG_ENGINE | REG_RO, NULL, NULL},
+    /* RING_EXCC and CSFE_CHICKEN1 (i915 gt/intel_engine_regs.h,
+     * intel_gt_regs.h): masked, as on Gen9. */
+    {0x28, 4, REG_ENGINE | REG_MASKED, NULL, NULL},
+    {0xd4, 4, REG_ENGINE | REG_MASKED, NULL, NULL},
 };
 
 static const struct reg_desc global_regs[] = {
@@ -157,6 +161,27 @@ static const struct reg_desc global_regs[] = {
     {GFX_FLSH_CNTL_GEN6, 4, 0, NULL, wr_flush},
     {GEN8_FAULT_TLB_DATA0, 8, 0, NULL, NULL},
     {GEN6_GDRST, 4, REG_NO_CS, NULL, wr_gdrst},
+    /* The render chicken and mode registers guests may load by LRI
+     * (mediator/cmd_audit.c reg_rows[]): masked on Gen9 (i915 writes them
+     * with _MASKED_BIT_ENABLE / _MASKED_FIELD, gvt handlers.c
+     * F_MODE_MASK). */
+    {0x2088, 4, REG_MASKED, NULL, NULL},  /* FF_SLICE_CHICKEN */
+    {0x2090, 4, REG_MASKED, NULL, NULL},  /* _3D_CHICKEN3 */
+    {0x20e0, 8, REG_MASKED, NULL, NULL},  /* GEN7_FF_SLICE_CS_CHICKEN1/2 */
+    {0x20ec, 4, REG_MASKED, NULL, NULL},  /* GEN9_CS_DEBUG_MODE1 */
+    {0x2120, 4, REG_MASKED, NULL, NULL},  /* CACHE_MODE_0 */
+    {0x2580, 4, REG_MASKED, NULL, NULL},  /* GEN8_CS_CHICKEN1 */
+    {0x5588, 4, REG_MASKED, NULL, NULL},  /* GEN9_WM_CHICKEN3 */
+    {0x7000, 12, REG_MASKED, NULL, NULL}, /* CACHE_MODE_0_GEN7, CACHE_MODE_1, GEN7_GT_MODE */
+    {0x7010, 12, REG_MASKED, NULL, NULL}, /* COMMON_SLICE_CHICKEN1/2, HIZ_CHICKEN */
+    {0x7300, 8, REG_MASKED, NULL, NULL},  /* HDC_CHICKEN0, GEN8_HDC_CHICKEN1 */
+    {0xe100, 4, REG_MASKED, NULL, NULL},  /* GEN7_HALF_SLICE_CHICKEN1 */
+    {0xe180, 12, REG_MASKED, NULL, NULL}, /* HALF_SLICE_CHICKEN2/3/5 */
+    {0xe194, 4, REG_MASKED, NULL, NULL},  /* GEN9_HALF_SLICE_CHICKEN7 */
+    {0xe4f0, 8, REG_MASKED, NULL, NULL},  /* GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2 */
+    /* VECS's RING_EXCC and CSFE_CHICKEN1 (the model has no VECS engine). */
+    {0x1a028, 4, REG_MASKED, NULL, NULL},
+    {0x1a0d4, 4, REG_MASKED, NULL, NULL},
 };
 
 static const struct reg_desc *find_reg(struct sim_gpu *g, uint32_t off, struct sim_engine **eng)
@@ -175,7 +200,7 @@ static const struct reg_desc *find_reg(struct sim_gpu *g, uint32_t off, struct s
                 return r;
             }
         }
-        return NULL;
+        break; /* not an engine register: a global one may sit in the window (0x2088) */
     }
     for (size_t k = 0; k < VGT_ARRAY_SIZE(global_regs); k++) {
         const struct reg_desc *r = &global_regs[k];

@@ -74,7 +74,8 @@ int main(int argc, char **argv)
         printf("audit: %s: REFUSED (%d) at byte %u, %s (0x%08x): %s\n", argv[4], ret, r->viol.offset,
                r->viol.cmd ? r->viol.cmd : "?", r->viol.header, r->viol.reason ? r->viol.reason : "?");
     else
-        printf("audit: %s: ok, %zu dwords scanned\n", argv[4], r->dwords);
+        printf("audit: %s: ok, %zu dwords scanned, %u depth buffers made SURFTYPE_NULL\n", argv[4],
+               r->dwords, r->depth_nulled);
     vgt_audit_release(r);
     free(a);
     free(r);

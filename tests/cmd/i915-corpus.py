@@ -14,11 +14,11 @@ Usage: i915-corpus.py decode|audit VGT AUDIT_FILE BUILD_DIR ("decode": 1
 and the decoding of 2; "audit": the audit of 2). Exit 77 (skip) without the
 tarball.
 
-Known gap (the "audit" test is registered should_fail until it closes):
-STATE_BASE_ADDRESS and 3DSTATE_INDEX_BUFFER pass (address 0 with size 0:
-nothing reachable), but the null states also leave 3DSTATE_DEPTH_BUFFER and
-3DSTATE_HIER_DEPTH_BUFFER at GGTT address 0, which the auditor refuses; see
-docs/vgpu.md "Guest driver compatibility"."""
+The null states pass the audit: STATE_BASE_ADDRESS and 3DSTATE_INDEX_BUFFER
+with address 0 and size 0 reach nothing; their 3DSTATE_DEPTH_BUFFER at GGTT
+address 0 (writes and HiZ off) runs as SURFTYPE_NULL, and their
+3DSTATE_HIER_DEPTH_BUFFER at 0 is never reached (HiZ off); see
+docs/submission.md "Depth, HiZ and stencil buffers"."""
 import json
 import os
 import subprocess
@@ -153,6 +153,10 @@ def main():
             continue
         p = subprocess.run([audit, "rcs", hex(BASE), hex(SIZE), path], capture_output=True, text=True)
         check(p.returncode == 0, "gen%d null state passes the audit" % gen, p.stdout + p.stderr)
+        # Its one depth buffer (1x1 1D at address 0, writes and HiZ off) is
+        # only read, and only by its 3DPRIMITIVE: it runs as SURFTYPE_NULL.
+        check("1 depth buffers made SURFTYPE_NULL" in p.stdout,
+              "gen%d null state's depth buffer at 0 runs as SURFTYPE_NULL" % gen, p.stdout)
         print(p.stdout.strip())
     print("i915-corpus: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -150,3 +150,244 @@ def relocate(batch, relocs, base, reloc64):
     if relocs[ri] != -1:
         raise ValueError("only %d relocs resolved" % ri)
     return d
+
+
+# ---- register facts: i915's macro definitions, gvt's F_CMD_ACCESS rows,
+# i915's context workaround list ----
+
+def _strip_all(s):
+    return _strip_comments(s).replace("\\\n", " ")
+
+
+class Regs:
+    """Evaluates i915 register and bit macros (_MMIO(...), REG_BIT, ...)
+    from the headers of a linux-source tree (src: its drivers/gpu/drm/i915)."""
+    HEADERS = ["i915_reg_defs.h", "i915_reg.h", "gt/intel_gt_regs.h", "gt/intel_engine_regs.h",
+               "gvt/reg.h"]
+    KEEP = {"_MMIO", "REG_BIT", "BIT", "REG_GENMASK", "GENMASK", "REG_FIELD_PREP"}
+    BASES = {"RENDER_RING_BASE": 0x2000, "BLT_RING_BASE": 0x22000, "GEN6_BSD_RING_BASE": 0x12000,
+             "VEBOX_RING_BASE": 0x1a000, "GEN8_BSD2_RING_BASE": 0x1c000}
+
+    def __init__(self, src):
+        import os
+        self.defs = {}
+        for h in self.HEADERS:
+            p = os.path.join(src, h)
+            if os.path.exists(p):
+                self.define_all(open(p).read())
+
+    def define_all(self, text):
+        for m in re.finditer(r"^\s*#\s*define\s+(\w+)(\(([^)]*)\))?[ \t]+(.*)$", _strip_all(text),
+                             flags=re.M):
+            args = m.group(3)
+            self.defs[m.group(1)] = ([a.strip() for a in args.split(",")] if args is not None else None,
+                                     m.group(4).strip())
+
+    def expand(self, expr, depth=0):
+        if depth > 40:
+            raise ValueError("macro recursion: %s" % expr)
+        out, i = "", 0
+        while i < len(expr):
+            m = re.match(r"[A-Za-z_]\w*", expr[i:])
+            if not m or (i and (expr[i - 1].isalnum() or expr[i - 1] == "_")):
+                out += expr[i]
+                i += 1
+                continue
+            name = m.group(0)
+            j = i + len(name)
+            if name in self.BASES:
+                out += str(self.BASES[name])
+                i = j
+                continue
+            d = None if name in self.KEEP else self.defs.get(name)
+            if d is None:
+                out += name
+                i = j
+                continue
+            params, body = d
+            if params is None:
+                out += "(" + self.expand(body, depth + 1) + ")"
+                i = j
+                continue
+            k = j
+            while k < len(expr) and expr[k] == " ":
+                k += 1
+            if k >= len(expr) or expr[k] != "(":
+                out += name
+                i = j
+                continue
+            args, lvl, cur = [], 0, ""
+            k += 1
+            while True:
+                c = expr[k]
+                if c == "(":
+                    lvl += 1
+                if c == ")":
+                    if lvl == 0:
+                        break
+                    lvl -= 1
+                if c == "," and lvl == 0:
+                    args.append(cur)
+                    cur = ""
+                else:
+                    cur += c
+                k += 1
+            args.append(cur)
+            for pn, pv in zip(params, args):
+                body = re.sub(r"\b%s\b" % re.escape(pn), "(" + pv.strip() + ")", body)
+            out += "(" + self.expand(body, depth + 1) + ")"
+            i = k + 1
+        return out
+
+    def eval(self, expr, extra=None):
+        e = re.sub(r"\b(0x[0-9a-fA-F]+|\d+)[uUlL]+\b", r"\1", " ".join(self.expand(expr).split()))
+        env = {"_MMIO": lambda x: x, "REG_BIT": lambda n: 1 << n, "BIT": lambda n: 1 << n,
+               "REG_GENMASK": lambda h, lo: ((1 << (h + 1)) - 1) & ~((1 << lo) - 1),
+               "GENMASK": lambda h, lo: ((1 << (h + 1)) - 1) & ~((1 << lo) - 1),
+               "REG_FIELD_PREP": lambda m, v: (v << ((m & -m).bit_length() - 1)) & m}
+        env.update(extra or {})
+        return eval(e, {"__builtins__": {}}, env)
+
+
+def _call_args(s):
+    args, lvl, cur = [], 0, ""
+    for c in s:
+        if c == "(":
+            lvl += 1
+        if c == ")":
+            lvl -= 1
+        if c == "," and lvl == 0:
+            args.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+    args.append(cur.strip())
+    return args
+
+
+def _func_body(src, name):
+    i = re.search(r"\n(static\s+)?\w[\w\s\*]*\b%s\(" % re.escape(name), src).start()
+    j = src.index("{", src.index(")", i))
+    lvl, k = 0, j
+    while True:
+        lvl += {"{": 1, "}": -1}.get(src[k], 0)
+        if lvl == 0:
+            return src[j + 1:k]
+        k += 1
+
+
+# gvt's device masks that include Skylake (gvt/mmio.h D_SKL, D_BDW_PLUS...).
+_SKL_DEVS = {"D_ALL", "D_BDW_PLUS", "D_SKL_PLUS", "D_SKL"}
+_RING_BASES = [0x2000, 0x22000, 0x12000, 0x1a000]  # Skylake GT2: no second VCS
+
+
+def gvt_cmd_access_rows(src):
+    """Linux gvt's F_CMD_ACCESS registers on Skylake: the rows of
+    gvt/handlers.c init_generic_mmio_info, init_bdw_mmio_info and
+    init_skl_mmio_info (what intel_gvt_setup_mmio_info runs for SKL) whose
+    device mask includes Skylake. [(offset, bytes, macro text, flags)]."""
+    import os
+    regs = Regs(src)
+    text = _strip_all(open(os.path.join(src, "gvt/handlers.c")).read())
+    out = []
+    for fn in ("init_generic_mmio_info", "init_bdw_mmio_info", "init_skl_mmio_info"):
+        for st in _func_body(text, fn).split(";"):
+            for m in re.finditer(r"#\s*define\s+(\w+)\((\w+)\)\s+(_MMIO\([^\n]*\))", st):
+                regs.defs[m.group(1)] = ([m.group(2)], m.group(3))
+            st1 = " ".join(st.split())
+            m = re.search(r"\b(MMIO_DFH|MMIO_F|MMIO_RING_DFH|MMIO_RING_F|MMIO_GM_RDR|MMIO_RING_GM_RDR)\((.*)\)$", st1)
+            if not m:
+                continue
+            kind, a = m.group(1), _call_args(m.group(2))
+            if kind in ("MMIO_DFH", "MMIO_RING_DFH"):
+                reg, size, dev, flags = a[0], "4", a[1], a[2]
+            elif kind in ("MMIO_F", "MMIO_RING_F"):
+                reg, size, dev, flags = a[0], a[1], a[5], a[2]
+            else:  # the _RDR forms: F_GMADR | F_CMD_ACCESS
+                reg, size, dev, flags = a[0], "4", a[1], "F_GMADR | F_CMD_ACCESS"
+            if "F_CMD_ACCESS" not in flags or not {d.strip() for d in dev.split("|")} & _SKL_DEVS:
+                continue
+            size = regs.eval(size)
+            offs = ([regs.eval("%s(%d)" % (reg, b)) for b in _RING_BASES] if "RING" in kind
+                    else [regs.eval(reg)])
+            out += [(o, size, reg, flags) for o in offs]
+    return out
+
+
+def skl_ctx_workarounds(src, iz_vals=(0, 0, 0)):
+    """i915's context workaround list on a Skylake GT2 with LLC, as
+    intel_engine_emit_ctx_wa loads it: gen9_ctx_workarounds_init then
+    skl_tune_iz_hashing (its GEN7_GT_MODE row only when a subslice has 7
+    EUs: iz_vals != 0), merged per register and sorted by offset as
+    _wa_add does. [(offset, value, register name)]."""
+    import os
+    regs = Regs(src)
+    text = _strip_all(open(os.path.join(src, "gt/intel_workarounds.c")).read())
+    # Skylake GT2 facts for the conditions these functions test.
+    conds = {"HAS_LLC": 1, "IS_SKYLAKE": 1, "IS_KABYLAKE": 0, "IS_COFFEELAKE": 0, "IS_COMETLAKE": 0,
+             "IS_GEN9_LP": 0, "IS_BROXTON": 0, "IS_GEMINILAKE": 0}
+    was = {}
+
+    def cond_true(c):
+        c = re.sub(r"\b(\w+)\(\s*i915\s*\)", lambda m: str(conds[m.group(1)]), c)
+        c = c.replace("||", " or ").replace("&&", " and ").replace("!", " not ")
+        return bool(eval(" ".join(c.split()), {"__builtins__": {}}, {}))
+
+    def add(reg, set_):
+        off = regs.eval(reg)
+        old = was.get(off, (0, reg))[0]
+        was[off] = (old | set_, reg)
+
+    def run(body, extra):
+        i = 0
+        while i < len(body):
+            m = re.compile(r"\s*(if\s*\(|wa_masked_en\(|wa_masked_dis\(|wa_masked_field_set\(|[^;{}]*;)").match(body, i)
+            if not m:
+                if body[i:].strip():
+                    raise ValueError("cannot follow: %r" % body[i:i + 80])
+                return
+            tok = m.group(1)
+            if tok.startswith("if"):
+                k, lvl = m.end(), 1
+                while lvl:
+                    lvl += {"(": 1, ")": -1}.get(body[k], 0)
+                    k += 1
+                cond = body[m.end():k - 1]
+                rest = body[k:].lstrip()
+                k = len(body) - len(rest)
+                if rest.startswith("{"):
+                    e, lvl = k, 0
+                    while True:
+                        lvl += {"{": 1, "}": -1}.get(body[e], 0)
+                        if lvl == 0:
+                            break
+                        e += 1
+                    blk, i = body[k + 1:e], e + 1
+                else:
+                    e = body.index(";", k)
+                    blk, i = body[k:e + 1], e + 1
+                if re.match(r"\s*else\b", body[i:]):
+                    raise ValueError("else after if (%s): not followed" % cond)
+                if cond_true(cond):
+                    run(blk, extra)
+                continue
+            if tok.startswith("wa_masked"):
+                e = body.index(";", m.end())
+                args = _call_args(body[m.end():body.rindex(")", 0, e)])
+                if tok.startswith("wa_masked_en"):
+                    v = regs.eval(args[2], extra)
+                    add(args[1], (v << 16) | v)          # _MASKED_BIT_ENABLE
+                elif tok.startswith("wa_masked_dis"):
+                    add(args[1], regs.eval(args[2], extra) << 16)  # _MASKED_BIT_DISABLE
+                else:
+                    add(args[1], (regs.eval(args[2], extra) << 16) | regs.eval(args[3], extra))  # _MASKED_FIELD
+                i = e + 1
+                continue
+            i = m.end()
+
+    run(_func_body(text, "gen9_ctx_workarounds_init"), {})
+    if any(iz_vals):
+        body = _func_body(text, "skl_tune_iz_hashing")
+        call = body[body.index("wa_masked_field_set("):]
+        run(call[:call.index(";") + 1], {"vals": list(iz_vals)})
+    return [(off, was[off][0], was[off][1]) for off in sorted(was)]

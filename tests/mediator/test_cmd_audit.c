@@ -680,6 +680,258 @@ static void test_index_buffer(void **state)
     assert_int_equal(batch_at(f, VGT_ENGINE_RCS, PPGTT_BASE + 0x10000, true, at_zero, 6), 0);
 }
 
+/* ---- depth, HiZ and stencil buffers (genxml gen9.xml layouts) ---- */
+#define DEPTH_BUFFER 0x78050006u /* 8 dwords */
+#define STENCIL_BUFFER 0x78060003u
+#define HIER_DEPTH_BUFFER 0x78070003u
+#define PRIM 0x7b000005u          /* 3DPRIMITIVE, 7 dwords */
+#define WM_HZ_OP 0x78520003u
+#define DB1_2D (1u << 29)
+#define DB1_NULL (7u << 29)
+#define DB1_DEPTH_WRITE (1u << 28)
+#define DB1_STENCIL_WRITE (1u << 27)
+#define DB1_HIZ (1u << 22)
+#define SB1_ENABLE (1u << 31)
+/* Another guest's graphics memory: past the end of this vGPU's low range. */
+#define OTHER_GUEST (LOW_BASE + LOW_SIZE + 0x100000)
+#define SURF (LOW_BASE + 0x100000) /* the vGPU's own */
+
+/* A 64x64 2D depth buffer (pitch 512) at @addr with dword 1 bits @db1. */
+static void depth_cmd(uint32_t *b, uint64_t addr, uint32_t db1)
+{
+    b[0] = DEPTH_BUFFER;
+    b[1] = db1 | (512 - 1);
+    b[2] = (uint32_t)addr;
+    b[3] = (uint32_t)(addr >> 32);
+    b[4] = (63u << 18) | (63u << 4);
+    b[5] = b[6] = b[7] = 0;
+}
+
+/* HiZ (@hdr HIER_DEPTH_BUFFER) or stencil (STENCIL_BUFFER, @b1 its enable)
+ * at @addr, pitch 128. */
+static void buf5_cmd(uint32_t *b, uint32_t hdr, uint64_t addr, uint32_t b1)
+{
+    b[0] = hdr;
+    b[1] = b1 | (128 - 1);
+    b[2] = (uint32_t)addr;
+    b[3] = (uint32_t)(addr >> 32);
+    b[4] = 0;
+}
+
+/* @b: [depth 8][hiz 5][stencil 5][3DPRIMITIVE 7][BBE]: 26 dwords. */
+#define DS_LEN 26
+static void ds_batch(uint32_t *b, uint64_t depth, uint32_t db1, uint64_t hiz, uint64_t stencil, uint32_t sb1)
+{
+    depth_cmd(b, depth, db1);
+    buf5_cmd(b + 8, HIER_DEPTH_BUFFER, hiz, 0);
+    buf5_cmd(b + 13, STENCIL_BUFFER, stencil, sb1);
+    memset(b + 18, 0, 7 * 4);
+    b[18] = PRIM;
+    b[25] = BBE;
+}
+
+/* The depth buffer dword 1 as it runs: the first batch's copy. */
+static uint32_t ran_db1(struct fx *f)
+{
+    assert_true(f->r.batches >= 1);
+    return f->r.bufs[0].dw[1];
+}
+
+/* i915's null state (gen8/gen9_renderstate.c): all-zero depth (1x1 1D at
+ * address 0, writes and HiZ off), stencil and HiZ commands, then a draw.
+ * The depth buffer, only read, runs as SURFTYPE_NULL; HiZ (off) and
+ * stencil (disabled) are never reached. */
+static void test_depth_null_state(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[DS_LEN];
+
+    ds_batch(b, 0, 0, 0, 0, 0);
+    memset(b + 1, 0, 7 * 4);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 1);
+    assert_int_equal(ran_db1(f), DB1_NULL);
+    /* The guest's own memory is left as the guest wrote it: only the copy
+     * runs, and it is the copy that changed. */
+    assert_int_equal(gmem_page(&f->m, LOW_BASE + 0x70000, false)[1], 0);
+    /* A depth buffer already null is left alone. */
+    ds_batch(b, OTHER_GUEST, DB1_NULL | DB1_DEPTH_WRITE | DB1_HIZ, SURF, 0, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 0);
+}
+
+/* A hostile depth buffer cannot reach another guest: written ones are
+ * refused, read-only ones run as SURFTYPE_NULL, over the whole extent. */
+static void test_depth_hostile(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t end = LOW_BASE + LOW_SIZE;
+    static const uint32_t writes[] = {DB1_DEPTH_WRITE, DB1_STENCIL_WRITE, DB1_HIZ};
+    uint32_t b[DS_LEN];
+
+    /* The vGPU's own: runs as written. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE | DB1_STENCIL_WRITE, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 0);
+    assert_int_equal(ran_db1(f), DB1_2D | DB1_DEPTH_WRITE | DB1_STENCIL_WRITE | 511);
+    for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        /* Another guest's memory, written (or through HiZ): refused. */
+        ds_batch(b, OTHER_GUEST, DB1_2D | writes[i], SURF, SURF, 0);
+        assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+        assert_reason(f, "depth buffer outside the vGPU with depth/stencil writes or HiZ enabled");
+        /* Starting inside, its extent (64 rows of 512 bytes and more)
+         * running past the end: refused all the same. */
+        ds_batch(b, end - 0x4000, DB1_2D | writes[i], SURF, SURF, 0);
+        assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+        assert_reason(f, "depth buffer outside the vGPU");
+        /* A reserved surface type has no known extent. */
+        ds_batch(b, SURF, (5u << 29) | writes[i], SURF, SURF, 0);
+        assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+        assert_reason(f, "depth buffer outside the vGPU");
+    }
+    /* Only read (a depth test): it runs as SURFTYPE_NULL, which reads no
+     * memory, so the other guest's depth values never reach a compare. */
+    ds_batch(b, OTHER_GUEST, DB1_2D, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 1);
+    assert_int_equal(ran_db1(f) >> 29, 7);
+    ds_batch(b, end - 0x4000, DB1_2D, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    assert_int_equal(ran_db1(f) >> 29, 7);
+    /* Low address bits do not move the checked start above the one used. */
+    ds_batch(b, LOW_BASE - 0x1000 + 0xfff, DB1_2D | DB1_DEPTH_WRITE, SURF, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    /* Bad length. */
+    b[0] = DEPTH_BUFFER - 1;
+    b[7] = BBE;
+    assert_int_equal(rcs_batch(f, b, 8), -EINVAL);
+    assert_reason(f, "not 8 dwords");
+    /* PPGTT batch: a PPGTT address, safe by the shadow. */
+    ds_batch(b, OTHER_GUEST, DB1_2D | DB1_DEPTH_WRITE, SURF, SURF, 0);
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, PPGTT_BASE + 0x10000, true, b, DS_LEN), 0);
+    assert_int_equal(f->r.depth_nulled, 0);
+}
+
+/* HiZ is reached by a draw or a WM_HZ_OP with the depth buffer's HiZ
+ * Enable: there its buffer must be the vGPU's, whatever the order the
+ * group was programmed in. */
+static void test_hiz_hostile(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t end = LOW_BASE + LOW_SIZE;
+    uint32_t b[DS_LEN + 8];
+
+    memset(b, 0, sizeof(b));
+    /* Mesa's order (depth, HiZ, stencil, draw), all the vGPU's. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE | DB1_HIZ, SURF + 0x80000, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* HiZ at another guest's memory, reached by the draw: refused. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE | DB1_HIZ, OTHER_GUEST, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "hierarchical depth buffer outside the vGPU");
+    assert_string_equal(f->r.viol.cmd, "3DPRIMITIVE");
+    /* ... or its extent over the depth buffer's 64 rows past the end. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, end - 0x2000, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "hierarchical depth buffer outside the vGPU");
+    /* ... by a WM_HZ_OP (a depth clear or resolve) instead of a draw. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, OTHER_GUEST, SURF, 0);
+    memset(b + 18, 0, 5 * 4);
+    b[18] = WM_HZ_OP;
+    b[19] = 1u << 30; /* Depth Buffer Clear Enable */
+    b[23] = BBE;
+    assert_int_equal(rcs_batch(f, b, 24), -EACCES);
+    assert_reason(f, "hierarchical depth buffer outside the vGPU");
+    /* HiZ at another guest's memory with HiZ off: never reached. */
+    ds_batch(b, SURF, DB1_2D | DB1_DEPTH_WRITE, OTHER_GUEST, SURF, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* HiZ on with no HiZ buffer in the workload: the shadow context's
+     * would be used, which is not the vGPU's. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, SURF, SURF, 0);
+    b[8] = NOOP, b[9] = NOOP, b[10] = NOOP, b[11] = NOOP, b[12] = NOOP;
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "no 3DSTATE_HIER_DEPTH_BUFFER");
+    /* Moved away after a good draw: the next draw is refused. */
+    ds_batch(b, SURF, DB1_2D | DB1_HIZ, SURF, SURF, 0);
+    buf5_cmd(b + 25, HIER_DEPTH_BUFFER, OTHER_GUEST, 0);
+    memset(b + 30, 0, 4);
+    b[30] = PRIM; /* 3DPRIMITIVE's 7 dwords: b[30..36] */
+    {
+        uint32_t big[DS_LEN + 12];
+
+        memcpy(big, b, 31 * 4);
+        memset(big + 31, 0, 6 * 4);
+        big[37] = BBE;
+        assert_int_equal(rcs_batch(f, big, 38), -EACCES);
+        assert_reason(f, "hierarchical depth buffer outside the vGPU");
+        /* ... refused at the HiZ command itself: the draw before it may
+         * still be in flight (non-pipelined state, no depth stall). */
+        assert_int_equal(f->r.viol.offset, 25 * 4);
+        assert_string_equal(f->r.viol.cmd, "3DSTATE_HIER_DEPTH_BUFFER");
+        /* With no draw before it, nothing can reach it there yet: the
+         * draw after it refuses. */
+        memcpy(big, b, 25 * 4);
+        big[18] = NOOP; /* no 3DPRIMITIVE at 18 */
+        memset(big + 18, 0, 7 * 4);
+        buf5_cmd(big + 25, HIER_DEPTH_BUFFER, OTHER_GUEST, 0);
+        assert_int_equal(rcs_batch(f, big, 38), -EACCES);
+        assert_int_equal(f->r.viol.offset, 30 * 4);
+        assert_string_equal(f->r.viol.cmd, "3DPRIMITIVE");
+        /* After a draw, a stencil buffer enabled outside, or a depth
+         * buffer turning HiZ on over a HiZ buffer outside, likewise. */
+        memcpy(big, b, 30 * 4);
+        buf5_cmd(big + 25, STENCIL_BUFFER, OTHER_GUEST, SB1_ENABLE);
+        assert_int_equal(rcs_batch(f, big, 38), -EACCES);
+        assert_reason(f, "stencil buffer outside the vGPU");
+        assert_int_equal(f->r.viol.offset, 25 * 4);
+        ds_batch(big, SURF, DB1_2D, OTHER_GUEST, SURF, 0); /* HiZ off: the bad HiZ is unused */
+        depth_cmd(big + 25, SURF, DB1_2D | DB1_HIZ);
+        memset(big + 33, 0, 4 * 4);
+        big[33] = BBE;
+        assert_int_equal(rcs_batch(f, big, 34), -EACCES);
+        assert_reason(f, "hierarchical depth buffer outside the vGPU");
+        assert_int_equal(f->r.viol.offset, 25 * 4);
+    }
+}
+
+/* The stencil buffer is reached with its enable, over the depth buffer's
+ * dimensions. */
+static void test_stencil_hostile(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[DS_LEN];
+
+    ds_batch(b, SURF, DB1_2D | DB1_STENCIL_WRITE, SURF, SURF + 0x80000, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* Enabled at another guest's memory: refused at the draw. */
+    ds_batch(b, SURF, DB1_2D | DB1_STENCIL_WRITE, SURF, OTHER_GUEST, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "stencil buffer outside the vGPU");
+    /* ... beside a null depth buffer too (stencil-only rendering). */
+    ds_batch(b, 0, DB1_NULL, SURF, OTHER_GUEST, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "stencil buffer outside the vGPU");
+    /* ... and beside a depth buffer this audit made null. */
+    ds_batch(b, OTHER_GUEST, DB1_2D, SURF, OTHER_GUEST, SB1_ENABLE);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "stencil buffer outside the vGPU");
+    /* Disabled: never reached. */
+    ds_batch(b, SURF, DB1_2D, SURF, OTHER_GUEST, 0);
+    assert_int_equal(rcs_batch(f, b, DS_LEN), 0);
+    /* Enabled with no depth buffer in the workload: its extent would come
+     * from the shadow context's. */
+    ds_batch(b, SURF, DB1_2D, SURF, SURF, SB1_ENABLE);
+    for (unsigned i = 0; i < 8; i++)
+        b[i] = NOOP;
+    assert_int_equal(rcs_batch(f, b, DS_LEN), -EACCES);
+    assert_reason(f, "no 3DSTATE_DEPTH_BUFFER");
+    /* Bad length. */
+    b[0] = STENCIL_BUFFER + 1;
+    b[6] = BBE;
+    assert_int_equal(rcs_batch(f, b, 7), -EINVAL);
+    assert_reason(f, "not 5 dwords");
+}
+
 /* Chained batches: followed and scanned; a jump back into the chain (a
  * loop, including a self-jump) is refused. */
 static void test_chained(void **state)
@@ -848,6 +1100,73 @@ static void test_size_limit_refuses(void **state)
     assert_true(f->r.copied <= f->a.max_dwords);
 }
 
+/* gvt's F_CMD_ACCESS rows vgt does not follow: one register of each
+ * class, by LRI, LRM and as LRR's destination, on the engine gvt lists it
+ * for, each refused with its class. And i915's context workarounds
+ * (gen9_ctx_workarounds_init) load. */
+static void test_reg_refused_classes(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        unsigned engine;
+        uint32_t reg;
+        const char *why;
+    } cases[] = {
+        {VGT_ENGINE_RCS, 0x2220, "address translation"},  /* PP_DIR_DCLV: a page directory */
+        {VGT_ENGINE_BCS, 0x2229c, "address translation"}, /* RING_MODE_GEN7: PPGTT / execlists */
+        {VGT_ENGINE_RCS, 0x4de0, "address translation"},  /* TRVATTL3PTRDW(0): TR-TT table */
+        {VGT_ENGINE_RCS, 0x4df4, "address translation"},  /* TRTTE */
+        {VGT_ENGINE_RCS, 0x4090, "address translation"},  /* GAM_ECOCHK */
+        {VGT_ENGINE_RCS, 0x4030, "address translation"},  /* ARB_MODE (swizzle) */
+        {VGT_ENGINE_VCS, 0x4180, "graphics address"},     /* BSD_HWS_PGA_GEN7 */
+        {VGT_ENGINE_RCS, 0x2180, "graphics address"},     /* CCID */
+        {VGT_ENGINE_RCS, 0x2038, "controls the engine"},  /* RING_START: the ring base */
+        {VGT_ENGINE_VECS, 0x1a03c, "controls the engine"}, /* RING_CTL */
+        {VGT_ENGINE_RCS, 0x209c, "controls the engine"},  /* RING_MI_MODE */
+        {VGT_ENGINE_BCS, 0x220c0, "controls the engine"}, /* RING_INSTPM */
+        {VGT_ENGINE_RCS, 0x2244, "controls the engine"},  /* RING_CONTEXT_CONTROL */
+        {VGT_ENGINE_RCS, 0x24d0, "controls the engine"},  /* RING_FORCE_TO_NONPRIV(0) */
+        {VGT_ENGINE_RCS, 0xc800, "GT-wide"},              /* GEN9_GFX_MOCS(0) */
+        {VGT_ENGINE_RCS, 0xb020, "GT-wide"},              /* GEN9_LNCFCMOCS(0) */
+        {VGT_ENGINE_RCS, 0xb118, "GT-wide"},              /* GEN8_L3SQCREG4 */
+        {VGT_ENGINE_RCS, 0x940c, "GT-wide"},              /* GEN7_UCGCTL4 */
+        {VGT_ENGINE_RCS, 0x2124, "no name in i915 6.1"},
+        {VGT_ENGINE_RCS, 0xe230, "no name in i915 6.1"},
+    };
+    /* The LRI i915 6.1's intel_engine_emit_ctx_wa loads on a Skylake GT2
+     * (gen9_ctx_workarounds_init, skl_tune_iz_hashing for a 7-EU
+     * subslice 0), as tests/cmd/linux_i915.py skl_ctx_workarounds()
+     * derives it from the i915 source (test i915-ctx-wa does so at test
+     * time): sorted by offset, masked values. */
+    uint32_t wa[] = {LRI(10),
+                     0x2580, 0x00070004, 0x7004, 0x00420042, 0x7008, 0x003f0001,
+                     0x7014, 0x20002000, 0x7300, 0x80308030, 0xe180, 0x20002000,
+                     0xe184, 0x00020002, 0xe188, 0x00080000, 0xe194, 0x01140114,
+                     0xe4f0, 0x81008100, NOOP, BBE};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t lri[] = {LRI(1), cases[i].reg, 0, NOOP, BBE};
+        uint32_t lrm[] = {LRM(1), cases[i].reg, (uint32_t)(LOW_BASE + 0x3000), 0, BBE};
+        uint32_t lrr[] = {LRR, 0x358u + (cases[i].engine == VGT_ENGINE_RCS ? 0x2000u
+                                         : cases[i].engine == VGT_ENGINE_BCS ? 0x22000u
+                                         : cases[i].engine == VGT_ENGINE_VCS ? 0x12000u : 0x1a000u),
+                          cases[i].reg, BBE};
+        const uint32_t *b[3] = {lri, lrm, lrr};
+        const size_t n[3] = {5, 5, 4};
+
+        for (unsigned k = 0; k < 3; k++) {
+            if (batch_at(f, cases[i].engine, LOW_BASE + 0x10000, false, b[k], n[k]) != -EACCES)
+                fail_msg("register %#x on engine %u (form %u) was not refused", cases[i].reg, cases[i].engine, k);
+            assert_reason(f, "register is not command-accessible: it ");
+            assert_reason(f, cases[i].why);
+        }
+    }
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x10000, false, wa, sizeof(wa) / 4), 0);
+    /* Only the render engine has them. */
+    assert_int_equal(batch_at(f, VGT_ENGINE_BCS, LOW_BASE + 0x10000, false, wa, sizeof(wa) / 4), -EACCES);
+    assert_reason(f, "not command-accessible");
+}
+
 static void test_reg_allowed_api(void **state)
 {
     (void)state;
@@ -879,6 +1198,26 @@ static void test_reg_whitelist_oracle(void **state)
         {0x2290, 8, 1, false, 1},    {0x2300, 0x58, 1, false, 1}, {0x2400, 16, 1, false, 1},
         {0x2420, 4, 1, false, 1},    {0x2430, 0x14, 1, false, 1}, {0x2500, 12, 1, false, 1},
         {0x5200, 32, 1, false, 1},   {0x5240, 32, 1, false, 1},   {0x5280, 16, 1, false, 1},
+        /* Linux 6.1 gvt handlers.c F_CMD_ACCESS rows for Skylake that
+         * vgt follows: RING_EXCC (+0x28) and CSFE_CHICKEN1_REG (+0xd4) per
+         * engine; the render chicken and mode registers (offsets: i915
+         * gt/intel_gt_regs.h): FF_SLICE_CHICKEN 0x2088, _3D_CHICKEN3
+         * 0x2090, GEN7_FF_THREAD_MODE 0x20a0, GEN7_FF_SLICE_CS_CHICKEN1/2
+         * 0x20e0/4, GEN9_CS_DEBUG_MODE1 0x20ec, CACHE_MODE_0 0x2120,
+         * GEN8_CS_CHICKEN1 0x2580, GEN9_WM_CHICKEN3 0x5588,
+         * CACHE_MODE_0_GEN7/CACHE_MODE_1/GEN7_GT_MODE 0x7000-0x7008,
+         * GEN7_COMMON_SLICE_CHICKEN1/COMMON_SLICE_CHICKEN2/HIZ_CHICKEN
+         * 0x7010-0x7018, HDC_CHICKEN0/GEN8_HDC_CHICKEN1 0x7300/4,
+         * GEN7_SQ_CHICKEN_MBCUNIT_CONFIG 0x9030, GEN7_HALF_SLICE_CHICKEN1
+         * 0xe100, HALF_SLICE_CHICKEN2/3/5 0xe180-0xe188,
+         * GEN9_HALF_SLICE_CHICKEN7 0xe194, GEN8_ROW_CHICKEN/
+         * GEN7_ROW_CHICKEN2 0xe4f0/4. */
+        {0x28, 4, 0xf, true, 1},     {0xd4, 4, 0xf, true, 1},     {0x2088, 4, 1, false, 1},
+        {0x2090, 4, 1, false, 1},    {0x20a0, 4, 1, false, 1},    {0x20e0, 8, 1, false, 1},
+        {0x20ec, 4, 1, false, 1},    {0x2120, 4, 1, false, 1},    {0x2580, 4, 1, false, 1},
+        {0x5588, 4, 1, false, 1},    {0x7000, 12, 1, false, 1},   {0x7010, 12, 1, false, 1},
+        {0x7300, 8, 1, false, 1},    {0x9030, 4, 1, false, 1},    {0xe100, 4, 1, false, 1},
+        {0xe180, 12, 1, false, 1},   {0xe194, 4, 1, false, 1},    {0xe4f0, 8, 1, false, 1},
     };
     static const struct vgt_audit_range rg = {LOW_BASE, LOW_SIZE};
     struct vgt_auditor a;
@@ -911,8 +1250,9 @@ static void test_reg_whitelist_oracle(void **state)
     /* Not a vacuous comparison: per engine 8 PDP dwords + its timestamp
      * (2) + context timestamp (1) + 32 GPR dwords + the render timestamp
      * (2) = 45, BCS one more (BCS_SWCTRL); RCS' own timestamp is the
-     * render one (43), plus its 57 counter and predicate dwords. */
-    assert_int_equal(allowed, 100 + 46 + 45 + 45);
+     * render one (43), plus its 57 counter and predicate dwords; then
+     * two gvt rows per engine and 25 render chicken/mode dwords. */
+    assert_int_equal(allowed, 100 + 46 + 45 + 45 + 4 * 2 + 25);
     assert_int_equal(vgt_audit_reg_allowed(VGT_ENGINE_RCS, 0xfffffffcu), 0);
 }
 
@@ -1022,6 +1362,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_base_address_null_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_depth_null_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_depth_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hiz_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stencil_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bb_patch, setup, teardown),
@@ -1029,6 +1373,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_limit_refuses, setup, teardown),
         cmocka_unit_test(test_reg_allowed_api),
+        cmocka_unit_test_setup_teardown(test_reg_refused_classes, setup, teardown),
         cmocka_unit_test(test_reg_whitelist_oracle),
         cmocka_unit_test_setup_teardown(test_init_args, setup, teardown),
         cmocka_unit_test(test_lookup_matches_decoder),

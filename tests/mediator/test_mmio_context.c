@@ -24,6 +24,23 @@ static bool in_list(unsigned engine, uint32_t reg)
     return false;
 }
 
+/* The host's value of dword @o of row @l. */
+static uint32_t host_val(const struct vgt_mmio_ctx_reg *l, uint32_t o)
+{
+    return l->masked ? (0x1000u + l->off + o) & 0xffffu : 0x100000u + l->off + o;
+}
+
+/* Dwords of the list that @engine's workloads may change. */
+static unsigned engine_dwords(const struct vgt_mmio_ctx_reg *l, size_t n, unsigned engine)
+{
+    unsigned k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (l[i].engine == engine)
+            k += l[i].len / 4;
+    return k;
+}
+
 static void test_list_covers_whitelist(void **state)
 {
     size_t n, dwords = 0;
@@ -66,35 +83,45 @@ static void test_switch_restores_host_values(void **state)
     assert_int_equal(sim_arena_create(64ull << 20, &arena), 0);
     assert_int_equal(sim_gpu_create(arena, NULL, &log, &gpu), 0);
     hw = sim_gpu_hostgpu(gpu);
-    /* The host's own values, then read once at bring-up. */
+    /* The host's own values, then read once at bring-up (a masked
+     * register holds 16 bits, written with their mask). */
     for (size_t i = 0; i < n; i++)
         for (uint32_t o = 0; o < l[i].len; o += 4)
-            hw->ops->mmio_write32(hw, l[i].off + o, 0x100000u + l[i].off + o);
+            hw->ops->mmio_write32(hw, l[i].off + o, l[i].masked ? 0xffff0000u | host_val(&l[i], o)
+                                                                : host_val(&l[i], o));
     vgt_mmio_context_init(&mc, hw);
 
-    /* vGPU a runs on RCS and its commands change every listed register. */
-    assert_true(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_RCS, &a) > 0);
+    /* vGPU a runs on every engine and its commands change every listed
+     * register. */
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
+        assert_int_equal(vgt_mmio_context_switch(&mc, hw, e, &a), engine_dwords(l, n, e));
     for (size_t i = 0; i < n; i++)
         for (uint32_t o = 0; o < l[i].len; o += 4) {
-            hw->ops->mmio_write32(hw, l[i].off + o, 0xdead0000u | o);
-            total++;
+            hw->ops->mmio_write32(hw, l[i].off + o, l[i].masked ? 0xffff0000u | (~host_val(&l[i], o) & 0xffffu)
+                                                                : 0xdead0000u | o);
+            assert_int_not_equal(hw->ops->mmio_read32(hw, l[i].off + o), host_val(&l[i], o));
         }
+    total = engine_dwords(l, n, VGT_ENGINE_RCS);
+    assert_true(total > 0);
     /* a again: nothing to do, its values stay. */
     assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_RCS, &a), 0);
     assert_int_equal(hw->ops->mmio_read32(hw, l[0].off), 0xdead0000u);
     /* Another engine's switch does not touch RCS registers. */
-    assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_BCS, &b), 0);
+    assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_BCS, &b), engine_dwords(l, n, VGT_ENGINE_BCS));
     assert_int_equal(hw->ops->mmio_read32(hw, l[0].off), 0xdead0000u);
-    /* b on RCS: every register is the host's again. */
+    /* b on RCS: every RCS register is the host's again; then on the
+     * other engines, theirs. */
     assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_RCS, &b), total);
+    assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_VCS, &b), engine_dwords(l, n, VGT_ENGINE_VCS));
+    assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_VECS, &b), engine_dwords(l, n, VGT_ENGINE_VECS));
     for (size_t i = 0; i < n; i++)
         for (uint32_t o = 0; o < l[i].len; o += 4)
-            assert_int_equal(hw->ops->mmio_read32(hw, l[i].off + o), 0x100000u + l[i].off + o);
+            assert_int_equal(hw->ops->mmio_read32(hw, l[i].off + o), host_val(&l[i], o));
     /* After a reset, b's next workload restores too. */
     hw->ops->mmio_write32(hw, l[0].off, 1);
     vgt_mmio_context_forget(&mc, VGT_ENGINE_RCS);
     assert_int_equal(vgt_mmio_context_switch(&mc, hw, VGT_ENGINE_RCS, &b), total);
-    assert_int_equal(hw->ops->mmio_read32(hw, l[0].off), 0x100000u + l[0].off);
+    assert_int_equal(hw->ops->mmio_read32(hw, l[0].off), host_val(&l[0], 0));
     sim_gpu_destroy(gpu);
     sim_arena_destroy(arena);
 }

@@ -26,7 +26,7 @@
 #include "vgt/log.h"
 
 #define VGT_AUDIT_MAX_RANGES 4
-#define VGT_AUDIT_MAX_REG_ROWS 16 /* whitelist rows of one engine */
+#define VGT_AUDIT_MAX_REG_ROWS 40 /* whitelist rows of one engine */
 /* Gen9 has first- and second-level batches only (PRM vol 2a
  * MI_BATCH_BUFFER_START "Second Level Batch Buffer"): a second-level batch
  * may not call another. */
@@ -95,6 +95,7 @@ struct vgt_audit_result {
     unsigned user_interrupts;  /* MI_USER_INTERRUPTs turned into virtual events */
     unsigned notifies;         /* PIPE_CONTROL / MI_FLUSH_DW notify bits likewise */
     unsigned pdp_patches;      /* LRI PDP writes rewritten to shadow values */
+    unsigned depth_nulled;     /* read-only depth buffers outside the vGPU made SURFTYPE_NULL */
     size_t copied;             /* dwords of batch copies held now (bounded by max_dwords) */
     struct vgt_audit_buf bufs[VGT_AUDIT_DEFAULT_MAX_BATCHES]; /* fetched copies */
     struct vgt_audit_bb_site sites[VGT_AUDIT_DEFAULT_MAX_BATCHES];

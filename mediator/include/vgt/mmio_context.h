@@ -27,6 +27,9 @@ struct vgt_mmio_ctx_reg {
     uint32_t len;     /* bytes, multiple of 4 */
     unsigned engine;  /* VGT_ENGINE_* whose workloads may change it */
     const char *name;
+    /* Masked (bits 31:16 select the bits 15:0 written, i915
+     * _MASKED_FIELD): restored as 0xffff0000 | the host's value. */
+    bool masked;
 };
 
 /* The switch list (*n rows). */
@@ -35,7 +38,7 @@ const struct vgt_mmio_ctx_reg *vgt_mmio_context_list(size_t *n);
  * GPU never lets a command write (RING_TIMESTAMP): no switch needed. */
 bool vgt_mmio_context_in_image(unsigned engine, uint32_t reg);
 
-#define VGT_MMIO_CTX_MAX_DWORDS 64
+#define VGT_MMIO_CTX_MAX_DWORDS 128
 
 /* The host's values of the switch list and, per engine, the vGPU whose
  * workload ran last (NULL: the host's values are in place). */
