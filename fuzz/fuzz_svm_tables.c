@@ -9,7 +9,13 @@
  * mode (bits 1..0: legacy, scalable, two invalid ones) and bit 2 asks for
  * a valid chain laid out first (scaffold below), which the writes then
  * mutate: random entries alone rarely get a walk past the root and
- * context entries to the PASID and page tables. */
+ * context entries to the PASID and page tables. Bit 3 of byte 1: after
+ * the table writes, a count byte and that many register accesses
+ * (offset16, size byte, value64) anywhere in and past the register block,
+ * any size and alignment, through the ioreq handlers, each read back: the
+ * guest's MMIO reaches every register (register-based invalidation, the
+ * event registers, fault records, reserved space), and the walks below
+ * then run with whatever it programmed. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,6 +99,37 @@ static void scaffold(bool scalable)
     }
 }
 
+/* Size byte: bits 1..0 pick 1, 2, 4 or 8 bytes; bit 2 gives 3 (no such
+ * access exists, the model must refuse it); bit 3 keeps the offset's low
+ * bits (misaligned), else it is aligned to the size. */
+static void reg_accesses(struct vgt_iommu *m, const uint8_t **p, size_t *n)
+{
+    unsigned count = (unsigned)rd(p, n, 1);
+
+    for (unsigned i = 0; i < count && *n >= 11; i++) {
+        struct vgt_io_access a = {.type = VGT_IO_MMIO};
+        unsigned sel;
+        uint64_t v, back;
+
+        a.offset = rd(p, n, 2) & 0x1fff; /* the block is 0x1000: half past it */
+        sel = (unsigned)rd(p, n, 1);
+        v = rd(p, n, 8);
+        a.size = (sel & 4) ? 3 : 1u << (sel & 3);
+        if (!(sel & 8))
+            a.offset &= ~(uint64_t)((a.size == 3 ? 4 : a.size) - 1);
+        a.addr = a.offset;
+        vgt_iommu_io_ops.write(m, &a, v);
+        if (vgt_iommu_io_ops.read(m, &a, &back))
+            abort(); /* reads never fail: reserved space reads as zero */
+        /* Register-based invalidation completes at once (the model has
+         * no queue behind it): the busy bit reads back clear. */
+        if (a.size == 8 && a.offset == VTD_REG_CCMD && (v & VTD_CCMD_ICC) && (back & VTD_CCMD_ICC))
+            abort();
+        if (a.size == 8 && a.offset == VTD_MODEL_IRO + 8 && (v & VTD_IOTLB_IVT) && (back & VTD_IOTLB_IVT))
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sim_guest *g = fuzz_sim_guest();
@@ -128,6 +165,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vgt_iommu_mmio_write(m, VTD_REG_PQA, 8, BASE + AREA - 0x1000);
     vgt_iommu_mmio_write(m, VTD_REG_GCMD, 4, VTD_GCMD_SRTP);
     vgt_iommu_mmio_write(m, VTD_REG_GCMD, 4, VTD_GCMD_TE);
+    if (mode & 8)
+        reg_accesses(m, &data, &size);
     while (size >= 8) {
         struct vgt_iommu_req r = {0};
         struct vgt_iommu_result res;

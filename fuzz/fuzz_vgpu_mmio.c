@@ -3,7 +3,9 @@
  * config-space accesses, with a hostile guest's values. Invariants checked
  * on every host access: no host GGTT entry outside the vGPU's ranges changed,
  * entries inside point at scratch or at a page of this guest, no host
- * fence outside its fences was written.
+ * fence outside its fences was written. After the input, the BARs the
+ * vGPU reports (where its attach would map them) are 0 unless memory
+ * decoding is on, and never the sizing pattern or an unaligned base.
  *
  * Input: records of 14 bytes: op, offset (4, LE), size code, value (8). */
 #include <stdint.h>
@@ -220,6 +222,25 @@ static void reset(struct fz *z)
     f->wr_n = 0;
 }
 
+/* What vgt_vgpu_get_info reports as BAR0 and BAR2 is what an attach maps
+ * in the guest's physical space: never with memory decoding off, never
+ * the all-ones sizing pattern, always aligned to the BAR's size. */
+static void bars_check(struct vgt_vgpu *v)
+{
+    struct vgt_vgpu_info gi;
+    uint32_t cmd = 0;
+
+    vgt_vgpu_get_info(v, &gi);
+    if (vgt_vgpu_cfg_read(v, VGT_CFG_COMMAND, 2, &cmd))
+        abort();
+    if (!(cmd & VGT_CMD_MEMORY) && (gi.bar0 || gi.bar2))
+        abort();
+    if ((gi.bar0 & (VGT_BAR0_SIZE - 1)) || (gi.bar2 & (APERTURE - 1)))
+        abort();
+    if (gi.bar0 == (~(VGT_BAR0_SIZE - 1) & ~0xfull) || gi.bar2 == (~(APERTURE - 1) & ~0xfull))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz *z = setup();
@@ -266,7 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
-
+    bars_check(v);
     reset(z);
     return 0;
 }

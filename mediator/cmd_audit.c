@@ -814,13 +814,16 @@ static int h_state_base_address(struct walk *w, struct cursor *c, uint32_t *p, u
         return CMD_NEXT; /* PPGTT: the shadow maps only the guest's memory */
     for (size_t i = 0; i < VGT_ARRAY_SIZE(sba_bases); i++) {
         const struct sba_base *s = &sba_bases[i];
-        bool set_base = p[s->dw] & SBA_MODIFY;
-        uint64_t base = addr64(p, s->dw, SBA_BASE_MASK);
-        bool set_size;
+        bool set_base, set_size;
+        uint64_t base;
         uint32_t size;
 
+        /* Before reading the pair: a Gen8 command ends at dword 15, and
+         * its last dword may be the last of the guest's buffer. */
         if (s->dw + 1u >= len)
             continue; /* Gen8 layout: no bindless base */
+        set_base = p[s->dw] & SBA_MODIFY;
+        base = addr64(p, s->dw, SBA_BASE_MASK);
         if (!s->size_dw) {
             if (set_base && !in_ranges(w->a, base, 4))
                 return violation(w, -EACCES, s->outside);

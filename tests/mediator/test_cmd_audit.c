@@ -654,6 +654,27 @@ static void test_state_base_address_hostile(void **state)
     assert_reason(f, "neither 16 (Gen8) nor 19 (Gen9)");
 }
 
+/* A Gen8-length command that is the last thing in the guest's ring: the
+ * check must not look for the Gen9 bindless pair past it (ASan saw a read
+ * of dwords 16-17 past the copy; fuzz_cmd_audit's
+ * regress-sba-gen8-end-of-ring). The ring is on the heap at its exact size,
+ * so check-asan catches a read past it. */
+static void test_state_base_address_gen8_ends_ring(void **state)
+{
+    struct fx *f = *state;
+    uint32_t b[17];
+    uint32_t *r = malloc(16 * 4);
+
+    assert_non_null(r);
+    sba_null_state(b, 16, LOW_BASE + 0x70000);
+    memcpy(r, b, 16 * 4);
+    assert_int_equal(ring(f, VGT_ENGINE_RCS, r, 16), 0);
+    r[1] = 0x20000000u | 1u; /* general state base outside: still checked */
+    assert_int_equal(ring(f, VGT_ENGINE_RCS, r, 16), -EACCES);
+    assert_reason(f, "general state buffer outside the vGPU");
+    free(r);
+}
+
 /* 3DSTATE_INDEX_BUFFER (genxml gen9.xml: address dwords 2-3, Buffer Size
  * in bytes dword 4): size 0 reaches nothing (i915's null state: address 0,
  * size 0); otherwise the whole buffer must be the vGPU's. */
@@ -1361,6 +1382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipe_control, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_null_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_base_address_gen8_ends_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_null_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_hostile, setup, teardown),

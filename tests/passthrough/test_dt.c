@@ -536,6 +536,17 @@ static void test_bad_blobs(void **state)
         memset(p, 0x7f, 4);
         assert_int_equal(vgt_dt_check_blob(blob, len, err, sizeof(err)), -EINVAL);
         assert_non_null(strstr(err, "malformed device tree structure"));
+        /* The command ends with that one line too. */
+        f = fopen(out("malformed.dtb"), "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(blob, 1, len, f), len);
+        fclose(f);
+        s = run("o=$(%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s 2>&1); r=$?;"
+                " echo \"$o\" | grep -c .; echo \"$o\" | grep -c 'malformed device tree structure'; echo rc=$r",
+                vgt(), out("malformed.dtb"), out("x.dtb"), out("x.cfg"));
+        if (strcmp(s, "1\n1\nrc=1"))
+            fail_msg("malformed structure: %s", s);
+        free(s);
     }
     /* The command names the file. */
     f = fopen(out("trunc.dtb"), "wb");
@@ -559,10 +570,10 @@ static void test_bad_blobs(void **state)
     for (unsigned i = 0; i < 4096; i++)
         fputc((int)((i * 2654435761u) >> 13) & 0xff, f);
     fclose(f);
-    s = run("%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s 2>&1; echo rc=$?", vgt(),
-            out("garbage.dtb"), out("x.dtb"), out("x.cfg"));
+    s = run("o=$(%s assign dt --dtb %s --node /pl011@9000000 --out-dtb %s --out-cfg %s 2>&1); r=$?;"
+            " echo \"$o\"; echo \"$o\" | grep -c .; echo rc=$r", vgt(), out("garbage.dtb"), out("x.dtb"), out("x.cfg"));
     assert_non_null(strstr(s, "garbage.dtb: not a valid device tree blob"));
-    assert_non_null(strstr(s, "rc=1"));
+    assert_non_null(strstr(s, "\n1\nrc=1")); /* one line */
     free(s);
     for (size_t cut = 0; cut < len; cut += 97) {
         f = fopen(out("cut.dtb"), "wb");
