@@ -204,6 +204,7 @@ int vgt_vgpu_cfg_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint32_t 
     int ret;
 
     pthread_mutex_lock(&v->lock);
+    v->st.cfg_reads++;
     ret = vgt_cfg_read(v, off, size, val);
     pthread_mutex_unlock(&v->lock);
     return ret;
@@ -214,6 +215,7 @@ int vgt_vgpu_cfg_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint32_t
     int ret;
 
     pthread_mutex_lock(&v->lock);
+    v->st.cfg_writes++;
     ret = vgt_cfg_write(v, off, size, val);
     pthread_mutex_unlock(&v->lock);
     return ret;

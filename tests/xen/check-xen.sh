@@ -16,6 +16,9 @@
 # boots the cached dom0 disk copy-on-write (it never changes).
 # VGT_XEN_TIMEOUT: seconds for the whole x86 boot (default 7200: a run
 # under load 11-17 took over 90 min; 10-30 min on a quieter machine).
+# VGT_XEN_ARCHS: "x86 arm64" (default) or one of them. VGT_XEN_CHECKS:
+# the x86 check groups to run, of "destroy testdev vgpu" (default: all),
+# e.g. VGT_XEN_ARCHS=x86 VGT_XEN_CHECKS=vgpu for the vGPU guest alone.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 images_only=false
@@ -202,6 +205,7 @@ done
 # The payload: this build's programs, the checks, the guests' initramfs.
 mkdir -p "$work/p/g/bin" "$work/p/g/proc" "$work/p/g/sys" "$work/p/g/dev" "$work/p/g/tmp"
 cp "$build/tools/vgt" "$build/tools/vgtd" "$here/dom0-init" "$here/dom0-checks.sh" "$work/p/"
+echo "${VGT_XEN_CHECKS:-}" >"$work/p/checks"
 # The libraries they link (both sides are Debian 12): dom0-init installs
 # the ones its image lacks (libmicrohttpd for --metrics, ...). Not libc.
 mkdir -p "$work/p/lib"

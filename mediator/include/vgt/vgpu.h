@@ -244,7 +244,9 @@ int vgt_vgpu_edid(struct vgt_vgpu *v, unsigned head, uint8_t *out, size_t len);
 int vgt_vgpu_raise_event(struct vgt_vgpu *v, unsigned engine, uint32_t events);
 
 struct vgt_vgpu_stats {
-    uint64_t mmio_reads, mmio_writes;
+    uint64_t mmio_reads, mmio_writes; /* all of BAR0, GGTT window included */
+    uint64_t ggtt_reads, ggtt_writes; /* ... of which the GGTT window */
+    uint64_t cfg_reads, cfg_writes;   /* PCI config space */
     uint64_t unlisted;   /* accesses to registers in no row */
     uint64_t unlisted_regs; /* distinct such register dwords (each logged once) */
     uint64_t rejected;   /* accesses the table does not allow */
