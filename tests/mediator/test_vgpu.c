@@ -839,6 +839,18 @@ static void test_ggtt_via_bar0(void **state)
     /* Outside its ranges nothing is kept (the private table covers them
      * only). */
     assert_int_equal(rd(f, VGT_GGTT_OFFSET + outside * 8, 8), 0);
+    /* The GGTT window's traps are counted apart from the registers' (the
+     * trap count of issue 16): four writes, one read, none of them
+     * registers. */
+    {
+        struct vgt_vgpu_info after;
+
+        vgt_vgpu_get_info(f->v, &after);
+        assert_int_equal(after.st.ggtt_writes - info.st.ggtt_writes, 4);
+        assert_int_equal(after.st.ggtt_reads - info.st.ggtt_reads, 1);
+        assert_int_equal(after.st.mmio_writes - info.st.mmio_writes, 4);
+        assert_int_equal(after.st.unlisted, info.st.unlisted);
+    }
     /* Destroy returns the entries to scratch. */
     vgt_vgpu_destroy(f->v);
     f->v = NULL;
