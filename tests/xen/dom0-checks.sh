@@ -135,7 +135,21 @@ if timeout 300 vgt up $G/gvs.cfg --gpu sim >/tmp/vgt-up.out 2>&1; then
 else
     nok "vgt up --gpu sim: $(tr '\n' '|' </tmp/vgt-up.out | cut -c1-300) / $(tail -5 /run/vgt/vgtd.sock.log 2>/dev/null | tr '\n' '|')"
 fi
-wait_gone gvs 3600 # i915 probe (at most 1200 s) and IGT (6 x at most 180 s)
+# Progress of the guest's probe and IGT, live on dom0's console (the rig
+# is slow: an operator sees where a probe is stuck before the end).
+(tail -F /var/log/xen/gvs-serial.log 2>/dev/null | sed -u 's/\r$//' |
+    grep --line-buffered -E '^(GUEST (i915-wait|i915-probe|igt )|\[)' | sed -u 's/^/VGTXEN # live gvs: /') &
+LIVE=$!
+# ... and vgtd's side every 60 s (a guest vCPU blocked on an ioreq prints
+# nothing itself): its vGPU list and its log's last lines.
+(while sleep 60; do
+    echo "VGTXEN # live vgtd: $(timeout 10 vgt list 2>&1 | sed -n 2p | tr -s ' ' | cut -c1-200)"
+    echo "VGTXEN # live vgtd log: $(tail -n 3 /run/vgt/vgtd.sock.log 2>/dev/null | tr '\n' '|' | cut -c1-400)"
+done) &
+LIVE2=$!
+wait_gone gvs 2400 # i915 probe (at most 900 s) and IGT (6 x at most 180 s)
+pkill -P $LIVE 2>/dev/null # the pipeline, then its subshell
+kill $LIVE $LIVE2 2>/dev/null
 echo "VGTXEN # vGPU guest ran $(cut -d' ' -f1 /proc/uptime) - $t0 s"
 ids=$(gval gvs pci-ids)
 [ "$ids" = "0x8086 0x1912 0x030000" ] && ok "the guest sees the vGPU at 00:02.0 as 8086:1912, VGA class" || nok "vGPU IDs at 00:02.0 (got '$ids')"
