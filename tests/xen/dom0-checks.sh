@@ -21,7 +21,7 @@ memory = 256
 vcpus = 1
 kernel = "/payload/guest-vmlinuz"
 ramdisk = "/payload/guest-initrd"
-cmdline = "console=ttyS0,115200 vgtxen=$2 loglevel=4 edd=off"
+cmdline = "console=ttyS0,115200 vgtxen=$2 loglevel=${GLOGLEVEL:-4} edd=off"
 serial = "file:/var/log/xen/$1-serial.log"
 vga = "none"
 nographic = 1
@@ -122,7 +122,9 @@ fi
 # 3. A vGPU with the simulated GPU behind real Xen, as the operator guide
 # says: vgt up with a vgt=1 config, --gpu sim.
 if want vgpu; then
-cfg gvs vgpu 'vgt = 1
+# Its kernel's info lines on its console too: they show live where a
+# probe is (GLOGLEVEL).
+GLOGLEVEL=7 cfg gvs vgpu 'vgt = 1
 vgt_low_gm_sz = 64
 vgt_high_gm_sz = 384
 vgt_fence_sz = 4
@@ -138,7 +140,7 @@ fi
 # Progress of the guest's probe and IGT, live on dom0's console (the rig
 # is slow: an operator sees where a probe is stuck before the end).
 (tail -F /var/log/xen/gvs-serial.log 2>/dev/null | sed -u 's/\r$//' |
-    grep --line-buffered -E '^(GUEST (i915-wait|i915-probe|igt )|\[)' | sed -u 's/^/VGTXEN # live gvs: /') &
+    grep --line-buffered -v -E '^GUEST (dmesg|engine-info|igt-dmesg) ' | sed -u 's/^/VGTXEN # live gvs: /') &
 LIVE=$!
 # ... and vgtd's side every 60 s (a guest vCPU blocked on an ioreq prints
 # nothing itself): its vGPU list and its log's last lines.
