@@ -149,7 +149,7 @@ LIVE=$!
     echo "VGTXEN # live vgtd log: $(tail -n 3 /run/vgt/vgtd.sock.log 2>/dev/null | tr '\n' '|' | cut -c1-400)"
 done) &
 LIVE2=$!
-wait_gone gvs 2400 # i915 probe (at most 900 s) and IGT (6 x at most 180 s)
+wait_gone gvs 1200 # i915 probe (at most 420 s) and IGT (6 x at most 60 s)
 pkill -P $LIVE 2>/dev/null # the pipeline, then its subshell
 kill $LIVE $LIVE2 2>/dev/null
 echo "VGTXEN # vGPU guest ran $(cut -d' ' -f1 /proc/uptime) - $t0 s"
