@@ -643,6 +643,22 @@ const struct vgt_platform_aperture vgt_aperture_emulated = {.name = "emulated", 
 const struct vgt_platform_aperture vgt_aperture_mapped = {.name = "mapped", .map = ap_mapped_map};
 const struct vgt_platform_aperture vgt_aperture_recorded = {.name = "recorded", .map = ap_recorded_map};
 
+/* The vGPU's populate step on Xen (vgt/vgpu.h: the OpRegion hvmloader
+ * leaves in the MMIO hole for the device model). */
+static int populate_hole(void *opaque, uint64_t gfn, uint64_t nr)
+{
+    struct vgpu_dom *d = opaque;
+    char err[256] = "";
+    int ret = vgt_xc_populate(d->domid, gfn, nr, err, sizeof(err));
+
+    if (ret)
+        vgt_err(d->host->log, "dom%u: %s", d->domid, err);
+    else
+        vgt_info(d->host->log, "dom%u: guest frames %#llx..+%llu populated (a hole the guest left to us)",
+                 d->domid, (unsigned long long)gfn, (unsigned long long)nr);
+    return ret;
+}
+
 static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm,
                         uint64_t size, bool map)
 {
@@ -755,6 +771,10 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
     d->host = h;
     d->domid = req->domid;
     d->vc = vc;
+    if (!hv_is_sim(h)) { /* the simulated hypervisor has no hvmloader */
+        d->vc.populate = populate_hole;
+        d->vc.populate_opaque = d;
+    }
     d->weight = req->weight;
     d->cap_pct = req->cap_pct;
     d->ap_mmio.range = -1;

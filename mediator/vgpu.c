@@ -107,6 +107,8 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
     v->log = cfg->log ? cfg->log : g->log;
     v->domid = cfg->domid;
     v->res = cfg->res;
+    v->populate = cfg->populate;
+    v->populate_opaque = cfg->populate_opaque;
     v->pci_range = -1;
     v->bar0_range = -1;
     snprintf(v->type, sizeof(v->type), "%s", cfg->type_name ? cfg->type_name : "custom");

@@ -170,6 +170,13 @@ struct vgt_vgpu_cfg {
     struct vgt_vgpu_res res;
     const char *type_name;      /* for reports; "custom" when NULL */
     const struct vgt_log *log;  /* NULL: the gpu's */
+    /* Back guest frames [gfn, gfn+nr) that are a hole with new guest RAM
+     * (Xen: xc_domain_populate_physmap_exact, as QEMU backs its video
+     * RAM). hvmloader takes the OpRegion's pages from the MMIO hole and
+     * leaves them to the device model (tools/firmware/hvmloader/pci.c).
+     * May be NULL: an OpRegion outside RAM is then not served. */
+    int (*populate)(void *opaque, uint64_t gfn, uint64_t nr);
+    void *populate_opaque;
 };
 
 /* Carves the ranges and fences. -ENOSPC when the GPU has no room, -EEXIST
