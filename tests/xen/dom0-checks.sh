@@ -145,7 +145,9 @@ LIVE=$!
 # ... and vgtd's side every 60 s (a guest vCPU blocked on an ioreq prints
 # nothing itself): its vGPU list and its log's last lines.
 (while sleep 60; do
-    echo "VGTXEN # live vgtd: $(timeout 10 vgt list 2>&1 | sed -n 2p | tr -s ' ' | cut -c1-200)"
+    # the trap counters moving or not: a vCPU blocked on an ioreq or a
+    # guest sleeping in a driver's wait
+    echo "VGTXEN # live vgtd: $(timeout 10 vgt list 2>&1 | sed -n 2p | tr -s ' ' | cut -c1-200) $(timeout 10 vgt list --json 2>/dev/null | grep -o '"mmio_reads":[0-9]*,"mmio_writes":[0-9]*' | head -n 1)"
     echo "VGTXEN # live vgtd log: $(tail -n 3 /run/vgt/vgtd.sock.log 2>/dev/null | tr '\n' '|' | cut -c1-400)"
 done) &
 LIVE2=$!
