@@ -396,6 +396,22 @@ const struct vgt_platform_aperture vgt_aperture_emulated = {.name = "emulated", 
 const struct vgt_platform_aperture vgt_aperture_mapped = {.name = "mapped", .map = ap_mapped_map};
 const struct vgt_platform_aperture vgt_aperture_recorded = {.name = "recorded", .map = ap_recorded_map};
 
+/* The vGPU's populate step on Xen (vgt/vgpu.h: the OpRegion hvmloader
+ * leaves in the MMIO hole for the device model). */
+static int populate_hole(void *opaque, uint64_t gfn, uint64_t nr)
+{
+    struct vgpu_dom *d = opaque;
+    char err[256] = "";
+    int ret = vgt_xc_populate(d->domid, gfn, nr, err, sizeof(err));
+
+    if (ret)
+        vgt_err(d->host->log, "dom%u: %s", d->domid, err);
+    else
+        vgt_info(d->host->log, "dom%u: guest frames %#llx..+%llu populated (a hole the guest left to us)",
+                 d->domid, (unsigned long long)gfn, (unsigned long long)nr);
+    return ret;
+}
+
 static int map_aperture(void *opaque, struct vgt_vgpu *v, uint64_t gpa, uint64_t host_gm,
                         uint64_t size, bool map)
 {
@@ -523,6 +539,10 @@ int vgpu_host_add(struct vgpu_host *h, const struct vgpu_add_req *req, char *err
         .ports_bound = &h->evtchn_ports,
         .ports_limit = h->evtchn_limit,
     };
+    if (!hv_is_sim(h)) { /* the simulated hypervisor has no hvmloader */
+        d->in.vc.populate = populate_hole;
+        d->in.vc.populate_opaque = d;
+    }
     ret = vgpu_inst_up(&d->in, req, &h->cfg.stage_hook, &stage, err, errlen);
     if (ret) {
         if (!err[0])

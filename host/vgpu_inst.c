@@ -61,7 +61,14 @@ static int inst_server_up(void *obj, const void *arg, char *err, size_t errlen)
 static void inst_server_down(void *obj)
 {
     struct vgpu_inst *in = obj;
+    struct vgt_ioreq_stats st;
 
+    /* The guest's traps over its life (docs/performance.md). */
+    vgt_ioreq_server_get_stats(in->srv, &st);
+    vgt_info(in->plat->log,
+             "dom%u: ioreq stats: %llu served (%llu buffered, %llu bad), %.1f us mean service", in->domid,
+             (unsigned long long)st.served, (unsigned long long)st.buffered, (unsigned long long)st.bad,
+             st.lat_count ? (double)st.lat_sum_ns / 1e3 / (double)st.lat_count : 0.0);
     vgt_ioreq_server_destroy(in->srv);
     in->srv = NULL;
 }
@@ -132,7 +139,21 @@ static int inst_vgpu_up(void *obj, const void *arg, char *err, size_t errlen)
 static void inst_vgpu_down(void *obj)
 {
     struct vgpu_inst *in = obj;
+    struct vgt_vgpu_info i;
 
+    /* What the guest trapped on, by range, over its life (issue 16's
+     * trap count; docs/performance.md). */
+    vgt_vgpu_get_info(in->vgpu, &i);
+    vgt_info(in->plat->log,
+             "dom%u: vgpu%u stats: BAR0 %llu reads %llu writes (GGTT window %llu reads %llu writes), "
+             "config %llu reads %llu writes, unlisted %llu accesses to %llu registers, %llu rejected, "
+             "g2v %llu (%llu invalid), failsafe %s",
+             in->domid, i.id, (unsigned long long)i.st.mmio_reads, (unsigned long long)i.st.mmio_writes,
+             (unsigned long long)i.st.ggtt_reads, (unsigned long long)i.st.ggtt_writes,
+             (unsigned long long)i.st.cfg_reads, (unsigned long long)i.st.cfg_writes,
+             (unsigned long long)i.st.unlisted, (unsigned long long)i.st.unlisted_regs,
+             (unsigned long long)i.st.rejected, (unsigned long long)i.st.g2v_notify,
+             (unsigned long long)i.st.g2v_invalid, i.failsafe ? vgt_failsafe_reason_name(i.failsafe_reason) : "no");
     vgt_vgpu_destroy(in->vgpu);
     in->vgpu = NULL;
 }

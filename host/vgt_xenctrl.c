@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vgt/ioreq_backend.h"
+#include "vgt/util.h"
 
 #ifdef VGT_HAVE_XENCTRL
 #include <xenctrl.h>
@@ -205,6 +206,33 @@ int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr,
     return ret;
 }
 
+int vgt_xc_populate(uint16_t domid, uint64_t gfn, uint64_t nr, char *err, size_t errlen)
+{
+    xen_pfn_t gfns[16];
+    xentoollog_logger quiet;
+    xc_interface *xch;
+    int ret = 0;
+
+    if (nr == 0 || nr > VGT_ARRAY_SIZE(gfns) || gfn >= XC_GFN_LIMIT || nr > XC_GFN_LIMIT - gfn) {
+        snprintf(err, errlen, "domain %u: populate gfn %#llx x %llu out of range", domid,
+                 (unsigned long long)gfn, (unsigned long long)nr);
+        return -EINVAL;
+    }
+    for (uint64_t i = 0; i < nr; i++)
+        gfns[i] = (xen_pfn_t)(gfn + i);
+    xch = open_xc(&quiet, &ret, err, errlen);
+    if (!xch)
+        return ret;
+    errno = 0;
+    if (xc_domain_populate_physmap_exact(xch, domid, (unsigned long)nr, 0, 0, gfns)) {
+        ret = -fail_errno();
+        snprintf(err, errlen, "xc_domain_populate_physmap_exact(%u, gfn %#llx, %llu): %s (errno %d)", domid,
+                 (unsigned long long)gfn, (unsigned long long)nr, strerror(-ret), -ret);
+    }
+    xc_interface_close(xch);
+    return ret;
+}
+
 #else
 
 int vgt_xc_domain_check(uint16_t domid, struct vgt_xc_domain *info, char *err, size_t errlen)
@@ -236,6 +264,14 @@ int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr,
     (void)mfn;
     (void)nr;
     (void)map;
+    snprintf(err, errlen, "domain %u: built without libxenctrl", domid);
+    return -EOPNOTSUPP;
+}
+
+int vgt_xc_populate(uint16_t domid, uint64_t gfn, uint64_t nr, char *err, size_t errlen)
+{
+    (void)gfn;
+    (void)nr;
     snprintf(err, errlen, "domain %u: built without libxenctrl", domid);
     return -EOPNOTSUPP;
 }

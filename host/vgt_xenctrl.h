@@ -48,5 +48,10 @@ int vgt_xc_backend_create(uint16_t domid, const struct vgt_log *log,
  * real GPU's BAR2, host/hostgpu_pci.h). */
 int vgt_xc_map_aperture(uint16_t domid, uint64_t gfn, uint64_t mfn, uint64_t nr, bool map,
                         char *err, size_t errlen);
+/* Back guest frames [gfn, gfn+nr) in a hole with new guest RAM
+ * (xc_domain_populate_physmap_exact): the device model's own pages in the
+ * guest's map, e.g. the OpRegion hvmloader leaves to it. -EINVAL for an
+ * empty or out-of-range run (at most 16 frames). */
+int vgt_xc_populate(uint16_t domid, uint64_t gfn, uint64_t nr, char *err, size_t errlen);
 
 #endif

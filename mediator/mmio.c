@@ -562,7 +562,10 @@ int vgt_mmio_read(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t *val
     if (off < VGT_MMIO_SIZE)
         return regs_read(v, (uint32_t)off, size, val);
     if (off >= VGT_GGTT_OFFSET) {
-        int ret = vgt_ggtt_guest_read(v->ggtt, off - VGT_GGTT_OFFSET, size, val);
+        int ret;
+
+        v->st.ggtt_reads++;
+        ret = vgt_ggtt_guest_read(v->ggtt, off - VGT_GGTT_OFFSET, size, val);
 
         if (ret)
             v->st.rejected++;
@@ -582,7 +585,10 @@ int vgt_mmio_write(struct vgt_vgpu *v, uint64_t off, unsigned size, uint64_t val
     if (off < VGT_MMIO_SIZE)
         return regs_write(v, (uint32_t)off, size, val);
     if (off >= VGT_GGTT_OFFSET) {
-        int ret = vgt_ggtt_guest_write(v->ggtt, off - VGT_GGTT_OFFSET, size, val);
+        int ret;
+
+        v->st.ggtt_writes++;
+        ret = vgt_ggtt_guest_write(v->ggtt, off - VGT_GGTT_OFFSET, size, val);
 
         if (ret)
             v->st.rejected++;

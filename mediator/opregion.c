@@ -101,6 +101,13 @@ int vgt_opregion_asls_write(struct vgt_vgpu *v, uint32_t asls)
     ret = vgt_opregion_build(buf, sizeof(buf), v->dpy.heads);
     if (!ret)
         ret = vgt_hv_write(v->hv, asls, buf, sizeof(buf));
+    /* hvmloader's address is in the MMIO hole, for the device model to
+     * back (hvmloader pci.c): populate hvmloader's 3 pages, then write. */
+    if (ret == -EFAULT && v->populate) {
+        ret = v->populate(v->populate_opaque, asls >> VGT_PAGE_SHIFT, VGT_OPREGION_GUEST_PAGES);
+        if (!ret)
+            ret = vgt_hv_write(v->hv, asls, buf, sizeof(buf));
+    }
     if (ret)
         vgt_warn(v->log, "vgpu%u: OpRegion at %#x not written (%d): not guest RAM", v->id, asls, ret);
     else

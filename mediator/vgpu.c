@@ -107,6 +107,8 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
     v->log = cfg->log ? cfg->log : g->log;
     v->domid = cfg->domid;
     v->res = cfg->res;
+    v->populate = cfg->populate;
+    v->populate_opaque = cfg->populate_opaque;
     v->pci_range = -1;
     v->bar0_range = -1;
     snprintf(v->type, sizeof(v->type), "%s", cfg->type_name ? cfg->type_name : "custom");
@@ -204,6 +206,7 @@ int vgt_vgpu_cfg_read(struct vgt_vgpu *v, uint32_t off, unsigned size, uint32_t 
     int ret;
 
     pthread_mutex_lock(&v->lock);
+    v->st.cfg_reads++;
     ret = vgt_cfg_read(v, off, size, val);
     pthread_mutex_unlock(&v->lock);
     return ret;
@@ -214,6 +217,7 @@ int vgt_vgpu_cfg_write(struct vgt_vgpu *v, uint32_t off, unsigned size, uint32_t
     int ret;
 
     pthread_mutex_lock(&v->lock);
+    v->st.cfg_writes++;
     ret = vgt_cfg_write(v, off, size, val);
     pthread_mutex_unlock(&v->lock);
     return ret;

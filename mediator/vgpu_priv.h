@@ -86,6 +86,8 @@ struct vgt_vgpu {
     /* One bit per register dword of the window: an unlisted offset was
      * already logged (once per offset, 64 KiB whatever the guest does). */
     uint64_t *unlisted_seen;
+    int (*populate)(void *opaque, uint64_t gfn, uint64_t nr); /* cfg's */
+    void *populate_opaque;
     uint8_t cfg[VGT_CFG_SIZE];
     struct vgt_ggtt *ggtt;
 

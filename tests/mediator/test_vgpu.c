@@ -511,6 +511,56 @@ static void test_opregion_at_asls(void **state)
     assert_false(info.failsafe);
 }
 
+/* hvmloader takes the OpRegion's pages from the MMIO hole, not RAM
+ * (tools/firmware/hvmloader/pci.c mem_hole_alloc): seen on the real-Xen
+ * rig as "OpRegion at 0xfdffc000 not written (-14)". The vGPU has the
+ * platform populate them, then writes. Here the fake hypervisor's top 4
+ * frames are the hole, and populating them makes them RAM again. */
+struct hole {
+    struct fake_hv *hv;
+    uint64_t ram_gfns, gfn, nr;
+    unsigned calls;
+};
+
+static int fill_hole(void *opaque, uint64_t gfn, uint64_t nr)
+{
+    struct hole *h = opaque;
+
+    h->calls++;
+    h->gfn = gfn;
+    h->nr = nr;
+    if (gfn < h->hv->hv.max_gfn || gfn + nr > h->ram_gfns)
+        return -EINVAL;
+    h->hv->hv.max_gfn = h->ram_gfns;
+    return 0;
+}
+
+static void test_opregion_in_mmio_hole(void **state)
+{
+    struct fx *f = *state;
+    struct hole h = {.hv = f->hv, .ram_gfns = f->hv->hv.max_gfn};
+    struct vgt_vgpu_cfg vc = {.domid = 8, .hv = &f->hv->hv, .populate = fill_hole, .populate_opaque = &h};
+    const uint64_t gfn = h.ram_gfns - 3; /* hvmloader's 3 pages at the hole's top */
+    static uint8_t op[VGT_OPREGION_SIZE];
+    struct vgt_vgpu *v;
+
+    f->hv->hv.max_gfn = h.ram_gfns - 4;
+    /* Without a populate step it stays unserved (and the vGPU goes on). */
+    assert_int_equal(vgt_vgpu_cfg_write(f->v, VGT_CFG_OPREGION, 4, (uint32_t)(gfn << 12)), 0);
+    assert_int_equal(vgt_hv_read(&f->hv->hv, gfn << 12, op, 16), -EFAULT);
+    /* With one, the frames are populated, then the OpRegion written. */
+    assert_int_equal(vgt_vgpu_res_from_type("V5_4", &vc.res), 0);
+    assert_int_equal(vgt_vgpu_create(f->gpu, &vc, &v), 0);
+    assert_int_equal(vgt_vgpu_cfg_write(v, VGT_CFG_OPREGION, 4, (uint32_t)(gfn << 12)), 0);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.gfn, gfn);
+    assert_int_equal(h.nr, VGT_OPREGION_GUEST_PAGES);
+    assert_int_equal(vgt_hv_read(&f->hv->hv, gfn << 12, op, sizeof(op)), 0);
+    assert_memory_equal(op, "IntelGraphicsMem", 16);
+    assert_memory_equal(op + VGT_OPREGION_VBT_OFFSET, "$VBT SKYLAKE", 12);
+    vgt_vgpu_destroy(v);
+}
+
 struct line_count {
     const char *needle;
     unsigned hits, lines;
@@ -839,6 +889,18 @@ static void test_ggtt_via_bar0(void **state)
     /* Outside its ranges nothing is kept (the private table covers them
      * only). */
     assert_int_equal(rd(f, VGT_GGTT_OFFSET + outside * 8, 8), 0);
+    /* The GGTT window's traps are counted apart from the registers' (the
+     * trap count of issue 16): four writes, one read, none of them
+     * registers. */
+    {
+        struct vgt_vgpu_info after;
+
+        vgt_vgpu_get_info(f->v, &after);
+        assert_int_equal(after.st.ggtt_writes - info.st.ggtt_writes, 4);
+        assert_int_equal(after.st.ggtt_reads - info.st.ggtt_reads, 1);
+        assert_int_equal(after.st.mmio_writes - info.st.mmio_writes, 4);
+        assert_int_equal(after.st.unlisted, info.st.unlisted);
+    }
     /* Destroy returns the entries to scratch. */
     vgt_vgpu_destroy(f->v);
     f->v = NULL;
@@ -1005,6 +1067,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cfg_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlisted_logged_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opregion_in_mmio_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opregion_at_asls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),

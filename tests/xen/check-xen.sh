@@ -16,6 +16,11 @@
 # boots the cached dom0 disk copy-on-write (it never changes).
 # VGT_XEN_TIMEOUT: seconds for the whole x86 boot (default 7200: a run
 # under load 11-17 took over 90 min; 10-30 min on a quieter machine).
+# VGT_XEN_ARCHS: "x86 arm64" (default) or one of them. VGT_XEN_CHECKS:
+# the x86 check groups to run, of "destroy testdev vgpu" (default: all),
+# e.g. VGT_XEN_ARCHS=x86 VGT_XEN_CHECKS=vgpu for the vGPU guest alone.
+# VGT_XEN_IGT=0: no IGT benchmarks in the vGPU guest; VGT_XEN_IGT_DIR:
+# where their closure is kept (default $VGT_XEN_CACHE/guest-igt).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 images_only=false
@@ -135,6 +140,33 @@ guest_mods() {
     mv "$cache/guest-mods.tmp" "$cache/guest-mods"
 }
 
+# IGT's benchmarks for the vGPU guest (issue 16): Debian's intel-gpu-tools
+# (apt-get download: the package only) with its library closure from this
+# host (Debian 12 too: ldd with libigt beside them), once, into $1. The
+# guest's initramfs has them at /igt (binaries) and /lib, /lib64.
+IGT_BENCHES="gem_exec_nop gem_blt gem_latency gem_exec_ctx intel_upload_blit_small"
+guest_igt() {
+    [ -f "$1/.ready" ] && return 0
+    rm -rf "$1.tmp"
+    mkdir -p "$1.tmp/debs" "$1.tmp/igt" "$1.tmp/lib"
+    (cd "$1.tmp/debs" && apt-get download -qq intel-gpu-tools) >&2 2>&1 || return 1
+    dpkg-deb -x "$1".tmp/debs/intel-gpu-tools_*.deb "$1.tmp/x" || return 1
+    b="$1.tmp/x/usr/libexec/igt-gpu-tools/benchmarks"
+    for p in $IGT_BENCHES; do cp "$b/$p" "$1.tmp/igt/" || return 1; done
+    libs=$(cd "$1.tmp/igt" && LD_LIBRARY_PATH="$1.tmp/x/usr/lib/x86_64-linux-gnu" ldd $IGT_BENCHES) || return 1
+    if echo "$libs" | grep -q "not found"; then
+        echo "check-xen: IGT needs libraries this host lacks: $(echo "$libs" | grep 'not found' | sort -u | tr '\n' ' ')" >&2
+        return 1
+    fi
+    for l in $(echo "$libs" | awk '/=> \//{print $3} /^[ \t]*\/.*ld-linux/{print $1}' | sort -u); do
+        cp -L "$l" "$1.tmp/lib/" || return 1
+    done
+    rm -rf "$1.tmp/debs" "$1.tmp/x"
+    touch "$1.tmp/.ready"
+    rm -rf "$1"
+    mv "$1.tmp" "$1"
+}
+
 # TAP from the "VGTXEN ..." lines of serial log $1; n and fails carry on
 # across logs (one plan for both architectures).
 n=0
@@ -170,6 +202,10 @@ case " $archs " in *" x86 "*)
     [ -f "$cache/.ready" ] || build_images
     refresh_init
     guest_mods || echo "check-xen: could not take i915's modules from $cache/dom0.img (debugfs)" >&2
+    if [ "${VGT_XEN_IGT:-1}" != 0 ]; then
+        guest_igt "${VGT_XEN_IGT_DIR:-$cache/guest-igt}" ||
+            echo "check-xen: no IGT benchmarks for the vGPU guest (intel-gpu-tools)" >&2
+    fi
     ;;
 esac
 $images_only && exit 0
@@ -202,6 +238,7 @@ done
 # The payload: this build's programs, the checks, the guests' initramfs.
 mkdir -p "$work/p/g/bin" "$work/p/g/proc" "$work/p/g/sys" "$work/p/g/dev" "$work/p/g/tmp"
 cp "$build/tools/vgt" "$build/tools/vgtd" "$here/dom0-init" "$here/dom0-checks.sh" "$work/p/"
+echo "${VGT_XEN_CHECKS:-}" >"$work/p/checks"
 # The libraries they link (both sides are Debian 12): dom0-init installs
 # the ones its image lacks (libmicrohttpd for --metrics, ...). Not libc.
 mkdir -p "$work/p/lib"
@@ -218,6 +255,13 @@ done
 if [ -f "$cache/guest-mods/order" ]; then
     mkdir -p "$work/p/g/mods"
     cp "$cache"/guest-mods/* "$work/p/g/mods/"
+fi
+igt=${VGT_XEN_IGT_DIR:-$cache/guest-igt}
+if [ "${VGT_XEN_IGT:-1}" != 0 ] && [ -f "$igt/.ready" ]; then
+    mkdir -p "$work/p/g/igt" "$work/p/g/lib/x86_64-linux-gnu" "$work/p/g/lib64"
+    cp "$igt"/igt/* "$work/p/g/igt/"
+    cp "$igt"/lib/* "$work/p/g/lib/x86_64-linux-gnu/"
+    ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$work/p/g/lib64/ld-linux-x86-64.so.2"
 fi
 cp "$here/guest-init" "$work/p/g/init"
 chmod 755 "$work/p/g/init"

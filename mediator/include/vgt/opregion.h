@@ -8,6 +8,9 @@
 /* hvmloader reserves 3 pages (IGD_OPREGION_PAGES) and i915 maps 8 KiB. */
 #define VGT_OPREGION_SIZE 8192u
 #define VGT_OPREGION_VBT_OFFSET 0x400u
+/* The pages hvmloader reserves for it (IGD_OPREGION_PAGES, hvmloader
+ * config.h); i915 maps VGT_OPREGION_SIZE of them. */
+#define VGT_OPREGION_GUEST_PAGES 3u
 
 struct vgt_vgpu;
 

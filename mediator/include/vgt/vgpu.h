@@ -170,6 +170,13 @@ struct vgt_vgpu_cfg {
     struct vgt_vgpu_res res;
     const char *type_name;      /* for reports; "custom" when NULL */
     const struct vgt_log *log;  /* NULL: the gpu's */
+    /* Back guest frames [gfn, gfn+nr) that are a hole with new guest RAM
+     * (Xen: xc_domain_populate_physmap_exact, as QEMU backs its video
+     * RAM). hvmloader takes the OpRegion's pages from the MMIO hole and
+     * leaves them to the device model (tools/firmware/hvmloader/pci.c).
+     * May be NULL: an OpRegion outside RAM is then not served. */
+    int (*populate)(void *opaque, uint64_t gfn, uint64_t nr);
+    void *populate_opaque;
 };
 
 /* Carves the ranges and fences. -ENOSPC when the GPU has no room, -EEXIST
@@ -244,7 +251,9 @@ int vgt_vgpu_edid(struct vgt_vgpu *v, unsigned head, uint8_t *out, size_t len);
 int vgt_vgpu_raise_event(struct vgt_vgpu *v, unsigned engine, uint32_t events);
 
 struct vgt_vgpu_stats {
-    uint64_t mmio_reads, mmio_writes;
+    uint64_t mmio_reads, mmio_writes; /* all of BAR0, GGTT window included */
+    uint64_t ggtt_reads, ggtt_writes; /* ... of which the GGTT window */
+    uint64_t cfg_reads, cfg_writes;   /* PCI config space */
     uint64_t unlisted;   /* accesses to registers in no row */
     uint64_t unlisted_regs; /* distinct such register dwords (each logged once) */
     uint64_t rejected;   /* accesses the table does not allow */
