@@ -696,6 +696,16 @@ static int spt_get(struct vgt_ppgtt *p, uint64_t gfn, int type, struct spt **out
     int ret, err = 0;
 
     *out = NULL;
+    /* A new page over the budget: refused as spt_alloc would refuse it
+     * after gpage_get, without allocating and freeing the gpage (a
+     * sprayed table retries hundreds of these at every sync). */
+    if (!gpage_find(p, gfn) &&
+        p->st.shadow_bytes + gpage_bytes + VGT_PAGE_SIZE + sizeof(*s) +
+                (spt_is_leaf(type) ? 0 : NENT * sizeof(void *)) >
+            budget_hard(p)) {
+        p->st.alloc_failures++;
+        return -ENOMEM;
+    }
     g = gpage_get(p, gfn);
     if (!g) {
         p->st.alloc_failures++;
