@@ -308,13 +308,32 @@ static void entry_pend(struct vgt_ppgtt *p, struct gpage *g, unsigned i)
     }
 }
 
+/* A page a refused build read, left without shadows: kept (protected)
+ * for the refusal, but no longer counted, as if it had been freed. */
+static void gpage_park(struct vgt_ppgtt *p, struct gpage *g)
+{
+    if (g->parked)
+        return;
+    if (g->oos)
+        oos_unlink(p, g);
+    if (g->dirty)
+        dirty_unlink(p, g);
+    g->parked = true;
+    p->st.guest_pt_pages--;
+    p->st.shadow_bytes -= gpage_bytes;
+}
+
 /* Free a gpage nobody uses: no shadow and nobody holding it. */
 static void gpage_maybe_free(struct vgt_ppgtt *p, struct gpage *g)
 {
     struct gpage **pp;
 
-    if (g->nspt || g->hold || g->refused)
+    if (g->nspt || g->hold)
         return;
+    if (g->refused) {
+        gpage_park(p, g);
+        return;
+    }
     if (g->oos)
         oos_unlink(p, g);
     if (g->dirty)
@@ -371,19 +390,11 @@ static void refusal_record(struct vgt_ppgtt *p, uint64_t gfn, int err, bool dete
 {
     if (err != -ENOMEM || !deterministic)
         goto drop;
+    /* Pages left without shadows were parked as the partial build was
+     * freed (gpage_maybe_free). */
     for (struct gpage *g = p->refused_head; g; g = g->refused_next)
         if (!g->wp || g->oos)
             goto drop;
-    for (struct gpage *g = p->refused_head; g; g = g->refused_next) {
-        if (g->nspt || g->hold || g->parked)
-            continue;
-        /* Shadows are gone: its pending entries went with them. */
-        if (g->dirty)
-            dirty_unlink(p, g);
-        g->parked = true;
-        p->st.guest_pt_pages--;
-        p->st.shadow_bytes -= gpage_bytes;
-    }
     p->refused_valid = true;
     p->refused_gfn = gfn;
     p->refused_err = err;
