@@ -607,7 +607,10 @@ static int parse_hex_line(const char *line, size_t n, unsigned *off, uint8_t out
 }
 
 /* A device header line: "BB:DD.F ..." or "DDDD:BB:DD.F ...". */
-static bool parse_dev_line(const char *line, size_t n, struct vgt_pci_dump_dev *d)
+/* The first token of a dump's device line ("00:02.0 VGA ..."), as
+ * vgt_pci_parse_bdf reads it. */
+static int vgt_pci_parse_bdf_token(const char *line, size_t n, uint32_t *domain, uint32_t *bus,
+                                   uint32_t *dev, uint32_t *func)
 {
     char tok[32];
     size_t k = 0;
@@ -615,10 +618,7 @@ static bool parse_dev_line(const char *line, size_t n, struct vgt_pci_dump_dev *
     while (k < n && k < sizeof(tok) - 1 && line[k] != ' ' && line[k] != '\t')
         tok[k] = line[k], k++;
     tok[k] = 0;
-    if (vgt_pci_parse_bdf(tok, &d->domain, &d->bus, &d->dev, &d->func))
-        return false;
-    d->have_bdf = true;
-    return true;
+    return vgt_pci_parse_bdf(tok, domain, bus, dev, func);
 }
 
 int vgt_pci_dump_parse(const char *buf, size_t len, struct vgt_pci_dump_dev *devs, unsigned max,
@@ -660,17 +660,25 @@ int vgt_pci_dump_parse(const char *buf, size_t len, struct vgt_pci_dump_dev *dev
             continue;
         cnt = parse_hex_line(line, n, &off, bytes);
         if (cnt < 0) {
-            struct vgt_pci_dump_dev tmp;
+            /* Only the address is parsed here: zeroing a whole device
+             * (4 KiB) for every text line was most of a long dump's
+             * parse (fuzz_pci_config). */
+            struct vgt_pci_dump_dev *d;
+            uint32_t bdf[4];
 
-            memset(&tmp, 0, sizeof(tmp));
-            if (!parse_dev_line(line, n, &tmp))
+            if (vgt_pci_parse_bdf_token(line, n, &bdf[0], &bdf[1], &bdf[2], &bdf[3]))
                 continue; /* lspci -v text lines and the like */
             if (ndev >= max) {
                 set_err(err, errlen, "line %u: more than %u devices in the dump", lineno, max);
                 return -E2BIG;
             }
-            cur = &devs[ndev++];
-            *cur = tmp;
+            cur = d = &devs[ndev++];
+            memset(d, 0, sizeof(*d));
+            d->have_bdf = true;
+            d->domain = bdf[0];
+            d->bus = bdf[1];
+            d->dev = bdf[2];
+            d->func = bdf[3];
             stopped = false;
             continue;
         }

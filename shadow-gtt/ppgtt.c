@@ -73,6 +73,12 @@ struct gpage {
     uint64_t pend[NENT / 64];    /* entries written partially */
     uint64_t half_lo[NENT / 64]; /* low dword written since */
     uint64_t half_hi[NENT / 64];
+    /* Read by the build of the refused root (p->refused_head list); kept
+     * protected so that a guest write to it drops the refusal. parked: it
+     * has no shadow left and is kept only for that, so it is not counted
+     * in the budget (a refusal must not change what fits). */
+    bool refused, parked;
+    struct gpage *refused_next;
 };
 
 struct root {
@@ -104,6 +110,19 @@ struct vgt_ppgtt {
     unsigned nr_roots;
     uint64_t clock;
     bool revalidating; /* split tables are rebuilt, not reused */
+    /* The last refused root build, when only the shadow budget refused it
+     * (deterministic for this vGPU): a later build of the same PML4 fails
+     * at once while nothing it depends on changed. gen counts the changes
+     * that could make it fit (shadow pages allocated or freed, pages
+     * entering or leaving OOS); guest writes to the pages it read drop it
+     * (they stay protected), so does a p2m change (revalidate). */
+    uint64_t gen;
+    bool recording;        /* a root build in progress lists what it reads */
+    bool refused_valid;
+    uint64_t refused_gfn, refused_gen;
+    int refused_err;
+    struct gpage *refused_head;
+    uint64_t nondet;       /* failures that may not recur: host, malloc, set_wp */
     /* Snapshot buffers of pages that left the pool, kept for the next
      * page that enters (at most oos_pool of them exist at once). */
     void *snap_free;
@@ -173,11 +192,19 @@ static struct gpage *gpage_get(struct vgt_ppgtt *p, uint64_t gfn)
     struct gpage *g = gpage_find(p, gfn);
     size_t h;
 
-    if (g)
+    if (g) {
+        if (g->parked) { /* used again: counted again, as a new one would be */
+            g->parked = false;
+            p->st.guest_pt_pages++;
+            p->st.shadow_bytes += gpage_bytes;
+        }
         return g;
+    }
     g = calloc(1, sizeof(*g));
-    if (!g)
+    if (!g) {
+        p->nondet++;
         return NULL;
+    }
     if (p->nr_gpages >= p->hash_size)
         hash_grow(p);
     g->gfn = gfn;
@@ -198,6 +225,7 @@ static int gpage_protect(struct vgt_ppgtt *p, struct gpage *g, bool on)
         return 0;
     ret = p->hv->ops->set_wp(p->hv, g->gfn, 1, on);
     if (ret) {
+        p->nondet++;
         vgt_err(p->log, "ppgtt: set_wp(gfn 0x%llx, %d) failed: %d",
                 (unsigned long long)g->gfn, on, ret);
         return ret;
@@ -243,6 +271,7 @@ static void oos_unlink(struct vgt_ppgtt *p, struct gpage *g)
     g->snap = NULL;
     g->oos = false;
     p->nr_oos--;
+    p->gen++;
     p->st.oos_pages--;
     p->st.shadow_bytes -= VGT_PAGE_SIZE;
 }
@@ -279,6 +308,21 @@ static void entry_pend(struct vgt_ppgtt *p, struct gpage *g, unsigned i)
     }
 }
 
+/* A page a refused build read, left without shadows: kept (protected)
+ * for the refusal, but no longer counted, as if it had been freed. */
+static void gpage_park(struct vgt_ppgtt *p, struct gpage *g)
+{
+    if (g->parked)
+        return;
+    if (g->oos)
+        oos_unlink(p, g);
+    if (g->dirty)
+        dirty_unlink(p, g);
+    g->parked = true;
+    p->st.guest_pt_pages--;
+    p->st.shadow_bytes -= gpage_bytes;
+}
+
 /* Free a gpage nobody uses: no shadow and nobody holding it. */
 static void gpage_maybe_free(struct vgt_ppgtt *p, struct gpage *g)
 {
@@ -286,6 +330,10 @@ static void gpage_maybe_free(struct vgt_ppgtt *p, struct gpage *g)
 
     if (g->nspt || g->hold)
         return;
+    if (g->refused) {
+        gpage_park(p, g);
+        return;
+    }
     if (g->oos)
         oos_unlink(p, g);
     if (g->dirty)
@@ -306,6 +354,60 @@ static void gpage_unhold(struct vgt_ppgtt *p, struct gpage *g)
 {
     g->hold--;
     gpage_maybe_free(p, g);
+}
+
+/* ------------------------------------------------------ refused builds */
+
+/* Forget the cached refusal (or the list of a build in progress): the
+ * pages it kept go back to what their shadows need (freed and unprotected
+ * when they have none). */
+static void refusal_drop(struct vgt_ppgtt *p)
+{
+    struct gpage *g = p->refused_head, *next;
+
+    p->refused_head = NULL;
+    p->refused_valid = false;
+    for (; g; g = next) {
+        next = g->refused_next;
+        g->refused_next = NULL;
+        g->refused = false;
+        if (g->parked) {
+            g->parked = false;
+            p->st.guest_pt_pages++;
+            p->st.shadow_bytes += gpage_bytes;
+        }
+        gpage_maybe_free(p, g);
+    }
+}
+
+/* The build of root @gfn was refused with @err after the partial shadow
+ * was freed. Keep the refusal only when the same build is bound to fail
+ * again: only the budget refused it (no host page, malloc or set_wp
+ * failure, which may not recur; no out-of-sync page brought back, which
+ * changed the budget after the build began) and every page it read is
+ * protected, so a guest write to any of them is seen. */
+static void refusal_record(struct vgt_ppgtt *p, uint64_t gfn, int err, bool deterministic)
+{
+    if (err != -ENOMEM || !deterministic)
+        goto drop;
+    /* Pages left without shadows were parked as the partial build was
+     * freed (gpage_maybe_free). */
+    for (struct gpage *g = p->refused_head; g; g = g->refused_next)
+        if (!g->wp || g->oos)
+            goto drop;
+    p->refused_valid = true;
+    p->refused_gfn = gfn;
+    p->refused_err = err;
+    p->refused_gen = p->gen;
+    return;
+drop:
+    refusal_drop(p);
+}
+
+/* Whether a build of root @gfn now would fail as the recorded one did. */
+static bool refusal_holds(struct vgt_ppgtt *p, uint64_t gfn)
+{
+    return p->refused_valid && p->refused_gfn == gfn && p->refused_gen == p->gen;
 }
 
 /* ------------------------------------------------------- shadow entries */
@@ -331,8 +433,10 @@ static int spt_alloc(struct vgt_ppgtt *p, int type, struct spt **out)
      * the guest writes under a sprayed table retries a build, and a
      * refusal must not cost two zeroed allocations freed again. */
     ret = p->gpu->ops->alloc_page(p->gpu, &dma, &va);
-    if (ret)
+    if (ret) {
+        p->nondet++; /* the host's memory, which others free too */
         goto fail;
+    }
     s = calloc(1, sizeof(*s));
     if (!s)
         goto free_page;
@@ -346,6 +450,7 @@ static int spt_alloc(struct vgt_ppgtt *p, int type, struct spt **out)
     memset(s->va, 0, VGT_PAGE_SIZE);
     s->type = type;
     s->refs = 1;
+    p->gen++;
     p->st.shadow_pages++;
     p->st.shadow_bytes += bytes;
     *out = s;
@@ -355,6 +460,7 @@ free_spt:
     free(s);
 free_page:
     p->gpu->ops->free_page(p->gpu, dma);
+    p->nondet++;
 fail:
     p->st.alloc_failures++;
     return -ENOMEM;
@@ -380,6 +486,7 @@ static void spt_free(struct vgt_ppgtt *p, struct spt *s)
     /* Clear before the page goes back: no stale host entries survive. */
     memset(s->va, 0, VGT_PAGE_SIZE);
     p->gpu->ops->free_page(p->gpu, s->dma);
+    p->gen++;
     p->st.shadow_pages--;
     p->st.shadow_bytes -= bytes;
     if (s->gp) {
@@ -592,12 +699,24 @@ static void oos_leave(struct vgt_ppgtt *p, struct gpage *g);
  * set (failed entries point at scratch) and the error is returned. */
 static int spt_get(struct vgt_ppgtt *p, uint64_t gfn, int type, struct spt **out)
 {
-    uint64_t *buf = NULL;
+    /* On the stack (4 levels deep at most, as oos_resync's): a heap
+     * buffer per shadowed page was a malloc and free per page built. */
+    uint64_t buf[NENT];
     struct gpage *g;
     struct spt *s;
     int ret, err = 0;
 
     *out = NULL;
+    /* A new page over the budget: refused as spt_alloc would refuse it
+     * after gpage_get, without allocating and freeing the gpage (a
+     * sprayed table retries hundreds of these at every sync). */
+    if (!gpage_find(p, gfn) &&
+        p->st.shadow_bytes + gpage_bytes + VGT_PAGE_SIZE + sizeof(*s) +
+                (spt_is_leaf(type) ? 0 : NENT * sizeof(void *)) >
+            budget_hard(p)) {
+        p->st.alloc_failures++;
+        return -ENOMEM;
+    }
     g = gpage_get(p, gfn);
     if (!g) {
         p->st.alloc_failures++;
@@ -616,11 +735,6 @@ static int spt_get(struct vgt_ppgtt *p, uint64_t gfn, int type, struct spt **out
     ret = spt_alloc(p, type, &s);
     if (ret)
         goto unhold;
-    buf = malloc(VGT_PAGE_SIZE);
-    if (!buf) {
-        ret = -ENOMEM;
-        goto free_spt;
-    }
     s->gp = g;
     g->spt[type] = s;
     g->nspt++;
@@ -628,8 +742,13 @@ static int spt_get(struct vgt_ppgtt *p, uint64_t gfn, int type, struct spt **out
     ret = gpage_protect(p, g, true);
     if (ret)
         goto free_spt;
-    if (vgt_hv_read(p->hv, gfn << VGT_PAGE_SHIFT, buf, VGT_PAGE_SIZE))
-        memset(buf, 0, VGT_PAGE_SIZE); /* a hole: nothing present */
+    if (vgt_hv_read(p->hv, gfn << VGT_PAGE_SHIFT, buf, sizeof(buf)))
+        memset(buf, 0, sizeof(buf)); /* a hole: nothing present */
+    if (p->recording && !g->refused) {
+        g->refused = true;
+        g->refused_next = p->refused_head;
+        p->refused_head = g;
+    }
     for (unsigned i = 0; i < NENT; i++) {
         if (!buf[i])
             continue;
@@ -637,25 +756,13 @@ static int spt_get(struct vgt_ppgtt *p, uint64_t gfn, int type, struct spt **out
         if (ret && !err)
             err = ret;
     }
-    free(buf);
     *out = s;
     gpage_unhold(p, g);
     return err;
 
 free_spt:
-    free(buf);
-    if (s->gp) {
-        s->refs = 0;
-        spt_free(p, s);
-    } else {
-        uint64_t bytes = VGT_PAGE_SIZE + sizeof(*s) + (s->child ? NENT * sizeof(void *) : 0);
-
-        p->gpu->ops->free_page(p->gpu, s->dma);
-        p->st.shadow_pages--;
-        p->st.shadow_bytes -= bytes;
-        free(s->child);
-        free(s);
-    }
+    s->refs = 0;
+    spt_free(p, s);
 unhold:
     gpage_unhold(p, g);
     return ret;
@@ -796,6 +903,7 @@ static void oos_maybe_enter(struct vgt_ppgtt *p, struct gpage *g)
         p->oos_head = g;
     p->oos_tail = g;
     p->nr_oos++;
+    p->gen++;
     p->st.oos_pages++;
     p->st.oos_enter++;
     p->st.shadow_bytes += VGT_PAGE_SIZE;
@@ -850,6 +958,11 @@ static int wp_write_locked(void *opaque, uint64_t gpa, unsigned size, uint64_t v
     if (ret)
         return ret;
     g = gpage_find(p, gfn);
+    if (g && g->refused) {
+        /* A table the refused build read changed: it may fit now. */
+        refusal_drop(p);
+        g = gpage_find(p, gfn);
+    }
     if (!g || !g->nspt)
         return 0; /* a protection we no longer need: nothing to reflect */
     p->st.traps++;
@@ -978,8 +1091,22 @@ static int root_get(struct vgt_ppgtt *p, uint64_t pml4, struct root **out)
     }
     r->stamp = ++p->clock;
     if (!r->l4) {
+        uint64_t nondet, evict;
+
         lru_reclaim(p);
+        if (refusal_holds(p, gfn)) {
+            /* Same tables, same budget use: it would fail the same way
+             * after rebuilding hundreds of pages. */
+            p->st.refusals_cached++;
+            ret = p->refused_err;
+            goto refused;
+        }
+        refusal_drop(p);
+        nondet = p->nondet;
+        evict = p->st.oos_evict;
+        p->recording = true;
         ret = spt_get(p, gfn, SPT_PML4, &r->l4);
+        p->recording = false;
         if (ret) {
             vgt_err(p->log, "ppgtt: shadow of PML4 0x%llx failed: %d",
                     (unsigned long long)pml4, ret);
@@ -987,13 +1114,18 @@ static int root_get(struct vgt_ppgtt *p, uint64_t pml4, struct root **out)
                 spt_put(p, r->l4);
                 r->l4 = NULL;
             }
-            if (!r->pins && !r->g2v)
-                root_remove(p, r);
-            return ret;
+            refusal_record(p, gfn, ret, nondet == p->nondet && evict == p->st.oos_evict);
+            goto refused;
         }
+        refusal_drop(p); /* built: the pages are its shadows' now */
     }
     *out = r;
     return 0;
+
+refused:
+    if (!r->pins && !r->g2v)
+        root_remove(p, r);
+    return ret;
 }
 
 static int pin_locked(struct vgt_ppgtt *p, uint64_t pml4, uint64_t *root_dma)
@@ -1097,6 +1229,8 @@ static int revalidate_locked(struct vgt_ppgtt *p)
     uint64_t *gfns, *buf, n = 0;
     int err = 0;
 
+    /* The p2m changed: a refused build may fit now (or fail elsewhere). */
+    refusal_drop(p);
     gfns = malloc((p->nr_gpages + 1) * sizeof(*gfns));
     buf = malloc(VGT_PAGE_SIZE);
     if (!gfns || !buf) {
@@ -1140,6 +1274,7 @@ static int revalidate_locked(struct vgt_ppgtt *p)
 
 static void reset_locked(struct vgt_ppgtt *p)
 {
+    refusal_drop(p);
     while (p->roots)
         root_remove(p, p->roots);
 }

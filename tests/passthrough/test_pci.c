@@ -509,6 +509,48 @@ static void craft_igd(uint8_t *c)
     std_cap(c, 0xd0, 0x01, 0x00);         /* PM */
 }
 
+/* `--config-file` with more devices than the first, small parse holds
+ * (8): parsed again into 64 slots, the same result as one parse; more
+ * than 64 is refused with the line that overflowed. */
+static void test_scan_file_many(void **state)
+{
+    static uint8_t c[4096];
+    struct vgt_pci_ctx ctx = {.sysfs_root = "/nonexistent-vgt-test"};
+    struct vgt_pci_dev *devs = NULL;
+    char path[] = "/tmp/vgt-test-pci-XXXXXX", err[256] = "", name[64];
+    FILE *f;
+    int fd, n;
+
+    (void)state;
+    craft_full(c);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    for (unsigned i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "00:%02x.0 Foo", i + 1);
+        write_lspci(f, name, c, 64);
+    }
+    fclose(f);
+    n = vgt_pci_scan_file(&ctx, path, NULL, NULL, 0, &devs, err, sizeof(err));
+    assert_int_equal(n, 10);
+    assert_int_equal(devs[9].dev, 10);
+    assert_string_equal(err, "");
+    free(devs);
+
+    f = fopen(path, "w");
+    for (unsigned i = 0; i < 65; i++) {
+        snprintf(name, sizeof(name), "%02x:00.0 Foo", i);
+        write_lspci(f, name, c, 64);
+    }
+    fclose(f);
+    devs = NULL;
+    n = vgt_pci_scan_file(&ctx, path, NULL, NULL, 0, &devs, err, sizeof(err));
+    assert_int_equal(n, -E2BIG);
+    assert_null(devs);
+    assert_non_null(strstr(err, "more than 64 devices"));
+    unlink(path);
+}
+
 static void test_sysfs_igd(void **state)
 {
     static uint8_t c[4096];
@@ -916,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_lspci_fixture),
         cmocka_unit_test(test_lspci_format),
+        cmocka_unit_test(test_scan_file_many),
         cmocka_unit_test(test_sysfs_igd),
         cmocka_unit_test(test_igd_gen11_bdsm),
         cmocka_unit_test(test_sysfs_clean_device),

@@ -380,6 +380,134 @@ static void test_alloc_fail_below_trap(void **state)
     fx_fini(&x);
 }
 
+/* A root the shadow budget refused is refused again at once while nothing
+ * it depends on changed (no rebuild of its tables), and built again when
+ * something did: a guest write to a table it read, a p2m change, or
+ * shadow memory given back. What is accepted or refused stays the same. */
+static void test_refusal_cached(void **state)
+{
+    struct vgt_ppgtt_config c;
+    struct vgt_ppgtt_stats st;
+    struct fx x;
+    uint64_t q, r, shadowed;
+
+    (void)state;
+    vgt_ppgtt_config_default(&c);
+    c.budget_bytes = 64u << 10; /* allocation fails at 128 KiB: ~15 tables */
+    assert_int_equal(fx_init(&x, 32, FAKE_HV_SCRAMBLE_4K, 11, &c), 0);
+    /* Q: a PML4 and 5 PDPs; R: a PML4 and 10 PDPs. Each fits alone,
+     * both do not. Written before any pin: nothing is protected yet. */
+    for (unsigned i = 0; i < 5; i++)
+        gw64(&x, fx_gpa(3000, i), fx_pte(3001 + i, PTE_PRW));
+    for (unsigned i = 0; i < 10; i++)
+        gw64(&x, fx_gpa(2000, i), fx_pte(2001 + i, PTE_PRW));
+    assert_int_equal(vgt_ppgtt_pin(x.p, 3000ull << 12, &q), 0);
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    st = stats(&x);
+    assert_int_equal(st.refusals_cached, 0);
+    assert_int_equal(st.roots, 1);
+    assert_int_equal(st.shadow_pages, 6); /* Q's only: R's partial build is gone */
+    assert_true(fake_hv_is_wp(x.f, 2000)); /* kept protected to see writes */
+
+    /* Nothing changed: refused without building anything. */
+    shadowed = st.entries_shadowed;
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    assert_int_equal(vgt_ppgtt_g2v_create(x.p, 2000ull << 12), -ENOMEM);
+    st = stats(&x);
+    assert_int_equal(st.refusals_cached, 2);
+    assert_int_equal(st.entries_shadowed, shadowed);
+    assert_int_equal(st.roots, 1);
+    /* A write to a page no shadow and no refusal read changes nothing. */
+    gw64(&x, fx_gpa(5000, 0), fx_pte(5001, PTE_PRW));
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    assert_int_equal(stats(&x).refusals_cached, 3);
+
+    /* A write to a table the build read (even of the same value): built
+     * again, and refused again by the budget. */
+    gw64(&x, fx_gpa(2005, 7), 0);
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    st = stats(&x);
+    assert_int_equal(st.refusals_cached, 3);
+    assert_true(st.entries_shadowed > shadowed);
+    /* The p2m changed (INVALIDATE): built again. */
+    shadowed = st.entries_shadowed;
+    assert_int_equal(vgt_ppgtt_revalidate(x.p), 0);
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    st = stats(&x);
+    assert_int_equal(st.refusals_cached, 3);
+    assert_true(st.entries_shadowed > shadowed);
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    assert_int_equal(stats(&x).refusals_cached, 4);
+
+    /* Q's guest drops its PDPs: their shadows are freed, so R now fits
+     * although none of R's tables changed. */
+    for (unsigned i = 0; i < 5; i++)
+        gw64(&x, fx_gpa(3000, i), 0);
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), 0);
+    assert_int_equal(stats(&x).refusals_cached, 4);
+    oracle_ok(&x, 2000, r);
+    oracle_ok(&x, 3000, q);
+    /* Its pages are the shadows' now: a write is reflected as usual. */
+    gw64(&x, fx_gpa(2003, 0), fx_pte(2500, PTE_PRW));
+    assert_int_equal(vgt_ppgtt_sync(x.p, 2000ull << 12), 0);
+    oracle_ok(&x, 2000, r);
+
+    vgt_ppgtt_reset(x.p);
+    st = stats(&x);
+    assert_int_equal(st.wp_pages, 0);
+    assert_int_equal(st.guest_pt_pages, 0);
+    assert_int_equal(st.shadow_bytes, 0);
+    for (uint64_t g = 0; g < x.f->hv.max_gfn; g++)
+        assert_false(fake_hv_is_wp(x.f, g));
+    fx_fini(&x);
+}
+
+/* A refusal whose pages are then written and whose vGPU is destroyed
+ * leaves no protection behind (the refusal's pages are its own). */
+static void test_refusal_destroy(void **state)
+{
+    struct vgt_ppgtt_config c;
+    struct fx x;
+    uint64_t r;
+
+    (void)state;
+    vgt_ppgtt_config_default(&c);
+    c.budget_bytes = 16u << 10;
+    assert_int_equal(fx_init(&x, 32, FAKE_HV_SCRAMBLE_4K, 12, &c), 0);
+    for (unsigned i = 0; i < 10; i++)
+        gw64(&x, fx_gpa(2000, i), fx_pte(2001 + i, PTE_PRW));
+    assert_int_equal(vgt_ppgtt_pin(x.p, 2000ull << 12, &r), -ENOMEM);
+    assert_true(fake_hv_is_wp(x.f, 2001));
+    vgt_ppgtt_destroy(x.p);
+    x.p = NULL;
+    for (uint64_t g = 0; g < x.f->hv.max_gfn; g++)
+        assert_false(fake_hv_is_wp(x.f, g));
+    assert_int_equal(x.g->pages_live, 0);
+    fx_fini(&x);
+}
+
+/* The host out of pages is not cached: its memory is not this vGPU's, it
+ * may come back without anything here changing. */
+static void test_host_refusal_not_cached(void **state)
+{
+    struct vgt_hostgpu_ops failing;
+    struct fx x;
+    uint64_t root, r;
+
+    (void)state;
+    alloc_fail_setup(&x, &failing, &root);
+    gw64(&x, fx_gpa(600, 0), fx_pte(PDP, PTE_PRW));
+    fail_allocs = 100;
+    assert_int_equal(vgt_ppgtt_pin(x.p, 600ull << 12, &r), -ENOMEM);
+    assert_false(fake_hv_is_wp(x.f, 600)); /* nothing kept */
+    fail_allocs = 0;
+    assert_int_equal(vgt_ppgtt_pin(x.p, 600ull << 12, &r), 0);
+    assert_int_equal(stats(&x).refusals_cached, 0);
+    oracle_ok(&x, 600, r);
+    x.g->gpu.ops = real_gpu_ops;
+    fx_fini(&x);
+}
+
 static void test_hostile_tables(void **state)
 {
     struct fx x;
@@ -580,6 +708,9 @@ int main(void)
         cmocka_unit_test(test_half_writes),
         cmocka_unit_test(test_alloc_fail_in_trap),
         cmocka_unit_test(test_alloc_fail_below_trap),
+        cmocka_unit_test(test_refusal_cached),
+        cmocka_unit_test(test_refusal_destroy),
+        cmocka_unit_test(test_host_refusal_not_cached),
         cmocka_unit_test(test_hostile_tables),
         cmocka_unit_test(test_oos),
         cmocka_unit_test(test_lru_reset),

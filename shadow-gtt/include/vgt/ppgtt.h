@@ -61,6 +61,9 @@ struct vgt_ppgtt_stats {
     uint64_t half_reconciled;  /* half-written entries fixed at sync */
     uint64_t reclaims;         /* root shadows reclaimed by the LRU */
     uint64_t alloc_failures;
+    /* Root builds refused at once: the same PML4 was refused by the
+     * budget before and nothing it depends on changed since. */
+    uint64_t refusals_cached;
     /* Current state. */
     uint64_t shadow_pages;     /* host pages holding shadow entries */
     uint64_t guest_pt_pages;   /* guest pages tracked as page tables */
