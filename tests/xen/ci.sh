@@ -50,7 +50,7 @@ x86_state() {
 }
 arm64_state() {
     [ -x "$barm/tools/vgtd" ] || { echo "no $barm/tools/vgtd (make cross-arm64 failed or was not run)"; return; }
-    s=$(sh "$here/arm64.sh" --check-build 2>/dev/null) || { echo "$s"; return; }
+    s=$(sh "$here/arm64.sh" --check-build 2>/dev/null) || { echo "no arm64 images in $cache/arm64 and $s"; return; }
     [ "$s" = cached ] && echo cached || echo build
 }
 
