@@ -1,6 +1,6 @@
 #!/bin/sh
 # make check-xen: the real-Xen test tier. arm64 first (tests/xen/arm64.sh:
-# Xen 4.17.7 built with IOREQ_SERVER, the test device from a guest), then
+# Xen 4.17 built with IOREQ_SERVER from Debian's source, the test device from a guest), then
 # x86 (below) in the same TAP plan. On x86 Debian's Xen 4.17 boots
 # under QEMU (TCG with emulated AMD SVM+NPT: no VT-x needed), with a PV
 # dom0 and HVM guests from Debian 12 packages; this build's vgt and vgtd
@@ -199,7 +199,7 @@ $images_only && exit 0
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# arm64 first: a short run (Xen 4.17.7 built with IOREQ_SERVER, the test
+# arm64 first: a short run (Xen 4.17 built with IOREQ_SERVER, the test
 # device from a guest; tests/xen/arm64.sh).
 case " $archs " in *" arm64 "*)
     t0=$(now)
