@@ -6,7 +6,10 @@ G=/root/guests
 mkdir -p $G
 ok() { echo "VGTXEN ok - $*"; }
 nok() { echo "VGTXEN not ok - $*"; }
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# ms since boot, from /proc/uptime (10 ms steps): monotonic, unlike date,
+# whose wall clock stepped back 671 ms across an xl destroy in a PV dom0
+# under TCG.
+ms() { echo $(( $(sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime) * 10 )); }
 
 cfg() { # NAME MODE EXTRA
     cat >$G/$1.cfg <<CFG
@@ -53,8 +56,9 @@ gval() { tr -d '\r' </var/log/xen/$1-serial.log 2>/dev/null | sed -n "s/^GUEST $
 # The teardown bound on this emulated machine (ms): 200 ms is the
 # design's bound, asserted on the simulated platform
 # (e2e_vgtd_domain_death); under QEMU TCG dom0 runs many times slower than
-# on hardware, so the rig asserts a looser bound and prints the figure.
-TEARDOWN_MS=${VGT_XEN_TEARDOWN_MS:-1000}
+# on hardware, so the rig asserts a looser bound and prints the figure
+# (911 ms measured at load 3.5, 432 ms of it vgtd's own teardown).
+TEARDOWN_MS=${VGT_XEN_TEARDOWN_MS:-2000}
 
 # vgtd's own figure from log $1 for domain $2: "torn down N ms after its
 # death was seen" (the ms from noticing the death to the teardown done).
