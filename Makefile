@@ -84,7 +84,7 @@ cross-arm64:
 check-cross-arm64: cross-arm64
 	sh cross/check-arm64 $(BUILD_ARM64) $(BUILD)
 
-# Xen 4.17 under QEMU (TCG): on arm64 (Xen 4.17.7 built with
+# Xen 4.17 under QEMU (TCG): on arm64 (Xen 4.17 from Debian's source, built with
 # IOREQ_SERVER, the test device from a guest, served by $(BUILD_ARM64)'s
 # vgtd) and on x86 (Debian's Xen, a PV dom0 and HVM guests served by
 # $(BUILD)'s vgtd --gpu sim); images cached in $(VGT_XEN_CACHE) or

@@ -507,7 +507,23 @@ void vgtd_vgpu_ctl_destroy(struct vgtd_vgpu *d)
     free(d);
 }
 
-/* One client: requests line by line until EOF (at most 4 KiB a line). */
+/* Dying domains: on Xen when the watch fired or its backstop is due, on
+ * the sim (death through the control socket) at every turn. */
+static void check_domains(struct vgtd_vgpu *d)
+{
+    if (!d->watch || vgt_domwatch_due(d->watch))
+        vgpu_host_reap(d->host);
+}
+
+/* How long the loops may sleep before check_domains(). */
+static int check_ms(const struct vgtd_vgpu *d)
+{
+    return d->watch ? vgt_domwatch_timeout_ms(d->watch) : VGT_DOMWATCH_POLL_MS;
+}
+
+/* One client: requests line by line until EOF (at most 4 KiB a line), or
+ * 5 s without a byte. A connected client never holds up the teardown of
+ * a dying domain: the wait for its next line also watches the domains. */
 static void serve_client(struct vgtd_vgpu *d, int fd)
 {
     struct ucred cred;
@@ -523,13 +539,22 @@ static void serve_client(struct vgtd_vgpu *d, int fd)
         fclose(o);
         return;
     }
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
+    for (uint64_t last = vgt_now_ns();;) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                              {.fd = d->watch ? vgt_domwatch_fd(d->watch) : -1, .events = POLLIN}};
         ssize_t r;
         char *nl;
+        int pr = poll(p, 2, check_ms(d));
 
-        if (poll(&p, 1, 5000) <= 0)
+        if (pr < 0 && errno != EINTR)
             break;
+        check_domains(d);
+        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (vgt_now_ns() - last >= 5000000000ull)
+                break;
+            continue;
+        }
+        last = vgt_now_ns();
         r = read(fd, line + n, sizeof(line) - 1 - n);
         if (r <= 0)
             break;
@@ -871,7 +896,7 @@ int vgtd_vgpu_main(int argc, char **argv)
         struct pollfd p[3] = {{.fd = d.lfd, .events = POLLIN}, {.fd = d.sfd, .events = POLLIN},
                               {.fd = d.watch ? vgt_domwatch_fd(d.watch) : -1, .events = POLLIN}};
 
-        if (poll(p, 3, d.watch ? vgt_domwatch_timeout_ms(d.watch) : 200) < 0 && errno != EINTR)
+        if (poll(p, 3, check_ms(&d)) < 0 && errno != EINTR)
             break;
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -887,8 +912,7 @@ int vgtd_vgpu_main(int argc, char **argv)
                 close(c);
             }
         }
-        if (!d.watch || vgt_domwatch_due(d.watch))
-            vgpu_host_reap(d.host);
+        check_domains(&d);
     }
     vgt_info(&d.log, "stopping: tearing every vGPU down");
     vgtd_sd_notifyf("STOPPING=1\nSTATUS=stopping: tearing every vGPU down");

@@ -5,6 +5,10 @@
  *   vgtd --domid N --device testdev --mmio BASE      real Xen domain
  *   vgtd --sim --device testdev --mmio BASE [--once] simulated guest
  *
+ * On the simulated platform SIGUSR1 destroys the simulated domain behind
+ * vgtd's back, as `xl destroy` does on Xen: the same watch thread notices
+ * and vgtd tears down and exits (tests/e2e/test_vgtd_domain_death.c).
+ *
  * Device kinds are a table (device_kinds[]): each attaches its ranges to
  * the server before it starts, and detaches on the way out. Bring-up is
  * staged in the Xen order (create server, map pages, map ranges, enable,
@@ -12,9 +16,12 @@
  * start leaves nothing behind in the hypervisor. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +61,7 @@ struct vgtd {
     struct sim_arena *arena;
     struct sim_hv *hv;
     struct sim_guest *guest;
+    atomic_bool sim_dead; /* SIGUSR1: the simulated toolstack destroyed it */
 };
 
 struct vgtd_device_kind {
@@ -184,16 +192,26 @@ static int backend_up(struct vgtd *d, struct vgt_ioreq_backend **be)
 
 struct sig_waiter {
     sigset_t set;
-    struct vgt_ioreq_server *server;
+    struct vgtd *d;
 };
 
+/* SIGUSR2 ends the waiter (vgtd's own shutdown); SIGUSR1 on the sim kills
+ * the simulated domain, which the domain watch then notices. */
 static void *sig_thread(void *p)
 {
     struct sig_waiter *w = p;
     int sig;
 
-    if (sigwait(&w->set, &sig) == 0 && sig != SIGUSR2)
-        vgt_ioreq_server_stop(w->server);
+    while (sigwait(&w->set, &sig) == 0) {
+        if (sig == SIGUSR1) {
+            if (w->d->o.sim)
+                atomic_store(&w->d->sim_dead, true);
+            continue;
+        }
+        if (sig != SIGUSR2)
+            vgt_ioreq_server_stop(w->d->server);
+        break;
+    }
     return NULL;
 }
 
@@ -204,15 +222,36 @@ struct dom_watcher {
     int stop_fd;
     pthread_t tid;
     bool running;
-    struct vgt_domwatch *w;
+    struct vgt_domwatch *w; /* Xen; NULL on the sim */
+    uint64_t gone_ns;       /* when the death was seen, 0 while alive */
 };
+
+/* The simulated domain's death, checked as often as Xen's polling
+ * fallback checks (VGT_DOMWATCH_POLL_MS), so the sim measures the same
+ * bound. */
+static int sim_wait_gone(struct vgtd *d, int stop_fd)
+{
+    for (;;) {
+        struct pollfd p = {.fd = stop_fd, .events = POLLIN};
+        int r = poll(&p, 1, VGT_DOMWATCH_POLL_MS);
+
+        if (r < 0 && errno != EINTR)
+            return -errno;
+        if (r > 0 && (p.revents & POLLIN))
+            return -ECANCELED;
+        if (atomic_load(&d->sim_dead))
+            return 0;
+    }
+}
 
 static void *dom_watch_thread(void *p)
 {
     struct dom_watcher *dw = p;
-    int ret = vgt_domwatch_wait_gone(dw->w, dw->d->o.domid, dw->stop_fd);
+    int ret = dw->w ? vgt_domwatch_wait_gone(dw->w, dw->d->o.domid, dw->stop_fd)
+                    : sim_wait_gone(dw->d, dw->stop_fd);
 
     if (ret == 0) {
+        dw->gone_ns = vgt_now_ns();
         vgt_info(&dw->d->log, "dom%u: domain gone (destroyed or shut down): stopping",
                  dw->d->o.domid);
         vgt_ioreq_server_stop(dw->d->server);
@@ -230,7 +269,7 @@ static void dom_watch_start(struct vgtd *d, struct dom_watcher *dw)
     dw->stop_fd = eventfd(0, EFD_CLOEXEC);
     if (dw->stop_fd < 0)
         goto fail;
-    if (vgt_domwatch_open(&d->log, &dw->w) < 0)
+    if (!d->o.sim && vgt_domwatch_open(&d->log, &dw->w) < 0)
         goto close_fd;
     if (pthread_create(&dw->tid, NULL, dom_watch_thread, dw) != 0)
         goto close_watch;
@@ -391,7 +430,7 @@ int main(int argc, char **argv)
     struct vgt_ioreq_backend *be;
     struct vgt_ioreq_server_cfg cfg;
     struct sig_waiter w;
-    struct dom_watcher dw;
+    struct dom_watcher dw = {0};
     pthread_t sig_tid, srv_tid;
     void *res;
     int ret, rc = 1;
@@ -412,6 +451,7 @@ int main(int argc, char **argv)
     sigaddset(&w.set, SIGTERM);
     sigaddset(&w.set, SIGINT);
     sigaddset(&w.set, SIGUSR2);
+    sigaddset(&w.set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &w.set, NULL);
 
     if (backend_up(&d, &be) < 0)
@@ -427,7 +467,7 @@ int main(int argc, char **argv)
     vgt_info(&d.log, "dom%u: serving %s on %s", d.o.domid, d.kind->name,
              d.o.sim ? "the simulated platform" : "Xen");
 
-    w.server = d.server;
+    w.d = &d;
     if (pthread_create(&sig_tid, NULL, sig_thread, &w) != 0) {
         vgt_err(&d.log, "pthread_create: %s", strerror(errno));
         goto detach_device;
@@ -445,7 +485,11 @@ int main(int argc, char **argv)
             vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
         if (d.o.once || rc)
             vgt_ioreq_server_stop(d.server);
+        else
+            dom_watch_start(&d, &dw);
         pthread_join(srv_tid, &res);
+        if (!d.o.once && !rc)
+            dom_watch_stop(&dw);
     } else {
         vgtd_sd_notifyf("READY=1\nSTATUS=dom%u: serving %s", d.o.domid, d.kind->name);
         dom_watch_start(&d, &dw);
@@ -471,5 +515,9 @@ destroy_server:
 platform_down:
     if (d.o.sim)
         sim_platform_down(&d);
+    /* The figure check-xen's dom0 check and the sim's e2e test read. */
+    if (dw.gone_ns)
+        vgt_info(&d.log, "dom%u: torn down %" PRIu64 " ms after its death was seen", d.o.domid,
+                 (vgt_now_ns() - dw.gone_ns) / 1000000u);
     return rc;
 }

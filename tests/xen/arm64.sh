@@ -10,30 +10,100 @@
 # one line "VGTXEN # SKIP reason" when the tier cannot run here.
 #
 # Debian 12's arm64 hypervisor is built without CONFIG_IOREQ_SERVER (it is
-# EXPERT-only on Arm), so the hypervisor is built from the upstream tag
-# RELEASE-4.17.7 with Debian's config plus CONFIG_EXPERT and
-# CONFIG_IOREQ_SERVER, from a git dir of xen-project/xen ($XENGIT), once,
-# into $cache/arm64 with the dom0 and guest images; later runs reuse it.
+# EXPERT-only on Arm), so the hypervisor is built with Debian's config plus
+# CONFIG_EXPERT and CONFIG_IOREQ_SERVER, once, into $cache/arm64 with the
+# dom0 and guest images; later runs reuse them. Its source: Debian's own
+# xen source package (apt-get source through a temporary deb-src list for
+# the machine's Debian mirror, Debian's patches applied), so any Debian
+# machine with the mirror can build it; or, when $XENGIT names a git dir
+# of xen-project/xen, its tag $VGT_XEN_TAG (default RELEASE-4.17.7).
+#
+#   sh tests/xen/arm64.sh --images        build the cached images only
+#   sh tests/xen/arm64.sh --check-build   can the images be had? prints
+#                                         "cached", "buildable" or the
+#                                         reason they cannot (exit 1)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-barm=$1
-log=$2
 cache=${VGT_XEN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vgt-xen}/arm64
-xentag=RELEASE-4.17.7
-if [ -z "${XENGIT:-}" ] && [ -d /work/.mirror/xen-project+xen/repo ]; then
-    XENGIT=/work/.mirror/xen-project+xen/repo
-fi
+xentag=${VGT_XEN_TAG:-RELEASE-4.17.7}
 timeout_s=${VGT_XEN_ARM64_TIMEOUT:-900}
-skip() { echo "VGTXEN # SKIP $*" >"$log"; echo "check-xen: arm64 skipped: $*" >&2; exit 0; }
 now() { date +%s; }
 
-build_images() {
-    [ -n "${XENGIT:-}" ] || skip "no arm64 images in $cache and no Xen git dir to build the hypervisor from (set XENGIT to a clone of xen-project/xen)"
-    git --git-dir="$XENGIT" rev-parse -q --verify "$xentag^{commit}" >/dev/null ||
-        skip "no arm64 images in $cache and $XENGIT has no tag $xentag"
-    [ "$(id -u)" -eq 0 ] || skip "no arm64 images in $cache and not root to build them"
+# The Debian mirror the machine uses (deb822 or one-line sources).
+debian_mirror() {
+    m=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+    [ -n "$m" ] || m=$(awk '$1=="deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+    echo "$m"
+}
+
+# Why the arm64 images can neither be found nor built here, or nothing.
+cannot_build() {
+    if [ -n "${XENGIT:-}" ]; then
+        git --git-dir="$XENGIT" rev-parse -q --verify "$xentag^{commit}" >/dev/null 2>&1 ||
+            { echo "XENGIT=$XENGIT has no tag $xentag"; return; }
+    else
+        [ -n "$(debian_mirror)" ] || { echo "no Debian mirror in the apt sources to fetch Xen's source package from (or set XENGIT to a clone of xen-project/xen)"; return; }
+        command -v dpkg-source >/dev/null || { echo "dpkg-source missing (apt-get install dpkg-dev)"; return; }
+    fi
+    [ "$(id -u)" -eq 0 ] || { echo "not root to build them"; return; }
     dpkg --print-foreign-architectures | grep -qx arm64 ||
-        skip "no arm64 images and dpkg has no arm64 architecture (make cross-arm64 adds it)"
+        { echo "dpkg has no arm64 architecture (make cross-arm64 adds it)"; return; }
+}
+
+if [ "${1:-}" = "--check-build" ]; then
+    if [ -f "$cache/.ready" ]; then echo cached; exit 0; fi
+    why=$(cannot_build)
+    [ -z "$why" ] && { echo buildable; exit 0; }
+    echo "$why"
+    exit 1
+fi
+images_only=false
+if [ "${1:-}" = "--images" ]; then
+    images_only=true
+    barm=
+    log=/dev/stderr
+else
+    barm=$1
+    log=$2
+fi
+skip() { echo "VGTXEN # SKIP $*" >"$log"; echo "check-xen: arm64 skipped: $*" >&2; exit 0; }
+
+# Debian's xen source package into $1 (its patches applied): the version
+# of the hypervisor package first (its config goes with it), else any
+# version the mirror still has (the security archive's sources may be
+# missing from a mirror). Prints the version taken.
+debian_xen_source() {
+    apt="$tmp/apt"
+    mkdir -p "$apt/lists/partial" "$apt/parts"
+    m=$(debian_mirror)
+    echo "deb-src $m bookworm main" >"$apt/sources.list"
+    # the security archive beside the mirror, when it follows the usual layout
+    case "$m" in */debian) echo "deb-src ${m}-security bookworm-security main" >>"$apt/sources.list" ;; esac
+    o="-o Dir::Etc::SourceList=$apt/sources.list -o Dir::Etc::SourceParts=$apt/parts -o Dir::State::Lists=$apt/lists -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
+    # shellcheck disable=SC2086
+    apt-get -qq $o update >&2 || return 1
+    want=$(dpkg-deb -f "$tmp"/debs/xen-hypervisor-4.17-arm64_*.deb Version 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    vers=$(apt-cache $o showsrc xen 2>/dev/null | sed -n 's/^Version: //p' | sort -u)
+    for v in $want $(printf '%s
+' $vers | sort -rV); do
+        rm -rf "$tmp/dsc"
+        mkdir -p "$tmp/dsc"
+        # shellcheck disable=SC2086
+        if (cd "$tmp/dsc" && apt-get -qq $o source --download-only "xen=$v") >&2 2>&1 &&
+            dpkg-source -x "$tmp"/dsc/xen_*.dsc "$1" >/dev/null 2>&1; then
+            rm -rf "$tmp/dsc"
+            echo "$v"
+            return 0
+        fi
+        echo "check-xen: Debian's xen source $v not to be had from $m" >&2
+    done
+    return 1
+}
+
+build_images() {
+    why=$(cannot_build)
+    [ -z "$why" ] || skip "no arm64 images in $cache and $why"
     t0=$(now)
     echo "check-xen: building the arm64 images in $cache (once)" >&2
     need=""
@@ -65,8 +135,17 @@ build_images() {
     for p in $dl; do arch_dl="$arch_dl $p:arm64"; done
     # shellcheck disable=SC2086
     (cd "$tmp/debs" && apt-get download -qq $arch_dl) >&2
-    # The hypervisor: upstream source, Debian's config + EXPERT + IOREQ_SERVER.
-    git --git-dir="$XENGIT" archive "$xentag" xen config Config.mk scripts | tar -x -C "$tmp/src"
+    # The hypervisor: Debian's source (or upstream's tag), Debian's config
+    # + EXPERT + IOREQ_SERVER.
+    if [ -n "${XENGIT:-}" ]; then
+        git --git-dir="$XENGIT" archive "$xentag" xen config Config.mk scripts | tar -x -C "$tmp/src"
+        xsrc="$xentag from $XENGIT"
+    else
+        rm -rf "$tmp/src"
+        v=$(debian_xen_source "$tmp/src") || skip "Debian's xen source package could not be fetched from $(debian_mirror) (or set XENGIT to a clone of xen-project/xen)"
+        xsrc="Debian's xen source $v"
+    fi
+    echo "check-xen: arm64 hypervisor from $xsrc" >&2
     dpkg-deb -x "$tmp"/debs/xen-hypervisor-4.17-arm64_*.deb "$tmp/hv"
     cfg=$(ls "$tmp"/hv/boot/xen-4.17-arm64.config* | head -n 1)
     cp "$cfg" "$tmp/src/xen/.config"
@@ -95,12 +174,13 @@ build_images() {
     cp "$tmp/root/bin/busybox" "$tmp/busybox"
     for f in xen Image dom0-base.cpio.gz busybox; do mv "$tmp/$f" "$cache/$f"; done
     rm -rf "$tmp"
-    echo "$xentag $kver" >"$cache/.ready"
+    echo "$xsrc; kernel $kver" >"$cache/.ready"
     echo "check-xen: arm64 images built in $(( $(now) - t0 )) s" >&2
 }
 
 mkdir -p "$cache"
 [ -f "$cache/.ready" ] || build_images
+$images_only && exit 0
 [ -x "$barm/tools/vgtd" ] || skip "no $barm/tools/vgtd (make cross-arm64)"
 command -v qemu-system-aarch64 >/dev/null || skip "qemu-system-aarch64 missing (apt-get install qemu-system-arm)"
 command -v aarch64-linux-gnu-gcc >/dev/null || skip "aarch64-linux-gnu-gcc missing (apt-get install gcc-aarch64-linux-gnu)"
@@ -138,6 +218,7 @@ chmod 755 "$work/p/init"
 (cd "$work/p" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/payload.cpio.gz"
 cat "$cache/dom0-base.cpio.gz" "$work/payload.cpio.gz" >"$work/dom0.cpio.gz"
 
+t_boot=$(now)
 # thread=single: with multi-threaded TCG, Xen's cross-pCPU wake-ups stall.
 nice timeout "$timeout_s" qemu-system-aarch64 -machine virt,gic-version=3,virtualization=on \
     -cpu cortex-a57 -smp 2 -m 2048 -accel tcg,thread=single -nographic -no-reboot -monitor none \
@@ -145,4 +226,6 @@ nice timeout "$timeout_s" qemu-system-aarch64 -machine virt,gic-version=3,virtua
     -append "dom0_mem=768M dom0_max_vcpus=1 console=dtuart dtuart=/pl011@9000000" \
     -device guest-loader,addr=0x49000000,kernel="$cache/Image",bootargs="console=hvc0 rdinit=/init quiet" \
     -device guest-loader,addr=0x50000000,initrd="$work/dom0.cpio.gz" \
-    </dev/null >"$log" 2>&1 || true
+    </dev/null >"$log" 2>&1 || qrc=$?
+# how QEMU ended, for check-xen.sh's report: status (124: timed out), seconds
+echo "${qrc:-0} $(($(now) - t_boot))" >"$log.rc"
