@@ -13,7 +13,11 @@ ms() { echo $(( $(sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime) * 10 ))
 # VGT_XEN_CHECKS (check-xen.sh writes it to /payload/checks): the groups
 # to run, of "destroy testdev vgpu"; empty runs all.
 only=$(cat /payload/checks 2>/dev/null || true)
-want() { [ -z "$only" ] || case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
+want() {
+    [ -z "$only" ] && return 0
+    case " $only " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 [ -n "$only" ] && echo "VGTXEN # only the check groups: $only (VGT_XEN_CHECKS)"
 
 cfg() { # NAME MODE EXTRA
