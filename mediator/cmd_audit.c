@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,6 @@ static const struct mi_reject mi_rejects[64] = {
     [0x18] = {"MI_SET_CONTEXT", "privileged: legacy context switch outside execlists"},
     [0x1B] = {"MI_SEMAPHORE_SIGNAL", "privileged: signals other engines' contexts"},
     [0x1D] = {"MI_FORCE_WAKEUP", "privileged: forcewake is host power management"},
-    [0x21] = {"MI_STORE_DATA_INDEX", "writes the host's hardware status page by index"},
     [0x23] = {"MI_UPDATE_GTT", "rewrites GTT entries; only the mediator writes the GTT"},
     [0x27] = {"MI_CLFLUSH", "flushes cache lines by GGTT address (privileged)"},
     [0x28] = {"MI_REPORT_PERF_COUNT", "reads performance counters shared with other vGPUs"},
@@ -272,6 +272,9 @@ int vgt_audit_reg_allowed(unsigned engine, uint32_t reg)
 #define FD0_POST_SYNC_SHIFT 14
 #define FD0_STORE_DATA_INDEX (1u << 21)
 #define FD1_DAT_GGTT (1u << 2)
+#define SDX0_PPHWSP (1u << 21)           /* MI_STORE_DATA_INDEX Use Per-Process HWSP */
+#define SDX1_OFFSET 0x00000ffcu          /* MI_STORE_DATA_INDEX Offset, dword 1 bits 11:2 */
+#define PPHWSP_SIZE 4096u                /* i915 gt/intel_lrc.h LRC_PPHWSP_SZ: one page */
 #define MI_NOOP_DW 0u
 
 static uint64_t addr64(const uint32_t *p, unsigned dw, uint64_t mask)
@@ -566,6 +569,46 @@ static int h_sdi(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
                          "MI_STORE_DATA_IMM writes outside the vGPU");
 }
 
+/* Store-data-index (PIPE_CONTROL, MI_FLUSH_DW, MI_STORE_DATA_INDEX): in
+ * execlist mode the index is an offset into the running context's
+ * per-process HWSP, page 0 of its image (i915 6.1 gen8_emit_flush_rcs and
+ * gen8_emit_flush_xcs write LRC_PPHWSP_SCRATCH_ADDR that way). The GPU
+ * runs the vGPU's shadow context, so that page is the workload's own
+ * shadow page, copied back to the guest's image at completion
+ * (execlist.c). What the index reaches must stay in that page (gvt
+ * cmd_parser.c cmd_address_audit, index_mode); the dwords it may write
+ * are recorded for the copy-back. */
+static int check_index(struct walk *w, uint64_t index, uint32_t size)
+{
+    struct vgt_audit_violation *v = &w->r->viol;
+
+    if (index > PPHWSP_SIZE - size) {
+        snprintf(v->detail, sizeof(v->detail),
+                 "store-data-index offset 0x%llx + %u bytes is outside the 4 KiB per-process status page",
+                 (unsigned long long)index, size);
+        return violation(w, -EACCES, v->detail);
+    }
+    for (uint32_t dw = (uint32_t)index / 4; dw < (uint32_t)(index + size + 3) / 4; dw++)
+        w->r->pphwsp_dirty[dw / 32] |= 1u << (dw % 32);
+    return 0;
+}
+
+/* MI_STORE_DATA_INDEX (genxml gen9.xml): 3 dwords store a dword, 4 a
+ * qword. Without Use Per-Process HWSP the offset is in the engine's
+ * global HWSP, the host's. */
+static int h_sdi_index(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
+{
+    (void)c;
+    if (len != 3 && len != 4)
+        return violation(w, -EINVAL, "bad command length");
+    if (!(p[0] & SDX0_PPHWSP))
+        return violation(w, -EACCES, "MI_STORE_DATA_INDEX without the per-process HWSP bit writes the "
+                                     "host's hardware status page");
+    if (p[1] & ~SDX1_OFFSET)
+        return violation(w, -EACCES, "MI_STORE_DATA_INDEX offset has bits outside 11:2");
+    return check_index(w, p[1], len == 4 ? 8 : 4);
+}
+
 static int h_pipe_control(struct walk *w, struct cursor *c, uint32_t *p, uint32_t len)
 {
     uint32_t ps;
@@ -577,9 +620,10 @@ static int h_pipe_control(struct walk *w, struct cursor *c, uint32_t *p, uint32_
     ps = (p[1] >> PC1_POST_SYNC_SHIFT) & 3;
     if (p[1] & PC1_LRI_POST_SYNC)
         return violation(w, -EACCES, "PIPE_CONTROL post-sync register write (LRI post-sync)");
+    /* Post-sync writes are a qword (genxml: Immediate Data is 64 bits). */
     if ((p[1] & PC1_STORE_DATA_INDEX) && ps)
-        return violation(w, -EACCES, "PIPE_CONTROL store-data-index writes the host's status page");
-    if (ps)
+        rc = check_index(w, addr64(p, 2, ADDR48_MASK), 8);
+    else if (ps)
         rc = check_operand(w, (p[1] & PC1_DAT_GGTT) != 0, addr64(p, 2, ADDR48_MASK), 8,
                            "PIPE_CONTROL post-sync write outside the vGPU");
     if (!rc && (p[1] & PC1_NOTIFY)) {
@@ -597,9 +641,12 @@ static int h_flush_dw(struct walk *w, struct cursor *c, uint32_t *p, uint32_t le
     (void)c;
     if (len < 4)
         return violation(w, -EINVAL, "bad command length");
+    /* Address bits 47:3 (dword 1 bit 2 is the GGTT selector); op 1
+     * writes a dword with 4 dwords (i915 gen8_emit_flush_xcs), a qword
+     * with 5; the timestamp is a qword (genxml gen9.xml MI_FLUSH_DW). */
     if ((p[0] & FD0_STORE_DATA_INDEX) && ps)
-        return violation(w, -EACCES, "MI_FLUSH_DW store-data-index writes the host's status page");
-    if (ps)
+        rc = check_index(w, addr64(p, 1, ADDR48_MASK & ~7ull), ps == 1 && len < 5 ? 4 : 8);
+    else if (ps)
         rc = check_operand(w, (p[1] & FD1_DAT_GGTT) != 0, addr64(p, 1, ADDR48_MASK), 8,
                            "MI_FLUSH_DW post-sync write outside the vGPU");
     if (!rc && (p[0] & FD0_NOTIFY)) {
@@ -1025,6 +1072,7 @@ static const struct cmd_rule cmd_rules[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_SRM] = {h_srm, 4},
     [VGT_CMD_ID_LRR] = {h_lrr, 3},
     [VGT_CMD_ID_STORE_DATA_IMM] = {h_sdi, 0},
+    [VGT_CMD_ID_STORE_DATA_INDEX] = {h_sdi_index, 0},
     [VGT_CMD_ID_PIPE_CONTROL] = {h_pipe_control, 0},
     [VGT_CMD_ID_FLUSH_DW] = {h_flush_dw, 0},
     /* gen8+ BB_START is 3 dwords (i915 MI_BATCH_BUFFER_START_GEN8 | 1). */

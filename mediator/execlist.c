@@ -43,6 +43,25 @@ static void vcsb_event(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t hws
     sv->st.ctx_switch_events++;
 }
 
+/* The store-data-index results in the shadow PPHWSP (slot page 0) go to
+ * the guest's image page 0, as the GPU would have written them there (gvt
+ * scheduler.c update_guest_context copies its shadow's pages back): only
+ * the dwords the audit let a command write (wl->pphwsp_dirty), never the
+ * rest of the page, through the guest-memory path the other write-backs
+ * take (a write-protected page is handled there, as for the HWSP's CSB). */
+static void pphwsp_write_back(struct vgt_submit_vgpu *sv, const struct workload *wl)
+{
+    const uint32_t *page = (const uint32_t *)wl->slot->va[LRC_PPHWSP_PN];
+    unsigned dw = 0, n;
+
+    if (!wl->pphwsp_gpa)
+        return;
+    while (vgt_pphwsp_next_run(wl->pphwsp_dirty, &dw, &n)) {
+        vgt_hv_write(sv->v->hv, wl->pphwsp_gpa + dw * 4, page + dw, n * 4);
+        dw += n;
+    }
+}
+
 /* A workload left the GPU: tell the guest. v->lock held. Results are in
  * guest memory already (the GPU wrote them through the shadows); the
  * guest's view of its ring moves first, then the CSB, then the interrupts,
@@ -64,6 +83,7 @@ void vgt_execlist_complete(struct vgt_submit_vgpu *sv, struct workload *wl)
         vgt_hv_write(sv->v->hv, wl->head_gpa, &head, 4);
         vgt_hv_write(sv->v->hv, wl->head_gpa + (CTX_TIMESTAMP - CTX_RING_HEAD) * 4, &ts, 4);
     }
+    pphwsp_write_back(sv, wl);
     if (wl->error) {
         vgt_vgpu_enter_failsafe(sv->v, VGT_FAILSAFE_GUEST_ERROR, "GPU fault in a workload");
         return;

@@ -51,6 +51,7 @@
 #define CTX_MODE_MASK (3u << 3)
 #define CTX_MODE_LEGACY_64B 3u                /* INTEL_LEGACY_64B_CONTEXT */
 #define CTX_LRCA_MASK 0xfffff000u
+#define LRC_PPHWSP_PN 0                       /* per-process HWSP: page 0 (i915 gt/intel_lrc.h) */
 #define LRC_STATE_PN 1                        /* register state: page 1 */
 #define CTX_LRI_HEADER_0 0x01
 #define CTX_CONTEXT_CONTROL (0x02 + 1)
@@ -126,11 +127,31 @@ struct workload {
     uint32_t guest_tail;
     uint64_t head_gpa;  /* guest context image RING_HEAD dword */
     uint64_t hwsp_gpa;  /* guest HWSP page (0: none) */
+    /* The guest context image's page 0 (its per-process HWSP) and the
+     * dwords of it the workload's store-data-index commands may write:
+     * the shadow's are copied back there at completion. */
+    uint64_t pphwsp_gpa;
+    uint32_t pphwsp_dirty[1024 / 32];
     unsigned user_irqs;
     struct slot *slot;
     uint32_t ctx_ts0;   /* the shadow image's CTX_TIMESTAMP at dispatch */
     struct workload *next;
 };
+
+/* The next run of set bits in @dirty (1024 bits, dwords of the PPHWSP)
+ * at or after *dw: true with its first dword in *dw and its length in *n. */
+static inline bool vgt_pphwsp_next_run(const uint32_t *dirty, unsigned *dw, unsigned *n)
+{
+    unsigned d = *dw, e;
+
+    while (d < 1024 && !(dirty[d / 32] & (1u << (d % 32))))
+        d++;
+    for (e = d; e < 1024 && (dirty[e / 32] & (1u << (e % 32))); e++)
+        ;
+    *dw = d;
+    *n = e - d;
+    return e > d;
+}
 
 struct vengine {
     uint32_t elsp[4];

@@ -228,7 +228,7 @@ struct shadow_job {
     uint64_t desc, lrca;
     uint32_t regs[CTX_REG_DWORDS]; /* the guest's register state */
     uint32_t head, tail, start, size, len, pad;
-    uint64_t pml4, root, head_gpa;
+    uint64_t pml4, root, head_gpa, pphwsp_gpa;
     uint32_t *ring;                /* host copy of head..tail (+ pad) */
     struct vgt_audit_result *r;
     uint64_t batch_off[VGT_AUDIT_DEFAULT_MAX_BATCHES];
@@ -256,6 +256,10 @@ static int read_context(struct shadow_job *j)
     if (gm_read(sv, j->lrca + LRC_STATE_PN * VGT_PAGE_SIZE, j->regs, sizeof(j->regs), NULL) ||
         gm_to_gpa(sv, j->lrca + LRC_STATE_PN * VGT_PAGE_SIZE + CTX_RING_HEAD * 4, &j->head_gpa))
         return refuse_step(j, "context image not readable (GGTT entry or guest page missing)");
+    /* Page 0 only receives store-data-index results: unmapped, they stay
+     * in the shadow (pphwsp_gpa 0: nothing is copied back). */
+    if (gm_to_gpa(sv, j->lrca, &j->pphwsp_gpa))
+        j->pphwsp_gpa = 0;
     j->head = j->regs[CTX_RING_HEAD] & RING_HEAD_ADDR;
     j->tail = j->regs[CTX_RING_TAIL] & RING_TAIL_ADDR;
     /* The same context submitted again before its previous workload
@@ -324,6 +328,7 @@ static int copy_ring(struct shadow_job *j)
     sv->eng[j->engine].last_lrca = j->lrca;
     sv->eng[j->engine].last_tail = j->tail;
     wl->head_gpa = j->head_gpa;
+    wl->pphwsp_gpa = j->pphwsp_gpa;
     hws = vgt_vgpu_vreg(sv->v, RING_HWS_PGA(vgt_submit_ring_base[j->engine])) & 0xfffff000u;
     if (hws && !gm_to_gpa(sv, hws, &gpa))
         wl->hwsp_gpa = gpa;
@@ -359,6 +364,7 @@ static int audit(struct shadow_job *j)
         return -EINVAL;
     }
     j->wl->user_irqs = r->user_interrupts + r->notifies;
+    memcpy(j->wl->pphwsp_dirty, r->pphwsp_dirty, sizeof(j->wl->pphwsp_dirty));
     return 0;
 }
 
@@ -403,6 +409,26 @@ static void fill_slot(struct shadow_job *j)
     slot_write(sl, SLOT_CTX_PAGES, 0, j->ring, j->len + j->pad);
 }
 
+/* The dwords of the shadow PPHWSP (slot page 0) the workload may write by
+ * store-data-index start as the guest's, so the copy-back at completion
+ * (execlist.c) gives the guest back its own value where a command did not
+ * run. Only those dwords: the rest of the page is never copied back. The
+ * bytes are data, never executed: reading them here is no second read of
+ * anything audited. A dword that cannot be read stays 0: the guest's own
+ * page, at its own risk. */
+static void pphwsp_fill(struct shadow_job *j)
+{
+    uint32_t *page = (uint32_t *)j->wl->slot->va[LRC_PPHWSP_PN];
+    unsigned dw = 0, n;
+
+    if (!j->pphwsp_gpa)
+        return;
+    while (vgt_pphwsp_next_run(j->wl->pphwsp_dirty, &dw, &n)) {
+        vgt_hv_read(j->sv->v->hv, j->pphwsp_gpa + dw * 4, page + dw, n * 4);
+        dw += n;
+    }
+}
+
 /* Step 8: the shadow context, from the fields vgt models only; the guest's
  * others are not carried over (masked). */
 static void build_context(struct shadow_job *j)
@@ -438,6 +464,7 @@ static void build_context(struct shadow_job *j)
     memset(sl->va[0], 0, VGT_PAGE_SIZE);
     memset(sl->va[1], 0, VGT_PAGE_SIZE);
     slot_write(sl, LRC_STATE_PN, 0, shadow, sizeof(shadow));
+    pphwsp_fill(j);
 }
 
 /* Build one workload from descriptor @desc. Returns 0, or -EINVAL (or

@@ -419,6 +419,33 @@ static int cmd_sdi(struct sim_engine *e, struct cs_state *cs, const uint32_t *c,
     return 0;
 }
 
+/* MI_STORE_DATA_INDEX (genxml gen9.xml): Use Per-Process Hardware Status
+ * Page bit 21, Offset dword 1 bits 11:2, data from dword 2 (a qword when
+ * DWord Length is 2). With bit 21 the offset is in the running context's
+ * per-process HWSP (page 0 of its image, LRCA); without it, in the
+ * engine's global HWSP (RING_HWS_PGA). Both are reached through the GGTT. */
+static int cmd_sdi_index(struct sim_engine *e, struct cs_state *cs, const uint32_t *c, uint32_t len)
+{
+    uint64_t page;
+    size_t n;
+
+    (void)cs;
+    if (len < 3)
+        return gpu_fault(e, SPACE_GGTT, 0, VGT_FAULT_BAD_COMMAND, "MI_STORE_DATA_INDEX too short");
+    if (c[0] & (1u << 21)) {
+        page = e->ctx.lrca;
+    } else {
+        pthread_mutex_lock(&e->gpu->lock);
+        page = e->gpu->regs[(e->base + RING_HWS_PGA) / 4] & 0xfffff000u;
+        pthread_mutex_unlock(&e->gpu->lock);
+    }
+    n = len >= 4 ? 8 : 4;
+    if (mem_write(e, SPACE_GGTT, page + (c[1] & 0xffcu), c + 2, n))
+        return -EFAULT;
+    charge(e, n);
+    return 0;
+}
+
 /* MI_LOAD_REGISTER_IMM: (offset bits 22:2, value) pairs from dword 1. */
 static int cmd_lri(struct sim_engine *e, struct cs_state *cs, const uint32_t *c, uint32_t len)
 {
@@ -775,6 +802,7 @@ static const cmd_fn cmd_handlers[VGT_CMD_ID_NUM] = {
     [VGT_CMD_ID_BB_START] = cmd_bb_start,
     [VGT_CMD_ID_BB_END] = cmd_bb_end,
     [VGT_CMD_ID_STORE_DATA_IMM] = cmd_sdi,
+    [VGT_CMD_ID_STORE_DATA_INDEX] = cmd_sdi_index,
     [VGT_CMD_ID_LRI] = cmd_lri,
     [VGT_CMD_ID_SRM] = cmd_srm,
     [VGT_CMD_ID_LRM] = cmd_lrm,

@@ -263,7 +263,7 @@ static void test_rejected_commands(void **state)
         unsigned len;
         const char *name;
     } cases[] = {
-        {0x10800001u, 3, "MI_STORE_DATA_INDEX"},
+        {0x10800001u, 3, "MI_STORE_DATA_INDEX"}, /* without the per-process HWSP bit */
         {0x11800000u | 2, 4, "MI_UPDATE_GTT"},     /* MI_INSTR(0x23, ..) */
         {0x13800000u | 1, 3, "MI_CLFLUSH"},
         {0x14000000u | 2, 4, "MI_REPORT_PERF_COUNT"},
@@ -542,12 +542,117 @@ static void test_pipe_control(void **state)
     uint32_t ok[] = {PIPE_CONTROL, (1u << 14) | (1u << 24), (uint32_t)(LOW_BASE + 8), 0, 1, 0, BBE};
     uint32_t out[] = {PIPE_CONTROL, (1u << 14) | (1u << 24), 0x100, 0, 1, 0, BBE};
     uint32_t lri[] = {PIPE_CONTROL, (1u << 23), RCS_GPR0, 0, 1, 0, BBE};
-    uint32_t sdi[] = {PIPE_CONTROL, (1u << 14) | (1u << 21), 0x100, 0, 1, 0, BBE};
 
     assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, ok, 7), 0);
     assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, out, 7), -EACCES);
     assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, lri, 7), -EACCES);
-    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x60000, false, sdi, 7), -EACCES);
+}
+
+/* ---- store-data-index: offsets into the per-process HWSP ----
+ * i915 6.1 gt/intel_gpu_commands.h: PIPE_CONTROL flags (dword 1)
+ * CS_STALL 1<<20, TLB_INVALIDATE 1<<18, INSTRUCTION_CACHE_INVALIDATE
+ * 1<<11, TEXTURE_CACHE_INVALIDATE 1<<10, VF_CACHE_INVALIDATE 1<<4,
+ * CONST_CACHE_INVALIDATE 1<<3, STATE_CACHE_INVALIDATE 1<<2, QW_WRITE
+ * 1<<14, STORE_DATA_INDEX 1<<21; MI_FLUSH_DW MI_INSTR(0x26, 1) with
+ * STORE_INDEX 1<<21, OP_STOREDW 1<<14, INVALIDATE_TLB 1<<18;
+ * MI_STORE_DWORD_INDEX MI_INSTR(0x21, 1). gt/intel_lrc.h
+ * LRC_PPHWSP_SCRATCH_ADDR 0x34 * 4. genxml gen9.xml MI_STORE_DATA_INDEX:
+ * Use Per-Process Hardware Status Page bit 21, Offset dword 1 bits 11:2. */
+#define PC_INVALIDATE_SDI                                                                       \
+    ((1u << 20) | (1u << 18) | (1u << 11) | (1u << 10) | (1u << 4) | (1u << 3) | (1u << 2) | \
+     (1u << 14) | (1u << 21))
+#define FLUSH_DW_SDI (0x13000002u | (1u << 21) | (1u << 14)) /* MI_FLUSH_DW + 1 */
+#define SDX(len) (0x10800000u | ((len) - 2u) | (1u << 21))
+#define PPHWSP_SCRATCH 0xd0u
+
+/* PPHWSP dword @dw is in the workload's copy-back set. */
+static bool dirty(const struct fx *f, unsigned dw)
+{
+    return f->r.pphwsp_dirty[dw / 32] & (1u << (dw % 32));
+}
+
+static unsigned dirty_count(const struct fx *f)
+{
+    unsigned n = 0;
+
+    for (unsigned dw = 0; dw < 1024; dw++)
+        n += dirty(f, dw);
+    return n;
+}
+
+/* What i915 6.1 emits: gen8_emit_flush_rcs(EMIT_INVALIDATE) on Gen9 (a
+ * null PIPE_CONTROL first, vf_flush_wa, then the flush with its
+ * store-data-index at LRC_PPHWSP_SCRATCH_ADDR), gen8_emit_flush_xcs
+ * (EMIT_INVALIDATE) on the blitter, and MI_STORE_DATA_INDEX. */
+static void test_store_data_index_i915(void **state)
+{
+    struct fx *f = *state;
+    uint32_t rcs[] = {PIPE_CONTROL, 0, 0, 0, 0, 0,
+                      PIPE_CONTROL, PC_INVALIDATE_SDI, PPHWSP_SCRATCH, 0, 0, 0, NOOP, NOOP};
+    uint32_t xcs[] = {FLUSH_DW_SDI | (1u << 18), PPHWSP_SCRATCH, 0, 0};
+    uint32_t sdx[] = {SDX(3), 0x100, 0x5d1, SDX(4), 0xff8, 1, 2, NOOP};
+
+    assert_int_equal(ring(f, VGT_ENGINE_RCS, rcs, VGT_ARRAY_SIZE(rcs)), 0);
+    /* a qword at 0xd0: dwords 0x34 and 0x35, nothing else */
+    assert_true(dirty(f, 0x34) && dirty(f, 0x35));
+    assert_int_equal(dirty_count(f), 2);
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, xcs, VGT_ARRAY_SIZE(xcs)), 0);
+    assert_true(dirty(f, 0x34));
+    assert_int_equal(dirty_count(f), 1); /* 4 dwords: one data dword */
+    for (unsigned e = VGT_ENGINE_RCS; e <= VGT_ENGINE_BCS; e++) {
+        assert_int_equal(ring(f, e, sdx, VGT_ARRAY_SIZE(sdx)), 0);
+        assert_true(dirty(f, 0x40) && dirty(f, 0x3fe) && dirty(f, 0x3ff));
+        assert_int_equal(dirty_count(f), 3);
+    }
+    /* in a batch too */
+    assert_int_equal(batch_at(f, VGT_ENGINE_RCS, LOW_BASE + 0x61000, false,
+                              (uint32_t[]){PIPE_CONTROL, PC_INVALIDATE_SDI, 0xff8, 0, 7, 0, BBE}, 7),
+                     0);
+    assert_true(dirty(f, 0x3fe) && dirty(f, 0x3ff));
+}
+
+/* Offsets leaving the 4 KiB page, and MI_STORE_DATA_INDEX into the
+ * engine's global HWSP (the host's), are refused with the offset named. */
+static void test_store_data_index_hostile(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        unsigned engine;
+        uint32_t dw[7];
+        unsigned n;
+        const char *reason;
+    } cases[] = {
+        /* a qword at the page's last dword */
+        {VGT_ENGINE_RCS, {PIPE_CONTROL, PC_INVALIDATE_SDI, 0xffc, 0, 1, 0, NOOP}, 7, "offset 0xffc + 8 bytes"},
+        /* the index field's maximum (address bits 47:2) */
+        {VGT_ENGINE_RCS, {PIPE_CONTROL, PC_INVALIDATE_SDI, 0xfffffffcu, 0xffff, 1, 0, NOOP}, 7,
+         "offset 0xfffffffffffc + 8 bytes"},
+        {VGT_ENGINE_RCS, {PIPE_CONTROL, PC_INVALIDATE_SDI, 0x1000, 0, 1, 0, NOOP}, 7, "offset 0x1000 + 8"},
+        /* MI_FLUSH_DW (address bits 47:3: bit 2 selects the GGTT) a
+         * qword (5 dwords) and a dword past the page */
+        {VGT_ENGINE_BCS, {FLUSH_DW_SDI + 1, 0x1ff8 | 4, 0, 1, 2, NOOP}, 6, "offset 0x1ff8 + 8"},
+        {VGT_ENGINE_BCS, {FLUSH_DW_SDI, 0x1000, 0, 1, NOOP, NOOP}, 6, "offset 0x1000 + 4"},
+        {VGT_ENGINE_BCS, {FLUSH_DW_SDI, 0xfffffff8u, 0xffff, 1, NOOP, NOOP}, 6, "offset 0xfffffffffff8 + 4"},
+        /* MI_STORE_DATA_INDEX: a qword at 0xffc (the Offset field's maximum) */
+        {VGT_ENGINE_BCS, {SDX(4), 0xffc, 1, 2, NOOP, NOOP}, 6, "offset 0xffc + 8"},
+        {VGT_ENGINE_RCS, {SDX(3), 0x1000, 1, NOOP, NOOP, NOOP}, 6, "bits outside 11:2"},
+        /* without the per-process bit: the engine's HWSP */
+        {VGT_ENGINE_BCS, {SDX(3) & ~(1u << 21), 0x40, 1, NOOP, NOOP, NOOP}, 6, "host's hardware status page"},
+    };
+
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(cases); i++) {
+        uint32_t dw[8] = {NOOP};
+
+        memcpy(dw + 1, cases[i].dw, cases[i].n * 4);
+        if (ring(f, cases[i].engine, dw, cases[i].n + 1) != -EACCES)
+            fail_msg("case %zu (%s) not refused", i, cases[i].reason);
+        assert_reason(f, cases[i].reason);
+        assert_int_equal(f->r.viol.offset, 4);
+        assert_int_equal(f->r.viol.header, cases[i].dw[0]);
+    }
+    /* the last qword of the page is fine */
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, (uint32_t[]){SDX(4), 0xff8, 1, 2}, 4), 0);
+    assert_int_equal(ring(f, VGT_ENGINE_BCS, (uint32_t[]){FLUSH_DW_SDI + 1, 0xff8 | 4, 0, 1, 2, NOOP}, 6), 0);
 }
 
 /* STATE_BASE_ADDRESS, laid out from genxml gen9.xml (dword: base pairs
@@ -1380,6 +1485,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_blit_extent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipe_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_data_index_i915, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_data_index_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_null_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_base_address_gen8_ends_ring, setup, teardown),

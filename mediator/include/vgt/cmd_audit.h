@@ -78,6 +78,7 @@ struct vgt_audit_violation {
     uint32_t header;       /* dword 0 of the offending command */
     const char *cmd;       /* its name, "unknown" when the decoder knows none */
     const char *reason;
+    char detail[112];      /* a reason with values in it; reason points here then */
 };
 
 /* A MI_BATCH_BUFFER_START the caller relocates after the audit, once it
@@ -100,6 +101,9 @@ struct vgt_audit_result {
     struct vgt_audit_buf bufs[VGT_AUDIT_DEFAULT_MAX_BATCHES]; /* fetched copies */
     struct vgt_audit_bb_site sites[VGT_AUDIT_DEFAULT_MAX_BATCHES];
     unsigned nr_sites;
+    /* Dwords of the per-process HWSP (context page 0) the workload's
+     * store-data-index commands may write: what completion copies back. */
+    uint32_t pphwsp_dirty[1024 / 32];
     struct vgt_audit_violation viol;
 };
 
