@@ -340,6 +340,11 @@ struct gg_bo gg_ctx_ring(const struct gg_ctx *c)
     return c->ring;
 }
 
+struct gg_bo gg_ctx_img(const struct gg_ctx *c)
+{
+    return c->img;
+}
+
 int gg_ctx_create(struct gg *d, unsigned engine, struct gg_ctx **out)
 {
     struct gg_ctx *c;

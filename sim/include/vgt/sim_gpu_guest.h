@@ -76,6 +76,8 @@ int gg_wait(struct gg *d, struct gg_ctx *c, unsigned timeout_ms);
 /* Context image register-state dword @idx (ring registers live there). */
 int gg_ctx_reg(struct gg *d, struct gg_ctx *c, unsigned idx, uint32_t *val, bool write);
 struct gg_bo gg_ctx_ring(const struct gg_ctx *c);
+/* The context image (2 pages: the per-process HWSP, the register state). */
+struct gg_bo gg_ctx_img(const struct gg_ctx *c);
 
 /* MMIO of the vGPU (BAR0 offset). */
 int gg_mmio_read32(struct gg *d, uint32_t off, uint32_t *val);
