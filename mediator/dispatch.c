@@ -409,6 +409,9 @@ void vgt_dispatch_engine(struct vgt_submit *s, unsigned e, uint64_t *retry)
     /* Another vGPU ran here last: the host's values of the registers its
      * commands may have changed and the context image does not hold. */
     vgt_mmio_context_switch(&s->mmio_ctx, s->hw, e, sv);
+    /* The LRCA is the slot's, so the per-process HWSP that store-data-
+     * index writes is the slot's page 0, this workload's alone (never the
+     * host's engine status page nor another vGPU's page; issue 16). */
     desc = CTX_VALID | CTX_PRIVILEGE | (CTX_MODE_LEGACY_64B << CTX_MODE_SHIFT) |
            (wl->slot->gm & CTX_LRCA_MASK) | (uint64_t)(wl->slot->idx + 1) << 32;
     /* Element 1 empty, then element 0: the fourth write submits. */
