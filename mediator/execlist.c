@@ -45,7 +45,7 @@ static void vcsb_event(struct vgt_submit_vgpu *sv, unsigned engine, uint64_t hws
 
 /* The store-data-index results in the shadow PPHWSP (slot page 0) go to
  * the guest's image page 0, as the GPU would have written them there (gvt
- * scheduler.c update_guest_context copies its shadow's pages back): only
+ * scheduler.c update_guest_context copies other shadow pages back): only
  * the dwords the audit let a command write (wl->pphwsp_dirty), never the
  * rest of the page, through the guest-memory path the other write-backs
  * take (a write-protected page is handled there, as for the HWSP's CSB). */
