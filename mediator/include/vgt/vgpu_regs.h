@@ -75,6 +75,53 @@
 #define GEN6_GRDOM_MEDIA (1u << 2)
 #define GEN6_GRDOM_BLT (1u << 3)
 #define GEN6_GRDOM_VECS (1u << 4)
+#define GEN9_GRDOM_GUC (1u << 5)    /* gt/intel_gt_regs.h; intel_reset_guc */
+#define GEN8_GRDOM_MEDIA2 (1u << 7) /* the second VCS: none on a GT2 */
+#define VGT_GDRST_DOMAINS                                                                          \
+    (GEN6_GRDOM_FULL | GEN6_GRDOM_RENDER | GEN6_GRDOM_MEDIA | GEN6_GRDOM_BLT | GEN6_GRDOM_VECS |  \
+     GEN9_GRDOM_GUC | GEN8_GRDOM_MEDIA2)
+
+/* ---- GuC (gt/uc/intel_guc_reg.h) ----
+ * GUC_STATUS: GS_MIA_IN_RESET bit 0, which __intel_uc_reset_hw requires
+ * after the GuC domain reset. GUC_WOPCM_SIZE bit 0 (locked) and
+ * DMA_GUC_WOPCM_OFFSET bit 0 (valid): __uc_check_hw fails the GT's init
+ * with -EIO if either is set (a GuC loaded before). */
+#define GUC_STATUS 0xC000u
+#define GS_MIA_IN_RESET (1u << 0)
+#define GUC_WOPCM_SIZE 0xC050u
+#define DMA_GUC_WOPCM_OFFSET 0xC340u
+
+/* ---- GT error and fault registers (i915_reg.h PGTBL_ER, EIR, EMR;
+ * gt/intel_gt_regs.h IPEIR_I965, GEN8_RING_FAULT_REG bit 0 RING_FAULT_VALID,
+ * GEN8_FAULT_TLB_DATA0/1): intel_gt_clear_error_registers and
+ * gen8_check_faults at probe, reset and GGTT resume. ---- */
+#define PGTBL_ER 0x2024u
+#define IPEIR_I965 0x2064u
+#define EIR 0x20B0u
+#define EMR 0x20B4u
+#define GEN8_RING_FAULT_REG 0x4094u
+#define RING_FAULT_VALID (1u << 0)
+#define GEN8_FAULT_TLB_DATA0 0x4B10u
+
+/* ---- GTT and clock-gating registers i915 6.1 programs on Skylake ----
+ * gtt_write_workarounds (gt/intel_gtt.c): HSW_GTT_CACHE_EN (i915_reg.h,
+ * GTT_CACHE_EN_ALL, WARNs if it reads back 0), GEN8_L3_LRA_1_GPGPU
+ * (gt/intel_gt_regs.h, the SKL default), GEN8_GAMW_ECO_DEV_RW_IA (64K
+ * pages only, which a vGPU without the huge-GTT cap does not use).
+ * bdw_setup_private_ppat (gt/intel_gtt.c): GEN8_PRIVATE_PAT_LO/HI.
+ * gfx flush after GGTT updates (gen8_ggtt_invalidate): GFX_FLSH_CNTL_GEN6.
+ * skl_init_clock_gating / gen9_init_clock_gating (intel_pm.c): the GT
+ * side: FBC_LLC_READ_CTRL, GEN7_MISCCPCTL, GEN8_UCGCTL6. */
+#define HSW_GTT_CACHE_EN 0x4024u
+#define GTT_CACHE_EN_ALL 0xF0007FFFu
+#define GEN8_GAMW_ECO_DEV_RW_IA 0x4080u
+#define GEN8_PRIVATE_PAT_LO 0x40E0u
+#define GEN8_L3_LRA_1_GPGPU 0x4DD4u
+#define GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL 0x67F1427Fu
+#define FBC_LLC_READ_CTRL 0x9044u
+#define GEN7_MISCCPCTL 0x9424u
+#define GEN8_UCGCTL6 0x9430u
+#define GFX_FLSH_CNTL_GEN6 0x101008u
 
 /* ---- Fences (i915_reg.h FENCE_REG_GEN6_LO/HI; i915 gt/intel_ggtt_fencing.c
  * i965_write_fence_reg: start bits 31:12 of LO, end page bits 31:12 of HI,
