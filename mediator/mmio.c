@@ -258,7 +258,8 @@ static int execlist_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
      execlist_write},                                                                       \
     {RING_MODE_GEN7(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},              \
     {RING_CONTEXT_STATUS_BUF_LO(b, 0), 48, 0, RO, EL, ALL, execlist_read, NULL},            \
-    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},     \
+    {RING_CONTEXT_STATUS_PTR(b), 4, VGT_CSB_PTR_RESET, 0, MM | EL, ALL, execlist_read,     \
+     execlist_write},                                                                       \
     {RING_RESET_CTL(b), 4, 0, RESET_CTL_READY_TO_RESET, MM, ALL, NULL, reset_ctl_write}
 
 static const struct vgt_mmio_reg mmio_table[] = {

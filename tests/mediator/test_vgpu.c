@@ -493,6 +493,8 @@ static const struct replay_op i915_skl_gt_init[] = {
     PREPARE_ENGINE(GEN6_BSD_RING_BASE),
     PREPARE_ENGINE(VEBOX_RING_BASE),
     DOMAIN_RESET(GEN6_GRDOM_FULL),
+    /* The CSB write pointer where reset_csb_pointers will put it. */
+    {R, RING_CONTEXT_STATUS_PTR(RENDER_RING_BASE), 4, 0, 0x7u, VGT_CSB_PTR_RESET},
     CANCEL_ENGINE(RENDER_RING_BASE),
     CANCEL_ENGINE(BLT_RING_BASE),
     CANCEL_ENGINE(GEN6_BSD_RING_BASE),
@@ -597,6 +599,7 @@ static void test_i915_gt_init_replay(void **state)
     /* Garbage in the workaround registers first: the apply must fix it. */
     assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN8_MCR_SELECTOR, 4, 0x0f000000u), 0);
     assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN9_SCRATCH_LNCF1, 4, 0x1u), 0);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, RING_CONTEXT_STATUS_PTR(RENDER_RING_BASE), 4, 0xffff0202u), 0);
     replay(f, i915_skl_gt_init, sizeof(i915_skl_gt_init) / sizeof(i915_skl_gt_init[0]));
     vgt_vgpu_get_info(f->v, &info);
     assert_int_equal(info.st.resets, 2); /* the full reset, twice; the GuC's resets no engine */

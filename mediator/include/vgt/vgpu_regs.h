@@ -153,6 +153,10 @@
 #define RING_MODE_GEN7(b) ((b) + 0x29Cu)
 #define RING_CONTEXT_STATUS_BUF_LO(b, i) ((b) + 0x370u + 8u * (i))
 #define RING_CONTEXT_STATUS_PTR(b) ((b) + 0x3A0u)
+/* Its write pointer (bits 2:0) after a reset: the last of the 6 entries
+ * (GEN8_CSB_ENTRIES), so the next event is entry 0 (i915 6.1
+ * reset_csb_pointers writes the same; the virtual CSB starts there). */
+#define VGT_CSB_PTR_RESET 5u
 /* Per-engine reset handshake (i915 gt/intel_engine_regs.h RING_RESET_CTL,
  * masked): the driver sets REQUEST_RESET and waits for READY_TO_RESET
  * before it writes the engine's GEN6_GDRST bit (gen8_engine_reset_prepare). */
