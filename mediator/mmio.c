@@ -308,6 +308,7 @@ static const struct vgt_mmio_reg mmio_table[] = {
     {GEN8_PRIVATE_PAT_LO, 8, 0, 0, 0, ALL, NULL, NULL},
     {GEN8_L3_LRA_1_GPGPU, 4, 0, 0, 0, ALL, NULL, NULL},
     {GFX_FLSH_CNTL_GEN6, 4, 0, RO, 0, ALL, NULL, NULL},
+    {HSW_EDRAM_CAP, 4, 0, RO, 0, ALL, NULL, NULL}, /* no eDRAM (SKL GT2) */
     /* GT clock gating of skl_init_clock_gating: virtual. */
     {FBC_LLC_READ_CTRL, 4, 0, 0, 0, ALL, NULL, NULL},
     {GEN7_MISCCPCTL, 4, 0, 0, 0, ALL, NULL, NULL},

@@ -485,6 +485,8 @@ static void test_i915_init_replay(void **state)
 #define SKL_PPAT 0x3b2b1b0b000a0907ull /* bdw_setup_private_ppat, no eDRAM */
 
 static const struct replay_op i915_skl_gt_init[] = {
+    /* intel_dram_edram_detect: no eDRAM (the PPAT below assumes none). */
+    {R, HSW_EDRAM_CAP, 4, 0, 1u << 0, 0},
     /* intel_gt_sanitize -> __intel_gt_reset(ALL_ENGINES) ->
      * gen8_reset_engines: each engine's request acked, GEN6_GRDOM_FULL
      * (gen6_reset_engines), the requests withdrawn. */

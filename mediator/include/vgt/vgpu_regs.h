@@ -122,6 +122,9 @@
 #define GEN7_MISCCPCTL 0x9424u
 #define GEN8_UCGCTL6 0x9430u
 #define GFX_FLSH_CNTL_GEN6 0x101008u
+/* i915_reg.h HSW_EDRAM_CAP, bit 0 EDRAM_ENABLED (intel_dram.c
+ * intel_dram_edram_detect, before the GGTT probe): a GT2 has no eDRAM. */
+#define HSW_EDRAM_CAP 0x120010u
 
 /* ---- Fences (i915_reg.h FENCE_REG_GEN6_LO/HI; i915 gt/intel_ggtt_fencing.c
  * i965_write_fence_reg: start bits 31:12 of LO, end page bits 31:12 of HI,
