@@ -90,6 +90,7 @@
 #define GEN8_RING_FAULT_REG 0x4094u
 #define RING_FAULT_VALID (1u << 0)
 #define HSW_GTT_CACHE_EN 0x4024u
+#define GEN8_GAMW_ECO_DEV_RW_IA 0x4080u
 #define GTT_CACHE_EN_ALL 0xF0007FFFu
 #define GEN8_L3_LRA_1_GPGPU 0x4DD4u
 #define GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL 0x67F1427Fu
@@ -477,6 +478,8 @@ static int gt_init_hw(struct sim_i915 *d)
         return -EIO;
     }
     wr32(d, GEN8_L3_LRA_1_GPGPU, GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL, &err);
+    /* 64K pages kept (the vGPU has the huge-GTT cap), no 2M on gen9. */
+    wr32(d, GEN8_GAMW_ECO_DEV_RW_IA, rd32(d, GEN8_GAMW_ECO_DEV_RW_IA, &err) | 0xFu, &err);
     wr32(d, HSW_GTT_CACHE_EN, GTT_CACHE_EN_ALL, &err);
     if (!err && !rd32(d, HSW_GTT_CACHE_EN, &err)) {
         vgt_err(d->log, "i915: GTT cache enable reads 0");

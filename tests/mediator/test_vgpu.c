@@ -518,7 +518,10 @@ static const struct replay_op i915_skl_gt_init[] = {
     {R, GEN8_RING_FAULT_REG, 4, 0, 0, 0},
     /* gtt_write_workarounds; HSW_GTT_CACHE_EN must not read 0. */
     {W, GEN8_L3_LRA_1_GPGPU, 4, GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL, 0, 0},
-    {W, HSW_GTT_CACHE_EN, 4, GTT_CACHE_EN_ALL, 0, 0},
+    {R, GEN8_GAMW_ECO_DEV_RW_IA, 4, 0, 0, 0},
+    {W, GEN8_GAMW_ECO_DEV_RW_IA, 4, GAMW_ECO_ENABLE_64K_IPS_FIELD, 0, 0},
+    {R, GEN8_GAMW_ECO_DEV_RW_IA, 4, 0, 0xffffffffu, GAMW_ECO_ENABLE_64K_IPS_FIELD},
+    {W, HSW_GTT_CACHE_EN, 4, GTT_CACHE_EN_ALL, 0, 0}, /* no 2M pages on gen9 */
     {R, HSW_GTT_CACHE_EN, 4, 0, 0xffffffffu, GTT_CACHE_EN_ALL},
     /* bdw_setup_private_ppat: two dword writes. */
     {W, GEN8_PRIVATE_PAT_LO, 4, (uint32_t)SKL_PPAT, 0, 0},

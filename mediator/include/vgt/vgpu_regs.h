@@ -106,8 +106,9 @@
 /* ---- GTT and clock-gating registers i915 6.1 programs on Skylake ----
  * gtt_write_workarounds (gt/intel_gtt.c): HSW_GTT_CACHE_EN (i915_reg.h,
  * GTT_CACHE_EN_ALL, WARNs if it reads back 0), GEN8_L3_LRA_1_GPGPU
- * (gt/intel_gt_regs.h, the SKL default), GEN8_GAMW_ECO_DEV_RW_IA (64K
- * pages only, which a vGPU without the huge-GTT cap does not use).
+ * (gt/intel_gt_regs.h, the SKL default), GEN8_GAMW_ECO_DEV_RW_IA
+ * (GAMW_ECO_ENABLE_64K_IPS_FIELD 0xF: gen9 has 64K pages and i915 keeps
+ * them because the vGPU announces VGT_CAPS_HUGE_GTT, i915_gem_init).
  * bdw_setup_private_ppat (gt/intel_gtt.c): GEN8_PRIVATE_PAT_LO/HI.
  * gfx flush after GGTT updates (gen8_ggtt_invalidate): GFX_FLSH_CNTL_GEN6.
  * skl_init_clock_gating / gen9_init_clock_gating (intel_pm.c): the GT
@@ -115,6 +116,7 @@
 #define HSW_GTT_CACHE_EN 0x4024u
 #define GTT_CACHE_EN_ALL 0xF0007FFFu
 #define GEN8_GAMW_ECO_DEV_RW_IA 0x4080u
+#define GAMW_ECO_ENABLE_64K_IPS_FIELD 0xFu
 #define GEN8_PRIVATE_PAT_LO 0x40E0u
 #define GEN8_L3_LRA_1_GPGPU 0x4DD4u
 #define GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL 0x67F1427Fu
