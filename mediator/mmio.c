@@ -291,11 +291,10 @@ static const struct vgt_mmio_reg mmio_table[] = {
     {DMA_GUC_WOPCM_OFFSET, 4, 0, RO, 0, ALL, NULL, NULL},
 
     /* GT error and fault state (intel_gt_clear_error_registers,
-     * gen8_check_faults): no error, no fault; the guest's clears stick. */
+     * gen8_check_faults): no error, no fault. (Its EIR and EMR are the
+     * render engine's RING_EIR and RING_EMR rows.) */
     {PGTBL_ER, 4, 0, 0, 0, ALL, NULL, w1c_write},
     {IPEIR_I965, 4, 0, 0, 0, ALL, NULL, w1c_write},
-    {EIR, 4, 0, 0, 0, ALL, NULL, w1c_write},
-    {EMR, 4, 0, 0, 0, ALL, NULL, NULL},
     {GEN8_RING_FAULT_REG, 4, 0, 0, 0, ALL, NULL, NULL},
     {GEN8_FAULT_TLB_DATA0, 8, 0, RO, 0, ALL, NULL, NULL},
 

@@ -513,8 +513,8 @@ static const struct replay_op i915_skl_gt_init[] = {
     {R, GEN8_RING_FAULT_REG, 4, 0, RING_FAULT_VALID, 0},
     {R, PGTBL_ER, 4, 0, 0, 0},
     {R, IPEIR_I965, 4, 0, 0, 0},
-    {R, EIR, 4, 0, 0, 0},
-    {R, EIR, 4, 0, 0xffffffffu, 0},
+    {R, RING_EIR(RENDER_RING_BASE), 4, 0, 0, 0}, /* i915's EIR */
+    {R, RING_EIR(RENDER_RING_BASE), 4, 0, 0xffffffffu, 0},
     {R, GEN8_RING_FAULT_REG, 4, 0, 0, 0},
     /* gtt_write_workarounds; HSW_GTT_CACHE_EN must not read 0. */
     {W, GEN8_L3_LRA_1_GPGPU, 4, GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL, 0, 0},

@@ -94,11 +94,10 @@
 /* ---- GT error and fault registers (i915_reg.h PGTBL_ER, EIR, EMR;
  * gt/intel_gt_regs.h IPEIR_I965, GEN8_RING_FAULT_REG bit 0 RING_FAULT_VALID,
  * GEN8_FAULT_TLB_DATA0/1): intel_gt_clear_error_registers and
- * gen8_check_faults at probe, reset and GGTT resume. ---- */
+ * gen8_check_faults at probe, reset and GGTT resume. EIR and EMR are
+ * RING_EIR/RING_EMR of the render engine. ---- */
 #define PGTBL_ER 0x2024u
 #define IPEIR_I965 0x2064u
-#define EIR 0x20B0u
-#define EMR 0x20B4u
 #define GEN8_RING_FAULT_REG 0x4094u
 #define RING_FAULT_VALID (1u << 0)
 #define GEN8_FAULT_TLB_DATA0 0x4B10u
