@@ -407,7 +407,9 @@ static int uncore_init(struct sim_i915 *d)
 /* Workarounds as wa_list_apply applies them: plain ones read, cleared,
  * ORed and written back, masked ones written with their mask; then
  * wa_verify reads each back. Skylake's GT list (skl_gt_workarounds_init,
- * gen9_gt_workarounds_init; not the A0..H0 stepping one) and render engine list (rcs_engine_wa_init), bits from
+ * gen9_gt_workarounds_init, with the A0..H0 stepping one: the vGPU's PCI
+ * revision 6 is G0, intel_step.c skl_revids) and render engine list
+ * (rcs_engine_wa_init), bits from
  * gt/intel_gt_regs.h, in the list's order (sorted by offset). */
 struct wa {
     uint32_t reg, clr, set;
@@ -419,6 +421,7 @@ static const struct wa gt_was[] = {
      * (gen9_wa_init_mcr): 0 and 0 on the fuses above; mask bits 27:24. */
     {0x0FDCu, 0xFu << 24, 0, false},
     {0x4090u, 0, (1u << 8) | (1u << 25), false},  /* GAM_ECOCHK: DIS_TLB, BDW_DISABLE_HDC_INVALIDATION */
+    {0x4AB0u, 0, 1u << 18, false},                /* GEN9_GAMT_ECO_REG_RW_IA: IN_PLACE_DECOMPRESS */
     {0x4DDCu, 0, (1u << 31) | (1u << 27), false}, /* MMCD_MISC_CTRL: PCLA, HOTSPOT_EN */
     {0x940Cu, 0, 1u << 14, false},                /* GEN7_UCGCTL4: EU_GAUNIT_CLOCK_GATE_DISABLE */
 };

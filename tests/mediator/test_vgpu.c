@@ -561,6 +561,9 @@ struct wa {
 static const struct wa skl_was[] = {
     {GEN8_MCR_SELECTOR, GEN8_MCR_MASK, 0, GEN8_MCR_MASK}, /* slice 0, subslice 0 */
     WA_SET(GAM_ECOCHK, (1u << 8) | (1u << 25)),
+    /* WaInPlaceDecompressionHang (SKL A0..H0): PCI revision 6 is G0
+     * (intel_step.c skl_revids). */
+    WA_SET(GEN9_GAMT_ECO_REG_RW_IA, 1u << 18),
     WA_SET(MMCD_MISC_CTRL, (1u << 31) | (1u << 27)),
     WA_SET(GEN7_UCGCTL4, 1u << 14),
     WA_MASKED(GEN7_FF_SLICE_CS_CHICKEN1, 1u << 14),
@@ -598,6 +601,7 @@ static void test_i915_gt_init_replay(void **state)
     struct fx *f = *state;
     struct vgt_vgpu_info info;
     const size_t nwa = sizeof(skl_was) / sizeof(skl_was[0]);
+    const struct wa *ffs = &skl_was[5]; /* the masked FF_SLICE_CS_CHICKEN1 one */
     uint32_t fuse2, eu_dis, ss_mask, ctc, hz, eus = 0;
     unsigned subslices = 0;
 
@@ -624,10 +628,11 @@ static void test_i915_gt_init_replay(void **state)
      * leaves the workaround's bit alone. */
     assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN7_FF_SLICE_CS_CHICKEN1, 4, MASKED_ON(1u << 1)), 0);
     assert_int_equal(rd32(f, GEN7_FF_SLICE_CS_CHICKEN1), (1u << 14) | (1u << 1));
-    assert_int_equal(wa_lost(f, &skl_was[4]), 0);
+    assert_int_equal(ffs->reg, GEN7_FF_SLICE_CS_CHICKEN1);
+    assert_int_equal(wa_lost(f, ffs), 0);
     /* ...and a masked disable of it is seen as lost, as on hardware. */
     assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN7_FF_SLICE_CS_CHICKEN1, 4, MASKED_OFF(1u << 14)), 0);
-    assert_int_equal(wa_lost(f, &skl_was[4]), 1u << 14);
+    assert_int_equal(wa_lost(f, ffs), 1u << 14);
 
     /* gen9_sseu_info_init: slices from FUSE2, subslices of 4 minus the
      * disabled, each subslice's 8 EUs minus its GEN9_EU_DISABLE byte. */
