@@ -220,11 +220,14 @@ static void reset_hook(void *opaque, struct vgt_vgpu *v, unsigned engine_mask, b
     struct vgt_submit_vgpu *sv = opaque;
     unsigned mask = dmlr ? 0xfu : engine_mask;
 
-    (void)v;
     vgt_execlist_cancel(sv, mask);
+    /* The register shows the reset pointer too (a full reset's register
+     * reset does the same through its row). */
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++)
-        if (mask & (1u << e))
+        if (mask & (1u << e)) {
             sv->eng[e].csb_wp = CSB_ENTRIES - 1;
+            vgt_vgpu_set_vreg(v, RING_CONTEXT_STATUS_PTR(vgt_submit_ring_base[e]), CSB_ENTRIES - 1);
+        }
     /* Its running work is stopped on the engine now (preempted, else the
      * engine reset), not left to run to its end or to the watchdog's
      * budget, holding the engine from the others meanwhile. */

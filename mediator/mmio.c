@@ -109,6 +109,10 @@ static int irq_reg_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* Every domain i915 uses on Skylake (full, render, media, blitter, vebox,
+ * GuC) completes at once: the bits read back clear, which
+ * gen6_hw_domain_reset polls for. A GuC reset leaves the GuC's MIA core in
+ * reset; the vGPU has no GuC, so GUC_STATUS always says so (its row). */
 static int gdrst_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     vgt_vgpu_guest_reset(v, val);
@@ -254,7 +258,8 @@ static int execlist_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
      execlist_write},                                                                       \
     {RING_MODE_GEN7(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},              \
     {RING_CONTEXT_STATUS_BUF_LO(b, 0), 48, 0, RO, EL, ALL, execlist_read, NULL},            \
-    {RING_CONTEXT_STATUS_PTR(b), 4, 0, 0, MM | EL, ALL, execlist_read, execlist_write},     \
+    {RING_CONTEXT_STATUS_PTR(b), 4, VGT_CSB_PTR_RESET, 0, MM | EL, ALL, execlist_read,     \
+     execlist_write},                                                                       \
     {RING_RESET_CTL(b), 4, 0, RESET_CTL_READY_TO_RESET, MM, ALL, NULL, reset_ctl_write}
 
 static const struct vgt_mmio_reg mmio_table[] = {
@@ -276,7 +281,37 @@ static const struct vgt_mmio_reg mmio_table[] = {
     VGT_IRQ_BANK_ROWS(GEN8_GT_ISR(3), ALL, irq_reg_write, iir_write),
 
     /* Reset */
-    {GEN6_GDRST, 4, 0, 0xffffffe0u, 0, ALL, NULL, gdrst_write},
+    {GEN6_GDRST, 4, 0, ~VGT_GDRST_DOMAINS, 0, ALL, NULL, gdrst_write},
+    /* GuC: none on a vGPU (gvt presents none either). Its MIA core is
+     * always in reset (__intel_uc_reset_hw checks it after intel_reset_guc;
+     * gvt sets the bit at reset too), and WOPCM never locks, so
+     * __uc_check_hw sees no earlier GuC load. */
+    {GUC_STATUS, 4, GS_MIA_IN_RESET, RO, 0, ALL, NULL, NULL},
+    {GUC_WOPCM_SIZE, 4, 0, RO, 0, ALL, NULL, NULL},
+    {DMA_GUC_WOPCM_OFFSET, 4, 0, RO, 0, ALL, NULL, NULL},
+
+    /* GT error and fault state (intel_gt_clear_error_registers,
+     * gen8_check_faults): no error, no fault. (Its EIR and EMR are the
+     * render engine's RING_EIR and RING_EMR rows.) */
+    {PGTBL_ER, 4, 0, 0, 0, ALL, NULL, w1c_write},
+    {IPEIR_I965, 4, 0, 0, 0, ALL, NULL, w1c_write},
+    {GEN8_RING_FAULT_REG, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_FAULT_TLB_DATA0, 8, 0, RO, 0, ALL, NULL, NULL},
+
+    /* GTT set-up (gtt_write_workarounds, bdw_setup_private_ppat): virtual,
+     * as the workarounds below; the host's i915 programs the same Skylake
+     * values. The GGTT flush completes at once (the shadow GGTT is
+     * written through), so nothing is stored. */
+    {HSW_GTT_CACHE_EN, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_GAMW_ECO_DEV_RW_IA, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_PRIVATE_PAT_LO, 8, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_L3_LRA_1_GPGPU, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GFX_FLSH_CNTL_GEN6, 4, 0, RO, 0, ALL, NULL, NULL},
+    {HSW_EDRAM_CAP, 4, 0, RO, 0, ALL, NULL, NULL}, /* no eDRAM (SKL GT2) */
+    /* GT clock gating of skl_init_clock_gating: virtual. */
+    {FBC_LLC_READ_CTRL, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN7_MISCCPCTL, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_UCGCTL6, 4, 0, 0, 0, ALL, NULL, NULL},
 
     /* Fences: 32 of 64 bits */
     {FENCE_REG_GEN6_LO(0), VGT_MAX_FENCES * 8, 0, 0, 0, ALL, NULL, fence_write},

@@ -79,6 +79,24 @@
 #define RING_MAX_NONPRIV_SLOTS 12u
 #define MASKED_ON(b) (((b) << 16) | (b))
 #define MASKED_OFF(b) ((b) << 16)
+/* GuC WOPCM (gt/uc/intel_guc_reg.h: bit 0 locked / valid), GT error and
+ * fault registers (i915_reg.h, gt/intel_gt_regs.h), the GTT cache
+ * (i915_reg.h HSW_GTT_CACHE_EN, GTT_CACHE_EN_ALL), GEN8_L3_LRA_1_GPGPU
+ * and the PPAT (gt/intel_gt_regs.h; gt/intel_gtt.h GEN8_PPAT bytes). */
+#define GUC_WOPCM_SIZE 0xC050u
+#define DMA_GUC_WOPCM_OFFSET 0xC340u
+#define PGTBL_ER 0x2024u
+#define EIR 0x20B0u
+#define GEN8_RING_FAULT_REG 0x4094u
+#define RING_FAULT_VALID (1u << 0)
+#define HSW_GTT_CACHE_EN 0x4024u
+#define GEN8_GAMW_ECO_DEV_RW_IA 0x4080u
+#define GTT_CACHE_EN_ALL 0xF0007FFFu
+#define GEN8_L3_LRA_1_GPGPU 0x4DD4u
+#define GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL 0x67F1427Fu
+#define GEN8_PRIVATE_PAT_LO 0x40E0u
+#define GEN8_PRIVATE_PAT_HI 0x40E4u
+#define SKL_PPAT 0x3b2b1b0b000a0907ull /* bdw_setup_private_ppat, no eDRAM */
 /* i915's waits give up after milliseconds of polling; a vGPU answers at
  * once, so a handful of reads is already a failure worth reporting. */
 #define WAIT_TRIES 8
@@ -389,7 +407,9 @@ static int uncore_init(struct sim_i915 *d)
 /* Workarounds as wa_list_apply applies them: plain ones read, cleared,
  * ORed and written back, masked ones written with their mask; then
  * wa_verify reads each back. Skylake's GT list (skl_gt_workarounds_init,
- * gen9_gt_workarounds_init; not the A0..H0 stepping one) and render engine list (rcs_engine_wa_init), bits from
+ * gen9_gt_workarounds_init, with the A0..H0 stepping one: the vGPU's PCI
+ * revision 6 is G0, intel_step.c skl_revids) and render engine list
+ * (rcs_engine_wa_init), bits from
  * gt/intel_gt_regs.h, in the list's order (sorted by offset). */
 struct wa {
     uint32_t reg, clr, set;
@@ -401,6 +421,7 @@ static const struct wa gt_was[] = {
      * (gen9_wa_init_mcr): 0 and 0 on the fuses above; mask bits 27:24. */
     {0x0FDCu, 0xFu << 24, 0, false},
     {0x4090u, 0, (1u << 8) | (1u << 25), false},  /* GAM_ECOCHK: DIS_TLB, BDW_DISABLE_HDC_INVALIDATION */
+    {0x4AB0u, 0, 1u << 18, false},                /* GEN9_GAMT_ECO_REG_RW_IA: IN_PLACE_DECOMPRESS */
     {0x4DDCu, 0, (1u << 31) | (1u << 27), false}, /* MMCD_MISC_CTRL: PCLA, HOTSPOT_EN */
     {0x940Cu, 0, 1u << 14, false},                /* GEN7_UCGCTL4: EU_GAUNIT_CLOCK_GATE_DISABLE */
 };
@@ -442,6 +463,42 @@ static int apply_was(struct sim_i915 *d, const struct wa *was, size_t n)
     return err;
 }
 
+/* What intel_gt_init_hw and its callers do on a Skylake vGPU besides the
+ * workarounds: gen8_check_faults and intel_gt_clear_error_registers (EIR
+ * must read 0; i915 does these earlier, at GGTT init), gtt_write_workarounds (a GTT cache enable reading back 0
+ * is a WARN), bdw_setup_private_ppat, and __uc_check_hw with the GuC off
+ * (i915 6.1's default before gen12): a locked WOPCM fails the GT's init
+ * with -EIO. */
+static int gt_init_hw(struct sim_i915 *d)
+{
+    int err = 0;
+
+    if (rd32(d, GEN8_RING_FAULT_REG, &err) & RING_FAULT_VALID)
+        wr32(d, GEN8_RING_FAULT_REG, 0, &err);
+    rd32(d, PGTBL_ER, &err);
+    if (rd32(d, EIR, &err)) {
+        vgt_err(d->log, "i915: EIR stuck");
+        return -EIO;
+    }
+    wr32(d, GEN8_L3_LRA_1_GPGPU, GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL, &err);
+    /* 64K pages kept (the vGPU has the huge-GTT cap), no 2M on gen9. */
+    wr32(d, GEN8_GAMW_ECO_DEV_RW_IA, rd32(d, GEN8_GAMW_ECO_DEV_RW_IA, &err) | 0xFu, &err);
+    wr32(d, HSW_GTT_CACHE_EN, GTT_CACHE_EN_ALL, &err);
+    if (!err && !rd32(d, HSW_GTT_CACHE_EN, &err)) {
+        vgt_err(d->log, "i915: GTT cache enable reads 0");
+        return -EIO;
+    }
+    wr32(d, GEN8_PRIVATE_PAT_LO, (uint32_t)SKL_PPAT, &err);
+    wr32(d, GEN8_PRIVATE_PAT_HI, (uint32_t)(SKL_PPAT >> 32), &err);
+    if (err)
+        return err;
+    if ((rd32(d, GUC_WOPCM_SIZE, &err) & 1u) || (rd32(d, DMA_GUC_WOPCM_OFFSET, &err) & 1u)) {
+        vgt_err(d->log, "i915: Enabling uc failed (-5)");
+        return -EIO;
+    }
+    return err;
+}
+
 /* The engines in i915's order (rcs, bcs, vcs, vecs: intel_engines_init_mmio). */
 static const uint32_t engine_bases[] = {0x2000u, 0x22000u, 0x12000u, 0x1A000u};
 
@@ -478,7 +535,7 @@ static int engines_init(struct sim_i915 *d)
      * the render whitelist with RING_NOPID in the unused slots. (The MOCS
      * tables, intel_mocs_init_engine, are not replayed here.) */
     if (err || (ret = apply_was(d, gt_was, VGT_ARRAY_SIZE(gt_was))) ||
-        (ret = apply_was(d, rcs_was, VGT_ARRAY_SIZE(rcs_was))))
+        (ret = apply_was(d, rcs_was, VGT_ARRAY_SIZE(rcs_was))) || (ret = gt_init_hw(d)))
         return err ? err : ret;
     for (unsigned i = 0; i < RING_MAX_NONPRIV_SLOTS; i++)
         wr32(d, RING_FORCE_TO_NONPRIV(engine_bases[0], i),

@@ -297,6 +297,11 @@ static void test_submit_and_complete(void **state)
     assert_int_equal(stats.user_interrupts, 1);
     assert_int_equal(f->unpins, 1);
     assert_int_equal(vgt_submit_outstanding(f->sv), 0);
+    /* The guest resets the blitter (gen8_reset_engines): its CSB write
+     * pointer reads where i915's reset_csb_pointers puts it, next event
+     * at entry 0. */
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN6_GDRST, 4, GEN6_GRDOM_BLT), 0);
+    assert_int_equal(vgt_vgpu_vreg(f->v, RING_CONTEXT_STATUS_PTR(BLT_RING_BASE)) & 7, VGT_CSB_PTR_RESET);
 }
 
 static void *gpu_irq_thread(void *arg)

@@ -425,13 +425,10 @@ static const struct replay_op i915_skl_init[] = {
     {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, 0},
 };
 
-static void test_i915_init_replay(void **state)
+static void replay(struct fx *f, const struct replay_op *ops, size_t n)
 {
-    struct fx *f = *state;
-    struct vgt_vgpu_info info;
-
-    for (size_t i = 0; i < sizeof(i915_skl_init) / sizeof(i915_skl_init[0]); i++) {
-        const struct replay_op *o = &i915_skl_init[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct replay_op *o = &ops[i];
 
         if (o->op == W) {
             assert_int_equal(vgt_vgpu_mmio_write(f->v, o->off, o->size, o->val), 0);
@@ -444,6 +441,238 @@ static void test_i915_init_replay(void **state)
                          (unsigned long long)o->mask);
         }
     }
+}
+
+static void test_i915_init_replay(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+
+    replay(f, i915_skl_init, sizeof(i915_skl_init) / sizeof(i915_skl_init[0]));
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
+    assert_int_equal(info.st.rejected, 0);
+    assert_int_equal(info.st.unlisted_regs, 0); /* every register it used has a row */
+}
+
+/* i915 6.1's GT bring-up on Skylake from intel_gt_sanitize to the engines'
+ * resume, in its order: the full reset, the GuC reset __uc_sanitize does
+ * (the rig's three WARNs at intel_uc.c:73 when GUC_STATUS read 0), the
+ * error registers, the GTT set-up, clock gating and execlists_resume.
+ * The workarounds and the fuses follow as C, the way i915 computes them. */
+#define PREPARE_ENGINE(base)                                                                       \
+    {W, RING_RESET_CTL(base), 4, MASKED_ON(RESET_CTL_REQUEST_RESET), 0, 0},                    \
+    {R, RING_RESET_CTL(base), 4, 0, RESET_CTL_READY_TO_RESET, RESET_CTL_READY_TO_RESET}
+#define CANCEL_ENGINE(base) {W, RING_RESET_CTL(base), 4, MASKED_OFF(RESET_CTL_REQUEST_RESET), 0, 0}
+/* gen6_hw_domain_reset: write the domains, wait for them to clear; twice. */
+#define DOMAIN_RESET(grdom)                                                                        \
+    {W, GEN6_GDRST, 4, (grdom), 0, 0}, {R, GEN6_GDRST, 4, 0, (grdom), 0},                      \
+    {W, GEN6_GDRST, 4, (grdom), 0, 0}, {R, GEN6_GDRST, 4, 0, (grdom), 0}
+/* reset_csb_pointers (6 CSB entries on gen9: reset value 5, masked) and
+ * enable_execlists' status page address with its posting read. */
+#define CSB_RESET 0xffff0505u
+#define EXECLISTS_RESUME(base, hws)                                                                \
+    {W, RING_CONTEXT_STATUS_PTR(base), 4, CSB_RESET, 0, 0},                                    \
+    {R, RING_CONTEXT_STATUS_PTR(base), 4, 0, 0xffffffffu, 0x0505},                              \
+    {W, RING_HWSTAM(base), 4, 0xffffffffu, 0, 0},                                              \
+    {W, RING_MODE_GEN7(base), 4, MASKED_ON(GFX_RUN_LIST_ENABLE), 0, 0},                        \
+    {R, RING_MODE_GEN7(base), 4, 0, 0xffffffffu, GFX_RUN_LIST_ENABLE},                          \
+    {W, RING_MI_MODE(base), 4, MASKED_OFF(STOP_RING), 0, 0},                                   \
+    {W, RING_HWS_PGA(base), 4, (hws), 0, 0},                                                   \
+    {R, RING_HWS_PGA(base), 4, 0, 0xffffffffu, (hws)}
+#define GEN7_DOP_CLOCK_GATE_ENABLE (1u << 0)
+#define FBC_LLC_FULLY_OPEN (1u << 30)
+#define SKL_PPAT 0x3b2b1b0b000a0907ull /* bdw_setup_private_ppat, no eDRAM */
+
+static const struct replay_op i915_skl_gt_init[] = {
+    /* intel_dram_edram_detect: no eDRAM (the PPAT below assumes none). */
+    {R, HSW_EDRAM_CAP, 4, 0, 1u << 0, 0},
+    /* intel_gt_sanitize -> __intel_gt_reset(ALL_ENGINES) ->
+     * gen8_reset_engines: each engine's request acked, GEN6_GRDOM_FULL
+     * (gen6_reset_engines), the requests withdrawn. */
+    PREPARE_ENGINE(RENDER_RING_BASE),
+    PREPARE_ENGINE(BLT_RING_BASE),
+    PREPARE_ENGINE(GEN6_BSD_RING_BASE),
+    PREPARE_ENGINE(VEBOX_RING_BASE),
+    DOMAIN_RESET(GEN6_GRDOM_FULL),
+    /* The CSB write pointer where reset_csb_pointers will put it. */
+    {R, RING_CONTEXT_STATUS_PTR(RENDER_RING_BASE), 4, 0, 0x7u, VGT_CSB_PTR_RESET},
+    CANCEL_ENGINE(RENDER_RING_BASE),
+    CANCEL_ENGINE(BLT_RING_BASE),
+    CANCEL_ENGINE(GEN6_BSD_RING_BASE),
+    CANCEL_ENGINE(VEBOX_RING_BASE),
+    /* __uc_check_hw (GuC off): no GuC loaded before, or -EIO. */
+    {R, GUC_WOPCM_SIZE, 4, 0, 1u << 0, 0},
+    {R, DMA_GUC_WOPCM_OFFSET, 4, 0, 1u << 0, 0},
+    /* __uc_sanitize -> __intel_uc_reset_hw: intel_reset_guc, then the
+     * MIA core must be in reset. */
+    DOMAIN_RESET(GEN9_GRDOM_GUC),
+    {R, GUC_STATUS, 4, 0, GS_MIA_IN_RESET, GS_MIA_IN_RESET},
+    /* gen8_check_faults, intel_gt_clear_error_registers (rmw with
+     * nothing to change writes nothing; EIR must read 0 after). */
+    {R, GEN8_RING_FAULT_REG, 4, 0, RING_FAULT_VALID, 0},
+    {R, PGTBL_ER, 4, 0, 0, 0},
+    {R, IPEIR_I965, 4, 0, 0, 0},
+    {R, RING_EIR(RENDER_RING_BASE), 4, 0, 0, 0}, /* i915's EIR */
+    {R, RING_EIR(RENDER_RING_BASE), 4, 0, 0xffffffffu, 0},
+    {R, GEN8_RING_FAULT_REG, 4, 0, 0, 0},
+    /* gtt_write_workarounds; HSW_GTT_CACHE_EN must not read 0. */
+    {W, GEN8_L3_LRA_1_GPGPU, 4, GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL, 0, 0},
+    {R, GEN8_GAMW_ECO_DEV_RW_IA, 4, 0, 0, 0},
+    {W, GEN8_GAMW_ECO_DEV_RW_IA, 4, GAMW_ECO_ENABLE_64K_IPS_FIELD, 0, 0},
+    {R, GEN8_GAMW_ECO_DEV_RW_IA, 4, 0, 0xffffffffu, GAMW_ECO_ENABLE_64K_IPS_FIELD},
+    {W, HSW_GTT_CACHE_EN, 4, GTT_CACHE_EN_ALL, 0, 0}, /* no 2M pages on gen9 */
+    {R, HSW_GTT_CACHE_EN, 4, 0, 0xffffffffu, GTT_CACHE_EN_ALL},
+    /* bdw_setup_private_ppat: two dword writes. */
+    {W, GEN8_PRIVATE_PAT_LO, 4, (uint32_t)SKL_PPAT, 0, 0},
+    {W, GEN8_PRIVATE_PAT_LO + 4, 4, SKL_PPAT >> 32, 0, 0},
+    {R, GEN8_PRIVATE_PAT_LO, 8, 0, ~0ull, SKL_PPAT},
+    /* gen9_init_clock_gating / skl_init_clock_gating (GT side). */
+    {R, GEN7_MISCCPCTL, 4, 0, 0, 0},
+    {W, GEN7_MISCCPCTL, 4, 0, 0, 0},
+    {R, FBC_LLC_READ_CTRL, 4, 0, 0, 0},
+    {W, FBC_LLC_READ_CTRL, 4, FBC_LLC_FULLY_OPEN, 0, 0},
+    {R, FBC_LLC_READ_CTRL, 4, 0, FBC_LLC_FULLY_OPEN, FBC_LLC_FULLY_OPEN},
+    {R, GEN8_UCGCTL6, 4, 0, 0, 0},
+    /* execlists_resume on each engine (status pages in the vGPU's
+     * low graphics memory). */
+    EXECLISTS_RESUME(RENDER_RING_BASE, 0x10000),
+    EXECLISTS_RESUME(BLT_RING_BASE, 0x11000),
+    EXECLISTS_RESUME(GEN6_BSD_RING_BASE, 0x12000),
+    EXECLISTS_RESUME(VEBOX_RING_BASE, 0x13000),
+    /* gen8_ggtt_invalidate after GGTT updates: nothing to wait for. */
+    {W, GFX_FLSH_CNTL_GEN6, 4, 1u << 0, 0, 0},
+    {R, GFX_FLSH_CNTL_GEN6, 4, 0, 0xffffffffu, 0},
+};
+
+/* A workaround as i915 6.1 keeps it (struct i915_wa: wa_add's clear,
+ * set, read mask; masked registers carry the mask in set). */
+struct wa {
+    uint32_t reg, clr, set, read;
+};
+#define WA_SET(r, bits) {(r), (bits), (bits), (bits)}
+#define WA_CLR(r, bits) {(r), (bits), 0, (bits)}
+#define WA_MASKED(r, bit) {(r), 0, ((bit) << 16) | (bit), (bit)}
+#define GEN8_MCR_MASK (0xfu << 24) /* GEN8_MCR_SLICE_MASK | GEN8_MCR_SUBSLICE_MASK */
+
+/* gen9_gt_workarounds_init + skl_gt_workarounds_init (the GT list
+ * intel_gt_verify_workarounds checks at "init"), rcs_engine_wa_init on
+ * SKL, after _wa_add merged the entries of one register. */
+static const struct wa skl_was[] = {
+    {GEN8_MCR_SELECTOR, GEN8_MCR_MASK, 0, GEN8_MCR_MASK}, /* slice 0, subslice 0 */
+    WA_SET(GAM_ECOCHK, (1u << 8) | (1u << 25)),
+    /* WaInPlaceDecompressionHang (SKL A0..H0): PCI revision 6 is G0
+     * (intel_step.c skl_revids). */
+    WA_SET(GEN9_GAMT_ECO_REG_RW_IA, 1u << 18),
+    WA_SET(MMCD_MISC_CTRL, (1u << 31) | (1u << 27)),
+    WA_SET(GEN7_UCGCTL4, 1u << 14),
+    WA_MASKED(GEN7_FF_SLICE_CS_CHICKEN1, 1u << 14),
+    WA_SET(GEN8_GARBCNTL, 1u << 7),
+    WA_MASKED(GEN9_CSFE_CHICKEN1_RCS, 1u << 2),
+    {BDW_SCRATCH1, (1u << 2) | (1u << 8), 1u << 2, (1u << 2) | (1u << 8)},
+    {GEN8_L3SQCREG4, (1u << 21) | (1u << 22), 1u << 21, (1u << 21) | (1u << 22)},
+    WA_CLR(GEN9_SCRATCH_LNCF1, 1u << 0),
+};
+
+static uint32_t rd32(struct fx *f, uint32_t off)
+{
+    return (uint32_t)rd(f, off, 4);
+}
+
+/* wa_list_apply: read only when something is cleared, write when the
+ * value changes or nothing is cleared. */
+static void wa_apply(struct fx *f, const struct wa *w)
+{
+    uint32_t old = w->clr ? rd32(f, w->reg) : 0, val = (old & ~w->clr) | w->set;
+
+    if (val != old || !w->clr)
+        assert_int_equal(vgt_vgpu_mmio_write(f->v, w->reg, 4, val), 0);
+}
+
+/* wa_verify: the read bits that do not match ("workaround lost on load"
+ * when non-zero). */
+static uint32_t wa_lost(struct fx *f, const struct wa *w)
+{
+    return (rd32(f, w->reg) ^ w->set) & w->read;
+}
+
+static void test_i915_gt_init_replay(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+    const size_t nwa = sizeof(skl_was) / sizeof(skl_was[0]);
+    const struct wa *ffs = &skl_was[5]; /* the masked FF_SLICE_CS_CHICKEN1 one */
+    uint32_t fuse2, eu_dis, ss_mask, ctc, hz, eus = 0;
+    unsigned subslices = 0;
+
+    /* Garbage in the workaround registers first: the apply must fix it. */
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN8_MCR_SELECTOR, 4, 0x0f000000u), 0);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN9_SCRATCH_LNCF1, 4, 0x1u), 0);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, RING_CONTEXT_STATUS_PTR(RENDER_RING_BASE), 4, 0xffff0202u), 0);
+    replay(f, i915_skl_gt_init, sizeof(i915_skl_gt_init) / sizeof(i915_skl_gt_init[0]));
+    vgt_vgpu_get_info(f->v, &info);
+    assert_int_equal(info.st.resets, 2); /* the full reset, twice; the GuC's resets no engine */
+    /* The full reset restored the reset values of what came before. */
+    assert_int_equal(rd32(f, GEN8_MCR_SELECTOR), 0);
+
+    /* intel_gt_apply_workarounds, then intel_gt_verify_workarounds. */
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN8_MCR_SELECTOR, 4, 0x0f000000u), 0);
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN9_SCRATCH_LNCF1, 4, 0x1u), 0);
+    for (size_t i = 0; i < nwa; i++)
+        wa_apply(f, &skl_was[i]);
+    for (size_t i = 0; i < nwa; i++)
+        if (wa_lost(f, &skl_was[i]))
+            fail_msg("workaround lost on load: %#x reads %#x, bits %#x differ", skl_was[i].reg,
+                     rd32(f, skl_was[i].reg), wa_lost(f, &skl_was[i]));
+    /* A masked write to other bits (ctx and engine code does them)
+     * leaves the workaround's bit alone. */
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN7_FF_SLICE_CS_CHICKEN1, 4, MASKED_ON(1u << 1)), 0);
+    assert_int_equal(rd32(f, GEN7_FF_SLICE_CS_CHICKEN1), (1u << 14) | (1u << 1));
+    assert_int_equal(ffs->reg, GEN7_FF_SLICE_CS_CHICKEN1);
+    assert_int_equal(wa_lost(f, ffs), 0);
+    /* ...and a masked disable of it is seen as lost, as on hardware. */
+    assert_int_equal(vgt_vgpu_mmio_write(f->v, GEN7_FF_SLICE_CS_CHICKEN1, 4, MASKED_OFF(1u << 14)), 0);
+    assert_int_equal(wa_lost(f, ffs), 1u << 14);
+
+    /* gen9_sseu_info_init: slices from FUSE2, subslices of 4 minus the
+     * disabled, each subslice's 8 EUs minus its GEN9_EU_DISABLE byte. */
+    fuse2 = rd32(f, GEN8_FUSE2);
+    assert_int_equal((fuse2 >> GEN8_F2_S_ENA_SHIFT) & 0x7u, 0x1u); /* one slice */
+    ss_mask = 0xfu & ~((fuse2 >> GEN9_F2_SS_DIS_SHIFT) & 0xfu);
+    eu_dis = rd32(f, GEN9_EU_DISABLE(0));
+    for (unsigned ss = 0; ss < 4; ss++) {
+        if (!(ss_mask & (1u << ss)))
+            continue;
+        subslices++;
+        assert_int_equal(8 - __builtin_popcount((eu_dis >> (8 * ss)) & 0xffu), 8);
+        eus += 8 - (uint32_t)__builtin_popcount((eu_dis >> (8 * ss)) & 0xffu);
+    }
+    assert_int_equal(subslices, 3);
+    assert_int_equal(eus, 24);
+
+    /* gen9_read_clock_frequency: the crystal (24 MHz on SKL) shifted by
+     * 3 - CTC_SHIFT_PARAMETER: the 12 MHz CS timestamp. */
+    ctc = rd32(f, CTC_MODE);
+    assert_int_equal(ctc & 1u, 0); /* not the divide logic */
+    hz = 24000000u >> (3 - ((ctc >> CTC_SHIFT_PARAMETER_SHIFT) & 0x3u));
+    assert_int_equal(hz, 12000000u);
+
+    /* intel_engine_apply_whitelist: skl's five registers, the rest of the
+     * twelve slots RING_NOPID; read back as written. */
+    {
+        const uint32_t wl[RING_MAX_NONPRIV_SLOTS] = {
+            0x2248, 0x2580, 0x7304, 0x7014, GEN8_L3SQCREG4,
+        };
+
+        for (unsigned i = 0; i < RING_MAX_NONPRIV_SLOTS; i++)
+            assert_int_equal(vgt_vgpu_mmio_write(f->v, RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, i), 4,
+                                                 wl[i] ? wl[i] : RENDER_RING_BASE + 0x94),
+                             0);
+        for (unsigned i = 0; i < RING_MAX_NONPRIV_SLOTS; i++)
+            assert_int_equal(rd32(f, RING_FORCE_TO_NONPRIV(RENDER_RING_BASE, i)),
+                             wl[i] ? wl[i] : RENDER_RING_BASE + 0x94);
+    }
+
     vgt_vgpu_get_info(f->v, &info);
     assert_false(info.failsafe);
     assert_int_equal(info.st.rejected, 0);
@@ -1069,6 +1298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unlisted_logged_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opregion_in_mmio_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_i915_gt_init_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opregion_at_asls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),

@@ -75,6 +75,57 @@
 #define GEN6_GRDOM_MEDIA (1u << 2)
 #define GEN6_GRDOM_BLT (1u << 3)
 #define GEN6_GRDOM_VECS (1u << 4)
+#define GEN9_GRDOM_GUC (1u << 5)    /* gt/intel_gt_regs.h; intel_reset_guc */
+#define GEN8_GRDOM_MEDIA2 (1u << 7) /* the second VCS: none on a GT2 */
+#define VGT_GDRST_DOMAINS                                                                          \
+    (GEN6_GRDOM_FULL | GEN6_GRDOM_RENDER | GEN6_GRDOM_MEDIA | GEN6_GRDOM_BLT | GEN6_GRDOM_VECS |  \
+     GEN9_GRDOM_GUC | GEN8_GRDOM_MEDIA2)
+
+/* ---- GuC (gt/uc/intel_guc_reg.h) ----
+ * GUC_STATUS: GS_MIA_IN_RESET bit 0, which __intel_uc_reset_hw requires
+ * after the GuC domain reset. GUC_WOPCM_SIZE bit 0 (locked) and
+ * DMA_GUC_WOPCM_OFFSET bit 0 (valid): __uc_check_hw fails the GT's init
+ * with -EIO if either is set (a GuC loaded before). */
+#define GUC_STATUS 0xC000u
+#define GS_MIA_IN_RESET (1u << 0)
+#define GUC_WOPCM_SIZE 0xC050u
+#define DMA_GUC_WOPCM_OFFSET 0xC340u
+
+/* ---- GT error and fault registers (i915_reg.h PGTBL_ER, EIR, EMR;
+ * gt/intel_gt_regs.h IPEIR_I965, GEN8_RING_FAULT_REG bit 0 RING_FAULT_VALID,
+ * GEN8_FAULT_TLB_DATA0/1): intel_gt_clear_error_registers and
+ * gen8_check_faults at probe, reset and GGTT resume. EIR and EMR are
+ * RING_EIR/RING_EMR of the render engine. ---- */
+#define PGTBL_ER 0x2024u
+#define IPEIR_I965 0x2064u
+#define GEN8_RING_FAULT_REG 0x4094u
+#define RING_FAULT_VALID (1u << 0)
+#define GEN8_FAULT_TLB_DATA0 0x4B10u
+
+/* ---- GTT and clock-gating registers i915 6.1 programs on Skylake ----
+ * gtt_write_workarounds (gt/intel_gtt.c): HSW_GTT_CACHE_EN (i915_reg.h,
+ * GTT_CACHE_EN_ALL, WARNs if it reads back 0), GEN8_L3_LRA_1_GPGPU
+ * (gt/intel_gt_regs.h, the SKL default), GEN8_GAMW_ECO_DEV_RW_IA
+ * (GAMW_ECO_ENABLE_64K_IPS_FIELD 0xF: gen9 has 64K pages and i915 keeps
+ * them because the vGPU announces VGT_CAPS_HUGE_GTT, i915_gem_init).
+ * bdw_setup_private_ppat (gt/intel_gtt.c): GEN8_PRIVATE_PAT_LO/HI.
+ * gfx flush after GGTT updates (gen8_ggtt_invalidate): GFX_FLSH_CNTL_GEN6.
+ * skl_init_clock_gating / gen9_init_clock_gating (intel_pm.c): the GT
+ * side: FBC_LLC_READ_CTRL, GEN7_MISCCPCTL, GEN8_UCGCTL6. */
+#define HSW_GTT_CACHE_EN 0x4024u
+#define GTT_CACHE_EN_ALL 0xF0007FFFu
+#define GEN8_GAMW_ECO_DEV_RW_IA 0x4080u
+#define GAMW_ECO_ENABLE_64K_IPS_FIELD 0xFu
+#define GEN8_PRIVATE_PAT_LO 0x40E0u
+#define GEN8_L3_LRA_1_GPGPU 0x4DD4u
+#define GEN9_L3_LRA_1_GPGPU_DEFAULT_VALUE_SKL 0x67F1427Fu
+#define FBC_LLC_READ_CTRL 0x9044u
+#define GEN7_MISCCPCTL 0x9424u
+#define GEN8_UCGCTL6 0x9430u
+#define GFX_FLSH_CNTL_GEN6 0x101008u
+/* i915_reg.h HSW_EDRAM_CAP, bit 0 EDRAM_ENABLED (intel_dram.c
+ * intel_dram_edram_detect, before the GGTT probe): a GT2 has no eDRAM. */
+#define HSW_EDRAM_CAP 0x120010u
 
 /* ---- Fences (i915_reg.h FENCE_REG_GEN6_LO/HI; i915 gt/intel_ggtt_fencing.c
  * i965_write_fence_reg: start bits 31:12 of LO, end page bits 31:12 of HI,
@@ -106,6 +157,10 @@
 #define RING_MODE_GEN7(b) ((b) + 0x29Cu)
 #define RING_CONTEXT_STATUS_BUF_LO(b, i) ((b) + 0x370u + 8u * (i))
 #define RING_CONTEXT_STATUS_PTR(b) ((b) + 0x3A0u)
+/* Its write pointer (bits 2:0) after a reset: the last of the 6 entries
+ * (GEN8_CSB_ENTRIES), so the next event is entry 0 (i915 6.1
+ * reset_csb_pointers writes the same; the virtual CSB starts there). */
+#define VGT_CSB_PTR_RESET 5u
 /* Per-engine reset handshake (i915 gt/intel_engine_regs.h RING_RESET_CTL,
  * masked): the driver sets REQUEST_RESET and waits for READY_TO_RESET
  * before it writes the engine's GEN6_GDRST bit (gen8_engine_reset_prepare). */
