@@ -100,6 +100,14 @@
 /* PLANE_STRIDE units: 64 bytes linear, one tile row (512 bytes X, 128
  * bytes Y) tiled (i915 skl_plane_stride / intel_fb_stride_alignment). */
 #define PLANE_STRIDE_MASK 0x7ffu
+/* The same register of universal plane @i (0 = plane 1, 1 = plane 2 ...):
+ * planes are 0x100 apart (i915_reg.h _PLANE_CTL_1_A 0x70180, _2_A
+ * 0x70280, _3_A 0x70380). Skylake has planes 1-3 on pipes A and B and
+ * planes 1-2 on pipe C; i915 6.1 drives planes 1-2 on each pipe
+ * (intel_device_info.c runtime num_sprites = 1: the topmost plane is
+ * left unexposed, as it is shared with the cursor). */
+#define VGT_PLANE_STRIDE 0x100u
+#define PLANE_N(reg, i) ((reg) + VGT_PLANE_STRIDE * (i))
 
 /* ---- watermarks and DBUF (i915_reg.h) ---- */
 #define WM_LINETIME(p) (0x45270u + 4u * (p))
@@ -272,6 +280,17 @@
 #define PORT_HOTPLUG_ENABLE(port) (1u << (4 + 8 * ((port) - 1)))
 #define PORT_HOTPLUG_STATUS_MASK(port) (3u << (8 * ((port) - 1)))
 #define PORT_HOTPLUG_LONG_DETECT(port) (2u << (8 * ((port) - 1)))
+/* PSR interrupts (i915_reg.h EDP_PSR_IMR/IIR): reset by
+ * gen8_display_irq_reset, IIR must then read 0 (gen3_assert_iir_is_zero
+ * in gen8_de_irq_postinstall). */
+#define EDP_PSR_IMR 0x64834u
+#define EDP_PSR_IIR 0x64838u
+/* Software flag scratch registers SWF0..35 (i915_reg.h SWF_ILK(i),
+ * 0x4F000 + 4i; gvt intel_gvt_mmio_table.c keeps 0x4f000..0x4f08f).
+ * SWF18 (0x4F060) is set by a pre-OS that lit the display:
+ * skl_sanitize_cdclk reads it. */
+#define SWF_ILK(i) (0x4F000u + 4u * (i))
+#define SWF_ILK_COUNT 36u
 #define SFUSE_STRAP 0xC2014u
 #define SFUSE_STRAP_DDI_DETECTED(port) (1u << (3 - (port))) /* B: 2, C: 1, D: 0 */
 
@@ -281,7 +300,19 @@
 #define GEN6_PCODE_DATA1 0x13812Cu
 #define GEN6_PCODE_READY (1u << 31)
 #define GEN6_PCODE_ERROR_MASK 0xffu
+#define GEN6_PCODE_MB_COMMAND 0xffu /* on the request; the status on completion */
+#define GEN6_PCODE_SUCCESS 0x0u
+#define GEN6_PCODE_ILLEGAL_CMD 0x1u  /* i915 gen7_check_mailbox_status: -ENXIO */
+#define GEN7_PCODE_ILLEGAL_DATA 0x3u /* -EINVAL */
+#define GEN9_PCODE_READ_MEM_LATENCY 0x6u
 #define SKL_PCODE_CDCLK_CONTROL 0x7u
+#define SKL_CDCLK_PREPARE_FOR_CHANGE 0x3u
 #define SKL_CDCLK_READY_FOR_CHANGE 0x1u
+#define GEN6_PCODE_WRITE_MIN_FREQ_TABLE 0x8u
+#define HSW_PCODE_DYNAMIC_DUTY_CYCLE_CONTROL 0x1Au
+#define GEN9_PCODE_SAGV_CONTROL 0x21u
+#define GEN9_SAGV_DISABLE 0x0u
+#define GEN9_SAGV_IS_DISABLED 0x1u
+#define GEN9_SAGV_ENABLE 0x3u
 
 #endif
