@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fake_hv.h"
+#include "vgt/display_regs.h"
 #include "vgt/gen8_gtt.h"
 #include "vgt/opregion.h"
 #include "vgt/ggtt.h"
@@ -425,13 +426,90 @@ static const struct replay_op i915_skl_init[] = {
     {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, 0},
 };
 
-static void test_i915_init_replay(void **state)
+/* The display side of i915 6.1's Skylake probe (issue 16), in its order:
+ * gen8_display_irq_reset then gen8_de_irq_postinstall's
+ * gen3_assert_iir_is_zero on EDP_PSR_IIR; skl_wm_init (skl_sagv_disable
+ * through skl_pcode_request, skl_read_wm_latency's two sets);
+ * skl_sanitize_cdclk (SWF18) and skl_set_cdclk's pcode handshake; the
+ * readout of plane 2 of each pipe (skl_plane_get_hw_state,
+ * skl_ddb_get_hw_plane_state, skl_pipe_wm_get_hw_state) and its disable
+ * (skl_plane_disable_arm). A pcode request is __snb_pcode_rw: not busy,
+ * DATA, DATA1, command | READY, READY clear with status 0, DATA. */
+#define PCODE_RW(mbox, data, reply_mask, reply)                                                    \
+    {R, GEN6_PCODE_MAILBOX, 4, 0, GEN6_PCODE_READY, 0},                                        \
+    {W, GEN6_PCODE_DATA, 4, (data), 0, 0},                                                     \
+    {W, GEN6_PCODE_DATA1, 4, 0, 0, 0},                                                         \
+    {W, GEN6_PCODE_MAILBOX, 4, GEN6_PCODE_READY | (mbox), 0, 0},                               \
+    {R, GEN6_PCODE_MAILBOX, 4, 0, GEN6_PCODE_READY | GEN6_PCODE_ERROR_MASK, GEN6_PCODE_SUCCESS}, \
+    {R, GEN6_PCODE_DATA, 4, 0, (reply_mask), (reply)}
+/* skl_plane_get_hw_state / skl_ddb_get_hw_plane_state /
+ * skl_pipe_wm_get_hw_state for plane @i of pipe @p: off, no DDB, no WM;
+ * then skl_plane_disable_arm. */
+#define PLANE_READOUT(p, i)                                                                        \
+    {R, PLANE_N(PLANE_CTL(p), i), 4, 0, PLANE_CTL_ENABLE, 0},                                  \
+    {R, PLANE_N(PLANE_BUF_CFG(p), i), 4, 0, 0xffffffffu, 0},                                   \
+    {R, PLANE_N(PLANE_NV12_BUF_CFG(p), i), 4, 0, 0xffffffffu, 0},                              \
+    {R, PLANE_N(PLANE_WM(p, 0), i), 4, 0, PLANE_WM_EN, 0},                                     \
+    {R, PLANE_N(PLANE_WM(p, 7), i), 4, 0, PLANE_WM_EN, 0},                                     \
+    {R, PLANE_N(PLANE_WM_TRANS(p), i), 4, 0, PLANE_WM_EN, 0},                                  \
+    {W, PLANE_N(PLANE_CTL(p), i), 4, 0, 0, 0},                                                 \
+    {W, PLANE_N(PLANE_SURF(p), i), 4, 0, 0, 0}
+/* skl_program_plane_noarm/_arm for plane 2 (an XRGB8888 sprite), then
+ * what skl_plane_get_hw_state and the DDB readout read back. */
+#define PLANE_PROGRAM(p, i)                                                                        \
+    {W, PLANE_N(PLANE_STRIDE(p), i), 4, 1024 * 4 / 64, 0, 0},                                  \
+    {W, PLANE_N(PLANE_POS(p), i), 4, 0, 0, 0},                                                 \
+    {W, PLANE_N(PLANE_SIZE(p), i), 4, (767u << 16) | 1023u, 0, 0},                             \
+    {W, PLANE_N(PLANE_AUX_DIST(p), i), 4, 0, 0, 0},                                            \
+    {W, PLANE_N(PLANE_AUX_OFFSET(p), i), 4, 0, 0, 0},                                          \
+    {W, PLANE_N(PLANE_KEYVAL(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_KEYMSK(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_KEYMAX(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_OFFSET(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_BUF_CFG(p), i), 4, (159u << 16) | 80u, 0, 0},                            \
+    {W, PLANE_N(PLANE_WM(p, 0), i), 4, PLANE_WM_EN | (1u << PLANE_WM_LINES_SHIFT) | 20u, 0, 0}, \
+    {W, PLANE_N(PLANE_CTL(p), i), 4, PLANE_CTL_ENABLE | PLANE_CTL_FORMAT_XRGB_8888, 0, 0},     \
+    {W, PLANE_N(PLANE_SURF(p), i), 4, 0x00400000u, 0, 0},                                      \
+    {R, PLANE_N(PLANE_CTL(p), i), 4, 0, 0xffffffffu, PLANE_CTL_ENABLE | PLANE_CTL_FORMAT_XRGB_8888}, \
+    {R, PLANE_N(PLANE_SIZE(p), i), 4, 0, 0xffffffffu, (767u << 16) | 1023u},                   \
+    {R, PLANE_N(PLANE_SURF(p), i), 4, 0, PLANE_SURF_ADDR_MASK, 0x00400000u},                   \
+    {R, PLANE_N(PLANE_BUF_CFG(p), i), 4, 0, 0xffffffffu, (159u << 16) | 80u}
+
+static const struct replay_op i915_skl_display[] = {
+    /* gen8_display_irq_reset, gen8_de_irq_postinstall */
+    {W, EDP_PSR_IMR, 4, 0xffffffffu, 0, 0},
+    {W, EDP_PSR_IIR, 4, 0xffffffffu, 0, 0},
+    {R, EDP_PSR_IIR, 4, 0, 0xffffffffu, 0},
+    /* skl_sagv_disable: DATA & IS_DISABLED == IS_DISABLED on the first try */
+    PCODE_RW(GEN9_PCODE_SAGV_CONTROL, GEN9_SAGV_DISABLE, GEN9_SAGV_IS_DISABLED, GEN9_SAGV_IS_DISABLED),
+    /* skl_read_wm_latency: levels 0-3, then 4-7 (all but level 0 non-zero,
+     * or adjust_wm_latency turns the levels above off) */
+    PCODE_RW(GEN9_PCODE_READ_MEM_LATENCY, 0, 0xffffffffu, 0x1e1a1100u),
+    PCODE_RW(GEN9_PCODE_READ_MEM_LATENCY, 1, 0xffffffffu, 0x61514b3du),
+    /* skl_sanitize_cdclk: SWF18's low 24 bits 0 = no pre-OS display */
+    {R, SWF_ILK(0x18), 4, 0, 0x00ffffffu, 0},
+    /* skl_set_cdclk: PREPARE_FOR_CHANGE until READY_FOR_CHANGE, CDCLK_CTL,
+     * then the voltage level (a write: the status only) */
+    PCODE_RW(SKL_PCODE_CDCLK_CONTROL, SKL_CDCLK_PREPARE_FOR_CHANGE, SKL_CDCLK_READY_FOR_CHANGE,
+             SKL_CDCLK_READY_FOR_CHANGE),
+    {W, CDCLK_CTL, 4, 0x1c2u, 0, 0},
+    PCODE_RW(SKL_PCODE_CDCLK_CONTROL, 0, 0, 0),
+    /* the hw state readout of plane 2 on each pipe */
+    PLANE_READOUT(0, 1),
+    PLANE_READOUT(1, 1),
+    PLANE_READOUT(2, 1),
+    PLANE_PROGRAM(0, 1),
+    /* gen8_de_irq_postinstall after a driver reload: the clear again */
+    {W, EDP_PSR_IIR, 4, 0xffffffffu, 0, 0},
+    {R, EDP_PSR_IIR, 4, 0, 0xffffffffu, 0},
+};
+
+static void run_replay(struct fx *f, const struct replay_op *ops, size_t n)
 {
-    struct fx *f = *state;
     struct vgt_vgpu_info info;
 
-    for (size_t i = 0; i < sizeof(i915_skl_init) / sizeof(i915_skl_init[0]); i++) {
-        const struct replay_op *o = &i915_skl_init[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct replay_op *o = &ops[i];
 
         if (o->op == W) {
             assert_int_equal(vgt_vgpu_mmio_write(f->v, o->off, o->size, o->val), 0);
@@ -448,6 +526,16 @@ static void test_i915_init_replay(void **state)
     assert_false(info.failsafe);
     assert_int_equal(info.st.rejected, 0);
     assert_int_equal(info.st.unlisted_regs, 0); /* every register it used has a row */
+}
+
+static void test_i915_init_replay(void **state)
+{
+    run_replay(*state, i915_skl_init, VGT_ARRAY_SIZE(i915_skl_init));
+}
+
+static void test_i915_display_replay(void **state)
+{
+    run_replay(*state, i915_skl_display, VGT_ARRAY_SIZE(i915_skl_display));
 }
 
 /* The OpRegion at ASLS, read back and checked as i915 6.1 does
@@ -1069,6 +1157,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unlisted_logged_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opregion_in_mmio_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_i915_display_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opregion_at_asls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),
