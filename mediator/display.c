@@ -524,6 +524,14 @@ static int hotplug_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* Port E never plugs: its sticky status bits stay clear (a guest's write
+ * of ones clears them, as on PCH_PORT_HOTPLUG). */
+static int hotplug2_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    *vr(v, off) = (val & ~PORTE_HOTPLUG_STATUS_MASK) | (*vr(v, off) & PORTE_HOTPLUG_STATUS_MASK & ~val);
+    return 0;
+}
+
 /* ---- GMBUS: the i2c controller, an EDID EEPROM at 0x50 per head ---- */
 
 static int pin_head(const struct vgt_vgpu *v, uint32_t pin)
@@ -881,6 +889,7 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     {EDP_PSR_IMR, 4, 0xffffffffu, 0, 0, ALL, NULL, NULL},
     {EDP_PSR_IIR, 4, 0, 0, 0, ALL, NULL, de_iir_write},
     {PCH_PORT_HOTPLUG, 4, 0, 0, 0, ALL, NULL, hotplug_ctl_write},
+    {PCH_PORT_HOTPLUG2, 4, 0, 0, 0, ALL, NULL, hotplug2_write},
     {SFUSE_STRAP, 4, 0, RO, 0, ALL, NULL, NULL},
 
     /* power, DBUF, clocks */
@@ -900,6 +909,24 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     {DPLL_STATUS, 4, 0, RO, 0, ALL, dpll_status_read, NULL},
     {GEN6_PCODE_MAILBOX, 4, 0, 0, 0, ALL, NULL, pcode_write},
     {GEN6_PCODE_DATA, 8, 0, 0, 0, ALL, NULL, NULL},
+    /* Display init (i915 6.1 on SKL). DFSM: no pipe, HDCP or PM fused
+     * off, CDCLK limit 675 MHz (intel_device_info_runtime_init,
+     * intel_update_max_cdclk). VGA plane disabled, as a host leaves it,
+     * so intel_vga_disable does not touch legacy VGA ports. The DC state,
+     * PCH handshake, chicken and audio registers are the guest's own
+     * (gvt keeps them virtual too): storage. */
+    {SKL_DFSM, 4, 0, RO, 0, ALL, NULL, NULL},
+    {DC_STATE_EN, 4, 0, 0, 0, ALL, NULL, NULL},
+    {HSW_NDE_RSTWRN_OPT, 4, 0, 0, 0, ALL, NULL, NULL},
+    {CHICKEN_PAR1_1, 4, 0, 0, 0, ALL, NULL, NULL},
+    {ILK_DPFC_CHICKEN_A, 4, 0, 0, 0, ALL, NULL, NULL},
+    {DISP_ARB_CTL, 4, 0, 0, 0, ALL, NULL, NULL},
+    {GEN8_CHICKEN_DCPR_1, 4, 0, 0, 0, ALL, NULL, NULL},
+    {CPU_VGACNTRL, 4, VGA_DISP_DISABLE, 0, 0, ALL, NULL, NULL},
+    {AUD_FREQ_CNTRL, 4, 0, 0, 0, ALL, NULL, NULL},
+    /* Transcoder EDP: no eDP panel, so off; the guest's to program. */
+    {TRANS_DDI_FUNC_CTL_EDP, 4, 0, 0, 0, ALL, NULL, NULL},
+    {PIPECONF_EDP, 4, 0, 0, 0, ALL, NULL, NULL},
     /* BIOS scratch: no pre-OS lit the display, so SWF18 reads 0 and
      * skl_sanitize_cdclk programs CDCLK itself. Storage otherwise. */
     {SWF_ILK(0), 4 * SWF_ILK_COUNT, 0, 0, 0, ALL, NULL, NULL},

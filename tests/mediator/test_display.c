@@ -867,6 +867,27 @@ static void test_plane_rows(void **state)
     assert_int_equal(stats(f->v).unlisted_regs, 0);
 }
 
+/* The display-init registers of i915 6.1 on Skylake: the fuses are
+ * read-only, the VGA plane starts disabled, port E's sticky status never
+ * sets and a guest's ones do not set it. */
+static void test_display_init_rows(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(rd(f->v, SKL_DFSM), 0);
+    wr(f->v, SKL_DFSM, 0xffffffffu); /* a guest cannot fuse its pipes */
+    assert_int_equal(rd(f->v, SKL_DFSM), 0);
+    assert_int_equal(rd(f->v, CPU_VGACNTRL), VGA_DISP_DISABLE);
+    wr(f->v, PCH_PORT_HOTPLUG2, 0xffffffffu);
+    assert_int_equal(rd(f->v, PCH_PORT_HOTPLUG2), 0xffffffffu & ~PORTE_HOTPLUG_STATUS_MASK);
+    wr(f->v, PCH_PORT_HOTPLUG2, 0);
+    assert_int_equal(rd(f->v, PCH_PORT_HOTPLUG2), 0);
+    wr(f->v, DC_STATE_EN, 0x8u);
+    assert_int_equal(rd(f->v, DC_STATE_EN), 0x8u);
+    assert_int_equal(rd(f->v, TRANS_DDI_FUNC_CTL_EDP), 0);
+    assert_int_equal(stats(f->v).unlisted_regs, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -885,6 +906,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pcode_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_psr_iir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plane_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_display_init_rows, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

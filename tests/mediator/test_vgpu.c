@@ -475,7 +475,40 @@ static const struct replay_op i915_skl_init[] = {
     {R, PLANE_N(PLANE_SURF(p), i), 4, 0, PLANE_SURF_ADDR_MASK, 0x00400000u},                   \
     {R, PLANE_N(PLANE_BUF_CFG(p), i), 4, 0, 0xffffffffu, (159u << 16) | 80u}
 
+/* A read-modify-write that must read back what was set. */
+#define RMW_OR(reg, bits) {R, (reg), 4, 0, 0, 0}, {W, (reg), 4, (bits), 0, 0}, {R, (reg), 4, 0, (bits), (bits)}
+
 static const struct replay_op i915_skl_display[] = {
+    /* intel_device_info_runtime_init: no pipe fused off (SKL_DFSM bits
+     * 30-28); intel_update_max_cdclk: CDCLK limit 675 MHz (bits 24:23 0) */
+    {R, SKL_DFSM, 4, 0, (7u << 28) | (3u << 23), 0},
+    /* skl_display_core_init: intel_pch_reset_handshake (bit 4),
+     * gen9_set_dc_state(DC_STATE_DISABLE) re-reads until it matches,
+     * gen9_dbuf_enable waits for the power state */
+    RMW_OR(HSW_NDE_RSTWRN_OPT, 1u << 4),
+    {R, DC_STATE_EN, 4, 0, 0, 0},
+    {W, DC_STATE_EN, 4, 0, 0, 0},
+    {R, DC_STATE_EN, 4, 0, 0xffffffffu, 0},
+    {W, DBUF_CTL, 4, DBUF_POWER_REQUEST, 0, 0},
+    {R, DBUF_CTL, 4, 0, DBUF_POWER_STATE, DBUF_POWER_STATE},
+    /* intel_modeset_init_nogem: intel_vga_disable returns at once when
+     * the VGA plane is already disabled (no legacy VGA I/O) */
+    {R, CPU_VGACNTRL, 4, 0, VGA_DISP_DISABLE, VGA_DISP_DISABLE},
+    /* hsw_enabled_transcoders, per pipe: transcoder EDP is off */
+    {R, TRANS_DDI_FUNC_CTL_EDP, 4, 0, TRANS_DDI_FUNC_ENABLE, 0},
+    /* spt_hpd_detection_setup: ports B-D (bits 4, 12, 20), then port E */
+    {R, PCH_PORT_HOTPLUG, 4, 0, 0, 0},
+    {W, PCH_PORT_HOTPLUG, 4, PORT_HOTPLUG_ENABLE(1) | PORT_HOTPLUG_ENABLE(2) | PORT_HOTPLUG_ENABLE(3), 0, 0},
+    {R, PCH_PORT_HOTPLUG2, 4, 0, 0xffffffffu, 0},
+    {W, PCH_PORT_HOTPLUG2, 4, 0, 0, 0},
+    /* gen9/skl_init_clock_gating: SKL_EDP_PSR_FIX_RDWRAP, MASK_WAKEMEM,
+     * DISP_FBC_WM_DIS, DPFC_NUKE_ON_ANY_MODIFICATION | DPFC_DISABLE_DUMMY0 */
+    RMW_OR(CHICKEN_PAR1_1, 1u << 3),
+    RMW_OR(GEN8_CHICKEN_DCPR_1, 1u << 13),
+    RMW_OR(DISP_ARB_CTL, 1u << 15),
+    RMW_OR(ILK_DPFC_CHICKEN_A, (1u << 23) | (1u << 8)),
+    /* i915_audio_component_init (display 9+) */
+    {R, AUD_FREQ_CNTRL, 4, 0, 0, 0},
     /* gen8_display_irq_reset, gen8_de_irq_postinstall */
     {W, EDP_PSR_IMR, 4, 0xffffffffu, 0, 0},
     {W, EDP_PSR_IIR, 4, 0xffffffffu, 0, 0},

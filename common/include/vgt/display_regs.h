@@ -137,6 +137,27 @@
 #define DPLL_STATUS 0x6C060u
 #define DPLL_LOCK(id) (1u << ((id) * 8))
 
+/* ---- display init: fuses, DC states, chicken bits, VGA, audio ----
+ * (i915_reg.h; display/intel_audio_regs.h for AUD_FREQ_CNTRL) */
+#define SKL_DFSM 0x51000u             /* display fuses: pipes, CDCLK limit, HDCP, PM */
+#define DC_STATE_EN 0x45504u          /* gen9_set_dc_state, gen9_sanitize_dc_state */
+#define HSW_NDE_RSTWRN_OPT 0x46408u   /* intel_pch_reset_handshake */
+#define CHICKEN_PAR1_1 0x42080u       /* gen9/skl_init_clock_gating */
+#define ILK_DPFC_CHICKEN_A 0x43224u   /* skl_init_clock_gating (FBC A) */
+#define DISP_ARB_CTL 0x45000u         /* skl_init_clock_gating */
+#define GEN8_CHICKEN_DCPR_1 0x46430u  /* gen9_init_clock_gating */
+#define CPU_VGACNTRL 0x41000u         /* intel_vga_disable / intel_vga_redisable */
+#define VGA_DISP_DISABLE (1u << 31)
+#define AUD_FREQ_CNTRL 0x65900u       /* i915_audio_component_init (display 9+) */
+/* Transcoder EDP (i915_reg.h TRANSCODER_EDP_OFFSET 0x6f000): its
+ * TRANS_DDI_FUNC_CTL is read for every pipe by hsw_enabled_transcoders. */
+#define TRANS_DDI_FUNC_CTL_EDP 0x6F400u
+#define PIPECONF_EDP 0x7F008u
+/* SHOTPLUG_CTL2 (SPT+): port E enable bit 4, sticky status bits 1:0
+ * (spt_hpd_detection_setup). */
+#define PCH_PORT_HOTPLUG2 0xC403Cu
+#define PORTE_HOTPLUG_STATUS_MASK 3u
+
 /* ---- DDI ports (port A=0 .. E=4) ---- */
 #define VGT_MAX_PORTS 5u
 #define DDI_BUF_CTL(port) (0x64000u + 0x100u * (port))
