@@ -404,6 +404,22 @@ static int ddi_buf_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* DP_TP_CTL: in idle-pattern mode the port has sent its idle patterns at
+ * once (i915 intel_ddi_set_idle_link_train waits 1 ms for
+ * DP_TP_STATUS_IDLE_DONE, "Timed out waiting for DP idle patterns"
+ * otherwise; gvt dp_tp_ctl_mmio_write sets it the same way). */
+static int dp_tp_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    uint32_t *st = vr(v, off + (DP_TP_STATUS(0) - DP_TP_CTL(0)));
+
+    *vr(v, off) = val;
+    if ((val & DP_TP_CTL_ENABLE) && (val & DP_TP_CTL_LINK_TRAIN_MASK) == DP_TP_CTL_LINK_TRAIN_IDLE)
+        *st |= DP_TP_STATUS_IDLE_DONE;
+    else
+        *st &= ~DP_TP_STATUS_IDLE_DONE;
+    return 0;
+}
+
 /* ---- the PCU mailbox ----
  *
  * i915 writes GEN6_PCODE_DATA/DATA1, then the command with READY set, and
@@ -853,7 +869,7 @@ done:
     {DDI_BUF_CTL(port), 4, DDI_BUF_IS_IDLE, 0, 0, ALL, NULL, ddi_buf_write},           \
     {DP_AUX_CH_CTL(port), 4, 0, 0, 0, ALL, NULL, aux_ctl_write},                       \
     {DP_AUX_CH_DATA(port, 0), 20, 0, 0, 0, ALL, NULL, NULL},                           \
-    {DP_TP_CTL(port), 4, 0, 0, 0, ALL, NULL, NULL},                                    \
+    {DP_TP_CTL(port), 4, 0, 0, 0, ALL, NULL, dp_tp_ctl_write},                         \
     {DP_TP_STATUS(port), 4, 0, RO, 0, ALL, NULL, NULL}
 
 const struct vgt_mmio_reg vgt_display_table[] = {

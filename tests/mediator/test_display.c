@@ -888,6 +888,26 @@ static void test_display_init_rows(void **state)
     assert_int_equal(stats(f->v).unlisted_regs, 0);
 }
 
+/* intel_ddi_set_idle_link_train: idle patterns, then IDLE_DONE within
+ * 1 ms; it goes again when training or normal patterns are sent. */
+static void test_dp_idle_done(void **state)
+{
+    struct fx *f = *state;
+
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_PAT1);
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_IDLE);
+    assert_true(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    assert_false(rd(f->v, DP_TP_STATUS(2)) & DP_TP_STATUS_IDLE_DONE); /* its port only */
+    wr(f->v, DP_TP_STATUS(1), 0); /* read-only */
+    assert_true(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_NORMAL);
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_LINK_TRAIN_IDLE); /* port off: nothing sent */
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -907,6 +927,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_psr_iir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plane_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_display_init_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dp_idle_done, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,7 +172,9 @@
 #define DP_TP_CTL_ENHANCED_FRAME_ENABLE (1u << 18)
 #define DP_TP_CTL_LINK_TRAIN_PAT1 (0u << 8)
 #define DP_TP_CTL_LINK_TRAIN_PAT2 (1u << 8)
+#define DP_TP_CTL_LINK_TRAIN_IDLE (2u << 8)
 #define DP_TP_CTL_LINK_TRAIN_NORMAL (3u << 8)
+#define DP_TP_CTL_LINK_TRAIN_MASK (7u << 8)
 #define TRANS_DDI_PORT_WIDTH(lanes) (((lanes) - 1u) << 1)
 #define TU_SIZE(t) (((t) - 1u) << 25)
 /* DPLL_CTRL1/2 (SKL, i915_reg.h): per DPLL id a 6-bit field; per port a
