@@ -848,9 +848,14 @@ done:
     {PIPEDSL(p), 4, 0, RO, 0, ALL, pipedsl_read, NULL},                                \
     {PIPECONF(p), 4, 0, 0, 0, ALL, NULL, pipeconf_write},                              \
     {PIPE_FRMCOUNT(p), 8, 0, RO, 0, ALL, clocked_read, NULL},                          \
+    {PIPEMISC(p), 8, 0, 0, 0, ALL, NULL, NULL}, /* and SKL_BOTTOM_COLOR */             \
+    {GAMMA_MODE(p), 4, 0, 0, 0, ALL, NULL, NULL},                                      \
+    {PIPE_CSC_COEFF_RY_GY(p), PIPE_CSC_BLOCK, 0, 0, 0, ALL, NULL, NULL},               \
+    {SKL_PS_BASE(p, 0), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},                       \
     {CUR_CTL(p), 4, 0, 0, 0, ALL, NULL, NULL},                                         \
     {CUR_BASE(p), 4, 0, 0xfffu, VGT_REG_F_GMADR, ALL, NULL, arm_write},                \
     {CUR_POS(p), 4, 0, 0, 0, ALL, NULL, NULL},                                         \
+    {CUR_FBC_CTL(p), 4, 0, 0, 0, ALL, NULL, NULL},                                     \
     {CUR_SURFLIVE(p), 4, 0, RO, 0, ALL, clocked_read, NULL},                           \
     {CUR_WM(p, 0), 32, 0, 0, 0, ALL, NULL, NULL},                                      \
     {CUR_WM_TRANS(p), 4, 0, 0, 0, ALL, NULL, NULL},                                    \
@@ -876,9 +881,20 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     PIPE_ROWS(0),
     PIPE_ROWS(1),
     PIPE_ROWS(2),
-    /* Plane 3 of pipes A and B (pipe C has two planes). */
+    /* Plane 3 and scaler 2 of pipes A and B (pipe C has two planes and
+     * one scaler). */
     SPRITE_ROWS(0, 2),
     SPRITE_ROWS(1, 2),
+    {SKL_PS_BASE(0, 1), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},
+    {SKL_PS_BASE(1, 1), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},
+    /* A modeset's transcoder and port setup: the guest's own (the host
+     * reads the pipe, plane and cursor registers only), storage, so the
+     * state checker reads back what was written. */
+    {CHICKEN_TRANS(0), 16, 0, 0, 0, ALL, NULL, NULL},
+    {TRANS_CLK_SEL(0), 12, 0, 0, 0, ALL, NULL, NULL},
+    {DDI_BUF_TRANS_LO(0, 0), DDI_BUF_TRANS_BLOCK, 0, 0, 0, ALL, NULL, NULL},
+    {DISPIO_CR_TX_BMU_CR0, 4, 0, 0, 0, ALL, NULL, NULL},
+    {DPLL_CFGCR1(1), 24, 0, 0, 0, ALL, NULL, NULL},
     /* Skylake has no pipe or transcoder D */
     {TRANS_HTOTAL(3), VGT_PIPE_STRIDE, 0, RO, 0, ALL, bad_pipe_read, bad_pipe_write},
     {PIPEDSL(3), VGT_PIPE_STRIDE, 0, RO, 0, ALL, bad_pipe_read, bad_pipe_write},

@@ -158,6 +158,32 @@
 #define PCH_PORT_HOTPLUG2 0xC403Cu
 #define PORTE_HOTPLUG_STATUS_MASK 3u
 
+/* ---- a modeset's pipe, color, scaler and port registers (i915_reg.h;
+ * hsw_crtc_enable and the encoder hooks it calls, read back by
+ * hsw_get_pipe_config for the state checker) ---- */
+#define PIPEMISC(p) (0x70030u + VGT_PIPE_STRIDE * (p))         /* bdw_set_pipemisc */
+#define SKL_BOTTOM_COLOR(p) (0x70034u + VGT_PIPE_STRIDE * (p)) /* skl_color_commit_arm */
+#define CUR_FBC_CTL(p) (0x700A0u + VGT_PIPE_STRIDE * (p))      /* i9xx_cursor_update_arm */
+#define GAMMA_MODE(p) (0x4A480u + 0x800u * (p))
+#define PIPE_CSC_COEFF_RY_GY(p) (0x49010u + 0x100u * (p)) /* .. CSC_MODE 0x28 .. POSTOFF_LO 0x48 */
+#define PIPE_CSC_BLOCK 0x40u
+#define PIPE_CSC_MODE(p) (0x49028u + 0x100u * (p))
+/* SKL pipe scalers: two on pipes A and B, one on C (intel_device_info.c
+ * num_scalers); PS_PWR_GATE at +0x00 .. PS_ECC_STAT at +0x70 of each. */
+#define SKL_PS_BASE(p, s) (0x68160u + 0x800u * (p) + 0x100u * (s))
+#define SKL_PS_CTRL(p, s) (SKL_PS_BASE(p, s) + 0x20u)
+#define SKL_PS_BLOCK 0x80u
+#define CHICKEN_TRANS(t) (0x420C0u + 4u * (t)) /* A, B, C, EDP: hsw_set_frame_start_delay */
+#define TRANS_CLK_SEL(t) (0x46140u + 4u * (t)) /* A..C: intel_ddi_enable_pipe_clock */
+/* DDI buffer translations, ports A..E, 0x60 apart, up to 10 LO/HI pairs
+ * (intel_ddi_buf_trans.c, hsw_prepare_dp_ddi_buffers). */
+#define DDI_BUF_TRANS_LO(port, i) (0x64E00u + 0x60u * (port) + 8u * (i))
+#define DDI_BUF_TRANS_BLOCK (0x60u * 5u)
+#define DISPIO_CR_TX_BMU_CR0 0x6C00Cu /* skl_ddi_set_iboost */
+/* DPLL1..3 configuration (skl_ddi_pll_enable writes both of each). */
+#define DPLL_CFGCR1(id) (0x6C040u + 8u * ((id) - 1u))
+#define DPLL_CFGCR2(id) (0x6C044u + 8u * ((id) - 1u))
+
 /* ---- DDI ports (port A=0 .. E=4) ---- */
 #define VGT_MAX_PORTS 5u
 #define DDI_BUF_CTL(port) (0x64000u + 0x100u * (port))
