@@ -952,7 +952,7 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     {HSW_NDE_RSTWRN_OPT, 4, 0, 0, 0, ALL, NULL, NULL},
     {CHICKEN_PAR1_1, 4, 0, 0, 0, ALL, NULL, NULL},
     {ILK_DPFC_CHICKEN_A, 4, 0, 0, 0, ALL, NULL, NULL},
-    {DISP_ARB_CTL, 4, 0, 0, 0, ALL, NULL, NULL},
+    {DISP_ARB_CTL, 8, 0, 0, 0, ALL, NULL, NULL}, /* and DISP_ARB_CTL2 */
     {GEN8_CHICKEN_DCPR_1, 4, 0, 0, 0, ALL, NULL, NULL},
     {CPU_VGACNTRL, 4, VGA_DISP_DISABLE, 0, 0, ALL, NULL, NULL},
     {AUD_FREQ_CNTRL, 4, 0, 0, 0, ALL, NULL, NULL},

@@ -507,6 +507,11 @@ static const struct replay_op i915_skl_display[] = {
     RMW_OR(GEN8_CHICKEN_DCPR_1, 1u << 13),
     RMW_OR(DISP_ARB_CTL, 1u << 15),
     RMW_OR(ILK_DPFC_CHICKEN_A, (1u << 23) | (1u << 8)),
+    /* skl_watermark_ipc_init: IPC stays off on Skylake (WA #0477), a
+     * read-modify-write clearing DISP_IPC_ENABLE */
+    {R, DISP_ARB_CTL2, 4, 0, 0, 0},
+    {W, DISP_ARB_CTL2, 4, 0, 0, 0},
+    {R, DISP_ARB_CTL2, 4, 0, DISP_IPC_ENABLE, 0},
     /* i915_audio_component_init (display 9+) */
     {R, AUD_FREQ_CNTRL, 4, 0, 0, 0},
     /* gen8_display_irq_reset, gen8_de_irq_postinstall */

@@ -145,6 +145,8 @@
 #define CHICKEN_PAR1_1 0x42080u       /* gen9/skl_init_clock_gating */
 #define ILK_DPFC_CHICKEN_A 0x43224u   /* skl_init_clock_gating (FBC A) */
 #define DISP_ARB_CTL 0x45000u         /* skl_init_clock_gating */
+#define DISP_ARB_CTL2 0x45004u        /* skl_watermark_ipc_update (IPC off on SKL) */
+#define DISP_IPC_ENABLE (1u << 3)
 #define GEN8_CHICKEN_DCPR_1 0x46430u  /* gen9_init_clock_gating */
 #define CPU_VGACNTRL 0x41000u         /* intel_vga_disable / intel_vga_redisable */
 #define VGA_DISP_DISABLE (1u << 31)
