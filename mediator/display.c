@@ -420,6 +420,32 @@ static int dp_tp_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* PREC_PAL_DATA: the entry PREC_PAL_INDEX points at; each access moves
+ * the index on when AUTO_INCREMENT is set (wrapping within the 1024
+ * entries). The index is the guest's, masked: it cannot point outside. */
+static uint32_t *prec_pal_entry(struct vgt_vgpu *v, uint32_t off)
+{
+    unsigned p = (off - PREC_PAL_DATA(0)) / (PREC_PAL_DATA(1) - PREC_PAL_DATA(0));
+    uint32_t *idx = vr(v, PREC_PAL_INDEX(p));
+    uint32_t i = *idx & PAL_PREC_INDEX_VALUE_MASK;
+
+    if (*idx & PAL_PREC_AUTO_INCREMENT)
+        *idx = (*idx & ~PAL_PREC_INDEX_VALUE_MASK) | ((i + 1) & PAL_PREC_INDEX_VALUE_MASK);
+    return &v->dpy.prec_pal[p][i];
+}
+
+static int prec_pal_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
+{
+    *val = *prec_pal_entry(v, off);
+    return 0;
+}
+
+static int prec_pal_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    *prec_pal_entry(v, off) = val & PAL_PREC_DATA_MASK;
+    return 0;
+}
+
 /* ---- the PCU mailbox ----
  *
  * i915 writes GEN6_PCODE_DATA/DATA1, then the command with READY set, and
@@ -850,6 +876,11 @@ done:
     {PIPE_FRMCOUNT(p), 8, 0, RO, 0, ALL, clocked_read, NULL},                          \
     {PIPEMISC(p), 8, 0, 0, 0, ALL, NULL, NULL}, /* and SKL_BOTTOM_COLOR */             \
     {GAMMA_MODE(p), 4, 0, 0, 0, ALL, NULL, NULL},                                      \
+    {LGC_PALETTE(p, 0), 4 * 256, 0, 0, 0, ALL, NULL, NULL},                            \
+    {PREC_PAL_INDEX(p), 4, 0, 0, 0, ALL, NULL, NULL},                                  \
+    {PREC_PAL_DATA(p), 4, 0, 0, 0, ALL, prec_pal_read, prec_pal_write},                \
+    {PREC_PAL_GC_MAX(p, 0), 12, 0, 0, 0, ALL, NULL, NULL},                             \
+    {PREC_PAL_EXT_GC_MAX(p, 0), 12, 0, 0, 0, ALL, NULL, NULL},                         \
     {PIPE_CSC_COEFF_RY_GY(p), PIPE_CSC_BLOCK, 0, 0, 0, ALL, NULL, NULL},               \
     {SKL_PS_BASE(p, 0), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},                       \
     {CUR_CTL(p), 4, 0, 0, 0, ALL, NULL, NULL},                                         \

@@ -908,6 +908,53 @@ static void test_dp_idle_done(void **state)
     assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
 }
 
+/* bdw_load_lut_10 then bdw_read_lut_10 (the state checker's readout):
+ * index with AUTO_INCREMENT, every entry through DATA, index back to 0;
+ * then split mode from entry 512. */
+static void test_prec_palette(void **state)
+{
+    struct fx *f = *state;
+
+    wr(f->v2, PREC_PAL_INDEX(1), PAL_PREC_AUTO_INCREMENT);
+    for (uint32_t i = 0; i < PAL_PREC_ENTRIES; i++)
+        wr(f->v2, PREC_PAL_DATA(1), i * 0x100401u);
+    wr(f->v2, PREC_PAL_INDEX(1), 0);
+    wr(f->v2, PREC_PAL_INDEX(1), PAL_PREC_AUTO_INCREMENT);
+    for (uint32_t i = 0; i < PAL_PREC_ENTRIES; i++)
+        if (rd(f->v2, PREC_PAL_DATA(1)) != ((i * 0x100401u) & PAL_PREC_DATA_MASK))
+            fail_msg("entry %u reads %#x", i, rd(f->v2, PREC_PAL_DATA(1)));
+    /* the index wrapped back to 0 */
+    assert_int_equal(rd(f->v2, PREC_PAL_INDEX(1)), PAL_PREC_AUTO_INCREMENT);
+    /* split mode: the gamma half starts at 512 */
+    wr(f->v2, PREC_PAL_INDEX(1), PAL_PREC_SPLIT_MODE | PAL_PREC_AUTO_INCREMENT | 512);
+    wr(f->v2, PREC_PAL_DATA(1), 0x3ff);
+    wr(f->v2, PREC_PAL_INDEX(1), 512);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), 0x3ff);
+    /* no AUTO_INCREMENT: the index stays */
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), 0x3ff);
+    assert_int_equal(rd(f->v2, PREC_PAL_INDEX(1)), 512);
+    /* Index bits past the 1024 entries are ignored, DATA keeps 30 bits. */
+    wr(f->v2, PREC_PAL_INDEX(1), 0x7c00u | 5);
+    wr(f->v2, PREC_PAL_DATA(1), 0xffffffffu);
+    wr(f->v2, PREC_PAL_INDEX(1), 5);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), PAL_PREC_DATA_MASK);
+    /* Pipes have their own palettes; the other vGPU has its own. */
+    wr(f->v2, PREC_PAL_INDEX(0), 5);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(0)), 0);
+    wr(f->v, PREC_PAL_INDEX(1), 5);
+    assert_int_equal(rd(f->v, PREC_PAL_DATA(1)), 0);
+    /* The legacy palette (ilk_load_lut_8) and the clamps are storage. */
+    wr(f->v2, LGC_PALETTE(2, 255), 0x00ffffffu);
+    assert_int_equal(rd(f->v2, LGC_PALETTE(2, 255)), 0x00ffffffu);
+    wr(f->v2, PREC_PAL_EXT_GC_MAX(0, 2), 1u << 16);
+    assert_int_equal(rd(f->v2, PREC_PAL_EXT_GC_MAX(0, 2)), 1u << 16);
+    assert_int_equal(stats(f->v2).unlisted_regs, 0);
+    /* A device-model reset clears the palette. */
+    assert_int_equal(vgt_vgpu_reset(f->v2), 0);
+    wr(f->v2, PREC_PAL_INDEX(1), 5);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -928,6 +975,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plane_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_display_init_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dp_idle_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prec_palette, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -568,6 +568,17 @@ static const struct replay_op i915_skl_display[] = {
     {W, SKL_PS_CTRL(0, 1), 4, 0, 0, 0},
     {W, SKL_BOTTOM_COLOR(0), 4, 0, 0, 0},
     {W, GAMMA_MODE(0), 4, 0, 0, 0},
+    /* a 10-bit gamma LUT's first entries (bdw_load_lut_10), read back as
+     * bdw_read_lut_10 does for the state checker */
+    {W, PREC_PAL_INDEX(0), 4, PAL_PREC_AUTO_INCREMENT, 0, 0},
+    {W, PREC_PAL_DATA(0), 4, 0, 0, 0},
+    {W, PREC_PAL_DATA(0), 4, 0x00100401u, 0, 0},
+    {W, PREC_PAL_INDEX(0), 4, 0, 0, 0},
+    {W, PREC_PAL_EXT_GC_MAX(0, 0), 4, 1u << 16, 0, 0},
+    {W, PREC_PAL_INDEX(0), 4, PAL_PREC_AUTO_INCREMENT, 0, 0},
+    {R, PREC_PAL_DATA(0), 4, 0, 0xffffffffu, 0},
+    {R, PREC_PAL_DATA(0), 4, 0, 0xffffffffu, 0x00100401u},
+    {W, PREC_PAL_INDEX(0), 4, 0, 0, 0},
     {W, PIPE_CSC_MODE(0), 4, 0, 0, 0},
     {W, CUR_FBC_CTL(0), 4, 0, 0, 0},
     {W, PIPECONF(0), 4, PIPECONF_ENABLE, 0, 0},

@@ -167,6 +167,21 @@
 #define SKL_BOTTOM_COLOR(p) (0x70034u + VGT_PIPE_STRIDE * (p)) /* skl_color_commit_arm */
 #define CUR_FBC_CTL(p) (0x700A0u + VGT_PIPE_STRIDE * (p))      /* i9xx_cursor_update_arm */
 #define GAMMA_MODE(p) (0x4A480u + 0x800u * (p))
+/* Gamma: the legacy 256-entry palette, and the precision palette, 1024
+ * 10:10:10 entries reached through an index (bits 9:0) that DATA
+ * accesses advance when AUTO_INCREMENT is set (i915_reg.h
+ * _LGC_PALETTE_A, _PAL_PREC_*; intel_color.c bdw_load_lut_10,
+ * bdw_read_lut_10). */
+#define LGC_PALETTE(p, i) (0x4A000u + 0x800u * (p) + 4u * (i))
+#define PREC_PAL_INDEX(p) (0x4A400u + 0x800u * (p))
+#define PREC_PAL_DATA(p) (0x4A404u + 0x800u * (p))
+#define PREC_PAL_GC_MAX(p, i) (0x4A410u + 0x800u * (p) + 4u * (i))
+#define PREC_PAL_EXT_GC_MAX(p, i) (0x4A420u + 0x800u * (p) + 4u * (i))
+#define PAL_PREC_SPLIT_MODE (1u << 31)
+#define PAL_PREC_AUTO_INCREMENT (1u << 15)
+#define PAL_PREC_INDEX_VALUE_MASK 0x3ffu
+#define PAL_PREC_ENTRIES 1024u
+#define PAL_PREC_DATA_MASK 0x3fffffffu
 #define PIPE_CSC_COEFF_RY_GY(p) (0x49010u + 0x100u * (p)) /* .. CSC_MODE 0x28 .. POSTOFF_LO 0x48 */
 #define PIPE_CSC_BLOCK 0x40u
 #define PIPE_CSC_MODE(p) (0x49028u + 0x100u * (p))
