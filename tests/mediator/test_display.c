@@ -2,9 +2,11 @@
  * types' heads and resolutions, EDID generation, EDID through GMBUS and
  * DP AUX byte for byte, vblanks and frame counters at the programmed
  * refresh rate, flips latched at vblank with flip-done through the MSI
- * path, DBUF/power-well/DPLL handshakes, hotplug, and hostile inputs
- * (other i2c slaves, malformed AUX, pipes the vGPU does not have)
- * refused with their counters while the vGPU and its neighbour go on. */
+ * path, DBUF/power-well/DPLL handshakes, hotplug, the PCU mailbox's
+ * requests, the PSR IIR, planes 2-3, the display-init rows, DP idle
+ * patterns and the gamma palette, and hostile inputs (other i2c slaves,
+ * malformed AUX, pipes the vGPU does not have, mailbox garbage) refused
+ * with their counters while the vGPU and its neighbour go on. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
