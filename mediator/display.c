@@ -1,8 +1,9 @@
 /* The vGPU's display engine: Skylake pipes A-C with their transcoders,
- * plane 1 and cursor, DDI ports B-D with a virtual DisplayPort monitor
- * each (EDID over GMBUS and over DP AUX), watermark/DBUF/power-well
- * handshakes, vblanks and frame counters at the mode's refresh rate,
- * flips latched at vblank with their flip-done interrupt, and hotplug.
+ * universal planes (plane 1 scanned out) and cursor, DDI ports B-D with
+ * a virtual DisplayPort monitor each (EDID over GMBUS and over DP AUX),
+ * watermark/DBUF/power-well handshakes, the PCU mailbox, vblanks and
+ * frame counters at the mode's refresh rate, flips latched at vblank
+ * with their flip-done interrupt, and hotplug.
  *
  * What a vGPU must present follows Linux gvt display.c / edid.c /
  * handlers.c; offsets and bits are i915's (vgt/display_regs.h names the
@@ -330,6 +331,13 @@ static int de_iir_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* Planes 2-3: their surface is taken when written. */
+static int sprite_surflive_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
+{
+    *val = *vr(v, off - (PLANE_SURFLIVE(0) - PLANE_SURF(0)));
+    return 0;
+}
+
 /* Registers of a pipe/transcoder Skylake does not have (D): refused. */
 static int bad_pipe_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
 {
@@ -396,13 +404,154 @@ static int ddi_buf_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
-/* The pcode mailbox answers at once; a CDCLK change is always allowed
- * (gvt mailbox_write). */
+/* DP_TP_CTL: in idle-pattern mode the port has sent its idle patterns at
+ * once (i915 intel_ddi_set_idle_link_train waits 1 ms for
+ * DP_TP_STATUS_IDLE_DONE, "Timed out waiting for DP idle patterns"
+ * otherwise; gvt dp_tp_ctl_mmio_write sets it the same way). */
+static int dp_tp_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    uint32_t *st = vr(v, off + (DP_TP_STATUS(0) - DP_TP_CTL(0)));
+
+    *vr(v, off) = val;
+    if ((val & DP_TP_CTL_ENABLE) && (val & DP_TP_CTL_LINK_TRAIN_MASK) == DP_TP_CTL_LINK_TRAIN_IDLE)
+        *st |= DP_TP_STATUS_IDLE_DONE;
+    else
+        *st &= ~DP_TP_STATUS_IDLE_DONE;
+    return 0;
+}
+
+/* PREC_PAL_DATA: the entry PREC_PAL_INDEX points at; each access moves
+ * the index on when AUTO_INCREMENT is set (wrapping within the 1024
+ * entries). The index is the guest's, masked: it cannot point outside. */
+static uint32_t *prec_pal_entry(struct vgt_vgpu *v, uint32_t off)
+{
+    unsigned p = (off - PREC_PAL_DATA(0)) / (PREC_PAL_DATA(1) - PREC_PAL_DATA(0));
+    uint32_t *idx = vr(v, PREC_PAL_INDEX(p));
+    uint32_t i = *idx & PAL_PREC_INDEX_VALUE_MASK;
+
+    if (*idx & PAL_PREC_AUTO_INCREMENT)
+        *idx = (*idx & ~PAL_PREC_INDEX_VALUE_MASK) | ((i + 1) & PAL_PREC_INDEX_VALUE_MASK);
+    return &v->dpy.prec_pal[p][i];
+}
+
+static int prec_pal_read(struct vgt_vgpu *v, uint32_t off, uint32_t *val)
+{
+    *val = *prec_pal_entry(v, off);
+    return 0;
+}
+
+static int prec_pal_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    *prec_pal_entry(v, off) = val & PAL_PREC_DATA_MASK;
+    return 0;
+}
+
+/* ---- the PCU mailbox ----
+ *
+ * i915 writes GEN6_PCODE_DATA/DATA1, then the command with READY set, and
+ * polls until READY clears; the low byte then holds the status
+ * (intel_pcode.c __snb_pcode_rw, gen7_check_mailbox_status). The vGPU
+ * answers at once. Each request the Skylake i915 6.1 sends is a row; a
+ * reply returns 0 (SUCCESS, DATA replaced by *data) or -EINVAL (the data is
+ * not one the command takes: ILLEGAL_DATA). Any other command answers
+ * ILLEGAL_CMD, as the PCU does for one it does not implement (i915 maps it
+ * to -ENXIO, which its callers treat as "not supported"). */
+struct pcode_req {
+    uint8_t cmd;
+    int (*reply)(struct vgt_vgpu *v, uint32_t *data);
+};
+
+/* Memory latencies in us, 4 levels a byte per set (set 0: levels 0-3, set
+ * 1: levels 4-7): the values gvt read from a Skylake (gvt handlers.c
+ * mailbox_write) for skl_read_wm_latency. */
+#define SKL_MEM_LATENCY_SET0 0x1e1a1100u
+#define SKL_MEM_LATENCY_SET1 0x61514b3du
+
+static int pcode_mem_latency(struct vgt_vgpu *v, uint32_t *data)
+{
+    (void)v;
+    if (*data > 1)
+        return -EINVAL;
+    *data = *data ? SKL_MEM_LATENCY_SET1 : SKL_MEM_LATENCY_SET0;
+    return 0;
+}
+
+/* skl_set_cdclk: PREPARE_FOR_CHANGE through skl_pcode_request, which waits
+ * for READY_FOR_CHANGE; then the voltage level 0-3. A change is always
+ * allowed (gvt mailbox_write). */
+static int pcode_cdclk(struct vgt_vgpu *v, uint32_t *data)
+{
+    (void)v;
+    if (*data > SKL_CDCLK_PREPARE_FOR_CHANGE)
+        return -EINVAL;
+    *data = SKL_CDCLK_READY_FOR_CHANGE;
+    return 0;
+}
+
+/* The guest has no SAGV of its own (the host's i915 controls the system
+ * agent): a disable reports "is disabled" at once (skl_sagv_disable waits
+ * for it under GEN9_SAGV_IS_DISABLED), an enable is taken. */
+static int pcode_sagv(struct vgt_vgpu *v, uint32_t *data)
+{
+    (void)v;
+    if (*data == GEN9_SAGV_DISABLE)
+        *data = GEN9_SAGV_IS_DISABLED;
+    else if (*data != GEN9_SAGV_ENABLE)
+        return -EINVAL;
+    return 0;
+}
+
+/* intel_llc gen6_update_ring_freq: the ring/IA frequency table is the
+ * host's; the guest's rows are taken and dropped. */
+static int pcode_accept(struct vgt_vgpu *v, uint32_t *data)
+{
+    (void)v;
+    (void)data;
+    return 0;
+}
+
+/* gen6_rps_init reads the efficient frequency (bits 15:8): 0, the RPn
+ * that GEN6_RP_STATE_CAP reports. */
+static int pcode_ddcc(struct vgt_vgpu *v, uint32_t *data)
+{
+    (void)v;
+    *data = 0;
+    return 0;
+}
+
+static const struct pcode_req pcode_reqs[] = {
+    {GEN9_PCODE_READ_MEM_LATENCY, pcode_mem_latency},
+    {SKL_PCODE_CDCLK_CONTROL, pcode_cdclk},
+    {GEN6_PCODE_WRITE_MIN_FREQ_TABLE, pcode_accept},
+    {HSW_PCODE_DYNAMIC_DUTY_CYCLE_CONTROL, pcode_ddcc},
+    {GEN9_PCODE_SAGV_CONTROL, pcode_sagv},
+};
+
 static int pcode_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
-    if ((val & GEN6_PCODE_READY) && (val & 0xffu) == SKL_PCODE_CDCLK_CONTROL)
-        *vr(v, GEN6_PCODE_DATA) = SKL_CDCLK_READY_FOR_CHANGE;
-    *vr(v, off) = val & ~(GEN6_PCODE_READY | GEN6_PCODE_ERROR_MASK);
+    uint32_t cmd = val & GEN6_PCODE_MB_COMMAND, data = *vr(v, GEN6_PCODE_DATA), status;
+    const struct pcode_req *req = NULL;
+
+    if (!(val & GEN6_PCODE_READY)) {
+        *vr(v, off) = val; /* no request: the fields are only stored */
+        return 0;
+    }
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(pcode_reqs); i++)
+        if (pcode_reqs[i].cmd == cmd)
+            req = &pcode_reqs[i];
+    if (!req) {
+        status = GEN6_PCODE_ILLEGAL_CMD;
+    } else if (req->reply(v, &data)) {
+        status = GEN7_PCODE_ILLEGAL_DATA;
+    } else {
+        status = GEN6_PCODE_SUCCESS;
+        *vr(v, GEN6_PCODE_DATA) = data;
+    }
+    if (status != GEN6_PCODE_SUCCESS && log_refusal(++v->st.pcode_refused))
+        vgt_warn(v->log, "vgpu%u: pcode request %#x (data %#x) answered %s (%llu refused)", v->id,
+                 val, data, status == GEN6_PCODE_ILLEGAL_CMD ? "illegal command" : "illegal data",
+                 (unsigned long long)v->st.pcode_refused);
+    *vr(v, off) = (val & ~(GEN6_PCODE_READY | GEN6_PCODE_ERROR_MASK)) | status;
     return 0;
 }
 
@@ -414,6 +563,14 @@ static int hotplug_ctl_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     for (unsigned port = 1; port <= 3; port++)
         status |= PORT_HOTPLUG_STATUS_MASK(port);
     *vr(v, off) = (val & ~status) | (*vr(v, off) & status & ~val);
+    return 0;
+}
+
+/* Port E never plugs: its sticky status bits stay clear (a guest's write
+ * of ones clears them, as on PCH_PORT_HOTPLUG). */
+static int hotplug2_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    *vr(v, off) = (val & ~PORTE_HOTPLUG_STATUS_MASK) | (*vr(v, off) & PORTE_HOTPLUG_STATUS_MASK & ~val);
     return 0;
 }
 
@@ -685,6 +842,27 @@ done:
 #define RO 0xffffffffu
 #define ALL VGT_PLAT_GEN9
 
+/* The registers of universal plane @i of pipe @p that i915 writes or
+ * reads on Skylake besides PLANE_SURF/SURFLIVE (skl_universal_plane.c
+ * skl_program_plane_*, skl_plane_get_hw_state; skl_watermark.c
+ * skl_write_plane_wm, skl_pipe_wm_get_hw_state, skl_ddb_get_hw_plane_state):
+ * CTL..KEYMSK, KEYMAX + OFFSET, AUX_DIST + AUX_OFFSET, WM levels 0-7,
+ * WM_TRANS, NV12_BUF_CFG + BUF_CFG. Storage: the host reads them there. */
+#define PLANE_REG_ROWS(p, i)                                                           \
+    {PLANE_N(PLANE_CTL(p), i), 0x1c, 0, 0, 0, ALL, NULL, NULL},                        \
+    {PLANE_N(PLANE_KEYMAX(p), i), 8, 0, 0, 0, ALL, NULL, NULL},                        \
+    {PLANE_N(PLANE_AUX_DIST(p), i), 8, 0, 0, 0, ALL, NULL, NULL},                      \
+    {PLANE_N(PLANE_WM(p, 0), i), 32, 0, 0, 0, ALL, NULL, NULL},                        \
+    {PLANE_N(PLANE_WM_TRANS(p), i), 4, 0, 0, 0, ALL, NULL, NULL},                      \
+    {PLANE_N(PLANE_NV12_BUF_CFG(p), i), 8, 0, 0, 0, ALL, NULL, NULL}
+
+/* Planes 2 and 3: only plane 1 is scanned out by the host (docs/display.md),
+ * so their surface address is live as soon as it is written. */
+#define SPRITE_ROWS(p, i)                                                              \
+    PLANE_REG_ROWS(p, i),                                                              \
+    {PLANE_N(PLANE_SURF(p), i), 4, 0, 0xfffu, VGT_REG_F_GMADR, ALL, NULL, NULL},       \
+    {PLANE_N(PLANE_SURFLIVE(p), i), 4, 0, RO, 0, ALL, sprite_surflive_read, NULL}
+
 #define PIPE_ROWS(p)                                                                   \
     {TRANS_HTOTAL(p), 24, 0, 0, 0, ALL, NULL, NULL},                                   \
     {PIPESRC(p), 4, 0, 0, 0, ALL, NULL, NULL},                                         \
@@ -696,21 +874,27 @@ done:
     {PIPEDSL(p), 4, 0, RO, 0, ALL, pipedsl_read, NULL},                                \
     {PIPECONF(p), 4, 0, 0, 0, ALL, NULL, pipeconf_write},                              \
     {PIPE_FRMCOUNT(p), 8, 0, RO, 0, ALL, clocked_read, NULL},                          \
+    {PIPEMISC(p), 8, 0, 0, 0, ALL, NULL, NULL}, /* and SKL_BOTTOM_COLOR */             \
+    {GAMMA_MODE(p), 4, 0, 0, 0, ALL, NULL, NULL},                                      \
+    {LGC_PALETTE(p, 0), 4 * 256, 0, 0, 0, ALL, NULL, NULL},                            \
+    {PREC_PAL_INDEX(p), 4, 0, 0, 0, ALL, NULL, NULL},                                  \
+    {PREC_PAL_DATA(p), 4, 0, 0, 0, ALL, prec_pal_read, prec_pal_write},                \
+    {PREC_PAL_GC_MAX(p, 0), 12, 0, 0, 0, ALL, NULL, NULL},                             \
+    {PREC_PAL_EXT_GC_MAX(p, 0), 12, 0, 0, 0, ALL, NULL, NULL},                         \
+    {PIPE_CSC_COEFF_RY_GY(p), PIPE_CSC_BLOCK, 0, 0, 0, ALL, NULL, NULL},               \
+    {SKL_PS_BASE(p, 0), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},                       \
     {CUR_CTL(p), 4, 0, 0, 0, ALL, NULL, NULL},                                         \
     {CUR_BASE(p), 4, 0, 0xfffu, VGT_REG_F_GMADR, ALL, NULL, arm_write},                \
     {CUR_POS(p), 4, 0, 0, 0, ALL, NULL, NULL},                                         \
+    {CUR_FBC_CTL(p), 4, 0, 0, 0, ALL, NULL, NULL},                                     \
     {CUR_SURFLIVE(p), 4, 0, RO, 0, ALL, clocked_read, NULL},                           \
     {CUR_WM(p, 0), 32, 0, 0, 0, ALL, NULL, NULL},                                      \
     {CUR_WM_TRANS(p), 4, 0, 0, 0, ALL, NULL, NULL},                                    \
     {CUR_BUF_CFG(p), 4, 0, 0, 0, ALL, NULL, NULL},                                     \
-    {PLANE_CTL(p), 0x1c, 0, 0, 0, ALL, NULL, NULL},                                    \
+    PLANE_REG_ROWS(p, 0),                                                              \
     {PLANE_SURF(p), 4, 0, 0xfffu, VGT_REG_F_GMADR, ALL, NULL, arm_write},              \
-    {PLANE_KEYMAX(p), 8, 0, 0, 0, ALL, NULL, NULL},                                    \
     {PLANE_SURFLIVE(p), 4, 0, RO, 0, ALL, clocked_read, NULL},                         \
-    {PLANE_AUX_DIST(p), 8, 0, 0, 0, ALL, NULL, NULL},                                  \
-    {PLANE_WM(p, 0), 32, 0, 0, 0, ALL, NULL, NULL},                                    \
-    {PLANE_WM_TRANS(p), 4, 0, 0, 0, ALL, NULL, NULL},                                  \
-    {PLANE_NV12_BUF_CFG(p), 8, 0, 0, 0, ALL, NULL, NULL},                              \
+    SPRITE_ROWS(p, 1),                                                                 \
     {GEN8_DE_PIPE_ISR(p), 4, 0, RO, 0, ALL, NULL, NULL},                               \
     {GEN8_DE_PIPE_IMR(p), 4, 0xffffffffu, 0, 0, ALL, NULL, pipe_irq_write},            \
     {GEN8_DE_PIPE_IIR(p), 4, 0, 0, 0, ALL, de_iir_read, de_iir_write},                 \
@@ -721,13 +905,27 @@ done:
     {DDI_BUF_CTL(port), 4, DDI_BUF_IS_IDLE, 0, 0, ALL, NULL, ddi_buf_write},           \
     {DP_AUX_CH_CTL(port), 4, 0, 0, 0, ALL, NULL, aux_ctl_write},                       \
     {DP_AUX_CH_DATA(port, 0), 20, 0, 0, 0, ALL, NULL, NULL},                           \
-    {DP_TP_CTL(port), 4, 0, 0, 0, ALL, NULL, NULL},                                    \
+    {DP_TP_CTL(port), 4, 0, 0, 0, ALL, NULL, dp_tp_ctl_write},                         \
     {DP_TP_STATUS(port), 4, 0, RO, 0, ALL, NULL, NULL}
 
 const struct vgt_mmio_reg vgt_display_table[] = {
     PIPE_ROWS(0),
     PIPE_ROWS(1),
     PIPE_ROWS(2),
+    /* Plane 3 and scaler 2 of pipes A and B (pipe C has two planes and
+     * one scaler). */
+    SPRITE_ROWS(0, 2),
+    SPRITE_ROWS(1, 2),
+    {SKL_PS_BASE(0, 1), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},
+    {SKL_PS_BASE(1, 1), SKL_PS_BLOCK, 0, 0, 0, ALL, NULL, NULL},
+    /* A modeset's transcoder and port setup: the guest's own (the host
+     * reads the pipe, plane and cursor registers only), storage, so the
+     * state checker reads back what was written. */
+    {CHICKEN_TRANS(0), 16, 0, 0, 0, ALL, NULL, NULL},
+    {TRANS_CLK_SEL(0), 12, 0, 0, 0, ALL, NULL, NULL},
+    {DDI_BUF_TRANS_LO(0, 0), DDI_BUF_TRANS_BLOCK, 0, 0, 0, ALL, NULL, NULL},
+    {DISPIO_CR_TX_BMU_CR0, 4, 0, 0, 0, ALL, NULL, NULL},
+    {DPLL_CFGCR1(1), 24, 0, 0, 0, ALL, NULL, NULL},
     /* Skylake has no pipe or transcoder D */
     {TRANS_HTOTAL(3), VGT_PIPE_STRIDE, 0, RO, 0, ALL, bad_pipe_read, bad_pipe_write},
     {PIPEDSL(3), VGT_PIPE_STRIDE, 0, RO, 0, ALL, bad_pipe_read, bad_pipe_write},
@@ -750,7 +948,11 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     {SDEIMR, 4, 0xffffffffu, 0, 0, ALL, NULL, de_irq_write},
     {SDEIIR, 4, 0, 0, 0, ALL, NULL, de_iir_write},
     {SDEIER, 4, 0, 0, 0, ALL, NULL, de_irq_write},
+    /* PSR: nothing raises it (no eDP panel); IMR resets masked. */
+    {EDP_PSR_IMR, 4, 0xffffffffu, 0, 0, ALL, NULL, NULL},
+    {EDP_PSR_IIR, 4, 0, 0, 0, ALL, NULL, de_iir_write},
     {PCH_PORT_HOTPLUG, 4, 0, 0, 0, ALL, NULL, hotplug_ctl_write},
+    {PCH_PORT_HOTPLUG2, 4, 0, 0, 0, ALL, NULL, hotplug2_write},
     {SFUSE_STRAP, 4, 0, RO, 0, ALL, NULL, NULL},
 
     /* power, DBUF, clocks */
@@ -770,6 +972,27 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     {DPLL_STATUS, 4, 0, RO, 0, ALL, dpll_status_read, NULL},
     {GEN6_PCODE_MAILBOX, 4, 0, 0, 0, ALL, NULL, pcode_write},
     {GEN6_PCODE_DATA, 8, 0, 0, 0, ALL, NULL, NULL},
+    /* Display init (i915 6.1 on SKL). DFSM: no pipe, HDCP or PM fused
+     * off, CDCLK limit 675 MHz (intel_device_info_runtime_init,
+     * intel_update_max_cdclk). VGA plane disabled, as a host leaves it,
+     * so intel_vga_disable does not touch legacy VGA ports. The DC state,
+     * PCH handshake, chicken and audio registers are the guest's own
+     * (gvt keeps them virtual too): storage. */
+    {SKL_DFSM, 4, 0, RO, 0, ALL, NULL, NULL},
+    {DC_STATE_EN, 4, 0, 0, 0, ALL, NULL, NULL},
+    {HSW_NDE_RSTWRN_OPT, 4, 0, 0, 0, ALL, NULL, NULL},
+    {CHICKEN_PAR1_1, 4, 0, 0, 0, ALL, NULL, NULL},
+    {ILK_DPFC_CHICKEN_A, 4, 0, 0, 0, ALL, NULL, NULL},
+    {DISP_ARB_CTL, 8, 0, 0, 0, ALL, NULL, NULL}, /* and DISP_ARB_CTL2 */
+    {GEN8_CHICKEN_DCPR_1, 4, 0, 0, 0, ALL, NULL, NULL},
+    {CPU_VGACNTRL, 4, VGA_DISP_DISABLE, 0, 0, ALL, NULL, NULL},
+    {AUD_FREQ_CNTRL, 4, 0, 0, 0, ALL, NULL, NULL},
+    /* Transcoder EDP: no eDP panel, so off; the guest's to program. */
+    {TRANS_DDI_FUNC_CTL_EDP, 4, 0, 0, 0, ALL, NULL, NULL},
+    {PIPECONF_EDP, 4, 0, 0, 0, ALL, NULL, NULL},
+    /* BIOS scratch: no pre-OS lit the display, so SWF18 reads 0 and
+     * skl_sanitize_cdclk programs CDCLK itself. Storage otherwise. */
+    {SWF_ILK(0), 4 * SWF_ILK_COUNT, 0, 0, 0, ALL, NULL, NULL},
 
     /* GMBUS */
     {PCH_GMBUS0, 4, 0, 0, 0, ALL, NULL, gmbus0_write},

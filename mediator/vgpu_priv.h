@@ -43,6 +43,7 @@ struct vgt_display {
     uint8_t dpcd[VGT_MAX_HEADS][VGT_DPCD_SIZE];
     uint8_t aux_i2c_off[VGT_MAX_HEADS]; /* EDID offset of I2C-over-AUX */
     struct vgt_dpy_pipe pipe[VGT_MAX_PIPES];
+    uint32_t prec_pal[VGT_MAX_PIPES][PAL_PREC_ENTRIES]; /* gamma, behind PREC_PAL_DATA */
     /* GMBUS transaction */
     enum vgt_gmbus_state gmbus;
     int gmbus_head; /* head on the selected pin, -1 none */

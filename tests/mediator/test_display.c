@@ -2,9 +2,11 @@
  * types' heads and resolutions, EDID generation, EDID through GMBUS and
  * DP AUX byte for byte, vblanks and frame counters at the programmed
  * refresh rate, flips latched at vblank with flip-done through the MSI
- * path, DBUF/power-well/DPLL handshakes, hotplug, and hostile inputs
- * (other i2c slaves, malformed AUX, pipes the vGPU does not have)
- * refused with their counters while the vGPU and its neighbour go on. */
+ * path, DBUF/power-well/DPLL handshakes, hotplug, the PCU mailbox's
+ * requests, the PSR IIR, planes 2-3, the display-init rows, DP idle
+ * patterns and the gamma palette, and hostile inputs (other i2c slaves,
+ * malformed AUX, pipes the vGPU does not have, mailbox garbage) refused
+ * with their counters while the vGPU and its neighbour go on. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -697,6 +699,264 @@ static void test_pipes_past_the_type(void **state)
     assert_true(rd(f->v2, SDEISR) & SDE_PORT_HOTPLUG_CPT(3));
 }
 
+/* One request as i915's __snb_pcode_rw sends it (intel_pcode.c): the
+ * mailbox must not be busy; DATA, DATA1, then the command with READY; it
+ * waits for READY to clear. Returns the mailbox's status byte; *data is
+ * what DATA reads afterwards. */
+static uint32_t pcode(struct vgt_vgpu *v, uint32_t mbox, uint32_t *data)
+{
+    uint32_t m;
+
+    assert_false(rd(v, GEN6_PCODE_MAILBOX) & GEN6_PCODE_READY);
+    wr(v, GEN6_PCODE_DATA, *data);
+    wr(v, GEN6_PCODE_DATA1, 0);
+    wr(v, GEN6_PCODE_MAILBOX, GEN6_PCODE_READY | mbox);
+    m = rd(v, GEN6_PCODE_MAILBOX);
+    assert_false(m & GEN6_PCODE_READY);
+    *data = rd(v, GEN6_PCODE_DATA);
+    return m & GEN6_PCODE_ERROR_MASK;
+}
+
+static void test_pcode_mailbox(void **state)
+{
+    struct fx *f = *state;
+    uint32_t d;
+
+    /* skl_sagv_disable: skl_pcode_request(SAGV_CONTROL, DISABLE) until
+     * DATA & IS_DISABLED == IS_DISABLED: the first answer does it. */
+    d = GEN9_SAGV_DISABLE;
+    assert_int_equal(pcode(f->v, GEN9_PCODE_SAGV_CONTROL, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d & GEN9_SAGV_IS_DISABLED, GEN9_SAGV_IS_DISABLED);
+    d = GEN9_SAGV_ENABLE; /* skl_sagv_enable: a plain write */
+    assert_int_equal(pcode(f->v, GEN9_PCODE_SAGV_CONTROL, &d), GEN6_PCODE_SUCCESS);
+    /* skl_read_wm_latency: two sets, four levels a byte; gvt's Skylake
+     * figures; level 0 is 0 (i915 adds its read latency). */
+    d = 0;
+    assert_int_equal(pcode(f->v, GEN9_PCODE_READ_MEM_LATENCY, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d, 0x1e1a1100u);
+    d = 1;
+    assert_int_equal(pcode(f->v, GEN9_PCODE_READ_MEM_LATENCY, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d, 0x61514b3du);
+    /* skl_set_cdclk: prepare, ready for change; then the voltage level. */
+    d = SKL_CDCLK_PREPARE_FOR_CHANGE;
+    assert_int_equal(pcode(f->v, SKL_PCODE_CDCLK_CONTROL, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d, SKL_CDCLK_READY_FOR_CHANGE);
+    d = 0;
+    assert_int_equal(pcode(f->v, SKL_PCODE_CDCLK_CONTROL, &d), GEN6_PCODE_SUCCESS);
+    /* gen6_update_ring_freq's table rows are taken; gen6_rps_init's
+     * efficient frequency is RPn, 0. */
+    d = 0x00010000u;
+    assert_int_equal(pcode(f->v, GEN6_PCODE_WRITE_MIN_FREQ_TABLE, &d), GEN6_PCODE_SUCCESS);
+    d = 0xdeadbeefu;
+    assert_int_equal(pcode(f->v, HSW_PCODE_DYNAMIC_DUTY_CYCLE_CONTROL, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d, 0);
+    assert_int_equal(stats(f->v).pcode_refused, 0);
+
+    /* A command the PCU does not implement: ILLEGAL_CMD (i915: -ENXIO,
+     * "no SAGV" for skl_sagv_disable), DATA untouched. */
+    d = 0x1234u;
+    assert_int_equal(pcode(f->v, 0x42, &d), GEN6_PCODE_ILLEGAL_CMD);
+    assert_int_equal(d, 0x1234u);
+    /* Data a command does not take: ILLEGAL_DATA, DATA untouched. */
+    d = 2;
+    assert_int_equal(pcode(f->v, GEN9_PCODE_READ_MEM_LATENCY, &d), GEN7_PCODE_ILLEGAL_DATA);
+    assert_int_equal(d, 2);
+    d = 7;
+    assert_int_equal(pcode(f->v, GEN9_PCODE_SAGV_CONTROL, &d), GEN7_PCODE_ILLEGAL_DATA);
+    d = 4;
+    assert_int_equal(pcode(f->v, SKL_PCODE_CDCLK_CONTROL, &d), GEN7_PCODE_ILLEGAL_DATA);
+    assert_int_equal(stats(f->v).pcode_refused, 4);
+    /* Parameters above the command byte do not change the command. */
+    d = 0;
+    assert_int_equal(pcode(f->v, 0x00ff0000u | GEN9_PCODE_READ_MEM_LATENCY, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d, 0x1e1a1100u);
+}
+
+static void test_pcode_hostile(void **state)
+{
+    struct fx *f = *state;
+    uint32_t d, nb_data = rd(f->v2, GEN6_PCODE_DATA), nb_mbox = rd(f->v2, GEN6_PCODE_MAILBOX);
+
+    /* Every command byte with READY and garbage in DATA and the
+     * parameters: the mailbox is never left busy, never failsafe; the
+     * neighbour's mailbox is untouched. */
+    for (uint32_t cmd = 0; cmd < 0x100; cmd++) {
+        uint32_t m;
+
+        wr(f->v, GEN6_PCODE_DATA, 0xa5a5a5a5u ^ cmd);
+        wr(f->v, GEN6_PCODE_DATA1, ~cmd);
+        wr(f->v, GEN6_PCODE_MAILBOX, 0xffffff00u | cmd);
+        m = rd(f->v, GEN6_PCODE_MAILBOX);
+        assert_false(m & GEN6_PCODE_READY);
+        assert_int_equal(m & ~(GEN6_PCODE_READY | GEN6_PCODE_ERROR_MASK), 0x7fffff00u);
+    }
+    /* Writes without READY only store their fields, READY included
+     * never: a guest cannot wedge its own mailbox busy either. */
+    wr(f->v, GEN6_PCODE_MAILBOX, 0x7fffffffu);
+    assert_int_equal(rd(f->v, GEN6_PCODE_MAILBOX), 0x7fffffffu);
+    {
+        struct vgt_vgpu_info info;
+
+        vgt_vgpu_get_info(f->v, &info);
+        assert_false(info.failsafe);
+    }
+    assert_true(stats(f->v).pcode_refused > 0);
+    assert_int_equal(rd(f->v2, GEN6_PCODE_DATA), nb_data);
+    assert_int_equal(rd(f->v2, GEN6_PCODE_MAILBOX), nb_mbox);
+    assert_int_equal(stats(f->v2).pcode_refused, 0);
+    /* The guest's next real request is answered as before. */
+    d = GEN9_SAGV_DISABLE;
+    assert_int_equal(pcode(f->v, GEN9_PCODE_SAGV_CONTROL, &d), GEN6_PCODE_SUCCESS);
+    assert_int_equal(d, GEN9_SAGV_IS_DISABLED);
+}
+
+/* EDP_PSR_IIR: gen8_display_irq_reset writes all ones to IMR and IIR,
+ * gen8_de_irq_postinstall's gen3_assert_iir_is_zero wants 0 (the real
+ * run read back 0xffffffff from plain storage). */
+static void test_psr_iir(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(rd(f->v, EDP_PSR_IMR), 0xffffffffu); /* masked at reset */
+    wr(f->v, EDP_PSR_IMR, 0xffffffffu);
+    wr(f->v, EDP_PSR_IIR, 0xffffffffu);
+    assert_int_equal(rd(f->v, EDP_PSR_IIR), 0);
+    wr(f->v, EDP_PSR_IIR, 0xffffffffu);
+    assert_int_equal(rd(f->v, EDP_PSR_IIR), 0);
+    wr(f->v, EDP_PSR_IMR, 0x12345678u);
+    assert_int_equal(rd(f->v, EDP_PSR_IMR), 0x12345678u);
+    assert_int_equal(stats(f->v).unlisted_regs, 0);
+}
+
+/* Plane 2 of every pipe (the rig's unlisted 0x70280/0x71280/0x72280) and
+ * plane 3 of pipes A and B: i915's full register set has rows, stores
+ * what was written, SURF keeps its 4 KiB alignment, SURFLIVE follows. */
+static void test_plane_rows(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        unsigned pipe, plane;
+    } planes[] = {{0, 1}, {1, 1}, {2, 1}, {0, 2}, {1, 2}};
+
+    for (size_t k = 0; k < VGT_ARRAY_SIZE(planes); k++) {
+        unsigned p = planes[k].pipe, i = planes[k].plane;
+        const uint32_t regs[] = {PLANE_CTL(p),        PLANE_STRIDE(p),    PLANE_POS(p),
+                                 PLANE_SIZE(p),       PLANE_KEYVAL(p),    PLANE_KEYMSK(p),
+                                 PLANE_KEYMAX(p),     PLANE_OFFSET(p),    PLANE_AUX_DIST(p),
+                                 PLANE_AUX_OFFSET(p), PLANE_WM(p, 0),     PLANE_WM(p, 7),
+                                 PLANE_WM_TRANS(p),   PLANE_NV12_BUF_CFG(p), PLANE_BUF_CFG(p)};
+
+        for (size_t r = 0; r < VGT_ARRAY_SIZE(regs); r++) {
+            uint32_t off = PLANE_N(regs[r], i), val = 0x80000000u | off;
+
+            wr(f->v, off, val);
+            if (rd(f->v, off) != val)
+                fail_msg("pipe %u plane %u: %#x reads %#x", p, i + 1, off, rd(f->v, off));
+        }
+        wr(f->v, PLANE_N(PLANE_SURF(p), i), 0x00123fffu);
+        assert_int_equal(rd(f->v, PLANE_N(PLANE_SURF(p), i)), 0x00123000u);
+        assert_int_equal(rd(f->v, PLANE_N(PLANE_SURFLIVE(p), i)), 0x00123000u);
+        wr(f->v, PLANE_N(PLANE_SURFLIVE(p), i), 0); /* read-only */
+        assert_int_equal(rd(f->v, PLANE_N(PLANE_SURFLIVE(p), i)), 0x00123000u);
+        /* Plane 1 of the pipe is not touched by its neighbours. */
+        assert_int_equal(rd(f->v, PLANE_SURF(p)), 0);
+    }
+    /* skl_sanitize_cdclk: SWF18 reads 0 (no pre-OS display); the
+     * scratch registers store. */
+    assert_int_equal(rd(f->v, SWF_ILK(0x18)), 0);
+    wr(f->v, SWF_ILK(35), 0x5a5a5a5au);
+    assert_int_equal(rd(f->v, SWF_ILK(35)), 0x5a5a5a5au);
+    assert_int_equal(stats(f->v).unlisted_regs, 0);
+}
+
+/* The display-init registers of i915 6.1 on Skylake: the fuses are
+ * read-only, the VGA plane starts disabled, port E's sticky status never
+ * sets and a guest's ones do not set it. */
+static void test_display_init_rows(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(rd(f->v, SKL_DFSM), 0);
+    wr(f->v, SKL_DFSM, 0xffffffffu); /* a guest cannot fuse its pipes */
+    assert_int_equal(rd(f->v, SKL_DFSM), 0);
+    assert_int_equal(rd(f->v, CPU_VGACNTRL), VGA_DISP_DISABLE);
+    wr(f->v, PCH_PORT_HOTPLUG2, 0xffffffffu);
+    assert_int_equal(rd(f->v, PCH_PORT_HOTPLUG2), 0xffffffffu & ~PORTE_HOTPLUG_STATUS_MASK);
+    wr(f->v, PCH_PORT_HOTPLUG2, 0);
+    assert_int_equal(rd(f->v, PCH_PORT_HOTPLUG2), 0);
+    wr(f->v, DC_STATE_EN, 0x8u);
+    assert_int_equal(rd(f->v, DC_STATE_EN), 0x8u);
+    assert_int_equal(rd(f->v, TRANS_DDI_FUNC_CTL_EDP), 0);
+    assert_int_equal(stats(f->v).unlisted_regs, 0);
+}
+
+/* intel_ddi_set_idle_link_train: idle patterns, then IDLE_DONE within
+ * 1 ms; it goes again when training or normal patterns are sent. */
+static void test_dp_idle_done(void **state)
+{
+    struct fx *f = *state;
+
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_PAT1);
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_IDLE);
+    assert_true(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    assert_false(rd(f->v, DP_TP_STATUS(2)) & DP_TP_STATUS_IDLE_DONE); /* its port only */
+    wr(f->v, DP_TP_STATUS(1), 0); /* read-only */
+    assert_true(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_NORMAL);
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+    wr(f->v, DP_TP_CTL(1), DP_TP_CTL_LINK_TRAIN_IDLE); /* port off: nothing sent */
+    assert_false(rd(f->v, DP_TP_STATUS(1)) & DP_TP_STATUS_IDLE_DONE);
+}
+
+/* bdw_load_lut_10 then bdw_read_lut_10 (the state checker's readout):
+ * index with AUTO_INCREMENT, every entry through DATA, index back to 0;
+ * then split mode from entry 512. */
+static void test_prec_palette(void **state)
+{
+    struct fx *f = *state;
+
+    wr(f->v2, PREC_PAL_INDEX(1), PAL_PREC_AUTO_INCREMENT);
+    for (uint32_t i = 0; i < PAL_PREC_ENTRIES; i++)
+        wr(f->v2, PREC_PAL_DATA(1), i * 0x100401u);
+    wr(f->v2, PREC_PAL_INDEX(1), 0);
+    wr(f->v2, PREC_PAL_INDEX(1), PAL_PREC_AUTO_INCREMENT);
+    for (uint32_t i = 0; i < PAL_PREC_ENTRIES; i++)
+        if (rd(f->v2, PREC_PAL_DATA(1)) != ((i * 0x100401u) & PAL_PREC_DATA_MASK))
+            fail_msg("entry %u reads %#x", i, rd(f->v2, PREC_PAL_DATA(1)));
+    /* the index wrapped back to 0 */
+    assert_int_equal(rd(f->v2, PREC_PAL_INDEX(1)), PAL_PREC_AUTO_INCREMENT);
+    /* split mode: the gamma half starts at 512 */
+    wr(f->v2, PREC_PAL_INDEX(1), PAL_PREC_SPLIT_MODE | PAL_PREC_AUTO_INCREMENT | 512);
+    wr(f->v2, PREC_PAL_DATA(1), 0x3ff);
+    wr(f->v2, PREC_PAL_INDEX(1), 512);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), 0x3ff);
+    /* no AUTO_INCREMENT: the index stays */
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), 0x3ff);
+    assert_int_equal(rd(f->v2, PREC_PAL_INDEX(1)), 512);
+    /* Index bits past the 1024 entries are ignored, DATA keeps 30 bits. */
+    wr(f->v2, PREC_PAL_INDEX(1), 0x7c00u | 5);
+    wr(f->v2, PREC_PAL_DATA(1), 0xffffffffu);
+    wr(f->v2, PREC_PAL_INDEX(1), 5);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), PAL_PREC_DATA_MASK);
+    /* Pipes have their own palettes; the other vGPU has its own. */
+    wr(f->v2, PREC_PAL_INDEX(0), 5);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(0)), 0);
+    wr(f->v, PREC_PAL_INDEX(1), 5);
+    assert_int_equal(rd(f->v, PREC_PAL_DATA(1)), 0);
+    /* The legacy palette (ilk_load_lut_8) and the clamps are storage. */
+    wr(f->v2, LGC_PALETTE(2, 255), 0x00ffffffu);
+    assert_int_equal(rd(f->v2, LGC_PALETTE(2, 255)), 0x00ffffffu);
+    wr(f->v2, PREC_PAL_EXT_GC_MAX(0, 2), 1u << 16);
+    assert_int_equal(rd(f->v2, PREC_PAL_EXT_GC_MAX(0, 2)), 1u << 16);
+    assert_int_equal(stats(f->v2).unlisted_regs, 0);
+    /* A device-model reset clears the palette. */
+    assert_int_equal(vgt_vgpu_reset(f->v2), 0);
+    wr(f->v2, PREC_PAL_INDEX(1), 5);
+    assert_int_equal(rd(f->v2, PREC_PAL_DATA(1)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +971,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handshakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hotplug, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipes_past_the_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pcode_mailbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pcode_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_psr_iir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plane_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_display_init_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dp_idle_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prec_palette, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fake_hv.h"
+#include "vgt/display_regs.h"
 #include "vgt/gen8_gtt.h"
 #include "vgt/opregion.h"
 #include "vgt/ggtt.h"
@@ -425,6 +426,175 @@ static const struct replay_op i915_skl_init[] = {
     {R, FORCEWAKE_ACK_RENDER_GEN9, 4, 0, FW_KERNEL, 0},
 };
 
+/* The display side of i915 6.1's Skylake probe (issue 16), in its order:
+ * gen8_display_irq_reset then gen8_de_irq_postinstall's
+ * gen3_assert_iir_is_zero on EDP_PSR_IIR; skl_wm_init (skl_sagv_disable
+ * through skl_pcode_request, skl_read_wm_latency's two sets);
+ * skl_sanitize_cdclk (SWF18) and skl_set_cdclk's pcode handshake; the
+ * readout of plane 2 of each pipe (skl_plane_get_hw_state,
+ * skl_ddb_get_hw_plane_state, skl_pipe_wm_get_hw_state) and its disable
+ * (skl_plane_disable_arm). A pcode request is __snb_pcode_rw: not busy,
+ * DATA, DATA1, command | READY, READY clear with status 0, DATA. */
+#define PCODE_RW(mbox, data, reply_mask, reply)                                                    \
+    {R, GEN6_PCODE_MAILBOX, 4, 0, GEN6_PCODE_READY, 0},                                        \
+    {W, GEN6_PCODE_DATA, 4, (data), 0, 0},                                                     \
+    {W, GEN6_PCODE_DATA1, 4, 0, 0, 0},                                                         \
+    {W, GEN6_PCODE_MAILBOX, 4, GEN6_PCODE_READY | (mbox), 0, 0},                               \
+    {R, GEN6_PCODE_MAILBOX, 4, 0, GEN6_PCODE_READY | GEN6_PCODE_ERROR_MASK, GEN6_PCODE_SUCCESS}, \
+    {R, GEN6_PCODE_DATA, 4, 0, (reply_mask), (reply)}
+/* skl_plane_get_hw_state / skl_ddb_get_hw_plane_state /
+ * skl_pipe_wm_get_hw_state for plane @i of pipe @p: off, no DDB, no WM;
+ * then skl_plane_disable_arm. */
+#define PLANE_READOUT(p, i)                                                                        \
+    {R, PLANE_N(PLANE_CTL(p), i), 4, 0, PLANE_CTL_ENABLE, 0},                                  \
+    {R, PLANE_N(PLANE_BUF_CFG(p), i), 4, 0, 0xffffffffu, 0},                                   \
+    {R, PLANE_N(PLANE_NV12_BUF_CFG(p), i), 4, 0, 0xffffffffu, 0},                              \
+    {R, PLANE_N(PLANE_WM(p, 0), i), 4, 0, PLANE_WM_EN, 0},                                     \
+    {R, PLANE_N(PLANE_WM(p, 7), i), 4, 0, PLANE_WM_EN, 0},                                     \
+    {R, PLANE_N(PLANE_WM_TRANS(p), i), 4, 0, PLANE_WM_EN, 0},                                  \
+    {W, PLANE_N(PLANE_CTL(p), i), 4, 0, 0, 0},                                                 \
+    {W, PLANE_N(PLANE_SURF(p), i), 4, 0, 0, 0}
+/* skl_program_plane_noarm/_arm for plane 2 (an XRGB8888 sprite), then
+ * what skl_plane_get_hw_state and the DDB readout read back. */
+#define PLANE_PROGRAM(p, i)                                                                        \
+    {W, PLANE_N(PLANE_STRIDE(p), i), 4, 1024 * 4 / 64, 0, 0},                                  \
+    {W, PLANE_N(PLANE_POS(p), i), 4, 0, 0, 0},                                                 \
+    {W, PLANE_N(PLANE_SIZE(p), i), 4, (767u << 16) | 1023u, 0, 0},                             \
+    {W, PLANE_N(PLANE_AUX_DIST(p), i), 4, 0, 0, 0},                                            \
+    {W, PLANE_N(PLANE_AUX_OFFSET(p), i), 4, 0, 0, 0},                                          \
+    {W, PLANE_N(PLANE_KEYVAL(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_KEYMSK(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_KEYMAX(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_OFFSET(p), i), 4, 0, 0, 0},                                              \
+    {W, PLANE_N(PLANE_BUF_CFG(p), i), 4, (159u << 16) | 80u, 0, 0},                            \
+    {W, PLANE_N(PLANE_WM(p, 0), i), 4, PLANE_WM_EN | (1u << PLANE_WM_LINES_SHIFT) | 20u, 0, 0}, \
+    {W, PLANE_N(PLANE_CTL(p), i), 4, PLANE_CTL_ENABLE | PLANE_CTL_FORMAT_XRGB_8888, 0, 0},     \
+    {W, PLANE_N(PLANE_SURF(p), i), 4, 0x00400000u, 0, 0},                                      \
+    {R, PLANE_N(PLANE_CTL(p), i), 4, 0, 0xffffffffu, PLANE_CTL_ENABLE | PLANE_CTL_FORMAT_XRGB_8888}, \
+    {R, PLANE_N(PLANE_SIZE(p), i), 4, 0, 0xffffffffu, (767u << 16) | 1023u},                   \
+    {R, PLANE_N(PLANE_SURF(p), i), 4, 0, PLANE_SURF_ADDR_MASK, 0x00400000u},                   \
+    {R, PLANE_N(PLANE_BUF_CFG(p), i), 4, 0, 0xffffffffu, (159u << 16) | 80u}
+
+/* A read-modify-write that must read back what was set. */
+#define RMW_OR(reg, bits) {R, (reg), 4, 0, 0, 0}, {W, (reg), 4, (bits), 0, 0}, {R, (reg), 4, 0, (bits), (bits)}
+
+static const struct replay_op i915_skl_display[] = {
+    /* intel_device_info_runtime_init: no pipe fused off (SKL_DFSM bits
+     * 30-28); intel_update_max_cdclk: CDCLK limit 675 MHz (bits 24:23 0) */
+    {R, SKL_DFSM, 4, 0, (7u << 28) | (3u << 23), 0},
+    /* skl_display_core_init: intel_pch_reset_handshake (bit 4),
+     * gen9_set_dc_state(DC_STATE_DISABLE) re-reads until it matches,
+     * gen9_dbuf_enable waits for the power state */
+    RMW_OR(HSW_NDE_RSTWRN_OPT, 1u << 4),
+    {R, DC_STATE_EN, 4, 0, 0, 0},
+    {W, DC_STATE_EN, 4, 0, 0, 0},
+    {R, DC_STATE_EN, 4, 0, 0xffffffffu, 0},
+    {W, DBUF_CTL, 4, DBUF_POWER_REQUEST, 0, 0},
+    {R, DBUF_CTL, 4, 0, DBUF_POWER_STATE, DBUF_POWER_STATE},
+    /* intel_modeset_init_nogem: intel_vga_disable returns at once when
+     * the VGA plane is already disabled (no legacy VGA I/O) */
+    {R, CPU_VGACNTRL, 4, 0, VGA_DISP_DISABLE, VGA_DISP_DISABLE},
+    /* hsw_enabled_transcoders, per pipe: transcoder EDP is off */
+    {R, TRANS_DDI_FUNC_CTL_EDP, 4, 0, TRANS_DDI_FUNC_ENABLE, 0},
+    /* spt_hpd_detection_setup: ports B-D (bits 4, 12, 20), then port E */
+    {R, PCH_PORT_HOTPLUG, 4, 0, 0, 0},
+    {W, PCH_PORT_HOTPLUG, 4, PORT_HOTPLUG_ENABLE(1) | PORT_HOTPLUG_ENABLE(2) | PORT_HOTPLUG_ENABLE(3), 0, 0},
+    {R, PCH_PORT_HOTPLUG2, 4, 0, 0xffffffffu, 0},
+    {W, PCH_PORT_HOTPLUG2, 4, 0, 0, 0},
+    /* gen9/skl_init_clock_gating: SKL_EDP_PSR_FIX_RDWRAP, MASK_WAKEMEM,
+     * DISP_FBC_WM_DIS, DPFC_NUKE_ON_ANY_MODIFICATION | DPFC_DISABLE_DUMMY0 */
+    RMW_OR(CHICKEN_PAR1_1, 1u << 3),
+    RMW_OR(GEN8_CHICKEN_DCPR_1, 1u << 13),
+    RMW_OR(DISP_ARB_CTL, 1u << 15),
+    RMW_OR(ILK_DPFC_CHICKEN_A, (1u << 23) | (1u << 8)),
+    /* skl_watermark_ipc_init: IPC stays off on Skylake (WA #0477), a
+     * read-modify-write clearing DISP_IPC_ENABLE */
+    {R, DISP_ARB_CTL2, 4, 0, 0, 0},
+    {W, DISP_ARB_CTL2, 4, 0, 0, 0},
+    {R, DISP_ARB_CTL2, 4, 0, DISP_IPC_ENABLE, 0},
+    /* i915_audio_component_init (display 9+) */
+    {R, AUD_FREQ_CNTRL, 4, 0, 0, 0},
+    /* gen8_display_irq_reset, gen8_de_irq_postinstall */
+    {W, EDP_PSR_IMR, 4, 0xffffffffu, 0, 0},
+    {W, EDP_PSR_IIR, 4, 0xffffffffu, 0, 0},
+    {R, EDP_PSR_IIR, 4, 0, 0xffffffffu, 0},
+    /* skl_sagv_disable: DATA & IS_DISABLED == IS_DISABLED on the first try */
+    PCODE_RW(GEN9_PCODE_SAGV_CONTROL, GEN9_SAGV_DISABLE, GEN9_SAGV_IS_DISABLED, GEN9_SAGV_IS_DISABLED),
+    /* skl_read_wm_latency: levels 0-3, then 4-7 (all but level 0 non-zero,
+     * or adjust_wm_latency turns the levels above off) */
+    PCODE_RW(GEN9_PCODE_READ_MEM_LATENCY, 0, 0xffffffffu, 0x1e1a1100u),
+    PCODE_RW(GEN9_PCODE_READ_MEM_LATENCY, 1, 0xffffffffu, 0x61514b3du),
+    /* skl_sanitize_cdclk: SWF18's low 24 bits 0 = no pre-OS display */
+    {R, SWF_ILK(0x18), 4, 0, 0x00ffffffu, 0},
+    /* skl_set_cdclk: PREPARE_FOR_CHANGE until READY_FOR_CHANGE, CDCLK_CTL,
+     * then the voltage level (a write: the status only) */
+    PCODE_RW(SKL_PCODE_CDCLK_CONTROL, SKL_CDCLK_PREPARE_FOR_CHANGE, SKL_CDCLK_READY_FOR_CHANGE,
+             SKL_CDCLK_READY_FOR_CHANGE),
+    {W, CDCLK_CTL, 4, 0x1c2u, 0, 0},
+    PCODE_RW(SKL_PCODE_CDCLK_CONTROL, 0, 0, 0),
+    /* the hw state readout of plane 2 on each pipe */
+    PLANE_READOUT(0, 1),
+    PLANE_READOUT(1, 1),
+    PLANE_READOUT(2, 1),
+    PLANE_PROGRAM(0, 1),
+    /* fbdev's first modeset, pipe A on DDI B at HBR2 through DPLL1
+     * (hsw_crtc_enable and its encoder hooks): skl_ddi_pll_enable,
+     * skl_ddi_enable_clock, hsw_prepare_dp_ddi_buffers (SKL DP entry 0),
+     * skl_ddi_set_iboost, intel_ddi_enable_pipe_clock (port B = 2 << 29),
+     * link training to idle, pipe setup, skl_detach_scalers, the color
+     * commit, the cursor's FBC control; then what hsw_get_pipe_config
+     * reads back for the state checker. */
+    {W, DPLL_CTRL1, 4, DPLL_CTRL1_OVERRIDE(1) | DPLL_CTRL1_LINK_RATE(DPLL_CTRL1_LINK_RATE_2700, 1), 0, 0},
+    {W, DPLL_CFGCR1(1), 4, 0, 0, 0},
+    {W, DPLL_CFGCR2(1), 4, 0, 0, 0},
+    {W, LCPLL2_CTL, 4, LCPLL_PLL_ENABLE, 0, 0},
+    {R, DPLL_STATUS, 4, 0, DPLL_LOCK(1), DPLL_LOCK(1)},
+    {W, DPLL_CTRL2, 4, DPLL_CTRL2_DDI_CLK_SEL(1, 1) | DPLL_CTRL2_DDI_SEL_OVERRIDE(1), 0, 0},
+    {W, DDI_BUF_TRANS_LO(1, 0), 4, 0x00002016u, 0, 0},
+    {W, DDI_BUF_TRANS_LO(1, 0) + 4, 4, 0x000000A0u, 0, 0},
+    {W, DDI_BUF_TRANS_LO(1, 9) + 4, 4, 0x000000A0u, 0, 0},
+    RMW_OR(DISPIO_CR_TX_BMU_CR0, 1u << 23),
+    {W, TRANS_CLK_SEL(0), 4, 2u << 29, 0, 0},
+    {W, DDI_BUF_CTL(1), 4, DDI_BUF_CTL_ENABLE | DDI_PORT_WIDTH(4), 0, 0},
+    {W, DP_TP_CTL(1), 4, DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_PAT1, 0, 0},
+    {W, DP_TP_CTL(1), 4, DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_PAT2, 0, 0},
+    {W, DP_TP_CTL(1), 4, DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_IDLE, 0, 0},
+    {R, DP_TP_STATUS(1), 4, 0, DP_TP_STATUS_IDLE_DONE, DP_TP_STATUS_IDLE_DONE},
+    {W, PIPEMISC(0), 4, 1u << 4, 0, 0},
+    RMW_OR(CHICKEN_TRANS(0), 1u << 27),
+    {W, SKL_PS_CTRL(0, 0), 4, 0, 0, 0},
+    {W, SKL_PS_CTRL(0, 0) - 0x10, 4, 0, 0, 0},
+    {W, SKL_PS_CTRL(0, 0) - 0x0c, 4, 0, 0, 0},
+    {W, SKL_PS_CTRL(0, 1), 4, 0, 0, 0},
+    {W, SKL_BOTTOM_COLOR(0), 4, 0, 0, 0},
+    {W, GAMMA_MODE(0), 4, 0, 0, 0},
+    /* a 10-bit gamma LUT's first entries (bdw_load_lut_10), read back as
+     * bdw_read_lut_10 does for the state checker */
+    {W, PREC_PAL_INDEX(0), 4, PAL_PREC_AUTO_INCREMENT, 0, 0},
+    {W, PREC_PAL_DATA(0), 4, 0, 0, 0},
+    {W, PREC_PAL_DATA(0), 4, 0x00100401u, 0, 0},
+    {W, PREC_PAL_INDEX(0), 4, 0, 0, 0},
+    {W, PREC_PAL_EXT_GC_MAX(0, 0), 4, 1u << 16, 0, 0},
+    {W, PREC_PAL_INDEX(0), 4, PAL_PREC_AUTO_INCREMENT, 0, 0},
+    {R, PREC_PAL_DATA(0), 4, 0, 0xffffffffu, 0},
+    {R, PREC_PAL_DATA(0), 4, 0, 0xffffffffu, 0x00100401u},
+    {W, PREC_PAL_INDEX(0), 4, 0, 0, 0},
+    {W, PIPE_CSC_MODE(0), 4, 0, 0, 0},
+    {W, CUR_FBC_CTL(0), 4, 0, 0, 0},
+    {W, PIPECONF(0), 4, PIPECONF_ENABLE, 0, 0},
+    {R, PIPECONF(0), 4, 0, PIPECONF_STATE_ENABLE, PIPECONF_STATE_ENABLE},
+    {R, TRANS_CLK_SEL(0), 4, 0, 0xffffffffu, 2u << 29},
+    {R, PIPEMISC(0), 4, 0, 0xffffffffu, 1u << 4},
+    {R, GAMMA_MODE(0), 4, 0, 0xffffffffu, 0},
+    {R, SKL_PS_CTRL(0, 0), 4, 0, 1u << 31, 0},
+    {R, DDI_BUF_TRANS_LO(1, 0), 4, 0, 0xffffffffu, 0x00002016u},
+    {W, DP_TP_CTL(1), 4, DP_TP_CTL_ENABLE | DP_TP_CTL_LINK_TRAIN_NORMAL, 0, 0},
+    {W, PIPECONF(0), 4, 0, 0, 0},
+    /* gen8_de_irq_postinstall after a driver reload: the clear again */
+    {W, EDP_PSR_IIR, 4, 0xffffffffu, 0, 0},
+    {R, EDP_PSR_IIR, 4, 0, 0xffffffffu, 0},
+};
+
 static void replay(struct fx *f, const struct replay_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -449,6 +619,18 @@ static void test_i915_init_replay(void **state)
     struct vgt_vgpu_info info;
 
     replay(f, i915_skl_init, sizeof(i915_skl_init) / sizeof(i915_skl_init[0]));
+    vgt_vgpu_get_info(f->v, &info);
+    assert_false(info.failsafe);
+    assert_int_equal(info.st.rejected, 0);
+    assert_int_equal(info.st.unlisted_regs, 0); /* every register it used has a row */
+}
+
+static void test_i915_display_replay(void **state)
+{
+    struct fx *f = *state;
+    struct vgt_vgpu_info info;
+
+    replay(f, i915_skl_display, VGT_ARRAY_SIZE(i915_skl_display));
     vgt_vgpu_get_info(f->v, &info);
     assert_false(info.failsafe);
     assert_int_equal(info.st.rejected, 0);
@@ -1299,6 +1481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_opregion_in_mmio_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_i915_init_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_i915_gt_init_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_i915_display_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opregion_at_asls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cfg_bar_sizing_and_ro, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pvinfo_fields, setup, teardown),

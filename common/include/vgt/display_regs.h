@@ -100,6 +100,14 @@
 /* PLANE_STRIDE units: 64 bytes linear, one tile row (512 bytes X, 128
  * bytes Y) tiled (i915 skl_plane_stride / intel_fb_stride_alignment). */
 #define PLANE_STRIDE_MASK 0x7ffu
+/* The same register of universal plane @i (0 = plane 1, 1 = plane 2 ...):
+ * planes are 0x100 apart (i915_reg.h _PLANE_CTL_1_A 0x70180, _2_A
+ * 0x70280, _3_A 0x70380). Skylake has planes 1-3 on pipes A and B and
+ * planes 1-2 on pipe C; i915 6.1 drives planes 1-2 on each pipe
+ * (intel_device_info.c runtime num_sprites = 1: the topmost plane is
+ * left unexposed, as it is shared with the cursor). */
+#define VGT_PLANE_STRIDE 0x100u
+#define PLANE_N(reg, i) ((reg) + VGT_PLANE_STRIDE * (i))
 
 /* ---- watermarks and DBUF (i915_reg.h) ---- */
 #define WM_LINETIME(p) (0x45270u + 4u * (p))
@@ -129,6 +137,70 @@
 #define DPLL_STATUS 0x6C060u
 #define DPLL_LOCK(id) (1u << ((id) * 8))
 
+/* ---- display init: fuses, DC states, chicken bits, VGA, audio ----
+ * (i915_reg.h; display/intel_audio_regs.h for AUD_FREQ_CNTRL) */
+#define SKL_DFSM 0x51000u             /* display fuses: pipes, CDCLK limit, HDCP, PM */
+#define DC_STATE_EN 0x45504u          /* gen9_set_dc_state, gen9_sanitize_dc_state */
+#define HSW_NDE_RSTWRN_OPT 0x46408u   /* intel_pch_reset_handshake */
+#define CHICKEN_PAR1_1 0x42080u       /* gen9/skl_init_clock_gating */
+#define ILK_DPFC_CHICKEN_A 0x43224u   /* skl_init_clock_gating (FBC A) */
+#define DISP_ARB_CTL 0x45000u         /* skl_init_clock_gating */
+#define DISP_ARB_CTL2 0x45004u        /* skl_watermark_ipc_update (IPC off on SKL) */
+#define DISP_IPC_ENABLE (1u << 3)
+#define GEN8_CHICKEN_DCPR_1 0x46430u  /* gen9_init_clock_gating */
+#define CPU_VGACNTRL 0x41000u         /* intel_vga_disable / intel_vga_redisable */
+#define VGA_DISP_DISABLE (1u << 31)
+#define AUD_FREQ_CNTRL 0x65900u       /* i915_audio_component_init (display 9+) */
+/* Transcoder EDP (i915_reg.h TRANSCODER_EDP_OFFSET 0x6f000): its
+ * TRANS_DDI_FUNC_CTL is read for every pipe by hsw_enabled_transcoders. */
+#define TRANS_DDI_FUNC_CTL_EDP 0x6F400u
+#define PIPECONF_EDP 0x7F008u
+/* SHOTPLUG_CTL2 (SPT+): port E enable bit 4, sticky status bits 1:0
+ * (spt_hpd_detection_setup). */
+#define PCH_PORT_HOTPLUG2 0xC403Cu
+#define PORTE_HOTPLUG_STATUS_MASK 3u
+
+/* ---- a modeset's pipe, color, scaler and port registers (i915_reg.h;
+ * hsw_crtc_enable and the encoder hooks it calls, read back by
+ * hsw_get_pipe_config for the state checker) ---- */
+#define PIPEMISC(p) (0x70030u + VGT_PIPE_STRIDE * (p))         /* bdw_set_pipemisc */
+#define SKL_BOTTOM_COLOR(p) (0x70034u + VGT_PIPE_STRIDE * (p)) /* skl_color_commit_arm */
+#define CUR_FBC_CTL(p) (0x700A0u + VGT_PIPE_STRIDE * (p))      /* i9xx_cursor_update_arm */
+#define GAMMA_MODE(p) (0x4A480u + 0x800u * (p))
+/* Gamma: the legacy 256-entry palette, and the precision palette, 1024
+ * 10:10:10 entries reached through an index (bits 9:0) that DATA
+ * accesses advance when AUTO_INCREMENT is set (i915_reg.h
+ * _LGC_PALETTE_A, _PAL_PREC_*; intel_color.c bdw_load_lut_10,
+ * bdw_read_lut_10). */
+#define LGC_PALETTE(p, i) (0x4A000u + 0x800u * (p) + 4u * (i))
+#define PREC_PAL_INDEX(p) (0x4A400u + 0x800u * (p))
+#define PREC_PAL_DATA(p) (0x4A404u + 0x800u * (p))
+#define PREC_PAL_GC_MAX(p, i) (0x4A410u + 0x800u * (p) + 4u * (i))
+#define PREC_PAL_EXT_GC_MAX(p, i) (0x4A420u + 0x800u * (p) + 4u * (i))
+#define PAL_PREC_SPLIT_MODE (1u << 31)
+#define PAL_PREC_AUTO_INCREMENT (1u << 15)
+#define PAL_PREC_INDEX_VALUE_MASK 0x3ffu
+#define PAL_PREC_ENTRIES 1024u
+#define PAL_PREC_DATA_MASK 0x3fffffffu
+#define PIPE_CSC_COEFF_RY_GY(p) (0x49010u + 0x100u * (p)) /* .. CSC_MODE 0x28 .. POSTOFF_LO 0x48 */
+#define PIPE_CSC_BLOCK 0x40u
+#define PIPE_CSC_MODE(p) (0x49028u + 0x100u * (p))
+/* SKL pipe scalers: two on pipes A and B, one on C (intel_device_info.c
+ * num_scalers); PS_PWR_GATE at +0x00 .. PS_ECC_STAT at +0x70 of each. */
+#define SKL_PS_BASE(p, s) (0x68160u + 0x800u * (p) + 0x100u * (s))
+#define SKL_PS_CTRL(p, s) (SKL_PS_BASE(p, s) + 0x20u)
+#define SKL_PS_BLOCK 0x80u
+#define CHICKEN_TRANS(t) (0x420C0u + 4u * (t)) /* A, B, C, EDP: hsw_set_frame_start_delay */
+#define TRANS_CLK_SEL(t) (0x46140u + 4u * (t)) /* A..C: intel_ddi_enable_pipe_clock */
+/* DDI buffer translations, ports A..E, 0x60 apart, up to 10 LO/HI pairs
+ * (intel_ddi_buf_trans.c, hsw_prepare_dp_ddi_buffers). */
+#define DDI_BUF_TRANS_LO(port, i) (0x64E00u + 0x60u * (port) + 8u * (i))
+#define DDI_BUF_TRANS_BLOCK (0x60u * 5u)
+#define DISPIO_CR_TX_BMU_CR0 0x6C00Cu /* skl_ddi_set_iboost */
+/* DPLL1..3 configuration (skl_ddi_pll_enable writes both of each). */
+#define DPLL_CFGCR1(id) (0x6C040u + 8u * ((id) - 1u))
+#define DPLL_CFGCR2(id) (0x6C044u + 8u * ((id) - 1u))
+
 /* ---- DDI ports (port A=0 .. E=4) ---- */
 #define VGT_MAX_PORTS 5u
 #define DDI_BUF_CTL(port) (0x64000u + 0x100u * (port))
@@ -143,7 +215,9 @@
 #define DP_TP_CTL_ENHANCED_FRAME_ENABLE (1u << 18)
 #define DP_TP_CTL_LINK_TRAIN_PAT1 (0u << 8)
 #define DP_TP_CTL_LINK_TRAIN_PAT2 (1u << 8)
+#define DP_TP_CTL_LINK_TRAIN_IDLE (2u << 8)
 #define DP_TP_CTL_LINK_TRAIN_NORMAL (3u << 8)
+#define DP_TP_CTL_LINK_TRAIN_MASK (7u << 8)
 #define TRANS_DDI_PORT_WIDTH(lanes) (((lanes) - 1u) << 1)
 #define TU_SIZE(t) (((t) - 1u) << 25)
 /* DPLL_CTRL1/2 (SKL, i915_reg.h): per DPLL id a 6-bit field; per port a
@@ -272,6 +346,17 @@
 #define PORT_HOTPLUG_ENABLE(port) (1u << (4 + 8 * ((port) - 1)))
 #define PORT_HOTPLUG_STATUS_MASK(port) (3u << (8 * ((port) - 1)))
 #define PORT_HOTPLUG_LONG_DETECT(port) (2u << (8 * ((port) - 1)))
+/* PSR interrupts (i915_reg.h EDP_PSR_IMR/IIR): reset by
+ * gen8_display_irq_reset, IIR must then read 0 (gen3_assert_iir_is_zero
+ * in gen8_de_irq_postinstall). */
+#define EDP_PSR_IMR 0x64834u
+#define EDP_PSR_IIR 0x64838u
+/* Software flag scratch registers SWF0..35 (i915_reg.h SWF_ILK(i),
+ * 0x4F000 + 4i; gvt intel_gvt_mmio_table.c keeps 0x4f000..0x4f08f).
+ * SWF18 (0x4F060) is set by a pre-OS that lit the display:
+ * skl_sanitize_cdclk reads it. */
+#define SWF_ILK(i) (0x4F000u + 4u * (i))
+#define SWF_ILK_COUNT 36u
 #define SFUSE_STRAP 0xC2014u
 #define SFUSE_STRAP_DDI_DETECTED(port) (1u << (3 - (port))) /* B: 2, C: 1, D: 0 */
 
@@ -281,7 +366,19 @@
 #define GEN6_PCODE_DATA1 0x13812Cu
 #define GEN6_PCODE_READY (1u << 31)
 #define GEN6_PCODE_ERROR_MASK 0xffu
+#define GEN6_PCODE_MB_COMMAND 0xffu /* on the request; the status on completion */
+#define GEN6_PCODE_SUCCESS 0x0u
+#define GEN6_PCODE_ILLEGAL_CMD 0x1u  /* i915 gen7_check_mailbox_status: -ENXIO */
+#define GEN7_PCODE_ILLEGAL_DATA 0x3u /* -EINVAL */
+#define GEN9_PCODE_READ_MEM_LATENCY 0x6u
 #define SKL_PCODE_CDCLK_CONTROL 0x7u
+#define SKL_CDCLK_PREPARE_FOR_CHANGE 0x3u
 #define SKL_CDCLK_READY_FOR_CHANGE 0x1u
+#define GEN6_PCODE_WRITE_MIN_FREQ_TABLE 0x8u
+#define HSW_PCODE_DYNAMIC_DUTY_CYCLE_CONTROL 0x1Au
+#define GEN9_PCODE_SAGV_CONTROL 0x21u
+#define GEN9_SAGV_DISABLE 0x0u
+#define GEN9_SAGV_IS_DISABLED 0x1u
+#define GEN9_SAGV_ENABLE 0x3u
 
 #endif

@@ -275,6 +275,7 @@ struct vgt_vgpu_stats {
     uint64_t aux_nak;          /* I2C-over-AUX to another slave */
     uint64_t aux_timeouts;     /* AUX on a port with no monitor */
     uint64_t hotplugs;
+    uint64_t pcode_refused;    /* PCU mailbox requests answered ILLEGAL_CMD/DATA */
 };
 
 struct vgt_vgpu_info {
