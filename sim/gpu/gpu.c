@@ -400,6 +400,22 @@ static int op_ggtt_write(struct vgt_hostgpu *hg, uint64_t index, uint64_t pte)
     return 0;
 }
 
+static int op_ggtt_write_run(struct vgt_hostgpu *hg, uint64_t index, uint64_t n,
+                             const uint64_t *ptes)
+{
+    struct sim_gpu *g = to_gpu(hg);
+    uint64_t nr = g->hg.gm_size >> 12;
+
+    if (index >= nr || n > nr - index)
+        return -EINVAL;
+    for (uint64_t j = 0; j < n; j++)
+        __atomic_store_n(&g->ggtt[index + j], ptes[j], __ATOMIC_RELEASE);
+    for (uint64_t blk = index / SIM_GPU_GGTT_BLOCK; n && blk <= (index + n - 1) / SIM_GPU_GGTT_BLOCK;
+         blk++)
+        __atomic_fetch_or(&g->ggtt_dirty[blk / 64], 1ull << (blk % 64), __ATOMIC_RELAXED);
+    return 0;
+}
+
 static int op_ggtt_read(struct vgt_hostgpu *hg, uint64_t index, uint64_t *pte)
 {
     struct sim_gpu *g = to_gpu(hg);
@@ -502,6 +518,7 @@ static const struct vgt_hostgpu_ops sim_gpu_ops = {
     .mmio_read32 = op_mmio_read32,
     .mmio_write32 = op_mmio_write32,
     .ggtt_write = op_ggtt_write,
+    .ggtt_write_run = op_ggtt_write_run,
     .ggtt_read = op_ggtt_read,
     .alloc_page = op_alloc_page,
     .free_page = op_free_page,

@@ -701,6 +701,7 @@ static void test_reset(void **state)
     struct sim_gpu_engine_stats st;
     uint32_t cs[16];
     uint64_t pte, dma, free_before;
+    static uint64_t run[1100];
     void *va;
     size_t k = 0;
 
@@ -720,7 +721,23 @@ static void test_reset(void **state)
     free_before = sim_arena_frames_free(f->arena);
     assert_int_equal(f->hg->ops->alloc_page(f->hg, &dma, &va), 0);
     assert_int_equal(f->hg->ops->ggtt_write(f->hg, 12345, dma | GEN8_PTE_PRESENT), 0);
+    /* A run across a 512-entry GGTT page (the reset clears what the
+     * dirty bits name: every page of the run must be named). */
+    for (unsigned i = 0; i < 1100; i++)
+        run[i] = dma | GEN8_PTE_PRESENT | ((uint64_t)i << 32);
+    assert_int_equal(f->hg->ops->ggtt_write_run(f->hg, 40000, 1100, run), 0);
+    for (unsigned i = 0; i < 1100; i += 77) {
+        assert_int_equal(f->hg->ops->ggtt_read(f->hg, 40000 + i, &pte), 0);
+        assert_int_equal(pte, run[i]);
+    }
+    assert_int_equal(f->hg->ops->ggtt_write_run(f->hg, (f->hg->gm_size >> 12) - 2, 3, run), -EINVAL);
+    assert_int_equal(f->hg->ops->ggtt_read(f->hg, (f->hg->gm_size >> 12) - 2, &pte), 0);
+    assert_int_equal(pte, 0); /* a refused run writes nothing */
     assert_int_equal(sim_gpu_reset(f->gpu), 0);
+    for (unsigned i = 0; i < 1100; i++) {
+        assert_int_equal(f->hg->ops->ggtt_read(f->hg, 40000 + i, &pte), 0);
+        assert_int_equal(pte, 0);
+    }
 
     assert_int_equal(sim_arena_frames_free(f->arena), free_before);
     assert_int_equal(f->hg->ops->mmio_read32(f->hg, scratch_reg), 0);
