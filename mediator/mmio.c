@@ -439,7 +439,7 @@ void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to)
 {
     /* Zero, then the rows with a non-zero reset value (few): a loop over
      * every dword would cost more than the vGPU's whole bring-up. */
-    memset(v->vreg + from / 4, 0, (size_t)(to - from));
+    vgt_vgpu_vregs_zero(v, from, to);
     vgt_mmio_set_reset_values(v, from, to);
 }
 

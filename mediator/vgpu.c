@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vgpu_priv.h"
 #include "vgt/util.h"
@@ -11,6 +12,25 @@
  * GT reset, keeping interrupts, display and PVINFO (gvt/mmio.c,
  * GVT_GEN8_MMIO_RESET_OFFSET). */
 #define GUEST_RESET_END 0x44200u
+
+/* Zero register-file bytes [from, to) (dwords). The file is page-aligned
+ * memory of its own (vgt_vgpu_create), so its whole pages are dropped with
+ * MADV_DONTNEED and the kernel refills them with zeroes at their next
+ * touch (madvise(2), private anonymous memory): a reset costs the pages
+ * written since, not a 2 MiB memset that faults in every page. */
+void vgt_vgpu_vregs_zero(struct vgt_vgpu *v, uint32_t from, uint32_t to)
+{
+    uint8_t *base = (uint8_t *)v->vreg;
+    uint32_t a = (uint32_t)((from + VGT_PAGE_SIZE - 1) & VGT_PAGE_MASK);
+    uint32_t b = to & ~(uint32_t)(VGT_PAGE_SIZE - 1);
+
+    if (a >= b || madvise(base + a, b - a, MADV_DONTNEED)) {
+        memset(base + from, 0, to - from);
+        return;
+    }
+    memset(base + from, 0, a - from);
+    memset(base + b, 0, to - b);
+}
 
 static void pvinfo_init(struct vgt_vgpu *v)
 {
@@ -86,11 +106,13 @@ int vgt_vgpu_create(struct vgt_gpu *g, const struct vgt_vgpu_cfg *cfg, struct vg
     v = calloc(1, sizeof(*v));
     if (!v)
         return -ENOMEM;
-    v->vreg = calloc(VGT_MMIO_SIZE / 4, sizeof(*v->vreg));
+    /* Page-aligned for vgt_vgpu_vregs_zero; zeroed without a write. */
+    v->vreg = aligned_alloc(VGT_PAGE_SIZE, VGT_MMIO_SIZE);
     if (!v->vreg) {
         ret = -ENOMEM;
         goto free_vgpu;
     }
+    vgt_vgpu_vregs_zero(v, 0, VGT_MMIO_SIZE);
     v->unlisted_seen = calloc(VGT_MMIO_SIZE / 4 / 64, sizeof(*v->unlisted_seen));
     if (!v->unlisted_seen) {
         ret = -ENOMEM;

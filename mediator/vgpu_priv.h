@@ -126,6 +126,9 @@ uint64_t vgt_bar2_size(const struct vgt_vgpu *v);
 int vgt_gpu_place_locked(struct vgt_gpu *g, const struct vgt_vgpu_res *res, uint64_t *low,
                          uint64_t *high, unsigned *fence);
 
+/* vgpu.c: zero register-file bytes [from, to), dword-aligned. */
+void vgt_vgpu_vregs_zero(struct vgt_vgpu *v, uint32_t from, uint32_t to);
+
 /* mmio.c */
 int vgt_mmio_build_index(struct vgt_gpu *g);
 void vgt_mmio_init_vregs(struct vgt_vgpu *v, uint32_t from, uint32_t to);

@@ -141,6 +141,21 @@ static void phys_put(struct vgt_ggtt *g, uint64_t i, uint64_t pte)
     g->phys->val[i] = pte;
 }
 
+/* Under phys->lock: physical entries [i, i + n) (in blocks @g owns) hold
+ * @ptes: one call for the run where the GPU takes runs (a V5_8 vGPU's
+ * creation writes 114,688 entries). */
+static void phys_put_run(struct vgt_ggtt *g, uint64_t i, uint64_t n, const uint64_t *ptes)
+{
+    const struct vgt_hostgpu_ops *ops = g->gpu->ops;
+
+    if (ops->ggtt_write_run)
+        ops->ggtt_write_run(g->gpu, i, n, ptes);
+    else
+        for (uint64_t j = 0; j < n; j++)
+            ops->ggtt_write(g->gpu, i + j, ptes[j]);
+    memcpy(&g->phys->val[i], ptes, n * sizeof(*ptes));
+}
+
 /* Under phys->lock: block @b becomes @g's (its entries are written by the
  * caller). */
 static void take_block(struct vgt_ggtt *g, uint64_t b)
@@ -300,6 +315,11 @@ static void claim(struct vgt_ggtt *g, bool full, struct vgt_ggtt_switch *sw)
                 continue;
             }
             take_block(g, b);
+            if (full || !o) { /* every entry is written */
+                phys_put_run(g, i0, BLOCK, &g->host[row0]);
+                sw->written += BLOCK;
+                continue;
+            }
             for (uint64_t j = 0; j < BLOCK; j++) {
                 uint64_t h = g->host[row0 + j];
 
@@ -410,7 +430,7 @@ free_ggtt:
 void vgt_ggtt_destroy(struct vgt_ggtt *g)
 {
     struct vgt_ggtt_phys *p;
-    uint64_t host_scratch;
+    uint64_t host_scratch, fill[BLOCK];
 
     if (!g)
         return;
@@ -419,12 +439,13 @@ void vgt_ggtt_destroy(struct vgt_ggtt *g)
      * it now), then its scratch page may be freed. The caller has stopped
      * this vGPU's work on the GPU first (docs/submission.md). */
     host_scratch = (g->gpu->scratch_dma & GEN8_PTE_ADDR_MASK) | GEN8_PTE_PRESENT;
+    for (uint64_t j = 0; j < BLOCK; j++)
+        fill[j] = host_scratch;
     pthread_mutex_lock(&p->lock);
     for (unsigned k = 0; k < 2; k++)
         for (uint64_t i0 = g->r[k].first; i0 < g->r[k].end; i0 += BLOCK)
             if (p->owner[i0 >> BLOCK_SHIFT] == g->id) {
-                for (uint64_t j = 0; j < BLOCK; j++)
-                    phys_put(g, i0 + j, host_scratch);
+                phys_put_run(g, i0, BLOCK, fill);
                 p->owner[i0 >> BLOCK_SHIFT] = 0;
             }
     if (g->fence_load)
@@ -447,11 +468,15 @@ void vgt_ggtt_reset(struct vgt_ggtt *g)
     struct vgt_ggtt_phys *p = g->phys;
 
     pthread_mutex_lock(&p->lock);
+    /* Per block: ranges are whole blocks (vgt_ggtt_create). */
     for (unsigned k = 0; k < 2; k++)
-        for (uint64_t i = g->r[k].first; i < g->r[k].end; i++) {
-            g->host[g->r[k].slot0 + i - g->r[k].first] = g->scratch_pte;
-            if (p->owner[i >> BLOCK_SHIFT] == g->id)
-                phys_put(g, i, g->scratch_pte);
+        for (uint64_t i0 = g->r[k].first; i0 < g->r[k].end; i0 += BLOCK) {
+            uint64_t *row = &g->host[g->r[k].slot0 + i0 - g->r[k].first];
+
+            for (uint64_t j = 0; j < BLOCK; j++)
+                row[j] = g->scratch_pte;
+            if (p->owner[i0 >> BLOCK_SHIFT] == g->id)
+                phys_put_run(g, i0, BLOCK, row);
         }
     memset(g->mapped, 0, g->nblocks * sizeof(*g->mapped));
     /* Its scratch page: cleared now if it uses it, else when it next

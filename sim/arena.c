@@ -111,6 +111,25 @@ static int find_run(struct sim_arena *a, uint64_t nr, uint64_t align, uint64_t *
     return -ENOMEM;
 }
 
+/* Below this many frames a memset is cheaper than the madvise call and
+ * the page faults that follow it. */
+#define ZERO_BY_MADVISE_MIN 16
+
+/* Frames [first, first+nr) read as zero. A large run is dropped with
+ * MADV_DONTNEED instead of written: the kernel refills a private
+ * anonymous page with zeroes at its next touch (madvise(2)), so a
+ * simulated guest's RAM costs only the pages it uses, not a memset (and a
+ * page fault) for every frame. Whatever was in the frames is gone either
+ * way, a stale write by anyone included. */
+static void zero_frames(struct sim_arena *a, uint64_t first, uint64_t nr)
+{
+    uint8_t *p = a->base + (first << VGT_PAGE_SHIFT);
+    size_t len = nr << VGT_PAGE_SHIFT;
+
+    if (nr < ZERO_BY_MADVISE_MIN || madvise(p, len, MADV_DONTNEED))
+        memset(p, 0, len);
+}
+
 int sim_arena_alloc(struct sim_arena *a, uint64_t nr, uint64_t align_frames, uint64_t *hpa)
 {
     uint64_t first;
@@ -131,7 +150,7 @@ int sim_arena_alloc(struct sim_arena *a, uint64_t nr, uint64_t align_frames, uin
     a->hint = first + nr;
     if (a->hint >= a->nr_frames)
         a->hint = 0;
-    memset(a->base + (first << VGT_PAGE_SHIFT), 0, nr << VGT_PAGE_SHIFT);
+    zero_frames(a, first, nr);
     *hpa = SIM_ARENA_HPA_BASE + (first << VGT_PAGE_SHIFT);
 unlock:
     pthread_mutex_unlock(&a->lock);

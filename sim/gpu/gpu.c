@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "gpu_priv.h"
 #include "vgt/util.h"
@@ -400,6 +401,22 @@ static int op_ggtt_write(struct vgt_hostgpu *hg, uint64_t index, uint64_t pte)
     return 0;
 }
 
+static int op_ggtt_write_run(struct vgt_hostgpu *hg, uint64_t index, uint64_t n,
+                             const uint64_t *ptes)
+{
+    struct sim_gpu *g = to_gpu(hg);
+    uint64_t nr = g->hg.gm_size >> 12;
+
+    if (index >= nr || n > nr - index)
+        return -EINVAL;
+    for (uint64_t j = 0; j < n; j++)
+        __atomic_store_n(&g->ggtt[index + j], ptes[j], __ATOMIC_RELEASE);
+    for (uint64_t blk = index / SIM_GPU_GGTT_BLOCK; n && blk <= (index + n - 1) / SIM_GPU_GGTT_BLOCK;
+         blk++)
+        __atomic_fetch_or(&g->ggtt_dirty[blk / 64], 1ull << (blk % 64), __ATOMIC_RELAXED);
+    return 0;
+}
+
 static int op_ggtt_read(struct vgt_hostgpu *hg, uint64_t index, uint64_t *pte)
 {
     struct sim_gpu *g = to_gpu(hg);
@@ -502,6 +519,7 @@ static const struct vgt_hostgpu_ops sim_gpu_ops = {
     .mmio_read32 = op_mmio_read32,
     .mmio_write32 = op_mmio_write32,
     .ggtt_write = op_ggtt_write,
+    .ggtt_write_run = op_ggtt_write_run,
     .ggtt_read = op_ggtt_read,
     .alloc_page = op_alloc_page,
     .free_page = op_free_page,
@@ -541,6 +559,16 @@ static void regs_reset_locked(struct sim_gpu *g)
         g->regs[GEN8_GT_IMR(b) / 4] = ~0u;
 }
 
+/* The register file is zero again: its pages (page-aligned memory of its
+ * own) are dropped and the kernel refills them with zeroes at their next
+ * touch (madvise(2), private anonymous memory). A run touches a few
+ * pages; a memset wrote all 2 MiB at every reset. */
+static void regs_zero(struct sim_gpu *g)
+{
+    if (madvise(g->regs, GEN9_MMIO_SIZE, MADV_DONTNEED))
+        memset(g->regs, 0, GEN9_MMIO_SIZE);
+}
+
 int sim_gpu_reset(struct sim_gpu *g)
 {
     pthread_mutex_lock(&g->lock);
@@ -549,7 +577,7 @@ int sim_gpu_reset(struct sim_gpu *g)
     for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
         if (g->eng[i].active || g->eng[i].has_submission)
             goto busy;
-    memset(g->regs, 0, GEN9_MMIO_SIZE);
+    regs_zero(g);
     regs_reset_locked(g);
     for (unsigned i = 0; i < SIM_GPU_NUM_ENGINES; i++)
         engine_reset_locked(g, &g->eng[i]);
@@ -562,12 +590,18 @@ int sim_gpu_reset(struct sim_gpu *g)
                        SIM_GPU_GGTT_BLOCK * sizeof(*g->ggtt));
     }
     /* Pages handed out through alloc_page that their users did not free
-     * (a byte at a time: the map is mostly empty). */
-    for (uint64_t i = 0; i < (g->arena_frames + 7) / 8; i++) {
-        for (unsigned b = 0; g->dma_owned[i] && b < 8; b++)
-            if (g->dma_owned[i] & (1u << b)) {
-                g->dma_owned[i] &= (uint8_t)~(1u << b);
-                sim_arena_free(g->arena, SIM_ARENA_HPA_BASE + ((i * 8 + b) << 12), 1);
+     * (eight bytes of the map at a time: it is mostly empty). */
+    for (uint64_t i = 0, map = (g->arena_frames + 7) / 8; i < map; i += 8) {
+        size_t len = (size_t)VGT_MIN(map - i, 8);
+        uint64_t word = 0;
+
+        memcpy(&word, g->dma_owned + i, len);
+        if (!word)
+            continue;
+        for (uint64_t f = i * 8; f < (i + len) * 8; f++)
+            if (g->dma_owned[f / 8] & (1u << (f % 8))) {
+                g->dma_owned[f / 8] &= (uint8_t)~(1u << (f % 8));
+                sim_arena_free(g->arena, SIM_ARENA_HPA_BASE + (f << 12), 1);
             }
     }
     memset(sim_arena_ptr(g->arena, g->scratch_hpa, VGT_PAGE_SIZE), 0, VGT_PAGE_SIZE);
@@ -629,7 +663,9 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         pthread_mutex_destroy(&g->lock);
         goto free_gpu;
     }
-    g->regs = calloc(GEN9_MMIO_SIZE / 4, sizeof(uint32_t));
+    g->regs = aligned_alloc(VGT_PAGE_SIZE, GEN9_MMIO_SIZE); /* for regs_zero */
+    if (g->regs)
+        regs_zero(g);
     g->ggtt = calloc(g->hg.gm_size >> 12, sizeof(uint64_t));
     g->arena_frames = sim_arena_size(arena) >> 12;
     g->dma_owned = calloc((g->arena_frames + 7) / 8, 1);

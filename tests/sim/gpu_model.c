@@ -701,6 +701,9 @@ static void test_reset(void **state)
     struct sim_gpu_engine_stats st;
     uint32_t cs[16];
     uint64_t pte, dma, free_before;
+    static uint64_t run[1100];
+    static uint32_t ref[GEN9_MMIO_SIZE / 4096];
+    unsigned plain = 0;
     void *va;
     size_t k = 0;
 
@@ -720,7 +723,23 @@ static void test_reset(void **state)
     free_before = sim_arena_frames_free(f->arena);
     assert_int_equal(f->hg->ops->alloc_page(f->hg, &dma, &va), 0);
     assert_int_equal(f->hg->ops->ggtt_write(f->hg, 12345, dma | GEN8_PTE_PRESENT), 0);
+    /* A run across a 512-entry GGTT page (the reset clears what the
+     * dirty bits name: every page of the run must be named). */
+    for (unsigned i = 0; i < 1100; i++)
+        run[i] = dma | GEN8_PTE_PRESENT | ((uint64_t)i << 32);
+    assert_int_equal(f->hg->ops->ggtt_write_run(f->hg, 40000, 1100, run), 0);
+    for (unsigned i = 0; i < 1100; i += 77) {
+        assert_int_equal(f->hg->ops->ggtt_read(f->hg, 40000 + i, &pte), 0);
+        assert_int_equal(pte, run[i]);
+    }
+    assert_int_equal(f->hg->ops->ggtt_write_run(f->hg, (f->hg->gm_size >> 12) - 2, 3, run), -EINVAL);
+    assert_int_equal(f->hg->ops->ggtt_read(f->hg, (f->hg->gm_size >> 12) - 2, &pte), 0);
+    assert_int_equal(pte, 0); /* a refused run writes nothing */
     assert_int_equal(sim_gpu_reset(f->gpu), 0);
+    for (unsigned i = 0; i < 1100; i++) {
+        assert_int_equal(f->hg->ops->ggtt_read(f->hg, 40000 + i, &pte), 0);
+        assert_int_equal(pte, 0);
+    }
 
     assert_int_equal(sim_arena_frames_free(f->arena), free_before);
     assert_int_equal(f->hg->ops->mmio_read32(f->hg, scratch_reg), 0);
@@ -731,6 +750,19 @@ static void test_reset(void **state)
     sim_gpu_engine_stats(f->gpu, VGT_ENGINE_RCS, &st);
     assert_int_equal(st.contexts_done, 0);
     assert_int_equal(st.commands, 0);
+    /* The register file's pages are dropped at reset (regs_zero): the last
+     * dword of every 4 KiB page that holds what is written (no handler)
+     * is back to its value after a reset. */
+    for (uint32_t p = 0; p < GEN9_MMIO_SIZE / 4096; p++)
+        ref[p] = f->hg->ops->mmio_read32(f->hg, p * 4096 + 0xffc);
+    for (uint32_t p = 0; p < GEN9_MMIO_SIZE / 4096; p++) {
+        f->hg->ops->mmio_write32(f->hg, p * 4096 + 0xffc, 0xa5a50000u | p);
+        plain += f->hg->ops->mmio_read32(f->hg, p * 4096 + 0xffc) == (0xa5a50000u | p);
+    }
+    assert_true(plain > 400);
+    assert_int_equal(sim_gpu_reset(f->gpu), 0);
+    for (uint32_t p = 0; p < GEN9_MMIO_SIZE / 4096; p++)
+        assert_int_equal(f->hg->ops->mmio_read32(f->hg, p * 4096 + 0xffc), ref[p]);
 
     /* A new driver brings the GPU up again and its work runs. */
     assert_int_equal(sim_native_create(f->hg, &f->log, NULL, &f->n), 0);

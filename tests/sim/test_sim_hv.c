@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -476,6 +477,64 @@ static void test_spurious_after_bind(void **state)
     vgt_ioreq_server_destroy(sv.s);
 }
 
+/* A guest made on frames another guest wrote reads zero everywhere: the
+ * arena drops large runs with MADV_DONTNEED instead of a memset, so a
+ * frame it failed to drop would show here. The old guest's frames are
+ * written by every writer there is: the guest's own stores, the
+ * emulator's (vgt_hv_write: the mediator's and the device model's) and
+ * the host-physical pointer the simulated GPU's DMA uses. */
+static void test_ram_zero_on_reuse(void **state)
+{
+    struct env *e = *state;
+    struct vgt_hv *hv = sim_guest_hv(e->g);
+    uint64_t pages = sim_guest_ram_bytes(e->g) >> VGT_PAGE_SHIFT, n = 0, reused = 0, dirty = 0;
+    uint64_t *old = calloc(pages, sizeof(*old)), dma;
+    struct sim_guest_cfg gc = {.domid = 3, .nr_vcpus = 1};
+    uint8_t pat[VGT_PAGE_SIZE], page[VGT_PAGE_SIZE], zero[VGT_PAGE_SIZE] = {0};
+
+    assert_non_null(old);
+    memset(pat, 0xa5, sizeof(pat));
+    for (uint64_t gfn = 0; gfn < sim_guest_max_gfn(e->g); gfn++) {
+        if (!sim_guest_gfn_is_ram(e->g, gfn))
+            continue;
+        assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn, &dma), 0);
+        if (n % 3 == 0)
+            assert_int_equal(sim_guest_ram_write(e->g, 0, gfn << 12, pat, sizeof(pat)), 0);
+        else if (n % 3 == 1)
+            assert_int_equal(vgt_hv_write(hv, gfn << 12, pat, sizeof(pat)), 0);
+        else
+            memset(sim_arena_ptr(e->arena, dma, VGT_PAGE_SIZE), 0xa5, VGT_PAGE_SIZE);
+        old[n++] = dma;
+    }
+    assert_int_equal(n, pages);
+    assert_int_equal(sim_guest_destroy(e->g), 0);
+    /* All the free RAM but a little for the guest's own pages: most of
+     * the frames just freed come back in it. */
+    gc.ram_bytes = (sim_arena_frames_free(e->arena) - 64) << VGT_PAGE_SHIFT;
+    assert_int_equal(sim_guest_create(e->hv, &gc, &e->g), 0);
+    hv = sim_guest_hv(e->g);
+    for (uint64_t gfn = 0; gfn < sim_guest_max_gfn(e->g); gfn++) {
+        if (!sim_guest_gfn_is_ram(e->g, gfn))
+            continue;
+        assert_int_equal(vgt_hv_gfn_to_dma(hv, gfn, &dma), 0);
+        assert_int_equal(vgt_hv_read(hv, gfn << 12, page, sizeof(page)), 0);
+        dirty += memcmp(page, zero, sizeof(page)) != 0;
+        for (uint64_t i = 0; i < pages; i++)
+            if (old[i] == dma) {
+                reused++;
+                break;
+            }
+    }
+    assert_int_equal(dirty, 0);
+    assert_true(reused >= pages - 64);
+    free(old);
+    /* Back to the group's guest for teardown. */
+    assert_int_equal(sim_guest_destroy(e->g), 0);
+    gc.ram_bytes = 8ull << 20;
+    gc.nr_vcpus = 4;
+    assert_int_equal(sim_guest_create(e->hv, &gc, &e->g), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_msi_and_dirty),
         cmocka_unit_test(test_invalidate_rep_buffered),
         cmocka_unit_test(test_spurious_after_bind),
+        cmocka_unit_test(test_ram_zero_on_reuse), /* last: it replaces the guest */
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

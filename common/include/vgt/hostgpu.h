@@ -37,6 +37,10 @@ struct vgt_hostgpu_ops {
     void (*mmio_write32)(struct vgt_hostgpu *g, uint32_t off, uint32_t val);
     int (*ggtt_write)(struct vgt_hostgpu *g, uint64_t index, uint64_t pte);
     int (*ggtt_read)(struct vgt_hostgpu *g, uint64_t index, uint64_t *pte);
+    /* Optional: entries [index, index + n) get @ptes, as n ggtt_write
+     * calls would (the GGTT shadow writes whole 1 MiB blocks when a vGPU
+     * is created, reset or destroyed). NULL: ggtt_write per entry. */
+    int (*ggtt_write_run)(struct vgt_hostgpu *g, uint64_t index, uint64_t n, const uint64_t *ptes);
     /* One 4 KiB page of device-reachable host memory: *dma for the GPU,
      * *va for the CPU. */
     int (*alloc_page)(struct vgt_hostgpu *g, uint64_t *dma, void **va);
