@@ -274,6 +274,9 @@ dri=$(gval gvs i915-dri)
 [ "$dri" = "card0 renderD128" ] && ok "i915 creates /dev/dri/card0 and renderD128" ||
     todo16 "i915 creates /dev/dri/card0 and renderD128 (found: ${dri:-no line})"
 grep -h "failsafe" /run/vgt/vgtd.sock.log 2>/dev/null | head -3 | sed 's/^/VGTXEN # vGPU failsafe: /'
+# The reason a failsafe names is a class ("execlist submission refused");
+# the refusal itself (command, offset) is the warning logged before it.
+grep -h ": warn: " /run/vgt/vgtd.sock.log 2>/dev/null | head -20 | sed 's/^/VGTXEN # vgtd warning: /'
 grep -q "failsafe" /run/vgt/vgtd.sock.log 2>/dev/null || echo "VGTXEN # the vGPU never entered failsafe"
 sleep 1
 if vgt list 2>/dev/null | grep -q gvs; then
