@@ -968,7 +968,29 @@ const struct vgt_mmio_reg vgt_display_table[] = {
     {LCPLL2_CTL, 4, 0, 0, 0, ALL, NULL, pll_write},
     {WRPLL_CTL1, 4, 0, 0, 0, ALL, NULL, pll_write},
     {WRPLL_CTL2, 4, 0, 0, 0, ALL, NULL, pll_write},
-    {DPLL_CTRL1, 8, 0, 0, 0, ALL, NULL, NULL},
+    {DPLL_CTRL1, 4, 0, 0, 0, ALL, NULL, NULL},
+    /* Every DDI clock gated until a modeset ungates it, as a host with no
+     * pre-OS display leaves it: i915 6.1 intel_ddi_sanitize_encoder_pll_mapping
+     * otherwise finds a disabled port with a running clock ("ungated DDI
+     * clock, gate it", seen on the rig). */
+    {DPLL_CTRL2, 4,
+     DPLL_CTRL2_DDI_CLK_OFF(0) | DPLL_CTRL2_DDI_CLK_OFF(1) | DPLL_CTRL2_DDI_CLK_OFF(2) |
+         DPLL_CTRL2_DDI_CLK_OFF(3) | DPLL_CTRL2_DDI_CLK_OFF(4),
+     0, 0, ALL, NULL, NULL},
+    /* The PCH raw clock: 24 MHz on Skylake's Sunrise Point (i915 6.1
+     * intel_cdclk.c pch_rawclk reads it in MHz; the rig's guest read 0). */
+    {PCH_RAWCLK_FREQ, 4, 24, 0, 0, ALL, NULL, NULL},
+    /* The memory controller as i915 6.1 intel_dram.c skl_get_dram_info reads
+     * it through the MCHBAR mirror: DDR4, two channels of one 8 GB
+     * dual-rank x8 DIMM (size in 8 Gb units, bit 10 rank 2), symmetric, no
+     * 16 Gb devices (so no WM level 0 adjustment); without it i915 logs
+     * "Number of memory channels is zero". DCLK (SKL_MC_BIOS_DATA) bits 3:0
+     * the memory clock in 266 MHz units, 8 = DDR4-2133 (intel_llc.c
+     * gen6_update_ring_freq). Read-only: the host's memory. */
+    {SKL_MAD_INTER_CHANNEL, 4, SKL_DRAM_DDR_TYPE_DDR4, RO, 0, ALL, NULL, NULL},
+    {SKL_MAD_DIMM_CH0, 4, 8 | SKL_DRAM_RANK_2, RO, 0, ALL, NULL, NULL},
+    {SKL_MAD_DIMM_CH1, 4, 8 | SKL_DRAM_RANK_2, RO, 0, ALL, NULL, NULL},
+    {SKL_MC_BIOS_DATA, 4, 8, RO, 0, ALL, NULL, NULL},
     {DPLL_STATUS, 4, 0, RO, 0, ALL, dpll_status_read, NULL},
     {GEN6_PCODE_MAILBOX, 4, 0, 0, 0, ALL, NULL, pcode_write},
     {GEN6_PCODE_DATA, 8, 0, 0, 0, ALL, NULL, NULL},

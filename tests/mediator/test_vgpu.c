@@ -479,6 +479,17 @@ static const struct replay_op i915_skl_init[] = {
 #define RMW_OR(reg, bits) {R, (reg), 4, 0, 0, 0}, {W, (reg), 4, (bits), 0, 0}, {R, (reg), 4, 0, (bits), (bits)}
 
 static const struct replay_op i915_skl_display[] = {
+    /* The rig's second run: intel_dram_detect (skl_get_dram_type: DDR4;
+     * skl_dram_get_channels_info: both channels populated, rank 2, x8),
+     * gen6_update_ring_freq's DCLK, pch_rawclk (24 MHz) and
+     * intel_ddi_sanitize_encoder_pll_mapping (DDI clocks gated). */
+    {R, SKL_MAD_INTER_CHANNEL, 4, 0, 0x3, SKL_DRAM_DDR_TYPE_DDR4},
+    {R, SKL_MAD_DIMM_CH0, 4, 0, 0x7ff, 8 | SKL_DRAM_RANK_2},
+    {R, SKL_MAD_DIMM_CH1, 4, 0, 0x7ff, 8 | SKL_DRAM_RANK_2},
+    {R, SKL_MC_BIOS_DATA, 4, 0, 0xf, 8},
+    {R, PCH_RAWCLK_FREQ, 4, 0, 0x3ff, 24},
+    {R, DPLL_CTRL2, 4, 0, DPLL_CTRL2_DDI_CLK_OFF(1) | DPLL_CTRL2_DDI_CLK_OFF(2) | DPLL_CTRL2_DDI_CLK_OFF(3),
+     DPLL_CTRL2_DDI_CLK_OFF(1) | DPLL_CTRL2_DDI_CLK_OFF(2) | DPLL_CTRL2_DDI_CLK_OFF(3)},
     /* intel_device_info_runtime_init: no pipe fused off (SKL_DFSM bits
      * 30-28); intel_update_max_cdclk: CDCLK limit 675 MHz (bits 24:23 0) */
     {R, SKL_DFSM, 4, 0, (7u << 28) | (3u << 23), 0},

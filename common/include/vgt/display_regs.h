@@ -134,6 +134,14 @@
 #define LCPLL_PLL_LOCK (1u << 30)
 #define DPLL_CTRL1 0x6C058u
 #define DPLL_CTRL2 0x6C05Cu
+#define PCH_RAWCLK_FREQ 0xC6204u /* i915_reg.h */
+/* MCHBAR mirror (MCHBAR_MIRROR_BASE_SNB 0x140000, i915 intel_mchbar_regs.h) */
+#define SKL_MAD_INTER_CHANNEL 0x145000u
+#define SKL_MAD_DIMM_CH0 0x14500Cu
+#define SKL_MAD_DIMM_CH1 0x145010u
+#define SKL_MC_BIOS_DATA 0x145E04u /* also DCLK */
+#define SKL_DRAM_DDR_TYPE_DDR4 0u
+#define SKL_DRAM_RANK_2 (1u << 10)
 #define DPLL_STATUS 0x6C060u
 #define DPLL_LOCK(id) (1u << ((id) * 8))
 
