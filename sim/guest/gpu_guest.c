@@ -536,11 +536,29 @@ static void irq_handle(struct gg *d)
 {
     uint32_t iir, master = 0;
 
+    /* Where each engine's bits are (i915 6.1 gen8_gt_irq_handler):
+     * bank, shift. */
+    static const struct { unsigned bank, shift; } gt[VGT_ENGINE_NUM] = {
+        [VGT_ENGINE_RCS] = {0, GEN8_RCS_IRQ_SHIFT},
+        [VGT_ENGINE_BCS] = {0, GEN8_BCS_IRQ_SHIFT},
+        [VGT_ENGINE_VCS] = {1, GEN8_VCS0_IRQ_SHIFT},
+        [VGT_ENGINE_VECS] = {3, GEN8_VECS_IRQ_SHIFT},
+    };
+    uint32_t banks[4] = {0};
+
     /* Ack what fired in the GT banks (RCS/BCS, VCS, -, VECS;
      * write-one-to-clear). */
     for (unsigned bank = 0; bank < 4; bank++)
-        if (!gg_mmio_read32(d, GEN8_GT_IIR(bank), &iir) && iir)
+        if (!gg_mmio_read32(d, GEN8_GT_IIR(bank), &iir) && iir) {
             gg_mmio_write32(d, GEN8_GT_IIR(bank), iir);
+            banks[bank] = iir;
+        }
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        uint32_t bits = banks[gt[e].bank] >> gt[e].shift;
+
+        d->irqs.user[e] += !!(bits & GT_RENDER_USER_INTERRUPT);
+        d->irqs.ctx_switch[e] += !!(bits & GT_CONTEXT_SWITCH_INTERRUPT);
+    }
     if (gg_mmio_read32(d, GEN8_MASTER_IRQ, &master) || !(master & 0x00ff0000u))
         return;
     gg_mmio_write32(d, GEN8_MASTER_IRQ, 0);
