@@ -387,6 +387,49 @@ static void test_i915_first_request_vecs(void **state)
     gp_destroy(p);
 }
 
+/* A hostile guest on VECS: a render-only command (PIPE_CONTROL), a
+ * blitter-only one (XY_SRC_COPY_BLT) and a load of VCS's own register
+ * (RING_EXCC, gvt's whitelist names it for VCS only) are refused with their
+ * reasons, its vGPU in failsafe; a victim guest's VECS context image and
+ * the host's VECS status page keep their bytes, and the victim still runs
+ * on VECS. */
+static void test_hostile_vecs(void **state)
+{
+    static const struct {
+        uint32_t cmds[8];
+        unsigned n;
+        const char *what;
+    } attacks[] = {
+        {{PC, PC_INVALIDATE, SCRATCH, 0, 1, 2}, 6, "ring 0 +0x0: unknown command for this engine"},
+        {{0x54c00008u, 0, 0, 0, 0, 0, 0, 0}, 8, "unknown command for this engine"}, /* XY_SRC_COPY_BLT */
+        {{0x11000001u, GEN9_VCS_BASE + 0x28, 0xffff0000u, NOOP}, 4, "MI_LOAD_REGISTER_IMM at ring 0 +0x0: register is not command-accessible"},
+    };
+    struct gp *p = platform(2);
+    uint32_t victim[1024], before[1024], after[1024], ring[12];
+    struct gg_ctx *v;
+    size_t k = 0;
+
+    (void)state;
+    v = ctx_with_pattern(p, 0, VGT_ENGINE_VECS, victim);
+    host_hwsp(p, VGT_ENGINE_VECS, before);
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(attacks); i++)
+        hx_expect_failsafe(p, 1, VGT_ENGINE_VECS, attacks[i].cmds, attacks[i].n, attacks[i].what);
+    assert_false(hx_failsafe(p, 0));
+    assert_img(p, 0, v, victim);
+    host_hwsp(p, VGT_ENGINE_VECS, after);
+    assert_memory_equal(before, after, 4096);
+    /* VECS's own RING_EXCC is the victim's to load (gvt mmio_context.c). */
+    ring[k++] = 0x11000001u, ring[k++] = GEN9_VECS_BASE + 0x28, ring[k++] = 0x00010001u;
+    ring[k++] = FLUSH_DW_SDI, ring[k++] = SCRATCH, ring[k++] = 0, ring[k++] = 0xd0d0d0d0u;
+    ring[k++] = NOOP;
+    assert_int_equal(gg_submit(p->guest[0].drv, v, ring, k), 0);
+    assert_int_equal(gg_wait(p->guest[0].drv, v, 5000), 0);
+    assert_false(hx_failsafe(p, 0));
+    victim[SCRATCH / 4] = 0xd0d0d0d0u;
+    assert_img(p, 0, v, victim);
+    gp_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_hostile_index),
         cmocka_unit_test(test_i915_first_request_rcs),
         cmocka_unit_test(test_i915_first_request_vecs),
+        cmocka_unit_test(test_hostile_vecs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
