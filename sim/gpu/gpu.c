@@ -691,10 +691,7 @@ int sim_gpu_create(struct sim_arena *arena, const struct sim_gpu_config *cfg,
         e->base = engine_info[i].base;
         e->name = engine_info[i].name;
         engine_reset_locked(g, e);
-        /* VECS decodes with VCS's table: its MI commands and gvt's VEBOX
-         * rows (gen_cmd_table.py puts them there), as the audit does. */
-        ret = vgt_cmd_decoder_init(&e->dec, vgt_cmd_table_for_engine(
-                                                e->id == VGT_ENGINE_VECS ? VGT_ENGINE_VCS : e->id));
+        ret = vgt_cmd_decoder_init(&e->dec, vgt_cmd_table_for_engine(e->id));
         if (ret)
             goto stop_engines;
     }

@@ -388,7 +388,7 @@ static void test_i915_first_request_vecs(void **state)
 }
 
 /* A hostile guest on VECS: a render-only command (PIPE_CONTROL), a
- * blitter-only one (XY_SRC_COPY_BLT) and a load of VCS's own register
+ * blitter-only one (XY_SRC_COPY_BLT), a VCS-only one (MFX) and a load of VCS's own register
  * (RING_EXCC, gvt's whitelist names it for VCS only) are refused with their
  * reasons, its vGPU in failsafe; a victim guest's VECS context image and
  * the host's VECS status page keep their bytes, and the victim still runs
@@ -402,6 +402,8 @@ static void test_hostile_vecs(void **state)
     } attacks[] = {
         {{PC, PC_INVALIDATE, SCRATCH, 0, 1, 2}, 6, "ring 0 +0x0: unknown command for this engine"},
         {{0x54c00008u, 0, 0, 0, 0, 0, 0, 0}, 8, "unknown command for this engine"}, /* XY_SRC_COPY_BLT */
+        /* MFX_PIPE_MODE_SELECT: video decode, gvt R_VCS only */
+        {{0x70000003u, 0, 0, 0, 0, NOOP}, 6, "unknown command for this engine"},
         {{0x11000001u, GEN9_VCS_BASE + 0x28, 0xffff0000u, NOOP}, 4, "MI_LOAD_REGISTER_IMM at ring 0 +0x0: register is not command-accessible"},
     };
     struct gp *p = platform(2);
