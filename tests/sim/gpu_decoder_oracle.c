@@ -2,9 +2,10 @@
  * Mesa's, copied unchanged) with expat and check that every instruction it
  * defines for RCS, BCS and VCS (and VCS's MI commands for VECS) is in
  * vgt's table for that engine with the same opcode match, length rule,
- * nominal length and top-level address fields, found through the decoder itself. The opcode is derived here by
- * field *name* (the generator uses an exclusion list), so the two
- * derivations are independent. Then decode streams made of every genxml
+ * nominal length and top-level address fields, found through the
+ * decoder itself. The opcode is derived here by field *name* (the
+ * generator uses an exclusion list), so the two derivations are
+ * independent. Then decode streams made of every genxml
  * command of each engine. */
 #include <setjmp.h>
 #include <stdarg.h>
