@@ -71,6 +71,7 @@ const struct vgt_cmd_table *vgt_cmd_table_for_engine(unsigned engine)
     case VGT_ENGINE_RCS: return &vgt_cmd_gen9_rcs;
     case VGT_ENGINE_BCS: return &vgt_cmd_gen9_bcs;
     case VGT_ENGINE_VCS: return &vgt_cmd_gen9_vcs;
+    case VGT_ENGINE_VECS: return &vgt_cmd_gen9_vecs;
     default: return NULL;
     }
 }
@@ -78,7 +79,7 @@ const struct vgt_cmd_table *vgt_cmd_table_for_engine(unsigned engine)
 const struct vgt_cmd_table *vgt_cmd_table_find(unsigned gen, const char *engine)
 {
     static const struct vgt_cmd_table *const all[] = {
-        &vgt_cmd_gen9_rcs, &vgt_cmd_gen9_bcs, &vgt_cmd_gen9_vcs,
+        &vgt_cmd_gen9_rcs, &vgt_cmd_gen9_bcs, &vgt_cmd_gen9_vcs, &vgt_cmd_gen9_vecs,
     };
 
     if (gen != 9 || !engine)

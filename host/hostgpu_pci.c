@@ -253,25 +253,31 @@ static uint32_t events_of(uint32_t bits)
            (bits & GT_ERROR ? VGT_GPU_EV_FAULT : 0);
 }
 
-/* One pass: bank 0 holds RCS (15:0) and BCS (31:16), bank 1 VCS0 (15:0)
- * (i915 GEN8_RCS/BCS/VCS0_IRQ_SHIFT). Bits are write-one-to-clear. */
+/* One pass: bank 0 holds RCS (15:0) and BCS (31:16), bank 1 VCS0 (15:0),
+ * bank 3 VECS (15:0) (i915 6.1 GEN8_RCS/BCS/VCS0/VECS_IRQ_SHIFT,
+ * gen8_gt_irq_handler). Bits are write-one-to-clear. */
 static void irq_poll_once(struct hostgpu_pci *p, vgt_hostgpu_irq_fn fn, void *opaque)
 {
     uint32_t iir0 = mmio_read32(&p->hw, GEN8_GT_IIR(0));
     uint32_t iir1 = mmio_read32(&p->hw, GEN8_GT_IIR(1));
+    uint32_t iir3 = mmio_read32(&p->hw, GEN8_GT_IIR(3));
 
-    if (iir0 == ~0u || iir1 == ~0u)
+    if (iir0 == ~0u || iir1 == ~0u || iir3 == ~0u)
         return; /* the device fell off the bus */
     if (iir0)
         mmio_write32(&p->hw, GEN8_GT_IIR(0), iir0);
     if (iir1)
         mmio_write32(&p->hw, GEN8_GT_IIR(1), iir1);
+    if (iir3)
+        mmio_write32(&p->hw, GEN8_GT_IIR(3), iir3);
     if (events_of(iir0 & 0xffff))
         fn(opaque, VGT_ENGINE_RCS, events_of(iir0 & 0xffff));
     if (events_of(iir0 >> 16))
         fn(opaque, VGT_ENGINE_BCS, events_of(iir0 >> 16));
     if (events_of(iir1 & 0xffff))
         fn(opaque, VGT_ENGINE_VCS, events_of(iir1 & 0xffff));
+    if (events_of(iir3 & 0xffff))
+        fn(opaque, VGT_ENGINE_VECS, events_of(iir3 & 0xffff));
 }
 
 static void *irq_thread(void *arg)

@@ -1472,13 +1472,6 @@ static int scan_batch(struct walk *w, uint64_t gma, bool ppgtt, unsigned level, 
 int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, unsigned n,
                    const struct vgt_audit_ops *ops, struct vgt_log *log)
 {
-    static const unsigned tbl_engine[VGT_ENGINE_NUM] = {
-        [VGT_ENGINE_RCS] = VGT_ENGINE_RCS,
-        [VGT_ENGINE_BCS] = VGT_ENGINE_BCS,
-        [VGT_ENGINE_VCS] = VGT_ENGINE_VCS,
-        [VGT_ENGINE_VECS] = VGT_ENGINE_VCS, /* no VECS table: VCS's MI set */
-    };
-
     if (!a || n == 0 || n > VGT_AUDIT_MAX_RANGES || !ranges)
         return -EINVAL;
     memset(a, 0, sizeof(*a));
@@ -1493,7 +1486,7 @@ int vgt_audit_init(struct vgt_auditor *a, const struct vgt_audit_range *ranges, 
     a->max_batches = VGT_AUDIT_DEFAULT_MAX_BATCHES;
     a->max_dwords = VGT_AUDIT_DEFAULT_MAX_DWORDS;
     for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
-        const struct vgt_cmd_table *t = vgt_cmd_table_for_engine(tbl_engine[e]);
+        const struct vgt_cmd_table *t = vgt_cmd_table_for_engine(e);
         int rc;
 
         if (!t)

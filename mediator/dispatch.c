@@ -883,8 +883,6 @@ int vgt_dispatch_start(struct vgt_submit *s)
         uint32_t b = vgt_submit_ring_base[e];
         void *va;
 
-        if (e == VGT_ENGINE_VECS)
-            continue; /* no VECS on the model; vgt does not mediate it */
         s->eng[e].hwsp_gm = s->shadow_gm + s->shadow_size - (e + 1) * VGT_PAGE_SIZE;
         if (s->hw->ops->alloc_page(s->hw, &s->eng[e].hwsp_dma, &va)) {
             rc = -ENOMEM;
@@ -912,12 +910,15 @@ int vgt_dispatch_start(struct vgt_submit *s)
             goto free_pages;
     }
     s->shadow_size -= VGT_ENGINE_NUM * 3 * VGT_PAGE_SIZE;
-    /* GT interrupt banks: bank 0 RCS bits 15:0 and BCS 31:16, bank 1 VCS0
-     * (i915 GEN8_RCS/BCS/VCS0_IRQ_SHIFT). */
+    /* GT interrupt banks: bank 0 RCS bits 15:0 and BCS 31:16, bank 1 VCS0,
+     * bank 3 VECS (i915 6.1 GEN8_RCS/BCS/VCS0/VECS_IRQ_SHIFT,
+     * gen8_gt_irq_postinstall). */
     vgt_submit_wr(s, GEN8_GT_IER(0), bits | bits << 16);
     vgt_submit_wr(s, GEN8_GT_IMR(0), ~(bits | bits << 16));
     vgt_submit_wr(s, GEN8_GT_IER(1), bits);
     vgt_submit_wr(s, GEN8_GT_IMR(1), ~bits);
+    vgt_submit_wr(s, GEN8_GT_IER(3), bits);
+    vgt_submit_wr(s, GEN8_GT_IMR(3), ~bits);
     vgt_submit_wr(s, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
     rc = s->hw->ops->set_irq_handler(s->hw, on_irq, s);
     if (rc)

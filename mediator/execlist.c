@@ -108,9 +108,17 @@ static int elsp_write(void *opaque, struct vgt_vgpu *v, unsigned engine, uint32_
     uint64_t desc[2];
     unsigned n = 0;
 
+    static const char *const engine_name[VGT_ENGINE_NUM] = {"RCS", "BCS", "VCS", "VECS"};
+
     (void)v;
-    if (engine >= VGT_ENGINE_NUM || !s->eng[engine].present)
+    if (engine >= VGT_ENGINE_NUM || !s->eng[engine].present) {
+        char why[80];
+
+        snprintf(why, sizeof(why), "ELSP on engine %s, which the vGPU does not have",
+                 engine < VGT_ENGINE_NUM ? engine_name[engine] : "?");
+        vgt_execlist_refuse(sv, why, val);
         return -EINVAL;
+    }
     ve = &sv->eng[engine];
     ve->elsp[ve->elsp_n++] = val;
     if (ve->elsp_n < 4)

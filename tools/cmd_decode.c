@@ -1,4 +1,4 @@
-/* vgt decode --gen 9 --engine rcs|bcs|vcs [--json] FILE
+/* vgt decode --gen 9 --engine rcs|bcs|vcs|vecs [--json] FILE
  *
  * Decodes a file of little-endian dwords with the shared command decoder
  * (common/include/vgt/cmd_decoder.h): one line per command up to the
@@ -24,7 +24,7 @@ struct decode_out {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vgt decode --gen 9 --engine rcs|bcs|vcs [--json] FILE\n");
+    fprintf(out, "usage: vgt decode --gen 9 --engine rcs|bcs|vcs|vecs [--json] FILE\n");
 }
 
 static int read_file(const char *path, uint32_t **buf, size_t *ndw)

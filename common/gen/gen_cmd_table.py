@@ -104,18 +104,20 @@ BLT_MASK = 0xFFC00000  # type 31:29 + opcode 28:22 (PRM BR00)
 # 28:22, 3D/media 31:16), its length rule (F_LEN_CONST: fixed length; else
 # DWord Length bits with gvt's bias 2), the valid length of F_LEN_VAR_FIXED
 # rows as the nominal one, and the dwords of gvt's addr_bitmap as 64-bit
-# addresses (gen8+). gvt's VECS rows go to the VCS table (VECS uses it).
+# addresses (gen8+). The engines are gvt's (R_ALL: all four). genxml has
+# no VECS engine: VECS gets genxml's MI commands of the video engine (gvt's
+# MI rows are R_ALL) and gvt's R_ALL and R_VECS rows, nothing of MFX.
 # tests/cmd/i915-corpus.py re-reads cmd_parser.c and checks that every
 # gvt row decodes here with gvt's length.
 #   name, engines, mask, value, len_bits, bias, nominal, address dwords
 GVT = [
-    ("MI_FLUSH", ["bcs", "rcs", "vcs"], 0xff800000, 0x02000000, 0, 1, 0, []),
-    ("MI_TOPOLOGY_FILTER", ["bcs", "vcs"], 0xff800000, 0x06800000, 0, 1, 0, []),
-    ("MI_SET_APPID", ["bcs", "rcs", "vcs"], 0xff800000, 0x07000000, 0, 1, 0, []),
-    ("MI_SEMAPHORE_MBOX", ["bcs", "rcs", "vcs"], 0xff800000, 0x0b000000, 8, 2, 3, []),
+    ("MI_FLUSH", ["bcs", "rcs", "vcs", "vecs"], 0xff800000, 0x02000000, 0, 1, 0, []),
+    ("MI_TOPOLOGY_FILTER", ["bcs", "vcs", "vecs"], 0xff800000, 0x06800000, 0, 1, 0, []),
+    ("MI_SET_APPID", ["bcs", "rcs", "vcs", "vecs"], 0xff800000, 0x07000000, 0, 1, 0, []),
+    ("MI_SEMAPHORE_MBOX", ["bcs", "rcs", "vcs", "vecs"], 0xff800000, 0x0b000000, 8, 2, 3, []),
     ("MI_URB_CLEAR", ["rcs"], 0xff800000, 0x0c800000, 8, 2, 2, []),
-    ("MI_UPDATE_GTT", ["bcs", "rcs", "vcs"], 0xff800000, 0x11800000, 10, 2, 0, []),
-    ("MI_CLFLUSH", ["bcs", "vcs"], 0xff800000, 0x13800000, 10, 2, 0, [1]),
+    ("MI_UPDATE_GTT", ["bcs", "rcs", "vcs", "vecs"], 0xff800000, 0x11800000, 10, 2, 0, []),
+    ("MI_CLFLUSH", ["bcs", "vcs", "vecs"], 0xff800000, 0x13800000, 10, 2, 0, [1]),
     ("XY_SETUP_BLT", ["bcs"], 0xffc00000, 0x40400000, 8, 2, 0, [4, 7]),
     ("XY_SETUP_CLIP_BLT", ["bcs"], 0xffc00000, 0x40c00000, 8, 2, 0, []),
     ("XY_SETUP_MONO_PATTERN_SL_BLT", ["bcs"], 0xffc00000, 0x44400000, 8, 2, 0, [4]),
@@ -155,15 +157,16 @@ GVT = [
     ("OP_SWTESS_BASE_ADDRESS", ["rcs"], 0xffff0000, 0x61030000, 3, 2, 0, [1, 2]),
     ("MEDIA_GATEWAY_STATE", ["rcs"], 0xffff0000, 0x70030000, 16, 2, 0, []),
     ("MEDIA_POOL_STATE", ["rcs"], 0xffff0000, 0x70050000, 16, 2, 0, []),
-    ("3DSTATE_VF_STATISTICS_GM45", ["bcs", "vcs"], 0xffff0000, 0x680b0000, 0, 1, 0, []),
+    ("3DSTATE_VF_STATISTICS_GM45", ["bcs", "vcs", "vecs"], 0xffff0000, 0x680b0000, 0, 1, 0, []),
     ("OP_2_0_0_5", ["vcs"], 0xffff0000, 0x70050000, 12, 2, 0, []),
     ("MFX_AVC_QM_STATE", ["vcs"], 0xffff0000, 0x71010000, 12, 2, 0, []),
     ("MFX_MPEG2_QM_STATE", ["vcs"], 0xffff0000, 0x73010000, 12, 2, 0, []),
     ("MFX_2_6_0_0", ["vcs"], 0xffff0000, 0x76000000, 16, 2, 0, []),
     ("MFX_2_6_0_9", ["vcs"], 0xffff0000, 0x76090000, 16, 2, 0, []),
     ("MFX_2_6_0_8", ["vcs"], 0xffff0000, 0x76080000, 16, 2, 0, []),
-    ("VEBOX_STATE", ["vcs"], 0xffff0000, 0x74020000, 12, 2, 0, []),
-    ("VEB_DI_IECP", ["vcs"], 0xffff0000, 0x74030000, 12, 2, 0, []),
+    ("VEBOX_SURFACE_STATE", ["vecs"], 0xffff0000, 0x74000000, 12, 2, 0, []),
+    ("VEBOX_STATE", ["vecs"], 0xffff0000, 0x74020000, 12, 2, 0, []),
+    ("VEB_DI_IECP", ["vecs"], 0xffff0000, 0x74030000, 12, 2, 0, []),
 ]
 
 # gvt rows laid out as genxml's 3DSTATE_BINDING_TABLE_POOL_ALLOC and
@@ -172,7 +175,7 @@ GVT = [
 POOL_LAYOUT = {"3DSTATE_DX9_CONSTANT_BUFFER_POOL_ALLOC"}
 
 # Rows genxml has on fewer engines than gvt: (name, extra engines).
-GVT_MORE_ENGINES = [("MI_REPORT_PERF_COUNT", {"bcs", "vcs"}),
+GVT_MORE_ENGINES = [("MI_REPORT_PERF_COUNT", {"bcs", "vcs", "vecs"}),
                     ("MI_LOAD_SCAN_LINES_INCL", {"bcs"})]
 
 
@@ -199,6 +202,10 @@ def engines_of(ins):
         return {"rcs", "bcs", "vcs"}
     m = {"render": "rcs", "blitter": "bcs", "video": "vcs"}
     return {m[x] for x in e.split("|")}
+
+
+def is_mi(c):
+    return (c["value"] >> 29) == 0
 
 
 def parse(path):
@@ -283,8 +290,12 @@ def main():
     print(" * change the script and regenerate. */")
     print('#include "vgt/cmd_decoder.h"\n')
     gvt = gvt_rows(cmds)
-    for eng in ("rcs", "bcs", "vcs"):
-        sel = [c for c in cmds + gvt if eng in c["engines"]]
+    for eng in ("rcs", "bcs", "vcs", "vecs"):
+        if eng == "vecs":  # genxml's video MI commands, and gvt's VECS rows
+            sel = [c for c in cmds if "vcs" in c["engines"] and is_mi(c)]
+            sel += [c for c in gvt if "vecs" in c["engines"]]
+        else:
+            sel = [c for c in cmds + gvt if eng in c["engines"]]
         if eng == "bcs":
             sel += bcs_extra
         sel.sort(key=lambda c: c["name"])

@@ -934,7 +934,7 @@ static uint32_t *ctx_regs(struct sim_engine *e)
  * CTX_LRI_HEADER_3): dword index of the register's offset in the image
  * (the value follows it), offset from the engine base, engines. */
 #define CTX_RCS (1u << VGT_ENGINE_RCS)
-#define CTX_XCS ((1u << VGT_ENGINE_BCS) | (1u << VGT_ENGINE_VCS))
+#define CTX_XCS ((1u << VGT_ENGINE_BCS) | (1u << VGT_ENGINE_VCS) | (1u << VGT_ENGINE_VECS))
 #define CTX_ALL (CTX_RCS | CTX_XCS)
 
 struct ctx_reg {
@@ -1135,6 +1135,7 @@ static const uint32_t engine_domain[SIM_GPU_NUM_ENGINES] = {
     [VGT_ENGINE_RCS] = GEN6_GRDOM_RENDER,
     [VGT_ENGINE_BCS] = GEN6_GRDOM_BLT,
     [VGT_ENGINE_VCS] = GEN6_GRDOM_MEDIA,
+    [VGT_ENGINE_VECS] = GEN6_GRDOM_VECS,
 };
 
 /* The engine reset itself (GEN6_GDRST): whatever ran is abandoned without

@@ -116,6 +116,8 @@ static uint32_t rd_master(struct sim_gpu *g, struct sim_engine *e, uint32_t off)
         v |= GEN8_GT_BCS_IRQ;
     if (g->regs[GEN8_GT_IIR(1) / 4] & 0xffffu)
         v |= GEN8_GT_VCS0_IRQ;
+    if (g->regs[GEN8_GT_IIR(3) / 4] & 0xffffu)
+        v |= GEN8_GT_VECS_IRQ;
     return v;
 }
 
@@ -180,9 +182,6 @@ static const struct reg_desc global_regs[] = {
     {0xe180, 12, REG_MASKED, NULL, NULL}, /* HALF_SLICE_CHICKEN2/3/5 */
     {0xe194, 4, REG_MASKED, NULL, NULL},  /* GEN9_HALF_SLICE_CHICKEN7 */
     {0xe4f0, 8, REG_MASKED, NULL, NULL},  /* GEN8_ROW_CHICKEN, GEN7_ROW_CHICKEN2 */
-    /* VECS's RING_EXCC and CSFE_CHICKEN1 (the model has no VECS engine). */
-    {0x1a028, 4, REG_MASKED, NULL, NULL},
-    {0x1a0d4, 4, REG_MASKED, NULL, NULL},
 };
 
 static const struct reg_desc *find_reg(struct sim_gpu *g, uint32_t off, struct sim_engine **eng)
@@ -257,6 +256,7 @@ static void engine_irq_bank(unsigned engine, unsigned *bank, unsigned *shift)
         [VGT_ENGINE_RCS] = {0, GEN8_RCS_IRQ_SHIFT},
         [VGT_ENGINE_BCS] = {0, GEN8_BCS_IRQ_SHIFT},
         [VGT_ENGINE_VCS] = {1, GEN8_VCS0_IRQ_SHIFT},
+        [VGT_ENGINE_VECS] = {3, GEN8_VECS_IRQ_SHIFT},
     };
 
     *bank = map[engine].bank;
@@ -355,7 +355,8 @@ static uint32_t visible_locked(struct sim_gpu *g, unsigned engine)
 
 static bool irq_control_reg(uint32_t off)
 {
-    return off == GEN8_MASTER_IRQ || off == GEN8_GT_IMR(0) || off == GEN8_GT_IMR(1);
+    return off == GEN8_MASTER_IRQ || off == GEN8_GT_IMR(0) || off == GEN8_GT_IMR(1) ||
+           off == GEN8_GT_IMR(3);
 }
 
 static void op_mmio_write32(struct vgt_hostgpu *hg, uint32_t off, uint32_t val)
@@ -537,6 +538,7 @@ static const struct {
     {VGT_ENGINE_RCS, GEN9_RCS_BASE, "rcs"},
     {VGT_ENGINE_BCS, GEN9_BCS_BASE, "bcs"},
     {VGT_ENGINE_VCS, GEN9_VCS_BASE, "vcs"},
+    {VGT_ENGINE_VECS, GEN9_VECS_BASE, "vecs"},
 };
 
 /* The execlist, CSB and counter state of an engine out of reset, and its

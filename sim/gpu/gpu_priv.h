@@ -15,7 +15,7 @@
 #include "vgt/sim_gpu.h"
 #include "vgt/sim_gpu_regs.h"
 
-#define SIM_GPU_NUM_ENGINES 3 /* RCS, BCS, VCS (VGT_ENGINE_* order) */
+#define SIM_GPU_NUM_ENGINES 4 /* RCS, BCS, VCS, VECS (VGT_ENGINE_* order) */
 #define SIM_GPU_GM_SIZE (4ull << 30) /* the most, and the default */
 #define SIM_GPU_GGTT_ENTRIES (SIM_GPU_GM_SIZE >> 12)
 #define SIM_GPU_GGTT_BLOCK 512 /* entries: one 4 KiB page of the GGTT */

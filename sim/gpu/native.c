@@ -44,7 +44,7 @@ struct sim_native {
     uint64_t pml4;            /* dma of the PPGTT root */
     uint64_t *tables;         /* dma of every page-table page */
     size_t ntables, cap_tables;
-    struct sim_native_bo *hws[3];
+    struct sim_native_bo *hws[VGT_ENGINE_NUM];
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -356,7 +356,7 @@ int sim_native_ctx_create(struct sim_native *n, unsigned engine, unsigned ring_p
     uint32_t id = 0;
     int ret;
 
-    if (engine > VGT_ENGINE_VCS || ring_pages == 0 || ring_pages > 512)
+    if (engine >= VGT_ENGINE_NUM || ring_pages == 0 || ring_pages > 512)
         return -EINVAL;
     pthread_mutex_lock(&n->mu);
     while (id < NATIVE_MAX_CTX && n->ctx[id])
@@ -581,10 +581,11 @@ int sim_native_create(struct vgt_hostgpu *hg, struct vgt_log *log,
         {VGT_ENGINE_RCS, 0, GEN8_RCS_IRQ_SHIFT},
         {VGT_ENGINE_BCS, 0, GEN8_BCS_IRQ_SHIFT},
         {VGT_ENGINE_VCS, 1, GEN8_VCS0_IRQ_SHIFT},
+        {VGT_ENGINE_VECS, 3, GEN8_VECS_IRQ_SHIFT},
     };
     const uint32_t bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT |
                           GT_CS_MASTER_ERROR_INTERRUPT;
-    uint32_t ier[2] = {0, 0};
+    uint32_t ier[4] = {0, 0, 0, 0};
     struct sim_native *n;
     int ret;
 
@@ -631,7 +632,7 @@ int sim_native_create(struct vgt_hostgpu *hg, struct vgt_log *log,
         wr(n, base + RING_IMR, ~bits);
         ier[irqs[i].bank] |= bits << irqs[i].shift;
     }
-    for (unsigned b = 0; b < 2; b++) {
+    for (unsigned b = 0; b < 4; b++) {
         wr(n, GEN8_GT_IER(b), ier[b]);
         wr(n, GEN8_GT_IMR(b), ~ier[b]);
     }

@@ -228,7 +228,8 @@ int gg_probe(const struct gg_cfg *cfg, struct gg **out)
     d->high_next = d->high_base;
     d->va_next = 0x0000100000000000ull; /* any canonical VA: PPGTT space is ours */
     /* Interrupts: user and context switch for RCS (bank 0, 15:0), BCS
-     * (bank 0, 31:16) and VCS (bank 1, 15:0), master on. */
+     * (bank 0, 31:16), VCS (bank 1, 15:0) and VECS (bank 3, 15:0: i915
+     * 6.1 gen8_gt_irq_postinstall), master on. */
     {
         uint32_t bits = GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT;
 
@@ -236,6 +237,8 @@ int gg_probe(const struct gg_cfg *cfg, struct gg **out)
         rc = rc ?: gg_mmio_write32(d, GEN8_GT_IMR(0), ~(bits | bits << 16));
         rc = rc ?: gg_mmio_write32(d, GEN8_GT_IER(1), bits);
         rc = rc ?: gg_mmio_write32(d, GEN8_GT_IMR(1), ~bits);
+        rc = rc ?: gg_mmio_write32(d, GEN8_GT_IER(3), bits);
+        rc = rc ?: gg_mmio_write32(d, GEN8_GT_IMR(3), ~bits);
         rc = rc ?: gg_mmio_write32(d, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
     }
     /* The PPGTT: a PML4 in our RAM, announced with g2v L4 create. */
@@ -351,7 +354,7 @@ int gg_ctx_create(struct gg *d, unsigned engine, struct gg_ctx **out)
     uint32_t b;
     int rc;
 
-    if (engine > VGT_ENGINE_VCS || d->nr_ctx >= MAX_CTX)
+    if (engine >= VGT_ENGINE_NUM || d->nr_ctx >= MAX_CTX)
         return -EINVAL;
     b = engine_base[engine];
     if (!d->hwsp[engine].gpa) {
@@ -533,10 +536,29 @@ static void irq_handle(struct gg *d)
 {
     uint32_t iir, master = 0;
 
-    /* Ack what fired in the GT banks (RCS/BCS, VCS; write-one-to-clear). */
-    for (unsigned bank = 0; bank < 2; bank++)
-        if (!gg_mmio_read32(d, GEN8_GT_IIR(bank), &iir) && iir)
+    /* Where each engine's bits are (i915 6.1 gen8_gt_irq_handler):
+     * bank, shift. */
+    static const struct { unsigned bank, shift; } gt[VGT_ENGINE_NUM] = {
+        [VGT_ENGINE_RCS] = {0, GEN8_RCS_IRQ_SHIFT},
+        [VGT_ENGINE_BCS] = {0, GEN8_BCS_IRQ_SHIFT},
+        [VGT_ENGINE_VCS] = {1, GEN8_VCS0_IRQ_SHIFT},
+        [VGT_ENGINE_VECS] = {3, GEN8_VECS_IRQ_SHIFT},
+    };
+    uint32_t banks[4] = {0};
+
+    /* Ack what fired in the GT banks (RCS/BCS, VCS, -, VECS;
+     * write-one-to-clear). */
+    for (unsigned bank = 0; bank < 4; bank++)
+        if (!gg_mmio_read32(d, GEN8_GT_IIR(bank), &iir) && iir) {
             gg_mmio_write32(d, GEN8_GT_IIR(bank), iir);
+            banks[bank] = iir;
+        }
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
+        uint32_t bits = banks[gt[e].bank] >> gt[e].shift;
+
+        d->irqs.user[e] += !!(bits & GT_RENDER_USER_INTERRUPT);
+        d->irqs.ctx_switch[e] += !!(bits & GT_CONTEXT_SWITCH_INTERRUPT);
+    }
     if (gg_mmio_read32(d, GEN8_MASTER_IRQ, &master) || !(master & 0x00ff0000u))
         return;
     gg_mmio_write32(d, GEN8_MASTER_IRQ, 0);

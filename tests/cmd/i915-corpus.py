@@ -93,7 +93,7 @@ def main():
     # One stream per engine: every gvt command of that engine in turn, then
     # MI_BATCH_BUFFER_END; each must decode at its offset with gvt's length.
     for eng in ("rcs", "bcs", "vcs", "vecs"):
-        e = "vcs" if eng == "vecs" else eng  # VECS runs the VCS table
+        e = eng
         stream, want = [], []
         for c in gvt:
             if eng not in c["engines"] or c["name"] == "MI_BATCH_BUFFER_END":

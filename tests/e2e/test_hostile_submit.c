@@ -638,7 +638,8 @@ static uint64_t evicted_now(struct hostile *h)
 
 static void test_reset_remove_failsafe_running(void **state)
 {
-    static const unsigned engines[3] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS, VGT_ENGINE_VCS};
+    static const unsigned engines[VGT_ENGINE_NUM] = {VGT_ENGINE_RCS, VGT_ENGINE_BCS, VGT_ENGINE_VCS,
+                                                     VGT_ENGINE_VECS};
     struct hostile h;
     struct releaser rel;
     struct gg_bo marker;
@@ -646,10 +647,10 @@ static void test_reset_remove_failsafe_running(void **state)
     size_t k;
 
     (void)state;
-    /* guest 3 for failsafe and reset on each engine, then guests 3, 4
-     * and 5 removed while running, one engine each */
-    begin_n(&h, NS_PER_BYTE, 2.0, 3);
-    for (unsigned e = 0; e < 3; e++) {
+    /* guest 3 for failsafe and reset on each engine, then guests 3..6
+     * removed while running, one engine each */
+    begin_n(&h, NS_PER_BYTE, 2.0, VGT_ENGINE_NUM);
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         struct gg_ctx *c;
         uint64_t ev;
 
@@ -685,7 +686,7 @@ static void test_reset_remove_failsafe_running(void **state)
      * semaphore ever being released (no thread may touch the guest once
      * it is gone). Under ASan this shows nothing of the removed vGPU is
      * used after it is freed. */
-    for (unsigned e = 0; e < 3; e++) {
+    for (unsigned e = 0; e < VGT_ENGINE_NUM; e++) {
         struct remover rm = {.p = h.p, .idx = ATTACKER + e};
         struct vgt_submit_watchdog_stats wd;
         uint64_t ev;

@@ -51,6 +51,9 @@
 /* gen8_emit_flush_xcs: MI_FLUSH_DW + 1 | STORE_INDEX | OP_STOREDW */
 #define FLUSH_DW_SDI (0x13000002u | (1u << 21) | (1u << 14))
 #define FLUSH_DW_TLB (1u << 18)
+/* gen8_emit_ggtt_write: MI_FLUSH_DW + 1 | OP_STOREDW, address | USE_GTT */
+#define FLUSH_DW_GGTT_WRITE (0x13000002u | (1u << 14))
+#define FLUSH_DW_USE_GTT (1u << 2)
 #define SDX(len) (0x10800000u | ((len) - 2u) | (1u << 21))
 #define SCRATCH 0xd0u /* LRC_PPHWSP_SCRATCH_ADDR */
 
@@ -68,7 +71,8 @@ static struct gp *platform(unsigned n)
  * the GGTT). */
 static void host_hwsp(struct gp *p, unsigned engine, uint32_t out[1024])
 {
-    static const uint32_t base[] = {[VGT_ENGINE_RCS] = GEN9_RCS_BASE, [VGT_ENGINE_BCS] = GEN9_BCS_BASE};
+    static const uint32_t base[] = {[VGT_ENGINE_RCS] = GEN9_RCS_BASE, [VGT_ENGINE_BCS] = GEN9_BCS_BASE,
+                                    [VGT_ENGINE_VCS] = GEN9_VCS_BASE, [VGT_ENGINE_VECS] = GEN9_VECS_BASE};
     struct vgt_hostgpu *hg = sim_gpu_hostgpu(p->gpu);
     uint32_t hws = hg->ops->mmio_read32(hg, base[engine] + RING_HWS_PGA) & 0xfffff000u;
     uint64_t hpa;
@@ -302,12 +306,140 @@ static void test_i915_first_request_rcs(void **state)
     gp_destroy(p);
 }
 
+/* i915 6.1 intel_gt_init submits one request per engine
+ * (__engines_record_defaults), VECS included on a Skylake GT2 (i915_pci.c
+ * SKL platform_engine_mask). Its shape on VECS: gen8_emit_init_breadcrumb
+ * (seqno - 1 to the timeline's GGTT HWSP, MI_NOOP, MI_ARB_CHECK),
+ * gen8_emit_flush_xcs (MI_FLUSH_DW store-index to the PPHWSP scratch, with
+ * TLB invalidate first), a batch (GGTT here, storing a dword), and
+ * gen8_emit_fini_breadcrumb_xcs (the seqno by an MI_FLUSH_DW GGTT write,
+ * MI_USER_INTERRUPT, ARB on, emit_preempt_busywait, gen8_emit_wa_tail).
+ * It completes through VECS's CSB without failsafe, the guest takes VECS's
+ * interrupts in GT bank 3, every write lands, the host's VECS status page
+ * keeps its bytes (but the CSB), and the other engines saw nothing. */
+static void test_i915_first_request_vecs(void **state)
+{
+    struct gp *p = platform(1);
+    struct gg *d = p->guest[0].drv;
+    uint32_t img[1024], ring[64], host_before[1024], host_after[1024], got[4] = {0};
+    const uint32_t seq = 7;
+    struct gg_bo batch, tl, preempt;
+    struct gg_irq_counts irqs;
+    struct gg_ctx *c;
+    size_t k = 0;
+
+    (void)state;
+    c = ctx_with_pattern(p, 0, VGT_ENGINE_VECS, img);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &batch), 0);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &tl), 0);
+    assert_int_equal(gg_bo_create(d, 4096, true, false, false, &preempt), 0);
+    {
+        const uint32_t bb[6] = {SDI_GGTT, (uint32_t)tl.gm + 16, 0, 0xb0b0cafeu, BBE, NOOP};
+
+        assert_int_equal(gg_bo_write(d, &batch, 0, bb, sizeof(bb)), 0);
+    }
+    host_hwsp(p, VGT_ENGINE_VECS, host_before);
+
+    ring[k++] = SDI_GGTT, ring[k++] = (uint32_t)tl.gm, ring[k++] = 0, ring[k++] = seq - 1;
+    ring[k++] = NOOP, ring[k++] = ARB_CHECK;
+    ring[k++] = FLUSH_DW_SDI | FLUSH_DW_TLB, ring[k++] = SCRATCH, ring[k++] = 0, ring[k++] = 0x11111111u;
+    ring[k++] = ARB_ON_OFF | 1, ring[k++] = BBS_GEN8, ring[k++] = (uint32_t)batch.gm, ring[k++] = 0;
+    ring[k++] = ARB_ON_OFF, ring[k++] = NOOP;
+    ring[k++] = FLUSH_DW_SDI, ring[k++] = SCRATCH + 8, ring[k++] = 0, ring[k++] = 0x22222222u;
+    ring[k++] = FLUSH_DW_GGTT_WRITE, ring[k++] = ((uint32_t)tl.gm + 8) | FLUSH_DW_USE_GTT, ring[k++] = 0,
+    ring[k++] = seq;
+    ring[k++] = USER_INT, ring[k++] = ARB_ON_OFF | 1;
+    ring[k++] = ARB_CHECK, ring[k++] = SEM_WAIT_GGTT_POLL_EQ, ring[k++] = 0,
+    ring[k++] = (uint32_t)preempt.gm, ring[k++] = 0, ring[k++] = NOOP;
+    ring[k++] = ARB_CHECK, ring[k++] = NOOP;
+    assert_int_equal(gg_submit(d, c, ring, k), 0);
+    assert_int_equal(gg_wait(d, c, 5000), 0);
+    assert_false(hx_failsafe(p, 0));
+
+    assert_int_equal(gg_bo_read(d, &tl, 0, got, sizeof(got)), 0);
+    assert_int_equal(got[0], seq - 1);
+    assert_int_equal(got[2], seq);
+    assert_int_equal(gg_bo_read(d, &tl, 16, got, 4), 0);
+    assert_int_equal(got[0], 0xb0b0cafeu);
+    /* MI_FLUSH_DW addresses are qword-aligned (genxml Address 47:3). */
+    img[SCRATCH / 4] = 0x11111111u, img[SCRATCH / 4 + 2] = 0x22222222u;
+    assert_img(p, 0, c, img);
+
+    /* The user interrupt and the context switches came in bank 3. */
+    for (unsigned i = 0; i < 100; i++) {
+        gg_irq_counts(d, &irqs);
+        if (irqs.user[VGT_ENGINE_VECS] && irqs.ctx_switch[VGT_ENGINE_VECS])
+            break;
+        gg_irq_poll(d, 10);
+    }
+    gg_irq_counts(d, &irqs);
+    assert_true(irqs.user[VGT_ENGINE_VECS] >= 1);
+    assert_true(irqs.ctx_switch[VGT_ENGINE_VECS] >= 1);
+    for (unsigned e = VGT_ENGINE_RCS; e <= VGT_ENGINE_VCS; e++) {
+        assert_int_equal(irqs.user[e], 0);
+        assert_int_equal(irqs.ctx_switch[e], 0);
+    }
+
+    host_hwsp(p, VGT_ENGINE_VECS, host_after);
+    for (unsigned i = 0; i < 1024; i++)
+        if ((i < CSB_FIRST || i >= CSB_END) && host_after[i] != host_before[i])
+            fail_msg("host VECS HWSP dword %#x changed: %#x -> %#x", i, host_before[i], host_after[i]);
+    gp_destroy(p);
+}
+
+/* A hostile guest on VECS: a render-only command (PIPE_CONTROL), a
+ * blitter-only one (XY_SRC_COPY_BLT), a VCS-only one (MFX) and a load of VCS's own register
+ * (RING_EXCC, gvt's whitelist names it for VCS only) are refused with their
+ * reasons, its vGPU in failsafe; a victim guest's VECS context image and
+ * the host's VECS status page keep their bytes, and the victim still runs
+ * on VECS. */
+static void test_hostile_vecs(void **state)
+{
+    static const struct {
+        uint32_t cmds[8];
+        unsigned n;
+        const char *what;
+    } attacks[] = {
+        {{PC, PC_INVALIDATE, SCRATCH, 0, 1, 2}, 6, "ring 0 +0x0: unknown command for this engine"},
+        {{0x54c00008u, 0, 0, 0, 0, 0, 0, 0}, 8, "unknown command for this engine"}, /* XY_SRC_COPY_BLT */
+        /* MFX_PIPE_MODE_SELECT: video decode, gvt R_VCS only */
+        {{0x70000003u, 0, 0, 0, 0, NOOP}, 6, "unknown command for this engine"},
+        {{0x11000001u, GEN9_VCS_BASE + 0x28, 0xffff0000u, NOOP}, 4, "MI_LOAD_REGISTER_IMM at ring 0 +0x0: register is not command-accessible"},
+    };
+    struct gp *p = platform(2);
+    uint32_t victim[1024], before[1024], after[1024], ring[12];
+    struct gg_ctx *v;
+    size_t k = 0;
+
+    (void)state;
+    v = ctx_with_pattern(p, 0, VGT_ENGINE_VECS, victim);
+    host_hwsp(p, VGT_ENGINE_VECS, before);
+    for (size_t i = 0; i < VGT_ARRAY_SIZE(attacks); i++)
+        hx_expect_failsafe(p, 1, VGT_ENGINE_VECS, attacks[i].cmds, attacks[i].n, attacks[i].what);
+    assert_false(hx_failsafe(p, 0));
+    assert_img(p, 0, v, victim);
+    host_hwsp(p, VGT_ENGINE_VECS, after);
+    assert_memory_equal(before, after, 4096);
+    /* VECS's own RING_EXCC is the victim's to load (gvt mmio_context.c). */
+    ring[k++] = 0x11000001u, ring[k++] = GEN9_VECS_BASE + 0x28, ring[k++] = 0x00010001u;
+    ring[k++] = FLUSH_DW_SDI, ring[k++] = SCRATCH, ring[k++] = 0, ring[k++] = 0xd0d0d0d0u;
+    ring[k++] = NOOP;
+    assert_int_equal(gg_submit(p->guest[0].drv, v, ring, k), 0);
+    assert_int_equal(gg_wait(p->guest[0].drv, v, 5000), 0);
+    assert_false(hx_failsafe(p, 0));
+    victim[SCRATCH / 4] = 0xd0d0d0d0u;
+    assert_img(p, 0, v, victim);
+    gp_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_i915_flush_to_guest_pphwsp),
         cmocka_unit_test(test_hostile_index),
         cmocka_unit_test(test_i915_first_request_rcs),
+        cmocka_unit_test(test_i915_first_request_vecs),
+        cmocka_unit_test(test_hostile_vecs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,48 @@ static void test_blitter_commands(void **state)
     free(rcs);
 }
 
+/* VECS has its own table (gen_cmd_table.py): the MI commands and gvt's
+ * R_VECS rows (cmd_parser.c VEBOX_SURFACE_STATE, VEBOX_STATE, VEB_DI_IECP),
+ * no MFX; VCS has MFX and no VEBOX. 0x74000000 is VEBOX_SURFACE_STATE on
+ * VECS and genxml's MFX_VP8_PIC_STATE on VCS. */
+static void test_vecs_table(void **state)
+{
+    struct vgt_cmd_decoder *vecs = dec(VGT_ENGINE_VECS), *vcs = dec(VGT_ENGINE_VCS);
+    const struct vgt_cmd_desc *c = NULL;
+    uint32_t veb_state[6] = {0x74020000u | 4, 0, 0, 0, 0, 0};
+    uint32_t veb_surface[6] = {0x74000000u | 4, 0, 0, 0, 0, 0};
+    uint32_t mfx_pipe[5] = {0x70000000u | 3, 0, 0, 0, 0};
+    uint32_t flush[5] = {(0x26u << 23) | 3, 0, 0, 0, 0};
+    uint32_t pc[] = {PIPE_CONTROL | 4, 0, 0, 0, 0, 0};
+
+    (void)state;
+    assert_string_equal(vecs->t->engine_name, "vecs");
+    assert_int_equal(vgt_cmd_decode_one(vecs, veb_state, 6, &c), 6);
+    assert_string_equal(c->name, "VEBOX_STATE");
+    assert_int_equal(vgt_cmd_decode_one(vecs, veb_surface, 6, &c), 6);
+    assert_string_equal(c->name, "VEBOX_SURFACE_STATE");
+    assert_int_equal(vgt_cmd_decode_one(vecs, flush, 5, &c), 5);
+    assert_int_equal(c->id, VGT_CMD_ID_FLUSH_DW);
+    assert_int_equal(vgt_cmd_decode_one(vecs, mfx_pipe, 5, &c), -VGT_CMD_E_UNKNOWN);
+    assert_int_equal(vgt_cmd_decode_one(vecs, pc, 6, &c), -VGT_CMD_E_UNKNOWN);
+    assert_int_equal(vgt_cmd_decode_one(vcs, mfx_pipe, 5, &c), 5);
+    assert_string_equal(c->name, "MFX_PIPE_MODE_SELECT");
+    assert_int_equal(vgt_cmd_decode_one(vcs, veb_state, 6, &c), -VGT_CMD_E_UNKNOWN);
+    assert_int_equal(vgt_cmd_decode_one(vcs, veb_surface, 6, &c), 6);
+    assert_string_equal(c->name, "MFX_VP8_PIC_STATE");
+    /* Every MI command of VCS's table is VECS's too. */
+    for (size_t i = 0; i < vcs->t->count; i++) {
+        const struct vgt_cmd_desc *m = &vcs->t->cmds[i];
+
+        if (m->value >> 29)
+            continue;
+        assert_non_null(vgt_cmd_lookup(vecs, m->value));
+        assert_string_equal(vgt_cmd_lookup(vecs, m->value)->name, vgt_cmd_lookup(vcs, m->value)->name);
+    }
+    free(vecs);
+    free(vcs);
+}
+
 static void test_bad_streams(void **state)
 {
     struct vgt_cmd_decoder *d = dec(VGT_ENGINE_RCS);
@@ -156,7 +198,7 @@ static void test_lookup_agrees_with_scan(void **state)
 static void test_table_invariants(void **state)
 {
     (void)state;
-    for (unsigned e = VGT_ENGINE_RCS; e <= VGT_ENGINE_VCS; e++) {
+    for (unsigned e = VGT_ENGINE_RCS; e < VGT_ENGINE_NUM; e++) {
         const struct vgt_cmd_table *t = vgt_cmd_table_for_engine(e);
 
         for (size_t i = 0; i < t->count; i++) {
@@ -270,6 +312,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lengths_and_addresses),
         cmocka_unit_test(test_blitter_commands),
+        cmocka_unit_test(test_vecs_table),
         cmocka_unit_test(test_bad_streams),
         cmocka_unit_test(test_lookup_agrees_with_scan),
         cmocka_unit_test(test_table_invariants),

@@ -1132,6 +1132,60 @@ static void test_cost_per_command(void **state)
     free(cs);
 }
 
+/* VECS (VEBOX_RING_BASE 0x1a000, i915 6.1 i915_reg.h) runs the MI commands
+ * the other non-render engines run, skips a VEBOX command by its length
+ * (not executed), and raises its interrupts in GT bank 3 at shift 0 with
+ * master bit 6 (i915 6.1 gen8_gt_irq_handler: GEN8_GT_VECS_IRQ,
+ * GEN8_VECS_IRQ_SHIFT), not in banks 0 and 1. */
+static void test_vecs(void **state)
+{
+    struct fx *f = *state;
+    struct sim_native_ctx *vecs;
+    struct sim_gpu_engine_stats st;
+    uint32_t cs[64];
+    uint64_t before[3], after[3];
+    const uint32_t gpr = GEN9_VECS_BASE + 0x600; /* its GPR 0 */
+    size_t k = 0;
+
+    assert_int_equal(sim_native_ctx_create(f->n, VGT_ENGINE_VECS, 1, &vecs), 0);
+    for (unsigned b = 0; b < 4; b++)
+        f->hg->ops->mmio_write32(f->hg, GEN8_GT_IIR(b), ~0u);
+    k += gwl_emit_noop(cs + k);
+    k += gwl_emit_arb_check(cs + k);
+    k += gwl_emit_sdi(cs + k, f->data->va + 0, false, 0x1ec50001);
+    k += gwl_emit_sdi(cs + k, f->data->gm + 4, true, 0x1ec50002);
+    k += gwl_emit_lri(cs + k, gpr, 0x1ec50003);
+    k += gwl_emit_srm(cs + k, gpr, f->data->va + 8, false);
+    /* VEB_DI_IECP (gvt cmd_parser.c OP_VEB_DNDI_IECP_STATE, DWord Length
+     * 11:0 + 2): 4 dwords whose operands would be a store if executed. */
+    cs[k++] = 0x74030000u | 2, cs[k++] = 0x10000002u, cs[k++] = 0, cs[k++] = 0;
+    k += gwl_emit_flush_dw(cs + k, f->data->va + 16, false, 0x1ec50004);
+    k += gwl_emit_user_interrupt(cs + k);
+    k += gwl_emit_bb_end(cs + k);
+    sim_native_irq_counts(f->n, before);
+    assert_int_equal(run_batch(f, vecs, f->batch, cs, k), 0);
+    sim_native_irq_counts(f->n, after);
+
+    assert_int_equal(data32(f, 0), 0x1ec50001);
+    assert_int_equal(data32(f, 4), 0x1ec50002);
+    assert_int_equal(data32(f, 8), 0x1ec50003);
+    assert_int_equal(data32(f, 12), 0);
+    assert_int_equal(data32(f, 16), 0x1ec50004);
+    assert_true(after[0] > before[0]);      /* user interrupt */
+    assert_true(after[1] >= before[1] + 2); /* context switches */
+    assert_true(f->hg->ops->mmio_read32(f->hg, GEN8_GT_IIR(3)) &
+                ((GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT) << GEN8_VECS_IRQ_SHIFT));
+    assert_true(f->hg->ops->mmio_read32(f->hg, GEN8_MASTER_IRQ) & GEN8_GT_VECS_IRQ);
+    assert_int_equal(f->hg->ops->mmio_read32(f->hg, GEN8_GT_IIR(0)), 0);
+    assert_int_equal(f->hg->ops->mmio_read32(f->hg, GEN8_GT_IIR(1)), 0);
+    sim_gpu_engine_stats(f->gpu, VGT_ENGINE_VECS, &st);
+    assert_true(st.commands >= 10); /* the batch's ten, VEB_DI_IECP skipped but counted */
+    assert_true(st.contexts_done >= 1);
+    f->hg->ops->mmio_write32(f->hg, GEN8_GT_IIR(3), ~0u);
+    assert_int_equal(f->hg->ops->mmio_read32(f->hg, GEN8_MASTER_IRQ) & GEN8_GT_VECS_IRQ, 0);
+    sim_native_ctx_destroy(f->n, vecs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1141,6 +1195,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_translation_and_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elsp_two_contexts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vecs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost_model, setup, teardown),

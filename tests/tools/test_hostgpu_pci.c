@@ -327,17 +327,21 @@ static void test_irq_polling(void **state)
     hw = hostgpu_pci_hostgpu(p);
     memset(irq.ev, 0, sizeof(irq.ev));
     irq.calls = 0;
-    /* RCS user interrupt, BCS context switch, VCS error (GT IIR 0 and 1). */
+    /* RCS user interrupt, BCS context switch, VCS error (GT IIR 0 and 1),
+     * VECS user interrupt and context switch (GT IIR 3, i915 6.1
+     * gen8_gt_irq_handler). */
     __atomic_store_n((uint32_t *)(fx.bar0 + 0x44308), (1u << 0) | (1u << 24), __ATOMIC_RELEASE);
     __atomic_store_n((uint32_t *)(fx.bar0 + 0x44318), 1u << 3, __ATOMIC_RELEASE);
+    __atomic_store_n((uint32_t *)(fx.bar0 + 0x44338), (1u << 0) | (1u << 8), __ATOMIC_RELEASE);
     assert_int_equal(hw->ops->set_irq_handler(hw, on_irq, NULL), 0);
-    for (int i = 0; i < 2000 && irq_calls() < 3; i++)
+    for (int i = 0; i < 2000 && irq_calls() < 4; i++)
         nanosleep(&ts, NULL);
-    assert_true(irq_calls() >= 3);
+    assert_true(irq_calls() >= 4);
     pthread_mutex_lock(&irq.mu);
     assert_int_equal(irq.ev[VGT_ENGINE_RCS], VGT_GPU_EV_USER_INTERRUPT);
     assert_int_equal(irq.ev[VGT_ENGINE_BCS], VGT_GPU_EV_CTX_SWITCH);
     assert_int_equal(irq.ev[VGT_ENGINE_VCS], VGT_GPU_EV_FAULT);
+    assert_int_equal(irq.ev[VGT_ENGINE_VECS], VGT_GPU_EV_USER_INTERRUPT | VGT_GPU_EV_CTX_SWITCH);
     pthread_mutex_unlock(&irq.mu);
     /* Once the handler is gone nothing more is delivered (the fake BAR
      * does not clear on write-one, so the bits are still set). */

@@ -106,7 +106,7 @@ struct vgt_cmd_desc {
 };
 
 struct vgt_cmd_table {
-    const char *engine_name; /* "rcs", "bcs", "vcs" */
+    const char *engine_name; /* "rcs", "bcs", "vcs", "vecs" */
     unsigned engine;         /* VGT_ENGINE_* */
     const struct vgt_cmd_desc *cmds;
     size_t count;
@@ -116,6 +116,7 @@ struct vgt_cmd_table {
 extern const struct vgt_cmd_table vgt_cmd_gen9_rcs;
 extern const struct vgt_cmd_table vgt_cmd_gen9_bcs;
 extern const struct vgt_cmd_table vgt_cmd_gen9_vcs;
+extern const struct vgt_cmd_table vgt_cmd_gen9_vecs;
 
 /* Table for @gen (only 9) and engine name "rcs"|"bcs"|"vcs", or NULL. */
 const struct vgt_cmd_table *vgt_cmd_table_find(unsigned gen, const char *engine);

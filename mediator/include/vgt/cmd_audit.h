@@ -124,7 +124,7 @@ struct vgt_auditor {
      * carry an address in a PPGTT batch: set when batch copies are run
      * from the GGTT, where the GPU would take those addresses as GGTT. */
     bool refuse_ppgtt_selectorless;
-    /* Each engine's command table (VECS uses VCS's) and the walk's lookup
+    /* Each engine's command table and the walk's lookup
      * over it, built once by vgt_audit_init: dword 0's opcode bits index
      * keys[] straight, and an entry carries the command's row, its length
      * encoding and its audit flags, so a command costs one lookup (see

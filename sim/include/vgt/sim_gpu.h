@@ -6,11 +6,12 @@
  * model up and for tests and benchmarks to observe it.
  *
  * The model: BAR0 registers (first 2 MiB) and GGTT (+8 MiB, 8-byte gen8
- * PTEs, 4 GiB of graphics memory); RCS, BCS and VCS command streamers, each
- * on its own thread, with execlist submission (ELSP, CSB, LRC context
- * images); GGTT and 48-bit 4-level PPGTT translation into the host arena,
- * faults instead of host crashes; the GT interrupt registers; pipe A
- * plane 1. See docs/gpu-model.md for what is and is not modelled. */
+ * PTEs, 4 GiB of graphics memory); RCS, BCS, VCS and VECS command
+ * streamers, each on its own thread, with execlist submission (ELSP,
+ * CSB, LRC context images); GGTT and 48-bit 4-level PPGTT translation
+ * into the host arena, faults instead of host crashes; the GT interrupt
+ * registers; pipe A plane 1. See docs/gpu-model.md for what is and is
+ * not modelled. */
 #ifndef VGT_SIM_GPU_H
 #define VGT_SIM_GPU_H
 

@@ -92,10 +92,13 @@ struct gg_stats {
 };
 void gg_get_stats(const struct gg *d, struct gg_stats *st);
 
-/* Display interrupts the handler acknowledged (pipes A..C). */
+/* Display interrupts the handler acknowledged (pipes A..C), and the GT
+ * ones per engine (VGT_ENGINE_* order): user interrupts and context
+ * switches, from the bank and shift the engine's bits live in. */
 struct gg_irq_counts {
     uint64_t vblank[3], flip_done[3];
     uint64_t aux, hotplug;
+    uint64_t user[4], ctx_switch[4];
 };
 void gg_irq_counts(const struct gg *d, struct gg_irq_counts *c);
 /* Wait up to @wait_ms for an MSI (0: do not wait), then run the interrupt

@@ -163,6 +163,7 @@
 #define GEN8_GT_RCS_IRQ (1u << 0)
 #define GEN8_GT_BCS_IRQ (1u << 1)
 #define GEN8_GT_VCS0_IRQ (1u << 2)
+#define GEN8_GT_VECS_IRQ (1u << 6)
 #define GEN8_GT_ISR(which) (0x44300u + 0x10u * (which))
 #define GEN8_GT_IMR(which) (0x44304u + 0x10u * (which))
 #define GEN8_GT_IIR(which) (0x44308u + 0x10u * (which))
@@ -170,6 +171,7 @@
 #define GEN8_RCS_IRQ_SHIFT 0
 #define GEN8_BCS_IRQ_SHIFT 16
 #define GEN8_VCS0_IRQ_SHIFT 0
+#define GEN8_VECS_IRQ_SHIFT 0 /* in bank 3 (i915 6.1 i915_reg.h, gen8_gt_irq_handler) */
 /* Per-engine bits (i915 GT_RENDER_USER_INTERRUPT, GT_CS_MASTER_ERROR_INTERRUPT,
  * GT_CONTEXT_SWITCH_INTERRUPT). The model raises the master-error bit for
  * GPU page faults and bad commands. */

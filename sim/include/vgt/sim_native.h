@@ -45,7 +45,7 @@ void sim_native_bo_destroy(struct sim_native *n, struct sim_native_bo *bo);
 int sim_native_bo_write(struct sim_native_bo *bo, size_t off, const void *src, size_t len);
 int sim_native_bo_read(struct sim_native_bo *bo, size_t off, void *dst, size_t len);
 
-/* A context on @engine (VGT_ENGINE_RCS/BCS/VCS) with a ring of
+/* A context on @engine (VGT_ENGINE_RCS/BCS/VCS/VECS) with a ring of
  * @ring_pages pages, sharing the driver's PPGTT. */
 int sim_native_ctx_create(struct sim_native *n, unsigned engine, unsigned ring_pages,
                           struct sim_native_ctx **out);
