@@ -190,6 +190,14 @@ static int w1c_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
     return 0;
 }
 
+/* A TLB invalidation request completes before it can be read back. */
+static int tlb_inv_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
+{
+    (void)val;
+    v->vreg[off / 4] = 0;
+    return 0;
+}
+
 static int elsp_write(struct vgt_vgpu *v, uint32_t off, uint32_t val)
 {
     /* ELSP is write-only on hardware: nothing is stored. */
@@ -289,6 +297,13 @@ static const struct vgt_mmio_reg mmio_table[] = {
     {GUC_STATUS, 4, GS_MIA_IN_RESET, RO, 0, ALL, NULL, NULL},
     {GUC_WOPCM_SIZE, 4, 0, RO, 0, ALL, NULL, NULL},
     {DMA_GUC_WOPCM_OFFSET, 4, 0, RO, 0, ALL, NULL, NULL},
+
+    /* Per-class TLB invalidation (i915 6.1 intel_gt.c mmio_invalidate_full:
+     * writes the engine's bit, waits 4 ms for it to clear; the rig's
+     * "rcs'0 TLB invalidation did not complete in 4ms!"). The vGPU's GPU
+     * addresses go through tables vgt shadows and keeps in step with the
+     * guest's writes, so the guest's request is complete at once. */
+    {GEN8_RTCR, 0x14, 0, 0, 0, ALL, NULL, tlb_inv_write},
 
     /* GT error and fault state (intel_gt_clear_error_registers,
      * gen8_check_faults): no error, no fault. (Its EIR and EMR are the

@@ -736,6 +736,17 @@ static const struct replay_op i915_skl_gt_init[] = {
     /* gen8_ggtt_invalidate after GGTT updates: nothing to wait for. */
     {W, GFX_FLSH_CNTL_GEN6, 4, 1u << 0, 0, 0},
     {R, GFX_FLSH_CNTL_GEN6, 4, 0, 0xffffffffu, 0},
+    /* mmio_invalidate_full after a GGTT or PPGTT unbind, for rcs, vcs,
+     * vecs and bcs (the rig's third run: "rcs'0 TLB invalidation did not
+     * complete in 4ms!"): the engine's bit, then a wait for it to clear. */
+    {W, GEN8_RTCR, 4, 1, 0, 0},
+    {R, GEN8_RTCR, 4, 0, 1, 0},
+    {W, GEN8_RTCR + 4, 4, 1, 0, 0},
+    {R, GEN8_RTCR + 4, 4, 0, 1, 0},
+    {W, GEN8_RTCR + 0x10, 4, 1, 0, 0},
+    {R, GEN8_RTCR + 0x10, 4, 0, 1, 0},
+    {W, GEN8_RTCR + 0xc, 4, 1, 0, 0},
+    {R, GEN8_RTCR + 0xc, 4, 0, 1, 0},
 };
 
 /* A workaround as i915 6.1 keeps it (struct i915_wa: wa_add's clear,

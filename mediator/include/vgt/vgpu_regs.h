@@ -97,6 +97,9 @@
  * gen8_check_faults at probe, reset and GGTT resume. EIR and EMR are
  * RING_EIR/RING_EMR of the render engine. ---- */
 #define PGTBL_ER 0x2024u
+/* TLB invalidation control, one per engine class (i915 intel_gt_regs.h):
+ * RTCR, M1TCR, M2TCR, BTCR, VTCR. */
+#define GEN8_RTCR 0x4260u
 #define IPEIR_I965 0x2064u
 #define GEN8_RING_FAULT_REG 0x4094u
 #define RING_FAULT_VALID (1u << 0)
